@@ -1,0 +1,6 @@
+export * from './accounts'
+export * from './apps'
+export * from './billing'
+export * from './keys'
+export * from './sandboxes'
+export * from './system'

@@ -1,0 +1,38 @@
+import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core'
+import { teams, users } from './accounts'
+
+export type SandboxStatus = 'creating' | 'running' | 'paused' | 'destroyed' | 'error'
+export type TimeoutAction = 'destroy' | 'hibernate'
+
+export const sandboxes = sqliteTable(
+  'sandboxes',
+  {
+    id: text('id').primaryKey(),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id),
+    userId: text('user_id').references(() => users.id),
+    template: text('template').notNull(),
+    status: text('status').$type<SandboxStatus>().notNull(),
+    vcpus: integer('vcpus').notNull(),
+    memoryMb: integer('memory_mb').notNull(),
+    diskMb: integer('disk_mb'),
+    metadata: text('metadata', { mode: 'json' }).$type<Record<string, unknown>>(),
+    timeoutMs: integer('timeout_ms'),
+    timeoutAction: text('timeout_action').$type<TimeoutAction>().notNull().default('destroy'),
+    /** Absolute deadline derived from `timeout_ms`; what the sweeper scans. */
+    timeoutAt: integer('timeout_at'),
+    startedAt: integer('started_at'),
+    destroyedAt: integer('destroyed_at'),
+    /** Internal: run time up to this instant has been charged as GB-hours. */
+    chargedUntil: integer('charged_until'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    index('sandboxes_team_created_idx').on(t.teamId, t.createdAt, t.id),
+    index('sandboxes_team_status_idx').on(t.teamId, t.status),
+    index('sandboxes_timeout_idx').on(t.status, t.timeoutAt),
+    index('sandboxes_user_idx').on(t.userId),
+  ],
+)

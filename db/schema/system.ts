@@ -1,0 +1,72 @@
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core'
+
+export type IdempotencyState = 'in_progress' | 'done'
+
+/**
+ * Owned by the principal's user (erased with the account: stored bodies can hold personal data),
+ * but never exported: replaying bodies is internal state, not the user's data.
+ */
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    /** The authenticated principal's user id. */
+    principal: text('principal').notNull(),
+    key: text('key').notNull(),
+    method: text('method').notNull(),
+    path: text('path').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    state: text('state').$type<IdempotencyState>().notNull(),
+    status: integer('status'),
+    body: text('body'),
+    contentType: text('content_type'),
+    location: text('location'),
+    createdAt: integer('created_at').notNull(),
+    lockedAt: integer('locked_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.principal, t.key] }), index('idempotency_expires_idx').on(t.expiresAt)],
+)
+
+export type DeletionStep = 'requested' | 'billing_stopped' | 'data_erased' | 'done'
+export type DeletionMode = 'immediate' | 'scheduled' | 'operator'
+
+/**
+ * Deletion job and receipt. Outlives the user on purpose and is PII-free: the user id is kept
+ * only while the job runs (the worker needs it to resume) and is cleared at `done`.
+ */
+export const accountDeletions = sqliteTable(
+  'account_deletions',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id'),
+    userHash: text('user_hash').notNull(),
+    mode: text('mode').$type<DeletionMode>().notNull(),
+    step: text('step').$type<DeletionStep>().notNull(),
+    counts: text('counts', { mode: 'json' }).$type<Record<string, number>>(),
+    stripeActions: text('stripe_actions', { mode: 'json' }).$type<string[]>(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: integer('next_attempt_at'),
+    lastError: text('last_error'),
+    requestedAt: integer('requested_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    completedAt: integer('completed_at'),
+  },
+  (t) => [
+    index('account_deletions_step_idx').on(t.step, t.nextAttemptAt),
+    index('account_deletions_user_idx').on(t.userId),
+    index('account_deletions_user_hash_idx').on(t.userHash, t.requestedAt),
+  ],
+)
+
+/** PII-free account-level events: a hashed user id, never email or IP. */
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    id: text('id').primaryKey(),
+    userHash: text('user_hash').notNull(),
+    action: text('action').notNull(),
+    at: integer('at').notNull(),
+    details: text('details', { mode: 'json' }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index('audit_events_user_idx').on(t.userHash, t.at)],
+)

@@ -1,0 +1,188 @@
+import { type Static, Type as T } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+/** Rate-limit policy names (traffic.md §2). */
+export const POLICY_NAMES = [
+  'default',
+  'unauthenticated',
+  'export',
+  'apps-create',
+  'keys-create',
+  'domain',
+  'deploy',
+  'icon',
+  'well-known',
+  'account-delete',
+] as const
+export type PolicyName = (typeof POLICY_NAMES)[number]
+
+export interface RatePolicy {
+  name: PolicyName
+  limit: number
+  windowMs: number
+}
+
+const DEFAULT_POLICIES: Record<PolicyName, [limit: number, windowSeconds: number]> = {
+  default: [300, 60],
+  unauthenticated: [60, 60],
+  export: [10, 3600],
+  'apps-create': [5, 3600],
+  'keys-create': [5, 3600],
+  domain: [5, 3600],
+  deploy: [10, 3600],
+  icon: [10, 3600],
+  'well-known': [5, 3600],
+  'account-delete': [5, 3600],
+}
+
+const EnvSchema = T.Object({
+  PORT: T.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: T.String({ minLength: 1, default: '127.0.0.1' }),
+  DATABASE_PATH: T.String({ minLength: 1, default: './data/custodian.db' }),
+  PUBLIC_URL: T.Optional(T.String({ pattern: '^https?://[^\\s/]+(/[^\\s]*)?$' })),
+  PUBLIC_IP: T.Optional(T.String({ minLength: 3 })),
+  STORAGE_DIR: T.String({ minLength: 1, default: './data/files' }),
+  AUTH_JWT_SECRET: T.Optional(T.String({ minLength: 16 })),
+  AUTH_JWKS_URL: T.Optional(T.String({ pattern: '^https?://' })),
+  AUTH_JWT_AUDIENCE: T.String({ minLength: 1, default: 'authenticated' }),
+  STRIPE_SECRET_KEY: T.Optional(T.String({ minLength: 1 })),
+  STRIPE_WEBHOOK_SECRET: T.Optional(T.String({ minLength: 1 })),
+  STRIPE_API_BASE: T.Optional(T.String({ pattern: '^https?://[^\\s/]+' })),
+  STRIPE_PRICE_MONTHLY: T.String({ minLength: 1, default: 'price_monthly' }),
+  STRIPE_PRICE_YEARLY: T.String({ minLength: 1, default: 'price_yearly' }),
+  STRIPE_TRIAL_DAYS: T.Integer({ minimum: 0, maximum: 730, default: 30 }),
+  ACCOUNT_DELETION_GRACE_DAYS: T.Number({ minimum: 0, maximum: 3650, default: 30 }),
+  TRUST_PROXY: T.Integer({ minimum: 0, maximum: 32, default: 0 }),
+  MAX_BODY_BYTES: T.Integer({ minimum: 1024, maximum: 512 * 1024 * 1024, default: 1024 * 1024 }),
+  RATE_LIMIT_ENABLED: T.Boolean({ default: true }),
+  LOG_LEVEL: T.Union(
+    [T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error'), T.Literal('silent')],
+    {
+      default: 'info',
+    },
+  ),
+  REDIS_URL: T.Optional(T.String({ pattern: '^rediss?://' })),
+  CERT_PROVIDER: T.Union([T.Literal('none'), T.Literal('acme')], { default: 'none' }),
+  ACME_DIRECTORY_URL: T.Optional(T.String({ pattern: '^https?://' })),
+  ACME_EMAIL: T.Optional(T.String({ minLength: 3 })),
+  WORKER_INTERVAL_SECONDS: T.Integer({ minimum: 1, maximum: 86400, default: 30 }),
+})
+type Env = Static<typeof EnvSchema>
+
+export interface Config {
+  port: number
+  host: string
+  databasePath: string
+  publicUrl: string
+  publicIp: string | null
+  storageDir: string
+  auth: { jwtSecret: string | null; jwksUrl: string | null; audience: string }
+  stripe: {
+    secretKey: string | null
+    webhookSecret: string | null
+    apiBase: string | null
+    priceMonthly: string
+    priceYearly: string
+    trialDays: number
+  }
+  deletionGraceDays: number
+  trustProxy: number
+  maxBodyBytes: number
+  rateLimit: { enabled: boolean; policies: Record<PolicyName, RatePolicy> }
+  logLevel: Env['LOG_LEVEL']
+  redisUrl: string | null
+  certProvider: Env['CERT_PROVIDER']
+  acme: { directoryUrl: string | null; email: string | null }
+  workerIntervalMs: number
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/**
+ * Parses the environment. A bad value stops the start with a message naming the variable
+ * (operations.md: "fail fast").
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, unknown> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key]
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+  const withDefaults = Value.Default(EnvSchema, raw)
+  const converted = Value.Convert(EnvSchema, withDefaults) as Record<string, unknown>
+  if (typeof raw.RATE_LIMIT_ENABLED === 'string')
+    converted.RATE_LIMIT_ENABLED = parseBool('RATE_LIMIT_ENABLED', raw.RATE_LIMIT_ENABLED)
+  const firstError = Value.Errors(EnvSchema, converted).First()
+  if (firstError) {
+    const name = firstError.path.replace(/^\//, '')
+    // IMPORTANT: never echo a secret back into logs.
+    const shown = /SECRET|KEY/.test(name) ? '<redacted>' : JSON.stringify(env[name] ?? '')
+    throw new ConfigError(`Invalid configuration: ${name}=${shown} — ${firstError.message}`)
+  }
+  const e = converted as Env
+  const port = e.PORT
+  return {
+    port,
+    host: e.HOST,
+    databasePath: e.DATABASE_PATH,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    publicIp: e.PUBLIC_IP ?? null,
+    storageDir: e.STORAGE_DIR,
+    auth: {
+      jwtSecret: e.AUTH_JWT_SECRET ?? null,
+      jwksUrl: e.AUTH_JWKS_URL ?? null,
+      audience: e.AUTH_JWT_AUDIENCE,
+    },
+    stripe: {
+      secretKey: e.STRIPE_SECRET_KEY ?? null,
+      webhookSecret: e.STRIPE_WEBHOOK_SECRET ?? null,
+      apiBase: e.STRIPE_API_BASE ?? null,
+      priceMonthly: e.STRIPE_PRICE_MONTHLY,
+      priceYearly: e.STRIPE_PRICE_YEARLY,
+      trialDays: e.STRIPE_TRIAL_DAYS,
+    },
+    deletionGraceDays: e.ACCOUNT_DELETION_GRACE_DAYS,
+    trustProxy: e.TRUST_PROXY,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    rateLimit: { enabled: e.RATE_LIMIT_ENABLED, policies: parsePolicies(env) },
+    logLevel: e.LOG_LEVEL,
+    redisUrl: e.REDIS_URL ?? null,
+    certProvider: e.CERT_PROVIDER,
+    acme: { directoryUrl: e.ACME_DIRECTORY_URL ?? null, email: e.ACME_EMAIL ?? null },
+    workerIntervalMs: e.WORKER_INTERVAL_SECONDS * 1000,
+  }
+}
+
+function parseBool(name: string, value: string): boolean {
+  if (/^(true|1|yes|on)$/i.test(value)) return true
+  if (/^(false|0|no|off)$/i.test(value)) return false
+  throw new ConfigError(`Invalid configuration: ${name}=${JSON.stringify(value)} — expected true or false`)
+}
+
+/** `RATE_LIMIT_<POLICY>=<limit>/<window seconds>`, policy upper-cased with hyphens as underscores. */
+function parsePolicies(env: Record<string, string | undefined>): Record<PolicyName, RatePolicy> {
+  const policies = {} as Record<PolicyName, RatePolicy>
+  for (const name of POLICY_NAMES) {
+    const variable = `RATE_LIMIT_${name.toUpperCase().replace(/-/g, '_')}`
+    let [limit, windowSeconds] = DEFAULT_POLICIES[name]
+    const override = env[variable]
+    if (override !== undefined && override !== '') {
+      const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(override)
+      if (!match || Number(match[1]) < 1 || Number(match[2]) < 1)
+        throw new ConfigError(
+          `Invalid configuration: ${variable}=${JSON.stringify(override)} — expected <limit>/<window seconds>, e.g. 100/3600`,
+        )
+      limit = Number(match[1])
+      windowSeconds = Number(match[2])
+    }
+    policies[name] = { name, limit, windowMs: windowSeconds * 1000 }
+  }
+  return policies
+}
+
+/** A configuration for tests and tools: defaults, then overrides. */
+export function testConfig(overrides: Record<string, string | undefined> = {}): Config {
+  return loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', ...overrides })
+}

@@ -1,0 +1,58 @@
+import type { Clock } from './clock'
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+
+/** Uniformly random base62 string (rejection sampling: no modulo bias). */
+export function randomBase62(length: number): string {
+  let out = ''
+  while (out.length < length) {
+    const bytes = crypto.getRandomValues(new Uint8Array(length * 2))
+    for (const b of bytes) {
+      if (b < 248) out += BASE62[b % 62]
+      if (out.length === length) break
+    }
+  }
+  return out
+}
+
+export function randomHex(bytes: number): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString('hex')
+}
+
+/** UUID v7 from the injected clock, so ids sort by creation time. */
+export function uuidv7(clock: Clock): string {
+  return Bun.randomUUIDv7('hex', clock.now())
+}
+
+const PUSH_CHARS = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz'
+
+/**
+ * Firebase-style push id: 8 characters of time, 12 of randomness, 20 in all. Ids created within
+ * the same millisecond increment the random part so they still sort in creation order.
+ */
+export function createPushIdGenerator(clock: Clock) {
+  let lastTime = 0
+  const lastRandom: number[] = new Array(12).fill(0)
+  return function pushId(): string {
+    let now = clock.now()
+    const sameMillisecond = now === lastTime
+    lastTime = now
+    const timeChars = new Array<string>(8)
+    for (let i = 7; i >= 0; i--) {
+      timeChars[i] = PUSH_CHARS.charAt(now % 64)
+      now = Math.floor(now / 64)
+    }
+    if (!sameMillisecond) {
+      const bytes = crypto.getRandomValues(new Uint8Array(12))
+      for (let i = 0; i < 12; i++) lastRandom[i] = (bytes[i] as number) % 64
+    } else {
+      let i = 11
+      for (; i >= 0 && lastRandom[i] === 63; i--) lastRandom[i] = 0
+      if (i >= 0) lastRandom[i] = (lastRandom[i] as number) + 1
+    }
+    return timeChars.join('') + lastRandom.map((n) => PUSH_CHARS.charAt(n)).join('')
+  }
+}
+
+export const sandboxId = () => `sb_${randomBase62(20)}`
+export const requestId = () => `req_${randomBase62(20)}`

@@ -1,0 +1,114 @@
+import { Elysia } from 'elysia'
+import { AppError } from '../errors'
+import type { Credential, CredentialKind, CredentialVerifier, Principal } from '../services/credentials'
+import { type RequestState, stateOf } from './request-state'
+
+/** What a route takes (traffic.md §1, "Which credential a route takes"). */
+export interface CredentialRule {
+  accepts: readonly CredentialKind[]
+  verifiedEmail?: boolean
+  operator?: boolean
+}
+
+const ANY_API: CredentialRule = { accepts: ['session', 'orbit'] }
+const SESSION: CredentialRule = { accepts: ['session'] }
+const SESSION_VERIFIED: CredentialRule = { accepts: ['session'], verifiedEmail: true }
+const RUNTIME: CredentialRule = { accepts: ['session', 'runtime', 'operator'] }
+const OPERATOR: CredentialRule = { accepts: ['session'], operator: true }
+
+const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`)
+
+/**
+ * The credential rule for a path, or null for public paths (health, docs, hosted sites, the
+ * Stripe webhook, which proves itself with its signature).
+ * Decision: `/api` takes `ok_` keys and sessions only; `ns_live_` keys are the /v1 runtime's and a
+ * leaked one must not reach `/api` account routes (DELETE /api/account) any more than /v1's.
+ */
+export function credentialRuleFor(path: string): CredentialRule | null {
+  if (under(path, '/api')) return path === '/api/webhooks/stripe' ? null : ANY_API
+  if (!under(path, '/v1')) return null
+  if (under(path, '/v1/account')) return SESSION
+  if (under(path, '/v1/keys')) return SESSION_VERIFIED
+  if (under(path, '/v1/admin')) return OPERATOR
+  return RUNTIME
+}
+
+/** While soft-deleted, a /v1 account may only read itself, export and restore (data-rights.md §2). */
+function allowedWhileSoftDeleted(method: string, path: string): boolean {
+  if (method === 'GET' || method === 'HEAD') return path === '/v1/account/me' || path === '/v1/account/export'
+  return method === 'POST' && path === '/v1/account/restore'
+}
+
+const unauthorized = (message: string) =>
+  new AppError('UNAUTHORIZED', message, { headers: { 'www-authenticate': 'Bearer realm="custodian"' } })
+
+/** Parses `Authorization: Bearer <token>` and verifies it, once per request. */
+export function resolveCredential(request: Request, verifier: CredentialVerifier): Promise<Credential> {
+  const state = stateOf(request)
+  if (!state.credential) {
+    const header = request.headers.get('authorization')
+    if (header === null) state.credential = Promise.resolve({ ok: false, reason: 'missing' })
+    else {
+      const match = /^Bearer +([\x21-\x7e]{1,4096})\s*$/i.exec(header)
+      state.credential = match
+        ? verifier.verify(match[1] as string)
+        : Promise.resolve({ ok: false, reason: 'malformed' })
+    }
+  }
+  return state.credential
+}
+
+export function enforceRule(
+  rule: CredentialRule,
+  credential: Credential,
+  method: string,
+  state: RequestState,
+): Principal {
+  if (!credential.ok) {
+    throw unauthorized(
+      credential.reason === 'missing'
+        ? 'Missing bearer token (Authorization: Bearer <token>).'
+        : credential.reason === 'malformed'
+          ? 'Malformed Authorization header or token.'
+          : 'Invalid or expired token.',
+    )
+  }
+  const principal = credential.principal
+  if (!rule.accepts.includes(principal.credential))
+    throw unauthorized(
+      rule.accepts.length === 1
+        ? 'This route needs a session token; API keys are not accepted here.'
+        : `This route does not accept ${principal.credential === 'orbit' ? '/api (ok_)' : '/v1 (ns_live_)'} API keys.`,
+    )
+  if (principal.softDeleted) {
+    if (state.dialect === 'api')
+      throw new AppError('ACCOUNT_DELETED', 'The account is scheduled for deletion.')
+    if (!allowedWhileSoftDeleted(method, state.path))
+      throw new AppError(
+        'ACCOUNT_DELETED',
+        'The account is scheduled for deletion; restore it with POST /v1/account/restore.',
+      )
+  }
+  if (rule.operator && !principal.isOperator)
+    throw new AppError('OPERATOR_REQUIRED', 'This route needs an operator.')
+  if (rule.verifiedEmail && !principal.emailVerified)
+    throw new AppError('EMAIL_NOT_VERIFIED', 'Verify your email address before managing API keys.')
+  return principal
+}
+
+export interface BearerAuthOptions {
+  verifier: CredentialVerifier
+}
+
+/**
+ * Enforces the credential rule of every API path before routing, parsing and validation, so an
+ * unauthenticated caller learns nothing about a route's body rules. Handlers read `principal`
+ * through plugins/principal.ts.
+ */
+export const bearerAuthPlugin = ({ verifier }: BearerAuthOptions) =>
+  new Elysia({ name: 'custodian/bearer-auth' }).onRequest(async ({ request }) => {
+    const state = stateOf(request)
+    const rule = credentialRuleFor(state.path)
+    if (!rule) return
+    state.principal = enforceRule(rule, await resolveCredential(request, verifier), request.method, state)
+  })

@@ -1,0 +1,203 @@
+import { Elysia } from 'elysia'
+import { AppError, type Dialect, docAnchor, ERROR_CATALOGUE, type ValidationIssue } from '../errors'
+import { errorFields, type Logger } from '../lib/logger'
+import { type RequestState, stateOf } from './request-state'
+
+export interface ErrorEnvelopeOptions {
+  /** Base of every `docUrl` (`<PUBLIC_URL>/docs/errors#<code>`). */
+  publicUrl: string
+  logger: Logger
+  /**
+   * Methods a path answers to, for telling 405 from 404. Filled in by createApp once every route
+   * is mounted. @default () => []
+   */
+  allowedMethods?: (path: string) => string[]
+}
+
+/** The body of an error in the request's dialect (traffic.md §4). */
+export function errorBody(error: AppError, state: RequestState, publicUrl: string): string {
+  const [code] = ERROR_CATALOGUE[error.code][state.dialect]
+  if (state.dialect === 'v1') {
+    const issues = error.options.issues
+    const detail = issues
+      ? {
+          ...error.options.detail,
+          fields: issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
+        }
+      : error.options.detail
+    return JSON.stringify({
+      error: error.message,
+      code,
+      ...(detail ? { error_detail: detail } : {}),
+      request_id: state.requestId,
+    })
+  }
+  return JSON.stringify({
+    error: {
+      code,
+      message: error.message,
+      docUrl: `${publicUrl}/docs/errors#${docAnchor(code)}`,
+      ...(error.options.issues ? { details: error.options.issues } : {}),
+    },
+  })
+}
+
+export function errorResponse(error: AppError, state: RequestState, publicUrl: string): Response {
+  const status = error.statusFor(state.dialect)
+  state.status = status
+  return new Response(errorBody(error, state, publicUrl), {
+    status,
+    headers: { 'content-type': 'application/json', ...error.options.headers },
+  })
+}
+
+/**
+ * Maps every failure — ours, Elysia's (404, parse, validation) and unexpected exceptions — to the
+ * dialect's envelope. Unexpected exceptions become 500 INTERNAL_ERROR with the request id and are
+ * logged with their stack; the body never carries a stack or SQL.
+ */
+export const errorEnvelopePlugin = (options: ErrorEnvelopeOptions) =>
+  new Elysia({ name: 'custodian/error-envelope', seed: options.publicUrl }).onError(
+    { as: 'global' },
+    ({ code, error, request, set }) => {
+      const state = stateOf(request)
+      const appError = toAppError(code, error, request, state, options)
+      // A handler may have set download headers before failing; an error is never a download.
+      delete set.headers['content-disposition']
+      return errorResponse(appError, state, options.publicUrl)
+    },
+  )
+
+function toAppError(
+  code: string | number | undefined,
+  error: unknown,
+  request: Request,
+  state: RequestState,
+  options: ErrorEnvelopeOptions,
+): AppError {
+  if (error instanceof AppError) return error
+  switch (code) {
+    case 'NOT_FOUND': {
+      const allowed = options.allowedMethods?.(state.path) ?? []
+      if (allowed.length > 0 && !allowed.includes(request.method))
+        return new AppError(
+          'METHOD_NOT_ALLOWED',
+          `Method ${request.method} is not allowed on ${state.path}.`,
+          {
+            headers: { allow: allowed.join(', ') },
+          },
+        )
+      return new AppError('NOT_FOUND', `No route for ${request.method} ${state.path}.`)
+    }
+    case 'PARSE':
+      return isJson(request)
+        ? new AppError('INVALID_REQUEST', 'The request body is not valid JSON.')
+        : new AppError('INVALID_REQUEST', 'The request body could not be parsed.')
+    case 'VALIDATION':
+      return fromValidation(error as ValidationLike, request, state, options)
+    case 'INVALID_FILE_TYPE':
+      return new AppError('VALIDATION_FAILED', 'The uploaded file has a type this route does not accept.')
+    default: {
+      options.logger.error('unhandled error', {
+        requestId: state.requestId,
+        path: state.path,
+        ...errorFields(error),
+      })
+      return new AppError('INTERNAL_ERROR', `Internal error (request ${state.requestId}).`)
+    }
+  }
+}
+
+interface ValueErrorLike {
+  path?: string
+  message?: string
+  schema?: { type?: string; const?: unknown; error?: unknown }
+  /** Per-branch error iterators of a failed union. */
+  errors?: Iterable<ValueErrorLike>[]
+}
+
+interface ValidationLike {
+  type?: string
+  all?: ValueErrorLike[]
+}
+
+/**
+ * The most useful message of a TypeBox error: a schema's own `error` string when it has one; for
+ * a failed union (`string | null`), the message of the branch that could have matched rather than
+ * "Expected union value"; for a union of literals, the allowed values.
+ */
+function issueMessage(e: ValueErrorLike): string {
+  if (typeof e.schema?.error === 'string') return e.schema.error
+  if (Array.isArray(e.errors) && e.errors.length > 0) {
+    const branches = e.errors
+      .map((it) => [...it])
+      .filter((errs) => errs.length > 0 && errs[0]?.schema?.type !== 'null')
+    const literals = branches.map((b) => b[0]?.schema?.const).filter((v) => v !== undefined)
+    if (literals.length > 0 && literals.length === branches.length)
+      return `Expected one of: ${literals.map((v) => JSON.stringify(v)).join(', ')}`
+    if (branches.length === 1 && branches[0]?.[0]) return issueMessage(branches[0][0])
+  }
+  return e.message ?? 'Invalid value'
+}
+
+function fromValidation(
+  error: ValidationLike,
+  request: Request,
+  state: RequestState,
+  options: ErrorEnvelopeOptions,
+) {
+  if (error.type === 'response') {
+    // Our own answer did not match its documented schema: a bug, never the client's fault.
+    options.logger.error('response failed its schema', {
+      requestId: state.requestId,
+      path: state.path,
+      issues: (error.all ?? []).slice(0, 5).map((i) => `${i.path}: ${i.message}`),
+    })
+    return new AppError('INTERNAL_ERROR', `Internal error (request ${state.requestId}).`)
+  }
+  if (error.type === 'body' && hasBody(request) && !isJson(request))
+    return new AppError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      'The request body must be JSON (Content-Type: application/json).',
+    )
+  const issues: ValidationIssue[] = (error.all ?? []).map((i) => ({
+    path: pointerToPath(i.path ?? ''),
+    message: issueMessage(i),
+  }))
+  const unique = dedupeIssues(issues)
+  const where = error.type === 'query' ? 'query' : error.type === 'params' ? 'path' : 'body'
+  if (unique.length === 0) unique.push({ path: [], message: `Invalid ${where}` })
+  const first = unique[0]!
+  const label = first.path.length ? first.path.join('.') : where
+  return new AppError('VALIDATION_FAILED', `Validation failed: ${label}: ${first.message}`, {
+    issues: unique,
+  })
+}
+
+/** `/faqItems/0/question` → `['faqItems', 0, 'question']` */
+function pointerToPath(pointer: string): (string | number)[] {
+  if (!pointer) return []
+  return pointer
+    .replace(/^\//, '')
+    .split('/')
+    .filter((s) => s.length > 0)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s))
+}
+
+function dedupeIssues(issues: ValidationIssue[]): ValidationIssue[] {
+  const seen = new Set<string>()
+  return issues.filter((i) => {
+    const key = i.path.join('\u0000')
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}
+
+const isJson = (request: Request) =>
+  /^application\/([\w.+-]+\+)?json\b/i.test(request.headers.get('content-type') ?? '')
+const hasBody = (request: Request) =>
+  request.headers.has('content-type') || Number(request.headers.get('content-length') ?? 0) > 0
+
+export type { Dialect }

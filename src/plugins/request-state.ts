@@ -1,0 +1,60 @@
+import type { Dialect } from '../errors'
+import type { Credential, Principal } from '../services/credentials'
+
+/**
+ * Per-request state shared by the plugins. Elysia's onRequest hooks cannot add to the context,
+ * so the state hangs off the Request object itself (a WeakMap: nothing to clean up).
+ */
+export interface RequestState {
+  requestId: string
+  dialect: Dialect
+  /** URL pathname, computed once. */
+  path: string
+  startedAt: number
+  /** Memoised credential resolution: the rate limiter and bearer auth both need it. */
+  credential?: Promise<Credential>
+  /** Set by bearer auth once a protected route's credential rule is satisfied. */
+  principal: Principal | null
+  /** Final status, recorded by whichever hook produced the response (logs, metrics). */
+  status?: number
+  /** Set by the idempotency plugin when this request holds a claim. */
+  idempotency?: { principal: string; key: string }
+  /** Rate-limit policies already applied (headers are built from all of them). */
+  rateLimits?: RateLimitOutcome[]
+}
+
+export interface RateLimitOutcome {
+  policy: string
+  limit: number
+  windowSeconds: number
+  remaining: number
+  /** Seconds until one more request would be allowed (0 when allowed now). */
+  resetSeconds: number
+}
+
+const states = new WeakMap<Request, RequestState>()
+
+export function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  if (start === -1) return '/'
+  const q = url.indexOf('?', start)
+  const h = url.indexOf('#', start)
+  const end = q === -1 ? (h === -1 ? url.length : h) : h === -1 ? q : Math.min(q, h)
+  return url.slice(start, end)
+}
+
+export const dialectOf = (path: string): Dialect => (path === '/v1' || path.startsWith('/v1/') ? 'v1' : 'api')
+
+export function stateOf(request: Request): RequestState {
+  let state = states.get(request)
+  if (!state) {
+    const path = pathOf(request.url)
+    state = { requestId: '', dialect: dialectOf(path), path, startedAt: performance.now(), principal: null }
+    states.set(request, state)
+  }
+  return state
+}
+
+/** True for the two API surfaces (rate limits, auth and idempotency apply only there). */
+export const isApiPath = (path: string) =>
+  path === '/api' || path.startsWith('/api/') || path === '/v1' || path.startsWith('/v1/')

@@ -1,0 +1,106 @@
+import { openapi } from '@elysiajs/openapi'
+import { Elysia } from 'elysia'
+import swaggerCss from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
+import swaggerJs from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
+import pkg from '../../package.json'
+import { API_ERROR_CODES, docAnchor, ERROR_CATALOGUE, type ErrorCode, V1_ERROR_CODES } from '../errors'
+
+const ASSET_CACHE = 'public, max-age=86400'
+
+/**
+ * `/docs` (Swagger UI), `/docs/json` (OpenAPI 3.1) and `/docs/errors` (what every `docUrl`
+ * points to). The UI's script and stylesheet are served from the swagger-ui-dist package, embedded
+ * in the binary: the default page loads them from a CDN and renders blank offline.
+ */
+export const docsRoutes = () =>
+  new Elysia()
+    .use(
+      openapi({
+        path: '/docs',
+        specPath: '/docs/json',
+        provider: 'swagger-ui',
+        swagger: {
+          cdn: '/docs/assets/swagger-ui-bundle.js',
+          theme: '/docs/assets/swagger-ui.css',
+          url: '/docs/json',
+        } as never,
+        documentation: {
+          info: {
+            title: 'Custodian API',
+            version: pkg.version,
+            description:
+              'Account control plane with two dialects over one store: `/api` (camelCase, epoch milliseconds) and `/v1` (snake_case, RFC 3339). Error codes: /docs/errors.',
+          },
+          components: {
+            securitySchemes: {
+              bearerAuth: {
+                type: 'http',
+                scheme: 'bearer',
+                description: '`ok_…` keys (/api), `ns_live_…` keys (/v1 sandboxes), or a session JWT.',
+              },
+            },
+          },
+        },
+      }),
+    )
+    .get(
+      '/docs/assets/swagger-ui-bundle.js',
+      () => assetResponse(swaggerJs, 'text/javascript; charset=utf-8'),
+      {
+        detail: { hide: true },
+      },
+    )
+    .get('/docs/assets/swagger-ui.css', () => assetResponse(swaggerCss, 'text/css; charset=utf-8'), {
+      detail: { hide: true },
+    })
+    .get(
+      '/docs/errors',
+      () => new Response(errorsPage(), { headers: { 'content-type': 'text/html; charset=utf-8' } }),
+      {
+        detail: { hide: true },
+      },
+    )
+
+function assetResponse(path: string, contentType: string) {
+  return new Response(Bun.file(path), {
+    headers: { 'content-type': contentType, 'cache-control': ASSET_CACHE },
+  })
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+
+let cachedPage: string | undefined
+function errorsPage(): string {
+  if (cachedPage) return cachedPage
+  const entries = Object.entries(ERROR_CATALOGUE) as [ErrorCode, (typeof ERROR_CATALOGUE)[ErrorCode]][]
+  const apiRows = API_ERROR_CODES.map((code) => {
+    const uses = entries.filter(([, m]) => m.api[0] === code)
+    const statuses = [...new Set(uses.map(([, m]) => m.api[1]))].join(', ')
+    const meaning = uses.map(([, m]) => m.meaning).join(' ')
+    return `<tr id="${docAnchor(code)}"><td><code>${code}</code></td><td>${statuses}</td><td>${escapeHtml(meaning)}</td></tr>`
+  }).join('\n')
+  const v1Rows = V1_ERROR_CODES.map((code) => {
+    const uses = entries.filter(([, m]) => m.v1[0] === code)
+    const statuses = [...new Set(uses.map(([, m]) => m.v1[1]))].join(', ')
+    const meaning = uses.map(([, m]) => m.meaning).join(' ')
+    return `<tr id="v1-${docAnchor(code)}"><td><code>${code}</code></td><td>${statuses}</td><td>${escapeHtml(meaning)}</td></tr>`
+  }).join('\n')
+  cachedPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Custodian error codes</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}tr:target{background:#fff6bf}</style>
+</head><body>
+<h1>Error codes</h1>
+<p>Every error answers in its dialect's envelope. <code>/api</code>: <code>{"error":{"code","message","docUrl","details"}}</code>. <code>/v1</code>: <code>{"error","code","error_detail","request_id"}</code>. Every response carries <code>X-Request-Id</code>.</p>
+<h2>/api codes</h2>
+<table><thead><tr><th>code</th><th>status</th><th>meaning</th></tr></thead><tbody>
+${apiRows}
+</tbody></table>
+<h2>/v1 codes</h2>
+<table><thead><tr><th>code</th><th>status</th><th>meaning</th></tr></thead><tbody>
+${v1Rows}
+</tbody></table>
+</body></html>`
+  return cachedPage
+}

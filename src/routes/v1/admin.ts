@@ -1,0 +1,194 @@
+import { Elysia, t } from 'elysia'
+import { writeTransaction } from '../../../db/client'
+import type { AppDeps } from '../../deps'
+import { AppError } from '../../errors'
+import { decodePageToken, encodePageToken } from '../../lib/page-token'
+import { principalContext } from '../../plugins/principal'
+import { nullable } from '../../projections/schema-helpers'
+import {
+  projectKeyRowForV1,
+  projectSandboxForV1,
+  projectTeamForV1,
+  projectTierForV1,
+  projectUsageForV1,
+  projectUserForV1,
+  V1KeyRow,
+  V1QuotaTier,
+  V1QuotaUsage,
+  V1Sandbox,
+  V1Team,
+  V1User,
+} from '../../projections/v1'
+import { createUserWithTeam, personalTeam, quotaTier, recentUsage } from '../../services/accounts'
+import { requireUser, searchUsers, setQuotaTier, userKeysAndSandboxes } from '../../services/admin'
+import { createKey } from '../../services/keys'
+import { v1Doc } from '../openapi'
+
+const UserParams = t.Object({ user_id: t.String({ maxLength: 100 }) })
+
+const AdminUserDetail = t.Object({
+  user: V1User,
+  team: V1Team,
+  quota_tier: V1QuotaTier,
+  quota_usage: t.Array(V1QuotaUsage),
+  api_keys: t.Array(V1KeyRow),
+  sandboxes: t.Array(V1Sandbox, { description: 'The 100 most recent sandboxes' }),
+})
+
+const OperatorKey = t.Object({
+  id: t.String({ format: 'uuid' }),
+  key: t.String({ examples: ['ns_live_beta_0123456789abcdef0123456789abcdef'] }),
+  prefix: t.String(),
+  scope: t.Literal('operator'),
+  name: nullable(t.String()),
+})
+
+export const v1AdminRoutes = (deps: AppDeps) => {
+  const { store, clock } = deps
+  return new Elysia({ prefix: '/v1/admin' })
+    .use(principalContext)
+    .get(
+      '/users',
+      ({ query }) => {
+        const after = query.next_token ? decodePageToken(query.next_token, { after: 'string' }).after : null
+        const page = searchUsers(store, query.query ?? '', query.limit ?? 50, after)
+        return {
+          users: page.users.map(projectUserForV1),
+          next_token: page.lastId ? encodePageToken({ after: page.lastId }) : null,
+        }
+      },
+      {
+        query: t.Object({
+          query: t.Optional(t.String({ maxLength: 254 })),
+          limit: t.Optional(t.Integer({ minimum: 1, maximum: 200 })),
+          next_token: t.Optional(t.String({ maxLength: 512 })),
+        }),
+        ...v1Doc({
+          operationId: 'adminListUsers',
+          summary: 'Search users by email, paged',
+          tag: 'admin',
+          ok: { 200: t.Object({ users: t.Array(V1User), next_token: nullable(t.String()) }) },
+          errors: [400, 403],
+        }),
+      },
+    )
+    .get(
+      '/users/:user_id',
+      ({ params }) => {
+        const user = requireUser(store, params.user_id)
+        const team = personalTeam(store, user.id)
+        const { keys, sandboxes } = userKeysAndSandboxes(store, user.id, team.id)
+        return {
+          user: projectUserForV1(user),
+          team: projectTeamForV1(team),
+          quota_tier: projectTierForV1(quotaTier(store, team.quotaTierId)),
+          quota_usage: recentUsage(store, team.id, clock).map(projectUsageForV1),
+          api_keys: keys.map(projectKeyRowForV1),
+          sandboxes: sandboxes.map(projectSandboxForV1),
+        }
+      },
+      {
+        params: UserParams,
+        ...v1Doc({
+          operationId: 'adminGetUser',
+          summary: 'A user with team, tier, usage, keys and sandboxes',
+          tag: 'admin',
+          ok: { 200: AdminUserDetail },
+          errors: [403, 404],
+        }),
+      },
+    )
+    .post(
+      '/users',
+      ({ body, set }) => {
+        // Decision: the operator vouches for the address, so it starts verified.
+        const { user } = writeTransaction(store, (tx) =>
+          createUserWithTeam(tx, clock, {
+            email: body.email,
+            isOperator: body.is_operator ?? false,
+            emailVerified: true,
+          }),
+        )
+        set.status = 201
+        return projectUserForV1(user)
+      },
+      {
+        body: t.Object({
+          email: t.String({ format: 'email', maxLength: 254, error: 'must be an email address' }),
+          is_operator: t.Optional(t.Boolean()),
+        }),
+        ...v1Doc({
+          operationId: 'adminCreateUser',
+          summary: 'Create a user (servers without self-serve sign-in)',
+          tag: 'admin',
+          ok: { 201: V1User },
+          errors: [403, 409],
+          body: true,
+          idempotent: true,
+        }),
+      },
+    )
+    .post(
+      '/users/:user_id/keys',
+      ({ params, body, set }) => {
+        const user = requireUser(store, params.user_id)
+        if (user.softDeletedAt !== null)
+          throw new AppError('CONFLICT', 'The account is scheduled for deletion.')
+        const minted = createKey(store, clock, {
+          userId: user.id,
+          teamId: personalTeam(store, user.id).id,
+          kind: 'operator',
+          name: body?.name ?? null,
+          scope: 'operator',
+          enforceLimit: false,
+        })
+        set.status = 201
+        return {
+          id: minted.row.id,
+          key: minted.plaintext,
+          prefix: minted.row.keyPrefix,
+          scope: 'operator' as const,
+          name: minted.row.name,
+        }
+      },
+      {
+        params: UserParams,
+        body: t.Optional(
+          t.Object({ name: t.Optional(nullable(t.String({ minLength: 1, maxLength: 100 }))) }),
+        ),
+        ...v1Doc({
+          operationId: 'adminCreateUserKey',
+          summary: 'Mint a beta key (ns_live_beta_…) for a user',
+          tag: 'admin',
+          ok: { 201: OperatorKey },
+          errors: [403, 404, 409],
+          body: true,
+          idempotent: true,
+        }),
+      },
+    )
+    .put(
+      '/users/:user_id/tier',
+      ({ params, body }) => {
+        const { user, team, tier } = setQuotaTier(store, clock, params.user_id, body.quota_tier_id)
+        return {
+          user: projectUserForV1(user),
+          team: projectTeamForV1(team),
+          quota_tier: projectTierForV1(tier),
+        }
+      },
+      {
+        params: UserParams,
+        body: t.Object({ quota_tier_id: t.String({ minLength: 1, maxLength: 64 }) }),
+        ...v1Doc({
+          operationId: 'adminSetUserTier',
+          summary: 'Move a user and its personal team to a quota tier',
+          tag: 'admin',
+          ok: { 200: t.Object({ user: V1User, team: V1Team, quota_tier: V1QuotaTier }) },
+          errors: [403, 404],
+          body: true,
+          idempotent: true,
+        }),
+      },
+    )
+}

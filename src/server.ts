@@ -1,0 +1,64 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { isMemoryPath } from '../db/client'
+import { buildDeps, createApp } from './app'
+import type { Config } from './config'
+import { SECOND } from './lib/clock'
+
+/** How long in-flight requests get to finish after SIGTERM/SIGINT before they are cut. */
+export const SHUTDOWN_GRACE_MS = 10 * SECOND
+
+export function ensureDataDirectories(config: Config) {
+  if (!isMemoryPath(config.databasePath)) mkdirSync(dirname(config.databasePath), { recursive: true })
+  mkdirSync(config.storageDir, { recursive: true })
+}
+
+/**
+ * `custodian serve`: migrate, listen, and on SIGTERM/SIGINT stop accepting, let in-flight
+ * requests finish (up to 10 s), checkpoint the WAL and close the database, then exit 0.
+ */
+export async function serve(config: Config): Promise<void> {
+  ensureDataDirectories(config)
+  const deps = buildDeps({ config })
+  const app = createApp(deps)
+  app.listen({
+    port: config.port,
+    hostname: config.host,
+    // IMPORTANT: Bun's default reusePort lets a second server bind the same port silently and
+    // split traffic with this one; a port clash must fail loudly instead.
+    reusePort: false,
+    // The envelope answers 413 for declared lengths; this bounds chunked bodies too.
+    maxRequestBodySize: Math.max(config.maxBodyBytes, 4 * 1024 * 1024),
+  })
+  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${app.server?.port}`
+  deps.logger.info('listening', { url, docs: `${url}/docs`, database: config.databasePath })
+  if (config.logLevel !== 'silent')
+    process.stderr.write(
+      `Custodian is listening on ${url}\n  API docs:         ${url}/docs\n  First credential: custodian user create --email you@example.com\n`,
+    )
+
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    deps.logger.info('shutting down', { signal })
+    const server = app.server
+    if (server) {
+      const graceful = server.stop(false)
+      const timeout = new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), SHUTDOWN_GRACE_MS).unref(),
+      )
+      if ((await Promise.race([graceful.then(() => 'done' as const), timeout])) === 'timeout')
+        await server.stop(true)
+    }
+    try {
+      deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    } finally {
+      deps.store.close()
+    }
+    deps.logger.info('stopped', { signal })
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}

@@ -1,0 +1,93 @@
+import { and, asc, count, eq, sql } from 'drizzle-orm'
+import { preparedFor, type Store } from '../../db/client'
+import { apps, sites, subscriptions } from '../../db/schema'
+import type { UserRow } from './accounts'
+import { getUser } from './accounts'
+
+export type SubscriptionRow = typeof subscriptions.$inferSelect
+
+/** Stripe statuses under which deployed apps stay published and seats can be added. */
+export const USABLE_SUBSCRIPTION_STATUSES = ['active', 'past_due', 'trialing'] as const
+export const isUsable = (status: string | null | undefined) =>
+  status !== null &&
+  status !== undefined &&
+  (USABLE_SUBSCRIPTION_STATUSES as readonly string[]).includes(status)
+
+/**
+ * The four statuses the /api dialect knows. A usable `trialing` reads as `active`; Stripe's other
+ * states fold into the nearest one a client can act on.
+ */
+export function publicSubscriptionStatus(
+  status: string | null | undefined,
+): 'none' | 'active' | 'past_due' | 'canceled' {
+  switch (status) {
+    case 'active':
+    case 'trialing':
+      return 'active'
+    case 'past_due':
+    case 'unpaid':
+    case 'paused':
+      return 'past_due'
+    case 'canceled':
+    case 'incomplete_expired':
+      return 'canceled'
+    default:
+      return 'none'
+  }
+}
+
+export interface DeployedAppSummary {
+  appId: string
+  appName: string
+  iconUrl: string | null
+}
+
+export interface AccountOverview {
+  user: UserRow
+  appCount: number
+  subscription: SubscriptionRow | null
+}
+
+const appCountOf = preparedFor((orm) =>
+  orm
+    .select({ n: count() })
+    .from(apps)
+    .where(eq(apps.userId, sql.placeholder('user')))
+    .prepare(),
+)
+const deployedAppsOf = preparedFor((orm) =>
+  orm
+    .select({ appId: apps.id, appName: apps.appName, iconUrl: sites.iconUrl })
+    .from(apps)
+    .leftJoin(sites, eq(sites.appId, apps.id))
+    .where(and(eq(apps.userId, sql.placeholder('user')), eq(apps.deployed, true)))
+    .orderBy(asc(apps.createdAt))
+    .prepare(),
+)
+const subscriptionOf = preparedFor((orm) =>
+  orm
+    .select()
+    .from(subscriptions)
+    .where(eq(subscriptions.userId, sql.placeholder('user')))
+    .prepare(),
+)
+
+export function subscriptionOfUser(store: Store, userId: string): SubscriptionRow | null {
+  return subscriptionOf(store).get({ user: userId }) ?? null
+}
+
+/** What `GET /api/status` and `GET /api/account` start from, read from the local mirror. */
+export function accountOverview(store: Store, userId: string): AccountOverview {
+  const user = getUser(store, userId)
+  if (!user) throw new Error(`user ${userId} vanished during the request`)
+  return {
+    user,
+    appCount: appCountOf(store).get({ user: userId })?.n ?? 0,
+    subscription: subscriptionOfUser(store, userId),
+  }
+}
+
+/** The account's deployed apps (its seats), oldest first. */
+export function deployedApps(store: Store, userId: string): DeployedAppSummary[] {
+  return deployedAppsOf(store).all({ user: userId })
+}

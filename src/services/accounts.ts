@@ -1,0 +1,168 @@
+import { and, desc, eq, gte, sql } from 'drizzle-orm'
+import { type Orm, preparedFor, type Store } from '../../db/client'
+import { quotaTiers, quotaUsage, teams, users } from '../../db/schema'
+import { AppError } from '../errors'
+import { type Clock, DAY } from '../lib/clock'
+import { randomBase62, uuidv7 } from '../lib/ids'
+import { slugify } from '../lib/slug'
+import { utcDay } from '../lib/time'
+
+export type UserRow = typeof users.$inferSelect
+export type TeamRow = typeof teams.$inferSelect
+export type QuotaTierRow = typeof quotaTiers.$inferSelect
+export type QuotaUsageRow = typeof quotaUsage.$inferSelect
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase()
+}
+
+export function isValidEmail(email: string): boolean {
+  return email.length <= 254 && EMAIL.test(email)
+}
+
+export interface NewUser {
+  /** Defaults to a fresh UUID v7; session users keep their identity provider's subject. */
+  id?: string
+  email: string
+  isOperator?: boolean
+  emailVerified?: boolean
+}
+
+/**
+ * Creates a user and its personal team in the caller's transaction. Throws CONFLICT when the
+ * email is taken (the unique index decides, not a prior read).
+ */
+export function createUserWithTeam(tx: Orm, clock: Clock, input: NewUser): { user: UserRow; team: TeamRow } {
+  const now = clock.now()
+  const email = normaliseEmail(input.email)
+  if (!isValidEmail(email))
+    throw new AppError('VALIDATION_FAILED', 'Validation failed: email: must be an email address', {
+      issues: [{ path: ['email'], message: 'must be an email address' }],
+    })
+  const existing = tx.select({ id: users.id }).from(users).where(eq(users.email, email)).get()
+  if (existing) throw new AppError('CONFLICT', 'An account with this email already exists.')
+  const user = tx
+    .insert(users)
+    .values({
+      id: input.id ?? uuidv7(clock),
+      email,
+      isOperator: input.isOperator ?? false,
+      emailVerifiedAt: input.emailVerified ? now : null,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning()
+    .get()
+  const local = slugify(email.split('@')[0] ?? '', 40) || 'team'
+  const team = tx
+    .insert(teams)
+    .values({
+      id: uuidv7(clock),
+      ownerUserId: user.id,
+      name: `${email.split('@')[0]}'s team`,
+      slug: `${local}-${randomBase62(8).toLowerCase()}`,
+      quotaTierId: user.quotaTierId,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning()
+    .get()
+  return { user, team }
+}
+
+const userById = preparedFor((orm) =>
+  orm
+    .select()
+    .from(users)
+    .where(eq(users.id, sql.placeholder('id')))
+    .prepare(),
+)
+const userByEmail = preparedFor((orm) =>
+  orm
+    .select()
+    .from(users)
+    .where(eq(users.email, sql.placeholder('email')))
+    .prepare(),
+)
+const teamOfOwner = preparedFor((orm) =>
+  orm
+    .select()
+    .from(teams)
+    .where(eq(teams.ownerUserId, sql.placeholder('owner')))
+    .orderBy(teams.createdAt)
+    .limit(1)
+    .prepare(),
+)
+const tierById = preparedFor((orm) =>
+  orm
+    .select()
+    .from(quotaTiers)
+    .where(eq(quotaTiers.id, sql.placeholder('id')))
+    .prepare(),
+)
+const usageSince = preparedFor((orm) =>
+  orm
+    .select()
+    .from(quotaUsage)
+    .where(
+      and(
+        eq(quotaUsage.teamId, sql.placeholder('team')),
+        gte(quotaUsage.usageDate, sql.placeholder('since')),
+      ),
+    )
+    .orderBy(desc(quotaUsage.usageDate))
+    .prepare(),
+)
+
+export function findUserByEmail(store: Store, email: string): UserRow | undefined {
+  return userByEmail(store).get({ email: normaliseEmail(email) })
+}
+
+export function getUser(store: Store, userId: string): UserRow | undefined {
+  return userById(store).get({ id: userId })
+}
+
+/** The user's personal team (inside a transaction, pass the transaction's orm). */
+export function personalTeam(store: Store | Orm, userId: string): TeamRow {
+  const team =
+    'orm' in store
+      ? teamOfOwner(store).get({ owner: userId })
+      : store
+          .select()
+          .from(teams)
+          .where(eq(teams.ownerUserId, userId))
+          .orderBy(teams.createdAt)
+          .limit(1)
+          .get()
+  if (!team) throw new Error(`user ${userId} has no personal team`)
+  return team
+}
+
+export function quotaTier(store: Store, tierId: string): QuotaTierRow {
+  const tier = tierById(store).get({ id: tierId })
+  if (!tier) throw new Error(`quota tier ${tierId} does not exist`)
+  return tier
+}
+
+/** Usage rows of the last `days` UTC days, newest first. */
+export function recentUsage(store: Store, teamId: string, clock: Clock, days = 30): QuotaUsageRow[] {
+  return usageSince(store).all({ team: teamId, since: utcDay(clock.now() - (days - 1) * DAY) })
+}
+
+export interface ProfilePatch {
+  displayName?: string | null
+  avatarUrl?: string | null
+  name?: string | null
+}
+
+export function updateProfile(store: Store, clock: Clock, userId: string, patch: ProfilePatch): UserRow {
+  const values: Partial<typeof users.$inferInsert> = { updatedAt: clock.now() }
+  if (patch.displayName !== undefined) values.displayName = patch.displayName
+  if (patch.avatarUrl !== undefined) values.avatarUrl = patch.avatarUrl
+  if (patch.name !== undefined) values.name = patch.name
+  const row = store.orm.update(users).set(values).where(eq(users.id, userId)).returning().get()
+  if (!row) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
+  return row
+}

@@ -1,0 +1,30 @@
+import type { Orm } from '../../db/client'
+import { auditEvents } from '../../db/schema'
+import type { Clock } from '../lib/clock'
+import { hashUserId } from '../lib/crypto'
+import { uuidv7 } from '../lib/ids'
+
+export type AuditAction =
+  | 'account.exported'
+  | 'account.deletion_requested'
+  | 'account.deletion_restored'
+  | 'account.deletion_completed'
+  | 'key.created'
+  | 'key.rotated'
+  | 'key.revoked'
+
+/**
+ * Records an account-level event. PII-free by construction: a hashed user id and details the
+ * caller chooses (ids, counts, kinds) — never an email, a name, an IP or a key.
+ */
+export function recordAudit(
+  tx: Orm,
+  clock: Clock,
+  userId: string,
+  action: AuditAction,
+  details: Record<string, string | number | boolean | null> | null = null,
+) {
+  tx.insert(auditEvents)
+    .values({ id: uuidv7(clock), userHash: hashUserId(userId), action, at: clock.now(), details })
+    .run()
+}

@@ -1,0 +1,85 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export interface LoadOptions {
+  url: string
+  method?: string
+  headers?: Record<string, string>
+  body?: string
+  connections?: number
+  threads?: number
+  durationSec?: number
+}
+
+export interface LoadResult {
+  tool: 'wrk' | 'bun'
+  requests: number
+  rps: number
+  p50Ms: number
+  p99Ms: number
+  maxMs: number
+  errors: number
+  non2xx: number
+}
+
+const hasWrk = () => Bun.which('wrk') !== null
+
+/** Drives HTTP load from a separate process: wrk when installed, else a Bun client. */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  return hasWrk() ? runWrk(options) : runBunClient(options)
+}
+
+const REPORTER = `
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('JSON{"requests":%d,"duration_us":%d,"errors":%d,"non2xx":%d,"p50_us":%d,"p99_us":%d,"max_us":%d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+`
+
+async function runWrk(o: LoadOptions): Promise<LoadResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'custodian-wrk-'))
+  const script = join(dir, 'report.lua')
+  let lua = REPORTER
+  if (o.method && o.method !== 'GET') lua += `wrk.method = ${JSON.stringify(o.method)}\n`
+  if (o.body) lua += `wrk.body = ${JSON.stringify(o.body)}\n`
+  writeFileSync(script, lua)
+  const args = [
+    'wrk',
+    `-t${o.threads ?? 2}`,
+    `-c${o.connections ?? 64}`,
+    `-d${o.durationSec ?? 10}s`,
+    '-s',
+    script,
+  ]
+  for (const [k, v] of Object.entries(o.headers ?? {})) args.push('-H', `${k}: ${v}`)
+  args.push(o.url)
+  const proc = Bun.spawn(args, { stdout: 'pipe', stderr: 'pipe' })
+  const out = await new Response(proc.stdout).text()
+  await proc.exited
+  const line = out.split('\n').find((l) => l.startsWith('JSON'))
+  if (!line) throw new Error(`wrk gave no report:\n${out}\n${await new Response(proc.stderr).text()}`)
+  const r = JSON.parse(line.slice(4))
+  return {
+    tool: 'wrk',
+    requests: r.requests,
+    rps: r.requests / (r.duration_us / 1e6),
+    p50Ms: r.p50_us / 1000,
+    p99Ms: r.p99_us / 1000,
+    maxMs: r.max_us / 1000,
+    errors: r.errors,
+    non2xx: r.non2xx,
+  }
+}
+
+async function runBunClient(o: LoadOptions): Promise<LoadResult> {
+  const proc = Bun.spawn(['bun', join(import.meta.dir, 'bun-client.ts'), JSON.stringify(o)], {
+    stdout: 'pipe',
+    stderr: 'inherit',
+  })
+  const out = await new Response(proc.stdout).text()
+  await proc.exited
+  return { tool: 'bun', ...JSON.parse(out) }
+}

@@ -1,0 +1,57 @@
+import { join } from 'node:path'
+
+export interface BenchServer {
+  url: string
+  info: Record<string, any>
+  pid: number
+  /** Peak resident set size so far (VmHWM), MiB. */
+  peakRssMiB(): number
+  rssMiB(): number
+  stop(): Promise<void>
+}
+
+function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  try {
+    const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string
+    const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0)
+    return kb / 1024
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** Starts test/bench/lib/bench-server.ts in its own process and waits for its READY line. */
+export async function startBenchServer(
+  mode: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<BenchServer> {
+  const proc = Bun.spawn(['bun', join(import.meta.dir, 'bench-server.ts'), mode, ...args], {
+    env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+    stdout: 'pipe',
+    stderr: 'inherit',
+  })
+  const reader = proc.stdout.getReader()
+  let buffer = ''
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) throw new Error(`bench server ${mode} exited before READY`)
+    buffer += new TextDecoder().decode(value)
+    const line = buffer.split('\n').find((l) => l.startsWith('READY '))
+    if (line) {
+      const info = JSON.parse(line.slice(6))
+      reader.releaseLock()
+      return {
+        url: info.url,
+        info,
+        pid: proc.pid,
+        peakRssMiB: () => procStatus(proc.pid, 'VmHWM'),
+        rssMiB: () => procStatus(proc.pid, 'VmRSS'),
+        async stop() {
+          proc.kill('SIGKILL')
+          await proc.exited
+        },
+      }
+    }
+  }
+}

@@ -1,0 +1,22 @@
+// `bun run bench [name ...]`: runs the named benchmarks (all by default) and prints figures.
+// BENCH_SECONDS sets the length of each load run (default 10).
+import { benchStatus } from './status.bench'
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+const benches: Record<string, () => Promise<void>> = {
+  status: () => benchStatus(seconds),
+}
+
+const selected = process.argv.slice(2)
+const names = selected.length ? selected : Object.keys(benches)
+console.log(
+  `# Custodian benchmarks — ${new Date().toISOString()} — Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores`,
+)
+for (const name of names) {
+  const bench = benches[name]
+  if (!bench) {
+    console.error(`unknown benchmark "${name}"; known: ${Object.keys(benches).join(', ')}`)
+    process.exit(2)
+  }
+  await bench()
+}

@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { migrate as stockMigrate } from 'drizzle-orm/bun-sqlite/migrator'
+import { openStore } from '../../db/client'
+import { migrate, pendingMigrations } from '../../db/migrate'
+
+const dirs: string[] = []
+const tempDb = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'custodian-store-'))
+  dirs.push(dir)
+  return join(dir, 'test.db')
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+describe('the store', () => {
+  it('opens a file database with the proven pragmas', () => {
+    const store = openStore(tempDb())
+    const pragma = (name: string) => Object.values(store.sqlite.query(`PRAGMA ${name}`).get() as object)[0]
+    expect(pragma('journal_mode')).toBe('wal')
+    expect(pragma('foreign_keys')).toBe(1)
+    expect(pragma('synchronous')).toBe(1) // NORMAL
+    expect(pragma('busy_timeout')).toBe(5000)
+    store.close()
+  })
+
+  it('applies the embedded migrations once and seeds the quota tiers', () => {
+    const store = openStore(tempDb())
+    expect(pendingMigrations(store)).toBeGreaterThan(0)
+    expect(migrate(store).applied).toBeGreaterThan(0)
+    expect(pendingMigrations(store)).toBe(0)
+    expect(migrate(store).applied).toBe(0)
+    const tiers = store.sqlite.query('SELECT id FROM quota_tiers ORDER BY id').all() as { id: string }[]
+    expect(tiers.map((t) => t.id)).toEqual(expect.arrayContaining(['free', 'pro']))
+    store.close()
+  })
+
+  it('recognises a database migrated by the stock drizzle migrator', () => {
+    const store = openStore(tempDb())
+    stockMigrate(store.orm, { migrationsFolder: join(import.meta.dir, '../../db/migrations') })
+    expect(pendingMigrations(store)).toBe(0)
+    expect(migrate(store).applied).toBe(0)
+    store.close()
+  })
+
+  it('enforces foreign keys', () => {
+    const store = openStore(':memory:')
+    migrate(store)
+    expect(() =>
+      store.sqlite.run(
+        "INSERT INTO teams (id, owner_user_id, name, slug, created_at, updated_at) VALUES ('t', 'nobody', 'n', 's', 1, 1)",
+      ),
+    ).toThrow(/FOREIGN KEY/)
+    store.close()
+  })
+})

@@ -1,0 +1,87 @@
+import { join } from 'node:path'
+
+const ROOT = join(import.meta.dir, '../..')
+
+/** `bun run build` into a directory of the test's own; returns the executable's path. */
+export async function buildBinary(outDir: string): Promise<string> {
+  const outfile = join(outDir, 'custodian')
+  const proc = Bun.spawn(
+    [
+      'bun',
+      'build',
+      'src/index.ts',
+      '--compile',
+      '--minify-whitespace',
+      '--minify-syntax',
+      '--outfile',
+      outfile,
+    ],
+    { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' },
+  )
+  if ((await proc.exited) !== 0) throw new Error(`build failed: ${await new Response(proc.stderr).text()}`)
+  return outfile
+}
+
+export async function freePort(): Promise<number> {
+  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
+  const port = probe.port as number
+  probe.stop(true)
+  return port
+}
+
+export interface BinaryServer {
+  url: string
+  env: Record<string, string>
+  proc: ReturnType<typeof Bun.spawn>
+  stop(signal?: NodeJS.Signals): Promise<number>
+}
+
+/** Starts `custodian serve` on a free loopback port with a database in `dir`; waits for /healthz. */
+export async function startBinary(
+  binary: string,
+  dir: string,
+  extraEnv: Record<string, string> = {},
+): Promise<BinaryServer> {
+  const port = await freePort()
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: dir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_PATH: join(dir, 'data', 'custodian.db'),
+    STORAGE_DIR: join(dir, 'data', 'files'),
+    LOG_LEVEL: 'warn',
+    ...extraEnv,
+  }
+  const proc = Bun.spawn([binary, 'serve'], { cwd: '/', env, stdout: 'pipe', stderr: 'pipe' })
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break
+    } catch {}
+    if (proc.exitCode !== null) throw new Error(`server exited: ${await new Response(proc.stderr).text()}`)
+    if (Date.now() > deadline) throw new Error('server did not start within 10 s')
+    await Bun.sleep(25)
+  }
+  return {
+    url,
+    env,
+    proc,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null) proc.kill(signal)
+      return proc.exited
+    },
+  }
+}
+
+/** Runs a CLI subcommand of the binary from `/` (nothing beside it). */
+export async function runCli(binary: string, _dir: string, args: string[], env: Record<string, string>) {
+  const proc = Bun.spawn([binary, ...args], { cwd: '/', env, stdout: 'pipe', stderr: 'pipe' })
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ])
+  return { stdout, stderr, code }
+}

@@ -1,0 +1,7 @@
+// Loaded before every test file (bunfig.toml). Keeps tests hermetic: UTC, and no configuration
+// leaking in from the developer's shell.
+process.env.TZ = 'UTC'
+for (const key of Object.keys(process.env)) {
+  if (/^(STRIPE_|AUTH_|RATE_LIMIT_|REDIS_URL$|DATABASE_PATH$|PUBLIC_URL$|STORAGE_DIR$)/.test(key))
+    delete process.env[key]
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'bun:test'
+import { createTestApp } from '../support/harness'
+
+const t = createTestApp()
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const
+
+describe('API documentation', () => {
+  it('serves the UI page with its assets from this server, never a CDN', async () => {
+    const page = await (await t.request('GET', '/docs')).text()
+    expect(page).toContain('/docs/assets/swagger-ui-bundle.js')
+    expect(page).toContain('/docs/assets/swagger-ui.css')
+    expect(page).not.toMatch(/unpkg|jsdelivr|cdn\./)
+    const js = await t.request('GET', '/docs/assets/swagger-ui-bundle.js')
+    expect(js.status).toBe(200)
+    expect(js.headers.get('content-type')).toContain('javascript')
+    expect((await js.arrayBuffer()).byteLength).toBeGreaterThan(100_000)
+    const css = await t.request('GET', '/docs/assets/swagger-ui.css')
+    expect(css.headers.get('content-type')).toContain('text/css')
+  })
+
+  it('describes every route with an operationId, summary, tag, security and error responses', async () => {
+    const doc = (await (await t.request('GET', '/docs/json')).json()) as any
+    expect(doc.openapi).toMatch(/^3\./)
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' })
+    const operationIds = new Set<string>()
+    let operations = 0
+    for (const [path, item] of Object.entries<any>(doc.paths)) {
+      for (const method of METHODS) {
+        const op = item[method]
+        if (!op) continue
+        operations++
+        const label = `${method.toUpperCase()} ${path}`
+        expect({ label, operationId: typeof op.operationId }).toEqual({ label, operationId: 'string' })
+        expect(operationIds.has(op.operationId)).toBe(false)
+        operationIds.add(op.operationId)
+        expect(op.summary?.length ?? 0).toBeGreaterThan(3)
+        expect(op.tags?.length ?? 0).toBeGreaterThan(0)
+        for (const [status, response] of Object.entries<any>(op.responses))
+          expect({ label, status, description: typeof response.description }).toEqual({
+            label,
+            status,
+            description: 'string',
+          })
+        if (path.startsWith('/api') || path.startsWith('/v1')) {
+          expect({ label, security: op.security }).toEqual({ label, security: [{ bearerAuth: [] }] })
+          expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['401', '429', '500']))
+        }
+      }
+    }
+    // Every mounted API route is documented.
+    const mounted = t.app.routes.filter(
+      (r) => r.method !== 'HEAD' && (r.path.startsWith('/api') || r.path.startsWith('/v1')),
+    )
+    expect(operations).toBeGreaterThanOrEqual(mounted.length)
+  })
+})
