@@ -62,3 +62,21 @@ export function preparedFor<T>(build: (orm: Orm) => T): (store: Store) => T {
     return prepared
   }
 }
+
+/**
+ * Rows changed by a Drizzle `.run()` on bun:sqlite. Drizzle returns bun:sqlite's `Changes` at run
+ * time but types the result as void.
+ */
+export function changesOf(result: unknown): number {
+  return (result as { changes?: number } | undefined)?.changes ?? 0
+}
+
+/**
+ * Runs several reads in one read transaction: on a WAL file every statement otherwise opens and
+ * closes its own (shared-memory locks each time) — four lookups measured 15.6 µs apart and 8.3 µs
+ * together. Also gives the reads one consistent view. `fn` must be synchronous; inside a write
+ * transaction it nests as a savepoint.
+ */
+export function readTransaction<T>(store: Store, fn: () => T): T {
+  return store.sqlite.transaction(fn)()
+}

@@ -3,14 +3,22 @@ import { openStore, type Store } from '../db/client'
 import { migrate } from '../db/migrate'
 import { type Config, loadConfig } from './config'
 import type { AppDeps } from './deps'
+import { clientIp, type PeerSource } from './lib/client-ip'
 import { type Clock, systemClock } from './lib/clock'
+import { restoreFastFormats } from './lib/formats'
 import { createLogger, type Logger } from './lib/logger'
 import { RouteIndex } from './lib/route-index'
-import { bearerAuthPlugin } from './plugins/bearer-auth'
+import { bearerAuthPlugin, resolveCredential } from './plugins/bearer-auth'
 import { type BodyRule, bodyGuardPlugin } from './plugins/body-guard'
 import { errorEnvelopePlugin } from './plugins/error-envelope'
+import { idempotencyPlugin } from './plugins/idempotency'
 import { principalContext } from './plugins/principal'
+import { type Identity, rateLimitPlugin } from './plugins/rate-limit'
+import { MemoryRateLimitStore } from './plugins/rate-limit/memory-store'
+import { RedisRateLimitStore } from './plugins/rate-limit/redis-store'
+import type { RateLimitStore } from './plugins/rate-limit/store'
 import { requestIdPlugin } from './plugins/request-id'
+import { routeOptions } from './plugins/route-options'
 import { apiAccountRoutes } from './routes/api/account'
 import { apiKeyRoutes } from './routes/api/api-keys'
 import { docsRoutes } from './routes/docs'
@@ -28,6 +36,7 @@ export interface DepsOptions {
   store?: Store
   clock?: Clock
   logger?: Logger
+  rateLimitStore?: RateLimitStore
 }
 
 /** Builds every dependency once: open (and migrate) the database unless one is given. */
@@ -43,28 +52,66 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
       return opened
     })()
   const verifier = createCredentialVerifier({ store, clock, config, logger })
-  return { config, store, clock, logger, verifier }
+  const rateLimitStore =
+    options.rateLimitStore ??
+    (config.redisUrl ? new RedisRateLimitStore(config.redisUrl) : new MemoryRateLimitStore())
+  return { config, store, clock, logger, verifier, rateLimitStore }
+}
+
+export interface PipelineOptions {
+  /** Methods per path, for 405 (createApp fills it from the mounted routes). */
+  routeIndex?: RouteIndex
+  /** Benchmarks switch the idempotency plugin off to measure its cost. @default true */
+  idempotency?: boolean
 }
 
 /**
- * The whole HTTP application. Plugins in the fixed order of traffic.md (request id → error
- * envelope → rate limit → bearer auth → idempotency), then the route modules.
+ * The plugins, in the fixed order of traffic.md: request id → error envelope → rate limit →
+ * bearer auth → (body guard) → idempotency. Every route mounted on the result is covered.
  */
-export function createApp(deps: AppDeps) {
-  const { config, logger, verifier } = deps
-  const routeIndex = new RouteIndex()
-  const app = new Elysia({ name: 'custodian' })
+export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {
+  const { config, logger, verifier, clock, store } = deps
+  const identify = async (request: Request, server: PeerSource | null): Promise<Identity> => {
+    const credential = await resolveCredential(request, verifier)
+    return credential.ok
+      ? { partition: `user:${credential.principal.userId}`, authenticated: true }
+      : { partition: `ip:${clientIp(request, server, config.trustProxy)}`, authenticated: false }
+  }
+  return new Elysia({ name: 'custodian' })
     .use(requestIdPlugin())
     .use(
       errorEnvelopePlugin({
         publicUrl: config.publicUrl,
         logger,
-        allowedMethods: (path) => routeIndex.methodsFor(path),
+        allowedMethods: (path) => options.routeIndex?.methodsFor(path) ?? [],
       }),
     )
-    .use(bodyGuardPlugin({ maxBytes: config.maxBodyBytes, rules: RAW_BODY_ROUTES }))
+    .use(
+      rateLimitPlugin({
+        enabled: config.rateLimit.enabled,
+        policies: config.rateLimit.policies,
+        store: deps.rateLimitStore,
+        clock,
+        identify,
+        exempt: ['/api/webhooks/stripe'],
+      }),
+    )
     .use(bearerAuthPlugin({ verifier }))
+    .use(bodyGuardPlugin({ maxBytes: config.maxBodyBytes, rules: RAW_BODY_ROUTES }))
+    .use(
+      options.idempotency === false
+        ? new Elysia({ name: 'custodian/idempotency-off' })
+        : idempotencyPlugin({ store, clock }),
+    )
     .use(principalContext)
+    .use(routeOptions)
+}
+
+/** The whole HTTP application: the pipeline, then the route modules. */
+export function createApp(deps: AppDeps, options: Omit<PipelineOptions, 'routeIndex'> = {}) {
+  restoreFastFormats()
+  const routeIndex = new RouteIndex()
+  const app = createPipeline(deps, { ...options, routeIndex })
     .use(docsRoutes())
     .use(systemRoutes(deps))
     .use(apiAccountRoutes(deps))

@@ -2,6 +2,7 @@ import type { Store } from '../db/client'
 import type { Config } from './config'
 import type { Clock } from './lib/clock'
 import type { Logger } from './lib/logger'
+import type { RateLimitStore } from './plugins/rate-limit/store'
 import type { CredentialVerifier } from './services/credentials'
 
 /** Everything the routes and plugins need, built once by createApp and passed down. */
@@ -11,4 +12,5 @@ export interface AppDeps {
   clock: Clock
   logger: Logger
   verifier: CredentialVerifier
+  rateLimitStore: RateLimitStore
 }

@@ -4,6 +4,8 @@ import { isMemoryPath } from '../db/client'
 import { buildDeps, createApp } from './app'
 import type { Config } from './config'
 import { SECOND } from './lib/clock'
+import { purgeOnce } from './workers/purge'
+import { startScheduler } from './workers/scheduler'
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT before they are cut. */
 export const SHUTDOWN_GRACE_MS = 10 * SECOND
@@ -37,6 +39,12 @@ export async function serve(config: Config): Promise<void> {
       `Custodian is listening on ${url}\n  API docs:         ${url}/docs\n  First credential: custodian user create --email you@example.com\n`,
     )
 
+  const workers = startScheduler(
+    [{ name: 'purge', run: () => purgeOnce(deps) }],
+    config.workerIntervalMs,
+    deps.logger,
+  )
+
   let stopping = false
   const shutdown = async (signal: string) => {
     if (stopping) return
@@ -51,6 +59,8 @@ export async function serve(config: Config): Promise<void> {
       if ((await Promise.race([graceful.then(() => 'done' as const), timeout])) === 'timeout')
         await server.stop(true)
     }
+    await workers.stop()
+    await deps.rateLimitStore.close?.()
     try {
       deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
     } finally {

@@ -59,12 +59,15 @@ export function errorResponse(error: AppError, state: RequestState, publicUrl: s
 export const errorEnvelopePlugin = (options: ErrorEnvelopeOptions) =>
   new Elysia({ name: 'custodian/error-envelope', seed: options.publicUrl }).onError(
     { as: 'global' },
-    ({ code, error, request, set }) => {
+    async ({ code, error, request, set }) => {
       const state = stateOf(request)
       const appError = toAppError(code, error, request, state, options)
       // A handler may have set download headers before failing; an error is never a download.
       delete set.headers['content-disposition']
-      return errorResponse(appError, state, options.publicUrl)
+      const response = errorResponse(appError, state, options.publicUrl)
+      // A request holding an idempotency claim stores its 4xx (or releases the claim on 5xx).
+      if (state.settleResponse && !state.responseSettled) await state.settleResponse(response)
+      return response
     },
   )
 

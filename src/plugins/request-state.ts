@@ -1,3 +1,4 @@
+import type { PolicyName } from '../config'
 import type { Dialect } from '../errors'
 import type { Credential, Principal } from '../services/credentials'
 
@@ -19,12 +20,22 @@ export interface RequestState {
   status?: number
   /** Set by the idempotency plugin when this request holds a claim. */
   idempotency?: { principal: string; key: string }
+  /**
+   * Set with a claim: stores (or, for 5xx, releases) the final response. Called once, by the
+   * error envelope for errors and by the idempotency plugin's mapResponse for handler results.
+   */
+  settleResponse?: (response: Response) => Promise<void>
+  responseSettled?: boolean
   /** Rate-limit policies already applied (headers are built from all of them). */
   rateLimits?: RateLimitOutcome[]
+  /** Applies a route's own rate-limit policy (set by the rate limiter for authenticated calls). */
+  applyRoutePolicy?: (policy: PolicyName) => Promise<void>
 }
 
 export interface RateLimitOutcome {
   policy: string
+  /** `"<policy>";q=<limit>;w=<window seconds>` */
+  policyHeader: string
   limit: number
   windowSeconds: number
   remaining: number

@@ -4,6 +4,9 @@ import swaggerCss from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 import swaggerJs from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
 import pkg from '../../package.json'
 import { API_ERROR_CODES, docAnchor, ERROR_CATALOGUE, type ErrorCode, V1_ERROR_CODES } from '../errors'
+import { restoreFastFormats } from '../lib/formats'
+
+restoreFastFormats()
 
 const ASSET_CACHE = 'public, max-age=86400'
 

@@ -1,5 +1,5 @@
 import { and, asc, count, eq, sql } from 'drizzle-orm'
-import { preparedFor, type Store } from '../../db/client'
+import { preparedFor, readTransaction, type Store } from '../../db/client'
 import { apps, sites, subscriptions } from '../../db/schema'
 import type { UserRow } from './accounts'
 import { getUser } from './accounts'
@@ -78,13 +78,15 @@ export function subscriptionOfUser(store: Store, userId: string): SubscriptionRo
 
 /** What `GET /api/status` and `GET /api/account` start from, read from the local mirror. */
 export function accountOverview(store: Store, userId: string): AccountOverview {
-  const user = getUser(store, userId)
-  if (!user) throw new Error(`user ${userId} vanished during the request`)
-  return {
-    user,
-    appCount: appCountOf(store).get({ user: userId })?.n ?? 0,
-    subscription: subscriptionOfUser(store, userId),
-  }
+  return readTransaction(store, () => {
+    const user = getUser(store, userId)
+    if (!user) throw new Error(`user ${userId} vanished during the request`)
+    return {
+      user,
+      appCount: appCountOf(store).get({ user: userId })?.n ?? 0,
+      subscription: subscriptionOfUser(store, userId),
+    }
+  })
 }
 
 /** The account's deployed apps (its seats), oldest first. */

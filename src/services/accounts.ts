@@ -1,5 +1,5 @@
 import { and, desc, eq, gte, sql } from 'drizzle-orm'
-import { type Orm, preparedFor, type Store } from '../../db/client'
+import { changesOf, type Orm, preparedFor, type Store } from '../../db/client'
 import { quotaTiers, quotaUsage, teams, users } from '../../db/schema'
 import { AppError } from '../errors'
 import { type Clock, DAY } from '../lib/clock'
@@ -157,12 +157,31 @@ export interface ProfilePatch {
   name?: string | null
 }
 
-export function updateProfile(store: Store, clock: Clock, userId: string, patch: ProfilePatch): UserRow {
-  const values: Partial<typeof users.$inferInsert> = { updatedAt: clock.now() }
-  if (patch.displayName !== undefined) values.displayName = patch.displayName
-  if (patch.avatarUrl !== undefined) values.avatarUrl = patch.avatarUrl
-  if (patch.name !== undefined) values.name = patch.name
-  const row = store.orm.update(users).set(values).where(eq(users.id, userId)).returning().get()
-  if (!row) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
-  return row
+// One prepared UPDATE for any combination of fields: a field is written only when its `set*`
+// flag is 1 (absent means "keep", null means "clear").
+const profileUpdate = preparedFor((orm) =>
+  orm
+    .update(users)
+    .set({
+      displayName: sql`CASE WHEN ${sql.placeholder('setDisplayName')} THEN ${sql.placeholder('displayName')} ELSE ${users.displayName} END`,
+      avatarUrl: sql`CASE WHEN ${sql.placeholder('setAvatarUrl')} THEN ${sql.placeholder('avatarUrl')} ELSE ${users.avatarUrl} END`,
+      name: sql`CASE WHEN ${sql.placeholder('setName')} THEN ${sql.placeholder('name')} ELSE ${users.name} END`,
+      updatedAt: sql`${sql.placeholder('now')}`,
+    })
+    .where(eq(users.id, sql.placeholder('id')))
+    .prepare(),
+)
+
+export function updateProfile(store: Store, clock: Clock, userId: string, patch: ProfilePatch): void {
+  const result = profileUpdate(store).run({
+    id: userId,
+    now: clock.now(),
+    setDisplayName: patch.displayName === undefined ? 0 : 1,
+    displayName: patch.displayName ?? null,
+    setAvatarUrl: patch.avatarUrl === undefined ? 0 : 1,
+    avatarUrl: patch.avatarUrl ?? null,
+    setName: patch.name === undefined ? 0 : 1,
+    name: patch.name ?? null,
+  })
+  if (changesOf(result) === 0) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
 }

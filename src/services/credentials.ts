@@ -108,6 +108,7 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
   )
 
   const hmacKey = config.auth.jwtSecret ? new TextEncoder().encode(config.auth.jwtSecret) : null
+  const verifiedTokens = new VerifiedTokenCache()
   const jwks: JWTVerifyGetKey | null = config.auth.jwksUrl
     ? createRemoteJWKSet(new URL(config.auth.jwksUrl))
     : null
@@ -142,23 +143,27 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
   }
 
   async function verifySession(token: string): Promise<Credential> {
-    let payload: JWTPayload
-    try {
-      const { alg } = decodeProtectedHeader(token)
-      const common = {
-        audience: config.auth.audience,
-        currentDate: new Date(clock.now()),
-        requiredClaims: ['sub', 'exp'],
+    const now = clock.now()
+    let payload = verifiedTokens.get(token, now)
+    if (!payload) {
+      try {
+        const { alg } = decodeProtectedHeader(token)
+        const common = {
+          audience: config.auth.audience,
+          currentDate: new Date(now),
+          requiredClaims: ['sub', 'exp'],
+        }
+        // Algorithms are pinned per key source: an HS256 token is only checked against the shared
+        // secret, an RS256/ES256 one only against the JWKS, so `none` and key confusion fail.
+        if (alg === 'HS256' && hmacKey)
+          payload = (await jwtVerify(token, hmacKey, { ...common, algorithms: ['HS256'] })).payload
+        else if ((alg === 'RS256' || alg === 'ES256') && jwks)
+          payload = (await jwtVerify(token, jwks, { ...common, algorithms: ['RS256', 'ES256'] })).payload
+        else return INVALID
+      } catch {
+        return INVALID
       }
-      // Algorithms are pinned per key source: an HS256 token is only checked against the shared
-      // secret, an RS256/ES256 one only against the JWKS, so `none` and key confusion fail.
-      if (alg === 'HS256' && hmacKey)
-        payload = (await jwtVerify(token, hmacKey, { ...common, algorithms: ['HS256'] })).payload
-      else if ((alg === 'RS256' || alg === 'ES256') && jwks)
-        payload = (await jwtVerify(token, jwks, { ...common, algorithms: ['RS256', 'ES256'] })).payload
-      else return INVALID
-    } catch {
-      return INVALID
+      verifiedTokens.set(token, payload)
     }
     const sub = payload.sub
     if (typeof sub !== 'string' || !UUID.test(sub)) return INVALID
@@ -224,6 +229,37 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
 }
 
 export type CredentialVerifier = ReturnType<typeof createCredentialVerifier>
+
+/**
+ * Tokens whose signature, audience and algorithm jose has already verified. jose costs ~70 µs per
+ * verification under Bun (WebCrypto), and clients reuse one token for many requests. Only
+ * successes are kept (a flood of forged tokens cannot fill it); `exp` and `nbf` are re-checked on
+ * every use; the size is bounded (oldest entries go first). The user row is still read on every
+ * request, so an erased user's cached token is refused as before.
+ */
+class VerifiedTokenCache {
+  private readonly entries = new Map<string, JWTPayload>()
+  constructor(private readonly max = 10_000) {}
+
+  get(token: string, now: number): JWTPayload | undefined {
+    const payload = this.entries.get(token)
+    if (!payload) return undefined
+    if (
+      typeof payload.exp !== 'number' ||
+      payload.exp * 1000 <= now ||
+      (typeof payload.nbf === 'number' && payload.nbf * 1000 > now)
+    ) {
+      this.entries.delete(token)
+      return undefined
+    }
+    return payload
+  }
+
+  set(token: string, payload: JWTPayload) {
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string)
+    this.entries.set(token, payload)
+  }
+}
 
 function emailVerifiedClaim(payload: JWTPayload): boolean {
   if (payload.email_verified === true) return true

@@ -1,10 +1,12 @@
 // `bun run bench [name ...]`: runs the named benchmarks (all by default) and prints figures.
 // BENCH_SECONDS sets the length of each load run (default 10).
 import { benchStatus } from './status.bench'
+import { benchTraffic } from './traffic.bench'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const benches: Record<string, () => Promise<void>> = {
   status: () => benchStatus(seconds),
+  traffic: () => benchTraffic(seconds),
 }
 
 const selected = process.argv.slice(2)

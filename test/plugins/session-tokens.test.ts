@@ -125,6 +125,19 @@ describe('just-in-time provisioning', () => {
   })
 })
 
+describe('verified-token cache', () => {
+  it('still refuses a token once it expires, even after it was accepted', async () => {
+    const t = createTestApp()
+    const u = await t.createUser()
+    const token = await t.session(u.user.id, u.user.email, { ttlMs: 60_000 })
+    expect((await t.request('GET', '/api/status', { token })).status).toBe(200)
+    t.clock.advance(59_000)
+    expect((await t.request('GET', '/api/status', { token })).status).toBe(200)
+    t.clock.advance(1_000)
+    expect((await t.request('GET', '/api/status', { token })).status).toBe(401)
+  })
+})
+
 describe('key usage tracking', () => {
   it('updates last_used_at at most once a minute', async () => {
     const t = createTestApp()

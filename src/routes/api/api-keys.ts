@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
 import { principalContext } from '../../plugins/principal'
+import { routeOptions } from '../../plugins/route-options'
 import { ApiKey, ApiMintedKey, projectKeyForApi, projectMintedKeyForApi } from '../../projections/api'
 import { createKey, listActiveKeys, ORBIT_FAMILY, revokeKey } from '../../services/keys'
 import { apiDoc, apiDocEmpty } from '../openapi'
@@ -10,6 +11,7 @@ const KeyName = t.String({ minLength: 1, maxLength: 100, error: 'must be 1–100
 export const apiKeyRoutes = ({ store, clock }: AppDeps) =>
   new Elysia({ prefix: '/api/api-keys' })
     .use(principalContext)
+    .use(routeOptions)
     .get(
       '',
       ({ principal }) => listActiveKeys(store, clock, principal.userId, ORBIT_FAMILY).map(projectKeyForApi),
@@ -37,6 +39,7 @@ export const apiKeyRoutes = ({ store, clock }: AppDeps) =>
       },
       {
         body: t.Object({ name: KeyName }),
+        rateLimit: 'keys-create',
         ...apiDoc({
           operationId: 'createApiKey',
           summary: 'Create an API key; the key is shown only in this answer',

@@ -1,4 +1,5 @@
 import { Elysia, t } from 'elysia'
+import { readTransaction } from '../../../db/client'
 import type { AppDeps } from '../../deps'
 import { principalContext } from '../../plugins/principal'
 import { nullable } from '../../projections/schema-helpers'
@@ -27,6 +28,10 @@ export const V1Account = t.Object({
 
 /** `GET /v1/account/me`: the user, its personal team, tier and the last 30 days of usage. */
 export function accountForV1({ store, clock }: Pick<AppDeps, 'store' | 'clock'>, principal: Principal) {
+  return readTransaction(store, () => readAccountForV1(store, clock, principal))
+}
+
+function readAccountForV1(store: AppDeps['store'], clock: AppDeps['clock'], principal: Principal) {
   const user = getUser(store, principal.userId)
   if (!user) throw new Error('authenticated user vanished')
   const team = personalTeam(store, user.id)

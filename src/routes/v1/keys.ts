@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
 import { principalContext } from '../../plugins/principal'
+import { routeOptions } from '../../plugins/route-options'
 import { nullable } from '../../projections/schema-helpers'
 import { projectKeyForV1, projectMintedKeyForV1, V1Key, V1MintedKey } from '../../projections/v1'
 import { createKey, listAllKeys, revokeKey, rotateKey, V1_FAMILY } from '../../services/keys'
@@ -22,6 +23,7 @@ export const DEFAULT_RUNTIME_SCOPE = 'sandboxes'
 export const v1KeyRoutes = ({ store, clock }: AppDeps) =>
   new Elysia({ prefix: '/v1/keys' })
     .use(principalContext)
+    .use(routeOptions)
     .post(
       '',
       ({ principal, body, set }) => {
@@ -37,6 +39,7 @@ export const v1KeyRoutes = ({ store, clock }: AppDeps) =>
       },
       {
         body: t.Optional(t.Object({ name: t.Optional(KeyName), scope: t.Optional(Scope) })),
+        rateLimit: 'keys-create',
         ...v1Doc({
           operationId: 'createKey',
           summary: 'Create a runtime API key; the key appears only in this answer',
@@ -70,6 +73,7 @@ export const v1KeyRoutes = ({ store, clock }: AppDeps) =>
       {
         params: KeyParams,
         body: t.Optional(t.Object({ name: t.Optional(KeyName), scope: t.Optional(Scope) })),
+        rateLimit: 'keys-create',
         ...v1Doc({
           operationId: 'rotateKey',
           summary: 'Replace a key; the old one keeps working for 24 hours',

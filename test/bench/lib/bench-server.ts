@@ -35,7 +35,7 @@ if (mode === 'bare') {
     PORT: '0',
   })
   const deps = buildDeps({ config })
-  const app = createApp(deps)
+  const app = createApp(deps, { idempotency: process.env.BENCH_IDEMPOTENCY !== 'off' })
   const { user, team } = writeTransaction(deps.store, (tx) =>
     createUserWithTeam(tx, deps.clock, { email: 'bench@example.com', emailVerified: true }),
   )

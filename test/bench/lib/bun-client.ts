@@ -10,7 +10,8 @@ async function worker() {
   while (performance.now() < end) {
     const start = performance.now()
     try {
-      const r = await fetch(o.url, { method: o.method ?? 'GET', headers: o.headers, body: o.body })
+      const headers = o.uniqueHeader ? { ...o.headers, [o.uniqueHeader]: crypto.randomUUID() } : o.headers
+      const r = await fetch(o.url, { method: o.method ?? 'GET', headers, body: o.body })
       await r.arrayBuffer()
       if (r.status < 200 || r.status > 299) non2xx++
     } catch {

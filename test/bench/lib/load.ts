@@ -10,6 +10,8 @@ export interface LoadOptions {
   connections?: number
   threads?: number
   durationSec?: number
+  /** A header sent with a value unique to each request (e.g. Idempotency-Key). */
+  uniqueHeader?: string
 }
 
 export interface LoadResult {
@@ -45,6 +47,19 @@ async function runWrk(o: LoadOptions): Promise<LoadResult> {
   let lua = REPORTER
   if (o.method && o.method !== 'GET') lua += `wrk.method = ${JSON.stringify(o.method)}\n`
   if (o.body) lua += `wrk.body = ${JSON.stringify(o.body)}\n`
+  if (o.uniqueHeader)
+    lua += `
+local threads = 0
+function setup(thread) thread:set("tid", threads); threads = threads + 1 end
+local counter = 0
+function request()
+  counter = counter + 1
+  local h = {}
+  for k, v in pairs(wrk.headers) do h[k] = v end
+  h[${JSON.stringify(o.uniqueHeader)}] = "bench-" .. tid .. "-" .. counter .. "-" .. math.random(1, 1000000000)
+  return wrk.format(nil, nil, h, nil)
+end
+`
   writeFileSync(script, lua)
   const args = [
     'wrk',

@@ -1,0 +1,47 @@
+import { canonicalJson } from '../../lib/canonical-json'
+import { sha256Hex } from '../../lib/crypto'
+
+/**
+ * What makes two requests "the same" (traffic.md §3): method, path, query and the body — its
+ * canonical JSON for JSON bodies (key order and spacing do not matter), the form fields and file
+ * digests for multipart (the boundary does not matter), the raw bytes otherwise. Reads a clone, so
+ * the route still parses the original.
+ */
+export async function requestFingerprint(request: Request, path: string): Promise<string> {
+  const url = request.url
+  const q = url.indexOf('?')
+  const query = q === -1 ? '' : url.slice(q + 1)
+  return sha256Hex(`${request.method}\n${path}\n${query}\n${await bodyDigest(request)}`)
+}
+
+async function bodyDigest(request: Request): Promise<string> {
+  if (request.body === null) return ''
+  const type = request.headers.get('content-type') ?? ''
+  const copy = request.clone()
+  if (/^multipart\/form-data/i.test(type)) {
+    try {
+      const form = await copy.formData()
+      const fields: [string, unknown][] = []
+      for (const [name, value] of form.entries())
+        fields.push([
+          name,
+          typeof value === 'string'
+            ? value
+            : { file: sha256Hex(await value.arrayBuffer()), type: value.type },
+        ])
+      fields.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      return sha256Hex(canonicalJson(fields))
+    } catch {
+      return 'unparseable-multipart'
+    }
+  }
+  const bytes = await copy.arrayBuffer()
+  if (/^application\/([\w.+-]+\+)?json/i.test(type)) {
+    try {
+      return sha256Hex(canonicalJson(JSON.parse(new TextDecoder().decode(bytes))))
+    } catch {
+      // Malformed JSON: the route answers 400; the raw bytes still identify the request.
+    }
+  }
+  return sha256Hex(bytes)
+}

@@ -1,0 +1,122 @@
+import { Elysia } from 'elysia'
+import type { Store } from '../../../db/client'
+import { AppError } from '../../errors'
+import type { Clock } from '../../lib/clock'
+import {
+  claimIdempotencyKey,
+  completeIdempotencyKey,
+  releaseIdempotencyKey,
+  type StoredResponse,
+} from '../../services/idempotency'
+import { stateOf } from '../request-state'
+import { requestFingerprint } from './fingerprint'
+import { parseIdempotencyKey } from './header'
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+export interface IdempotencyOptions {
+  store: Store
+  clock: Clock
+  /** Called on every replay (metrics). @default undefined */
+  onReplay?: () => void
+}
+
+/**
+ * Idempotency keys (traffic.md §3) on POST/PUT/PATCH/DELETE of both dialects, scoped to the
+ * authenticated principal. The claim is taken before routing; the outcome is stored once the
+ * response exists (2xx and 4xx; a 5xx releases the claim so a retry runs again). A repeat with the
+ * same request replays the stored bytes with `Idempotent-Replayed: true` and the handler does not
+ * run. Claim, work and store are separate short transactions.
+ */
+export function idempotencyPlugin({ store, clock, onReplay }: IdempotencyOptions) {
+  async function settle(principal: string, key: string, response: Response) {
+    if (response.status >= 500) {
+      releaseIdempotencyKey(store, principal, key)
+      return
+    }
+    const text = response.body === null ? '' : await response.clone().text()
+    completeIdempotencyKey(store, principal, key, {
+      status: response.status,
+      body: text === '' ? null : text,
+      contentType: response.headers.get('content-type'),
+      location: response.headers.get('location'),
+    })
+  }
+
+  return new Elysia({ name: 'custodian/idempotency' })
+    .onRequest(async ({ request }) => {
+      if (!MUTATING.has(request.method)) return
+      const state = stateOf(request)
+      const principal = state.principal
+      if (!principal) return // a public route: nobody to scope a key to
+      const raw = request.headers.get('idempotency-key')
+      if (raw === null) return
+      const key = parseIdempotencyKey(raw)
+      const fingerprint = await requestFingerprint(request, state.path)
+      const claim = claimIdempotencyKey(store, clock, {
+        principal: principal.userId,
+        key,
+        method: request.method,
+        path: state.path,
+        fingerprint,
+      })
+      switch (claim.kind) {
+        case 'replay':
+          onReplay?.()
+          state.status = claim.response.status
+          return replay(claim.response)
+        case 'mismatch':
+          throw new AppError(
+            'IDEMPOTENCY_KEY_REUSE',
+            'This Idempotency-Key was already used for a different request.',
+          )
+        case 'in_progress':
+          throw new AppError(
+            'IDEMPOTENCY_IN_PROGRESS',
+            'The first request with this Idempotency-Key is still in progress; retry shortly.',
+            { headers: { 'retry-after': '1' } },
+          )
+        case 'claimed':
+          state.idempotency = { principal: principal.userId, key }
+          state.settleResponse = async (response) => {
+            state.responseSettled = true
+            await settle(principal.userId, key, response)
+          }
+      }
+    })
+    .mapResponse({ as: 'global' }, async ({ request, response, set }) => {
+      const state = stateOf(request)
+      if (!state.settleResponse || state.responseSettled) return
+      const final = toResponse(response, set.status)
+      await state.settleResponse(final)
+      return final
+    })
+}
+
+function replay(stored: StoredResponse): Response {
+  const headers: Record<string, string> = { 'idempotent-replayed': 'true' }
+  if (stored.contentType) headers['content-type'] = stored.contentType
+  if (stored.location) headers.location = stored.location
+  return new Response(stored.body, { status: stored.status, headers })
+}
+
+/** The handler's value as the exact Response that will be sent (and stored). */
+function toResponse(value: unknown, status: number | string | undefined): Response {
+  if (value instanceof Response) return value
+  const code = typeof status === 'number' ? status : 200
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    'code' in value &&
+    'response' in value &&
+    value.constructor?.name === 'ElysiaCustomStatusResponse'
+  )
+    return toResponse((value as { response: unknown }).response, (value as { code: number }).code)
+  if (value === undefined || value === null) return new Response(null, { status: code })
+  if (typeof value === 'string')
+    return new Response(value, { status: code, headers: { 'content-type': 'text/plain;charset=utf-8' } })
+  return new Response(JSON.stringify(value), {
+    status: code,
+    headers: { 'content-type': 'application/json;charset=utf-8' },
+  })
+}

@@ -1,0 +1,161 @@
+import { and, eq, lte, sql } from 'drizzle-orm'
+import { changesOf, preparedFor, type Store, writeTransaction } from '../../db/client'
+import { idempotencyKeys } from '../../db/schema'
+import { type Clock, DAY, SECOND } from '../lib/clock'
+
+/** Stored outcomes are replayed for 24 hours, then the key runs anew (traffic.md §3). */
+export const IDEMPOTENCY_TTL_MS = DAY
+/** A claim still `in_progress` after this long belongs to a process that died: take it over. */
+export const STALE_CLAIM_MS = 60 * SECOND
+
+export interface IdempotentRequest extends Record<string, string> {
+  principal: string
+  key: string
+  method: string
+  path: string
+  fingerprint: string
+}
+
+export interface StoredResponse {
+  status: number
+  body: string | null
+  contentType: string | null
+  location: string | null
+}
+
+export type ClaimOutcome =
+  | { kind: 'claimed' }
+  | { kind: 'replay'; response: StoredResponse }
+  | { kind: 'mismatch' }
+  | { kind: 'in_progress' }
+
+const insertClaim = preparedFor((orm) =>
+  orm
+    .insert(idempotencyKeys)
+    .values({
+      principal: sql.placeholder('principal'),
+      key: sql.placeholder('key'),
+      method: sql.placeholder('method'),
+      path: sql.placeholder('path'),
+      fingerprint: sql.placeholder('fingerprint'),
+      state: 'in_progress',
+      createdAt: sql.placeholder('now'),
+      lockedAt: sql.placeholder('now'),
+      expiresAt: sql.placeholder('expiresAt'),
+    })
+    .onConflictDoNothing()
+    .prepare(),
+)
+const findClaim = preparedFor((orm) =>
+  orm
+    .select()
+    .from(idempotencyKeys)
+    .where(
+      and(
+        eq(idempotencyKeys.principal, sql.placeholder('principal')),
+        eq(idempotencyKeys.key, sql.placeholder('key')),
+      ),
+    )
+    .prepare(),
+)
+
+/**
+ * Claims `(principal, key)` atomically: `INSERT … ON CONFLICT DO NOTHING`, and only when the row
+ * already exists, decide from it — replay a finished outcome, refuse a different request, report
+ * one still in progress, take over a stale or expired claim.
+ */
+export function claimIdempotencyKey(store: Store, clock: Clock, request: IdempotentRequest): ClaimOutcome {
+  const now = clock.now()
+  // The common case is one atomic statement; no transaction needed around it.
+  if (changesOf(insertClaim(store).run({ ...request, now, expiresAt: now + IDEMPOTENCY_TTL_MS })) === 1)
+    return { kind: 'claimed' }
+  return writeTransaction(store, (tx) => {
+    const existing = findClaim(store).get({ principal: request.principal, key: request.key })
+    const restart = () => {
+      tx.update(idempotencyKeys)
+        .set({
+          ...request,
+          state: 'in_progress',
+          status: null,
+          body: null,
+          contentType: null,
+          location: null,
+          createdAt: now,
+          lockedAt: now,
+          expiresAt: now + IDEMPOTENCY_TTL_MS,
+        })
+        .where(and(eq(idempotencyKeys.principal, request.principal), eq(idempotencyKeys.key, request.key)))
+        .run()
+      return { kind: 'claimed' as const }
+    }
+    if (!existing) {
+      // Reaped between the two statements: claim it afresh, now inside the transaction.
+      insertClaim(store).run({ ...request, now, expiresAt: now + IDEMPOTENCY_TTL_MS })
+      return { kind: 'claimed' as const }
+    }
+    if (existing.expiresAt <= now) return restart()
+    if (existing.fingerprint !== request.fingerprint) return { kind: 'mismatch' as const }
+    if (existing.state === 'done')
+      return {
+        kind: 'replay' as const,
+        response: {
+          status: existing.status ?? 200,
+          body: existing.body,
+          contentType: existing.contentType,
+          location: existing.location,
+        },
+      }
+    if (existing.lockedAt > now - STALE_CLAIM_MS) return { kind: 'in_progress' as const }
+    return restart()
+  })
+}
+
+const completeClaim = preparedFor((orm) =>
+  orm
+    .update(idempotencyKeys)
+    .set({
+      state: 'done',
+      status: sql`${sql.placeholder('status')}`,
+      body: sql`${sql.placeholder('body')}`,
+      contentType: sql`${sql.placeholder('contentType')}`,
+      location: sql`${sql.placeholder('location')}`,
+    })
+    .where(
+      and(
+        eq(idempotencyKeys.principal, sql.placeholder('principal')),
+        eq(idempotencyKeys.key, sql.placeholder('key')),
+      ),
+    )
+    .prepare(),
+)
+const releaseClaim = preparedFor((orm) =>
+  orm
+    .delete(idempotencyKeys)
+    .where(
+      and(
+        eq(idempotencyKeys.principal, sql.placeholder('principal')),
+        eq(idempotencyKeys.key, sql.placeholder('key')),
+        eq(idempotencyKeys.state, 'in_progress'),
+      ),
+    )
+    .prepare(),
+)
+
+export function completeIdempotencyKey(
+  store: Store,
+  principal: string,
+  key: string,
+  response: StoredResponse,
+) {
+  completeClaim(store).run({ principal, key, ...response })
+}
+
+/** Forgets a claim whose request failed on our side (5xx), so a retry runs again. */
+export function releaseIdempotencyKey(store: Store, principal: string, key: string) {
+  releaseClaim(store).run({ principal, key })
+}
+
+/** The reaper: deletes keys past their 24-hour retention. Returns how many. */
+export function reapIdempotencyKeys(store: Store, now: number): number {
+  return changesOf(store.orm.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)).run())
+}

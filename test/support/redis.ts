@@ -1,0 +1,38 @@
+import { freePort } from './binary'
+
+export interface RedisProcess {
+  url: string
+  stop(): Promise<void>
+}
+
+/** Starts a throwaway redis-server on a free loopback port, or null when none is installed. */
+export async function startRedis(): Promise<RedisProcess | null> {
+  const binary = Bun.which('redis-server')
+  if (!binary) return null
+  const port = await freePort()
+  const proc = Bun.spawn(
+    [binary, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdout: 'ignore',
+      stderr: 'ignore',
+    },
+  )
+  const deadline = Date.now() + 5000
+  for (;;) {
+    try {
+      const socket = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } })
+      socket.end()
+      break
+    } catch {
+      if (Date.now() > deadline) throw new Error('redis-server did not start')
+      await Bun.sleep(20)
+    }
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      proc.kill()
+      await proc.exited
+    },
+  }
+}
