@@ -4,112 +4,102 @@ import * as schema from './schema'
 
 /**
  * The ownership registry: for every table that holds a user's data, how its rows are reached from
- * a user id, and where the export puts them. Export (services/export) and erasure
+ * a user id, and where the exports put them. Export (services/export.ts) and erasure
  * (services/deletion) are both driven by this list, and test/db/ownership.test.ts fails when a
  * table of the schema is neither here nor in SYSTEM_TABLES — so a new table cannot be added
  * without deciding how it is exported and erased.
  */
 
+/** How a table's rows belong to a user. */
+export type Owner =
+  /** The users row itself. */
+  | { via: 'self' }
+  /** A column holding the user id. */
+  | { via: 'user'; column: string }
+  /** A column holding the id of one of the user's teams. */
+  | { via: 'team'; column: string }
+  /** A column holding the id of one of the user's apps. */
+  | { via: 'app'; column: string }
+
 /** Export sections of a table in each dialect, or the reason it is deliberately not exported. */
 export type ExportPlacement = { api: string; v1: string } | { notExported: string }
 
 export interface OwnedTable {
+  table: SQLiteTable
   /** SQL table name. */
   name: string
-  /**
-   * WHERE clause selecting the user's rows; `?1` is the user id. Kept as SQL here (db/) so that
-   * the services never spell out ownership themselves.
-   */
-  ownerWhere: string
+  owner: Owner
   /** Columns that identify a row (what tests look for in an export). */
   idColumns: string[]
-  /** WHERE clause selecting the rows of one app (`?1` = app id), for tables under an app. */
-  appWhere?: string
+  /** Row order within one owner, served by an index (exports stream in this order). */
+  orderBy: string
   export: ExportPlacement
 }
 
-const USER_APPS = 'app_id IN (SELECT id FROM apps WHERE user_id = ?1)'
-const USER_TEAMS = 'team_id IN (SELECT id FROM teams WHERE owner_user_id = ?1)'
+const owned = (
+  table: SQLiteTable,
+  owner: Owner,
+  idColumns: string[],
+  orderBy: string,
+  placement: ExportPlacement,
+): OwnedTable => ({
+  table,
+  name: getTableName(table),
+  owner,
+  idColumns,
+  orderBy,
+  export: placement,
+})
 
 /** IMPORTANT: in foreign-key-safe erase order — children before their parents. */
 export const OWNED_TABLES: readonly OwnedTable[] = [
-  {
-    name: 'idempotency_keys',
-    ownerWhere: 'principal = ?1',
-    idColumns: ['principal', 'key'],
-    export: {
-      notExported:
-        'stored replay bodies are internal state (and may repeat one-time secrets); erased with the account',
-    },
-  },
-  {
-    name: 'policy_versions',
-    ownerWhere: USER_APPS,
-    appWhere: 'app_id = ?1',
-    idColumns: ['id'],
-    export: { api: 'policyVersions', v1: 'policy_versions' },
-  },
-  {
-    name: 'deploys',
-    ownerWhere: USER_APPS,
-    appWhere: 'app_id = ?1',
-    idColumns: ['id'],
-    export: { api: 'deployHistory', v1: 'deploys' },
-  },
-  {
-    name: 'app_pages',
-    ownerWhere: USER_APPS,
-    appWhere: 'app_id = ?1',
-    idColumns: ['app_id', 'kind'],
-    export: { api: 'pages', v1: 'app_pages' },
-  },
-  {
-    name: 'policies',
-    ownerWhere: USER_APPS,
-    appWhere: 'app_id = ?1',
-    idColumns: ['app_id'],
-    export: { api: 'policies', v1: 'policies' },
-  },
-  {
-    name: 'sites',
-    ownerWhere: USER_APPS,
-    appWhere: 'app_id = ?1',
-    idColumns: ['app_id'],
-    export: { api: 'sites', v1: 'sites' },
-  },
-  {
-    name: 'apps',
-    ownerWhere: 'user_id = ?1',
-    appWhere: 'id = ?1',
-    idColumns: ['id'],
-    export: { api: 'apps', v1: 'apps' },
-  },
-  {
-    name: 'subscriptions',
-    ownerWhere: 'user_id = ?1',
-    idColumns: ['id'],
-    export: { api: 'subscription', v1: 'subscription' },
-  },
-  {
-    name: 'sandboxes',
-    ownerWhere: `${USER_TEAMS} OR user_id = ?1`,
-    idColumns: ['id'],
-    export: { api: 'sandboxes', v1: 'sandboxes' },
-  },
-  {
-    name: 'quota_usage',
-    ownerWhere: USER_TEAMS,
-    idColumns: ['team_id', 'usage_date'],
-    export: { api: 'quotaUsage', v1: 'quota_usage' },
-  },
-  {
-    name: 'api_keys',
-    ownerWhere: 'user_id = ?1',
-    idColumns: ['id'],
-    export: { api: 'apiKeys', v1: 'api_keys' },
-  },
-  { name: 'teams', ownerWhere: 'owner_user_id = ?1', idColumns: ['id'], export: { api: 'team', v1: 'team' } },
-  { name: 'users', ownerWhere: 'id = ?1', idColumns: ['id'], export: { api: 'user', v1: 'user' } },
+  owned(schema.idempotencyKeys, { via: 'user', column: 'principal' }, ['principal', 'key'], 'key', {
+    notExported:
+      'stored replay bodies are internal state (and may repeat one-time secrets); erased with the account',
+  }),
+  owned(schema.policyVersions, { via: 'app', column: 'app_id' }, ['id'], 'snapshot_at, id', {
+    api: 'policyVersions',
+    v1: 'policy_versions',
+  }),
+  owned(schema.deploys, { via: 'app', column: 'app_id' }, ['id'], 'deployed_at, id', {
+    api: 'deployHistory',
+    v1: 'deploys',
+  }),
+  owned(schema.appPages, { via: 'app', column: 'app_id' }, ['app_id', 'kind'], 'kind', {
+    api: 'pages',
+    v1: 'app_pages',
+  }),
+  owned(schema.policies, { via: 'app', column: 'app_id' }, ['app_id'], 'app_id', {
+    api: 'policies',
+    v1: 'policies',
+  }),
+  owned(schema.sites, { via: 'app', column: 'app_id' }, ['app_id'], 'app_id', { api: 'sites', v1: 'sites' }),
+  owned(schema.apps, { via: 'user', column: 'user_id' }, ['id'], 'created_at, id', {
+    api: 'apps',
+    v1: 'apps',
+  }),
+  owned(schema.subscriptions, { via: 'user', column: 'user_id' }, ['id'], 'id', {
+    api: 'subscription',
+    v1: 'subscription',
+  }),
+  // Sandboxes belong to the team (user_id is only who created them, always the owner today).
+  owned(schema.sandboxes, { via: 'team', column: 'team_id' }, ['id'], 'created_at, id', {
+    api: 'sandboxes',
+    v1: 'sandboxes',
+  }),
+  owned(schema.quotaUsage, { via: 'team', column: 'team_id' }, ['team_id', 'usage_date'], 'usage_date', {
+    api: 'quotaUsage',
+    v1: 'quota_usage',
+  }),
+  owned(schema.apiKeys, { via: 'user', column: 'user_id' }, ['id'], 'created_at, id', {
+    api: 'apiKeys',
+    v1: 'api_keys',
+  }),
+  owned(schema.teams, { via: 'user', column: 'owner_user_id' }, ['id'], 'created_at, id', {
+    api: 'team',
+    v1: 'team',
+  }),
+  owned(schema.users, { via: 'self' }, ['id'], 'id', { api: 'user', v1: 'user' }),
 ]
 
 /** Tables that belong to no user, and why. */
@@ -119,6 +109,21 @@ export const SYSTEM_TABLES: Readonly<Record<string, string>> = {
   audit_events: 'PII-free account events (hashed user id)',
   stripe_events: 'webhook event ids for dedupe; no personal data',
   __drizzle_migrations: "the migrator's bookkeeping",
+}
+
+/** WHERE clause selecting every row of `table` that belongs to user `?1`. */
+export function ownerWhere(table: OwnedTable): string {
+  const o = table.owner
+  switch (o.via) {
+    case 'self':
+      return 'id = ?1'
+    case 'user':
+      return `${o.column} = ?1`
+    case 'team':
+      return `${o.column} IN (SELECT id FROM teams WHERE owner_user_id = ?1)`
+    case 'app':
+      return `${o.column} IN (SELECT id FROM apps WHERE user_id = ?1)`
+  }
 }
 
 export const ownedTable = (name: string): OwnedTable => {

@@ -1,8 +1,12 @@
 import { t } from 'elysia'
-import type { AccountOverview, DeployedAppSummary } from '../services/account-overview'
+import type { apps, sites, WellKnownFlags } from '../../db/schema'
+import type { AccountOverview, DeployedAppSummary, SubscriptionRow } from '../services/account-overview'
 import { isUsable, publicSubscriptionStatus } from '../services/account-overview'
 import type { ApiKeyRow, MintedKey } from '../services/keys'
 import { Millis, nullable } from './schema-helpers'
+
+export type AppRow = typeof apps.$inferSelect
+export type SiteRow = typeof sites.$inferSelect
 
 // Row → /api JSON: camelCase, epoch milliseconds (Stripe periods in epoch seconds).
 
@@ -150,3 +154,76 @@ export const projectMintedKeyForApi = ({ row, plaintext }: MintedKey) => ({
   key: plaintext,
   createdAt: row.createdAt,
 })
+
+const WellKnownFiles = t.Object({
+  appleDeveloperDomainAssociation: t.Boolean(),
+  appleDeveloperMerchantId: t.Boolean(),
+  appleWalletOrderType: t.Boolean(),
+})
+
+export const ApiSmartBanner = t.Object({
+  appStoreId: t.String(),
+  affiliateData: t.Optional(nullable(t.String())),
+  appArgument: t.Optional(nullable(t.String())),
+  appClipBundleId: t.Optional(nullable(t.String())),
+  appClipDisplay: t.Optional(nullable(t.Union([t.Literal('banner'), t.Literal('card')]))),
+})
+
+export const ApiSite = t.Object({
+  appName: t.String(),
+  description: nullable(t.String()),
+  slug: t.String(),
+  iconUrl: nullable(t.String()),
+  iconColor: nullable(t.String()),
+  customDomain: nullable(t.String()),
+  smartBanner: nullable(ApiSmartBanner),
+  wellKnownFiles: WellKnownFiles,
+  searchIndexing: t.Boolean(),
+  customHomepageHtml: nullable(t.String()),
+  subscriptionId: nullable(t.String()),
+  subscriptionStatus: nullable(PublicStatus),
+  cancelAtPeriodEnd: t.Boolean(),
+  currentPeriodEnd: nullable(EpochSeconds),
+  deployed: t.Boolean(),
+  deployedAt: nullable(Millis),
+  createdAt: Millis,
+  updatedAt: Millis,
+})
+
+export const NO_WELL_KNOWN_FILES: WellKnownFlags = {
+  appleDeveloperDomainAssociation: false,
+  appleDeveloperMerchantId: false,
+  appleWalletOrderType: false,
+}
+
+/**
+ * The `<Site>` object (api-orbit.md). The subscription fields describe the account's subscription
+ * as it covers this app: set when the app is deployed (a seat) under a subscription.
+ */
+export function projectSiteForApi(
+  app: AppRow,
+  site: SiteRow | null | undefined,
+  subscription: SubscriptionRow | null,
+) {
+  const seat = app.deployed && subscription ? subscription : null
+  return {
+    appName: app.appName,
+    description: site?.description ?? null,
+    slug: app.slug,
+    iconUrl: site?.iconUrl ?? null,
+    iconColor: site?.iconColor ?? null,
+    customDomain: site?.customDomain ?? null,
+    smartBanner: site?.smartBanner ?? null,
+    wellKnownFiles: { ...NO_WELL_KNOWN_FILES, ...site?.wellKnownFiles },
+    searchIndexing: site?.searchIndexing ?? true,
+    customHomepageHtml: site?.customHomepageHtml ?? null,
+    subscriptionId: seat?.stripeSubscriptionId ?? null,
+    subscriptionStatus: seat ? publicSubscriptionStatus(seat.status) : null,
+    cancelAtPeriodEnd: seat?.cancelAtPeriodEnd ?? false,
+    currentPeriodEnd: seat?.currentPeriodEnd ?? null,
+    deployed: app.deployed,
+    deployedAt: app.deployedAt,
+    createdAt: Math.min(app.createdAt, site?.createdAt ?? app.createdAt),
+    updatedAt: Math.max(app.updatedAt, site?.updatedAt ?? app.updatedAt),
+  }
+}

@@ -1,12 +1,17 @@
 // `bun run bench [name ...]`: runs the named benchmarks (all by default) and prints figures.
 // BENCH_SECONDS sets the length of each load run (default 10).
+import { benchExport } from './export.bench'
 import { benchStatus } from './status.bench'
 import { benchTraffic } from './traffic.bench'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+// Session tokens for /v1 routes in bench servers.
+process.env.BENCH_JWT_SECRET ??= 'bench-secret-0123456789abcdef'
+process.env.AUTH_JWT_SECRET ??= process.env.BENCH_JWT_SECRET
 const benches: Record<string, () => Promise<void>> = {
   status: () => benchStatus(seconds),
   traffic: () => benchTraffic(seconds),
+  export: () => benchExport(),
 }
 
 const selected = process.argv.slice(2)

@@ -2,6 +2,8 @@ import { Elysia, t } from 'elysia'
 import { readTransaction } from '../../../db/client'
 import type { AppDeps } from '../../deps'
 import { principalContext } from '../../plugins/principal'
+import { routeOptions } from '../../plugins/route-options'
+import { v1ExportPlan } from '../../projections/export-v1'
 import { nullable } from '../../projections/schema-helpers'
 import {
   projectTeamForV1,
@@ -15,6 +17,7 @@ import {
 } from '../../projections/v1'
 import { getUser, personalTeam, quotaTier, recentUsage, updateProfile } from '../../services/accounts'
 import type { Principal } from '../../services/credentials'
+import { exportResponse, V1ExportDocument } from '../export-response'
 import { v1Doc } from '../openapi'
 
 export const V1Account = t.Object({
@@ -57,6 +60,17 @@ const AvatarUrl = nullable(
 export const v1AccountRoutes = (deps: AppDeps) =>
   new Elysia({ prefix: '/v1/account' })
     .use(principalContext)
+    .use(routeOptions)
+    .get('/export', ({ principal }) => exportResponse(deps, principal.userId, v1ExportPlan), {
+      rateLimit: 'export',
+      ...v1Doc({
+        operationId: 'exportAccountV1',
+        summary: 'Export all account data (also during the deletion grace period)',
+        tag: 'account',
+        ok: { 200: V1ExportDocument },
+        errors: [403],
+      }),
+    })
     .get('/me', ({ principal }) => accountForV1(deps, principal), {
       ...v1Doc({
         operationId: 'getMe',

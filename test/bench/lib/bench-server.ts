@@ -8,8 +8,12 @@ import { buildDeps, createApp } from '../../../src/app'
 import { loadConfig } from '../../../src/config'
 import { createUserWithTeam } from '../../../src/services/accounts'
 import { createKey } from '../../../src/services/keys'
+import { seedFullAccount } from '../../support/seed'
 
 const mode = process.argv[2]
+const status = () => require('node:fs').readFileSync('/proc/self/status', 'utf8') as string
+const rss = () => Number(/VmRSS:\s+(\d+)/.exec(status())?.[1] ?? 0) / 1024
+const peak = () => Number(/VmHWM:\s+(\d+)/.exec(status())?.[1] ?? 0) / 1024
 const STATUS_JSON = {
   subscription: 'none',
   planType: null,
@@ -59,6 +63,66 @@ if (mode === 'bare') {
   console.log(
     `READY ${JSON.stringify({ url: `http://127.0.0.1:${app.server?.port}`, apiKey: key.plaintext, runtimeKey: runtime.plaintext, userId: user.id, dir })}`,
   )
+} else if (mode === 'heavy') {
+  // The heavy account of the export and erasure benchmarks, plus light neighbours to read.
+  const dir = mkdtempSync(join(tmpdir(), 'custodian-bench-'))
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_PATH: join(dir, 'bench.db'),
+    STORAGE_DIR: join(dir, 'files'),
+    PORT: '0',
+    RATE_LIMIT_ENABLED: 'false',
+  })
+  const deps = buildDeps({ config })
+  const app = createApp(deps)
+  const make = (email: string) => {
+    const { user, team } = writeTransaction(deps.store, (tx) =>
+      createUserWithTeam(tx, deps.clock, { email, emailVerified: true }),
+    )
+    const key = createKey(deps.store, deps.clock, {
+      userId: user.id,
+      teamId: team.id,
+      kind: 'orbit',
+      name: 'bench',
+      scope: null,
+      enforceLimit: false,
+    })
+    return { user, team, apiKey: key.plaintext }
+  }
+  const heavy = make('heavy@example.com')
+  const appNames = Array.from({ length: 10 }, (_, i) => `Heavy App ${i + 1}`)
+  const seeded = seedFullAccount(deps, heavy, { appNames, sandboxes: 100_000, usageDays: 365, extraKeys: 96 })
+  const neighbours = Array.from({ length: 20 }, (_, i) => make(`neighbour${i}@example.com`))
+  for (const n of neighbours) seedFullAccount(deps, n, { sandboxes: 50 })
+  deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+  app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
+  Bun.gc(true)
+  console.log(
+    `READY ${JSON.stringify({
+      url: `http://127.0.0.1:${app.server?.port}`,
+      apiKey: heavy.apiKey,
+      userId: heavy.user.id,
+      databasePath: config.databasePath,
+      rows: Object.fromEntries(Object.entries(seeded.ids).map(([k, v]) => [k, v.length])),
+      neighbourKeys: neighbours.map((n) => n.apiKey),
+    })}`,
+  )
+} else if (mode === 'export-floor') {
+  // The floor: the same rows, one SELECT per table, JSON.stringify-ed into one buffer.
+  const [databasePath, userId] = process.argv.slice(3) as [string, string]
+  const { Database } = await import('bun:sqlite')
+  const { OWNED_TABLES, ownerWhere } = await import('../../../db/ownership')
+  const db = new Database(databasePath, { readonly: true })
+  Bun.gc(true)
+  const before = rss()
+  require('node:fs').writeFileSync('/proc/self/clear_refs', '5')
+  const start = performance.now()
+  const document: Record<string, unknown> = {}
+  for (const table of OWNED_TABLES)
+    document[table.name] = db.query(`SELECT * FROM ${table.name} WHERE ${ownerWhere(table)}`).all(userId)
+  const buffer = Buffer.from(JSON.stringify(document))
+  const ms = performance.now() - start
+  console.log(`READY ${JSON.stringify({ ms, bytes: buffer.length, rssGrowthMiB: peak() - before })}`)
 } else {
   console.error(`unknown mode ${mode}`)
   process.exit(2)

@@ -7,6 +7,8 @@ export interface BenchServer {
   /** Peak resident set size so far (VmHWM), MiB. */
   peakRssMiB(): number
   rssMiB(): number
+  /** Resets the peak to the current RSS (Linux clear_refs), to measure one phase alone. */
+  resetPeak(): void
   stop(): Promise<void>
 }
 
@@ -47,6 +49,7 @@ export async function startBenchServer(
         pid: proc.pid,
         peakRssMiB: () => procStatus(proc.pid, 'VmHWM'),
         rssMiB: () => procStatus(proc.pid, 'VmRSS'),
+        resetPeak: () => require('node:fs').writeFileSync(`/proc/${proc.pid}/clear_refs`, '5'),
         async stop() {
           proc.kill('SIGKILL')
           await proc.exited

@@ -1,0 +1,179 @@
+import { type Store, writeTransaction } from '../../db/client'
+import { OWNED_TABLES } from '../../db/ownership'
+import { openSnapshot, type Snapshot } from '../../db/snapshot'
+import type { Clock } from '../lib/clock'
+import { recordAudit } from './audit'
+
+export const EXPORT_FORMAT_VERSION = 1
+/** Bytes of JSON gathered before a chunk is handed to the socket. */
+const CHUNK_CHARS = 64 * 1024
+
+export interface ExportContext {
+  snapshot: Snapshot
+  userId: string
+  /** The instant the export describes (its snapshot was taken then). */
+  now: number
+  /** Rows written per section; becomes `_manifest.counts`. */
+  counts: Record<string, number>
+}
+
+/** One dialect's projection of the export: its sections in order, as JSON text pieces. */
+export interface ExportPlan {
+  dialect: 'api' | 'v1'
+  filename: string
+  /** Every section the plan writes (checked against the ownership registry). */
+  sections: readonly string[]
+  /** Yields the JSON text of the document, from `{` up to (not including) `_manifest`. */
+  generate(ctx: ExportContext): Generator<string>
+}
+
+/**
+ * Fails fast when the ownership registry places a table in a section this plan does not write:
+ * adding a table to the registry without handling it in each export cannot go unnoticed.
+ */
+export function assertPlanCoversRegistry(plan: ExportPlan) {
+  for (const table of OWNED_TABLES) {
+    if ('notExported' in table.export) continue
+    const section = table.export[plan.dialect]
+    if (!plan.sections.includes(section))
+      throw new Error(
+        `the ${plan.dialect} export does not write section "${section}" of owned table ${table.name}`,
+      )
+  }
+}
+
+/**
+ * Streams the user's whole account as JSON from one read snapshot taken now, synchronously: a
+ * write that lands while the body streams is not in it. Rows are read with iterators and written
+ * in ~64 KB chunks as the client pulls, so memory stays flat however large the account is. The
+ * last key is `_manifest`, so a reader can tell it received everything.
+ */
+export function exportAccount(
+  { store, clock }: { store: Store; clock: Clock },
+  userId: string,
+  plan: ExportPlan,
+): { stream: ReadableStream<Uint8Array>; filename: string } {
+  const now = clock.now()
+  const snapshot = openSnapshot(store, userId)
+  writeTransaction(store, (tx) =>
+    recordAudit(tx, clock, userId, 'account.exported', { dialect: plan.dialect }),
+  )
+  const ctx: ExportContext = { snapshot, userId, now, counts: {} }
+  const pieces = (function* () {
+    yield* plan.generate(ctx)
+    const manifest = {
+      formatVersion: EXPORT_FORMAT_VERSION,
+      generatedAt: new Date(now).toISOString(),
+      counts: ctx.counts,
+    }
+    yield `,"_manifest":${JSON.stringify(manifest)}}`
+  })()
+  const encoder = new TextEncoder()
+  let closed = false
+  const finish = () => {
+    if (closed) return
+    closed = true
+    snapshot.close()
+  }
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      try {
+        let chunk = ''
+        while (chunk.length < CHUNK_CHARS) {
+          const next = pieces.next()
+          if (next.done) {
+            if (chunk) controller.enqueue(encoder.encode(chunk))
+            controller.close()
+            finish()
+            return
+          }
+          chunk += next.value
+        }
+        controller.enqueue(encoder.encode(chunk))
+      } catch (error) {
+        finish()
+        controller.error(error)
+      }
+    },
+    cancel() {
+      pieces.return(undefined)
+      finish()
+    },
+  })
+  return { stream, filename: plan.filename }
+}
+
+// Section writers: each yields `,"name":<json>` and records its row count.
+
+export function* single<T>(
+  ctx: ExportContext,
+  name: string,
+  row: T | undefined | null,
+  project: (row: T) => unknown,
+) {
+  ctx.counts[name] = row ? 1 : 0
+  yield `,${JSON.stringify(name)}:${row ? JSON.stringify(project(row)) : 'null'}`
+}
+
+export function* list<T>(ctx: ExportContext, name: string, rows: Iterable<T>, project: (row: T) => unknown) {
+  yield `,${JSON.stringify(name)}:[`
+  let n = 0
+  for (const row of rows) yield (n++ ? ',' : '') + JSON.stringify(project(row))
+  ctx.counts[name] = n
+  yield ']'
+}
+
+/** `{"<key>": <row>, …}` — one row per key. */
+export function* keyed<T>(
+  ctx: ExportContext,
+  name: string,
+  rows: Iterable<T>,
+  key: (row: T) => string,
+  project: (row: T) => unknown,
+) {
+  yield `,${JSON.stringify(name)}:{`
+  let n = 0
+  for (const row of rows) yield `${n++ ? ',' : ''}${JSON.stringify(key(row))}:${JSON.stringify(project(row))}`
+  ctx.counts[name] = n
+  yield '}'
+}
+
+/**
+ * `{"<key>": [<row>, …], …}` or, with `asObject`, `{"<key>": {"<sub>": <row>}}` — rows arrive
+ * grouped by key (the snapshot reads owner by owner), so groups stream without buffering.
+ */
+export function* grouped<T>(
+  ctx: ExportContext,
+  name: string,
+  rows: Iterable<T>,
+  key: (row: T) => string,
+  project: (row: T) => unknown,
+  asObject?: (row: T) => string,
+) {
+  yield `,${JSON.stringify(name)}:{`
+  let n = 0
+  let current: string | null = null
+  for (const row of rows) {
+    const k = key(row)
+    if (k !== current) {
+      if (current !== null) yield asObject ? '}' : ']'
+      yield `${current !== null ? ',' : ''}${JSON.stringify(k)}:${asObject ? '{' : '['}`
+      current = k
+      yield asObject
+        ? `${JSON.stringify(asObject(row))}:${JSON.stringify(project(row))}`
+        : JSON.stringify(project(row))
+    } else
+      yield asObject
+        ? `,${JSON.stringify(asObject(row))}:${JSON.stringify(project(row))}`
+        : `,${JSON.stringify(project(row))}`
+    n++
+  }
+  if (current !== null) yield asObject ? '}' : ']'
+  ctx.counts[name] = n
+  yield '}'
+}
+
+export function first<T>(rows: Iterable<T>): T | undefined {
+  for (const row of rows) return row
+  return undefined
+}

@@ -1,0 +1,218 @@
+import type { Store } from '../../db/client'
+import { writeTransaction } from '../../db/client'
+import { OWNED_TABLES, ownerWhere } from '../../db/ownership'
+import type { PageKind } from '../../db/schema'
+import * as schema from '../../db/schema'
+import type { Clock } from '../../src/lib/clock'
+import type { TeamRow, UserRow } from '../../src/services/accounts'
+import { createKey } from '../../src/services/keys'
+
+/** What the seeder needs: a store and a clock (a TestApp has both; so does a bench server). */
+export interface SeedTarget {
+  store: Store
+  clock: Clock
+}
+export interface SeedUser {
+  user: UserRow
+  team: TeamRow
+  apiKey: string
+}
+
+export const PAGE_KINDS: PageKind[] = ['support', 'deletion', 'testflight', 'aasa', 'privacy_manifest']
+
+export interface SeedOptions {
+  /** App names (slugs are made unique with the user's suffix). @default ['My App', 'Other App'] */
+  appNames?: string[]
+  sandboxes?: number
+  usageDays?: number
+  /** Metadata put on every sandbox (isolation tests use equal metadata across users). */
+  metadata?: Record<string, unknown>
+  /** Runtime keys beyond one of each kind. @default 0 */
+  extraKeys?: number
+}
+
+export interface SeededAccount {
+  /** Plaintext keys minted for the user (must never appear in an export). */
+  plaintexts: string[]
+  /** Seeded row ids per owned table (each id is the row's id columns, in order). */
+  ids: Record<string, string[][]>
+  appIds: string[]
+}
+
+/**
+ * Puts at least one row in every owned table for `u`: apps with every page kind, a site, a
+ * policy, policy versions and deploys each; a subscription; keys of every kind; sandboxes in
+ * several states; usage; an idempotency key. Everything goes in through the store, like data
+ * written by any route.
+ */
+export function seedFullAccount(t: SeedTarget, u: SeedUser, options: SeedOptions = {}): SeededAccount {
+  const now = t.clock.now()
+  const suffix = u.user.id.slice(-8)
+  const appNames = options.appNames ?? ['My App', 'Other App']
+  const extraKeys = options.extraKeys ?? 0
+  const plaintexts = [u.apiKey]
+  for (const kind of ['orbit', 'runtime', 'operator'] as const)
+    plaintexts.push(
+      createKey(t.store, t.clock, {
+        userId: u.user.id,
+        teamId: u.team.id,
+        kind,
+        name: `${kind} key`,
+        scope: kind === 'operator' ? 'operator' : null,
+        enforceLimit: false,
+      }).plaintext,
+    )
+  for (let i = 0; i < extraKeys; i++)
+    plaintexts.push(
+      createKey(t.store, t.clock, {
+        userId: u.user.id,
+        teamId: u.team.id,
+        kind: 'runtime',
+        name: `extra ${i}`,
+        scope: null,
+        enforceLimit: false,
+      }).plaintext,
+    )
+  const appIds: string[] = []
+  writeTransaction(t.store, (tx) => {
+    appNames.forEach((appName, i) => {
+      const appId = `-N${suffix}${String(i).padStart(2, '0')}${'x'.repeat(8)}`.slice(0, 20)
+      appIds.push(appId)
+      const slug = `${appName.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${suffix}`
+      tx.insert(schema.apps)
+        .values({
+          id: appId,
+          userId: u.user.id,
+          appName,
+          slug,
+          deployed: i === 0,
+          deployedAt: i === 0 ? now : null,
+          createdAt: now + i,
+          updatedAt: now + i,
+        })
+        .run()
+      tx.insert(schema.sites)
+        .values({
+          appId,
+          description: `${appName} description`,
+          iconUrl: `https://cdn.example/${appId}.png`,
+          iconColor: '#336699',
+          smartBanner: { appStoreId: '123456789' },
+          wellKnownFiles: {
+            appleDeveloperDomainAssociation: true,
+            appleDeveloperMerchantId: false,
+            appleWalletOrderType: false,
+          },
+          createdAt: now,
+          updatedAt: now,
+        })
+        .run()
+      tx.insert(schema.policies)
+        .values({
+          appId,
+          data: { 'app-info': { app_name: appName, developer_name: 'Dev', email: 'dev@example.com' } },
+          createdAt: now,
+          updatedAt: now,
+        })
+        .run()
+      for (const kind of PAGE_KINDS)
+        tx.insert(schema.appPages)
+          .values({ appId, kind, data: { note: `${kind} of ${appName}` }, createdAt: now, updatedAt: now })
+          .run()
+      for (let v = 0; v < 2; v++)
+        tx.insert(schema.policyVersions)
+          .values({
+            id: `pv_${appId}_${v}`,
+            appId,
+            snapshotAt: now + v,
+            trigger: 'deploy',
+            appName,
+            policyData: { v },
+          })
+          .run()
+      for (let d = 0; d < 2; d++)
+        tx.insert(schema.deploys)
+          .values({
+            id: `dp_${appId}_${d}`,
+            appId,
+            deployedAt: now + d,
+            url: `http://custodian.test/sites/${slug}/`,
+            pages: ['privacyPolicy'],
+          })
+          .run()
+    })
+    tx.insert(schema.subscriptions)
+      .values({
+        id: `sub_row_${suffix}`,
+        userId: u.user.id,
+        stripeSubscriptionId: `sub_${suffix}`,
+        status: 'active',
+        planType: 'monthly',
+        quantity: 1,
+        currentPeriodEnd: Math.floor(now / 1000) + 86400,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .run()
+    const statuses = ['running', 'paused', 'destroyed'] as const
+    const sandboxCount = options.sandboxes ?? 3
+    const rows = []
+    for (let i = 0; i < sandboxCount; i++)
+      rows.push({
+        id: `sb_${suffix}${String(i).padStart(8, '0')}`,
+        teamId: u.team.id,
+        userId: u.user.id,
+        template: 'base',
+        status: statuses[i % 3] as (typeof statuses)[number],
+        vcpus: 1,
+        memoryMb: 256,
+        metadata: options.metadata ?? { project: 'demo' },
+        createdAt: now + i,
+        updatedAt: now + i,
+        startedAt: now + i,
+      })
+    for (let i = 0; i < rows.length; i += 500)
+      tx.insert(schema.sandboxes)
+        .values(rows.slice(i, i + 500))
+        .run()
+    for (let d = 0; d < (options.usageDays ?? 3); d++)
+      tx.insert(schema.quotaUsage)
+        .values({
+          teamId: u.team.id,
+          usageDate: new Date(now - d * 86_400_000).toISOString().slice(0, 10),
+          sandboxCreates: d + 1,
+          gbHours: 0.25,
+          updatedAt: now,
+        })
+        .run()
+    tx.insert(schema.idempotencyKeys)
+      .values({
+        principal: u.user.id,
+        key: `idem-${suffix}`,
+        method: 'POST',
+        path: '/api/api-keys',
+        fingerprint: 'f',
+        state: 'done',
+        status: 201,
+        body: `{"key":"SECRET-REPLAY-BODY-${suffix}"}`,
+        contentType: 'application/json',
+        createdAt: now,
+        lockedAt: now,
+        expiresAt: now + 86_400_000,
+      })
+      .run()
+  })
+  return { plaintexts, ids: ownedRowIds(t, u.user.id), appIds }
+}
+
+/** The id columns of every row the registry reaches from a user, per table. */
+export function ownedRowIds(t: SeedTarget, userId: string): Record<string, string[][]> {
+  const ids: Record<string, string[][]> = {}
+  for (const table of OWNED_TABLES) {
+    const rows = t.store.sqlite
+      .query(`SELECT ${table.idColumns.join(', ')} FROM ${table.name} WHERE ${ownerWhere(table)}`)
+      .values(userId) as string[][]
+    ids[table.name] = rows.map((r) => r.map(String))
+  }
+  return ids
+}
