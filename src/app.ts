@@ -1,6 +1,8 @@
 import { Elysia } from 'elysia'
 import { openStore, type Store } from '../db/client'
 import { migrate } from '../db/migrate'
+import type { BillingPort } from './billing/port'
+import { StripeBilling } from './billing/stripe-adapter'
 import { type Config, loadConfig } from './config'
 import type { AppDeps } from './deps'
 import { clientIp, type PeerSource } from './lib/client-ip'
@@ -8,6 +10,7 @@ import { type Clock, systemClock } from './lib/clock'
 import { restoreFastFormats } from './lib/formats'
 import { createLogger, type Logger } from './lib/logger'
 import { RouteIndex } from './lib/route-index'
+import { FileStorage } from './lib/storage'
 import { bearerAuthPlugin, resolveCredential } from './plugins/bearer-auth'
 import { type BodyRule, bodyGuardPlugin } from './plugins/body-guard'
 import { errorEnvelopePlugin } from './plugins/error-envelope'
@@ -19,7 +22,7 @@ import { RedisRateLimitStore } from './plugins/rate-limit/redis-store'
 import type { RateLimitStore } from './plugins/rate-limit/store'
 import { requestIdPlugin } from './plugins/request-id'
 import { routeOptions } from './plugins/route-options'
-import { apiAccountRoutes } from './routes/api/account'
+import { apiAccountRoutes, replayCompletedDeletion } from './routes/api/account'
 import { apiKeyRoutes } from './routes/api/api-keys'
 import { docsRoutes } from './routes/docs'
 import { systemRoutes } from './routes/system'
@@ -37,6 +40,7 @@ export interface DepsOptions {
   clock?: Clock
   logger?: Logger
   rateLimitStore?: RateLimitStore
+  billing?: BillingPort | null
 }
 
 /** Builds every dependency once: open (and migrate) the database unless one is given. */
@@ -55,7 +59,26 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
   const rateLimitStore =
     options.rateLimitStore ??
     (config.redisUrl ? new RedisRateLimitStore(config.redisUrl) : new MemoryRateLimitStore())
-  return { config, store, clock, logger, verifier, rateLimitStore }
+  const billing =
+    options.billing !== undefined
+      ? options.billing
+      : config.stripe.secretKey
+        ? new StripeBilling({
+            secretKey: config.stripe.secretKey,
+            apiBase: config.stripe.apiBase,
+            timeoutMs: config.stripe.timeoutMs,
+          })
+        : null
+  return {
+    config,
+    store,
+    clock,
+    logger,
+    verifier,
+    rateLimitStore,
+    billing,
+    storage: new FileStorage(config.storageDir),
+  }
 }
 
 export interface PipelineOptions {
@@ -96,7 +119,7 @@ export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {
         exempt: ['/api/webhooks/stripe'],
       }),
     )
-    .use(bearerAuthPlugin({ verifier }))
+    .use(bearerAuthPlugin({ verifier, refusedReplay: replayCompletedDeletion(deps) }))
     .use(bodyGuardPlugin({ maxBytes: config.maxBodyBytes, rules: RAW_BODY_ROUTES }))
     .use(
       options.idempotency === false

@@ -3,12 +3,14 @@ import { SignJWT } from 'jose'
 import { openStore, type Store, writeTransaction } from '../db/client'
 import { migrate } from '../db/migrate'
 import pkg from '../package.json'
+import { buildDeps } from './app'
 import { type Config, ConfigError, loadConfig } from './config'
 import { systemClock } from './lib/clock'
 import { parseDuration } from './lib/duration'
 import { ensureDataDirectories, serve } from './server'
 import { createUserWithTeam, findUserByEmail, personalTeam } from './services/accounts'
 import { createKey } from './services/keys'
+import { purgeOnce } from './workers/purge'
 
 const HELP = `custodian ${pkg.version} — account control plane (export and erasure done right)
 
@@ -85,8 +87,7 @@ export async function main(
       return healthcheck(config)
     case 'purge':
       return withStore(config, async (store) => {
-        const { runPurgeOnce } = await import('./workers/purge')
-        const report = await runPurgeOnce(config, store)
+        const report = await purgeOnce(buildDeps({ config, store }))
         out(JSON.stringify(report))
         return 0
       })

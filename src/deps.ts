@@ -1,7 +1,9 @@
 import type { Store } from '../db/client'
+import type { BillingPort } from './billing/port'
 import type { Config } from './config'
 import type { Clock } from './lib/clock'
 import type { Logger } from './lib/logger'
+import type { FileStorage } from './lib/storage'
 import type { RateLimitStore } from './plugins/rate-limit/store'
 import type { CredentialVerifier } from './services/credentials'
 
@@ -13,4 +15,7 @@ export interface AppDeps {
   logger: Logger
   verifier: CredentialVerifier
   rateLimitStore: RateLimitStore
+  /** null when billing is disabled (no STRIPE_SECRET_KEY). */
+  billing: BillingPort | null
+  storage: FileStorage
 }

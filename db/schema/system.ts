@@ -46,6 +46,13 @@ export const accountDeletions = sqliteTable(
     stripeActions: text('stripe_actions', { mode: 'json' }).$type<string[]>(),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: integer('next_attempt_at'),
+    /** Lease: whoever runs the job holds it until then (a crashed holder's lease simply expires). */
+    lockedUntil: integer('locked_until'),
+    /**
+     * SHA-256 of (credential digest, Idempotency-Key) of the request that started an immediate
+     * deletion, so a retry of that request after the account is gone still replays its 204.
+     */
+    replayHash: text('replay_hash'),
     lastError: text('last_error'),
     requestedAt: integer('requested_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
@@ -55,6 +62,7 @@ export const accountDeletions = sqliteTable(
     index('account_deletions_step_idx').on(t.step, t.nextAttemptAt),
     index('account_deletions_user_idx').on(t.userId),
     index('account_deletions_user_hash_idx').on(t.userHash, t.requestedAt),
+    index('account_deletions_replay_idx').on(t.replayHash),
   ],
 )
 

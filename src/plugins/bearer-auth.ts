@@ -42,18 +42,22 @@ function allowedWhileSoftDeleted(method: string, path: string): boolean {
 const unauthorized = (message: string) =>
   new AppError('UNAUTHORIZED', message, { headers: { 'www-authenticate': 'Bearer realm="custodian"' } })
 
+const BEARER = /^Bearer +([\x21-\x7e]{1,4096})\s*$/i
+
+/** The token of `Authorization: Bearer <token>`, or null when absent or malformed. */
+export function bearerToken(request: Request): string | null {
+  const header = request.headers.get('authorization')
+  return header === null ? null : (BEARER.exec(header)?.[1] ?? null)
+}
+
 /** Parses `Authorization: Bearer <token>` and verifies it, once per request. */
 export function resolveCredential(request: Request, verifier: CredentialVerifier): Promise<Credential> {
   const state = stateOf(request)
   if (!state.credential) {
-    const header = request.headers.get('authorization')
-    if (header === null) state.credential = Promise.resolve({ ok: false, reason: 'missing' })
-    else {
-      const match = /^Bearer +([\x21-\x7e]{1,4096})\s*$/i.exec(header)
-      state.credential = match
-        ? verifier.verify(match[1] as string)
-        : Promise.resolve({ ok: false, reason: 'malformed' })
-    }
+    const token = bearerToken(request)
+    state.credential = token
+      ? verifier.verify(token)
+      : Promise.resolve({ ok: false, reason: request.headers.has('authorization') ? 'malformed' : 'missing' })
   }
   return state.credential
 }
@@ -98,6 +102,11 @@ export function enforceRule(
 
 export interface BearerAuthOptions {
   verifier: CredentialVerifier
+  /**
+   * Asked before a refused credential becomes a 401: an answer that must still be given to it
+   * (a retried DELETE /api/account replaying its 204 after the account is gone). @default none
+   */
+  refusedReplay?: (request: Request, token: string | null) => Response | null
 }
 
 /**
@@ -105,10 +114,15 @@ export interface BearerAuthOptions {
  * unauthenticated caller learns nothing about a route's body rules. Handlers read `principal`
  * through plugins/principal.ts.
  */
-export const bearerAuthPlugin = ({ verifier }: BearerAuthOptions) =>
+export const bearerAuthPlugin = ({ verifier, refusedReplay }: BearerAuthOptions) =>
   new Elysia({ name: 'custodian/bearer-auth' }).onRequest(async ({ request }) => {
     const state = stateOf(request)
     const rule = credentialRuleFor(state.path)
     if (!rule) return
-    state.principal = enforceRule(rule, await resolveCredential(request, verifier), request.method, state)
+    const credential = await resolveCredential(request, verifier)
+    if (!credential.ok && refusedReplay) {
+      const replay = refusedReplay(request, bearerToken(request))
+      if (replay) return replay
+    }
+    state.principal = enforceRule(rule, credential, request.method, state)
   })

@@ -148,3 +148,12 @@ export const apiDoc = <const Ok extends Record<number, TSchema>>(doc: RouteDoc<O
 export const v1Doc = <const Ok extends Record<number, TSchema>>(doc: RouteDoc<Ok>) => describe('v1', doc)
 export const apiDocEmpty = (doc: RouteDoc<Record<number, TSchema | null>>) => describeEmpty('api', doc)
 export const v1DocEmpty = (doc: RouteDoc<Record<number, TSchema | null>>) => describeEmpty('v1', doc)
+
+/**
+ * `?dryRun=true` on the delete endpoints. IMPORTANT: not `t.Optional(t.UnionEnum(['true',
+ * 'false']))` — Elysia fills an absent optional enum query parameter with its first member, which
+ * turned every real delete into a dry run.
+ */
+export const DryRunQuery = t.Object({
+  dryRun: t.Optional(t.Boolean({ description: 'Answer what would be erased; change nothing.' })),
+})

@@ -1,27 +1,20 @@
-import type { Store } from '../../db/client'
-import type { Config } from '../config'
-import { type Clock, systemClock } from '../lib/clock'
+import type { AppDeps } from '../deps'
+import { hardDeleteDueAccounts, resumeDueDeletions } from '../services/deletion'
 import { reapIdempotencyKeys } from '../services/idempotency'
 
 export interface PurgeReport {
+  hardDeleted: number
+  resumed: number
   idempotencyKeysReaped: number
-}
-
-export interface PurgeDeps {
-  config: Config
-  store: Store
-  clock: Clock
 }
 
 /**
  * One pass of the maintenance work: what `custodian purge` runs once and the in-process worker
- * runs on a timer. Each step is its own short transaction.
+ * runs on a timer. Hard-deletes accounts whose grace period is over, resumes deletions stuck
+ * between steps (with backoff), and reaps expired idempotency keys.
  */
-export async function purgeOnce(deps: PurgeDeps): Promise<PurgeReport> {
-  return { idempotencyKeysReaped: reapIdempotencyKeys(deps.store, deps.clock.now()) }
-}
-
-/** `custodian purge`: the same pass against the configured database. */
-export function runPurgeOnce(config: Config, store: Store) {
-  return purgeOnce({ config, store, clock: systemClock })
+export async function purgeOnce(deps: AppDeps): Promise<PurgeReport> {
+  const hardDeleted = await hardDeleteDueAccounts(deps)
+  const resumed = await resumeDueDeletions(deps)
+  return { hardDeleted, resumed, idempotencyKeysReaped: reapIdempotencyKeys(deps.store, deps.clock.now()) }
 }

@@ -1,5 +1,6 @@
 // `bun run bench [name ...]`: runs the named benchmarks (all by default) and prints figures.
 // BENCH_SECONDS sets the length of each load run (default 10).
+import { benchErasure } from './erasure.bench'
 import { benchExport } from './export.bench'
 import { benchStatus } from './status.bench'
 import { benchTraffic } from './traffic.bench'
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   status: () => benchStatus(seconds),
   traffic: () => benchTraffic(seconds),
   export: () => benchExport(),
+  erasure: () => benchErasure(),
 }
 
 const selected = process.argv.slice(2)

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type BinaryServer, buildBinary, runCli, startBinary } from '../support/binary'
+import { type BinaryServer, runCli, sharedBinary, startBinary } from '../support/binary'
 
 // Builds the real executable, runs it from a directory with nothing beside it, and talks to it.
 let binary: string
@@ -12,7 +12,7 @@ const secret = 'e2e-secret-0123456789abcdef'
 
 beforeAll(async () => {
   workdir = mkdtempSync(join(tmpdir(), 'custodian-e2e-'))
-  binary = await buildBinary(workdir)
+  binary = await sharedBinary()
   server = await startBinary(binary, workdir, { AUTH_JWT_SECRET: secret })
 }, 60_000)
 

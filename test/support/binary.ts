@@ -22,6 +22,17 @@ export async function buildBinary(outDir: string): Promise<string> {
   return outfile
 }
 
+let shared: Promise<string> | null = null
+
+/** One build per test process, shared by every e2e file (bun test runs them in one process). */
+export function sharedBinary(): Promise<string> {
+  if (!shared) {
+    const dir = require('node:fs').mkdtempSync(join(require('node:os').tmpdir(), 'custodian-bin-')) as string
+    shared = buildBinary(dir)
+  }
+  return shared
+}
+
 export async function freePort(): Promise<number> {
   const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
   const port = probe.port as number

@@ -170,6 +170,8 @@ export function seedFullAccount(t: SeedTarget, u: SeedUser, options: SeedOptions
         createdAt: now + i,
         updatedAt: now + i,
         startedAt: now + i,
+        destroyedAt: statuses[i % 3] === 'destroyed' ? now + i + 1000 : null,
+        chargedUntil: now + i,
       })
     for (let i = 0; i < rows.length; i += 500)
       tx.insert(schema.sandboxes)

@@ -1,12 +1,17 @@
-import { Elysia } from 'elysia'
+import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
+import { bearerToken } from '../../plugins/bearer-auth'
+import { parseIdempotencyKey } from '../../plugins/idempotency/header'
 import { principalContext } from '../../plugins/principal'
+import { stateOf } from '../../plugins/request-state'
 import { routeOptions } from '../../plugins/route-options'
 import { ApiAccount, ApiStatus, projectAccountForApi, projectStatusForApi } from '../../projections/api'
+import { ApiDeletionPreview, projectPreviewForApi } from '../../projections/deletion'
 import { apiExportPlan } from '../../projections/export-api'
 import { accountOverview, deployedApps } from '../../services/account-overview'
+import { deletionReplayHash, eraseAccount, hasDeletionReplay, previewDeletion } from '../../services/deletion'
 import { ApiExportDocument, exportResponse } from '../export-response'
-import { apiDoc } from '../openapi'
+import { apiDoc, apiDocEmpty, DryRunQuery } from '../openapi'
 
 export const apiAccountRoutes = (deps: AppDeps) => {
   const { store } = deps
@@ -45,4 +50,56 @@ export const apiAccountRoutes = (deps: AppDeps) => {
         ok: { 200: ApiExportDocument },
       }),
     })
+    .delete(
+      '/account',
+      async ({ principal, query, request }) => {
+        if (query.dryRun === true)
+          return Response.json(projectPreviewForApi(await previewDeletion(deps, principal.userId)))
+        const token = bearerToken(request)
+        const key = stateOf(request).idempotency?.key
+        await eraseAccount(
+          deps,
+          principal.userId,
+          'immediate',
+          token && key ? deletionReplayHash(token, key) : null,
+        )
+        return new Response(null, { status: 204 })
+      },
+      {
+        query: DryRunQuery,
+        rateLimit: 'account-delete',
+        ...apiDocEmpty({
+          operationId: 'deleteAccount',
+          summary: 'Delete the account now: Stripe first, then every row and file',
+          description:
+            'Cancels every subscription and deletes the customer at Stripe, then erases all data. If Stripe cannot be reached nothing is deleted (502 PAYMENT_ERROR) and the call can be retried. `?dryRun=true` answers 200 with what would be erased.',
+          tag: 'account',
+          ok: { 200: ApiDeletionPreview, 204: null },
+          errors: [400, 502],
+          idempotent: true,
+        }),
+      },
+    )
+}
+
+/**
+ * A retried DELETE /api/account (same credential, same Idempotency-Key) after the account is gone
+ * replays its 204 rather than a 401 (data-rights.md §2): the credential no longer exists, but the
+ * receipt remembers a hash of it with the key.
+ */
+export function replayCompletedDeletion({ store }: AppDeps) {
+  return (request: Request, token: string | null): Response | null => {
+    if (request.method !== 'DELETE' || stateOf(request).path !== '/api/account' || !token) return null
+    const raw = request.headers.get('idempotency-key')
+    if (!raw) return null
+    let key: string
+    try {
+      key = parseIdempotencyKey(raw)
+    } catch {
+      return null
+    }
+    return hasDeletionReplay(store, token, key)
+      ? new Response(null, { status: 204, headers: { 'idempotent-replayed': 'true' } })
+      : null
+  }
 }

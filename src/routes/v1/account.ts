@@ -1,8 +1,10 @@
 import { Elysia, t } from 'elysia'
 import { readTransaction } from '../../../db/client'
 import type { AppDeps } from '../../deps'
+import { AppError } from '../../errors'
 import { principalContext } from '../../plugins/principal'
 import { routeOptions } from '../../plugins/route-options'
+import { projectPreviewForV1, V1DeletionPreview } from '../../projections/deletion'
 import { v1ExportPlan } from '../../projections/export-v1'
 import { nullable } from '../../projections/schema-helpers'
 import {
@@ -17,8 +19,10 @@ import {
 } from '../../projections/v1'
 import { getUser, personalTeam, quotaTier, recentUsage, updateProfile } from '../../services/accounts'
 import type { Principal } from '../../services/credentials'
+import { previewDeletion } from '../../services/deletion'
+import { restoreAccount, softDeleteAccount } from '../../services/soft-delete'
 import { exportResponse, V1ExportDocument } from '../export-response'
-import { v1Doc } from '../openapi'
+import { DryRunQuery, v1Doc, v1DocEmpty } from '../openapi'
 
 export const V1Account = t.Object({
   user: V1User,
@@ -107,3 +111,65 @@ export const v1AccountRoutes = (deps: AppDeps) =>
         }),
       },
     )
+    .delete(
+      '/me',
+      ({ principal, query, set }) => requestV1Deletion(deps, principal, query.dryRun === true, set),
+      {
+        query: DryRunQuery,
+        rateLimit: 'account-delete',
+        ...v1DocEmpty(deleteDoc('deleteMe')),
+      },
+    )
+    .post(
+      '/delete',
+      ({ principal, query, set }) => requestV1Deletion(deps, principal, query.dryRun === true, set),
+      {
+        query: DryRunQuery,
+        rateLimit: 'account-delete',
+        ...v1DocEmpty(deleteDoc('requestAccountDeletion')),
+      },
+    )
+    .post(
+      '/restore',
+      async ({ principal }) => {
+        await restoreAccount(deps, principal.userId)
+        return accountForV1(deps, { ...principal, softDeleted: false })
+      },
+      {
+        rateLimit: 'account-delete',
+        ...v1Doc({
+          operationId: 'restoreAccount',
+          summary: 'Cancel a pending deletion during the grace period',
+          tag: 'account',
+          ok: { 200: V1Account },
+          errors: [403, 409, 503],
+          idempotent: true,
+        }),
+      },
+    )
+
+const deleteDoc = (operationId: string) => ({
+  operationId,
+  summary: 'Schedule the account for deletion after the grace period',
+  description:
+    'Soft delete: runtime keys stop, running sandboxes are destroyed and the subscription is set to cancel at period end. The account is erased when the grace period (ACCOUNT_DELETION_GRACE_DAYS) ends unless restored. `?dryRun=true` answers 200 with what the erasure would remove.',
+  tag: 'account',
+  ok: { 200: V1DeletionPreview, 202: V1Account },
+  errors: [403, 503],
+  idempotent: true,
+})
+
+/** Stage 1 of the /v1 deletion (or its dry run). Needs a verified email. */
+async function requestV1Deletion(
+  deps: AppDeps,
+  principal: Principal,
+  dryRun: boolean,
+  set: { status?: number | string },
+) {
+  if (!principal.emailVerified)
+    throw new AppError('EMAIL_NOT_VERIFIED', 'Verify your email address before deleting the account.')
+  if (dryRun) return projectPreviewForV1(await previewDeletion(deps, principal.userId))
+  await softDeleteAccount(deps, principal.userId)
+  set.status = 202
+  return accountForV1(deps, { ...principal, softDeleted: true })
+}

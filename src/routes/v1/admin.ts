@@ -4,6 +4,12 @@ import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
 import { decodePageToken, encodePageToken } from '../../lib/page-token'
 import { principalContext } from '../../plugins/principal'
+import {
+  projectPreviewForV1,
+  projectReceiptForV1,
+  V1DeletionPreview,
+  V1DeletionReceipt,
+} from '../../projections/deletion'
 import { nullable } from '../../projections/schema-helpers'
 import {
   projectKeyRowForV1,
@@ -21,8 +27,10 @@ import {
 } from '../../projections/v1'
 import { createUserWithTeam, personalTeam, quotaTier, recentUsage } from '../../services/accounts'
 import { requireUser, searchUsers, setQuotaTier, userKeysAndSandboxes } from '../../services/admin'
+import { eraseAccount, listDeletions, previewDeletion } from '../../services/deletion'
 import { createKey } from '../../services/keys'
-import { v1Doc } from '../openapi'
+import { activeSandboxCount } from '../../services/sandbox-lifecycle'
+import { DryRunQuery, v1Doc } from '../openapi'
 
 const UserParams = t.Object({ user_id: t.String({ maxLength: 100 }) })
 
@@ -188,6 +196,71 @@ export const v1AdminRoutes = (deps: AppDeps) => {
           errors: [403, 404],
           body: true,
           idempotent: true,
+        }),
+      },
+    )
+    .delete(
+      '/users/:user_id',
+      async ({ params, query }) => {
+        const user = requireUser(store, params.user_id)
+        if (user.softDeletedAt === null)
+          throw new AppError(
+            'ACCOUNT_NOT_SOFT_DELETED',
+            'Hard delete needs the account to be soft-deleted first (DELETE /v1/account/me).',
+          )
+        const active = activeSandboxCount(store, personalTeam(store, user.id).id)
+        if (active > 0)
+          throw new AppError(
+            'ACCOUNT_HARD_DELETE_ACTIVE_RESOURCES',
+            `The account still has ${active} running, creating or paused sandbox(es).`,
+            {
+              detail: { active_sandboxes: active },
+            },
+          )
+        if (query.dryRun === true) return projectPreviewForV1(await previewDeletion(deps, user.id))
+        return { deletion: projectReceiptForV1(await eraseAccount(deps, user.id, 'operator')) }
+      },
+      {
+        params: UserParams,
+        query: DryRunQuery,
+        ...v1Doc({
+          operationId: 'adminHardDeleteUser',
+          summary: 'Erase a soft-deleted account now (Stripe first), answering its receipt',
+          tag: 'admin',
+          ok: { 200: t.Union([t.Object({ deletion: V1DeletionReceipt }), V1DeletionPreview]) },
+          errors: [403, 404, 409, 503],
+          idempotent: true,
+        }),
+      },
+    )
+    .get(
+      '/deletions',
+      ({ query }) => {
+        const before = query.next_token
+          ? decodePageToken(query.next_token, { at: 'number', id: 'string' })
+          : null
+        const page = listDeletions(
+          store,
+          query.limit ?? 50,
+          before ? { requestedAt: before.at, id: before.id } : null,
+        )
+        const last = page.rows.at(-1)
+        return {
+          deletions: page.rows.map(projectReceiptForV1),
+          next_token: page.hasMore && last ? encodePageToken({ at: last.requestedAt, id: last.id }) : null,
+        }
+      },
+      {
+        query: t.Object({
+          limit: t.Optional(t.Integer({ minimum: 1, maximum: 200 })),
+          next_token: t.Optional(t.String({ maxLength: 512 })),
+        }),
+        ...v1Doc({
+          operationId: 'adminListDeletions',
+          summary: 'Deletion jobs and receipts (PII-free), newest first',
+          tag: 'admin',
+          ok: { 200: t.Object({ deletions: t.Array(V1DeletionReceipt), next_token: nullable(t.String()) }) },
+          errors: [400, 403],
         }),
       },
     )

@@ -1,0 +1,47 @@
+import { and, count, eq, inArray } from 'drizzle-orm'
+import type { Orm, Store } from '../../db/client'
+import { type SandboxStatus, sandboxes } from '../../db/schema'
+import { chargeGbHours } from './quota-usage'
+
+export type SandboxRow = typeof sandboxes.$inferSelect
+
+/** States that hold capacity (count towards max_concurrent_sandboxes). */
+export const ACTIVE_STATUSES: SandboxStatus[] = ['creating', 'running', 'paused']
+
+/**
+ * Ends the running segment of a sandbox at `now`: charges its GB-hours (from `charged_until`, the
+ * start of the uncharged segment) and moves it to `status`. A paused sandbox has nothing running
+ * to charge.
+ */
+export function endRun(tx: Orm, sandbox: SandboxRow, status: SandboxStatus, now: number): SandboxRow {
+  if (sandbox.status === 'running' && sandbox.chargedUntil !== null && now > sandbox.chargedUntil)
+    chargeGbHours(tx, sandbox.teamId, sandbox.memoryMb, sandbox.chargedUntil, now, now)
+  const values: Partial<SandboxRow> = { status, updatedAt: now, chargedUntil: now }
+  if (status === 'destroyed') {
+    values.destroyedAt = now
+    values.timeoutAt = null
+  }
+  return tx.update(sandboxes).set(values).where(eq(sandboxes.id, sandbox.id)).returning().get() as SandboxRow
+}
+
+/** Destroys every sandbox of a team that still holds capacity, charging what ran. */
+export function destroyActiveSandboxes(tx: Orm, teamId: string, now: number): number {
+  const active = tx
+    .select()
+    .from(sandboxes)
+    .where(and(eq(sandboxes.teamId, teamId), inArray(sandboxes.status, ACTIVE_STATUSES)))
+    .all()
+  for (const sandbox of active) endRun(tx, sandbox, 'destroyed', now)
+  return active.length
+}
+
+/** Sandboxes of a team that still hold capacity (creating, running, paused). */
+export function activeSandboxCount(store: Store, teamId: string): number {
+  return (
+    store.orm
+      .select({ n: count() })
+      .from(sandboxes)
+      .where(and(eq(sandboxes.teamId, teamId), inArray(sandboxes.status, ACTIVE_STATUSES)))
+      .get()?.n ?? 0
+  )
+}

@@ -1,0 +1,118 @@
+import { and, eq, isNotNull, isNull } from 'drizzle-orm'
+import { type Store, writeTransaction } from '../../db/client'
+import { apiKeys, subscriptions, teams, users } from '../../db/schema'
+import { BillingError, type BillingPort, isTerminal } from '../billing/port'
+import { AppError } from '../errors'
+import { type Clock, DAY } from '../lib/clock'
+import { subscriptionOfUser } from './account-overview'
+import { getUser, personalTeam } from './accounts'
+import { recordAudit } from './audit'
+import { destroyActiveSandboxes } from './sandbox-lifecycle'
+
+export interface SoftDeleteDeps {
+  store: Store
+  clock: Clock
+  billing: BillingPort | null
+  config: { deletionGraceDays: number }
+}
+
+const unavailable = (error: BillingError) =>
+  new AppError(
+    'PAYMENT_PROVIDER_UNAVAILABLE',
+    'The billing provider could not be reached; nothing was changed. Retry later.',
+    { cause: error },
+  )
+
+async function atStripe<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (error) {
+    if (error instanceof BillingError) throw unavailable(error)
+    throw error
+  }
+}
+
+/**
+ * /v1 stage 1: schedule the account for deletion after the grace period. At Stripe first (the
+ * subscription is set to cancel at period end; failing closed changes nothing), then in one
+ * transaction: timestamps on user and team, active keys suspended (a restore revives exactly
+ * those), sandboxes still holding capacity destroyed.
+ */
+export async function softDeleteAccount(deps: SoftDeleteDeps, userId: string): Promise<void> {
+  const { store, clock, billing } = deps
+  const sub = subscriptionOfUser(store, userId)
+  let cancelSetByUs = false
+  if (billing && sub && !isTerminal(sub.status) && !sub.cancelAtPeriodEnd) {
+    await atStripe(() =>
+      billing.setCancelAtPeriodEnd(
+        sub.stripeSubscriptionId,
+        true,
+        `custodian-soft-delete-${userId}-${clock.now()}`,
+      ),
+    )
+    cancelSetByUs = true
+  }
+  writeTransaction(store, (tx) => {
+    const now = clock.now()
+    const scheduled = now + Math.round(deps.config.deletionGraceDays * DAY)
+    tx.update(users)
+      .set({ softDeletedAt: now, deleteScheduledAt: scheduled, updatedAt: now })
+      .where(eq(users.id, userId))
+      .run()
+    const team = personalTeam(tx, userId)
+    tx.update(teams).set({ softDeletedAt: now, updatedAt: now }).where(eq(teams.id, team.id)).run()
+    tx.update(apiKeys)
+      .set({ isActive: false, suspendedAt: now })
+      .where(and(eq(apiKeys.userId, userId), eq(apiKeys.isActive, true), isNull(apiKeys.revokedAt)))
+      .run()
+    destroyActiveSandboxes(tx, team.id, now)
+    if (cancelSetByUs && sub)
+      tx.update(subscriptions)
+        .set({ cancelAtPeriodEnd: true, cancelSetByDeletion: true, updatedAt: now })
+        .where(eq(subscriptions.id, sub.id))
+        .run()
+    recordAudit(tx, clock, userId, 'account.deletion_requested', {
+      mode: 'soft',
+      graceDays: deps.config.deletionGraceDays,
+    })
+  })
+}
+
+/**
+ * /v1 restore during the grace period: clears both timestamps, revives the keys the soft delete
+ * suspended (not ones the user revoked), and undoes the cancellation it set at Stripe.
+ */
+export async function restoreAccount(deps: SoftDeleteDeps, userId: string): Promise<void> {
+  const { store, clock, billing } = deps
+  const user = getUser(store, userId)
+  if (!user?.softDeletedAt) throw new AppError('CONFLICT', 'The account is not scheduled for deletion.')
+  if (user.deleteScheduledAt !== null && user.deleteScheduledAt <= clock.now())
+    throw new AppError('CONFLICT', 'The grace period is over; the account is being deleted.')
+  const sub = subscriptionOfUser(store, userId)
+  if (billing && sub?.cancelSetByDeletion && !isTerminal(sub.status))
+    await atStripe(() =>
+      billing.setCancelAtPeriodEnd(
+        sub.stripeSubscriptionId,
+        false,
+        `custodian-restore-${userId}-${user.softDeletedAt}`,
+      ),
+    )
+  writeTransaction(store, (tx) => {
+    const now = clock.now()
+    tx.update(users)
+      .set({ softDeletedAt: null, deleteScheduledAt: null, updatedAt: now })
+      .where(eq(users.id, userId))
+      .run()
+    tx.update(teams).set({ softDeletedAt: null, updatedAt: now }).where(eq(teams.ownerUserId, userId)).run()
+    tx.update(apiKeys)
+      .set({ isActive: true, suspendedAt: null })
+      .where(and(eq(apiKeys.userId, userId), isNotNull(apiKeys.suspendedAt), isNull(apiKeys.revokedAt)))
+      .run()
+    if (sub?.cancelSetByDeletion)
+      tx.update(subscriptions)
+        .set({ cancelAtPeriodEnd: false, cancelSetByDeletion: false, updatedAt: now })
+        .where(eq(subscriptions.id, sub.id))
+        .run()
+    recordAudit(tx, clock, userId, 'account.deletion_restored')
+  })
+}

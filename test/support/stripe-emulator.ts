@@ -1,0 +1,381 @@
+/**
+ * A stateful Stripe stand-in on a loopback port, speaking Stripe's wire format to the official
+ * SDK (form-encoded bodies with bracket keys, `object`-tagged JSON, list envelopes, Stripe's error
+ * shapes and idempotency-key replay). Tests point STRIPE_API_BASE at it and drive the real SDK —
+ * no SDK stubs. Fault switches make calls fail with 500 or 429, hang, or slow down.
+ */
+
+type Json = Record<string, any>
+
+export interface EmulatorCall {
+  method: string
+  path: string
+  idempotencyKey: string | null
+  params: Json
+  status: number
+}
+
+export type Fault =
+  | { kind: 'status'; status: 500 | 429 | 503 }
+  | { kind: 'hang' }
+  | { kind: 'card_declined'; declineCode?: string }
+
+interface Route {
+  method: string
+  pattern: RegExp
+  handle(match: RegExpExecArray, params: Json, emulator: StripeEmulator): Json | Response
+}
+
+class StripeHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: Json,
+  ) {
+    super(body.error?.message ?? 'stripe error')
+  }
+}
+
+export const missing = (kind: string, id: string) =>
+  new StripeHttpError(404, {
+    error: {
+      type: 'invalid_request_error',
+      code: 'resource_missing',
+      param: 'id',
+      message: `No such ${kind}: '${id}'`,
+    },
+  })
+export const invalid = (message: string, param?: string) =>
+  new StripeHttpError(400, { error: { type: 'invalid_request_error', message, ...(param ? { param } : {}) } })
+
+/** `items[0][price]=p&metadata[a]=b` → `{items: [{price: 'p'}], metadata: {a: 'b'}}` */
+export function parseStripeForm(body: string): Json {
+  const root: Json = {}
+  for (const [rawKey, value] of new URLSearchParams(body)) {
+    const parts = rawKey.split(/\[|\]\[|\]/).filter((p) => p !== '')
+    let node: any = root
+    parts.forEach((part, i) => {
+      const last = i === parts.length - 1
+      const nextIsIndex = !last && /^\d+$/.test(parts[i + 1] as string)
+      const key = Array.isArray(node) ? Number(part) : part
+      if (last) node[key] = value
+      else {
+        node[key] ??= nextIsIndex ? [] : {}
+        node = node[key]
+      }
+    })
+  }
+  return root
+}
+
+const DAY_S = 86_400
+
+export class StripeEmulator {
+  readonly customers = new Map<string, Json>()
+  readonly subscriptions = new Map<string, Json>()
+  readonly calls: EmulatorCall[] = []
+  private readonly idempotent = new Map<string, { params: string; status: number; body: string }>()
+  private readonly faults: Fault[] = []
+  private delayMs = 0
+  private hangAll = false
+  private routes: Route[] = []
+  private server: ReturnType<typeof Bun.serve> | null = null
+  private counter = 0
+  private readonly hanging = new Set<() => void>()
+  /** Epoch ms; tests share their manual clock so Stripe's timestamps agree with ours. */
+  now: () => number = () => Date.now()
+
+  constructor() {
+    this.addCoreRoutes()
+  }
+
+  get url(): string {
+    if (!this.server) throw new Error('emulator not started')
+    return `http://127.0.0.1:${this.server.port}`
+  }
+
+  start(): this {
+    this.server = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      idleTimeout: 0,
+      fetch: (req) => this.handle(req),
+    })
+    return this
+  }
+
+  stop() {
+    for (const release of this.hanging) release()
+    this.server?.stop(true)
+  }
+
+  // --- fault switches -----------------------------------------------------------------------
+
+  /** The next `n` calls fail with `fault` (each SDK retry is a call). */
+  failNext(n: number, fault: Fault = { kind: 'status', status: 500 }) {
+    for (let i = 0; i < n; i++) this.faults.push(fault)
+  }
+  /** Every call hangs until `recover()`. */
+  hang() {
+    this.hangAll = true
+  }
+  /** Every call is answered after `ms`. */
+  slow(ms: number) {
+    this.delayMs = ms
+  }
+  recover() {
+    this.faults.length = 0
+    this.hangAll = false
+    this.delayMs = 0
+    for (const release of this.hanging) release()
+    this.hanging.clear()
+  }
+
+  // --- helpers for tests ---------------------------------------------------------------------
+
+  id(prefix: string) {
+    return `${prefix}_${(++this.counter).toString(36).padStart(6, '0')}${Math.random().toString(36).slice(2, 10)}`
+  }
+  nowSeconds() {
+    return Math.floor(this.now() / 1000)
+  }
+  callsTo(method: string, pathPattern: RegExp) {
+    return this.calls.filter((c) => c.method === method && pathPattern.test(c.path))
+  }
+  /** Registers more endpoints (the billing tests add prices, invoices, checkout…). */
+  route(method: string, pattern: RegExp, handle: Route['handle']) {
+    this.routes.push({ method, pattern, handle })
+  }
+
+  createCustomer(params: Json = {}): Json {
+    const customer = {
+      id: this.id('cus'),
+      object: 'customer',
+      email: params.email ?? null,
+      name: params.name ?? null,
+      metadata: params.metadata ?? {},
+      created: this.nowSeconds(),
+      invoice_settings: { default_payment_method: params.invoice_settings?.default_payment_method ?? null },
+      deleted: undefined,
+    }
+    this.customers.set(customer.id, customer)
+    return customer
+  }
+
+  createSubscription(params: Json): Json {
+    const customer = this.customers.get(params.customer)
+    if (!customer || customer.deleted) throw missing('customer', String(params.customer))
+    const now = this.nowSeconds()
+    const trialDays = Number(params.trial_period_days ?? 0)
+    const items = (params.items ?? [{}]) as Json[]
+    const price = String(items[0]?.price ?? 'price_monthly')
+    const periodDays = /year/.test(price) ? 365 : 30
+    const periodEnd = trialDays > 0 ? now + trialDays * DAY_S : now + periodDays * DAY_S
+    const subscription = {
+      id: this.id('sub'),
+      object: 'subscription',
+      customer: customer.id,
+      status: params.status ?? (trialDays > 0 ? 'trialing' : 'active'),
+      cancel_at_period_end: false,
+      canceled_at: null,
+      created: now,
+      trial_end: trialDays > 0 ? periodEnd : null,
+      metadata: params.metadata ?? {},
+      default_payment_method: params.default_payment_method ?? null,
+      latest_invoice: null,
+      items: {
+        object: 'list',
+        data: [
+          {
+            id: this.id('si'),
+            object: 'subscription_item',
+            price: { id: price, object: 'price' },
+            quantity: Number(items[0]?.quantity ?? 1),
+            current_period_start: now,
+            current_period_end: periodEnd,
+          },
+        ],
+      },
+    }
+    this.subscriptions.set(subscription.id, subscription)
+    return subscription
+  }
+
+  // --- HTTP ------------------------------------------------------------------------------------
+
+  private async handle(request: Request): Promise<Response> {
+    const url = new URL(request.url)
+    const body =
+      request.method === 'GET' || request.method === 'DELETE'
+        ? url.searchParams.toString()
+        : await request.text()
+    const params = parseStripeForm(body || url.searchParams.toString())
+    const idempotencyKey = request.headers.get('idempotency-key')
+    const record = (status: number) => {
+      this.calls.push({ method: request.method, path: url.pathname, idempotencyKey, params, status })
+    }
+    if (!/^Bearer \S+/.test(request.headers.get('authorization') ?? '')) {
+      record(401)
+      return Response.json(
+        { error: { type: 'invalid_request_error', message: 'You did not provide an API key.' } },
+        { status: 401 },
+      )
+    }
+    if (this.hangAll) {
+      record(0)
+      await new Promise<void>((resolve) => this.hanging.add(resolve))
+      return new Response('', { status: 503 })
+    }
+    if (this.delayMs) await Bun.sleep(this.delayMs)
+    const fault = this.faults.shift()
+    if (fault) {
+      if (fault.kind === 'hang') {
+        record(0)
+        await new Promise<void>((resolve) => this.hanging.add(resolve))
+        return new Response('', { status: 503 })
+      }
+      if (fault.kind === 'status') {
+        record(fault.status)
+        const error =
+          fault.status === 429
+            ? {
+                type: 'invalid_request_error',
+                code: 'rate_limit',
+                message: 'Too many requests hit the API too quickly.',
+              }
+            : { type: 'api_error', message: 'An unknown error occurred.' }
+        return Response.json({ error }, { status: fault.status })
+      }
+      record(402)
+      return Response.json(
+        {
+          error: {
+            type: 'card_error',
+            code: 'card_declined',
+            decline_code: fault.declineCode ?? 'generic_decline',
+            message: 'Your card was declined.',
+          },
+        },
+        { status: 402 },
+      )
+    }
+    // Stripe replays a POST with a seen idempotency key, and refuses one with other parameters.
+    const replayKey =
+      request.method === 'POST' && idempotencyKey ? `${url.pathname}\u0000${idempotencyKey}` : null
+    if (replayKey) {
+      const seen = this.idempotent.get(replayKey)
+      if (seen) {
+        if (seen.params !== body) {
+          record(400)
+          return Response.json(
+            {
+              error: {
+                type: 'idempotency_error',
+                message: `Keys for idempotent requests can only be used with the same parameters they were first used with.`,
+              },
+            },
+            { status: 400 },
+          )
+        }
+        record(seen.status)
+        return new Response(seen.body, {
+          status: seen.status,
+          headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true' },
+        })
+      }
+    }
+    let status = 200
+    let payload: string
+    try {
+      const route = this.routes.find((r) => r.method === request.method && r.pattern.test(url.pathname))
+      if (!route)
+        throw new StripeHttpError(404, {
+          error: {
+            type: 'invalid_request_error',
+            message: `Unrecognized request URL (${request.method}: ${url.pathname}).`,
+          },
+        })
+      const result = route.handle(route.pattern.exec(url.pathname) as RegExpExecArray, params, this)
+      if (result instanceof Response) {
+        record(result.status)
+        return result
+      }
+      payload = JSON.stringify(result)
+    } catch (error) {
+      if (!(error instanceof StripeHttpError)) throw error
+      status = error.status
+      payload = JSON.stringify(error.body)
+    }
+    if (replayKey && status < 500) this.idempotent.set(replayKey, { params: body, status, body: payload })
+    record(status)
+    return new Response(payload, {
+      status,
+      headers: { 'content-type': 'application/json', 'request-id': `req_${this.counter}` },
+    })
+  }
+
+  private addCoreRoutes() {
+    this.route('POST', /^\/v1\/customers$/, (_, p) => this.createCustomer(p))
+    this.route('GET', /^\/v1\/customers\/([^/]+)$/, (m) => {
+      const c = this.customers.get(m[1] as string)
+      if (!c) throw missing('customer', m[1] as string)
+      return c.deleted ? { id: c.id, object: 'customer', deleted: true } : c
+    })
+    this.route('POST', /^\/v1\/customers\/([^/]+)$/, (m, p) => {
+      const c = this.customers.get(m[1] as string)
+      if (!c || c.deleted) throw missing('customer', m[1] as string)
+      if (p.email !== undefined) c.email = p.email
+      if (p.invoice_settings?.default_payment_method !== undefined)
+        c.invoice_settings.default_payment_method = p.invoice_settings.default_payment_method || null
+      if (p.metadata) c.metadata = { ...c.metadata, ...p.metadata }
+      return c
+    })
+    this.route('DELETE', /^\/v1\/customers\/([^/]+)$/, (m) => {
+      const c = this.customers.get(m[1] as string)
+      if (!c || c.deleted) throw missing('customer', m[1] as string)
+      c.deleted = true
+      // Stripe cancels a deleted customer's subscriptions at once.
+      for (const s of this.subscriptions.values())
+        if (s.customer === c.id && s.status !== 'canceled') {
+          s.status = 'canceled'
+          s.canceled_at = this.nowSeconds()
+        }
+      return { id: c.id, object: 'customer', deleted: true }
+    })
+    this.route('POST', /^\/v1\/subscriptions$/, (_, p) => this.createSubscription(p))
+    this.route('GET', /^\/v1\/subscriptions$/, (_, p) => {
+      const data = [...this.subscriptions.values()]
+        .filter((s) => !p.customer || s.customer === p.customer)
+        .filter((s) =>
+          p.status === 'all' ? true : p.status ? s.status === p.status : s.status !== 'canceled',
+        )
+        .sort((a, b) => b.created - a.created)
+      return { object: 'list', data, has_more: false, url: '/v1/subscriptions' }
+    })
+    this.route('GET', /^\/v1\/subscriptions\/([^/]+)$/, (m) => {
+      const s = this.subscriptions.get(m[1] as string)
+      if (!s) throw missing('subscription', m[1] as string)
+      return s
+    })
+    this.route('POST', /^\/v1\/subscriptions\/([^/]+)$/, (m, p) => {
+      const s = this.subscriptions.get(m[1] as string)
+      if (!s) throw missing('subscription', m[1] as string)
+      if (s.status === 'canceled')
+        throw invalid('A canceled subscription can only update its cancellation_details and metadata.')
+      if (p.cancel_at_period_end !== undefined) s.cancel_at_period_end = p.cancel_at_period_end === 'true'
+      if (p.metadata) s.metadata = { ...s.metadata, ...p.metadata }
+      if (p.default_payment_method !== undefined) s.default_payment_method = p.default_payment_method
+      return s
+    })
+    this.route('DELETE', /^\/v1\/subscriptions\/([^/]+)$/, (m) => {
+      const s = this.subscriptions.get(m[1] as string)
+      if (!s) throw missing('subscription', m[1] as string)
+      if (s.status !== 'canceled') {
+        s.status = 'canceled'
+        s.canceled_at = this.nowSeconds()
+      }
+      return s
+    })
+  }
+}
+
+export const startStripeEmulator = () => new StripeEmulator().start()
