@@ -8,6 +8,7 @@ import type { AppDeps } from './deps'
 import { clientIp, type PeerSource } from './lib/client-ip'
 import { type Clock, systemClock } from './lib/clock'
 import { restoreFastFormats } from './lib/formats'
+import { createPushIdGenerator } from './lib/ids'
 import { createLogger, type Logger } from './lib/logger'
 import { RouteIndex } from './lib/route-index'
 import { FileStorage } from './lib/storage'
@@ -24,7 +25,11 @@ import { requestIdPlugin } from './plugins/request-id'
 import { routeOptions } from './plugins/route-options'
 import { apiAccountRoutes, replayCompletedDeletion } from './routes/api/account'
 import { apiKeyRoutes } from './routes/api/api-keys'
+import { apiAppRoutes } from './routes/api/apps'
+import { apiPageRoutes } from './routes/api/pages'
+import { apiSiteRoutes } from './routes/api/site'
 import { docsRoutes } from './routes/docs'
+import { fileRoutes } from './routes/files'
 import { systemRoutes } from './routes/system'
 import { v1AccountRoutes } from './routes/v1/account'
 import { v1AdminRoutes } from './routes/v1/admin'
@@ -32,7 +37,13 @@ import { v1KeyRoutes } from './routes/v1/keys'
 import { createCredentialVerifier } from './services/credentials'
 
 /** Routes whose bodies are not JSON; everything else on /api and /v1 speaks JSON. */
-const RAW_BODY_ROUTES: BodyRule[] = [{ pattern: /^\/api\/webhooks\/stripe$/, raw: true }]
+const RAW_BODY_ROUTES: BodyRule[] = [
+  { pattern: /^\/api\/webhooks\/stripe$/, raw: true },
+  // Icons are refused above 2 MB with a 400 by the route itself (api-orbit.md); only bodies
+  // past twice that are cut off here, unread.
+  { pattern: /^\/api\/apps\/[^/]+\/site\/icon$/, raw: true, maxBytes: 4 * 1024 * 1024 },
+  { pattern: /^\/api\/apps\/[^/]+\/well-known\/[^/]+$/, raw: true },
+]
 
 export interface DepsOptions {
   config?: Config
@@ -78,6 +89,7 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
     rateLimitStore,
     billing,
     storage: new FileStorage(config.storageDir),
+    pushId: createPushIdGenerator(clock),
   }
 }
 
@@ -100,7 +112,12 @@ export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {
       ? { partition: `user:${credential.principal.userId}`, authenticated: true }
       : { partition: `ip:${clientIp(request, server, config.trustProxy)}`, authenticated: false }
   }
-  return new Elysia({ name: 'custodian' })
+  // IMPORTANT: normalize 'typebox', not Elysia's default "exact mirror". The default reshapes
+  // input before validating it: a string sent for an object whose fields are all optional became
+  // `{}`, and a string sent for a record became `{"0": …}` — invalid input silently accepted.
+  // TypeBox normalisation validates types strictly and still strips unknown properties (from
+  // bodies and from responses). The root's setting governs every route mounted on it.
+  return new Elysia({ name: 'custodian', normalize: 'typebox' })
     .use(requestIdPlugin())
     .use(
       errorEnvelopePlugin({
@@ -139,6 +156,10 @@ export function createApp(deps: AppDeps, options: Omit<PipelineOptions, 'routeIn
     .use(systemRoutes(deps))
     .use(apiAccountRoutes(deps))
     .use(apiKeyRoutes(deps))
+    .use(apiAppRoutes(deps))
+    .use(apiSiteRoutes(deps))
+    .use(apiPageRoutes(deps))
+    .use(fileRoutes(deps))
     .use(v1AccountRoutes(deps))
     .use(v1KeyRoutes(deps))
     .use(v1AdminRoutes(deps))

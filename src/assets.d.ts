@@ -8,3 +8,7 @@ declare module 'swagger-ui-dist/swagger-ui.css' {
   const path: string
   export default path
 }
+declare module '@jsquash/webp/codec/dec/webp_dec.wasm' {
+  const path: string
+  export default path
+}

@@ -18,4 +18,6 @@ export interface AppDeps {
   /** null when billing is disabled (no STRIPE_SECRET_KEY). */
   billing: BillingPort | null
   storage: FileStorage
+  /** Time-ordered 20-character app ids. */
+  pushId: () => string
 }

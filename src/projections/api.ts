@@ -227,3 +227,23 @@ export function projectSiteForApi(
     updatedAt: Math.max(app.updatedAt, site?.updatedAt ?? app.updatedAt),
   }
 }
+
+export const ApiAppSummary = t.Object({
+  appId: t.String({ examples: ['-NtestApp123'] }),
+  appName: t.String(),
+  slug: t.String(),
+  createdAt: Millis,
+  updatedAt: Millis,
+})
+
+export const projectAppSummaryForApi = (a: AppRow) => ({
+  appId: a.id,
+  appName: a.appName,
+  slug: a.slug,
+  createdAt: a.createdAt,
+  updatedAt: a.updatedAt,
+})
+
+export const ApiCreatedApp = t.Object({ appId: t.String(), appName: t.String(), slug: t.String() })
+
+export const ApiAppDetail = t.Object({ appId: t.String(), appName: t.String(), site: ApiSite })

@@ -1,7 +1,7 @@
 import { t } from 'elysia'
 import { toRfc3339 } from '../lib/time'
 import type { DeletionPreview, DeletionRow } from '../services/deletion'
-import { DateTime, nullable } from './schema-helpers'
+import { DateTime, nullable, oneOf } from './schema-helpers'
 
 const Counts = t.Record(t.String(), t.Integer({ minimum: 0 }), { description: 'Rows per table' })
 
@@ -33,8 +33,8 @@ export const projectPreviewForV1 = (p: DeletionPreview) => ({
 export const V1DeletionReceipt = t.Object({
   id: t.String(),
   user_hash: t.String(),
-  mode: t.UnionEnum(['immediate', 'scheduled', 'operator']),
-  step: t.UnionEnum(['requested', 'billing_stopped', 'data_erased', 'done']),
+  mode: oneOf(['immediate', 'scheduled', 'operator']),
+  step: oneOf(['requested', 'billing_stopped', 'data_erased', 'done']),
   counts: t.Record(t.String(), t.Integer()),
   stripe_actions: t.Array(t.String()),
   attempts: t.Integer(),

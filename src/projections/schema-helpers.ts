@@ -1,3 +1,4 @@
+import type { TLiteral, TUnion } from '@sinclair/typebox'
 import { type TSchema, t } from 'elysia'
 
 /**
@@ -12,3 +13,17 @@ export const DateTime = t.String({ format: 'date-time', examples: ['2026-05-02T0
 export const Millis = t.Integer({ minimum: 0, examples: [1767225600000] })
 /** A free-form JSON object. */
 export const JsonObject = t.Record(t.String(), t.Unknown())
+
+/**
+ * One of the given strings. IMPORTANT: use this, never `t.UnionEnum` — Elysia fills an absent
+ * optional UnionEnum (in a body or a query) with its first member, silently inventing input.
+ */
+export function oneOf<const V extends readonly [string, ...string[]]>(
+  values: V,
+  options: { error?: string; description?: string } = {},
+): TUnion<{ -readonly [K in keyof V]: TLiteral<V[K]> }> {
+  return t.Union(
+    values.map((v) => t.Literal(v)),
+    options,
+  ) as unknown as TUnion<{ -readonly [K in keyof V]: TLiteral<V[K]> }>
+}

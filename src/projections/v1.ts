@@ -3,7 +3,7 @@ import type { sandboxes } from '../../db/schema'
 import { toRfc3339 } from '../lib/time'
 import type { QuotaTierRow, QuotaUsageRow, TeamRow, UserRow } from '../services/accounts'
 import type { ApiKeyRow, MintedKey } from '../services/keys'
-import { DateTime, JsonObject, nullable } from './schema-helpers'
+import { DateTime, JsonObject, nullable, oneOf } from './schema-helpers'
 
 export type SandboxRow = typeof sandboxes.$inferSelect
 
@@ -181,7 +181,7 @@ export const projectMintedKeyForV1 = ({ row, plaintext }: MintedKey) => ({
 
 export const V1Sandbox = t.Object({
   id: t.String({ examples: ['sb_4Jm2kQ9xTz8LwP0aB1cD'] }),
-  status: t.UnionEnum(['creating', 'running', 'paused', 'destroyed', 'error']),
+  status: oneOf(['creating', 'running', 'paused', 'destroyed', 'error']),
   template: t.String(),
   config: t.Object({ vcpus: t.Integer(), memory_mb: t.Integer(), disk_mb: nullable(t.Integer()) }),
   metadata: nullable(JsonObject),
@@ -189,7 +189,7 @@ export const V1Sandbox = t.Object({
   started_at: nullable(DateTime),
   timeout_ms: nullable(t.Integer()),
   timeout_at: nullable(DateTime),
-  timeout_action: t.UnionEnum(['destroy', 'hibernate']),
+  timeout_action: oneOf(['destroy', 'hibernate']),
   destroyed_at: nullable(DateTime),
 })
 

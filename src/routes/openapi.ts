@@ -1,11 +1,11 @@
 import { type DocumentDecoration, type TSchema, t } from 'elysia'
 import { API_ERROR_CODES, V1_ERROR_CODES } from '../errors'
-import { JsonObject } from '../projections/schema-helpers'
+import { JsonObject, oneOf } from '../projections/schema-helpers'
 
 export const ApiErrorBody = t.Object(
   {
     error: t.Object({
-      code: t.UnionEnum(API_ERROR_CODES),
+      code: oneOf(API_ERROR_CODES),
       message: t.String(),
       docUrl: t.String({ format: 'uri', examples: ['http://localhost:3000/docs/errors#unauthorized'] }),
       details: t.Optional(
@@ -32,7 +32,7 @@ export const ApiErrorBody = t.Object(
 export const V1ErrorBody = t.Object(
   {
     error: t.String(),
-    code: t.UnionEnum(V1_ERROR_CODES),
+    code: oneOf(V1_ERROR_CODES),
     error_detail: t.Optional(JsonObject),
     request_id: t.String(),
   },
@@ -150,7 +150,7 @@ export const apiDocEmpty = (doc: RouteDoc<Record<number, TSchema | null>>) => de
 export const v1DocEmpty = (doc: RouteDoc<Record<number, TSchema | null>>) => describeEmpty('v1', doc)
 
 /**
- * `?dryRun=true` on the delete endpoints. IMPORTANT: not `t.Optional(t.UnionEnum(['true',
+ * `?dryRun=true` on the delete endpoints. IMPORTANT: not `t.Optional(oneOf(['true',
  * 'false']))` — Elysia fills an absent optional enum query parameter with its first member, which
  * turned every real delete into a dry run.
  */

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BinaryServer, runCli, sharedBinary, startBinary } from '../support/binary'
+import { jpegBytes, pngBytes, webpBytes } from '../support/images'
 
 // Builds the real executable, runs it from a directory with nothing beside it, and talks to it.
 let binary: string
@@ -64,6 +65,46 @@ describe('the compiled binary', () => {
     expect((await fetch(`${server.url}/docs/assets/swagger-ui-bundle.js`)).status).toBe(200)
     const doc = (await (await fetch(`${server.url}/docs/json`)).json()) as any
     expect(Object.keys(doc.paths)).toContain('/api/status')
+  })
+
+  it('processes PNG, JPEG and WebP icons inside the binary (pure-JS and embedded WASM decoders)', async () => {
+    const { apiKey } = JSON.parse(
+      (
+        await runCli(
+          binary,
+          workdir,
+          ['user', 'create', '--email', 'icons@example.com', '--json'],
+          server.env,
+        )
+      ).stdout,
+    )
+    const auth = { authorization: `Bearer ${apiKey}` }
+    const app = (await (
+      await fetch(`${server.url}/api/apps`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: '{"appName":"Icons"}',
+      })
+    ).json()) as { appId: string }
+    for (const [type, bytes] of [
+      ['image/png', await pngBytes()],
+      ['image/jpeg', await jpegBytes()],
+      ['image/webp', await webpBytes()],
+    ] as const) {
+      const r = await fetch(`${server.url}/api/apps/${app.appId}/site/icon`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': type },
+        body: bytes,
+      })
+      expect({ type, status: r.status }).toEqual({ type, status: 200 })
+      const { iconUrl } = (await r.json()) as { iconUrl: string }
+      const icon = await fetch(`${server.url}${new URL(iconUrl).pathname}`)
+      expect(icon.headers.get('content-type')).toBe('image/png')
+      const png = new Uint8Array(await icon.arrayBuffer())
+      expect([new DataView(png.buffer).getUint32(16), new DataView(png.buffer).getUint32(20)]).toEqual([
+        512, 512,
+      ])
+    }
   })
 
   it('refuses a bad configuration value by name', async () => {

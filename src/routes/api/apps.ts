@@ -1,0 +1,95 @@
+import { Elysia, t } from 'elysia'
+import type { AppDeps } from '../../deps'
+import { principalContext } from '../../plugins/principal'
+import { routeOptions } from '../../plugins/route-options'
+import {
+  ApiAppDetail,
+  ApiAppSummary,
+  ApiCreatedApp,
+  projectAppSummaryForApi,
+  projectSiteForApi,
+} from '../../projections/api'
+import { subscriptionOfUser } from '../../services/account-overview'
+import { createApp, deleteApp, listApps, ownedApp, siteOf } from '../../services/apps'
+import { apiDoc, apiDocEmpty } from '../openapi'
+
+export const AppParams = t.Object({ appId: t.String({ minLength: 1, maxLength: 64 }) })
+const AppName = t.String({ minLength: 1, maxLength: 200, error: 'must be 1–200 characters' })
+
+export const apiAppRoutes = (deps: AppDeps) =>
+  new Elysia({ prefix: '/api/apps' })
+    .use(principalContext)
+    .use(routeOptions)
+    .get('', ({ principal }) => listApps(deps.store, principal.userId).map(projectAppSummaryForApi), {
+      ...apiDoc({
+        operationId: 'listApps',
+        summary: "The account's apps ([] when none)",
+        tag: 'apps',
+        ok: { 200: t.Array(ApiAppSummary) },
+      }),
+    })
+    .post(
+      '',
+      ({ principal, body, set }) => {
+        const app = createApp(deps, principal.userId, body.appName)
+        set.status = 201
+        return { appId: app.id, appName: app.appName, slug: app.slug }
+      },
+      {
+        body: t.Object({ appName: AppName }),
+        rateLimit: 'apps-create',
+        ...apiDoc({
+          operationId: 'createApp',
+          summary: 'Create an app; its slug is derived from the name',
+          tag: 'apps',
+          ok: { 201: ApiCreatedApp },
+          errors: [400],
+          body: true,
+          idempotent: true,
+        }),
+      },
+    )
+    .get(
+      '/:appId',
+      ({ principal, params }) => {
+        const app = ownedApp(deps.store, principal.userId, params.appId)
+        return {
+          appId: app.id,
+          appName: app.appName,
+          site: projectSiteForApi(
+            app,
+            siteOf(deps.store, app.id),
+            subscriptionOfUser(deps.store, principal.userId),
+          ),
+        }
+      },
+      {
+        params: AppParams,
+        ...apiDoc({
+          operationId: 'getApp',
+          summary: 'An app and its site',
+          tag: 'apps',
+          ok: { 200: ApiAppDetail },
+          errors: [404],
+        }),
+      },
+    )
+    .delete(
+      '/:appId',
+      async ({ principal, params }) => {
+        await deleteApp(deps, principal.userId, params.appId)
+        return new Response(null, { status: 204 })
+      },
+      {
+        params: AppParams,
+        ...apiDocEmpty({
+          operationId: 'deleteApp',
+          summary: 'Delete an app with its site, pages, versions, history and files',
+          description: 'Frees its slug and custom domain at once. A deployed app releases its seat.',
+          tag: 'apps',
+          ok: { 204: null },
+          errors: [404],
+          idempotent: true,
+        }),
+      },
+    )

@@ -1,0 +1,128 @@
+import { and, asc, count, eq, like, or } from 'drizzle-orm'
+import { type Orm, type Store, writeTransaction } from '../../db/client'
+import { OWNED_TABLES } from '../../db/ownership'
+import { apps, sites } from '../../db/schema'
+import { AppError } from '../errors'
+import type { Clock } from '../lib/clock'
+import type { FileStorage } from '../lib/storage'
+import type { AppRow, SiteRow } from '../projections/api'
+import { baseSlug, isReservedSlug } from './slugs'
+
+/** At most this many apps per account (api-orbit.md). */
+export const MAX_APPS = 10
+
+export interface AppsDeps {
+  store: Store
+  clock: Clock
+  storage: FileStorage
+  pushId: () => string
+}
+
+export function listApps(store: Store, userId: string): AppRow[] {
+  return store.orm
+    .select()
+    .from(apps)
+    .where(eq(apps.userId, userId))
+    .orderBy(asc(apps.createdAt), asc(apps.id))
+    .all()
+}
+
+/** The caller's app, or NOT_FOUND — for an app that does not exist and one that is someone else's alike. */
+export function ownedApp(store: Store | Orm, userId: string, appId: string): AppRow {
+  const orm = 'orm' in store ? store.orm : store
+  const app = orm
+    .select()
+    .from(apps)
+    .where(and(eq(apps.id, appId), eq(apps.userId, userId)))
+    .get()
+  if (!app) throw new AppError('NOT_FOUND', 'No such app.')
+  return app
+}
+
+export function siteOf(store: Store | Orm, appId: string): SiteRow | undefined {
+  const orm = 'orm' in store ? store.orm : store
+  return orm.select().from(sites).where(eq(sites.appId, appId)).get()
+}
+
+const isUniqueViolation = (error: unknown, column: string) =>
+  error instanceof Error && /UNIQUE constraint failed/.test(error.message) && error.message.includes(column)
+
+/**
+ * The first free slug for a name: the base, then `-2`, `-3`… Reserved words are skipped like
+ * taken ones. Chosen inside the caller's write transaction; the unique index has the last word.
+ */
+function freeSlug(tx: Orm, appName: string): string {
+  const base = baseSlug(appName)
+  const taken = new Set(
+    tx
+      .select({ slug: apps.slug })
+      .from(apps)
+      .where(or(eq(apps.slug, base), like(apps.slug, `${base}-%`)))
+      .all()
+      .map((r) => r.slug),
+  )
+  if (!taken.has(base) && !isReservedSlug(base)) return base
+  for (let n = 2; ; n++) {
+    const candidate = `${base}-${n}`
+    if (!taken.has(candidate) && !isReservedSlug(candidate)) return candidate
+  }
+}
+
+/** Creates an app and its site, with a slug derived from the name. APP_LIMIT_REACHED at 10. */
+export function createApp(deps: AppsDeps, userId: string, appName: string): AppRow {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return writeTransaction(deps.store, (tx) => {
+        const n = tx.select({ n: count() }).from(apps).where(eq(apps.userId, userId)).get()?.n ?? 0
+        if (n >= MAX_APPS)
+          throw new AppError('APP_LIMIT_REACHED', `An account may have at most ${MAX_APPS} apps.`)
+        const now = deps.clock.now()
+        const app = tx
+          .insert(apps)
+          .values({
+            id: deps.pushId(),
+            userId,
+            appName,
+            slug: freeSlug(tx, appName),
+            createdAt: now,
+            updatedAt: now,
+          })
+          .returning()
+          .get()
+        tx.insert(sites).values({ appId: app.id, createdAt: now, updatedAt: now }).run()
+        return app
+      })
+    } catch (error) {
+      // Another process took the same slug between our read and our insert: pick again.
+      if (attempt < 5 && isUniqueViolation(error, 'apps.slug')) continue
+      throw error
+    }
+  }
+}
+
+/**
+ * Deletes an app and everything under it — site, policy, pages, versions, history (the
+ * registry's app-owned tables) — in one transaction, then its stored files and certificate.
+ * Its slug and domain are free for others at once.
+ */
+export async function deleteApp(
+  deps: AppsDeps,
+  userId: string,
+  appId: string,
+): Promise<{ app: AppRow; domain: string | null }> {
+  const { app, domain } = writeTransaction(deps.store, (tx) => {
+    const app = ownedApp(tx, userId, appId)
+    const domain = siteOf(tx, appId)?.customDomain ?? null
+    for (const table of OWNED_TABLES) {
+      if (table.owner.via !== 'app') continue
+      deps.store.sqlite.prepare(`DELETE FROM ${table.name} WHERE ${table.owner.column} = ?`).run(appId)
+    }
+    tx.delete(apps).where(eq(apps.id, appId)).run()
+    return { app, domain }
+  })
+  await deps.storage.removeAppFiles(appId)
+  if (domain) await deps.storage.removeCertificate(domain)
+  return { app, domain }
+}
+
+export { isUniqueViolation }

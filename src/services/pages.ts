@@ -1,0 +1,117 @@
+import { and, desc, eq } from 'drizzle-orm'
+import { type Store, writeTransaction } from '../../db/client'
+import { appPages, type PageKind, policies, policyVersions } from '../../db/schema'
+import { AppError } from '../errors'
+import type { Clock } from '../lib/clock'
+import { ownedApp } from './apps'
+
+export interface SavedPage {
+  data: Record<string, unknown>
+  updatedAt: number
+}
+
+/** A saved page; NOT_FOUND until its first save (and for an app that is not the caller's). */
+export function pageOf(store: Store, userId: string, appId: string, kind: PageKind): SavedPage {
+  ownedApp(store, userId, appId)
+  const row = store.orm
+    .select()
+    .from(appPages)
+    .where(and(eq(appPages.appId, appId), eq(appPages.kind, kind)))
+    .get()
+  if (!row) throw new AppError('NOT_FOUND', 'This page has not been saved yet.')
+  return { data: row.data, updatedAt: row.updatedAt }
+}
+
+export function savePage(
+  store: Store,
+  clock: Clock,
+  userId: string,
+  appId: string,
+  kind: PageKind,
+  data: Record<string, unknown>,
+): SavedPage {
+  return writeTransaction(store, (tx) => {
+    ownedApp(tx, userId, appId)
+    const now = clock.now()
+    tx.insert(appPages)
+      .values({ appId, kind, data, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({ target: [appPages.appId, appPages.kind], set: { data, updatedAt: now } })
+      .run()
+    return { data, updatedAt: now }
+  })
+}
+
+export function policyOf(store: Store, userId: string, appId: string): SavedPage {
+  ownedApp(store, userId, appId)
+  const row = store.orm.select().from(policies).where(eq(policies.appId, appId)).get()
+  if (!row) throw new AppError('NOT_FOUND', 'No privacy policy has been saved for this app yet.')
+  return { data: row.data, updatedAt: row.updatedAt }
+}
+
+export function savePolicy(
+  store: Store,
+  clock: Clock,
+  userId: string,
+  appId: string,
+  data: Record<string, unknown>,
+) {
+  const saved = writeTransaction(store, (tx) => {
+    ownedApp(tx, userId, appId)
+    const now = clock.now()
+    tx.insert(policies)
+      .values({ appId, data, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({ target: policies.appId, set: { data, updatedAt: now } })
+      .run()
+    return { data, updatedAt: now }
+  })
+  return { ...saved, warnings: policyWarnings(data) }
+}
+
+const filled = (v: unknown) => (Array.isArray(v) ? v.length > 0 : v !== undefined && v !== null && v !== '')
+
+/**
+ * Recommended wizard answers that are missing: a policy without them still publishes, but App
+ * Store review and users expect them.
+ */
+export function policyWarnings(data: Record<string, unknown>): string[] {
+  const section = (name: string) => (data[name] ?? {}) as Record<string, unknown>
+  const warnings: string[] = []
+  const recommend = (sectionName: string, field: string, why: string) => {
+    if (!filled(section(sectionName)[field])) warnings.push(`${sectionName}.${field} is recommended: ${why}`)
+  }
+  recommend('app-info', 'app_name', 'the policy names the app it covers')
+  recommend('app-info', 'developer_name', 'the policy names who is responsible for the data')
+  recommend('app-info', 'email', 'users need an address for privacy requests')
+  recommend('data-collection', 'collects_data', 'say whether the app collects data at all')
+  if (section('data-collection').collects_data === 'yes') {
+    recommend('data-collection', 'data_types', 'list the kinds of data collected')
+    recommend('data-collection', 'purposes', 'say what the data is used for')
+  }
+  const retains = section('data-retention').retains_data
+  if (retains === 'yes' || retains === true)
+    recommend('data-retention', 'retention_period', 'say how long data is kept')
+  return warnings
+}
+
+/** Policy snapshots of an app, newest first, at most 20. */
+export function listPolicyVersions(store: Store, userId: string, appId: string) {
+  ownedApp(store, userId, appId)
+  return store.orm
+    .select()
+    .from(policyVersions)
+    .where(eq(policyVersions.appId, appId))
+    .orderBy(desc(policyVersions.snapshotAt), desc(policyVersions.id))
+    .limit(20)
+    .all()
+}
+
+export function policyVersion(store: Store, userId: string, appId: string, versionId: string) {
+  ownedApp(store, userId, appId)
+  const row = store.orm
+    .select()
+    .from(policyVersions)
+    .where(and(eq(policyVersions.appId, appId), eq(policyVersions.id, versionId)))
+    .get()
+  if (!row) throw new AppError('NOT_FOUND', 'No such policy version.')
+  return row
+}

@@ -1,0 +1,203 @@
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { eq } from 'drizzle-orm'
+import { type Store, writeTransaction } from '../../db/client'
+import { apps, type SmartBanner, sites, type WellKnownFlags } from '../../db/schema'
+import { AppError, fieldError } from '../errors'
+import type { Clock } from '../lib/clock'
+import { sha256Hex } from '../lib/crypto'
+import { ImageError, processIcon } from '../lib/images'
+import { sanitizeHomepage } from '../lib/sanitize'
+import type { FileStorage } from '../lib/storage'
+import { type AppRow, NO_WELL_KNOWN_FILES, type SiteRow } from '../projections/api'
+import { isUniqueViolation, ownedApp, siteOf } from './apps'
+import { isReservedSlug, slugProblem } from './slugs'
+
+export interface SitesDeps {
+  store: Store
+  clock: Clock
+  storage: FileStorage
+  config: { publicUrl: string }
+}
+
+export interface SitePatch {
+  appName?: string
+  description?: string | null
+  slug?: string
+  searchIndexing?: boolean
+  customHomepageHtml?: string | null
+}
+
+/** The largest custom homepage, in UTF-8 bytes (api-orbit.md: ≤ 50 KB). */
+export const MAX_HOMEPAGE_BYTES = 50 * 1024
+
+/**
+ * Partial update of an app's site. A slug another app holds is SLUG_TAKEN — decided by the unique
+ * index, so of two concurrent PATCHes to one slug exactly one wins. The custom homepage is stored
+ * sanitised; `""` resets it.
+ */
+export function updateSite(
+  deps: SitesDeps,
+  userId: string,
+  appId: string,
+  patch: SitePatch,
+): { app: AppRow; site: SiteRow } {
+  if (patch.slug !== undefined) {
+    const problem = slugProblem(patch.slug)
+    if (problem) throw fieldError(['slug'], problem)
+    if (isReservedSlug(patch.slug))
+      throw new AppError('SLUG_RESERVED', `The slug "${patch.slug}" is reserved.`)
+  }
+  let homepage: string | null | undefined = patch.customHomepageHtml
+  if (typeof homepage === 'string') {
+    if (Buffer.byteLength(homepage, 'utf8') > MAX_HOMEPAGE_BYTES)
+      throw fieldError(['customHomepageHtml'], `must be at most ${MAX_HOMEPAGE_BYTES} bytes`)
+    homepage = homepage.trim() === '' ? null : sanitizeHomepage(homepage)
+  }
+  try {
+    return writeTransaction(deps.store, (tx) => {
+      const app = ownedApp(tx, userId, appId)
+      const now = deps.clock.now()
+      const appChanges: Partial<AppRow> = {}
+      if (patch.appName !== undefined) appChanges.appName = patch.appName
+      if (patch.slug !== undefined && patch.slug !== app.slug) appChanges.slug = patch.slug
+      const updatedApp =
+        Object.keys(appChanges).length > 0
+          ? (tx
+              .update(apps)
+              .set({ ...appChanges, updatedAt: now })
+              .where(eq(apps.id, appId))
+              .returning()
+              .get() as AppRow)
+          : app
+      const siteChanges: Partial<SiteRow> = { updatedAt: now }
+      if (patch.description !== undefined) siteChanges.description = patch.description
+      if (patch.searchIndexing !== undefined) siteChanges.searchIndexing = patch.searchIndexing
+      if (homepage !== undefined) siteChanges.customHomepageHtml = homepage
+      const site = tx
+        .update(sites)
+        .set(siteChanges)
+        .where(eq(sites.appId, appId))
+        .returning()
+        .get() as SiteRow
+      return { app: updatedApp, site }
+    })
+  } catch (error) {
+    if (isUniqueViolation(error, 'apps.slug'))
+      throw new AppError('SLUG_TAKEN', `The slug "${patch.slug}" is already taken.`)
+    throw error
+  }
+}
+
+export function smartBannerOf(store: Store, userId: string, appId: string): SmartBanner {
+  ownedApp(store, userId, appId)
+  const banner = siteOf(store, appId)?.smartBanner
+  if (!banner) throw new AppError('NOT_FOUND', 'No smart banner is configured for this app.')
+  return banner
+}
+
+export function saveSmartBanner(
+  deps: SitesDeps,
+  userId: string,
+  appId: string,
+  banner: SmartBanner,
+): SmartBanner {
+  return writeTransaction(deps.store, (tx) => {
+    ownedApp(tx, userId, appId)
+    tx.update(sites)
+      .set({ smartBanner: banner, updatedAt: deps.clock.now() })
+      .where(eq(sites.appId, appId))
+      .run()
+    return banner
+  })
+}
+
+/** The three Apple verification files an app may host, and the Site flag each one sets. */
+export const WELL_KNOWN_FILES = {
+  'apple-developer-domain-association.txt': 'appleDeveloperDomainAssociation',
+  'apple-developer-merchantid-domain-association': 'appleDeveloperMerchantId',
+  'apple-wallet-order-type-association': 'appleWalletOrderType',
+} as const satisfies Record<string, keyof WellKnownFlags>
+export type WellKnownFileName = keyof typeof WELL_KNOWN_FILES
+export const MAX_WELL_KNOWN_BYTES = 100 * 1024
+
+export const isWellKnownFileName = (name: string): name is WellKnownFileName =>
+  Object.hasOwn(WELL_KNOWN_FILES, name)
+export const wellKnownPath = (storage: FileStorage, appId: string, name: WellKnownFileName) =>
+  join(storage.appDir(appId), 'well-known', name)
+
+/** Writes a file atomically: a temporary name, then a rename (readers never see half a file). */
+export async function writeFileAtomically(path: string, bytes: Uint8Array | string) {
+  await mkdir(join(path, '..'), { recursive: true })
+  const temporary = `${path}.${crypto.randomUUID()}.tmp`
+  try {
+    await writeFile(temporary, bytes)
+    await rename(temporary, path)
+  } catch (error) {
+    await rm(temporary, { force: true })
+    throw error
+  }
+}
+
+export async function saveWellKnownFile(
+  deps: SitesDeps,
+  userId: string,
+  appId: string,
+  name: string,
+  bytes: Uint8Array,
+) {
+  if (!isWellKnownFileName(name))
+    throw fieldError(['fileName'], `must be one of ${Object.keys(WELL_KNOWN_FILES).join(', ')}`)
+  if (bytes.length === 0) throw fieldError(['body'], 'the file is empty')
+  if (bytes.length > MAX_WELL_KNOWN_BYTES)
+    throw fieldError(['body'], `the file is larger than ${MAX_WELL_KNOWN_BYTES} bytes`)
+  ownedApp(deps.store, userId, appId)
+  await writeFileAtomically(wellKnownPath(deps.storage, appId, name), bytes)
+  writeTransaction(deps.store, (tx) => {
+    const site = siteOf(tx, appId)
+    const flags: WellKnownFlags = {
+      ...NO_WELL_KNOWN_FILES,
+      ...site?.wellKnownFiles,
+      [WELL_KNOWN_FILES[name]]: true,
+    }
+    tx.update(sites)
+      .set({ wellKnownFiles: flags, updatedAt: deps.clock.now() })
+      .where(eq(sites.appId, appId))
+      .run()
+  })
+  return { success: true as const, fileName: name }
+}
+
+export const MAX_ICON_BYTES = 2 * 1024 * 1024
+
+/**
+ * Stores an app icon: PNG, JPEG or WebP up to 2 MB, re-encoded as a 512×512 PNG without
+ * metadata, under a content-addressed name (so a new icon is never hidden by a cached old one).
+ */
+export async function saveIcon(deps: SitesDeps, userId: string, appId: string, bytes: Uint8Array) {
+  if (bytes.length === 0) throw fieldError(['file'], 'the upload is empty')
+  if (bytes.length > MAX_ICON_BYTES) throw fieldError(['file'], 'the image is larger than 2 MB')
+  ownedApp(deps.store, userId, appId)
+  let icon: Awaited<ReturnType<typeof processIcon>>
+  try {
+    icon = await processIcon(bytes)
+  } catch (error) {
+    if (error instanceof ImageError) throw fieldError(['file'], error.message)
+    throw error
+  }
+  const name = `icon-${sha256Hex(icon.png).slice(0, 16)}.png`
+  await writeFileAtomically(join(deps.storage.appDir(appId), 'icons', name), icon.png)
+  const iconUrl = `${deps.config.publicUrl}/files/apps/${appId}/icons/${name}`
+  const previous = siteOf(deps.store, appId)?.iconUrl
+  writeTransaction(deps.store, (tx) => {
+    tx.update(sites)
+      .set({ iconUrl, iconColor: icon.color, updatedAt: deps.clock.now() })
+      .where(eq(sites.appId, appId))
+      .run()
+  })
+  // The old icon file goes once the new URL is recorded.
+  const oldName = previous?.split('/icons/')[1]
+  if (oldName && oldName !== name && /^icon-[0-9a-f]{16}\.png$/.test(oldName))
+    await rm(join(deps.storage.appDir(appId), 'icons', oldName), { force: true })
+  return { iconUrl, iconColor: icon.color }
+}
