@@ -1,4 +1,4 @@
-import { Database } from 'bun:sqlite'
+import { Database, type Statement } from 'bun:sqlite'
 import { type BunSQLiteDatabase, drizzle } from 'drizzle-orm/bun-sqlite'
 import * as schema from './schema'
 
@@ -71,12 +71,37 @@ export function changesOf(result: unknown): number {
   return (result as { changes?: number } | undefined)?.changes ?? 0
 }
 
+const transactionStatements = new WeakMap<
+  Database,
+  { begin: Statement; commit: Statement; rollback: Statement }
+>()
+
 /**
  * Runs several reads in one read transaction: on a WAL file every statement otherwise opens and
  * closes its own (shared-memory locks each time) — four lookups measured 15.6 µs apart and 8.3 µs
- * together. Also gives the reads one consistent view. `fn` must be synchronous; inside a write
- * transaction it nests as a savepoint.
+ * together. Also gives the reads one consistent view. `fn` must be synchronous; inside another
+ * transaction it simply runs. (Not bun:sqlite's `db.transaction(fn)()`: building that wrapper on
+ * every call cost more than the grouping saved.)
  */
 export function readTransaction<T>(store: Store, fn: () => T): T {
-  return store.sqlite.transaction(fn)()
+  const db = store.sqlite
+  if (db.inTransaction) return fn()
+  let statements = transactionStatements.get(db)
+  if (!statements) {
+    statements = {
+      begin: db.prepare('BEGIN'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+    }
+    transactionStatements.set(db, statements)
+  }
+  statements.begin.run()
+  try {
+    const result = fn()
+    statements.commit.run()
+    return result
+  } catch (error) {
+    if (db.inTransaction) statements.rollback.run()
+    throw error
+  }
 }
