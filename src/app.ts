@@ -1,12 +1,17 @@
+import { join } from 'node:path'
 import { Elysia } from 'elysia'
 import { openStore, type Store } from '../db/client'
 import { migrate } from '../db/migrate'
 import type { BillingPort } from './billing/port'
 import { StripeBilling } from './billing/stripe-adapter'
+import { AcmeCertificateProvider } from './certificates/acme-provider'
+import { type CertificateProvider, noCertificateProvider } from './certificates/port'
+import { CertificateStore } from './certificates/store'
 import { type Config, loadConfig } from './config'
 import type { AppDeps } from './deps'
 import { clientIp, type PeerSource } from './lib/client-ip'
 import { type Clock, systemClock } from './lib/clock'
+import { type DnsResolver, systemResolver } from './lib/dns'
 import { restoreFastFormats } from './lib/formats'
 import { createPushIdGenerator } from './lib/ids'
 import { createLogger, type Logger } from './lib/logger'
@@ -23,18 +28,23 @@ import { RedisRateLimitStore } from './plugins/rate-limit/redis-store'
 import type { RateLimitStore } from './plugins/rate-limit/store'
 import { requestIdPlugin } from './plugins/request-id'
 import { routeOptions } from './plugins/route-options'
+import { renderSite } from './render/site'
 import { apiAccountRoutes, replayCompletedDeletion } from './routes/api/account'
 import { apiKeyRoutes } from './routes/api/api-keys'
 import { apiAppRoutes } from './routes/api/apps'
+import { apiDeployRoutes } from './routes/api/deploy'
+import { apiDomainRoutes } from './routes/api/domain'
 import { apiPageRoutes } from './routes/api/pages'
 import { apiSiteRoutes } from './routes/api/site'
 import { docsRoutes } from './routes/docs'
 import { fileRoutes } from './routes/files'
+import { customDomainPlugin, Hosting, hostingRoutes } from './routes/hosting'
 import { systemRoutes } from './routes/system'
 import { v1AccountRoutes } from './routes/v1/account'
 import { v1AdminRoutes } from './routes/v1/admin'
 import { v1KeyRoutes } from './routes/v1/keys'
 import { createCredentialVerifier } from './services/credentials'
+import type { SiteRenderer } from './services/deploy'
 
 /** Routes whose bodies are not JSON; everything else on /api and /v1 speaks JSON. */
 const RAW_BODY_ROUTES: BodyRule[] = [
@@ -52,6 +62,9 @@ export interface DepsOptions {
   logger?: Logger
   rateLimitStore?: RateLimitStore
   billing?: BillingPort | null
+  renderSite?: SiteRenderer
+  resolver?: DnsResolver
+  certificates?: CertificateProvider
 }
 
 /** Builds every dependency once: open (and migrate) the database unless one is given. */
@@ -70,6 +83,7 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
   const rateLimitStore =
     options.rateLimitStore ??
     (config.redisUrl ? new RedisRateLimitStore(config.redisUrl) : new MemoryRateLimitStore())
+  const storage = new FileStorage(config.storageDir)
   const billing =
     options.billing !== undefined
       ? options.billing
@@ -88,9 +102,24 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
     verifier,
     rateLimitStore,
     billing,
-    storage: new FileStorage(config.storageDir),
+    storage,
     pushId: createPushIdGenerator(clock),
+    renderSite: options.renderSite ?? renderSite,
+    resolver: options.resolver ?? systemResolver,
+    certificates: options.certificates ?? certificateProviderFor(config, storage),
+    certificateStore: new CertificateStore(storage),
   }
+}
+
+/** The configured certificate provider: `none` unless CERT_PROVIDER=acme. */
+function certificateProviderFor(config: Config, storage: FileStorage): CertificateProvider {
+  if (config.certProvider !== 'acme') return noCertificateProvider
+  return new AcmeCertificateProvider({
+    directoryUrl: config.acme.directoryUrl as string,
+    email: config.acme.email as string,
+    caCertPath: config.acme.caCertPath,
+    accountKeyPath: join(storage.root, 'acme', 'account-key.pem'),
+  })
 }
 
 export interface PipelineOptions {
@@ -98,6 +127,7 @@ export interface PipelineOptions {
   routeIndex?: RouteIndex
   /** Benchmarks switch the idempotency plugin off to measure its cost. @default true */
   idempotency?: boolean
+  hosting?: Hosting
 }
 
 /**
@@ -105,6 +135,7 @@ export interface PipelineOptions {
  * bearer auth → (body guard) → idempotency. Every route mounted on the result is covered.
  */
 export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {
+  const hosting = options.hosting ?? new Hosting(deps.store, deps.storage)
   const { config, logger, verifier, clock, store } = deps
   const identify = async (request: Request, server: PeerSource | null): Promise<Identity> => {
     const credential = await resolveCredential(request, verifier)
@@ -126,6 +157,7 @@ export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {
         allowedMethods: (path) => options.routeIndex?.methodsFor(path) ?? [],
       }),
     )
+    .use(customDomainPlugin(deps, hosting))
     .use(
       rateLimitPlugin({
         enabled: config.rateLimit.enabled,
@@ -151,7 +183,8 @@ export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {
 export function createApp(deps: AppDeps, options: Omit<PipelineOptions, 'routeIndex'> = {}) {
   restoreFastFormats()
   const routeIndex = new RouteIndex()
-  const app = createPipeline(deps, { ...options, routeIndex })
+  const hosting = new Hosting(deps.store, deps.storage)
+  const app = createPipeline(deps, { ...options, routeIndex, hosting })
     .use(docsRoutes())
     .use(systemRoutes(deps))
     .use(apiAccountRoutes(deps))
@@ -159,6 +192,9 @@ export function createApp(deps: AppDeps, options: Omit<PipelineOptions, 'routeIn
     .use(apiAppRoutes(deps))
     .use(apiSiteRoutes(deps))
     .use(apiPageRoutes(deps))
+    .use(apiDeployRoutes(deps))
+    .use(apiDomainRoutes(deps))
+    .use(hostingRoutes(deps, hosting))
     .use(fileRoutes(deps))
     .use(v1AccountRoutes(deps))
     .use(v1KeyRoutes(deps))

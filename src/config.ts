@@ -71,6 +71,10 @@ const EnvSchema = T.Object({
   CERT_PROVIDER: T.Union([T.Literal('none'), T.Literal('acme')], { default: 'none' }),
   ACME_DIRECTORY_URL: T.Optional(T.String({ pattern: '^https?://' })),
   ACME_EMAIL: T.Optional(T.String({ minLength: 3 })),
+  /** PEM file of an extra CA to trust for the ACME directory (a private or test CA). */
+  ACME_CA_CERT: T.Optional(T.String({ minLength: 1 })),
+  /** Serve HTTPS on this port with the issued certificates, chosen by SNI. */
+  TLS_PORT: T.Optional(T.Integer({ minimum: 1, maximum: 65535 })),
   WORKER_INTERVAL_SECONDS: T.Integer({ minimum: 1, maximum: 86400, default: 30 }),
 })
 type Env = Static<typeof EnvSchema>
@@ -102,7 +106,8 @@ export interface Config {
   logLevel: Env['LOG_LEVEL']
   redisUrl: string | null
   certProvider: Env['CERT_PROVIDER']
-  acme: { directoryUrl: string | null; email: string | null }
+  acme: { directoryUrl: string | null; email: string | null; caCertPath: string | null }
+  tlsPort: number | null
   workerIntervalMs: number
 }
 
@@ -133,6 +138,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = converted as Env
   const port = e.PORT
+  if (e.CERT_PROVIDER === 'acme' && (!e.ACME_DIRECTORY_URL || !e.ACME_EMAIL))
+    throw new ConfigError('Invalid configuration: CERT_PROVIDER=acme needs ACME_DIRECTORY_URL and ACME_EMAIL')
   return {
     port,
     host: e.HOST,
@@ -163,7 +170,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     redisUrl: e.REDIS_URL ?? null,
     certProvider: e.CERT_PROVIDER,
-    acme: { directoryUrl: e.ACME_DIRECTORY_URL ?? null, email: e.ACME_EMAIL ?? null },
+    acme: {
+      directoryUrl: e.ACME_DIRECTORY_URL ?? null,
+      email: e.ACME_EMAIL ?? null,
+      caCertPath: e.ACME_CA_CERT ?? null,
+    },
+    tlsPort: e.TLS_PORT ?? null,
     workerIntervalMs: e.WORKER_INTERVAL_SECONDS * 1000,
   }
 }

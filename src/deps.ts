@@ -1,11 +1,15 @@
 import type { Store } from '../db/client'
 import type { BillingPort } from './billing/port'
+import type { CertificateProvider } from './certificates/port'
+import type { CertificateStore } from './certificates/store'
 import type { Config } from './config'
 import type { Clock } from './lib/clock'
+import type { DnsResolver } from './lib/dns'
 import type { Logger } from './lib/logger'
 import type { FileStorage } from './lib/storage'
 import type { RateLimitStore } from './plugins/rate-limit/store'
 import type { CredentialVerifier } from './services/credentials'
+import type { SiteRenderer } from './services/deploy'
 
 /** Everything the routes and plugins need, built once by createApp and passed down. */
 export interface AppDeps {
@@ -20,4 +24,10 @@ export interface AppDeps {
   storage: FileStorage
   /** Time-ordered 20-character app ids. */
   pushId: () => string
+  /** Renders an app's pages for a deploy (tests swap in a failing one). */
+  renderSite: SiteRenderer
+  /** DNS lookups of the custom-domain check. */
+  resolver: DnsResolver
+  certificates: CertificateProvider
+  certificateStore: CertificateStore
 }

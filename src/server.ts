@@ -3,6 +3,7 @@ import { dirname } from 'node:path'
 import { isMemoryPath } from '../db/client'
 import { buildDeps, createApp } from './app'
 import type { Config } from './config'
+import type { AppDeps } from './deps'
 import { SECOND } from './lib/clock'
 import { purgeOnce } from './workers/purge'
 import { startScheduler } from './workers/scheduler'
@@ -32,6 +33,7 @@ export async function serve(config: Config): Promise<void> {
     // The envelope answers 413 for declared lengths; this bounds chunked bodies too.
     maxRequestBodySize: Math.max(config.maxBodyBytes, 4 * 1024 * 1024),
   })
+  const tls = config.tlsPort ? startTlsListener(app, deps, config.tlsPort) : null
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${app.server?.port}`
   deps.logger.info('listening', { url, docs: `${url}/docs`, database: config.databasePath })
   if (config.logLevel !== 'silent')
@@ -59,6 +61,7 @@ export async function serve(config: Config): Promise<void> {
       if ((await Promise.race([graceful.then(() => 'done' as const), timeout])) === 'timeout')
         await server.stop(true)
     }
+    tls?.stop()
     await workers.stop()
     await deps.rateLimitStore.close?.()
     try {
@@ -71,4 +74,34 @@ export async function serve(config: Config): Promise<void> {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+/**
+ * HTTPS for custom domains: one listener with every issued certificate, chosen by SNI. Started
+ * once a certificate exists and rebuilt whenever certificates change.
+ */
+export function startTlsListener(app: ReturnType<typeof createApp>, deps: AppDeps, port: number) {
+  let server: ReturnType<typeof Bun.serve> | null = null
+  const start = () => {
+    const entries = deps.certificateStore.entries()
+    server?.stop(false)
+    server = null
+    if (entries.length === 0) return
+    server = Bun.serve({
+      port,
+      hostname: deps.config.host,
+      reusePort: false,
+      tls: entries.map((e) => ({ serverName: e.serverName, cert: e.cert, key: e.key })),
+      fetch: (request) => app.handle(request),
+    })
+    deps.logger.info('tls listener serving', { port, certificates: entries.length })
+  }
+  start()
+  const unsubscribe = deps.certificateStore.onChange(start)
+  return {
+    stop() {
+      unsubscribe()
+      server?.stop(false)
+    },
+  }
 }

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { type Store, writeTransaction } from '../../db/client'
@@ -9,6 +9,7 @@ import { sha256Hex } from '../lib/crypto'
 import { ImageError, processIcon } from '../lib/images'
 import { sanitizeHomepage } from '../lib/sanitize'
 import type { FileStorage } from '../lib/storage'
+import { writeFileAtomically } from '../lib/write-file'
 import { type AppRow, NO_WELL_KNOWN_FILES, type SiteRow } from '../projections/api'
 import { isUniqueViolation, ownedApp, siteOf } from './apps'
 import { isReservedSlug, slugProblem } from './slugs'
@@ -125,19 +126,6 @@ export const isWellKnownFileName = (name: string): name is WellKnownFileName =>
   Object.hasOwn(WELL_KNOWN_FILES, name)
 export const wellKnownPath = (storage: FileStorage, appId: string, name: WellKnownFileName) =>
   join(storage.appDir(appId), 'well-known', name)
-
-/** Writes a file atomically: a temporary name, then a rename (readers never see half a file). */
-export async function writeFileAtomically(path: string, bytes: Uint8Array | string) {
-  await mkdir(join(path, '..'), { recursive: true })
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`
-  try {
-    await writeFile(temporary, bytes)
-    await rename(temporary, path)
-  } catch (error) {
-    await rm(temporary, { force: true })
-    throw error
-  }
-}
 
 export async function saveWellKnownFile(
   deps: SitesDeps,

@@ -2,6 +2,7 @@
 // BENCH_SECONDS sets the length of each load run (default 10).
 import { benchErasure } from './erasure.bench'
 import { benchExport } from './export.bench'
+import { benchHosting } from './hosting.bench'
 import { benchStatus } from './status.bench'
 import { benchTraffic } from './traffic.bench'
 
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   traffic: () => benchTraffic(seconds),
   export: () => benchExport(),
   erasure: () => benchErasure(),
+  hosting: () => benchHosting(seconds),
 }
 
 const selected = process.argv.slice(2)

@@ -8,6 +8,7 @@ import { buildDeps, createApp } from '../../../src/app'
 import { loadConfig } from '../../../src/config'
 import { createUserWithTeam } from '../../../src/services/accounts'
 import { createKey } from '../../../src/services/keys'
+import { VALID_PAGES } from '../../support/page-fixtures'
 import { seedFullAccount } from '../../support/seed'
 
 const mode = process.argv[2]
@@ -107,6 +108,79 @@ if (mode === 'bare') {
       neighbourKeys: neighbours.map((n) => n.apiKey),
     })}`,
   )
+} else if (mode === 'hosted') {
+  // An app with every page configured, deployed; the deploy itself is timed here.
+  const dir = mkdtempSync(join(tmpdir(), 'custodian-bench-'))
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_PATH: join(dir, 'bench.db'),
+    STORAGE_DIR: join(dir, 'files'),
+    PORT: '0',
+    RATE_LIMIT_ENABLED: 'false',
+  })
+  const deps = buildDeps({ config })
+  const app = createApp(deps)
+  const { user, team } = writeTransaction(deps.store, (tx) =>
+    createUserWithTeam(tx, deps.clock, { email: 'hosted@example.com', emailVerified: true }),
+  )
+  const key = createKey(deps.store, deps.clock, {
+    userId: user.id,
+    teamId: team.id,
+    kind: 'orbit',
+    name: 'bench',
+    scope: null,
+  }).plaintext
+  const call = (method: string, path: string, body?: unknown) =>
+    app.handle(
+      new Request(`http://localhost${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    )
+  const { appId, slug } = (await (await call('POST', '/api/apps', { appName: 'Hosted App' })).json()) as {
+    appId: string
+    slug: string
+  }
+  for (const [page, body] of Object.entries(VALID_PAGES))
+    await call('PUT', `/api/apps/${appId}/${page}`, body)
+  const timings: number[] = []
+  for (let i = 0; i < 20; i++) {
+    await call('PUT', `/api/apps/${appId}/policy`, {
+      ...VALID_PAGES.policy,
+      'third-party': { third_party_list: `revision ${i}` },
+    })
+    const started = performance.now()
+    const r = await call('POST', `/api/apps/${appId}/deploy`)
+    timings.push(performance.now() - started)
+    if (r.status !== 200) throw new Error(`deploy answered ${r.status}`)
+  }
+  const noop = performance.now()
+  await call('POST', `/api/apps/${appId}/deploy`)
+  const noopMs = performance.now() - noop
+  const site = deps.store.sqlite
+    .query('SELECT published_version AS v FROM sites WHERE app_id = ?')
+    .get(appId) as { v: string }
+  app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
+  timings.sort((a, b) => a - b)
+  console.log(
+    `READY ${JSON.stringify({
+      url: `http://127.0.0.1:${app.server?.port}`,
+      privacyPath: `/sites/${slug}/privacy`,
+      privacyFile: join(config.storageDir, 'apps', appId, 'versions', site.v, 'privacy.html'),
+      deployMs: { first: timings[0], median: timings[10], max: timings.at(-1), noop: noopMs },
+    })}`,
+  )
+} else if (mode === 'static') {
+  // The floor for hosting: a bare Bun.serve answering the same file.
+  const file = process.argv[3] as string
+  const server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    reusePort: false,
+    fetch: () => new Response(Bun.file(file), { headers: { 'content-type': 'text/html; charset=utf-8' } }),
+  })
+  console.log(`READY ${JSON.stringify({ url: `http://127.0.0.1:${server.port}` })}`)
 } else if (mode === 'export-floor') {
   // The floor: the same rows, one SELECT per table, JSON.stringify-ed into one buffer.
   const [databasePath, userId] = process.argv.slice(3) as [string, string]

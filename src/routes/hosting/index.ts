@@ -1,0 +1,88 @@
+import { Elysia, t } from 'elysia'
+import type { AppDeps } from '../../deps'
+import { stateOf } from '../../plugins/request-state'
+import { isAttachedDomain, publicHostOf } from '../../services/domains'
+import { Hosting, notFoundPage } from './site-host'
+
+const ACME_CHALLENGE = '/.well-known/acme-challenge/'
+
+/** The request's host name, lower-cased, without port. */
+function hostOf(request: Request): string {
+  const host = request.headers.get('host') ?? new URL(request.url).host
+  return host
+    .replace(/:\d+$/, '')
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase()
+}
+
+/**
+ * Requests for an attached custom domain (chosen by Host) are the site's and nothing else's: they
+ * never reach the API. ACME HTTP-01 challenges are answered on any host. Runs before rate limits
+ * and auth — hosted pages are public.
+ */
+export function customDomainPlugin(deps: AppDeps, hosting: Hosting) {
+  const publicHost = publicHostOf(deps.config.publicUrl)
+  return new Elysia({ name: 'custodian/custom-domains' }).onRequest(({ request }) => {
+    const { path } = stateOf(request)
+    if (path.startsWith(ACME_CHALLENGE)) {
+      const answer = deps.certificates.challengeResponse(path.slice(ACME_CHALLENGE.length))
+      return answer
+        ? new Response(answer, { headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' } })
+        : notFoundPage()
+    }
+    const host = hostOf(request)
+    if (host === publicHost || !hosting.isAttached(host)) return
+    if (request.method !== 'GET' && request.method !== 'HEAD') return notFoundPage()
+    const site = hosting.siteByDomain(host)
+    return site ? hosting.serve(site, path, request) : notFoundPage()
+  })
+}
+
+/** Public hosting under <PUBLIC_URL>/sites/<slug>/, and the on-demand TLS check. */
+export const hostingRoutes = (deps: AppDeps, hosting: Hosting) =>
+  new Elysia()
+    .get(
+      '/sites/:slug',
+      ({ params, request }) => {
+        const site = hosting.siteBySlug(params.slug)
+        if (!site) return notFoundPage()
+        // Elysia matches /sites/x/ here too. Without the slash, relative page links would
+        // resolve outside the site: send the browser to the canonical address.
+        if (stateOf(request).path.endsWith('/')) return hosting.serve(site, '', request)
+        return new Response(null, {
+          status: 301,
+          headers: { location: `/sites/${encodeURIComponent(params.slug)}/` },
+        })
+      },
+      { params: t.Object({ slug: t.String() }), detail: { hide: true } },
+    )
+    .get(
+      '/sites/:slug/*',
+      ({ params, request }) => {
+        const site = hosting.siteBySlug(params.slug)
+        return site ? hosting.serve(site, params['*'], request) : notFoundPage()
+      },
+      { detail: { hide: true } },
+    )
+    .get(
+      '/internal/tls/allowed',
+      ({ query }) =>
+        query.domain && isAttachedDomain(deps.store, query.domain)
+          ? { allowed: true as const }
+          : new Response(JSON.stringify({ allowed: false }), {
+              status: 404,
+              headers: { 'content-type': 'application/json' },
+            }),
+      {
+        query: t.Object({ domain: t.Optional(t.String({ maxLength: 253 })) }),
+        detail: {
+          operationId: 'tlsAllowed',
+          summary: "For a front proxy's on-demand TLS: 200 only for domains attached to an app",
+          tags: ['system'],
+          security: [],
+          responses: { 200: { description: 'Attached' }, 404: { description: 'Not attached' } },
+        },
+      },
+    )
+
+export { Hosting }

@@ -1,0 +1,205 @@
+import { readdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { and, desc, eq, notInArray } from 'drizzle-orm'
+import { readTransaction, type Store, writeTransaction } from '../../db/client'
+import { appPages, apps, deploys, type PageKind, policies, policyVersions, sites } from '../../db/schema'
+import { AppError } from '../errors'
+import { canonicalJson } from '../lib/canonical-json'
+import type { Clock } from '../lib/clock'
+import { sha256Hex } from '../lib/crypto'
+import { uuidv7 } from '../lib/ids'
+import { errorFields, type Logger } from '../lib/logger'
+import type { FileStorage } from '../lib/storage'
+import { writeFileAtomically } from '../lib/write-file'
+import type { AppRow, SiteRow } from '../projections/api'
+import { PAGE_FILES, type PageName, type RenderedSite, type RenderInput } from '../render/site'
+import { ownedApp } from './apps'
+
+/** Deploy history and policy snapshots kept per app (api-orbit.md). */
+export const MAX_DEPLOYS = 50
+export const MAX_POLICY_VERSIONS = 20
+/** Rendered versions kept on disk: the live one and the one before it. */
+const VERSIONS_KEPT = 2
+
+export type SiteRenderer = (input: RenderInput) => RenderedSite
+
+/** Decides whether a deploy may publish (billing seats); called before anything is written. */
+export type DeployGate = (userId: string, app: AppRow) => Promise<void>
+
+export interface DeployDeps {
+  store: Store
+  clock: Clock
+  storage: FileStorage
+  logger: Logger
+  config: { publicUrl: string }
+  renderSite: SiteRenderer
+  deployGate?: DeployGate
+}
+
+export interface DeployResult {
+  url: string
+  customDomainUrl?: string
+  deployedAt: number
+  pages: Record<PageName, string | null>
+}
+
+export interface VersionManifest {
+  files: Record<string, { contentType: string; etag: string }>
+}
+
+export const siteUrl = (publicUrl: string, slug: string) => `${publicUrl}/sites/${slug}/`
+export const versionDir = (storage: FileStorage, appId: string, version: string) =>
+  join(storage.appDir(appId), 'versions', version)
+
+function pageUrls(base: string, published: readonly PageName[]): Record<PageName, string | null> {
+  const pages = {} as Record<PageName, string | null>
+  for (const name of Object.keys(PAGE_FILES) as PageName[])
+    pages[name] = published.includes(name) ? base + PAGE_FILES[name].path : null
+  return pages
+}
+
+function answer(
+  deps: DeployDeps,
+  app: AppRow,
+  site: SiteRow,
+  deployedAt: number,
+  published: readonly PageName[],
+): DeployResult {
+  const url = siteUrl(deps.config.publicUrl, app.slug)
+  return {
+    url,
+    ...(site.customDomain && site.domainStatus === 'active'
+      ? { customDomainUrl: `https://${site.customDomain}/` }
+      : {}),
+    deployedAt,
+    pages: pageUrls(url, published),
+  }
+}
+
+function loadInput(store: Store, userId: string, appId: string): RenderInput {
+  return readTransaction(store, () => {
+    const app = ownedApp(store, userId, appId)
+    const site = store.orm.select().from(sites).where(eq(sites.appId, appId)).get()
+    if (!site) throw new Error(`app ${appId} has no site row`)
+    const policy = store.orm.select().from(policies).where(eq(policies.appId, appId)).get()?.data ?? null
+    const pages: RenderInput['pages'] = {}
+    for (const row of store.orm.select().from(appPages).where(eq(appPages.appId, appId)).all())
+      pages[row.kind as PageKind] = row.data
+    return { app, site, policy, pages }
+  })
+}
+
+/**
+ * Publishes an app: renders every configured page from the saved configuration, writes them to
+ * a new version directory, then switches the live version in one transaction that also records
+ * the deploy history and a policy snapshot. A failed render or write leaves the previous version
+ * live (DEPLOY_FAILED). A deploy with nothing changed is a no-op answering the live deploy.
+ */
+export async function deployApp(deps: DeployDeps, userId: string, appId: string): Promise<DeployResult> {
+  const input = loadInput(deps.store, userId, appId)
+  const { app, site } = input
+  let rendered: RenderedSite
+  try {
+    rendered = deps.renderSite(input)
+  } catch (error) {
+    deps.logger.error('deploy render failed', { appId, ...errorFields(error) })
+    throw new AppError('DEPLOY_FAILED', 'Rendering the pages failed; the previous version stays live.', {
+      cause: error,
+    })
+  }
+  const hash = sha256Hex(canonicalJson({ slug: app.slug, files: rendered.files }))
+  if (app.deployed && app.deployedAt !== null && site.publishedHash === hash && site.publishedVersion)
+    return answer(deps, app, site, app.deployedAt, rendered.published)
+
+  await deps.deployGate?.(userId, app)
+
+  const version = uuidv7(deps.clock)
+  const dir = versionDir(deps.storage, appId, version)
+  try {
+    const manifest: VersionManifest = { files: {} }
+    for (const [name, file] of Object.entries(rendered.files)) {
+      await writeFileAtomically(join(dir, name), file.body)
+      manifest.files[name] = { contentType: file.contentType, etag: `"${sha256Hex(file.body).slice(0, 24)}"` }
+    }
+    await writeFileAtomically(join(dir, 'manifest.json'), JSON.stringify(manifest))
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true })
+    deps.logger.error('deploy write failed', { appId, ...errorFields(error) })
+    throw new AppError('DEPLOY_FAILED', 'Writing the pages failed; the previous version stays live.', {
+      cause: error,
+    })
+  }
+
+  const now = deps.clock.now()
+  const url = siteUrl(deps.config.publicUrl, app.slug)
+  const { app: live, site: liveSite } = writeTransaction(deps.store, (tx) => {
+    const updatedSite = tx
+      .update(sites)
+      .set({ publishedVersion: version, publishedHash: hash })
+      .where(eq(sites.appId, appId))
+      .returning()
+      .get() as SiteRow
+    const updatedApp = tx
+      .update(apps)
+      .set({ deployed: true, deployedAt: now, updatedAt: now })
+      .where(eq(apps.id, appId))
+      .returning()
+      .get() as AppRow
+    tx.insert(deploys)
+      .values({ id: uuidv7(deps.clock), appId, deployedAt: now, url, pages: rendered.published })
+      .run()
+    const keptDeploys = tx
+      .select({ id: deploys.id })
+      .from(deploys)
+      .where(eq(deploys.appId, appId))
+      .orderBy(desc(deploys.deployedAt), desc(deploys.id))
+      .limit(MAX_DEPLOYS)
+    tx.delete(deploys)
+      .where(and(eq(deploys.appId, appId), notInArray(deploys.id, keptDeploys)))
+      .run()
+    if (input.policy) {
+      tx.insert(policyVersions)
+        .values({
+          id: uuidv7(deps.clock),
+          appId,
+          snapshotAt: now,
+          trigger: 'deploy',
+          appName: updatedApp.appName,
+          policyData: input.policy,
+        })
+        .run()
+      const keptVersions = tx
+        .select({ id: policyVersions.id })
+        .from(policyVersions)
+        .where(eq(policyVersions.appId, appId))
+        .orderBy(desc(policyVersions.snapshotAt), desc(policyVersions.id))
+        .limit(MAX_POLICY_VERSIONS)
+      tx.delete(policyVersions)
+        .where(and(eq(policyVersions.appId, appId), notInArray(policyVersions.id, keptVersions)))
+        .run()
+    }
+    return { app: updatedApp, site: updatedSite }
+  })
+  await pruneVersions(deps.storage, appId)
+  return answer(deps, live, liveSite, now, rendered.published)
+}
+
+/** Removes rendered versions older than the last VERSIONS_KEPT (names sort by time: UUID v7). */
+async function pruneVersions(storage: FileStorage, appId: string) {
+  const root = join(storage.appDir(appId), 'versions')
+  const versions = (await readdir(root).catch(() => [] as string[])).sort()
+  for (const old of versions.slice(0, Math.max(0, versions.length - VERSIONS_KEPT)))
+    await rm(join(root, old), { recursive: true, force: true })
+}
+
+/** Deploys of an app, newest first (at most 50). */
+export function deployHistory(store: Store, userId: string, appId: string) {
+  ownedApp(store, userId, appId)
+  return store.orm
+    .select()
+    .from(deploys)
+    .where(eq(deploys.appId, appId))
+    .orderBy(desc(deploys.deployedAt), desc(deploys.id))
+    .limit(MAX_DEPLOYS)
+    .all()
+}
