@@ -43,6 +43,7 @@ import { systemRoutes } from './routes/system'
 import { v1AccountRoutes } from './routes/v1/account'
 import { v1AdminRoutes } from './routes/v1/admin'
 import { v1KeyRoutes } from './routes/v1/keys'
+import { v1SandboxRoutes } from './routes/v1/sandboxes'
 import { createCredentialVerifier } from './services/credentials'
 import type { SiteRenderer } from './services/deploy'
 
@@ -199,6 +200,7 @@ export function createApp(deps: AppDeps, options: Omit<PipelineOptions, 'routeIn
     .use(v1AccountRoutes(deps))
     .use(v1KeyRoutes(deps))
     .use(v1AdminRoutes(deps))
+    .use(v1SandboxRoutes(deps))
   routeIndex.load(app.routes)
   return app
 }

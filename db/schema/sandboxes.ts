@@ -31,7 +31,8 @@ export const sandboxes = sqliteTable(
   },
   (t) => [
     index('sandboxes_team_created_idx').on(t.teamId, t.createdAt, t.id),
-    index('sandboxes_team_status_idx').on(t.teamId, t.status),
+    // Serves the state filters in list order and the active-sandbox count of every create.
+    index('sandboxes_team_status_created_idx').on(t.teamId, t.status, t.createdAt, t.id),
     index('sandboxes_timeout_idx').on(t.status, t.timeoutAt),
     index('sandboxes_user_idx').on(t.userId),
   ],

@@ -3,7 +3,7 @@ import type { apps, sites, WellKnownFlags } from '../../db/schema'
 import type { AccountOverview, DeployedAppSummary, SubscriptionRow } from '../services/account-overview'
 import { isUsable, publicSubscriptionStatus } from '../services/account-overview'
 import type { ApiKeyRow, MintedKey } from '../services/keys'
-import { Millis, nullable } from './schema-helpers'
+import { Int, Millis, nullable } from './schema-helpers'
 
 export type AppRow = typeof apps.$inferSelect
 export type SiteRow = typeof sites.$inferSelect
@@ -17,12 +17,12 @@ const PublicStatus = t.Union([
   t.Literal('canceled'),
 ])
 const PlanType = t.Union([t.Literal('monthly'), t.Literal('yearly')])
-const EpochSeconds = t.Integer({ minimum: 0, examples: [1767225600] })
+const EpochSeconds = Int({ minimum: 0, examples: [1767225600] })
 
 export const ApiStatus = t.Object({
   subscription: PublicStatus,
   planType: nullable(PlanType),
-  appCount: t.Integer({ minimum: 0 }),
+  appCount: Int({ minimum: 0 }),
   hasPaymentMethod: t.Boolean(),
   hasApps: t.Boolean(),
 })
@@ -41,8 +41,8 @@ const PaymentMethod = t.Object({
   id: t.String(),
   brand: t.String(),
   last4: t.String(),
-  expMonth: t.Integer(),
-  expYear: t.Integer(),
+  expMonth: Int(),
+  expYear: Int(),
 })
 
 export const ApiAccount = t.Object({
@@ -53,9 +53,9 @@ export const ApiAccount = t.Object({
     memberSince: Millis,
   }),
   stats: t.Object({
-    appCount: t.Integer({ minimum: 0 }),
-    subscribedSites: t.Integer({ minimum: 0 }),
-    activeSubscriptions: t.Integer({ minimum: 0 }),
+    appCount: Int({ minimum: 0 }),
+    subscribedSites: Int({ minimum: 0 }),
+    activeSubscriptions: Int({ minimum: 0 }),
   }),
   paymentMethod: nullable(PaymentMethod),
   subscription: nullable(
@@ -63,7 +63,7 @@ export const ApiAccount = t.Object({
       id: t.String(),
       status: PublicStatus,
       planType: PlanType,
-      quantity: t.Integer(),
+      quantity: Int(),
       cancelAtPeriodEnd: t.Boolean(),
       currentPeriodEnd: nullable(EpochSeconds),
     }),

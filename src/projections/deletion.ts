@@ -1,9 +1,9 @@
 import { t } from 'elysia'
 import { toRfc3339 } from '../lib/time'
 import type { DeletionPreview, DeletionRow } from '../services/deletion'
-import { DateTime, nullable, oneOf } from './schema-helpers'
+import { DateTime, Int, nullable, oneOf } from './schema-helpers'
 
-const Counts = t.Record(t.String(), t.Integer({ minimum: 0 }), { description: 'Rows per table' })
+const Counts = t.Record(t.String(), Int({ minimum: 0 }), { description: 'Rows per table' })
 
 export const ApiDeletionPreview = t.Object({
   dryRun: t.Literal(true),
@@ -35,9 +35,9 @@ export const V1DeletionReceipt = t.Object({
   user_hash: t.String(),
   mode: oneOf(['immediate', 'scheduled', 'operator']),
   step: oneOf(['requested', 'billing_stopped', 'data_erased', 'done']),
-  counts: t.Record(t.String(), t.Integer()),
+  counts: t.Record(t.String(), Int()),
   stripe_actions: t.Array(t.String()),
-  attempts: t.Integer(),
+  attempts: Int(),
   last_error: nullable(t.String()),
   next_attempt_at: nullable(DateTime),
   requested_at: DateTime,

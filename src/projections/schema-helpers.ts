@@ -1,4 +1,4 @@
-import type { TLiteral, TUnion } from '@sinclair/typebox'
+import { type IntegerOptions, type TLiteral, type TUnion, Type } from '@sinclair/typebox'
 import { type TSchema, t } from 'elysia'
 
 /**
@@ -7,10 +7,17 @@ import { type TSchema, t } from 'elysia'
  */
 export const nullable = <T extends TSchema>(schema: T) => t.Union([schema, t.Null()])
 
+/**
+ * An integer in a response schema. Elysia's `t.Integer` is a Transform (it coerces strings), and
+ * a response schema containing a Transform makes Elysia run TypeBox's interpreted Value.Encode
+ * over every response: 40 ms for a list of 1,000 sandboxes. Plain TypeBox keeps the compiled check.
+ */
+export const Int = (options?: IntegerOptions) => Type.Integer(options)
+
 /** RFC 3339 instant (/v1). */
 export const DateTime = t.String({ format: 'date-time', examples: ['2026-05-02T09:30:00.000Z'] })
 /** Epoch milliseconds (/api). */
-export const Millis = t.Integer({ minimum: 0, examples: [1767225600000] })
+export const Millis = Int({ minimum: 0, examples: [1767225600000] })
 /** A free-form JSON object. */
 export const JsonObject = t.Record(t.String(), t.Unknown())
 

@@ -3,7 +3,7 @@ import type { sandboxes } from '../../db/schema'
 import { toRfc3339 } from '../lib/time'
 import type { QuotaTierRow, QuotaUsageRow, TeamRow, UserRow } from '../services/accounts'
 import type { ApiKeyRow, MintedKey } from '../services/keys'
-import { DateTime, JsonObject, nullable, oneOf } from './schema-helpers'
+import { DateTime, Int, JsonObject, nullable, oneOf } from './schema-helpers'
 
 export type SandboxRow = typeof sandboxes.$inferSelect
 
@@ -68,8 +68,8 @@ export const projectTeamForV1 = (team: TeamRow) => ({
 export const V1QuotaTier = t.Object({
   id: t.String(),
   display_name: t.String(),
-  max_concurrent_sandboxes: t.Integer(),
-  daily_sandbox_creates: t.Integer(),
+  max_concurrent_sandboxes: Int(),
+  daily_sandbox_creates: Int(),
   daily_gb_hours: t.Number(),
 })
 
@@ -84,7 +84,7 @@ export const projectTierForV1 = (tier: QuotaTierRow) => ({
 export const V1QuotaUsage = t.Object({
   team_id: t.String({ format: 'uuid' }),
   usage_date: t.String({ format: 'date', examples: ['2026-05-02'] }),
-  sandbox_creates: t.Integer(),
+  sandbox_creates: Int(),
   gb_hours: t.Number(),
   updated_at: DateTime,
 })
@@ -183,11 +183,11 @@ export const V1Sandbox = t.Object({
   id: t.String({ examples: ['sb_4Jm2kQ9xTz8LwP0aB1cD'] }),
   status: oneOf(['creating', 'running', 'paused', 'destroyed', 'error']),
   template: t.String(),
-  config: t.Object({ vcpus: t.Integer(), memory_mb: t.Integer(), disk_mb: nullable(t.Integer()) }),
+  config: t.Object({ vcpus: Int(), memory_mb: Int(), disk_mb: nullable(Int()) }),
   metadata: nullable(JsonObject),
   created_at: DateTime,
   started_at: nullable(DateTime),
-  timeout_ms: nullable(t.Integer()),
+  timeout_ms: nullable(Int()),
   timeout_at: nullable(DateTime),
   timeout_action: oneOf(['destroy', 'hibernate']),
   destroyed_at: nullable(DateTime),

@@ -1,5 +1,6 @@
 import { t } from 'elysia'
 import type { AppDeps } from '../deps'
+import { Int } from '../projections/schema-helpers'
 import { type ExportPlan, exportAccount } from '../services/export'
 
 /** The export download: streamed JSON with the dialect's file name. */
@@ -15,9 +16,9 @@ export function exportResponse(deps: AppDeps, userId: string, plan: ExportPlan):
 }
 
 const Manifest = t.Object({
-  formatVersion: t.Integer(),
+  formatVersion: Int(),
   generatedAt: t.String({ format: 'date-time' }),
-  counts: t.Record(t.String(), t.Integer()),
+  counts: t.Record(t.String(), Int()),
 })
 const AnyObject = t.Record(t.String(), t.Unknown())
 
@@ -25,10 +26,7 @@ const AnyObject = t.Record(t.String(), t.Unknown())
 export const ApiExportDocument = t.Object(
   {
     exportedAt: t.String({ format: 'date-time' }),
-    user: t.Object(
-      { email: t.String(), createdAt: t.Integer(), appCount: t.Integer() },
-      { additionalProperties: true },
-    ),
+    user: t.Object({ email: t.String(), createdAt: Int(), appCount: Int() }, { additionalProperties: true }),
     apps: AnyObject,
     sites: AnyObject,
     policies: AnyObject,
@@ -54,9 +52,9 @@ export const V1ExportDocument = t.Object(
         'Raw sandbox rows: id, template, status, metadata, started_at, destroyed_at, created_at, updated_at (and config).',
     }),
     _manifest: t.Object({
-      formatVersion: t.Integer(),
+      formatVersion: Int(),
       generatedAt: t.String(),
-      counts: t.Record(t.String(), t.Integer()),
+      counts: t.Record(t.String(), Int()),
     }),
   },
   {

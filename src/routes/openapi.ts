@@ -1,6 +1,6 @@
 import { type DocumentDecoration, type TSchema, t } from 'elysia'
 import { API_ERROR_CODES, V1_ERROR_CODES } from '../errors'
-import { JsonObject, oneOf } from '../projections/schema-helpers'
+import { Int, JsonObject, oneOf } from '../projections/schema-helpers'
 
 export const ApiErrorBody = t.Object(
   {
@@ -9,7 +9,7 @@ export const ApiErrorBody = t.Object(
       message: t.String(),
       docUrl: t.String({ format: 'uri', examples: ['http://localhost:3000/docs/errors#unauthorized'] }),
       details: t.Optional(
-        t.Array(t.Object({ path: t.Array(t.Union([t.String(), t.Integer()])), message: t.String() }), {
+        t.Array(t.Object({ path: t.Array(t.Union([t.String(), Int()])), message: t.String() }), {
           description: 'Validation issues, one per invalid field',
         }),
       ),

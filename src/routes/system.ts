@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
 import { pendingMigrations } from '../../db/migrate'
 import type { AppDeps } from '../deps'
+import { Int } from '../projections/schema-helpers'
 
 /** Health probes: no credentials, no rate limit, never cached. */
 export const systemRoutes = ({ store }: AppDeps) =>
@@ -34,11 +35,11 @@ export const systemRoutes = ({ store }: AppDeps) =>
       {
         response: {
           200: t.Object(
-            { status: t.Literal('ready'), database: t.String(), pendingMigrations: t.Integer() },
+            { status: t.Literal('ready'), database: t.String(), pendingMigrations: Int() },
             { description: 'Ready' },
           ),
           503: t.Object(
-            { status: t.Literal('not_ready'), database: t.String(), pendingMigrations: t.Integer() },
+            { status: t.Literal('not_ready'), database: t.String(), pendingMigrations: Int() },
             { description: 'Not ready' },
           ),
         },

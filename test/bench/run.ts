@@ -3,6 +3,7 @@
 import { benchErasure } from './erasure.bench'
 import { benchExport } from './export.bench'
 import { benchHosting } from './hosting.bench'
+import { benchSandboxes } from './sandboxes.bench'
 import { benchStatus } from './status.bench'
 import { benchTraffic } from './traffic.bench'
 
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   export: () => benchExport(),
   erasure: () => benchErasure(),
   hosting: () => benchHosting(seconds),
+  sandboxes: () => benchSandboxes(seconds),
 }
 
 const selected = process.argv.slice(2)

@@ -59,7 +59,8 @@ export async function benchTraffic(durationSec: number) {
   let now = 1_800_000_000_000
   for (let i = 0; i < 100_000; i++) memory.hit(partitions[i % 1000] as string, policy, now)
   const start = Bun.nanoseconds()
-  for (let i = 0; i < n; i++) memory.hit(partitions[i % 1000] as string, policy, (now += 1))
+  for (let i = 0; i < n; i++) memory.hit(partitions[i % 1000] as string, policy, now + i)
+  now += n
   console.log(
     `memory store: ${((Bun.nanoseconds() - start) / n).toFixed(0)} ns/op (${n} hits over 1,000 partitions)`,
   )
@@ -69,7 +70,8 @@ export async function benchTraffic(durationSec: number) {
     const store = new RedisRateLimitStore(redis.url, 'bench:')
     const m = 20_000
     const s = Bun.nanoseconds()
-    for (let i = 0; i < m; i++) await store.hit(partitions[i % 1000] as string, policy, (now += 1))
+    for (let i = 0; i < m; i++) await store.hit(partitions[i % 1000] as string, policy, now + i)
+    now += m
     const sequential = (Bun.nanoseconds() - s) / m
     const s2 = Bun.nanoseconds()
     await Promise.all(

@@ -94,6 +94,17 @@ describe('the auth contract', () => {
     }
   })
 
+  it('accepts a runtime key on every sandbox route', async () => {
+    const runtime = t.runtimeKey(victim)
+    const sandboxRoutes = routes.filter((r) => r.path.startsWith('/v1/sandboxes'))
+    expect(sandboxRoutes.length).toBeGreaterThanOrEqual(7)
+    for (const route of sandboxRoutes) {
+      const r = await send(t, route, `Bearer ${runtime}`)
+      expect({ route: `${route.method} ${route.path}`, status: r.status }).not.toMatchObject({ status: 401 })
+      expect({ route: `${route.method} ${route.path}`, status: r.status }).not.toMatchObject({ status: 403 })
+    }
+  })
+
   it('refuses operator routes to a session that is not an operator', async () => {
     const admin = routes.filter((r) => r.rule.operator)
     expect(admin.length).toBeGreaterThanOrEqual(4)

@@ -1,4 +1,4 @@
-import { Elysia, t } from 'elysia'
+import { Elysia } from 'elysia'
 import type { AppDeps } from '../../deps'
 import { bearerToken } from '../../plugins/bearer-auth'
 import { parseIdempotencyKey } from '../../plugins/idempotency/header'

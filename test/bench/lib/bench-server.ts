@@ -197,6 +197,84 @@ if (mode === 'bare') {
   const buffer = Buffer.from(JSON.stringify(document))
   const ms = performance.now() - start
   console.log(`READY ${JSON.stringify({ ms, bytes: buffer.length, rssGrowthMiB: peak() - before })}`)
+} else if (mode === 'sandboxes') {
+  // One user on a tier that never refuses, with `argv[3]` sandboxes already recorded: mostly
+  // destroyed, 1% paused and 1% running, one `job` metadata value each.
+  const seeded = Number(process.argv[3] ?? 0)
+  const dir = mkdtempSync(join(tmpdir(), 'custodian-bench-'))
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_PATH: join(dir, 'bench.db'),
+    STORAGE_DIR: join(dir, 'files'),
+    PORT: '0',
+    RATE_LIMIT_ENABLED: 'false',
+  })
+  const deps = buildDeps({ config })
+  const app = createApp(deps)
+  const { user, team } = writeTransaction(deps.store, (tx) =>
+    createUserWithTeam(tx, deps.clock, { email: 'sandboxes@example.com', emailVerified: true }),
+  )
+  const runtime = createKey(deps.store, deps.clock, {
+    userId: user.id,
+    teamId: team.id,
+    kind: 'runtime',
+    name: 'bench',
+    scope: 'sandboxes',
+    enforceLimit: false,
+  })
+  const { quotaTiers, sandboxes, teams } = await import('../../../db/schema')
+  const { eq } = await import('drizzle-orm')
+  const { encodePageToken } = await import('../../../src/lib/page-token')
+  const seedStart = deps.clock.now() - seeded
+  writeTransaction(deps.store, (tx) => {
+    tx.insert(quotaTiers)
+      .values({
+        id: 'bench-unlimited',
+        displayName: 'Bench',
+        dailySandboxCreates: 1e9,
+        maxConcurrentSandboxes: 1e9,
+        dailyGbHours: 1e12,
+      })
+      .run()
+    tx.update(teams).set({ quotaTierId: 'bench-unlimited' }).where(eq(teams.id, team.id)).run()
+    const now = seedStart
+    const rows = []
+    for (let i = 0; i < seeded; i++) {
+      const status = i % 100 === 0 ? 'running' : i % 100 === 1 ? 'paused' : 'destroyed'
+      rows.push({
+        id: `sb_bench${String(i).padStart(12, '0')}`,
+        teamId: team.id,
+        userId: user.id,
+        template: i % 2 ? 'base' : 'python',
+        status: status as 'running' | 'paused' | 'destroyed',
+        vcpus: 1,
+        memoryMb: 256,
+        metadata: { job: `j-${i}` },
+        createdAt: now + i,
+        updatedAt: now + i,
+        startedAt: now + i,
+        destroyedAt: status === 'destroyed' ? now + i + 1 : null,
+        chargedUntil: now + i,
+      })
+    }
+    for (let i = 0; i < rows.length; i += 500)
+      tx.insert(sandboxes)
+        .values(rows.slice(i, i + 500))
+        .run()
+  })
+  // A cursor halfway down the list, to time a deep page.
+  const half = Math.floor(seeded / 2)
+  const middle = seeded ? { at: seedStart + half, id: `sb_bench${String(half).padStart(12, '0')}` } : null
+  deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+  app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
+  console.log(
+    `READY ${JSON.stringify({
+      url: `http://127.0.0.1:${app.server?.port}`,
+      runtimeKey: runtime.plaintext,
+      middleToken: middle ? encodePageToken(middle) : null,
+      databasePath: config.databasePath,
+    })}`,
+  )
 } else {
   console.error(`unknown mode ${mode}`)
   process.exit(2)

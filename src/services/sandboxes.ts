@@ -1,0 +1,360 @@
+import { and, count, desc, eq, inArray, isNotNull, lte, type SQL, sql } from 'drizzle-orm'
+import { type Orm, preparedFor, type Store, writeTransaction } from '../../db/client'
+import {
+  quotaTiers,
+  quotaUsage,
+  type SandboxStatus,
+  sandboxes,
+  type TimeoutAction,
+  teams,
+} from '../../db/schema'
+import { AppError } from '../errors'
+import { type Clock, HOUR } from '../lib/clock'
+import { sandboxId } from '../lib/ids'
+import { startOfUtcDay, utcDay } from '../lib/time'
+import { addUsage } from './quota-usage'
+import { ACTIVE_STATUSES, endRun, type SandboxRow } from './sandbox-lifecycle'
+
+export interface SandboxDeps {
+  store: Store
+  clock: Clock
+}
+
+export interface NewSandbox {
+  template: string
+  vcpus: number
+  memoryMb: number
+  diskMb: number | null
+  timeoutMs: number | null
+  timeoutAction: TimeoutAction
+  metadata: Record<string, unknown> | null
+}
+
+const notFound = () => new AppError('SANDBOX_NOT_FOUND', 'No such sandbox in your team.')
+
+type Tier = typeof quotaTiers.$inferSelect
+
+// The quota reads run inside every create: prepared once (see preparedFor), not rebuilt per call.
+const ph = sql.placeholder
+const tierOfTeam = preparedFor((orm) =>
+  orm
+    .select({ tier: quotaTiers })
+    .from(teams)
+    .innerJoin(quotaTiers, eq(quotaTiers.id, teams.quotaTierId))
+    .where(eq(teams.id, ph('team')))
+    .prepare(),
+)
+const usageOfDay = preparedFor((orm) =>
+  orm
+    .select({ creates: quotaUsage.sandboxCreates, gbHours: quotaUsage.gbHours })
+    .from(quotaUsage)
+    .where(and(eq(quotaUsage.teamId, ph('team')), eq(quotaUsage.usageDate, ph('day'))))
+    .prepare(),
+)
+const activeUpTo = preparedFor((orm) => {
+  // Counted only up to the limit: the limit is small, the team's history may not be.
+  const capped = orm
+    .select({ one: sql`1` })
+    .from(sandboxes)
+    .where(and(eq(sandboxes.teamId, ph('team')), inArray(sandboxes.status, ACTIVE_STATUSES)))
+    .limit(ph('cap'))
+    .as('capped')
+  return orm.select({ n: count() }).from(capped).prepare()
+})
+/** MiB·ms the team's running sandboxes have used since `from` (or since they were last charged). */
+const runningMibMs = preparedFor((orm) =>
+  orm
+    .select({
+      total: sql<number>`total(${sandboxes.memoryMb} * (${ph('now')} - max(coalesce(${sandboxes.chargedUntil}, ${ph('now')}), ${ph('from')})))`,
+    })
+    .from(sandboxes)
+    .where(and(eq(sandboxes.teamId, ph('team')), eq(sandboxes.status, 'running')))
+    .prepare(),
+)
+
+function teamTier(store: Store, teamId: string): Tier {
+  const row = tierOfTeam(store).get({ team: teamId })
+  if (!row) throw new Error(`team ${teamId} has no quota tier`)
+  return row.tier
+}
+
+function quotaExceeded(message: string, limit: number, used: number, usageDate: string) {
+  return new AppError('QUOTA_EXCEEDED', message, { detail: { limit, used, usage_date: usageDate } })
+}
+
+/** GB-hours of the UTC day so far: what was charged, plus what running sandboxes have used. */
+function gbHoursToday(store: Store, teamId: string, now: number): number {
+  const charged = usageOfDay(store).get({ team: teamId, day: utcDay(now) })?.gbHours ?? 0
+  const projected = runningMibMs(store).get({ team: teamId, now, from: startOfUtcDay(now) })?.total ?? 0
+  return charged + projected / 1024 / HOUR
+}
+
+/** Refuses when the team has used its GB-hours of the day. */
+function checkGbHours(store: Store, teamId: string, tier: Tier, now: number) {
+  const used = gbHoursToday(store, teamId, now)
+  if (used >= tier.dailyGbHours)
+    throw quotaExceeded(
+      `Daily GB-hour quota exceeded (${used.toFixed(2)}/${tier.dailyGbHours} for ${utcDay(now)}).`,
+      tier.dailyGbHours,
+      Math.round(used * 1e6) / 1e6,
+      utcDay(now),
+    )
+}
+
+/**
+ * Records a new running sandbox. The team's quotas — creates per UTC day, sandboxes holding
+ * capacity, GB-hours of the day — are checked and the create is charged in the same write
+ * transaction as the insert: concurrent creates cannot overshoot, and a create that fails is not
+ * charged.
+ */
+export function createSandbox(
+  deps: SandboxDeps,
+  userId: string,
+  teamId: string,
+  input: NewSandbox,
+): SandboxRow {
+  return writeTransaction(deps.store, (tx) => {
+    const now = deps.clock.now()
+    const day = utcDay(now)
+    const tier = teamTier(deps.store, teamId)
+    const creates = usageOfDay(deps.store).get({ team: teamId, day })?.creates ?? 0
+    if (creates >= tier.dailySandboxCreates)
+      throw quotaExceeded(
+        `Daily sandbox create quota exceeded (${creates}/${tier.dailySandboxCreates} for ${day}).`,
+        tier.dailySandboxCreates,
+        creates,
+        day,
+      )
+    const active = activeUpTo(deps.store).get({ team: teamId, cap: tier.maxConcurrentSandboxes })?.n ?? 0
+    if (active >= tier.maxConcurrentSandboxes)
+      throw quotaExceeded(
+        `Concurrent sandbox quota exceeded (${active}/${tier.maxConcurrentSandboxes}).`,
+        tier.maxConcurrentSandboxes,
+        active,
+        day,
+      )
+    checkGbHours(deps.store, teamId, tier, now)
+    addUsage(tx, teamId, day, { sandboxCreates: 1 }, now)
+    return tx
+      .insert(sandboxes)
+      .values({
+        id: sandboxId(),
+        teamId,
+        userId,
+        template: input.template,
+        status: 'running',
+        vcpus: input.vcpus,
+        memoryMb: input.memoryMb,
+        diskMb: input.diskMb,
+        metadata: input.metadata,
+        timeoutMs: input.timeoutMs,
+        timeoutAction: input.timeoutAction,
+        timeoutAt: input.timeoutMs === null ? null : now + input.timeoutMs,
+        startedAt: now,
+        chargedUntil: now,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning()
+      .get()
+  })
+}
+
+function ownSandbox(tx: Orm, teamId: string, id: string): SandboxRow {
+  const row = tx
+    .select()
+    .from(sandboxes)
+    .where(and(eq(sandboxes.id, id), eq(sandboxes.teamId, teamId)))
+    .get()
+  if (!row) throw notFound()
+  return row
+}
+
+export function getSandbox(store: Store, teamId: string, id: string): SandboxRow {
+  return ownSandbox(store.orm, teamId, id)
+}
+
+/** Destroys a sandbox (charging what ran); destroying one already gone is a no-op. */
+export function destroySandbox(deps: SandboxDeps, teamId: string, id: string): SandboxRow {
+  return writeTransaction(deps.store, (tx) => {
+    const sandbox = ownSandbox(tx, teamId, id)
+    if (sandbox.status === 'destroyed' || sandbox.status === 'error') return sandbox
+    return endRun(tx, sandbox, 'destroyed', deps.clock.now())
+  })
+}
+
+const wrongState = (sandbox: SandboxRow, action: string) =>
+  new AppError('CONFLICT', `Cannot ${action} a sandbox that is ${sandbox.status}.`, {
+    detail: { status: sandbox.status },
+  })
+
+/** running → paused: the running segment is charged; nothing accrues while paused. */
+export function hibernateSandbox(deps: SandboxDeps, teamId: string, id: string): SandboxRow {
+  return writeTransaction(deps.store, (tx) => {
+    const sandbox = ownSandbox(tx, teamId, id)
+    if (sandbox.status === 'paused') return sandbox
+    if (sandbox.status !== 'running') throw wrongState(sandbox, 'hibernate')
+    return endRun(tx, sandbox, 'paused', deps.clock.now())
+  })
+}
+
+/** paused → running, if the day's GB-hours allow; the timeout starts again. */
+export function resumeSandbox(deps: SandboxDeps, teamId: string, id: string): SandboxRow {
+  return writeTransaction(deps.store, (tx) => {
+    const sandbox = ownSandbox(tx, teamId, id)
+    if (sandbox.status === 'running') return sandbox
+    if (sandbox.status !== 'paused') throw wrongState(sandbox, 'resume')
+    const now = deps.clock.now()
+    checkGbHours(deps.store, teamId, teamTier(deps.store, teamId), now)
+    return tx
+      .update(sandboxes)
+      .set({
+        status: 'running',
+        chargedUntil: now,
+        updatedAt: now,
+        timeoutAt: sandbox.timeoutMs === null ? null : now + sandbox.timeoutMs,
+      })
+      .where(eq(sandboxes.id, id))
+      .returning()
+      .get() as SandboxRow
+  })
+}
+
+/** Sets a new timeout from now (and optionally what happens then). */
+export function setSandboxTimeout(
+  deps: SandboxDeps,
+  teamId: string,
+  id: string,
+  timeoutMs: number,
+  action?: TimeoutAction,
+): SandboxRow {
+  return writeTransaction(deps.store, (tx) => {
+    const sandbox = ownSandbox(tx, teamId, id)
+    if (!ACTIVE_STATUSES.includes(sandbox.status)) throw wrongState(sandbox, 'set the timeout of')
+    const now = deps.clock.now()
+    return tx
+      .update(sandboxes)
+      .set({
+        timeoutMs,
+        timeoutAt: now + timeoutMs,
+        timeoutAction: action ?? sandbox.timeoutAction,
+        updatedAt: now,
+      })
+      .where(eq(sandboxes.id, id))
+      .returning()
+      .get() as SandboxRow
+  })
+}
+
+/**
+ * The sweeper: sandboxes whose timeout has passed are destroyed, or paused for `hibernate`. Their
+ * GB-hours are charged up to the deadline, not to whenever the sweeper got round to them.
+ */
+export function sweepExpiredSandboxes(deps: SandboxDeps, batch = 500): number {
+  // One short write transaction per batch, so a backlog never holds the writer lock for long.
+  let swept = 0
+  for (;;) {
+    const n = sweepBatch(deps, batch)
+    swept += n
+    if (n < batch) return swept
+  }
+}
+
+function sweepBatch(deps: SandboxDeps, batch: number): number {
+  return writeTransaction(deps.store, (tx) => {
+    const now = deps.clock.now()
+    const expired = tx
+      .select()
+      .from(sandboxes)
+      .where(
+        and(
+          inArray(sandboxes.status, ['running', 'creating'] as SandboxStatus[]),
+          isNotNull(sandboxes.timeoutAt),
+          lte(sandboxes.timeoutAt, now),
+        ),
+      )
+      .limit(batch)
+      .all()
+    for (const sandbox of expired) {
+      const stopAt = Math.max(sandbox.chargedUntil ?? 0, Math.min(now, sandbox.timeoutAt as number))
+      const ended = endRun(
+        tx,
+        sandbox,
+        sandbox.timeoutAction === 'hibernate' ? 'paused' : 'destroyed',
+        stopAt,
+      )
+      tx.update(sandboxes).set({ updatedAt: now, timeoutAt: null }).where(eq(sandboxes.id, ended.id)).run()
+    }
+    return expired.length
+  })
+}
+
+export { ACTIVE_STATUSES }
+
+export interface SandboxFilter {
+  states?: SandboxStatus[]
+  template?: string
+  /** Each key must equal this value in the sandbox's metadata. */
+  metadata?: Record<string, unknown>
+  limit: number
+  /** Keyset cursor: rows strictly after this one (newest first). */
+  after?: { createdAt: number; id: string }
+}
+
+/** A metadata key usable in a JSON path (the filter refuses anything else). */
+export const METADATA_KEY = /^[A-Za-z0-9_.:-]{1,64}$/
+
+/**
+ * A page of the team's sandboxes, newest first, keyset-paged on (created_at, id): walking the
+ * pages returns each sandbox exactly once, even while new ones are created (they sort before the
+ * cursor and are not revisited).
+ */
+export function listSandboxes(store: Store, teamId: string, filter: SandboxFilter) {
+  const conditions = [eq(sandboxes.teamId, teamId)]
+  if (filter.template) conditions.push(eq(sandboxes.template, filter.template))
+  for (const [key, value] of Object.entries(filter.metadata ?? {})) {
+    const path = `$."${key}"`
+    if (value !== null && typeof value === 'object')
+      conditions.push(
+        sql`json(json_extract(${sandboxes.metadata}, ${path})) = json(${JSON.stringify(value)})`,
+      )
+    else if (typeof value === 'boolean')
+      conditions.push(sql`json_extract(${sandboxes.metadata}, ${path}) = ${value ? 1 : 0}`)
+    else if (value === null) conditions.push(sql`json_type(${sandboxes.metadata}, ${path}) = 'null'`)
+    else conditions.push(sql`json_extract(${sandboxes.metadata}, ${path}) = ${value}`)
+    // Metadata is stored as compact JSON.stringify text, so a matching scalar appears verbatim:
+    // a substring test skips most rows before SQLite parses any JSON (1.5× faster on a full scan).
+    if (value === null || typeof value !== 'object')
+      conditions.splice(
+        conditions.length - 1,
+        0,
+        sql`instr(${sandboxes.metadata}, ${`${JSON.stringify(key)}:${JSON.stringify(value)}`}) > 0`,
+      )
+  }
+  if (filter.after)
+    // A row value, so SQLite seeks the index to the cursor instead of scanning down to it.
+    conditions.push(
+      sql`(${sandboxes.createdAt}, ${sandboxes.id}) < (${filter.after.createdAt}, ${filter.after.id})`,
+    )
+  const newest = (where: SQL[]) =>
+    store.orm
+      .select()
+      .from(sandboxes)
+      .where(and(...where))
+      .orderBy(desc(sandboxes.createdAt), desc(sandboxes.id))
+      .limit(filter.limit + 1)
+      .all()
+  // One index-ordered query per state, merged here: a single `status IN (…)` query makes SQLite
+  // walk the team's whole history in list order to find the few live rows among the destroyed.
+  const states = [...new Set(filter.states ?? [])]
+  const rows = states.length
+    ? states
+        .flatMap((state) => newest([...conditions, eq(sandboxes.status, state)]))
+        .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+        .slice(0, filter.limit + 1)
+    : newest(conditions)
+  const hasMore = rows.length > filter.limit
+  const page = hasMore ? rows.slice(0, filter.limit) : rows
+  const last = page.at(-1)
+  return { rows: page, next: hasMore && last ? { createdAt: last.createdAt, id: last.id } : null }
+}
