@@ -14,6 +14,7 @@ import { type Clock, systemClock } from './lib/clock'
 import { type DnsResolver, systemResolver } from './lib/dns'
 import { restoreFastFormats } from './lib/formats'
 import { createPushIdGenerator } from './lib/ids'
+import { KeyedLock } from './lib/keyed-lock'
 import { createLogger, type Logger } from './lib/logger'
 import { RouteIndex } from './lib/route-index'
 import { FileStorage } from './lib/storage'
@@ -32,10 +33,12 @@ import { renderSite } from './render/site'
 import { apiAccountRoutes, replayCompletedDeletion } from './routes/api/account'
 import { apiKeyRoutes } from './routes/api/api-keys'
 import { apiAppRoutes } from './routes/api/apps'
+import { apiBillingRoutes } from './routes/api/billing'
 import { apiDeployRoutes } from './routes/api/deploy'
 import { apiDomainRoutes } from './routes/api/domain'
 import { apiPageRoutes } from './routes/api/pages'
 import { apiSiteRoutes } from './routes/api/site'
+import { stripeWebhookRoutes } from './routes/api/stripe-webhook'
 import { docsRoutes } from './routes/docs'
 import { fileRoutes } from './routes/files'
 import { customDomainPlugin, Hosting, hostingRoutes } from './routes/hosting'
@@ -103,6 +106,7 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
     verifier,
     rateLimitStore,
     billing,
+    billingLocks: new KeyedLock(),
     storage,
     pushId: createPushIdGenerator(clock),
     renderSite: options.renderSite ?? renderSite,
@@ -194,6 +198,8 @@ export function createApp(deps: AppDeps, options: Omit<PipelineOptions, 'routeIn
     .use(apiSiteRoutes(deps))
     .use(apiPageRoutes(deps))
     .use(apiDeployRoutes(deps))
+    .use(apiBillingRoutes(deps))
+    .use(stripeWebhookRoutes(deps))
     .use(apiDomainRoutes(deps))
     .use(hostingRoutes(deps, hosting))
     .use(fileRoutes(deps))

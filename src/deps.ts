@@ -5,6 +5,7 @@ import type { CertificateStore } from './certificates/store'
 import type { Config } from './config'
 import type { Clock } from './lib/clock'
 import type { DnsResolver } from './lib/dns'
+import type { KeyedLock } from './lib/keyed-lock'
 import type { Logger } from './lib/logger'
 import type { FileStorage } from './lib/storage'
 import type { RateLimitStore } from './plugins/rate-limit/store'
@@ -21,6 +22,8 @@ export interface AppDeps {
   rateLimitStore: RateLimitStore
   /** null when billing is disabled (no STRIPE_SECRET_KEY). */
   billing: BillingPort | null
+  /** Serialises each account's billing changes (seat counts). */
+  billingLocks: KeyedLock
   storage: FileStorage
   /** Time-ordered 20-character app ids. */
   pushId: () => string

@@ -31,6 +31,12 @@ export const apps = sqliteTable(
     slug: text('slug').notNull().unique(),
     deployed: integer('deployed', { mode: 'boolean' }).notNull().default(false),
     deployedAt: integer('deployed_at'),
+    /**
+     * Holds a paid seat on the account's subscription: set by the deploy (or subscription start)
+     * that added the seat, cleared when the seat is removed or the subscription ends. Quantity at
+     * Stripe = the account's apps with a seat.
+     */
+    seat: integer('seat', { mode: 'boolean' }).notNull().default(false),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },

@@ -1,6 +1,15 @@
 import Stripe from 'stripe'
-import type { BillingPort, BillingSubscription } from './port'
-import { BillingError } from './port'
+import type {
+  BillingEvent,
+  BillingInvoice,
+  BillingPort,
+  BillingSubscription,
+  CardSummary,
+  CheckoutSession,
+  NewCheckoutSession,
+  NewSubscription,
+} from './port'
+import { BillingError, WebhookSignatureError } from './port'
 
 export interface StripeAdapterOptions {
   secretKey: string
@@ -51,6 +60,9 @@ export function toBillingError(error: unknown): BillingError | null {
   }
 }
 
+const idOf = (value: string | { id: string } | null | undefined) =>
+  value === null || value === undefined ? null : typeof value === 'string' ? value : value.id
+
 export const subscriptionView = (s: Stripe.Subscription): BillingSubscription => {
   const item = s.items?.data?.[0]
   const periodEnd =
@@ -58,15 +70,45 @@ export const subscriptionView = (s: Stripe.Subscription): BillingSubscription =>
     (s as unknown as { current_period_end?: number }).current_period_end
   return {
     id: s.id,
-    customerId: typeof s.customer === 'string' ? s.customer : s.customer.id,
+    customerId: idOf(s.customer) as string,
     status: s.status,
     cancelAtPeriodEnd: s.cancel_at_period_end,
     currentPeriodEnd: periodEnd ?? null,
     quantity: item?.quantity ?? 1,
     priceId: item?.price?.id ?? null,
+    itemId: item?.id ?? null,
     trialEnd: s.trial_end ?? null,
+    metadata: (s.metadata ?? {}) as Record<string, string>,
   }
 }
+
+const checkoutView = (c: Stripe.Checkout.Session): CheckoutSession => ({
+  id: c.id,
+  url: c.url ?? null,
+  status: (c.status ?? 'open') as CheckoutSession['status'],
+  customerId: idOf(c.customer as string | { id: string } | null),
+  subscriptionId: idOf(c.subscription as string | { id: string } | null),
+  metadata: (c.metadata ?? {}) as Record<string, string>,
+})
+
+const invoiceView = (i: Stripe.Invoice): BillingInvoice => ({
+  id: i.id as string,
+  number: i.number ?? null,
+  amount: i.amount_due,
+  currency: i.currency,
+  status: i.status ?? null,
+  created: i.created,
+  pdfUrl: i.invoice_pdf ?? null,
+  hostedUrl: i.hosted_invoice_url ?? null,
+  description: i.description ?? null,
+})
+
+/** The subscription an invoice belongs to (`parent.subscription_details` since API 2025-03). */
+const invoiceSubscription = (i: Stripe.Invoice): string | null =>
+  idOf(
+    i.parent?.subscription_details?.subscription ??
+      (i as unknown as { subscription?: string | { id: string } | null }).subscription,
+  )
 
 /** The billing port over the official SDK. */
 export class StripeBilling implements BillingPort {
@@ -88,6 +130,14 @@ export class StripeBilling implements BillingPort {
     }
   }
 
+  /** A call whose object must exist (a `missing` answer is Stripe refusing us). */
+  protected async must<T>(fn: () => Promise<T>): Promise<T> {
+    const result = await this.call(fn)
+    if (result === 'missing')
+      throw new BillingError('refused', 'Stripe does not know this object.', 'resource_missing')
+    return result
+  }
+
   async listSubscriptions(customerId: string): Promise<BillingSubscription[]> {
     const page = await this.call(() =>
       this.stripe.subscriptions.list({ customer: customerId, status: 'all', limit: 100 }),
@@ -95,9 +145,22 @@ export class StripeBilling implements BillingPort {
     return page === 'missing' ? [] : page.data.map(subscriptionView)
   }
 
-  async cancelSubscriptionNow(subscriptionId: string, idempotencyKey: string) {
+  async retrieveSubscription(subscriptionId: string) {
+    const result = await this.call(() => this.stripe.subscriptions.retrieve(subscriptionId))
+    return result === 'missing' ? 'missing' : subscriptionView(result)
+  }
+
+  async cancelSubscriptionNow(
+    subscriptionId: string,
+    idempotencyKey: string,
+    options: { prorate?: boolean } = {},
+  ) {
     const result = await this.call(() =>
-      this.stripe.subscriptions.cancel(subscriptionId, { prorate: false }, { idempotencyKey }),
+      this.stripe.subscriptions.cancel(
+        subscriptionId,
+        { prorate: options.prorate ?? false },
+        { idempotencyKey },
+      ),
     )
     return result === 'missing' ? 'missing' : 'canceled'
   }
@@ -112,5 +175,185 @@ export class StripeBilling implements BillingPort {
   async deleteCustomer(customerId: string) {
     const result = await this.call(() => this.stripe.customers.del(customerId))
     return result === 'missing' ? 'missing' : 'deleted'
+  }
+
+  async createCustomer(email: string, metadata: Record<string, string>, idempotencyKey: string) {
+    const customer = await this.must(() =>
+      this.stripe.customers.create({ email, metadata }, { idempotencyKey }),
+    )
+    return customer.id
+  }
+
+  async createSubscription(input: NewSubscription, idempotencyKey: string) {
+    const created = await this.must(() =>
+      this.stripe.subscriptions.create(
+        {
+          customer: input.customerId,
+          items: [{ price: input.priceId, quantity: input.quantity }],
+          metadata: input.metadata,
+          // A declined card fails the call and creates nothing, instead of leaving an
+          // `incomplete` subscription behind.
+          payment_behavior: 'error_if_incomplete',
+          ...(input.trialDays > 0
+            ? {
+                trial_period_days: input.trialDays,
+                trial_settings: { end_behavior: { missing_payment_method: 'cancel' } },
+              }
+            : {}),
+          expand: ['pending_setup_intent'],
+        },
+        { idempotencyKey },
+      ),
+    )
+    const pending = created.pending_setup_intent
+    const clientSecret = pending && typeof pending !== 'string' ? (pending.client_secret ?? null) : null
+    return { subscription: subscriptionView(created), clientSecret }
+  }
+
+  async updateSeats(
+    subscription: BillingSubscription,
+    change: { quantity?: number; priceId?: string },
+    idempotencyKey: string,
+  ) {
+    const result = await this.call(() =>
+      this.stripe.subscriptions.update(
+        subscription.id,
+        {
+          items: [
+            {
+              ...(subscription.itemId ? { id: subscription.itemId } : {}),
+              ...(change.quantity !== undefined ? { quantity: change.quantity } : {}),
+              ...(change.priceId !== undefined ? { price: change.priceId } : {}),
+            },
+          ],
+          proration_behavior: 'create_prorations',
+        },
+        { idempotencyKey },
+      ),
+    )
+    return result === 'missing' ? 'missing' : subscriptionView(result)
+  }
+
+  async createSetupIntent(customerId: string, idempotencyKey: string) {
+    const intent = await this.must(() =>
+      this.stripe.setupIntents.create({ customer: customerId, usage: 'off_session' }, { idempotencyKey }),
+    )
+    return { clientSecret: intent.client_secret as string }
+  }
+
+  async setDefaultPaymentMethod(
+    customerId: string,
+    paymentMethodId: string,
+    idempotencyKey: string,
+  ): Promise<CardSummary | 'missing'> {
+    const method = await this.call(() =>
+      this.stripe.paymentMethods.attach(
+        paymentMethodId,
+        { customer: customerId },
+        { idempotencyKey: `${idempotencyKey}-attach` },
+      ),
+    )
+    if (method === 'missing') return 'missing'
+    await this.must(() =>
+      this.stripe.customers.update(
+        customerId,
+        { invoice_settings: { default_payment_method: method.id } },
+        { idempotencyKey: `${idempotencyKey}-default` },
+      ),
+    )
+    return {
+      id: method.id,
+      brand: method.card?.brand ?? method.type,
+      last4: method.card?.last4 ?? '',
+      expMonth: method.card?.exp_month ?? 0,
+      expYear: method.card?.exp_year ?? 0,
+    }
+  }
+
+  async createCheckoutSession(input: NewCheckoutSession, idempotencyKey: string) {
+    const session = await this.must(() =>
+      this.stripe.checkout.sessions.create(
+        {
+          mode: 'subscription',
+          customer: input.customerId,
+          line_items: [{ price: input.priceId, quantity: 1 }],
+          success_url: input.successUrl,
+          cancel_url: input.cancelUrl,
+          metadata: input.metadata,
+          subscription_data: {
+            metadata: input.metadata,
+            ...(input.trialDays > 0 ? { trial_period_days: input.trialDays } : {}),
+          },
+        },
+        { idempotencyKey },
+      ),
+    )
+    return checkoutView(session)
+  }
+
+  async retrieveCheckoutSession(sessionId: string) {
+    const session = await this.call(() => this.stripe.checkout.sessions.retrieve(sessionId))
+    return session === 'missing' ? 'missing' : checkoutView(session)
+  }
+
+  async createPortalSession(customerId: string, returnUrl: string, idempotencyKey: string) {
+    const session = await this.must(() =>
+      this.stripe.billingPortal.sessions.create(
+        { customer: customerId, return_url: returnUrl },
+        { idempotencyKey },
+      ),
+    )
+    return { url: session.url }
+  }
+
+  async listInvoices(customerId: string, limit: number) {
+    const page = await this.call(() => this.stripe.invoices.list({ customer: customerId, limit }))
+    return page === 'missing' ? [] : page.data.map(invoiceView)
+  }
+
+  async parseWebhook(
+    payload: string,
+    signatureHeader: string,
+    secret: string,
+    receivedAtMs: number,
+  ): Promise<BillingEvent> {
+    let event: Stripe.Event
+    try {
+      // The synchronous constructEvent needs Node's crypto HMAC; under Bun the async one is the
+      // supported path (../shared/toolchain.md).
+      event = await this.stripe.webhooks.constructEventAsync(
+        payload,
+        signatureHeader,
+        secret,
+        undefined,
+        undefined,
+        receivedAtMs,
+      )
+    } catch (error) {
+      throw new WebhookSignatureError((error as Error).message)
+    }
+    const object = event.data.object as unknown as Record<string, any>
+    const base = { id: event.id, type: event.type, created: event.created, checkoutSession: null }
+    switch (object.object) {
+      case 'subscription':
+        return { ...base, customerId: idOf(object.customer), subscriptionId: object.id }
+      case 'invoice':
+        return {
+          ...base,
+          customerId: idOf(object.customer),
+          subscriptionId: invoiceSubscription(object as Stripe.Invoice),
+        }
+      case 'checkout.session': {
+        const session = checkoutView(object as Stripe.Checkout.Session)
+        return {
+          ...base,
+          customerId: session.customerId,
+          subscriptionId: session.subscriptionId,
+          checkoutSession: session,
+        }
+      }
+      default:
+        return { ...base, customerId: idOf(object.customer), subscriptionId: null }
+    }
   }
 }

@@ -45,6 +45,16 @@ export interface RateLimitOutcome {
 
 const states = new WeakMap<Request, RequestState>()
 
+/**
+ * What identifies this request when keys for other systems are derived from it (Stripe's
+ * idempotency keys): the client's Idempotency-Key when it sent one, so a retry derives the same
+ * keys; otherwise this request's own id.
+ */
+export function requestKeyOf(request: Request): string {
+  const state = stateOf(request)
+  return state.idempotency ? `idempotency:${state.idempotency.key}` : `request:${state.requestId}`
+}
+
 export function pathOf(url: string): string {
   const start = url.indexOf('/', url.indexOf('//') + 2)
   if (start === -1) return '/'

@@ -10,14 +10,14 @@ export type SiteRow = typeof sites.$inferSelect
 
 // Row → /api JSON: camelCase, epoch milliseconds (Stripe periods in epoch seconds).
 
-const PublicStatus = t.Union([
+export const PublicStatus = t.Union([
   t.Literal('none'),
   t.Literal('active'),
   t.Literal('past_due'),
   t.Literal('canceled'),
 ])
-const PlanType = t.Union([t.Literal('monthly'), t.Literal('yearly')])
-const EpochSeconds = Int({ minimum: 0, examples: [1767225600] })
+export const PlanType = t.Union([t.Literal('monthly'), t.Literal('yearly')])
+export const EpochSeconds = Int({ minimum: 0, examples: [1767225600] })
 
 export const ApiStatus = t.Object({
   subscription: PublicStatus,
@@ -198,14 +198,14 @@ export const NO_WELL_KNOWN_FILES: WellKnownFlags = {
 
 /**
  * The `<Site>` object (api-orbit.md). The subscription fields describe the account's subscription
- * as it covers this app: set when the app is deployed (a seat) under a subscription.
+ * as it covers this app: set when the app holds a seat or is deployed, under a subscription.
  */
 export function projectSiteForApi(
   app: AppRow,
   site: SiteRow | null | undefined,
   subscription: SubscriptionRow | null,
 ) {
-  const seat = app.deployed && subscription ? subscription : null
+  const seat = (app.seat || app.deployed) && subscription ? subscription : null
   return {
     appName: app.appName,
     description: site?.description ?? null,

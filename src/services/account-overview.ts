@@ -1,4 +1,4 @@
-import { and, asc, count, eq, sql } from 'drizzle-orm'
+import { and, asc, count, eq, or, sql } from 'drizzle-orm'
 import { preparedFor, readTransaction, type Store } from '../../db/client'
 import { apps, sites, subscriptions } from '../../db/schema'
 import type { UserRow } from './accounts'
@@ -60,7 +60,7 @@ const deployedAppsOf = preparedFor((orm) =>
     .select({ appId: apps.id, appName: apps.appName, iconUrl: sites.iconUrl })
     .from(apps)
     .leftJoin(sites, eq(sites.appId, apps.id))
-    .where(and(eq(apps.userId, sql.placeholder('user')), eq(apps.deployed, true)))
+    .where(and(eq(apps.userId, sql.placeholder('user')), or(eq(apps.deployed, true), eq(apps.seat, true))))
     .orderBy(asc(apps.createdAt))
     .prepare(),
 )
@@ -89,7 +89,7 @@ export function accountOverview(store: Store, userId: string): AccountOverview {
   })
 }
 
-/** The account's deployed apps (its seats), oldest first. */
+/** The account's deployed apps and apps holding a seat, oldest first. */
 export function deployedApps(store: Store, userId: string): DeployedAppSummary[] {
   return deployedAppsOf(store).all({ user: userId })
 }

@@ -1,19 +1,19 @@
 import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { and, desc, eq, notInArray } from 'drizzle-orm'
-import { readTransaction, type Store, writeTransaction } from '../../db/client'
+import { type Orm, readTransaction, type Store, writeTransaction } from '../../db/client'
 import { appPages, apps, deploys, type PageKind, policies, policyVersions, sites } from '../../db/schema'
 import { AppError } from '../errors'
 import { canonicalJson } from '../lib/canonical-json'
-import type { Clock } from '../lib/clock'
 import { sha256Hex } from '../lib/crypto'
 import { uuidv7 } from '../lib/ids'
-import { errorFields, type Logger } from '../lib/logger'
+import { errorFields } from '../lib/logger'
 import type { FileStorage } from '../lib/storage'
 import { writeFileAtomically } from '../lib/write-file'
 import type { AppRow, SiteRow } from '../projections/api'
 import { PAGE_FILES, type PageName, type RenderedSite, type RenderInput } from '../render/site'
 import { ownedApp } from './apps'
+import { requireSeatable, type SeatDeps, withNewSeat } from './seats'
 
 /** Deploy history and policy snapshots kept per app (api-orbit.md). */
 export const MAX_DEPLOYS = 50
@@ -23,17 +23,10 @@ const VERSIONS_KEPT = 2
 
 export type SiteRenderer = (input: RenderInput) => RenderedSite
 
-/** Decides whether a deploy may publish (billing seats); called before anything is written. */
-export type DeployGate = (userId: string, app: AppRow) => Promise<void>
-
-export interface DeployDeps {
-  store: Store
-  clock: Clock
+/** Seats are deployed apps: the deploy needs the billing side of the account too. */
+export interface DeployDeps extends SeatDeps {
   storage: FileStorage
-  logger: Logger
-  config: { publicUrl: string }
   renderSite: SiteRenderer
-  deployGate?: DeployGate
 }
 
 export interface DeployResult {
@@ -95,7 +88,12 @@ function loadInput(store: Store, userId: string, appId: string): RenderInput {
  * the deploy history and a policy snapshot. A failed render or write leaves the previous version
  * live (DEPLOY_FAILED). A deploy with nothing changed is a no-op answering the live deploy.
  */
-export async function deployApp(deps: DeployDeps, userId: string, appId: string): Promise<DeployResult> {
+export async function deployApp(
+  deps: DeployDeps,
+  userId: string,
+  appId: string,
+  requestKey: string,
+): Promise<DeployResult> {
   const input = loadInput(deps.store, userId, appId)
   const { app, site } = input
   let rendered: RenderedSite
@@ -111,7 +109,7 @@ export async function deployApp(deps: DeployDeps, userId: string, appId: string)
   if (app.deployed && app.deployedAt !== null && site.publishedHash === hash && site.publishedVersion)
     return answer(deps, app, site, app.deployedAt, rendered.published)
 
-  await deps.deployGate?.(userId, app)
+  requireSeatable(deps, userId, app)
 
   const version = uuidv7(deps.clock)
   const dir = versionDir(deps.storage, appId, version)
@@ -130,58 +128,68 @@ export async function deployApp(deps: DeployDeps, userId: string, appId: string)
     })
   }
 
-  const now = deps.clock.now()
   const url = siteUrl(deps.config.publicUrl, app.slug)
-  const { app: live, site: liveSite } = writeTransaction(deps.store, (tx) => {
-    const updatedSite = tx
-      .update(sites)
-      .set({ publishedVersion: version, publishedHash: hash })
-      .where(eq(sites.appId, appId))
-      .returning()
-      .get() as SiteRow
-    const updatedApp = tx
-      .update(apps)
-      .set({ deployed: true, deployedAt: now, updatedAt: now })
-      .where(eq(apps.id, appId))
-      .returning()
-      .get() as AppRow
-    tx.insert(deploys)
-      .values({ id: uuidv7(deps.clock), appId, deployedAt: now, url, pages: rendered.published })
-      .run()
-    const keptDeploys = tx
-      .select({ id: deploys.id })
-      .from(deploys)
-      .where(eq(deploys.appId, appId))
-      .orderBy(desc(deploys.deployedAt), desc(deploys.id))
-      .limit(MAX_DEPLOYS)
-    tx.delete(deploys)
-      .where(and(eq(deploys.appId, appId), notInArray(deploys.id, keptDeploys)))
-      .run()
-    if (input.policy) {
-      tx.insert(policyVersions)
-        .values({
-          id: uuidv7(deps.clock),
-          appId,
-          snapshotAt: now,
-          trigger: 'deploy',
-          appName: updatedApp.appName,
-          policyData: input.policy,
-        })
+  // A new app takes its seat at Stripe first; the switch below records it in the same transaction.
+  const publish = (recordSeat: (tx: Orm) => void) =>
+    writeTransaction(deps.store, (tx) => {
+      const now = deps.clock.now()
+      recordSeat(tx)
+      const updatedSite = tx
+        .update(sites)
+        .set({ publishedVersion: version, publishedHash: hash })
+        .where(eq(sites.appId, appId))
+        .returning()
+        .get() as SiteRow
+      const updatedApp = tx
+        .update(apps)
+        .set({ deployed: true, deployedAt: now, updatedAt: now })
+        .where(eq(apps.id, appId))
+        .returning()
+        .get() as AppRow
+      tx.insert(deploys)
+        .values({ id: uuidv7(deps.clock), appId, deployedAt: now, url, pages: rendered.published })
         .run()
-      const keptVersions = tx
-        .select({ id: policyVersions.id })
-        .from(policyVersions)
-        .where(eq(policyVersions.appId, appId))
-        .orderBy(desc(policyVersions.snapshotAt), desc(policyVersions.id))
-        .limit(MAX_POLICY_VERSIONS)
-      tx.delete(policyVersions)
-        .where(and(eq(policyVersions.appId, appId), notInArray(policyVersions.id, keptVersions)))
+      const keptDeploys = tx
+        .select({ id: deploys.id })
+        .from(deploys)
+        .where(eq(deploys.appId, appId))
+        .orderBy(desc(deploys.deployedAt), desc(deploys.id))
+        .limit(MAX_DEPLOYS)
+      tx.delete(deploys)
+        .where(and(eq(deploys.appId, appId), notInArray(deploys.id, keptDeploys)))
         .run()
-    }
-    return { app: updatedApp, site: updatedSite }
-  })
+      if (input.policy) {
+        tx.insert(policyVersions)
+          .values({
+            id: uuidv7(deps.clock),
+            appId,
+            snapshotAt: now,
+            trigger: 'deploy',
+            appName: updatedApp.appName,
+            policyData: input.policy,
+          })
+          .run()
+        const keptVersions = tx
+          .select({ id: policyVersions.id })
+          .from(policyVersions)
+          .where(eq(policyVersions.appId, appId))
+          .orderBy(desc(policyVersions.snapshotAt), desc(policyVersions.id))
+          .limit(MAX_POLICY_VERSIONS)
+        tx.delete(policyVersions)
+          .where(and(eq(policyVersions.appId, appId), notInArray(policyVersions.id, keptVersions)))
+          .run()
+      }
+      return { app: updatedApp, site: updatedSite, now }
+    })
+  let published: ReturnType<typeof publish>
+  try {
+    published = await withNewSeat(deps, userId, app, requestKey, publish)
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true })
+    throw error
+  }
   await pruneVersions(deps.storage, appId)
-  return answer(deps, live, liveSite, now, rendered.published)
+  return answer(deps, published.app, published.site, published.now, rendered.published)
 }
 
 /** Removes rendered versions older than the last VERSIONS_KEPT (names sort by time: UUID v7). */

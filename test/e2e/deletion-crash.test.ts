@@ -59,7 +59,11 @@ describe('deletion survives kill -9 between steps', () => {
         ).stdout,
       )
       const customer = em.createCustomer({ email: 'crash@example.com' })
-      const sub = em.createSubscription({ customer: customer.id, items: [{ price: 'price_monthly' }] })
+      const sub = em.createSubscription({
+        customer: customer.id,
+        items: [{ price: 'price_monthly' }],
+        status: 'active',
+      })
       const db = new Database(first.env.DATABASE_PATH as string)
       db.exec('PRAGMA busy_timeout = 5000')
       db.run('UPDATE users SET stripe_customer_id = ? WHERE id = ?', [customer.id, created.userId])

@@ -1,7 +1,12 @@
 import { eq } from 'drizzle-orm'
+import Stripe from 'stripe'
 import { subscriptions, users } from '../../db/schema'
 import { createTestApp, type TestApp, type TestAppOptions, type TestUser } from './harness'
 import { type StripeEmulator, startStripeEmulator } from './stripe-emulator'
+import type { Json } from './stripe-emulator-wire'
+
+/** Only for its webhook signing helper; it never calls out. */
+const signer = new Stripe('sk_test_signer')
 
 export interface BillingTestApp {
   t: TestApp
@@ -18,7 +23,7 @@ export function createBillingTestApp(options: TestAppOptions & { timeoutMs?: num
       STRIPE_SECRET_KEY: 'sk_test_emulator',
       STRIPE_API_BASE: em.url,
       STRIPE_TIMEOUT_MS: String(options.timeoutMs ?? 400),
-      STRIPE_WEBHOOK_SECRET: 'whsec_test_secret',
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
       RATE_LIMIT_ENABLED: 'false',
       ...options.env,
     },
@@ -73,4 +78,50 @@ export function giveSubscription(
     })
     .run()
   return { customer, sub }
+}
+
+export const WEBHOOK_SECRET = 'whsec_test_secret'
+
+/** Posts `event` to the webhook, signed the way Stripe signs (the SDK's own test helper). */
+export async function deliver(
+  b: BillingTestApp,
+  event: Json,
+  options: { secret?: string; signature?: string } = {},
+) {
+  const payload = JSON.stringify(event)
+  const signature =
+    options.signature ??
+    (await signer.webhooks.generateTestHeaderStringAsync({
+      payload,
+      secret: options.secret ?? WEBHOOK_SECRET,
+      timestamp: Math.floor(b.t.clock.now() / 1000),
+    }))
+  return b.t.json('POST', '/api/webhooks/stripe', {
+    rawBody: payload,
+    headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+  })
+}
+
+/** Puts a card on file through the API (setup intent, then PUT /api/payment-method). */
+export async function addCard(b: BillingTestApp, u: TestUser, card = 'pm_card_visa') {
+  const r = await b.t.json('PUT', '/api/payment-method', { token: u.apiKey, body: { paymentMethodId: card } })
+  if (r.status !== 200) throw new Error(`adding a card failed: ${r.status} ${r.text}`)
+  return r.body.paymentMethodId as string
+}
+
+/** Creates an app through the API. */
+export async function createAppFor(
+  b: BillingTestApp,
+  u: TestUser,
+  appName = `App ${crypto.randomUUID().slice(0, 8)}`,
+) {
+  const r = await b.t.json('POST', '/api/apps', { token: u.apiKey, body: { appName } })
+  if (r.status !== 201) throw new Error(`creating an app failed: ${r.status} ${r.text}`)
+  return r.body.appId as string
+}
+
+/** The emulator's subscription for the user's mirrored one. */
+export function stripeSubscriptionOf(b: BillingTestApp, u: TestUser) {
+  const row = b.t.store.orm.select().from(subscriptions).where(eq(subscriptions.userId, u.user.id)).get()
+  return row ? b.em.subscriptions.get(row.stripeSubscriptionId) : undefined
 }

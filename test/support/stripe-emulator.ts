@@ -5,7 +5,17 @@
  * no SDK stubs. Fault switches make calls fail with 500 or 429, hang, or slow down.
  */
 
-type Json = Record<string, any>
+import { addBillingRoutes } from './stripe-emulator-billing'
+import {
+  cardError,
+  invalid,
+  type Json,
+  missing,
+  parseStripeForm,
+  StripeHttpError,
+} from './stripe-emulator-wire'
+
+export { invalid, missing, parseStripeForm }
 
 export interface EmulatorCall {
   method: string
@@ -19,6 +29,8 @@ export type Fault =
   | { kind: 'status'; status: 500 | 429 | 503 }
   | { kind: 'hang' }
   | { kind: 'card_declined'; declineCode?: string }
+  /** Stripe does the work, then the answer never arrives (the client times out). */
+  | { kind: 'lost' }
 
 interface Route {
   method: string
@@ -26,55 +38,29 @@ interface Route {
   handle(match: RegExpExecArray, params: Json, emulator: StripeEmulator): Json | Response
 }
 
-class StripeHttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: Json,
-  ) {
-    super(body.error?.message ?? 'stripe error')
-  }
-}
-
-export const missing = (kind: string, id: string) =>
-  new StripeHttpError(404, {
-    error: {
-      type: 'invalid_request_error',
-      code: 'resource_missing',
-      param: 'id',
-      message: `No such ${kind}: '${id}'`,
-    },
-  })
-export const invalid = (message: string, param?: string) =>
-  new StripeHttpError(400, { error: { type: 'invalid_request_error', message, ...(param ? { param } : {}) } })
-
-/** `items[0][price]=p&metadata[a]=b` → `{items: [{price: 'p'}], metadata: {a: 'b'}}` */
-export function parseStripeForm(body: string): Json {
-  const root: Json = {}
-  for (const [rawKey, value] of new URLSearchParams(body)) {
-    const parts = rawKey.split(/\[|\]\[|\]/).filter((p) => p !== '')
-    let node: any = root
-    parts.forEach((part, i) => {
-      const last = i === parts.length - 1
-      const nextIsIndex = !last && /^\d+$/.test(parts[i + 1] as string)
-      const key = Array.isArray(node) ? Number(part) : part
-      if (last) node[key] = value
-      else {
-        node[key] ??= nextIsIndex ? [] : {}
-        node = node[key]
-      }
-    })
-  }
-  return root
-}
-
 const DAY_S = 86_400
+
+/** Unit amounts of the prices the tests use (cents). */
+export const PRICES: Record<string, { amount: number; interval: 'month' | 'year' }> = {
+  price_monthly: { amount: 500, interval: 'month' },
+  price_yearly: { amount: 5000, interval: 'year' },
+}
 
 export class StripeEmulator {
   readonly customers = new Map<string, Json>()
   readonly subscriptions = new Map<string, Json>()
+  readonly paymentMethods = new Map<string, Json>()
+  readonly setupIntents = new Map<string, Json>()
+  readonly checkoutSessions = new Map<string, Json>()
+  readonly portalSessions = new Map<string, Json>()
+  readonly invoices = new Map<string, Json>()
+  /** Every quantity or price change, as Stripe would prorate it. */
+  readonly prorations: Json[] = []
+  /** Webhook events made by `event()`, oldest first. */
+  readonly events: Json[] = []
   readonly calls: EmulatorCall[] = []
   private readonly idempotent = new Map<string, { params: string; status: number; body: string }>()
-  private readonly faults: Fault[] = []
+  private readonly faults: { fault: Fault; only?: { method: string; path: RegExp } }[] = []
   private delayMs = 0
   private hangAll = false
   private routes: Route[] = []
@@ -86,6 +72,7 @@ export class StripeEmulator {
 
   constructor() {
     this.addCoreRoutes()
+    addBillingRoutes(this)
   }
 
   get url(): string {
@@ -110,9 +97,13 @@ export class StripeEmulator {
 
   // --- fault switches -----------------------------------------------------------------------
 
-  /** The next `n` calls fail with `fault` (each SDK retry is a call). */
-  failNext(n: number, fault: Fault = { kind: 'status', status: 500 }) {
-    for (let i = 0; i < n; i++) this.faults.push(fault)
+  /** The next `n` calls (matching `only`, when given) fail with `fault`; each SDK retry is a call. */
+  failNext(
+    n: number,
+    fault: Fault = { kind: 'status', status: 500 },
+    only?: { method: string; path: RegExp },
+  ) {
+    for (let i = 0; i < n; i++) this.faults.push({ fault, only })
   }
   /** Every call hangs until `recover()`. */
   hang() {
@@ -161,6 +152,42 @@ export class StripeEmulator {
     return customer
   }
 
+  /** The card an invoice of this customer would be charged to, or null. */
+  defaultCard(customer: Json, subscriptionParams: Json = {}): Json | null {
+    const id = subscriptionParams.default_payment_method ?? customer.invoice_settings?.default_payment_method
+    return id ? (this.paymentMethods.get(id) ?? null) : null
+  }
+
+  /** A paid invoice for `quantity` seats of `price` (what charging a subscription leaves behind). */
+  createInvoice(customer: string, subscription: string | null, amount: number, fields: Json = {}): Json {
+    const invoice = {
+      id: this.id('in'),
+      object: 'invoice',
+      customer,
+      number: `EMU-${String(this.invoices.size + 1).padStart(4, '0')}`,
+      amount_due: amount,
+      amount_paid: fields.status === 'open' ? 0 : amount,
+      currency: 'usd',
+      status: 'paid',
+      created: this.nowSeconds(),
+      description: null,
+      invoice_pdf: `https://pay.stripe.test/invoice/${this.counter}/pdf`,
+      hosted_invoice_url: `https://invoice.stripe.test/i/${this.counter}`,
+      parent: subscription
+        ? { type: 'subscription_details', quote_details: null, subscription_details: { subscription } }
+        : null,
+      ...fields,
+    }
+    this.invoices.set(invoice.id, invoice)
+    return invoice
+  }
+
+  /**
+   * A subscription as Stripe creates it. Without a trial the first invoice is charged at once to
+   * the default card: no card is a 400, a declining card a 402, and either way nothing is created
+   * (payment_behavior=error_if_incomplete). `status` (not a Stripe parameter) lets tests place a
+   * subscription in any state directly.
+   */
   createSubscription(params: Json): Json {
     const customer = this.customers.get(params.customer)
     if (!customer || customer.deleted) throw missing('customer', String(params.customer))
@@ -168,8 +195,19 @@ export class StripeEmulator {
     const trialDays = Number(params.trial_period_days ?? 0)
     const items = (params.items ?? [{}]) as Json[]
     const price = String(items[0]?.price ?? 'price_monthly')
-    const periodDays = /year/.test(price) ? 365 : 30
-    const periodEnd = trialDays > 0 ? now + trialDays * DAY_S : now + periodDays * DAY_S
+    const quantity = Number(items[0]?.quantity ?? 1)
+    const unit = PRICES[price]
+    if (!unit) throw missing('price', price)
+    const periodEnd =
+      trialDays > 0 ? now + trialDays * DAY_S : now + (unit.interval === 'year' ? 365 : 30) * DAY_S
+    if (params.status === undefined && trialDays === 0) {
+      const card = this.defaultCard(customer, params)
+      if (!card)
+        throw invalid(
+          'This customer has no attached payment source or default payment method. Please consider adding a default payment method.',
+        )
+      if (card.emulator_declines_charges) throw cardError('Your card was declined.', 'generic_decline')
+    }
     const subscription = {
       id: this.id('sub'),
       object: 'subscription',
@@ -181,23 +219,46 @@ export class StripeEmulator {
       trial_end: trialDays > 0 ? periodEnd : null,
       metadata: params.metadata ?? {},
       default_payment_method: params.default_payment_method ?? null,
-      latest_invoice: null,
+      latest_invoice: null as string | null,
+      pending_setup_intent: null,
       items: {
         object: 'list',
         data: [
           {
             id: this.id('si'),
             object: 'subscription_item',
-            price: { id: price, object: 'price' },
-            quantity: Number(items[0]?.quantity ?? 1),
+            price: { id: price, object: 'price', unit_amount: unit.amount, currency: 'usd' },
+            quantity,
             current_period_start: now,
             current_period_end: periodEnd,
           },
         ],
       },
     }
+    subscription.latest_invoice = this.createInvoice(
+      customer.id,
+      subscription.id,
+      trialDays > 0 ? 0 : unit.amount * quantity,
+    ).id
     this.subscriptions.set(subscription.id, subscription)
     return subscription
+  }
+
+  /** A webhook event about `object` as it is now, shaped like Stripe's (tests sign and deliver it). */
+  event(type: string, object: Json): Json {
+    const event = {
+      id: this.id('evt'),
+      object: 'event',
+      api_version: '2026-10-28.endive',
+      created: this.nowSeconds(),
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type,
+      data: { object: structuredClone(object) },
+    }
+    this.events.push(event)
+    return event
   }
 
   // --- HTTP ------------------------------------------------------------------------------------
@@ -226,10 +287,19 @@ export class StripeEmulator {
       return new Response('', { status: 503 })
     }
     if (this.delayMs) await Bun.sleep(this.delayMs)
-    const fault = this.faults.shift()
+    const index = this.faults.findIndex(
+      ({ only }) => !only || (only.method === request.method && only.path.test(url.pathname)),
+    )
+    const fault = index === -1 ? undefined : this.faults.splice(index, 1)[0]?.fault
     if (fault) {
       if (fault.kind === 'hang') {
         record(0)
+        await new Promise<void>((resolve) => this.hanging.add(resolve))
+        return new Response('', { status: 503 })
+      }
+      if (fault.kind === 'lost') {
+        // Let the request through, then swallow the answer.
+        await this.dispatch(request, url, body, params, idempotencyKey, record)
         await new Promise<void>((resolve) => this.hanging.add(resolve))
         return new Response('', { status: 503 })
       }
@@ -258,6 +328,18 @@ export class StripeEmulator {
         { status: 402 },
       )
     }
+    return this.dispatch(request, url, body, params, idempotencyKey, record)
+  }
+
+  /** Replays a POST with a seen idempotency key (refusing other parameters), else runs the route. */
+  private dispatch(
+    request: Request,
+    url: URL,
+    body: string,
+    params: Json,
+    idempotencyKey: string | null,
+    record: (status: number) => void,
+  ): Response {
     // Stripe replays a POST with a seen idempotency key, and refuses one with other parameters.
     const replayKey =
       request.method === 'POST' && idempotencyKey ? `${url.pathname}\u0000${idempotencyKey}` : null
@@ -362,6 +444,24 @@ export class StripeEmulator {
       if (s.status === 'canceled')
         throw invalid('A canceled subscription can only update its cancellation_details and metadata.')
       if (p.cancel_at_period_end !== undefined) s.cancel_at_period_end = p.cancel_at_period_end === 'true'
+      const change = (p.items as Json[] | undefined)?.[0]
+      if (change) {
+        const item = s.items.data.find((i: Json) => !change.id || i.id === change.id)
+        if (!item) throw invalid(`Invalid subscription item: ${change.id}`, 'items[0][id]')
+        const price = change.price ?? item.price.id
+        if (!PRICES[price]) throw missing('price', price)
+        this.prorations.push({
+          subscription: s.id,
+          fromQuantity: item.quantity,
+          toQuantity: change.quantity !== undefined ? Number(change.quantity) : item.quantity,
+          fromPrice: item.price.id,
+          toPrice: price,
+          behavior: p.proration_behavior ?? 'create_prorations',
+        })
+        if (change.quantity !== undefined) item.quantity = Number(change.quantity)
+        if (price !== item.price.id)
+          item.price = { id: price, object: 'price', unit_amount: PRICES[price]?.amount, currency: 'usd' }
+      }
       if (p.metadata) s.metadata = { ...s.metadata, ...p.metadata }
       if (p.default_payment_method !== undefined) s.default_payment_method = p.default_payment_method
       return s

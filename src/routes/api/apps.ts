@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
 import { principalContext } from '../../plugins/principal'
+import { requestKeyOf } from '../../plugins/request-state'
 import { routeOptions } from '../../plugins/route-options'
 import {
   ApiAppDetail,
@@ -11,6 +12,7 @@ import {
 } from '../../projections/api'
 import { subscriptionOfUser } from '../../services/account-overview'
 import { createApp, deleteApp, listApps, ownedApp, siteOf } from '../../services/apps'
+import { withSeatReleased } from '../../services/seats'
 import { apiDoc, apiDocEmpty } from '../openapi'
 
 export const AppParams = t.Object({ appId: t.String({ minLength: 1, maxLength: 64 }) })
@@ -76,8 +78,10 @@ export const apiAppRoutes = (deps: AppDeps) =>
     )
     .delete(
       '/:appId',
-      async ({ principal, params }) => {
-        await deleteApp(deps, principal.userId, params.appId)
+      async ({ principal, params, request }) => {
+        await withSeatReleased(deps, principal.userId, params.appId, requestKeyOf(request), () =>
+          deleteApp(deps, principal.userId, params.appId),
+        )
         return new Response(null, { status: 204 })
       },
       {
@@ -85,10 +89,11 @@ export const apiAppRoutes = (deps: AppDeps) =>
         ...apiDocEmpty({
           operationId: 'deleteApp',
           summary: 'Delete an app with its site, pages, versions, history and files',
-          description: 'Frees its slug and custom domain at once. A deployed app releases its seat.',
+          description:
+            'Frees its slug and custom domain at once. An app holding a seat releases it at Stripe first (quantity − 1, prorated; the last seat cancels the subscription, the card stays on file); if Stripe cannot be reached the app is kept (502).',
           tag: 'apps',
           ok: { 204: null },
-          errors: [404],
+          errors: [404, 502],
           idempotent: true,
         }),
       },

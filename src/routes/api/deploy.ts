@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
 import { principalContext } from '../../plugins/principal'
+import { requestKeyOf } from '../../plugins/request-state'
 import { routeOptions } from '../../plugins/route-options'
 import { Millis, nullable } from '../../projections/schema-helpers'
 import { deployApp, deployHistory } from '../../services/deploy'
@@ -26,20 +27,25 @@ export const apiDeployRoutes = (deps: AppDeps) =>
   new Elysia({ prefix: '/api/apps/:appId' })
     .use(principalContext)
     .use(routeOptions)
-    .post('/deploy', ({ principal, params }) => deployApp(deps, principal.userId, params.appId), {
-      params: AppParams,
-      rateLimit: 'deploy',
-      ...apiDoc({
-        operationId: 'deployApp',
-        summary: "Render and publish the app's pages",
-        description:
-          'Publishes at <PUBLIC_URL>/sites/<slug>/ (and on the active custom domain). A page not configured is null. A deploy with nothing changed answers the live deploy. With billing enabled a new app needs a usable subscription (402 SUBSCRIPTION_REQUIRED). If rendering fails the previous version stays live (500 DEPLOY_FAILED).',
-        tag: 'deploy',
-        ok: { 200: DeployAnswer },
-        errors: [402, 404],
-        idempotent: true,
-      }),
-    })
+    .post(
+      '/deploy',
+      ({ principal, params, request }) =>
+        deployApp(deps, principal.userId, params.appId, requestKeyOf(request)),
+      {
+        params: AppParams,
+        rateLimit: 'deploy',
+        ...apiDoc({
+          operationId: 'deployApp',
+          summary: "Render and publish the app's pages",
+          description:
+            'Publishes at <PUBLIC_URL>/sites/<slug>/ (and on the active custom domain). A page not configured is null. A deploy with nothing changed answers the live deploy. With billing enabled a new app needs a usable subscription (402 SUBSCRIPTION_REQUIRED). If rendering fails the previous version stays live (500 DEPLOY_FAILED).',
+          tag: 'deploy',
+          ok: { 200: DeployAnswer },
+          errors: [400, 402, 404, 502],
+          idempotent: true,
+        }),
+      },
+    )
     .get(
       '/deploy-history',
       ({ principal, params }) =>

@@ -1,0 +1,1 @@
+ALTER TABLE `apps` ADD `seat` integer DEFAULT false NOT NULL;

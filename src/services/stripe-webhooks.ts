@@ -1,0 +1,66 @@
+import { eq } from 'drizzle-orm'
+import { stripeEvents, users } from '../../db/schema'
+import type { BillingEvent } from '../billing/port'
+import { atStripe, type BillingDeps, completeCheckout, requireBilling, underBillingLock } from './billing'
+import { mirror } from './subscription-mirror'
+
+/** The events that change the local mirror (api-orbit.md); others are acknowledged and ignored. */
+export const HANDLED_EVENTS = [
+  'checkout.session.completed',
+  'customer.subscription.updated',
+  'customer.subscription.deleted',
+  'invoice.paid',
+  'invoice.payment_failed',
+] as const
+
+export type WebhookOutcome = 'processed' | 'duplicate' | 'ignored'
+
+function userOfCustomer(deps: BillingDeps, customerId: string | null): string | null {
+  if (!customerId) return null
+  return (
+    deps.store.orm.select({ id: users.id }).from(users).where(eq(users.stripeCustomerId, customerId)).get()
+      ?.id ?? null
+  )
+}
+
+const seen = (deps: BillingDeps, id: string) =>
+  deps.store.orm.select({ id: stripeEvents.id }).from(stripeEvents).where(eq(stripeEvents.id, id)).get() !==
+  undefined
+
+function remember(deps: BillingDeps, event: BillingEvent) {
+  deps.store.orm
+    .insert(stripeEvents)
+    .values({ id: event.id, type: event.type, receivedAt: deps.clock.now() })
+    .onConflictDoNothing()
+    .run()
+}
+
+/**
+ * Applies one verified Stripe event, once per event id. Events may arrive late, twice or out of
+ * order, so none is applied as it stands: the subscription it names is read from Stripe and
+ * mirrored as it is now. Events about customers we do not know (an erased user's) are acknowledged
+ * and ignored. If Stripe cannot be reached the event is not remembered: the error answer makes
+ * Stripe deliver it again.
+ */
+export async function handleStripeEvent(deps: BillingDeps, event: BillingEvent): Promise<WebhookOutcome> {
+  const billing = requireBilling(deps)
+  if (seen(deps, event.id)) return 'duplicate'
+  const userId = userOfCustomer(deps, event.customerId)
+  if (!userId || !(HANDLED_EVENTS as readonly string[]).includes(event.type)) {
+    remember(deps, event)
+    return 'ignored'
+  }
+  if (event.type === 'checkout.session.completed') {
+    if (event.checkoutSession && event.checkoutSession.metadata.userId === userId)
+      await completeCheckout(deps, billing, userId, event.checkoutSession)
+  } else if (event.subscriptionId) {
+    const subscriptionId = event.subscriptionId
+    await underBillingLock(deps, userId, async () => {
+      const view = await atStripe(() => billing.retrieveSubscription(subscriptionId))
+      if (view !== 'missing' && view.customerId === event.customerId)
+        mirror(deps.store, deps.clock, userId, view, deps.config.stripe)
+    })
+  }
+  remember(deps, event)
+  return 'processed'
+}

@@ -1,0 +1,113 @@
+import { and, count, eq, isNull } from 'drizzle-orm'
+import { type Orm, type Store, writeTransaction } from '../../db/client'
+import { apps, subscriptions, users } from '../../db/schema'
+import { type BillingSubscription, isTerminal, type PlanType } from '../billing/port'
+import type { Clock } from '../lib/clock'
+import { sha256Hex } from '../lib/crypto'
+import { uuidv7 } from '../lib/ids'
+import { type SubscriptionRow, subscriptionOfUser } from './account-overview'
+
+export interface PriceConfig {
+  priceMonthly: string
+  priceYearly: string
+}
+
+export const priceOf = (prices: PriceConfig, plan: PlanType) =>
+  plan === 'yearly' ? prices.priceYearly : prices.priceMonthly
+export const planOf = (prices: PriceConfig, priceId: string | null): PlanType =>
+  priceId === prices.priceYearly ? 'yearly' : 'monthly'
+
+/**
+ * The Stripe idempotency key of one operation of one of our requests. Derived from the client's
+ * `Idempotency-Key` when it sent one (else our request id): a client retry after a timeout sends
+ * the same key, so Stripe replays what it did instead of doing it twice.
+ */
+export function stripeKey(userId: string, requestKey: string, operation: string): string {
+  return `custodian-${operation}-${sha256Hex(`${userId}\u0000${requestKey}\u0000${operation}`).slice(0, 40)}`
+}
+
+/** Apps of the account holding a seat. */
+export function seatCount(orm: Orm, userId: string): number {
+  return (
+    orm
+      .select({ n: count() })
+      .from(apps)
+      .where(and(eq(apps.userId, userId), eq(apps.seat, true)))
+      .get()?.n ?? 0
+  )
+}
+
+/**
+ * Writes Stripe's view of the account's subscription into the local mirror (one row per account).
+ * A late event about an older, ended subscription never overwrites a newer live one. When the
+ * subscription has ended, no app holds a seat any more.
+ */
+export function mirrorSubscription(
+  tx: Orm,
+  clock: Clock,
+  userId: string,
+  view: BillingSubscription,
+  prices: PriceConfig,
+): SubscriptionRow | null {
+  const now = clock.now()
+  const existing = tx.select().from(subscriptions).where(eq(subscriptions.userId, userId)).get()
+  if (
+    existing &&
+    existing.stripeSubscriptionId !== view.id &&
+    !isTerminal(existing.status) &&
+    isTerminal(view.status)
+  )
+    return existing
+  const fields = {
+    stripeSubscriptionId: view.id,
+    status: view.status,
+    planType: planOf(prices, view.priceId),
+    quantity: view.quantity,
+    cancelAtPeriodEnd: view.cancelAtPeriodEnd,
+    currentPeriodEnd: view.currentPeriodEnd,
+    updatedAt: now,
+    ...(existing && existing.stripeSubscriptionId !== view.id ? { cancelSetByDeletion: false } : {}),
+  }
+  const row = tx
+    .insert(subscriptions)
+    .values({ id: uuidv7(clock), userId, createdAt: now, ...fields })
+    .onConflictDoUpdate({ target: subscriptions.userId, set: fields })
+    .returning()
+    .get()
+  if (isTerminal(view.status)) clearSeats(tx, userId)
+  if (view.trialEnd !== null)
+    tx.update(users)
+      .set({ trialUsedAt: now })
+      .where(and(eq(users.id, userId), isNull(users.trialUsedAt)))
+      .run()
+  return row
+}
+
+/** No app of the account holds a seat (its subscription ended). */
+export function clearSeats(tx: Orm, userId: string) {
+  tx.update(apps).set({ seat: false }).where(eq(apps.userId, userId)).run()
+}
+
+/** Gives the user's app a seat (apps named by Stripe metadata are checked to be theirs). */
+export function grantSeat(tx: Orm, userId: string, appId: string) {
+  tx.update(apps)
+    .set({ seat: true })
+    .where(and(eq(apps.id, appId), eq(apps.userId, userId)))
+    .run()
+}
+
+/** The mirror row when it describes a subscription that can still bill (or null). */
+export function liveSubscription(store: Store, userId: string): SubscriptionRow | null {
+  const row = subscriptionOfUser(store, userId)
+  return row && !isTerminal(row.status) ? row : null
+}
+
+export function mirror(
+  store: Store,
+  clock: Clock,
+  userId: string,
+  view: BillingSubscription,
+  prices: PriceConfig,
+) {
+  return writeTransaction(store, (tx) => mirrorSubscription(tx, clock, userId, view, prices))
+}
