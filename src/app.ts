@@ -16,12 +16,14 @@ import { restoreFastFormats } from './lib/formats'
 import { createPushIdGenerator } from './lib/ids'
 import { KeyedLock } from './lib/keyed-lock'
 import { createLogger, type Logger } from './lib/logger'
+import { Metrics } from './lib/metrics'
 import { RouteIndex } from './lib/route-index'
 import { FileStorage } from './lib/storage'
 import { bearerAuthPlugin, resolveCredential } from './plugins/bearer-auth'
 import { type BodyRule, bodyGuardPlugin } from './plugins/body-guard'
 import { errorEnvelopePlugin } from './plugins/error-envelope'
 import { idempotencyPlugin } from './plugins/idempotency'
+import { observabilityPlugin } from './plugins/observability'
 import { principalContext } from './plugins/principal'
 import { type Identity, rateLimitPlugin } from './plugins/rate-limit'
 import { MemoryRateLimitStore } from './plugins/rate-limit/memory-store'
@@ -64,6 +66,7 @@ export interface DepsOptions {
   store?: Store
   clock?: Clock
   logger?: Logger
+  metrics?: Metrics
   rateLimitStore?: RateLimitStore
   billing?: BillingPort | null
   renderSite?: SiteRenderer
@@ -76,6 +79,7 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
   const config = options.config ?? loadConfig()
   const clock = options.clock ?? systemClock
   const logger = options.logger ?? createLogger(config.logLevel)
+  const metrics = options.metrics ?? new Metrics()
   const store =
     options.store ??
     (() => {
@@ -96,6 +100,7 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
             secretKey: config.stripe.secretKey,
             apiBase: config.stripe.apiBase,
             timeoutMs: config.stripe.timeoutMs,
+            onError: (kind) => metrics.stripeError(kind),
           })
         : null
   return {
@@ -103,6 +108,7 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
     store,
     clock,
     logger,
+    metrics,
     verifier,
     rateLimitStore,
     billing,
@@ -156,6 +162,14 @@ export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {
   return new Elysia({ name: 'custodian', normalize: 'typebox' })
     .use(requestIdPlugin())
     .use(
+      observabilityPlugin({
+        logger,
+        metrics: deps.metrics,
+        routeIndex: options.routeIndex,
+        logRequests: config.logLevel === 'debug' || config.logLevel === 'info',
+      }),
+    )
+    .use(
       errorEnvelopePlugin({
         publicUrl: config.publicUrl,
         logger,
@@ -171,6 +185,7 @@ export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {
         clock,
         identify,
         exempt: ['/api/webhooks/stripe'],
+        onRejected: (policy) => deps.metrics.rateLimitRejected(policy),
       }),
     )
     .use(bearerAuthPlugin({ verifier, refusedReplay: replayCompletedDeletion(deps) }))
@@ -178,7 +193,7 @@ export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {
     .use(
       options.idempotency === false
         ? new Elysia({ name: 'custodian/idempotency-off' })
-        : idempotencyPlugin({ store, clock }),
+        : idempotencyPlugin({ store, clock, onReplay: () => deps.metrics.idempotentReplay() }),
     )
     .use(principalContext)
     .use(routeOptions)

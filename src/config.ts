@@ -68,6 +68,8 @@ const EnvSchema = T.Object({
     },
   ),
   REDIS_URL: T.Optional(T.String({ pattern: '^rediss?://' })),
+  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: T.Optional(T.String({ minLength: 16 })),
   CERT_PROVIDER: T.Union([T.Literal('none'), T.Literal('acme')], { default: 'none' }),
   ACME_DIRECTORY_URL: T.Optional(T.String({ pattern: '^https?://' })),
   ACME_EMAIL: T.Optional(T.String({ minLength: 3 })),
@@ -105,6 +107,7 @@ export interface Config {
   rateLimit: { enabled: boolean; policies: Record<PolicyName, RatePolicy> }
   logLevel: Env['LOG_LEVEL']
   redisUrl: string | null
+  metricsToken: string | null
   certProvider: Env['CERT_PROVIDER']
   acme: { directoryUrl: string | null; email: string | null; caCertPath: string | null }
   tlsPort: number | null
@@ -169,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimit: { enabled: e.RATE_LIMIT_ENABLED, policies: parsePolicies(env) },
     logLevel: e.LOG_LEVEL,
     redisUrl: e.REDIS_URL ?? null,
+    metricsToken: e.METRICS_TOKEN ?? null,
     certProvider: e.CERT_PROVIDER,
     acme: {
       directoryUrl: e.ACME_DIRECTORY_URL ?? null,

@@ -7,6 +7,7 @@ import type { Clock } from './lib/clock'
 import type { DnsResolver } from './lib/dns'
 import type { KeyedLock } from './lib/keyed-lock'
 import type { Logger } from './lib/logger'
+import type { Metrics } from './lib/metrics'
 import type { FileStorage } from './lib/storage'
 import type { RateLimitStore } from './plugins/rate-limit/store'
 import type { CredentialVerifier } from './services/credentials'
@@ -18,6 +19,8 @@ export interface AppDeps {
   store: Store
   clock: Clock
   logger: Logger
+  /** Prometheus metrics behind GET /metrics. */
+  metrics: Metrics
   verifier: CredentialVerifier
   rateLimitStore: RateLimitStore
   /** null when billing is disabled (no STRIPE_SECRET_KEY). */

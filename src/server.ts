@@ -5,6 +5,7 @@ import { buildDeps, createApp } from './app'
 import type { Config } from './config'
 import type { AppDeps } from './deps'
 import { SECOND } from './lib/clock'
+import { Metrics } from './lib/metrics'
 import { purgeOnce } from './workers/purge'
 import { startScheduler } from './workers/scheduler'
 
@@ -22,7 +23,8 @@ export function ensureDataDirectories(config: Config) {
  */
 export async function serve(config: Config): Promise<void> {
   ensureDataDirectories(config)
-  const deps = buildDeps({ config })
+  // Process metrics (CPU, memory, event-loop lag) only in a real server, not per test app.
+  const deps = buildDeps({ config, metrics: new Metrics({ processMetrics: true }) })
   const app = createApp(deps)
   app.listen({
     port: config.port,

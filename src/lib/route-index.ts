@@ -3,12 +3,18 @@
  * (405, with `Allow`) from an unknown path (404).
  */
 export class RouteIndex {
-  private routes: { method: string; pattern: RegExp }[] = []
+  private routes: { method: string; path: string; pattern: RegExp }[] = []
 
   load(routes: readonly { method: string; path: string }[]) {
     this.routes = routes
       .filter((r) => r.method !== 'ALL' && r.method !== 'WS')
-      .map((r) => ({ method: r.method, pattern: compile(r.path) }))
+      .map((r) => ({ method: r.method, path: r.path, pattern: compile(r.path) }))
+  }
+
+  /** The pattern a request would be routed to (for requests answered before routing). */
+  patternFor(method: string, path: string): string | undefined {
+    const trimmed = path.length > 1 ? path.replace(/\/+$/, '') : path
+    return this.routes.find((r) => r.method === method && r.pattern.test(trimmed))?.path
   }
 
   methodsFor(path: string): string[] {

@@ -1,11 +1,46 @@
 import { Elysia, t } from 'elysia'
 import { pendingMigrations } from '../../db/migrate'
 import type { AppDeps } from '../deps'
+import { digestsEqual, sha256Hex } from '../lib/crypto'
+import { bearerToken } from '../plugins/bearer-auth'
 import { Int } from '../projections/schema-helpers'
 
-/** Health probes: no credentials, no rate limit, never cached. */
-export const systemRoutes = ({ store }: AppDeps) =>
+/**
+ * Health probes and metrics: no rate limit, never cached. Metrics are open unless METRICS_TOKEN is
+ * set (then the scraper sends it as a bearer token); keep /metrics off the public internet either
+ * way, at the proxy.
+ */
+export const systemRoutes = ({ store, metrics, config }: AppDeps) =>
   new Elysia()
+    .get(
+      '/metrics',
+      async ({ request, set }) => {
+        set.headers['cache-control'] = 'no-store'
+        if (config.metricsToken) {
+          const presented = bearerToken(request)
+          if (!presented || !digestsEqual(sha256Hex(presented), sha256Hex(config.metricsToken)))
+            return new Response('metrics need the METRICS_TOKEN bearer token\n', {
+              status: 401,
+              headers: { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="metrics"' },
+            })
+        }
+        return new Response(await metrics.text(), { headers: { 'content-type': metrics.contentType() } })
+      },
+      {
+        detail: {
+          operationId: 'metrics',
+          summary: 'Prometheus metrics (text exposition format)',
+          description:
+            'Requests by route pattern and status, latency histogram, rate-limit rejections, idempotent replays, deletion steps, Stripe call errors, process metrics. Bearer METRICS_TOKEN when configured.',
+          tags: ['system'],
+          security: [],
+          responses: {
+            200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
+            401: { description: 'METRICS_TOKEN is set and was not sent' },
+          },
+        },
+      },
+    )
     .get(
       '/healthz',
       ({ set }) => {

@@ -27,8 +27,8 @@ export interface DeletionDeps {
     /** Crash-test hook: hang right after recording this step. */
     faultPauseAfterStep: DeletionStep | null
   }
-  /** Called when a deletion reaches a step (metrics). */
-  onStep?: (step: DeletionStep) => void
+  /** Counts deletions reaching each step. */
+  metrics?: { deletionStep(step: string): void }
 }
 
 export interface DeletionPreview {
@@ -117,6 +117,7 @@ export function requestDeletion(
         .returning()
         .get() as DeletionRow
     recordAudit(tx, clock, userId, 'account.deletion_requested', { mode })
+    deps.metrics?.deletionStep('requested')
     return tx
       .insert(accountDeletions)
       .values({
@@ -218,7 +219,7 @@ function advance(
     .where(eq(accountDeletions.id, job.id))
     .returning()
     .get() as DeletionRow
-  deps.onStep?.(step)
+  deps.metrics?.deletionStep(step)
   return row
 }
 
@@ -345,7 +346,7 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
       .returning()
       .get() as DeletionRow
   })
-  deps.onStep?.('data_erased')
+  deps.metrics?.deletionStep('data_erased')
   return row
 }
 
@@ -372,7 +373,7 @@ function finish(deps: DeletionDeps, job: DeletionRow): DeletionRow {
       .returning()
       .get() as DeletionRow
   })
-  deps.onStep?.('done')
+  deps.metrics?.deletionStep('done')
   return row
 }
 
@@ -381,6 +382,7 @@ function finish(deps: DeletionDeps, job: DeletionRow): DeletionRow {
  * nothing was erased: the account's credentials work again (fail closed, account usable).
  */
 function recordFailure(deps: DeletionDeps, job: DeletionRow, error: unknown) {
+  deps.metrics?.deletionStep('failed')
   const now = deps.clock.now()
   const attempts = job.attempts + 1
   const backoff = Math.min(MAX_BACKOFF_MS, 30 * SECOND * 2 ** (attempts - 1))

@@ -5,7 +5,7 @@ import { buildDeps, createApp } from '../../src/app'
 import { testConfig } from '../../src/config'
 import type { AppDeps } from '../../src/deps'
 import { HOUR, ManualClock } from '../../src/lib/clock'
-import { silentLogger } from '../../src/lib/logger'
+import { type Logger, silentLogger } from '../../src/lib/logger'
 import { createUserWithTeam, type TeamRow, type UserRow } from '../../src/services/accounts'
 import { createKey } from '../../src/services/keys'
 
@@ -18,6 +18,8 @@ export interface TestAppOptions {
   clock?: ManualClock
   /** A file path instead of `:memory:` (export snapshots, multi-connection tests). */
   databasePath?: string
+  /** Where log lines go (with LOG_LEVEL in `env`); silent by default. */
+  logger?: Logger
 }
 
 export interface RequestOptions {
@@ -54,7 +56,12 @@ export class TestApp {
     })
     this.store = openStore(options.databasePath ?? ':memory:')
     migrate(this.store)
-    this.deps = buildDeps({ config, store: this.store, clock: this.clock, logger: silentLogger })
+    this.deps = buildDeps({
+      config,
+      store: this.store,
+      clock: this.clock,
+      logger: options.logger ?? silentLogger,
+    })
     this.app = createApp(this.deps)
   }
 

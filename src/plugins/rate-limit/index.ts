@@ -23,6 +23,8 @@ export interface RateLimitOptions {
   identify(request: Request, server: PeerSource | null): Promise<Identity>
   /** Paths exempt from limiting inside the API surfaces (the signed Stripe webhook). @default [] */
   exempt?: string[]
+  /** Called for every refusal, with the policy that refused (metrics). */
+  onRejected?: (policy: string) => void
 }
 
 function writeHeaders(set: { headers: Record<string, string | number> }, outcomes: RateLimitOutcome[]) {
@@ -65,6 +67,7 @@ export const rateLimitPlugin = (options: RateLimitOptions) => {
     else state.rateLimits = [outcome]
     writeHeaders(set, state.rateLimits)
     if (!decision.allowed) {
+      options.onRejected?.(policy.name)
       const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
       throw new AppError(
         'RATE_LIMITED',

@@ -1,0 +1,44 @@
+import { Elysia } from 'elysia'
+import { hashUserId } from '../lib/crypto'
+import type { Logger } from '../lib/logger'
+import type { Metrics } from '../lib/metrics'
+import type { RouteIndex } from '../lib/route-index'
+import { stateOf } from './request-state'
+
+export interface ObservabilityOptions {
+  logger: Logger
+  metrics: Metrics
+  routeIndex?: RouteIndex
+  /** False below LOG_LEVEL=info: then not even the line's fields are built. */
+  logRequests: boolean
+}
+
+/**
+ * One structured log line and one metrics sample per request, after the answer is sent. Labels
+ * are route patterns, never raw paths (bounded cardinality, no ids in metrics). The log line holds
+ * no token, key, email or body: the user appears as the pseudonymous hash deletion receipts use,
+ * so an operator can follow one user's requests without learning who they are.
+ */
+export const observabilityPlugin = (options: ObservabilityOptions) =>
+  new Elysia({ name: 'custodian/observability' })
+    .onTransform({ as: 'global' }, ({ request, route }) => {
+      stateOf(request).route = route
+    })
+    .onAfterResponse({ as: 'global' }, ({ request, set, response }) => {
+      const state = stateOf(request)
+      const status =
+        state.status ??
+        (response instanceof Response ? response.status : typeof set.status === 'number' ? set.status : 200)
+      const route = state.route ?? options.routeIndex?.patternFor(request.method, state.path) ?? 'unmatched'
+      const ms = performance.now() - state.startedAt
+      options.metrics.request(request.method, route, status, ms / 1000)
+      if (!options.logRequests) return
+      options.logger.info('request', {
+        requestId: state.requestId,
+        method: request.method,
+        route,
+        status,
+        durationMs: Math.round(ms * 100) / 100,
+        ...(state.principal ? { user: hashUserId(state.principal.userId) } : {}),
+      })
+    })
