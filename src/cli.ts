@@ -1,9 +1,11 @@
+import { existsSync, mkdirSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { SignJWT } from 'jose'
 import { openStore, type Store, writeTransaction } from '../db/client'
 import { migrate } from '../db/migrate'
 import pkg from '../package.json'
-import { buildDeps } from './app'
+import { buildDeps, createApp } from './app'
 import { type Config, ConfigError, loadConfig } from './config'
 import { systemClock } from './lib/clock'
 import { parseDuration } from './lib/duration'
@@ -24,6 +26,8 @@ Commands:
                                           mint a key for an existing user, printed once
   token --email E [--ttl 1h]              mint a session JWT with AUTH_JWT_SECRET (local use)
   purge                                   run the deletion/purge worker once and exit
+  backup --to FILE                        copy the database into FILE (consistent, while serving)
+  openapi                                 print the OpenAPI document (what /docs/json serves)
   healthcheck                             exit 0 if the local server answers /healthz
   --version, --help
 
@@ -85,6 +89,10 @@ export async function main(
       return withStore(config, (store) => tokenCommand(store, config, values, out))
     case 'healthcheck':
       return healthcheck(config)
+    case 'backup':
+      return withStore(config, (store) => backupCommand(store, values, out))
+    case 'openapi':
+      return openapiCommand(config, out)
     case 'purge':
       return withStore(config, async (store) => {
         const report = await purgeOnce(buildDeps({ config, store }))
@@ -107,6 +115,7 @@ function parse(argv: string[]) {
       kind: { type: 'string', default: 'orbit' },
       ttl: { type: 'string', default: '1h' },
       json: { type: 'boolean', default: false },
+      to: { type: 'string' },
       version: { type: 'boolean', short: 'v', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -197,6 +206,36 @@ async function tokenCommand(store: Store, config: Config, values: Values, out: O
     .setExpirationTime(now + Math.floor(ttl / 1000))
     .sign(new TextEncoder().encode(config.auth.jwtSecret))
   out(values.json ? JSON.stringify({ token, expiresIn: Math.floor(ttl / 1000) }) : token)
+  return 0
+}
+
+/**
+ * `VACUUM INTO`: a consistent, compacted copy of the live database, safe while the server runs
+ * (it reads one snapshot; writers go on). Never overwrites: restoring is stopping the server and
+ * putting the copy at DATABASE_PATH.
+ */
+function backupCommand(store: Store, values: Values, out: Out): number {
+  if (!values.to) throw new Error('--to FILE is required')
+  const target = resolve(values.to)
+  if (existsSync(target)) throw new Error(`${target} exists; choose a new file name.`)
+  mkdirSync(dirname(target), { recursive: true })
+  store.sqlite.run('VACUUM INTO ?', [target])
+  out(
+    values.json
+      ? JSON.stringify({ backup: target, bytes: statSync(target).size })
+      : `Backed up to ${target}.`,
+  )
+  return 0
+}
+
+/** The OpenAPI document of this build, from an in-memory instance (no database touched). */
+async function openapiCommand(config: Config, out: Out): Promise<number> {
+  const store = openStore(':memory:')
+  migrate(store)
+  const app = createApp(buildDeps({ config: { ...config, databasePath: ':memory:' }, store }))
+  const response = await app.handle(new Request('http://localhost/docs/json'))
+  out(JSON.stringify(await response.json(), null, 2))
+  store.close()
   return 0
 }
 

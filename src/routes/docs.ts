@@ -5,6 +5,7 @@ import swaggerJs from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file'
 import pkg from '../../package.json'
 import { API_ERROR_CODES, docAnchor, ERROR_CATALOGUE, type ErrorCode, V1_ERROR_CODES } from '../errors'
 import { restoreFastFormats } from '../lib/formats'
+import { polishOpenApi } from './openapi-document'
 
 restoreFastFormats()
 
@@ -15,8 +16,19 @@ const ASSET_CACHE = 'public, max-age=86400'
  * points to). The UI's script and stylesheet are served from the swagger-ui-dist package, embedded
  * in the binary: the default page loads them from a CDN and renders blank offline.
  */
-export const docsRoutes = () =>
-  new Elysia()
+export const docsRoutes = () => {
+  // The plugin caches its document until routes change; the polished copy follows it.
+  let source: unknown
+  let polished: Record<string, unknown> | undefined
+  return new Elysia()
+    .onAfterHandle(({ path, responseValue }) => {
+      if (path !== '/docs/json' || !responseValue || typeof responseValue !== 'object') return
+      if (responseValue !== source || !polished) {
+        source = responseValue
+        polished = polishOpenApi(responseValue as Record<string, unknown>)
+      }
+      return polished
+    })
     .use(
       openapi({
         path: '/docs',
@@ -34,6 +46,8 @@ export const docsRoutes = () =>
             description:
               'Account control plane with two dialects over one store: `/api` (camelCase, epoch milliseconds) and `/v1` (snake_case, RFC 3339). Error codes: /docs/errors.',
           },
+          // Relative: the document is served by the server it describes, whatever its address.
+          servers: [{ url: '/', description: 'This Custodian server' }],
           components: {
             securitySchemes: {
               bearerAuth: {
@@ -63,6 +77,7 @@ export const docsRoutes = () =>
         detail: { hide: true },
       },
     )
+}
 
 function assetResponse(path: string, contentType: string) {
   return new Response(Bun.file(path), {
