@@ -83,7 +83,12 @@ export interface RouteDoc<Ok> {
 }
 
 type Dialect = 'api' | 'v1'
-type ErrorSchemas = Record<number, typeof ApiErrorBody | typeof V1ErrorBody>
+/**
+ * The error statuses as literal keys: with a plain `number` key every status, 200 included, would
+ * also map to the error body, and typed clients (Eden Treaty) would see errors in `data`.
+ */
+type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503
+type ErrorSchemas = Record<ErrorStatus, typeof ApiErrorBody | typeof V1ErrorBody>
 
 function errorStatuses(doc: RouteDoc<unknown>): number[] {
   const statuses = new Set<number>(doc.errors ?? [])
