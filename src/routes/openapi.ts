@@ -92,10 +92,12 @@ type ErrorSchemas = Record<ErrorStatus, typeof ApiErrorBody | typeof V1ErrorBody
 
 function errorStatuses(doc: RouteDoc<unknown>): number[] {
   const statuses = new Set<number>(doc.errors ?? [])
-  if (!doc.public) statuses.add(401).add(429)
+  // 403: every credentialed route refuses an account scheduled for deletion (account_deleted).
+  if (!doc.public) statuses.add(401).add(403).add(429)
   statuses.add(500)
   if (doc.body) statuses.add(400).add(413).add(415)
-  if (doc.idempotent) statuses.add(400).add(409).add(422)
+  // Mutating routes: a body may be sent even where none is expected, and the body guard checks it.
+  if (doc.idempotent) statuses.add(400).add(409).add(413).add(415).add(422)
   return [...statuses].sort((a, b) => a - b)
 }
 

@@ -1165,6 +1165,31 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Too many requests (rate limit or quota) */
             429: {
                 headers: {
@@ -1280,6 +1305,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1441,8 +1491,80 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1635,6 +1757,31 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Too many requests (rate limit or quota) */
             429: {
                 headers: {
@@ -1716,6 +1863,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1850,6 +2022,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2091,6 +2288,30 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -2117,6 +2338,54 @@ export interface operations {
             };
             /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2265,6 +2534,31 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Too many requests (rate limit or quota) */
             429: {
                 headers: {
@@ -2372,6 +2666,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2631,6 +2950,31 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -2774,6 +3118,30 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -2800,6 +3168,54 @@ export interface operations {
             };
             /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3000,6 +3416,31 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -3169,6 +3610,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3442,6 +3908,31 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -3494,6 +3985,31 @@ export interface operations {
             };
             /** @description Body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3623,6 +4139,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3788,6 +4329,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4063,6 +4629,31 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -4115,6 +4706,31 @@ export interface operations {
             };
             /** @description Body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4266,6 +4882,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4474,6 +5115,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4725,6 +5391,31 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -4834,6 +5525,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4981,6 +5697,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5180,6 +5921,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5436,6 +6202,31 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -5584,6 +6375,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5837,6 +6653,31 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -5979,6 +6820,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6244,6 +7110,31 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -6410,6 +7301,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6666,6 +7582,31 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -6814,6 +7755,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7133,6 +8099,31 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -7160,6 +8151,56 @@ export interface operations {
             };
             /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7312,6 +8353,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8468,6 +9534,56 @@ export interface operations {
                     };
                 };
             };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Idempotency-Key reused with a different request */
             422: {
                 headers: {
@@ -8670,6 +9786,56 @@ export interface operations {
             };
             /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9174,6 +10340,56 @@ export interface operations {
             };
             /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9722,6 +10938,56 @@ export interface operations {
                     };
                 };
             };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Idempotency-Key reused with a different request */
             422: {
                 headers: {
@@ -10195,6 +11461,31 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -10438,6 +11729,30 @@ export interface operations {
                     };
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -10464,6 +11779,54 @@ export interface operations {
             };
             /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10588,6 +11951,31 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11186,6 +12574,38 @@ export interface operations {
                     };
                 };
             };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
             /** @description Idempotency-Key reused with a different request */
             422: {
                 headers: {
@@ -11699,6 +13119,38 @@ export interface operations {
                     };
                 };
             };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
             /** @description Idempotency-Key reused with a different request */
             422: {
                 headers: {
@@ -11925,6 +13377,40 @@ export interface operations {
             };
             /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        /** @enum {string} */
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        /** @enum {string} */
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12615,6 +14101,38 @@ export interface operations {
             };
             /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13450,6 +14968,40 @@ export interface operations {
             };
             /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        /** @enum {string} */
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        /** @enum {string} */
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14810,6 +16362,38 @@ export interface operations {
                     };
                 };
             };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
             /** @description Idempotency-Key reused with a different request */
             422: {
                 headers: {
@@ -15212,6 +16796,40 @@ export interface operations {
                     };
                 };
             };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        /** @enum {string} */
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        /** @enum {string} */
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
             /** @description Idempotency-Key reused with a different request */
             422: {
                 headers: {
@@ -15392,6 +17010,40 @@ export interface operations {
             };
             /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        /** @enum {string} */
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        /** @enum {string} */
+                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+                        error_detail?: {
+                            [key: string]: unknown;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
