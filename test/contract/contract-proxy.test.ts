@@ -16,9 +16,12 @@ afterAll(() => {
  */
 async function startContractProxy(documentPath: string, upstream: string): Promise<string> {
   const port = await freePort()
+  // Run by Bun rather than `node`: Prism needs require() of ES modules, which Node 18 (Debian
+  // bookworm's, inside the image build) does not have.
   const proc = Bun.spawn(
     [
-      join(ROOT, 'node_modules/.bin/prism'),
+      process.execPath,
+      join(ROOT, 'node_modules/@stoplight/prism-cli/dist/index.js'),
       'proxy',
       documentPath,
       upstream,
