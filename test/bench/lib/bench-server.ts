@@ -12,6 +12,7 @@ import { VALID_PAGES } from '../../support/page-fixtures'
 import { seedFullAccount } from '../../support/seed'
 
 const mode = process.argv[2]
+if (process.env.BENCH_PROFILE) process.on('SIGTERM', () => process.exit(0))
 const status = () => require('node:fs').readFileSync('/proc/self/status', 'utf8') as string
 const rss = () => Number(/VmRSS:\s+(\d+)/.exec(status())?.[1] ?? 0) / 1024
 const peak = () => Number(/VmHWM:\s+(\d+)/.exec(status())?.[1] ?? 0) / 1024
@@ -197,6 +198,61 @@ if (mode === 'bare') {
   const buffer = Buffer.from(JSON.stringify(document))
   const ms = performance.now() - start
   console.log(`READY ${JSON.stringify({ ms, bytes: buffer.length, rssGrowthMiB: peak() - before })}`)
+} else if (mode === 'load') {
+  // The mixed-load run: `argv[3]` users, each with an /api key, a runtime key and an app, on a
+  // tier that never refuses (the load measures the server, not the quotas).
+  const count = Number(process.argv[3] ?? 200)
+  const dir = mkdtempSync(join(tmpdir(), 'custodian-load-'))
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_PATH: join(dir, 'load.db'),
+    STORAGE_DIR: join(dir, 'files'),
+    PORT: '0',
+  })
+  const deps = buildDeps({ config })
+  const app = createApp(deps)
+  const { quotaTiers, teams } = await import('../../../db/schema')
+  const { eq } = await import('drizzle-orm')
+  deps.store.orm
+    .insert(quotaTiers)
+    .values({
+      id: 'load',
+      displayName: 'Load',
+      dailySandboxCreates: 1e9,
+      maxConcurrentSandboxes: 1e9,
+      dailyGbHours: 1e12,
+    })
+    .run()
+  const users = []
+  for (let i = 0; i < count; i++) {
+    const { user, team } = writeTransaction(deps.store, (tx) =>
+      createUserWithTeam(tx, deps.clock, { email: `load${i}@example.com`, emailVerified: true }),
+    )
+    deps.store.orm.update(teams).set({ quotaTierId: 'load' }).where(eq(teams.id, team.id)).run()
+    const key = (kind: 'orbit' | 'runtime') =>
+      createKey(deps.store, deps.clock, {
+        userId: user.id,
+        teamId: team.id,
+        kind,
+        name: 'load',
+        scope: kind === 'runtime' ? 'sandboxes' : null,
+        enforceLimit: false,
+      }).plaintext
+    const apiKey = key('orbit')
+    const created = await app.handle(
+      new Request('http://localhost/api/apps', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ appName: `Load App ${i}` }),
+      }),
+    )
+    const { appId } = (await created.json()) as { appId: string }
+    users.push({ userId: user.id, email: user.email, apiKey, runtimeKey: key('runtime'), appId })
+  }
+  app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
+  console.log(
+    `READY ${JSON.stringify({ url: `http://127.0.0.1:${app.server?.port}`, users, databasePath: config.databasePath })}`,
+  )
 } else if (mode === 'sandboxes') {
   // One user on a tier that never refuses, with `argv[3]` sandboxes already recorded: mostly
   // destroyed, 1% paused and 1% running, one `job` metadata value each.

@@ -28,7 +28,9 @@ export async function startBenchServer(
   env: Record<string, string> = {},
   args: string[] = [],
 ): Promise<BenchServer> {
-  const proc = Bun.spawn(['bun', join(import.meta.dir, 'bench-server.ts'), mode, ...args], {
+  // BENCH_PROFILE=1 writes a CPU profile of the server (Chrome format) into the working directory.
+  const flags = process.env.BENCH_PROFILE ? ['--cpu-prof'] : []
+  const proc = Bun.spawn(['bun', ...flags, join(import.meta.dir, 'bench-server.ts'), mode, ...args], {
     env: { ...process.env, LOG_LEVEL: 'silent', ...env },
     stdout: 'pipe',
     stderr: 'inherit',
@@ -51,7 +53,8 @@ export async function startBenchServer(
         rssMiB: () => procStatus(proc.pid, 'VmRSS'),
         resetPeak: () => require('node:fs').writeFileSync(`/proc/${proc.pid}/clear_refs`, '5'),
         async stop() {
-          proc.kill('SIGKILL')
+          // A profiled server must exit normally to write its profile.
+          proc.kill(process.env.BENCH_PROFILE ? 'SIGTERM' : 'SIGKILL')
           await proc.exited
         },
       }
