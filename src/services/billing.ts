@@ -119,6 +119,17 @@ async function freshSubscription(
   return view
 }
 
+/** Starting a subscription: the app must be the user's, and the account must have none live. */
+function readyToSubscribe(deps: BillingDeps, userId: string, appId: string) {
+  const app = ownedApp(deps.store, userId, appId)
+  if (liveSubscription(deps.store, userId))
+    throw new AppError(
+      'SUBSCRIPTION_EXISTS',
+      'The account already has a subscription; deploy apps to add seats.',
+    )
+  return { app, user: requireUser(deps.store, userId) }
+}
+
 export interface SubscriptionStarted {
   subscriptionId: string
   status: string
@@ -140,13 +151,7 @@ export async function startSubscription(
 ): Promise<SubscriptionStarted> {
   const billing = requireBilling(deps)
   return underBillingLock(deps, userId, async () => {
-    const app = ownedApp(deps.store, userId, appId)
-    if (liveSubscription(deps.store, userId))
-      throw new AppError(
-        'SUBSCRIPTION_EXISTS',
-        'The account already has a subscription; deploy apps to add seats.',
-      )
-    const user = requireUser(deps.store, userId)
+    const { app, user } = readyToSubscribe(deps, userId, appId)
     const trialDays = user.trialUsedAt === null ? deps.config.stripe.trialDays : 0
     if (trialDays === 0 && !user.paymentMethod)
       throw new AppError(
@@ -203,13 +208,7 @@ export async function startCheckout(
 ): Promise<{ url: string; sessionId: string }> {
   const billing = requireBilling(deps)
   return underBillingLock(deps, userId, async () => {
-    const app = ownedApp(deps.store, userId, appId)
-    if (liveSubscription(deps.store, userId))
-      throw new AppError(
-        'SUBSCRIPTION_EXISTS',
-        'The account already has a subscription; deploy apps to add seats.',
-      )
-    const user = requireUser(deps.store, userId)
+    const { app, user } = readyToSubscribe(deps, userId, appId)
     const customerId = await ensureCustomer(deps, billing, user)
     const back = `${deps.config.publicUrl}/`
     const session = await atStripe(() =>

@@ -1,6 +1,7 @@
 import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { and, desc, eq, notInArray } from 'drizzle-orm'
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { type Orm, readTransaction, type Store, writeTransaction } from '../../db/client'
 import { appPages, apps, deploys, type PageKind, policies, policyVersions, sites } from '../../db/schema'
 import { AppError } from '../errors'
@@ -149,15 +150,7 @@ export async function deployApp(
       tx.insert(deploys)
         .values({ id: uuidv7(deps.clock), appId, deployedAt: now, url, pages: rendered.published })
         .run()
-      const keptDeploys = tx
-        .select({ id: deploys.id })
-        .from(deploys)
-        .where(eq(deploys.appId, appId))
-        .orderBy(desc(deploys.deployedAt), desc(deploys.id))
-        .limit(MAX_DEPLOYS)
-      tx.delete(deploys)
-        .where(and(eq(deploys.appId, appId), notInArray(deploys.id, keptDeploys)))
-        .run()
+      keepNewest(tx, deploys, deploys.deployedAt, appId, MAX_DEPLOYS)
       if (input.policy) {
         tx.insert(policyVersions)
           .values({
@@ -169,15 +162,7 @@ export async function deployApp(
             policyData: input.policy,
           })
           .run()
-        const keptVersions = tx
-          .select({ id: policyVersions.id })
-          .from(policyVersions)
-          .where(eq(policyVersions.appId, appId))
-          .orderBy(desc(policyVersions.snapshotAt), desc(policyVersions.id))
-          .limit(MAX_POLICY_VERSIONS)
-        tx.delete(policyVersions)
-          .where(and(eq(policyVersions.appId, appId), notInArray(policyVersions.id, keptVersions)))
-          .run()
+        keepNewest(tx, policyVersions, policyVersions.snapshotAt, appId, MAX_POLICY_VERSIONS)
       }
       return { app: updatedApp, site: updatedSite, now }
     })
@@ -190,6 +175,25 @@ export async function deployApp(
   }
   await pruneVersions(deps.storage, appId)
   return answer(deps, published.app, published.site, published.now, rendered.published)
+}
+
+/** Deletes all but an app's newest `keep` rows of a history table (deploys, policy versions). */
+function keepNewest(
+  tx: Orm,
+  table: typeof deploys | typeof policyVersions,
+  newest: SQLiteColumn,
+  appId: string,
+  keep: number,
+) {
+  const kept = tx
+    .select({ id: table.id })
+    .from(table)
+    .where(eq(table.appId, appId))
+    .orderBy(desc(newest), desc(table.id))
+    .limit(keep)
+  tx.delete(table)
+    .where(and(eq(table.appId, appId), notInArray(table.id, kept)))
+    .run()
 }
 
 /** Removes rendered versions older than the last VERSIONS_KEPT (names sort by time: UUID v7). */

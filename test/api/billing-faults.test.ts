@@ -1,51 +1,46 @@
-import { afterEach, describe, expect, it } from 'bun:test'
+import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { apps, subscriptions } from '../../db/schema'
+import { apps } from '../../db/schema'
 import {
   addCard,
+  appRow,
   type BillingTestApp,
+  billingAppsPerTest,
   createAppFor,
-  createBillingTestApp,
   deliver,
+  deployThroughApi,
+  mirrorOf,
   stripeSubscriptionOf,
 } from '../support/billing'
 import { expectApiError } from '../support/envelopes'
 import type { TestUser } from '../support/harness'
 import { VALID_PAGES } from '../support/page-fixtures'
 
-let open: BillingTestApp[] = []
-afterEach(() => {
-  for (const b of open) b.close()
-  open = []
-})
-function billingApp(env: Record<string, string> = {}) {
-  const b = createBillingTestApp({ env })
-  open.push(b)
-  return b
-}
+const billingApp = billingAppsPerTest()
 
 const SUBSCRIPTION_CREATE = { method: 'POST', path: /^\/v1\/subscriptions$/ }
 const SUBSCRIPTION_UPDATE = { method: 'POST', path: /^\/v1\/subscriptions\/[^/]+$/ }
 /** Every attempt the SDK makes (the first and its two retries). */
 const ALL_ATTEMPTS = 3
 
-const mirrorOf = (b: BillingTestApp, u: TestUser) =>
-  b.t.store.orm.select().from(subscriptions).where(eq(subscriptions.userId, u.user.id)).get()
-const appRow = (b: BillingTestApp, appId: string) =>
-  b.t.store.orm.select().from(apps).where(eq(apps.id, appId)).get()
 const createSubscription = (b: BillingTestApp, u: TestUser, appId: string, key?: string) =>
   b.t.json('POST', `/api/apps/${appId}/create-subscription`, {
     token: u.apiKey,
     body: { plan: 'monthly' },
     headers: key ? { 'idempotency-key': key } : {},
   })
-async function deploy(b: BillingTestApp, u: TestUser, appId: string, key?: string) {
-  await b.t.json('PUT', `/api/apps/${appId}/policy`, { token: u.apiKey, body: VALID_PAGES.policy })
-  return b.t.json('POST', `/api/apps/${appId}/deploy`, {
-    token: u.apiKey,
-    headers: key ? { 'idempotency-key': key } : {},
-  })
+const deploy = (b: BillingTestApp, u: TestUser, appId: string, key?: string) =>
+  deployThroughApi(b, u, appId, key ? { 'idempotency-key': key } : {})
+/** A user with two apps whose subscription started with the first as its seat. */
+async function subscribedWithTwoApps() {
+  const b = billingApp()
+  const u = await b.t.createUser()
+  const first = await createAppFor(b, u)
+  const second = await createAppFor(b, u)
+  expect((await createSubscription(b, u, first)).status).toBe(200)
+  return { b, u, first, second, sub: stripeSubscriptionOf(b, u) as any }
 }
+
 /** Local mirror and Stripe agree on the subscription and its seats. */
 function expectAgreement(b: BillingTestApp, u: TestUser) {
   const row = mirrorOf(b, u)
@@ -97,12 +92,7 @@ describe('Stripe failing mid-call', () => {
   })
 
   it('a seat that Stripe refused (500, 429, timeout) publishes nothing; the retry adds exactly one seat', async () => {
-    const b = billingApp()
-    const u = await b.t.createUser()
-    const first = await createAppFor(b, u)
-    const second = await createAppFor(b, u)
-    expect((await createSubscription(b, u, first)).status).toBe(200)
-    const sub = stripeSubscriptionOf(b, u) as any
+    const { b, u, second, sub } = await subscribedWithTwoApps()
     for (const fault of [
       { kind: 'status', status: 500 },
       { kind: 'status', status: 429 },
@@ -124,12 +114,7 @@ describe('Stripe failing mid-call', () => {
   })
 
   it('a seat whose answer was lost is not added twice by the retry', async () => {
-    const b = billingApp()
-    const u = await b.t.createUser()
-    const first = await createAppFor(b, u)
-    const second = await createAppFor(b, u)
-    expect((await createSubscription(b, u, first)).status).toBe(200)
-    const sub = stripeSubscriptionOf(b, u) as any
+    const { b, u, second, sub } = await subscribedWithTwoApps()
     b.em.failNext(ALL_ATTEMPTS, { kind: 'lost' }, SUBSCRIPTION_UPDATE)
     expect((await deploy(b, u, second, 'deploy-2')).status).toBe(502)
     b.em.recover()
@@ -142,11 +127,7 @@ describe('Stripe failing mid-call', () => {
   })
 
   it('keeps the app when Stripe cannot release its seat', async () => {
-    const b = billingApp()
-    const u = await b.t.createUser()
-    const first = await createAppFor(b, u)
-    const second = await createAppFor(b, u)
-    await createSubscription(b, u, first)
+    const { b, u, second } = await subscribedWithTwoApps()
     await deploy(b, u, second)
     b.em.failNext(ALL_ATTEMPTS, { kind: 'status', status: 500 }, SUBSCRIPTION_UPDATE)
     const r = await b.t.json('DELETE', `/api/apps/${second}`, { token: u.apiKey })

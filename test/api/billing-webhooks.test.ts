@@ -1,29 +1,23 @@
-import { afterEach, describe, expect, it } from 'bun:test'
+import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { apps, stripeEvents, subscriptions, users } from '../../db/schema'
 import { MINUTE } from '../../src/lib/clock'
 import {
-  type BillingTestApp,
+  billingAppsPerTest,
   createAppFor,
-  createBillingTestApp,
   deliver,
+  mirrorOf,
   stripeSubscriptionOf,
   WEBHOOK_SECRET,
 } from '../support/billing'
 import { expectApiError } from '../support/envelopes'
-import type { TestUser } from '../support/harness'
 import { completeCheckout } from '../support/stripe-emulator-billing'
 
-let open: BillingTestApp[] = []
-afterEach(() => {
-  for (const b of open) b.close()
-  open = []
-})
+const billingApp = billingAppsPerTest()
 
 /** A user whose trial subscription was started through the API. */
 async function subscribed() {
-  const b = createBillingTestApp()
-  open.push(b)
+  const b = billingApp()
   const u = await b.t.createUser()
   const appId = await createAppFor(b, u)
   const r = await b.t.json('POST', `/api/apps/${appId}/create-subscription`, {
@@ -34,8 +28,6 @@ async function subscribed() {
   return { b, u, appId, sub: stripeSubscriptionOf(b, u) as any }
 }
 
-const mirrorOf = (b: BillingTestApp, u: TestUser) =>
-  b.t.store.orm.select().from(subscriptions).where(eq(subscriptions.userId, u.user.id)).get()
 const invoiceFor = (sub: any) => ({
   id: 'in_test_1',
   object: 'invoice',
@@ -140,8 +132,7 @@ describe('POST /api/webhooks/stripe', () => {
   })
 
   it('completes a checkout from checkout.session.completed', async () => {
-    const b = createBillingTestApp()
-    open.push(b)
+    const b = billingApp()
     const u = await b.t.createUser()
     const appId = await createAppFor(b, u)
     const { sessionId } = (

@@ -1,12 +1,15 @@
-import { afterEach, describe, expect, it } from 'bun:test'
+import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { apps, subscriptions, users } from '../../db/schema'
+import { users } from '../../db/schema'
 import { DAY } from '../../src/lib/clock'
 import {
   addCard,
+  appRow,
   type BillingTestApp,
+  billingAppsPerTest,
   createAppFor,
-  createBillingTestApp,
+  deployThroughApi,
+  mirrorOf,
   stripeSubscriptionOf,
 } from '../support/billing'
 import { expectApiError } from '../support/envelopes'
@@ -14,16 +17,7 @@ import { createTestApp, TEST_PUBLIC_URL, type TestUser } from '../support/harnes
 import { VALID_PAGES } from '../support/page-fixtures'
 import { completeCheckout } from '../support/stripe-emulator-billing'
 
-let open: BillingTestApp[] = []
-afterEach(() => {
-  for (const b of open) b.close()
-  open = []
-})
-function billingApp(env: Record<string, string> = {}) {
-  const b = createBillingTestApp({ env })
-  open.push(b)
-  return b
-}
+const billingApp = billingAppsPerTest()
 
 const post = (
   b: BillingTestApp,
@@ -33,15 +27,8 @@ const post = (
   headers: Record<string, string> = {},
 ) => b.t.json('POST', path, { token: u.apiKey, ...(body === undefined ? {} : { body }), headers })
 
-async function deploy(b: BillingTestApp, u: TestUser, appId: string, headers: Record<string, string> = {}) {
-  await b.t.json('PUT', `/api/apps/${appId}/policy`, { token: u.apiKey, body: VALID_PAGES.policy })
-  return post(b, u, `/api/apps/${appId}/deploy`, undefined, headers)
-}
+const deploy = deployThroughApi
 
-const appRow = (b: BillingTestApp, appId: string) =>
-  b.t.store.orm.select().from(apps).where(eq(apps.id, appId)).get()
-const mirrorOf = (b: BillingTestApp, u: TestUser) =>
-  b.t.store.orm.select().from(subscriptions).where(eq(subscriptions.userId, u.user.id)).get()
 const userRow = (b: BillingTestApp, u: TestUser) =>
   b.t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()
 

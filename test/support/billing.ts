@@ -1,7 +1,9 @@
+import { afterEach } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import Stripe from 'stripe'
-import { subscriptions, users } from '../../db/schema'
+import { apps, subscriptions, users } from '../../db/schema'
 import { createTestApp, type TestApp, type TestAppOptions, type TestUser } from './harness'
+import { VALID_PAGES } from './page-fixtures'
 import { type StripeEmulator, startStripeEmulator } from './stripe-emulator'
 import type { Json } from './stripe-emulator-wire'
 
@@ -124,4 +126,39 @@ export async function createAppFor(
 export function stripeSubscriptionOf(b: BillingTestApp, u: TestUser) {
   const row = b.t.store.orm.select().from(subscriptions).where(eq(subscriptions.userId, u.user.id)).get()
   return row ? b.em.subscriptions.get(row.stripeSubscriptionId) : undefined
+}
+
+/**
+ * Billing test apps that close after each test: `const billingApp = billingAppsPerTest()` at the
+ * top of a test file, then `billingApp(env)` inside tests.
+ */
+export function billingAppsPerTest() {
+  let open: BillingTestApp[] = []
+  afterEach(() => {
+    for (const b of open) b.close()
+    open = []
+  })
+  return (env: Record<string, string> = {}) => {
+    const b = createBillingTestApp({ env })
+    open.push(b)
+    return b
+  }
+}
+
+/** The local mirror row of the user's subscription. */
+export const mirrorOf = (b: BillingTestApp, u: TestUser) =>
+  b.t.store.orm.select().from(subscriptions).where(eq(subscriptions.userId, u.user.id)).get()
+
+export const appRow = (b: BillingTestApp, appId: string) =>
+  b.t.store.orm.select().from(apps).where(eq(apps.id, appId)).get()
+
+/** Saves a policy (something to publish), then deploys through the API. */
+export async function deployThroughApi(
+  b: BillingTestApp,
+  u: TestUser,
+  appId: string,
+  headers: Record<string, string> = {},
+) {
+  await b.t.json('PUT', `/api/apps/${appId}/policy`, { token: u.apiKey, body: VALID_PAGES.policy })
+  return b.t.json('POST', `/api/apps/${appId}/deploy`, { token: u.apiKey, headers })
 }

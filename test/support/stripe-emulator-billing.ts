@@ -59,10 +59,16 @@ export function completeCheckout(em: StripeEmulator, sessionId: string, card = '
   return em.event('checkout.session.completed', session)
 }
 
+/** The customer a request names, or Stripe's resource_missing answer. */
+function liveCustomer(em: StripeEmulator, id: unknown): Json {
+  const customer = em.customers.get(String(id))
+  if (!customer || customer.deleted) throw missing('customer', String(id))
+  return customer
+}
+
 export function addBillingRoutes(em: StripeEmulator) {
   em.route('POST', /^\/v1\/payment_methods\/([^/]+)\/attach$/, (m, p) => {
-    const customer = em.customers.get(p.customer)
-    if (!customer || customer.deleted) throw missing('customer', String(p.customer))
+    const customer = liveCustomer(em, p.customer)
     const method = paymentMethod(em, m[1] as string)
     if (method.customer && method.customer !== customer.id)
       throw invalid('This PaymentMethod was previously used without being attached to a Customer.')
@@ -75,8 +81,7 @@ export function addBillingRoutes(em: StripeEmulator) {
     return method
   })
   em.route('POST', /^\/v1\/setup_intents$/, (_, p) => {
-    const customer = em.customers.get(p.customer)
-    if (!customer || customer.deleted) throw missing('customer', String(p.customer))
+    const customer = liveCustomer(em, p.customer)
     const id = em.id('seti')
     const intent = {
       id,
@@ -91,8 +96,7 @@ export function addBillingRoutes(em: StripeEmulator) {
     return intent
   })
   em.route('POST', /^\/v1\/checkout\/sessions$/, (_, p) => {
-    const customer = em.customers.get(p.customer)
-    if (!customer || customer.deleted) throw missing('customer', String(p.customer))
+    const customer = liveCustomer(em, p.customer)
     if (p.mode !== 'subscription') throw invalid('Only subscription mode is emulated.', 'mode')
     if (!p.success_url) throw invalid('Missing required param: success_url.', 'success_url')
     const price = p.line_items?.[0]?.price
@@ -122,8 +126,7 @@ export function addBillingRoutes(em: StripeEmulator) {
     return session
   })
   em.route('POST', /^\/v1\/billing_portal\/sessions$/, (_, p) => {
-    const customer = em.customers.get(p.customer)
-    if (!customer || customer.deleted) throw missing('customer', String(p.customer))
+    const customer = liveCustomer(em, p.customer)
     const id = em.id('bps')
     const session = {
       id,

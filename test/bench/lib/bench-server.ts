@@ -24,6 +24,55 @@ const STATUS_JSON = {
   hasApps: false,
 }
 
+/** Custodian on a fresh temporary database and storage directory: how every app mode starts. */
+function benchApp(env: Record<string, string> = {}, options: { idempotency?: boolean } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'custodian-bench-'))
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_PATH: join(dir, 'bench.db'),
+    STORAGE_DIR: join(dir, 'files'),
+    PORT: '0',
+    ...env,
+  })
+  const deps = buildDeps({ config })
+  return { dir, config, deps, app: createApp(deps, options) }
+}
+
+/** Puts the team on a quota tier that never refuses (benchmarks measure the server, not quotas). */
+async function unlimitedQuotas(deps: ReturnType<typeof buildDeps>, teamId: string) {
+  const { quotaTiers, teams } = await import('../../../db/schema')
+  const { eq } = await import('drizzle-orm')
+  deps.store.orm
+    .insert(quotaTiers)
+    .values({
+      id: 'bench-unlimited',
+      displayName: 'Bench',
+      dailySandboxCreates: 1e9,
+      maxConcurrentSandboxes: 1e9,
+      dailyGbHours: 1e12,
+    })
+    .onConflictDoNothing()
+    .run()
+  deps.store.orm.update(teams).set({ quotaTierId: 'bench-unlimited' }).where(eq(teams.id, teamId)).run()
+}
+
+/** A verified user with a personal team, and a minter of its keys (no key-count limit). */
+function benchUser(deps: ReturnType<typeof buildDeps>, email: string) {
+  const { user, team } = writeTransaction(deps.store, (tx) =>
+    createUserWithTeam(tx, deps.clock, { email, emailVerified: true }),
+  )
+  const key = (kind: 'orbit' | 'runtime') =>
+    createKey(deps.store, deps.clock, {
+      userId: user.id,
+      teamId: team.id,
+      kind,
+      name: 'bench',
+      scope: kind === 'runtime' ? 'sandboxes' : null,
+      enforceLimit: false,
+    }).plaintext
+  return { user, team, key }
+}
+
 if (mode === 'bare') {
   const server = Bun.serve({
     port: 0,
@@ -33,63 +82,21 @@ if (mode === 'bare') {
   })
   console.log(`READY ${JSON.stringify({ url: `http://127.0.0.1:${server.port}` })}`)
 } else if (mode === 'app') {
-  const dir = mkdtempSync(join(tmpdir(), 'custodian-bench-'))
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_PATH: process.env.DATABASE_PATH ?? join(dir, 'bench.db'),
-    STORAGE_DIR: join(dir, 'files'),
-    PORT: '0',
-  })
-  const deps = buildDeps({ config })
-  const app = createApp(deps, { idempotency: process.env.BENCH_IDEMPOTENCY !== 'off' })
-  const { user, team } = writeTransaction(deps.store, (tx) =>
-    createUserWithTeam(tx, deps.clock, { email: 'bench@example.com', emailVerified: true }),
+  const { dir, deps, app } = benchApp(
+    process.env.DATABASE_PATH ? { DATABASE_PATH: process.env.DATABASE_PATH } : {},
+    { idempotency: process.env.BENCH_IDEMPOTENCY !== 'off' },
   )
-  const key = createKey(deps.store, deps.clock, {
-    userId: user.id,
-    teamId: team.id,
-    kind: 'orbit',
-    name: 'bench',
-    scope: null,
-    enforceLimit: false,
-  })
-  const runtime = createKey(deps.store, deps.clock, {
-    userId: user.id,
-    teamId: team.id,
-    kind: 'runtime',
-    name: 'bench',
-    scope: 'sandboxes',
-    enforceLimit: false,
-  })
+  const { user, key } = benchUser(deps, 'bench@example.com')
   app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
   console.log(
-    `READY ${JSON.stringify({ url: `http://127.0.0.1:${app.server?.port}`, apiKey: key.plaintext, runtimeKey: runtime.plaintext, userId: user.id, dir })}`,
+    `READY ${JSON.stringify({ url: `http://127.0.0.1:${app.server?.port}`, apiKey: key('orbit'), runtimeKey: key('runtime'), userId: user.id, dir })}`,
   )
 } else if (mode === 'heavy') {
   // The heavy account of the export and erasure benchmarks, plus light neighbours to read.
-  const dir = mkdtempSync(join(tmpdir(), 'custodian-bench-'))
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_PATH: join(dir, 'bench.db'),
-    STORAGE_DIR: join(dir, 'files'),
-    PORT: '0',
-    RATE_LIMIT_ENABLED: 'false',
-  })
-  const deps = buildDeps({ config })
-  const app = createApp(deps)
+  const { config, deps, app } = benchApp({ RATE_LIMIT_ENABLED: 'false' })
   const make = (email: string) => {
-    const { user, team } = writeTransaction(deps.store, (tx) =>
-      createUserWithTeam(tx, deps.clock, { email, emailVerified: true }),
-    )
-    const key = createKey(deps.store, deps.clock, {
-      userId: user.id,
-      teamId: team.id,
-      kind: 'orbit',
-      name: 'bench',
-      scope: null,
-      enforceLimit: false,
-    })
-    return { user, team, apiKey: key.plaintext }
+    const { user, team, key } = benchUser(deps, email)
+    return { user, team, apiKey: key('orbit') }
   }
   const heavy = make('heavy@example.com')
   const appNames = Array.from({ length: 10 }, (_, i) => `Heavy App ${i + 1}`)
@@ -111,26 +118,8 @@ if (mode === 'bare') {
   )
 } else if (mode === 'hosted') {
   // An app with every page configured, deployed; the deploy itself is timed here.
-  const dir = mkdtempSync(join(tmpdir(), 'custodian-bench-'))
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_PATH: join(dir, 'bench.db'),
-    STORAGE_DIR: join(dir, 'files'),
-    PORT: '0',
-    RATE_LIMIT_ENABLED: 'false',
-  })
-  const deps = buildDeps({ config })
-  const app = createApp(deps)
-  const { user, team } = writeTransaction(deps.store, (tx) =>
-    createUserWithTeam(tx, deps.clock, { email: 'hosted@example.com', emailVerified: true }),
-  )
-  const key = createKey(deps.store, deps.clock, {
-    userId: user.id,
-    teamId: team.id,
-    kind: 'orbit',
-    name: 'bench',
-    scope: null,
-  }).plaintext
+  const { config, deps, app } = benchApp({ RATE_LIMIT_ENABLED: 'false' })
+  const key = benchUser(deps, 'hosted@example.com').key('orbit')
   const call = (method: string, path: string, body?: unknown) =>
     app.handle(
       new Request(`http://localhost${path}`, {
@@ -202,42 +191,11 @@ if (mode === 'bare') {
   // The mixed-load run: `argv[3]` users, each with an /api key, a runtime key and an app, on a
   // tier that never refuses (the load measures the server, not the quotas).
   const count = Number(process.argv[3] ?? 200)
-  const dir = mkdtempSync(join(tmpdir(), 'custodian-load-'))
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_PATH: join(dir, 'load.db'),
-    STORAGE_DIR: join(dir, 'files'),
-    PORT: '0',
-  })
-  const deps = buildDeps({ config })
-  const app = createApp(deps)
-  const { quotaTiers, teams } = await import('../../../db/schema')
-  const { eq } = await import('drizzle-orm')
-  deps.store.orm
-    .insert(quotaTiers)
-    .values({
-      id: 'load',
-      displayName: 'Load',
-      dailySandboxCreates: 1e9,
-      maxConcurrentSandboxes: 1e9,
-      dailyGbHours: 1e12,
-    })
-    .run()
+  const { config, deps, app } = benchApp()
   const users = []
   for (let i = 0; i < count; i++) {
-    const { user, team } = writeTransaction(deps.store, (tx) =>
-      createUserWithTeam(tx, deps.clock, { email: `load${i}@example.com`, emailVerified: true }),
-    )
-    deps.store.orm.update(teams).set({ quotaTierId: 'load' }).where(eq(teams.id, team.id)).run()
-    const key = (kind: 'orbit' | 'runtime') =>
-      createKey(deps.store, deps.clock, {
-        userId: user.id,
-        teamId: team.id,
-        kind,
-        name: 'load',
-        scope: kind === 'runtime' ? 'sandboxes' : null,
-        enforceLimit: false,
-      }).plaintext
+    const { user, team, key } = benchUser(deps, `load${i}@example.com`)
+    await unlimitedQuotas(deps, team.id)
     const apiKey = key('orbit')
     const created = await app.handle(
       new Request('http://localhost/api/apps', {
@@ -257,42 +215,14 @@ if (mode === 'bare') {
   // One user on a tier that never refuses, with `argv[3]` sandboxes already recorded: mostly
   // destroyed, 1% paused and 1% running, one `job` metadata value each.
   const seeded = Number(process.argv[3] ?? 0)
-  const dir = mkdtempSync(join(tmpdir(), 'custodian-bench-'))
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_PATH: join(dir, 'bench.db'),
-    STORAGE_DIR: join(dir, 'files'),
-    PORT: '0',
-    RATE_LIMIT_ENABLED: 'false',
-  })
-  const deps = buildDeps({ config })
-  const app = createApp(deps)
-  const { user, team } = writeTransaction(deps.store, (tx) =>
-    createUserWithTeam(tx, deps.clock, { email: 'sandboxes@example.com', emailVerified: true }),
-  )
-  const runtime = createKey(deps.store, deps.clock, {
-    userId: user.id,
-    teamId: team.id,
-    kind: 'runtime',
-    name: 'bench',
-    scope: 'sandboxes',
-    enforceLimit: false,
-  })
-  const { quotaTiers, sandboxes, teams } = await import('../../../db/schema')
-  const { eq } = await import('drizzle-orm')
+  const { config, deps, app } = benchApp({ RATE_LIMIT_ENABLED: 'false' })
+  const { user, team, key } = benchUser(deps, 'sandboxes@example.com')
+  const runtime = key('runtime')
+  await unlimitedQuotas(deps, team.id)
+  const { sandboxes } = await import('../../../db/schema')
   const { encodePageToken } = await import('../../../src/lib/page-token')
   const seedStart = deps.clock.now() - seeded
   writeTransaction(deps.store, (tx) => {
-    tx.insert(quotaTiers)
-      .values({
-        id: 'bench-unlimited',
-        displayName: 'Bench',
-        dailySandboxCreates: 1e9,
-        maxConcurrentSandboxes: 1e9,
-        dailyGbHours: 1e12,
-      })
-      .run()
-    tx.update(teams).set({ quotaTierId: 'bench-unlimited' }).where(eq(teams.id, team.id)).run()
     const now = seedStart
     const rows = []
     for (let i = 0; i < seeded; i++) {
@@ -326,7 +256,7 @@ if (mode === 'bare') {
   console.log(
     `READY ${JSON.stringify({
       url: `http://127.0.0.1:${app.server?.port}`,
-      runtimeKey: runtime.plaintext,
+      runtimeKey: runtime,
       middleToken: middle ? encodePageToken(middle) : null,
       databasePath: config.databasePath,
     })}`,
