@@ -1,4 +1,3 @@
-import { ownedTable } from '../../db/ownership'
 import type { PageKind } from '../../db/schema'
 import type { SubscriptionRow } from '../services/account-overview'
 import type { TeamRow, UserRow } from '../services/accounts'
@@ -14,22 +13,10 @@ import {
 } from '../services/export'
 import type { ApiKeyRow } from '../services/keys'
 import { type AppRow, projectSiteForApi, type SiteRow } from './api'
+import { EXPORTED_TABLES } from './export-tables'
 import type { SandboxRow } from './v1'
 
-const T = {
-  users: ownedTable('users'),
-  teams: ownedTable('teams'),
-  apps: ownedTable('apps'),
-  sites: ownedTable('sites'),
-  policies: ownedTable('policies'),
-  appPages: ownedTable('app_pages'),
-  policyVersions: ownedTable('policy_versions'),
-  deploys: ownedTable('deploys'),
-  subscriptions: ownedTable('subscriptions'),
-  apiKeys: ownedTable('api_keys'),
-  quotaUsage: ownedTable('quota_usage'),
-  sandboxes: ownedTable('sandboxes'),
-}
+const T = EXPORTED_TABLES
 
 interface PolicyRow {
   appId: string

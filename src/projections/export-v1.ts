@@ -1,4 +1,3 @@
-import { ownedTable } from '../../db/ownership'
 import { quotaTiers } from '../../db/schema'
 import { toRfc3339 } from '../lib/time'
 import type { SubscriptionRow } from '../services/account-overview'
@@ -13,7 +12,9 @@ import {
 } from '../services/export'
 import type { ApiKeyRow } from '../services/keys'
 import type { AppRow, SiteRow } from './api'
+import { EXPORTED_TABLES } from './export-tables'
 import {
+  projectKeyRowForV1,
   projectTeamForV1,
   projectTierForV1,
   projectUsageForV1,
@@ -21,20 +22,7 @@ import {
   type SandboxRow,
 } from './v1'
 
-const T = {
-  users: ownedTable('users'),
-  teams: ownedTable('teams'),
-  apps: ownedTable('apps'),
-  sites: ownedTable('sites'),
-  policies: ownedTable('policies'),
-  appPages: ownedTable('app_pages'),
-  policyVersions: ownedTable('policy_versions'),
-  deploys: ownedTable('deploys'),
-  subscriptions: ownedTable('subscriptions'),
-  apiKeys: ownedTable('api_keys'),
-  quotaUsage: ownedTable('quota_usage'),
-  sandboxes: ownedTable('sandboxes'),
-}
+const T = EXPORTED_TABLES
 
 type Row = Record<string, any>
 
@@ -77,21 +65,8 @@ export const v1ExportPlan: ExportPlan = {
         projectTierForV1,
       )
       yield* list(ctx, 'quota_usage', s.rows<QuotaUsageRow>(T.quotaUsage), projectUsageForV1)
-      yield* list(ctx, 'api_keys', s.rows<ApiKeyRow>(T.apiKeys), (k) => ({
-        id: k.id,
-        user_id: k.userId,
-        team_id: k.teamId,
-        kind: k.kind,
-        key_prefix: k.keyPrefix,
-        name: k.name,
-        is_active: k.isActive && k.revokedAt === null,
-        created_at: toRfc3339(k.createdAt),
-        last_used_at: toRfc3339(k.lastUsedAt),
-        scope: k.scope,
-        revoked_at: toRfc3339(k.revokedAt),
-        expires_at: toRfc3339(k.expiresAt),
-        rotation_parent_key_id: k.rotationParentKeyId,
-      }))
+      // Revoking or suspending a key clears is_active, so the admin view's projection is exact here.
+      yield* list(ctx, 'api_keys', s.rows<ApiKeyRow>(T.apiKeys), projectKeyRowForV1)
       yield* list(ctx, 'sandboxes', s.rows<SandboxRow>(T.sandboxes), (sb) => ({
         id: sb.id,
         team_id: sb.teamId,

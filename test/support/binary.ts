@@ -40,6 +40,21 @@ export async function freePort(): Promise<number> {
   return port
 }
 
+/** Waits until something accepts TCP connections on a loopback port. */
+export async function waitForPort(port: number, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      const socket = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } })
+      socket.end()
+      return
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${what} did not start`)
+      await Bun.sleep(20)
+    }
+  }
+}
+
 export interface BinaryServer {
   url: string
   env: Record<string, string>

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from './binary'
+import { freePort, waitForPort } from './binary'
 
 export interface Pebble {
   directoryUrl: string
@@ -81,17 +81,7 @@ export async function startPebble({ alwaysValid }: { alwaysValid: boolean }): Pr
     stdout: 'ignore',
     stderr: 'ignore',
   })
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    try {
-      const socket = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } })
-      socket.end()
-      break
-    } catch {
-      if (Date.now() > deadline) throw new Error('pebble did not start')
-      await Bun.sleep(25)
-    }
-  }
+  await waitForPort(port, 'pebble')
   return {
     directoryUrl: `https://127.0.0.1:${port}/dir`,
     caCertPath: cert,

@@ -1,4 +1,4 @@
-import { freePort } from './binary'
+import { freePort, waitForPort } from './binary'
 
 export interface RedisProcess {
   url: string
@@ -17,17 +17,7 @@ export async function startRedis(): Promise<RedisProcess | null> {
       stderr: 'ignore',
     },
   )
-  const deadline = Date.now() + 5000
-  for (;;) {
-    try {
-      const socket = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } })
-      socket.end()
-      break
-    } catch {
-      if (Date.now() > deadline) throw new Error('redis-server did not start')
-      await Bun.sleep(20)
-    }
-  }
+  await waitForPort(port, 'redis-server', 5000)
   return {
     url: `redis://127.0.0.1:${port}`,
     async stop() {
