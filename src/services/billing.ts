@@ -69,6 +69,24 @@ export async function atStripe<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * For steps that must fail closed whatever Stripe said (deletion, soft deletion, restore): any
+ * Stripe failure — out of reach or a refusal — is 502 PAYMENT_ERROR, and nothing changes here.
+ */
+export async function atStripeFailClosed<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (error) {
+    if (error instanceof BillingError)
+      throw new AppError(
+        'PAYMENT_PROVIDER_UNAVAILABLE',
+        'The billing provider could not be reached; nothing was changed. Retry later.',
+        { cause: error },
+      )
+    throw error
+  }
+}
+
 /** One account's billing changes run one at a time (seat counts are read, then set). */
 export const underBillingLock = <T>(deps: BillingDeps, userId: string, fn: () => Promise<T>) =>
   deps.billingLocks.run(`billing:${userId}`, fn)

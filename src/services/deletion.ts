@@ -12,6 +12,7 @@ import type { FileStorage } from '../lib/storage'
 import { subscriptionOfUser } from './account-overview'
 import { getUser } from './accounts'
 import { recordAudit } from './audit'
+import { atStripeFailClosed } from './billing'
 
 export type DeletionRow = typeof accountDeletions.$inferSelect
 
@@ -80,7 +81,7 @@ export async function previewDeletion(deps: DeletionDeps, userId: string): Promi
   if (!user) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
   const counts = countOwnedRows(deps.store, userId)
   if (!deps.billing) return { counts, stripe: null }
-  const { live } = await billingCall(() => subscriptionsToStop(deps, userId, user.stripeCustomerId))
+  const { live } = await atStripeFailClosed(() => subscriptionsToStop(deps, userId, user.stripeCustomerId))
   return { counts, stripe: { customerId: user.stripeCustomerId, subscriptions: live } }
 }
 
@@ -401,21 +402,6 @@ function recordFailure(deps: DeletionDeps, job: DeletionRow, error: unknown) {
     attempts,
     ...errorFields(error),
   })
-}
-
-/** Wraps a Stripe read for the dry run: the same fail-closed answer as the real run. */
-async function billingCall<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn()
-  } catch (error) {
-    if (error instanceof BillingError)
-      throw new AppError(
-        'PAYMENT_PROVIDER_UNAVAILABLE',
-        'The billing provider could not be reached; nothing was changed.',
-        { cause: error },
-      )
-    throw error
-  }
 }
 
 /** Worker: resumes deletions stuck between steps whose backoff has passed. */

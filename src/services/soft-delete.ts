@@ -1,12 +1,13 @@
 import { and, eq, isNotNull, isNull } from 'drizzle-orm'
 import { type Store, writeTransaction } from '../../db/client'
 import { apiKeys, subscriptions, teams, users } from '../../db/schema'
-import { BillingError, type BillingPort, isTerminal } from '../billing/port'
+import { type BillingPort, isTerminal } from '../billing/port'
 import { AppError } from '../errors'
 import { type Clock, DAY } from '../lib/clock'
 import { subscriptionOfUser } from './account-overview'
 import { getUser, personalTeam } from './accounts'
 import { recordAudit } from './audit'
+import { atStripeFailClosed } from './billing'
 import { destroyActiveSandboxes } from './sandbox-lifecycle'
 
 export interface SoftDeleteDeps {
@@ -14,22 +15,6 @@ export interface SoftDeleteDeps {
   clock: Clock
   billing: BillingPort | null
   config: { deletionGraceDays: number }
-}
-
-const unavailable = (error: BillingError) =>
-  new AppError(
-    'PAYMENT_PROVIDER_UNAVAILABLE',
-    'The billing provider could not be reached; nothing was changed. Retry later.',
-    { cause: error },
-  )
-
-async function atStripe<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn()
-  } catch (error) {
-    if (error instanceof BillingError) throw unavailable(error)
-    throw error
-  }
 }
 
 /**
@@ -43,7 +28,7 @@ export async function softDeleteAccount(deps: SoftDeleteDeps, userId: string): P
   const sub = subscriptionOfUser(store, userId)
   let cancelSetByUs = false
   if (billing && sub && !isTerminal(sub.status) && !sub.cancelAtPeriodEnd) {
-    await atStripe(() =>
+    await atStripeFailClosed(() =>
       billing.setCancelAtPeriodEnd(
         sub.stripeSubscriptionId,
         true,
@@ -90,7 +75,7 @@ export async function restoreAccount(deps: SoftDeleteDeps, userId: string): Prom
     throw new AppError('CONFLICT', 'The grace period is over; the account is being deleted.')
   const sub = subscriptionOfUser(store, userId)
   if (billing && sub?.cancelSetByDeletion && !isTerminal(sub.status))
-    await atStripe(() =>
+    await atStripeFailClosed(() =>
       billing.setCancelAtPeriodEnd(
         sub.stripeSubscriptionId,
         false,
