@@ -14,11 +14,11 @@ import { writeFileAtomically } from '../lib/write-file'
 import type { AppRow, SiteRow } from '../projections/api'
 import { PAGE_FILES, type PageName, type RenderedSite, type RenderInput } from '../render/site'
 import { ownedApp } from './apps'
+import { MAX_POLICY_VERSIONS } from './pages'
 import { requireSeatable, type SeatDeps, withNewSeat } from './seats'
 
 /** Deploy history and policy snapshots kept per app (api-orbit.md). */
 export const MAX_DEPLOYS = 50
-export const MAX_POLICY_VERSIONS = 20
 /** Rendered versions kept on disk: the live one and the one before it. */
 const VERSIONS_KEPT = 2
 

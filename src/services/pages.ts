@@ -93,7 +93,10 @@ export function policyWarnings(data: Record<string, unknown>): string[] {
   return warnings
 }
 
-/** Policy snapshots of an app, newest first, at most 20. */
+/** Policy snapshots kept (and listed) per app (api-orbit.md). */
+export const MAX_POLICY_VERSIONS = 20
+
+/** Policy snapshots of an app, newest first, at most MAX_POLICY_VERSIONS. */
 export function listPolicyVersions(store: Store, userId: string, appId: string) {
   ownedApp(store, userId, appId)
   return store.orm
@@ -101,7 +104,7 @@ export function listPolicyVersions(store: Store, userId: string, appId: string) 
     .from(policyVersions)
     .where(eq(policyVersions.appId, appId))
     .orderBy(desc(policyVersions.snapshotAt), desc(policyVersions.id))
-    .limit(20)
+    .limit(MAX_POLICY_VERSIONS)
     .all()
 }
 

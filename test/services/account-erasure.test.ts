@@ -10,7 +10,7 @@ import { purgeOnce } from '../../src/workers/purge'
 import { type BillingTestApp, createBillingTestApp, giveSubscription } from '../support/billing'
 import { expectApiError, expectV1Error } from '../support/envelopes'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
-import { ownedRowIds, seedFullAccount } from '../support/seed'
+import { insertRunningSandbox, ownedRowIds, seedFullAccount } from '../support/seed'
 
 const opened: BillingTestApp[] = []
 const billing = (options: Parameters<typeof createBillingTestApp>[0] = {}) => {
@@ -390,22 +390,7 @@ describe('operator hard delete', () => {
     expectV1Error(notSoft.body, 'account_not_soft_deleted', notSoft.headers)
     expect((await t.request('DELETE', '/v1/account/me', { token: u.session })).status).toBe(202)
     const now = t.clock.now()
-    t.store.orm
-      .insert(sandboxes)
-      .values({
-        id: 'sb_stillrunning',
-        teamId: u.team.id,
-        userId: u.user.id,
-        template: 'base',
-        status: 'running',
-        vcpus: 1,
-        memoryMb: 256,
-        createdAt: now,
-        updatedAt: now,
-        startedAt: now,
-        chargedUntil: now,
-      })
-      .run()
+    insertRunningSandbox(t, u, 'sb_stillrunning')
     const busy = await t.json('DELETE', `/v1/admin/users/${u.user.id}`, { token: op.session })
     expect(busy.status).toBe(409)
     expectV1Error(busy.body, 'account_hard_delete_active_resources', busy.headers)

@@ -8,6 +8,7 @@ import { apiKeys, apps, auditEvents, sandboxes, users } from '../../db/schema'
 import { hashUserId } from '../../src/lib/crypto'
 import { apiExportPlan } from '../../src/projections/export-api'
 import { v1ExportPlan } from '../../src/projections/export-v1'
+import { V1_USER_FIELDS } from '../support/envelopes'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
 import { seedFullAccount } from '../support/seed'
 
@@ -161,22 +162,7 @@ describe('account export: shapes of the seed pages', () => {
       'api_keys',
       'sandboxes',
     ])
-    expect(Object.keys(body.user).sort()).toEqual([
-      'abuse_flags',
-      'avatar_url',
-      'created_at',
-      'delete_scheduled_at',
-      'display_name',
-      'email',
-      'email_verified_at',
-      'id',
-      'is_operator',
-      'name',
-      'quota_tier_id',
-      'soft_deleted_at',
-      'tier',
-      'updated_at',
-    ])
+    expect(Object.keys(body.user).sort()).toEqual(V1_USER_FIELDS)
     expect(body.user.created_at).toMatch(RFC3339)
     expect(body.user.abuse_flags).toEqual({})
     expect(Object.keys(body.team).sort()).toEqual([

@@ -20,3 +20,21 @@ export function expectV1Error(body: any, code: string, headers: Headers) {
   expect(body.request_id).toBe(headers.get('x-request-id'))
   return body
 }
+
+/** The fields of a /v1 `user` object (api-v1.md), sorted: account reads and the export agree. */
+export const V1_USER_FIELDS = [
+  'abuse_flags',
+  'avatar_url',
+  'created_at',
+  'delete_scheduled_at',
+  'display_name',
+  'email',
+  'email_verified_at',
+  'id',
+  'is_operator',
+  'name',
+  'quota_tier_id',
+  'soft_deleted_at',
+  'tier',
+  'updated_at',
+]

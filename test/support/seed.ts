@@ -218,3 +218,24 @@ export function ownedRowIds(t: SeedTarget, userId: string): Record<string, strin
   }
   return ids
 }
+
+/** One running sandbox of the user's team, written directly (tests of what a live one blocks). */
+export function insertRunningSandbox(t: SeedTarget, u: SeedUser, id: string) {
+  const now = t.clock.now()
+  t.store.orm
+    .insert(schema.sandboxes)
+    .values({
+      id,
+      teamId: u.team.id,
+      userId: u.user.id,
+      template: 'base',
+      status: 'running',
+      vcpus: 1,
+      memoryMb: 256,
+      createdAt: now,
+      updatedAt: now,
+      startedAt: now,
+      chargedUntil: now,
+    })
+    .run()
+}

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm'
 import { quotaUsage, users } from '../../db/schema'
 import { DAY } from '../../src/lib/clock'
 import { utcDay } from '../../src/lib/time'
-import { expectV1Error } from '../support/envelopes'
+import { expectV1Error, V1_USER_FIELDS } from '../support/envelopes'
 import { createTestApp } from '../support/harness'
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
@@ -34,24 +34,7 @@ describe('GET /v1/account/me', () => {
       'email_verified',
       'session_email',
     ])
-    expect(Object.keys(r.body.user).sort()).toEqual(
-      [
-        'abuse_flags',
-        'avatar_url',
-        'created_at',
-        'delete_scheduled_at',
-        'display_name',
-        'email',
-        'email_verified_at',
-        'id',
-        'is_operator',
-        'name',
-        'quota_tier_id',
-        'soft_deleted_at',
-        'tier',
-        'updated_at',
-      ].sort(),
-    )
+    expect(Object.keys(r.body.user).sort()).toEqual(V1_USER_FIELDS)
     expect(r.body.user).toMatchObject({
       id: u.user.id,
       email: u.user.email,

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { sandboxes, teams, users } from '../../db/schema'
+import { teams, users } from '../../db/schema'
 import { expectV1Error } from '../support/envelopes'
 import { createTestApp } from '../support/harness'
+import { insertRunningSandbox } from '../support/seed'
 
 const env = { RATE_LIMIT_ENABLED: 'false' }
 
@@ -46,22 +47,7 @@ describe('/v1/admin', () => {
     const op = await t.createUser({ operator: true })
     const u = await t.createUser()
     const runtime = t.runtimeKey(u)
-    const now = t.clock.now()
-    t.store.orm
-      .insert(sandboxes)
-      .values({
-        id: 'sb_test1',
-        teamId: u.team.id,
-        userId: u.user.id,
-        template: 'base',
-        status: 'running',
-        vcpus: 1,
-        memoryMb: 256,
-        createdAt: now,
-        updatedAt: now,
-        startedAt: now,
-      })
-      .run()
+    insertRunningSandbox(t, u, 'sb_test1')
     const r = await t.json('GET', `/v1/admin/users/${u.user.id}`, { token: op.session })
     expect(r.status).toBe(200)
     expect(Object.keys(r.body)).toEqual([
