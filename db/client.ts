@@ -14,9 +14,16 @@ export interface Store {
 
 export const isMemoryPath = (path: string) => path === ':memory:' || path.startsWith('file::memory:')
 
+const BUSY_TIMEOUT_MS = 5000
+
 /** Pragmas proven on SQLite servers (PocketBase): see ../shared/toolchain.md for the measured gain. */
 export function applyPragmas(sqlite: Database, path: string) {
-  sqlite.exec('PRAGMA busy_timeout = 5000')
+  sqlite.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
+  // IMPORTANT: an erased account must leave no bytes behind (data-rights.md). With secure_delete
+  // ON, SQLite overwrites deleted cells and freed pages with zeros as it frees them; FAST leaves
+  // whole freed pages on the freelist untouched — which is where a chunked erasure puts most of an
+  // account. Measured on `bun run bench erasure`: see the README's "Erasure" notes.
+  sqlite.exec('PRAGMA secure_delete = ON')
   if (!isMemoryPath(path)) sqlite.exec('PRAGMA journal_mode = WAL')
   sqlite.exec('PRAGMA synchronous = NORMAL')
   sqlite.exec('PRAGMA foreign_keys = ON')
@@ -131,5 +138,25 @@ export function readTransaction<T>(store: Store, fn: () => T): T {
   } catch (error) {
     if (db.inTransaction) statements.rollback.run()
     throw error
+  }
+}
+
+/**
+ * Checkpoints the WAL into the database file and truncates it to zero bytes, so no old frame
+ * (a page as it was before an erasure) stays readable in `-wal`. Never waits: when another
+ * connection holds a read snapshot (an export streaming) it answers false and the caller tries
+ * again later, rather than stalling every request behind the busy timeout.
+ */
+export function truncateWal(store: Store): boolean {
+  if (isMemoryPath(store.path)) return true
+  const db = store.sqlite
+  db.exec('PRAGMA busy_timeout = 0')
+  try {
+    const row = db.query('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number } | null
+    return row?.busy === 0
+  } catch {
+    return false
+  } finally {
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
   }
 }

@@ -17,6 +17,7 @@ import { createPushIdGenerator } from './lib/ids'
 import { KeyedLock } from './lib/keyed-lock'
 import { createLogger, type Logger } from './lib/logger'
 import { Metrics } from './lib/metrics'
+import { loadPseudonymKey, usePseudonymKey } from './lib/pseudonym'
 import { RouteIndex } from './lib/route-index'
 import { FileStorage } from './lib/storage'
 import { bearerAuthPlugin, resolveCredential } from './plugins/bearer-auth'
@@ -51,6 +52,7 @@ import { v1KeyRoutes } from './routes/v1/keys'
 import { v1SandboxRoutes } from './routes/v1/sandboxes'
 import { createCredentialVerifier } from './services/credentials'
 import type { SiteRenderer } from './services/deploy'
+import { ErasureLedger } from './services/erasure-ledger'
 
 /** Routes whose bodies are not JSON; everything else on /api and /v1 speaks JSON. */
 const RAW_BODY_ROUTES: BodyRule[] = [
@@ -87,6 +89,7 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
       migrate(opened)
       return opened
     })()
+  usePseudonymKey(loadPseudonymKey(store.path, config.pseudonymKey))
   const verifier = createCredentialVerifier({ store, clock, config, logger })
   const rateLimitStore =
     options.rateLimitStore ??
@@ -114,6 +117,7 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
     billing,
     billingLocks: new KeyedLock(),
     storage,
+    erasureLedger: new ErasureLedger(store.path),
     pushId: createPushIdGenerator(clock),
     renderSite: options.renderSite ?? renderSite,
     resolver: options.resolver ?? systemResolver,

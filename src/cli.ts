@@ -1,16 +1,19 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { SignJWT } from 'jose'
-import { openStore, type Store, writeTransaction } from '../db/client'
+import { isMemoryPath, openStore, type Store, writeTransaction } from '../db/client'
 import { migrate } from '../db/migrate'
 import pkg from '../package.json'
 import { buildDeps, createApp } from './app'
 import { type Config, ConfigError, loadConfig } from './config'
 import { systemClock } from './lib/clock'
 import { parseDuration } from './lib/duration'
+import { loadPseudonymKey, usePseudonymKey } from './lib/pseudonym'
 import { ensureDataDirectories, serve } from './server'
 import { createUserWithTeam, findUserByEmail, personalTeam } from './services/accounts'
+import { applyErasureLedger } from './services/deletion'
+import { ErasureLedger } from './services/erasure-ledger'
 import { createKey } from './services/keys'
 import { purgeOnce } from './workers/purge'
 
@@ -27,6 +30,8 @@ Commands:
   token --email E [--ttl 1h]              mint a session JWT with AUTH_JWT_SECRET (local use)
   purge                                   run the deletion/purge worker once and exit
   backup --to FILE                        copy the database into FILE (consistent, while serving)
+  restore --from FILE                     replace the database with a backup (server stopped), then
+                                          erase again every account erased since that backup
   openapi                                 print the OpenAPI document (what /docs/json serves)
   healthcheck                             exit 0 if the local server answers /healthz
   --version, --help
@@ -91,6 +96,8 @@ export async function main(
       return healthcheck(config)
     case 'backup':
       return withStore(config, (store) => backupCommand(store, values, out))
+    case 'restore':
+      return restoreCommand(config, values, out)
     case 'openapi':
       return openapiCommand(config, out)
     case 'purge':
@@ -116,6 +123,7 @@ function parse(argv: string[]) {
       ttl: { type: 'string', default: '1h' },
       json: { type: 'boolean', default: false },
       to: { type: 'string' },
+      from: { type: 'string' },
       version: { type: 'boolean', short: 'v', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -226,6 +234,52 @@ function backupCommand(store: Store, values: Values, out: Out): number {
       : `Backed up to ${target}.`,
   )
   return 0
+}
+
+/**
+ * Replaces the database with a backup. The backup is copied beside the database, migrated, and
+ * every erasure in the ledger that it does not know is applied to it (locally: Stripe was stopped
+ * by the original erasure) before it is moved into place — so an erased account never comes back,
+ * even for an instant. The server must be stopped; an interrupted restore leaves the current
+ * database untouched and can simply be run again.
+ */
+async function restoreCommand(config: Config, values: Values, out: Out): Promise<number> {
+  try {
+    if (!values.from) throw new Error('--from FILE is required')
+    const source = resolve(values.from)
+    if (!existsSync(source)) throw new Error(`${source} does not exist.`)
+    if (isMemoryPath(config.databasePath))
+      throw new Error('DATABASE_PATH is :memory:; nothing to restore into.')
+    ensureDataDirectories(config)
+    const target = resolve(config.databasePath)
+    const staging = `${target}.restoring`
+    for (const leftover of [staging, `${staging}-wal`, `${staging}-shm`]) rmSync(leftover, { force: true })
+    copyFileSync(source, staging)
+    const store = openStore(staging)
+    let report: Awaited<ReturnType<typeof applyErasureLedger>>
+    try {
+      migrate(store)
+      // The ledger and the pseudonym key live beside DATABASE_PATH, not beside the staging copy.
+      const deps = buildDeps({ config, store })
+      deps.erasureLedger = new ErasureLedger(target)
+      usePseudonymKey(loadPseudonymKey(target, config.pseudonymKey))
+      report = await applyErasureLedger(deps)
+      store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    } finally {
+      store.close()
+    }
+    for (const old of [`${target}-wal`, `${target}-shm`]) rmSync(old, { force: true })
+    renameSync(staging, target)
+    out(
+      values.json
+        ? JSON.stringify({ restored: target, from: source, ...report })
+        : `Restored ${target} from ${source}; erased again: ${report.erased} account(s), receipts copied: ${report.receiptsCopied}.`,
+    )
+    return 0
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`)
+    return 1
+  }
 }
 
 /** The OpenAPI document of this build, from an in-memory instance (no database touched). */

@@ -68,6 +68,8 @@ const EnvSchema = T.Object({
     },
   ),
   REDIS_URL: T.Optional(T.String({ pattern: '^rediss?://' })),
+  /** Secret of the keyed user pseudonyms; by default generated into pseudonym.key beside the database. */
+  PSEUDONYM_KEY: T.Optional(T.String({ minLength: 32 })),
   /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: T.Optional(T.String({ minLength: 16 })),
   CERT_PROVIDER: T.Union([T.Literal('none'), T.Literal('acme')], { default: 'none' }),
@@ -108,6 +110,7 @@ export interface Config {
   logLevel: Env['LOG_LEVEL']
   redisUrl: string | null
   metricsToken: string | null
+  pseudonymKey: string | null
   certProvider: Env['CERT_PROVIDER']
   acme: { directoryUrl: string | null; email: string | null; caCertPath: string | null }
   tlsPort: number | null
@@ -136,7 +139,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (firstError) {
     const name = firstError.path.replace(/^\//, '')
     // IMPORTANT: never echo a secret back into logs.
-    const shown = /SECRET|KEY/.test(name) ? '<redacted>' : JSON.stringify(env[name] ?? '')
+    const shown = /SECRET|KEY|TOKEN/.test(name) ? '<redacted>' : JSON.stringify(env[name] ?? '')
     throw new ConfigError(`Invalid configuration: ${name}=${shown} — ${firstError.message}`)
   }
   const e = converted as Env
@@ -173,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     redisUrl: e.REDIS_URL ?? null,
     metricsToken: e.METRICS_TOKEN ?? null,
+    pseudonymKey: e.PSEUDONYM_KEY ?? null,
     certProvider: e.CERT_PROVIDER,
     acme: {
       directoryUrl: e.ACME_DIRECTORY_URL ?? null,

@@ -12,6 +12,7 @@ import type { FileStorage } from './lib/storage'
 import type { RateLimitStore } from './plugins/rate-limit/store'
 import type { CredentialVerifier } from './services/credentials'
 import type { SiteRenderer } from './services/deploy'
+import type { ErasureLedger } from './services/erasure-ledger'
 
 /** Everything the routes and plugins need, built once by createApp and passed down. */
 export interface AppDeps {
@@ -28,6 +29,8 @@ export interface AppDeps {
   /** Serialises each account's billing changes (seat counts). */
   billingLocks: KeyedLock
   storage: FileStorage
+  /** Completed erasures, kept beside the database so a restored backup forgets them again. */
+  erasureLedger: ErasureLedger
   /** Time-ordered 20-character app ids. */
   pushId: () => string
   /** Renders an app's pages for a deploy (tests swap in a failing one). */

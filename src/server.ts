@@ -6,6 +6,7 @@ import type { Config } from './config'
 import type { AppDeps } from './deps'
 import { SECOND } from './lib/clock'
 import { Metrics } from './lib/metrics'
+import { applyErasureLedger } from './services/deletion'
 import { purgeOnce } from './workers/purge'
 import { startScheduler } from './workers/scheduler'
 
@@ -25,6 +26,11 @@ export async function serve(config: Config): Promise<void> {
   ensureDataDirectories(config)
   // Process metrics (CPU, memory, event-loop lag) only in a real server, not per test app.
   const deps = buildDeps({ config, metrics: new Metrics({ processMetrics: true }) })
+  // IMPORTANT: before the first request: a database restored from a backup must forget again
+  // every account erased after that backup was taken (the erasure ledger).
+  const reapplied = await applyErasureLedger(deps)
+  if (reapplied.erased > 0 || reapplied.receiptsCopied > 0)
+    deps.logger.warn('re-applied erasures recorded after this database was backed up', reapplied)
   const app = createApp(deps)
   app.listen({
     port: config.port,

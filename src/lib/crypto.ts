@@ -14,11 +14,3 @@ export function digestsEqual(a: string, b: string): boolean {
   for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i)
   return difference === 0
 }
-
-/**
- * The pseudonymous user id kept in receipts and audit events. Never an email or a name; once the
- * user row is erased nothing in the database maps it back.
- */
-export function hashUserId(userId: string): string {
-  return sha256Hex(`custodian:user:${userId}`)
-}

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
-import { hashUserId } from '../lib/crypto'
 import type { Logger } from '../lib/logger'
 import type { Metrics } from '../lib/metrics'
+import { hashUserId } from '../lib/pseudonym'
 import type { RouteIndex } from '../lib/route-index'
 import { stateOf } from './request-state'
 

@@ -28,6 +28,8 @@ export interface RequestState {
    */
   settleResponse?: (response: Response) => Promise<void>
   responseSettled?: boolean
+  /** Set by a route whose answer carries a one-time secret: its stored replay is sealed. */
+  secretResponse?: boolean
   /** Rate-limit policies already applied (headers are built from all of them). */
   rateLimits?: RateLimitOutcome[]
   /** Applies a route's own rate-limit policy (set by the rate limiter for authenticated calls). */
@@ -46,6 +48,11 @@ export interface RateLimitOutcome {
 }
 
 const states = new WeakMap<Request, RequestState>()
+
+/** Marks this request's answer as holding a one-time secret (a minted key): see sealed-body.ts. */
+export function markSecretResponse(request: Request) {
+  stateOf(request).secretResponse = true
+}
 
 /**
  * What identifies this request when keys for other systems are derived from it (Stripe's

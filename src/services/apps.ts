@@ -1,4 +1,4 @@
-import { and, asc, count, eq, like, or } from 'drizzle-orm'
+import { and, asc, count, eq, like, or, sql } from 'drizzle-orm'
 import { type Orm, type Store, writeTransaction } from '../../db/client'
 import { OWNED_TABLES } from '../../db/ownership'
 import { apps, sites } from '../../db/schema'
@@ -33,11 +33,19 @@ export function ownedApp(store: Store | Orm, userId: string, appId: string): App
   const app = orm
     .select()
     .from(apps)
-    .where(and(eq(apps.id, appId), eq(apps.userId, userId)))
+    .where(and(eq(apps.id, appId), eq(apps.userId, userId), ownerIsLive))
     .get()
   if (!app) throw new AppError('NOT_FOUND', 'No such app.')
   return app
 }
+
+/**
+ * IMPORTANT: once an erasure is requested nothing more may be written for the account — a write
+ * committed between two of the erasure's chunks would outlive it (or block it on a foreign key).
+ * Every write checks ownership through `ownedApp` inside its transaction, so this one condition
+ * closes that window.
+ */
+const ownerIsLive = sql`NOT EXISTS (SELECT 1 FROM users WHERE users.id = ${apps.userId} AND users.erasure_requested_at IS NOT NULL)`
 
 export function siteOf(store: Store | Orm, appId: string): SiteRow | undefined {
   const orm = 'orm' in store ? store.orm : store

@@ -1,8 +1,8 @@
 import type { Orm } from '../../db/client'
 import { auditEvents } from '../../db/schema'
 import type { Clock } from '../lib/clock'
-import { hashUserId } from '../lib/crypto'
 import { uuidv7 } from '../lib/ids'
+import { hashUserId } from '../lib/pseudonym'
 
 export type AuditAction =
   | 'account.exported'

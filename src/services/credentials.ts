@@ -12,8 +12,9 @@ import type { ApiKeyKind } from '../../db/schema'
 import type { Config } from '../config'
 import { AppError } from '../errors'
 import { type Clock, MINUTE } from '../lib/clock'
-import { digestsEqual, hashUserId, sha256Hex } from '../lib/crypto'
+import { digestsEqual, sha256Hex } from '../lib/crypto'
 import type { Logger } from '../lib/logger'
+import { hashUserId, legacyHashUserId } from '../lib/pseudonym'
 import { createUserWithTeam, isValidEmail, normaliseEmail } from './accounts'
 
 export type CredentialKind = 'session' | ApiKeyKind
@@ -175,7 +176,8 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     if (!user) {
       // IMPORTANT: a token issued before this subject's account was erased must never
       // re-create it (data-rights.md: "refused even before it expires").
-      const erased = erasedAfter.get(hashUserId(userId))
+      // Receipts written before pseudonyms were keyed carry the unkeyed hash: look for both.
+      const erased = erasedAfter.get(hashUserId(userId)) ?? erasedAfter.get(legacyHashUserId(userId))
       const issuedAt = typeof payload.iat === 'number' ? payload.iat * 1000 : null
       if (erased && (issuedAt === null || issuedAt <= erased.requested_at)) return INVALID
       if (!claimEmail || !isValidEmail(claimEmail)) return INVALID

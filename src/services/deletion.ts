@@ -1,18 +1,20 @@
 import { and, asc, desc, eq, isNotNull, isNull, lt, lte, ne, or } from 'drizzle-orm'
-import { changesOf, readTransaction, type Store, writeTransaction } from '../../db/client'
+import { changesOf, readTransaction, type Store, truncateWal, writeTransaction } from '../../db/client'
 import { OWNED_TABLES, ownerWhere } from '../../db/ownership'
 import { accountDeletions, apps, type DeletionMode, type DeletionStep, sites, users } from '../../db/schema'
 import { BillingError, type BillingPort, isTerminal } from '../billing/port'
 import { AppError } from '../errors'
 import { type Clock, HOUR, SECOND } from '../lib/clock'
-import { hashUserId, sha256Hex } from '../lib/crypto'
+import { sha256Hex } from '../lib/crypto'
 import { uuidv7 } from '../lib/ids'
 import { errorFields, type Logger } from '../lib/logger'
+import { hashUserId } from '../lib/pseudonym'
 import type { FileStorage } from '../lib/storage'
 import { subscriptionOfUser } from './account-overview'
 import { getUser } from './accounts'
 import { recordAudit } from './audit'
 import { atStripeFailClosed } from './billing'
+import { type ErasureLedger, ledgerEntryOf, reconcileLedger } from './erasure-ledger'
 
 export type DeletionRow = typeof accountDeletions.$inferSelect
 
@@ -30,6 +32,8 @@ export interface DeletionDeps {
   }
   /** Counts deletions reaching each step. */
   metrics?: { deletionStep(step: string): void }
+  /** Where completed erasures are recorded for restores; absent for in-memory databases. */
+  erasureLedger?: ErasureLedger
 }
 
 export interface DeletionPreview {
@@ -331,8 +335,15 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
     statement.finalize()
   }
   const row = writeTransaction(store, (tx) => {
-    const n = store.sqlite.prepare('DELETE FROM users WHERE id = ?1').run(userId).changes
-    counts.users = (counts.users ?? 0) + n
+    // IMPORTANT: a request authenticated just before the erasure was requested may have written a
+    // row after its table's chunks were done; sweep every table again with the user row, so
+    // nothing of the account outlives it.
+    for (const table of OWNED_TABLES) {
+      const n = store.sqlite
+        .prepare(`DELETE FROM ${table.name} WHERE ${ownerWhere(table)}`)
+        .run(userId).changes
+      counts[table.name] = (counts[table.name] ?? 0) + n
+    }
     const now = deps.clock.now()
     return tx
       .update(accountDeletions)
@@ -347,6 +358,9 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
       .returning()
       .get() as DeletionRow
   })
+  // Files a request in flight wrote after the first pass: its own check removes them too
+  // (sites.ts), this pass covers a request that died between its write and that check.
+  for (const app of owned) await deps.storage.removeAppFiles(app.id)
   deps.metrics?.deletionStep('data_erased')
   return row
 }
@@ -375,7 +389,55 @@ function finish(deps: DeletionDeps, job: DeletionRow): DeletionRow {
       .get() as DeletionRow
   })
   deps.metrics?.deletionStep('done')
+  deps.erasureLedger?.append(ledgerEntryOf(row))
+  scrubWalSoon(deps)
   return row
+}
+
+const pendingScrubs = new WeakSet<Store>()
+
+/**
+ * The freed pages are zeroed in the database (secure_delete), but the WAL still holds frames of
+ * the pages as they were: checkpoint and truncate it once the erasure is committed. When a long
+ * read (an export) holds a snapshot, try again every second until it is done.
+ */
+export function scrubWalSoon(deps: Pick<DeletionDeps, 'store' | 'logger'>, attempt = 0) {
+  if (truncateWal(deps.store)) {
+    pendingScrubs.delete(deps.store)
+    return
+  }
+  if (attempt === 0 && pendingScrubs.has(deps.store)) return // one retry loop per store
+  pendingScrubs.add(deps.store)
+  if (attempt >= 300) {
+    deps.logger.warn('WAL still busy after an erasure; it is truncated at the next checkpoint or shutdown')
+    pendingScrubs.delete(deps.store)
+    return
+  }
+  setTimeout(() => {
+    try {
+      scrubWalSoon(deps, attempt + 1)
+    } catch {
+      pendingScrubs.delete(deps.store) // the store was closed meanwhile
+    }
+  }, 1000).unref()
+}
+
+/**
+ * Re-applies erasures recorded in the ledger that the database does not know (it was restored
+ * from a backup taken before them), erasing those accounts locally — Stripe was stopped by the
+ * original erasure. Run before the server serves a request and by `custodian restore`.
+ */
+export async function applyErasureLedger(deps: DeletionDeps) {
+  if (!deps.erasureLedger) return { appended: 0, erased: 0, receiptsCopied: 0 }
+  const reconciled = reconcileLedger(deps.store, deps.erasureLedger, deps.clock.now())
+  const local: DeletionDeps = { ...deps, billing: null, erasureLedger: undefined }
+  for (const { deletionId } of reconciled.toErase) await runDeletion(local, deletionId)
+  if (reconciled.toErase.length > 0) truncateWal(deps.store)
+  return {
+    appended: reconciled.appended,
+    erased: reconciled.toErase.length,
+    receiptsCopied: reconciled.receiptsCopied,
+  }
 }
 
 /**

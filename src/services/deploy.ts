@@ -13,6 +13,7 @@ import type { FileStorage } from '../lib/storage'
 import { writeFileAtomically } from '../lib/write-file'
 import type { AppRow, SiteRow } from '../projections/api'
 import { PAGE_FILES, type PageName, type RenderedSite, type RenderInput } from '../render/site'
+import { appIsLive, discardAppOutput } from './app-files'
 import { ownedApp } from './apps'
 import { MAX_POLICY_VERSIONS } from './pages'
 import { requireSeatable, type SeatDeps, withNewSeat } from './seats'
@@ -122,6 +123,9 @@ export async function deployApp(
     }
     await writeFileAtomically(join(dir, 'manifest.json'), JSON.stringify(manifest))
   } catch (error) {
+    // The erasure (or the app's deletion) may have removed the directory under this write.
+    if (!appIsLive(deps.store, userId, appId))
+      await discardAppOutput(deps, appId, [dir], new AppError('NOT_FOUND', 'No such app.'))
     await rm(dir, { recursive: true, force: true })
     deps.logger.error('deploy write failed', { appId, ...errorFields(error) })
     throw new AppError('DEPLOY_FAILED', 'Writing the pages failed; the previous version stays live.', {
@@ -133,6 +137,8 @@ export async function deployApp(
   // A new app takes its seat at Stripe first; the switch below records it in the same transaction.
   const publish = (recordSeat: (tx: Orm) => void) =>
     writeTransaction(deps.store, (tx) => {
+      // Still live? An erasure may have begun while the pages were written (app-files.ts).
+      ownedApp(tx, userId, appId)
       const now = deps.clock.now()
       recordSeat(tx)
       const updatedSite = tx
@@ -170,6 +176,8 @@ export async function deployApp(
   try {
     published = await withNewSeat(deps, userId, app, requestKey, publish)
   } catch (error) {
+    if (error instanceof AppError && error.code === 'NOT_FOUND')
+      await discardAppOutput(deps, appId, [dir], error)
     await rm(dir, { recursive: true, force: true })
     throw error
   }

@@ -1,3 +1,4 @@
+import type { Statement } from 'bun:sqlite'
 import { and, eq, lte, sql } from 'drizzle-orm'
 import { changesOf, preparedFor, type Store, writeTransaction } from '../../db/client'
 import { idempotencyKeys } from '../../db/schema'
@@ -28,24 +29,27 @@ export type ClaimOutcome =
   | { kind: 'replay'; response: StoredResponse }
   | { kind: 'mismatch' }
   | { kind: 'in_progress' }
+  /** The principal's account is being erased (or is gone): nothing may be stored for it. */
+  | { kind: 'account_gone' }
 
-const insertClaim = preparedFor((orm) =>
-  orm
-    .insert(idempotencyKeys)
-    .values({
-      principal: sql.placeholder('principal'),
-      key: sql.placeholder('key'),
-      method: sql.placeholder('method'),
-      path: sql.placeholder('path'),
-      fingerprint: sql.placeholder('fingerprint'),
-      state: 'in_progress',
-      createdAt: sql.placeholder('now'),
-      lockedAt: sql.placeholder('now'),
-      expiresAt: sql.placeholder('expiresAt'),
-    })
-    .onConflictDoNothing()
-    .prepare(),
-)
+/**
+ * IMPORTANT: a claim is only inserted while its account is live. A request authenticated a moment
+ * before an erasure was requested must not leave a row (holding the user id) after the erasure.
+ */
+const insertClaimStatements = new WeakMap<Store, Statement>()
+function insertClaim(store: Store) {
+  let statement = insertClaimStatements.get(store)
+  if (!statement) {
+    statement = store.sqlite.prepare(
+      `INSERT INTO idempotency_keys (principal, key, method, path, fingerprint, state, created_at, locked_at, expires_at)
+       SELECT $principal, $key, $method, $path, $fingerprint, 'in_progress', $now, $now, $expiresAt
+        WHERE EXISTS (SELECT 1 FROM users WHERE id = $principal AND erasure_requested_at IS NULL)
+       ON CONFLICT DO NOTHING`,
+    )
+    insertClaimStatements.set(store, statement)
+  }
+  return statement
+}
 const findClaim = preparedFor((orm) =>
   orm
     .select()
@@ -89,9 +93,10 @@ export function claimIdempotencyKey(store: Store, clock: Clock, request: Idempot
       return { kind: 'claimed' as const }
     }
     if (!existing) {
-      // Reaped between the two statements: claim it afresh, now inside the transaction.
-      insertClaim(store).run({ ...request, now, expiresAt: now + IDEMPOTENCY_TTL_MS })
-      return { kind: 'claimed' as const }
+      // Reaped between the two statements, or the account is going: claim it afresh, now inside
+      // the transaction, if the account is still live.
+      const inserted = insertClaim(store).run({ ...request, now, expiresAt: now + IDEMPOTENCY_TTL_MS })
+      return inserted.changes === 1 ? { kind: 'claimed' as const } : { kind: 'account_gone' as const }
     }
     if (existing.expiresAt <= now) return restart()
     if (existing.fingerprint !== request.fingerprint) return { kind: 'mismatch' as const }

@@ -11,6 +11,7 @@ import { sanitizeHomepage } from '../lib/sanitize'
 import type { FileStorage } from '../lib/storage'
 import { writeFileAtomically } from '../lib/write-file'
 import { type AppRow, NO_WELL_KNOWN_FILES, type SiteRow } from '../projections/api'
+import { writeAppFilesThenCommit } from './app-files'
 import { isUniqueViolation, ownedApp, siteOf } from './apps'
 import { isReservedSlug, slugProblem } from './slugs'
 
@@ -140,19 +141,26 @@ export async function saveWellKnownFile(
   if (bytes.length > MAX_WELL_KNOWN_BYTES)
     throw fieldError(['body'], `the file is larger than ${MAX_WELL_KNOWN_BYTES} bytes`)
   ownedApp(deps.store, userId, appId)
-  await writeFileAtomically(wellKnownPath(deps.storage, appId, name), bytes)
-  writeTransaction(deps.store, (tx) => {
-    const site = siteOf(tx, appId)
-    const flags: WellKnownFlags = {
-      ...NO_WELL_KNOWN_FILES,
-      ...site?.wellKnownFiles,
-      [WELL_KNOWN_FILES[name]]: true,
-    }
-    tx.update(sites)
-      .set({ wellKnownFiles: flags, updatedAt: deps.clock.now() })
-      .where(eq(sites.appId, appId))
-      .run()
-  })
+  const path = wellKnownPath(deps.storage, appId, name)
+  await writeAppFilesThenCommit(
+    deps,
+    userId,
+    appId,
+    [path],
+    () => writeFileAtomically(path, bytes),
+    (tx) => {
+      const site = siteOf(tx, appId)
+      const flags: WellKnownFlags = {
+        ...NO_WELL_KNOWN_FILES,
+        ...site?.wellKnownFiles,
+        [WELL_KNOWN_FILES[name]]: true,
+      }
+      tx.update(sites)
+        .set({ wellKnownFiles: flags, updatedAt: deps.clock.now() })
+        .where(eq(sites.appId, appId))
+        .run()
+    },
+  )
   return { success: true as const, fileName: name }
 }
 
@@ -174,15 +182,22 @@ export async function saveIcon(deps: SitesDeps, userId: string, appId: string, b
     throw error
   }
   const name = `icon-${sha256Hex(icon.png).slice(0, 16)}.png`
-  await writeFileAtomically(join(deps.storage.appDir(appId), 'icons', name), icon.png)
+  const path = join(deps.storage.appDir(appId), 'icons', name)
   const iconUrl = `${deps.config.publicUrl}/files/apps/${appId}/icons/${name}`
   const previous = siteOf(deps.store, appId)?.iconUrl
-  writeTransaction(deps.store, (tx) => {
-    tx.update(sites)
-      .set({ iconUrl, iconColor: icon.color, updatedAt: deps.clock.now() })
-      .where(eq(sites.appId, appId))
-      .run()
-  })
+  await writeAppFilesThenCommit(
+    deps,
+    userId,
+    appId,
+    [path],
+    () => writeFileAtomically(path, icon.png),
+    (tx) => {
+      tx.update(sites)
+        .set({ iconUrl, iconColor: icon.color, updatedAt: deps.clock.now() })
+        .where(eq(sites.appId, appId))
+        .run()
+    },
+  )
   // The old icon file goes once the new URL is recorded.
   const oldName = previous?.split('/icons/')[1]
   if (oldName && oldName !== name && /^icon-[0-9a-f]{16}\.png$/.test(oldName))

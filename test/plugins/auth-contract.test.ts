@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { apiKeys, users } from '../../db/schema'
 import { DAY } from '../../src/lib/clock'
-import { hashUserId } from '../../src/lib/crypto'
+import { hashUserId } from '../../src/lib/pseudonym'
 import { expectUnauthorized, invalidCredentials, protectedRoutes, send } from '../support/auth-contract'
 import { createTestApp, type TestUser } from '../support/harness'
 

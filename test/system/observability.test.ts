@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'bun:test'
-import { hashUserId } from '../../src/lib/crypto'
 import { createLogger } from '../../src/lib/logger'
+import { hashUserId } from '../../src/lib/pseudonym'
 import { type BillingTestApp, createAppFor, createBillingTestApp } from '../support/billing'
 import { createTestApp } from '../support/harness'
 

@@ -11,6 +11,7 @@ import {
 import { stateOf } from '../request-state'
 import { requestFingerprint } from './fingerprint'
 import { parseIdempotencyKey } from './header'
+import { isSealed, openBody, sealBody } from './sealed-body'
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
@@ -29,15 +30,22 @@ export interface IdempotencyOptions {
  * run. Claim, work and store are separate short transactions.
  */
 export function idempotencyPlugin({ store, clock, onReplay }: IdempotencyOptions) {
-  async function settle(principal: string, key: string, response: Response) {
+  async function settle(principal: string, key: string, response: Response, request: Request) {
     if (response.status >= 500) {
       releaseIdempotencyKey(store, principal, key)
       return
     }
     const text = response.body === null ? '' : await response.clone().text()
+    // IMPORTANT: never keep a minted key readable at rest (in the database or a backup).
+    const body =
+      text === ''
+        ? null
+        : stateOf(request).secretResponse
+          ? await sealBody(text, credentialOf(request), key)
+          : text
     completeIdempotencyKey(store, principal, key, {
       status: response.status,
-      body: text === '' ? null : text,
+      body,
       contentType: response.headers.get('content-type'),
       location: response.headers.get('location'),
     })
@@ -61,10 +69,23 @@ export function idempotencyPlugin({ store, clock, onReplay }: IdempotencyOptions
         fingerprint,
       })
       switch (claim.kind) {
-        case 'replay':
+        case 'replay': {
+          let stored = claim.response
+          if (isSealed(stored.body)) {
+            const opened = await openBody(stored.body as string, credentialOf(request), key)
+            if (opened === null)
+              throw new AppError(
+                'IDEMPOTENCY_KEY_REUSE',
+                'This Idempotency-Key was used by another credential; its answer holds a one-time secret and is replayed only to that credential.',
+              )
+            stored = { ...stored, body: opened }
+          }
           onReplay?.()
-          state.status = claim.response.status
-          return replay(claim.response)
+          state.status = stored.status
+          return replay(stored)
+        }
+        case 'account_gone':
+          throw new AppError('UNAUTHORIZED', 'This account is being erased.')
         case 'mismatch':
           throw new AppError(
             'IDEMPOTENCY_KEY_REUSE',
@@ -80,7 +101,7 @@ export function idempotencyPlugin({ store, clock, onReplay }: IdempotencyOptions
           state.idempotency = { principal: principal.userId, key }
           state.settleResponse = async (response) => {
             state.responseSettled = true
-            await settle(principal.userId, key, response)
+            await settle(principal.userId, key, response, request)
           }
       }
     })
@@ -92,6 +113,9 @@ export function idempotencyPlugin({ store, clock, onReplay }: IdempotencyOptions
       return final
     })
 }
+
+/** The credential as sent: what seals and opens a stored secret answer. */
+const credentialOf = (request: Request) => request.headers.get('authorization') ?? ''
 
 function replay(stored: StoredResponse): Response {
   const headers: Record<string, string> = { 'idempotent-replayed': 'true' }

@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
 import { principalContext } from '../../plugins/principal'
+import { markSecretResponse } from '../../plugins/request-state'
 import { routeOptions } from '../../plugins/route-options'
 import { ApiKey, ApiMintedKey, projectKeyForApi, projectMintedKeyForApi } from '../../projections/api'
 import { createKey, listActiveKeys, ORBIT_FAMILY, revokeKey } from '../../services/keys'
@@ -26,7 +27,8 @@ export const apiKeyRoutes = ({ store, clock }: AppDeps) =>
     )
     .post(
       '',
-      ({ principal, body, set }) => {
+      ({ principal, body, set, request }) => {
+        markSecretResponse(request)
         const minted = createKey(store, clock, {
           userId: principal.userId,
           teamId: principal.teamId,

@@ -4,6 +4,7 @@ import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
 import { decodePageToken, encodePageToken } from '../../lib/page-token'
 import { principalContext } from '../../plugins/principal'
+import { markSecretResponse } from '../../plugins/request-state'
 import {
   projectPreviewForV1,
   projectReceiptForV1,
@@ -138,7 +139,8 @@ export const v1AdminRoutes = (deps: AppDeps) => {
     )
     .post(
       '/users/:user_id/keys',
-      ({ params, body, set }) => {
+      ({ params, body, set, request }) => {
+        markSecretResponse(request)
         const user = requireUser(store, params.user_id)
         if (user.softDeletedAt !== null)
           throw new AppError('CONFLICT', 'The account is scheduled for deletion.')

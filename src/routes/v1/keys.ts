@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
 import { principalContext } from '../../plugins/principal'
+import { markSecretResponse } from '../../plugins/request-state'
 import { routeOptions } from '../../plugins/route-options'
 import { nullable } from '../../projections/schema-helpers'
 import { projectKeyForV1, projectMintedKeyForV1, V1Key, V1MintedKey } from '../../projections/v1'
@@ -26,7 +27,8 @@ export const v1KeyRoutes = ({ store, clock }: AppDeps) =>
     .use(routeOptions)
     .post(
       '',
-      ({ principal, body, set }) => {
+      ({ principal, body, set, request }) => {
+        markSecretResponse(request)
         const minted = createKey(store, clock, {
           userId: principal.userId,
           teamId: principal.teamId,
@@ -62,7 +64,8 @@ export const v1KeyRoutes = ({ store, clock }: AppDeps) =>
     })
     .post(
       '/:id/rotate',
-      ({ principal, params, body, set }) => {
+      ({ principal, params, body, set, request }) => {
+        markSecretResponse(request)
         const minted = rotateKey(store, clock, principal.userId, params.id, {
           name: body?.name,
           scope: body?.scope,

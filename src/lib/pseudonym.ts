@@ -1,0 +1,61 @@
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { isMemoryPath } from '../../db/client'
+import { sha256Hex } from './crypto'
+
+/**
+ * Keyed pseudonyms of user ids for logs, audit rows, receipts and the erasure ledger. An unkeyed
+ * hash could be recomputed by anyone who knows a user id (and so find that user's log lines):
+ * these are HMAC-SHA-256 with a server secret that is never stored in the database, so neither
+ * the database, a backup nor a log file is enough to link a pseudonym to a user.
+ *
+ * The key is process-wide (every call site — audit rows inside transactions, the log line — uses
+ * it without threading it through): `usePseudonymKey` is called once by buildDeps. Before that
+ * (tests, tools), a random per-process key is used.
+ */
+let currentKey: Uint8Array = crypto.getRandomValues(new Uint8Array(32))
+
+/** The file beside the database that holds the key when PSEUDONYM_KEY is not configured. */
+export const pseudonymKeyPath = (databasePath: string) => join(dirname(databasePath), 'pseudonym.key')
+
+/**
+ * The key from configuration, else from `pseudonym.key` beside the database, generated (0600) on
+ * first start. A `:memory:` database gets the process's random key.
+ * IMPORTANT: back this file up with the database (README, "Backups"): without it, restored
+ * receipts can no longer be matched to the accounts they erased.
+ */
+export function loadPseudonymKey(databasePath: string, configured: string | null): Uint8Array {
+  if (configured) return new TextEncoder().encode(configured)
+  if (isMemoryPath(databasePath)) return currentKey
+  const path = pseudonymKeyPath(databasePath)
+  if (!existsSync(path)) {
+    const generated = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
+    // 'wx': two processes starting at once cannot both create it; the loser reads the winner's.
+    try {
+      writeFileSync(path, `${generated}\n`, { flag: 'wx', mode: 0o600 })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+    chmodSync(path, 0o600)
+  }
+  return new TextEncoder().encode(readFileSync(path, 'utf8').trim())
+}
+
+export function usePseudonymKey(key: Uint8Array) {
+  currentKey = key
+}
+
+/** The pseudonymous user id kept in receipts, audit events and log lines. */
+export function hashUserId(userId: string): string {
+  const hmac = new Bun.CryptoHasher('sha256', currentKey)
+  hmac.update(`custodian:user:${userId}`)
+  return hmac.digest('hex')
+}
+
+/**
+ * The unkeyed hash receipts carried before pseudonyms were keyed. Used only to recognise those old
+ * receipts (a session token of an account erased back then stays refused); never written.
+ */
+export function legacyHashUserId(userId: string): string {
+  return sha256Hex(`custodian:user:${userId}`)
+}

@@ -1,0 +1,137 @@
+import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { eq } from 'drizzle-orm'
+import { isMemoryPath, writeTransaction } from '../../db/client'
+import { accountDeletions, type DeletionMode, users } from '../../db/schema'
+import { hashUserId } from '../lib/pseudonym'
+
+/**
+ * The erasure ledger: one JSON line per completed erasure, appended beside the database
+ * (`erasure-ledger.jsonl`). It is what lets a restored backup forget again the accounts erased
+ * after that backup was taken (data-rights.md: an erased account never comes back). It holds
+ * only what a receipt holds — the deletion id, the keyed pseudonym, times, counts and the Stripe
+ * objects that were stopped — none of it personal data.
+ */
+export interface LedgerEntry {
+  id: string
+  userHash: string
+  mode: DeletionMode
+  requestedAt: number
+  completedAt: number
+  counts: Record<string, number>
+  stripeActions: string[]
+}
+
+export const erasureLedgerPath = (databasePath: string) => join(dirname(databasePath), 'erasure-ledger.jsonl')
+
+export class ErasureLedger {
+  /** null: an in-memory database keeps no ledger. */
+  readonly path: string | null
+
+  constructor(databasePath: string) {
+    this.path = isMemoryPath(databasePath) ? null : erasureLedgerPath(databasePath)
+  }
+
+  /** Appends one entry and syncs it to disk before returning. */
+  append(entry: LedgerEntry) {
+    if (!this.path) return
+    appendFileSync(this.path, `${JSON.stringify(entry)}\n`, { mode: 0o600 })
+    const fd = openSync(this.path, 'r')
+    try {
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+  }
+
+  /** Every entry, once per deletion id (a line half-written by a crash is skipped). */
+  entries(): LedgerEntry[] {
+    if (!this.path || !existsSync(this.path)) return []
+    const byId = new Map<string, LedgerEntry>()
+    for (const line of readFileSync(this.path, 'utf8').split('\n')) {
+      if (!line.trim()) continue
+      try {
+        const entry = JSON.parse(line) as LedgerEntry
+        if (typeof entry.id === 'string' && typeof entry.userHash === 'string') byId.set(entry.id, entry)
+      } catch {
+        // A torn last line from a crash mid-append: its receipt is re-appended from the database.
+      }
+    }
+    return [...byId.values()]
+  }
+}
+
+export const ledgerEntryOf = (row: typeof accountDeletions.$inferSelect): LedgerEntry => ({
+  id: row.id,
+  userHash: row.userHash,
+  mode: row.mode,
+  requestedAt: row.requestedAt,
+  completedAt: row.completedAt ?? row.updatedAt,
+  counts: row.counts ?? {},
+  stripeActions: row.stripeActions ?? [],
+})
+
+export interface LedgerReconciliation {
+  /** Done receipts of the database that were missing from the ledger (a crash after commit). */
+  appended: number
+  /** Ledger entries whose account was found in the database again (a restored backup). */
+  toErase: { deletionId: string; userId: string }[]
+  /** Ledger entries whose account is absent: only their receipt was copied in. */
+  receiptsCopied: number
+}
+
+/**
+ * Brings the ledger and the database into agreement, in both directions: receipts the ledger
+ * lacks are appended; ledger entries the database lacks are written back as receipts. An entry
+ * whose account exists in the database (restored from a backup older than the erasure) gets its
+ * receipt back as a `billing_stopped` job holding that user id — Stripe was stopped by the
+ * original erasure — so the deletion service erases it locally before anything is served.
+ * Users are hashed only when some entry is missing, so a normal start costs one read.
+ */
+export function reconcileLedger(
+  store: Parameters<typeof writeTransaction>[0],
+  ledger: ErasureLedger,
+  now: number,
+): LedgerReconciliation {
+  const result: LedgerReconciliation = { appended: 0, toErase: [], receiptsCopied: 0 }
+  if (!ledger.path) return result
+  const entries = ledger.entries()
+  const inLedger = new Set(entries.map((e) => e.id))
+  const receipts = store.orm.select().from(accountDeletions).all()
+  const known = new Map(receipts.map((r) => [r.id, r]))
+  for (const receipt of receipts)
+    if (receipt.step === 'done' && !inLedger.has(receipt.id)) {
+      ledger.append(ledgerEntryOf(receipt))
+      result.appended++
+    }
+  const missing = entries.filter((e) => known.get(e.id)?.step !== 'done')
+  if (missing.length === 0) return result
+  const userByHash = new Map<string, string>()
+  for (const { id } of store.orm.select({ id: users.id }).from(users).all())
+    userByHash.set(hashUserId(id), id)
+  writeTransaction(store, (tx) => {
+    for (const entry of missing) {
+      const userId = userByHash.get(entry.userHash) ?? null
+      tx.delete(accountDeletions).where(eq(accountDeletions.id, entry.id)).run()
+      tx.insert(accountDeletions)
+        .values({
+          id: entry.id,
+          userId,
+          userHash: entry.userHash,
+          mode: entry.mode,
+          step: userId ? 'billing_stopped' : 'done',
+          counts: userId ? {} : entry.counts,
+          stripeActions: entry.stripeActions,
+          requestedAt: entry.requestedAt,
+          updatedAt: now,
+          completedAt: userId ? null : entry.completedAt,
+        })
+        .run()
+      if (userId) {
+        tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)).run()
+        result.toErase.push({ deletionId: entry.id, userId })
+      } else result.receiptsCopied++
+    }
+  })
+  return result
+}
