@@ -8,8 +8,15 @@ import { startReaders, summarise } from './lib/timed-reads'
  * latency during it beside a baseline without the erasure.
  */
 export async function benchErasure() {
-  header('Erasure of a heavy account while other users read (16 concurrent readers)')
-  const server = await startBenchServer('heavy')
+  // secure_delete ON is what the product runs; OFF and FAST are measured beside it for the choice.
+  for (const mode of ['OFF', 'FAST', 'ON']) await benchErasureWith(mode)
+}
+
+async function benchErasureWith(secureDelete: string) {
+  header(
+    `Erasure of a heavy account while other users read (16 concurrent readers), secure_delete=${secureDelete}`,
+  )
+  const server = await startBenchServer('heavy', { BENCH_SECURE_DELETE: secureDelete })
   const targets = (server.info.neighbourKeys as string[]).flatMap((key) => [
     { url: `${server.url}/api/account`, headers: { authorization: `Bearer ${key}` } },
     { url: `${server.url}/api/status`, headers: { authorization: `Bearer ${key}` } },

@@ -35,6 +35,11 @@ function benchApp(env: Record<string, string> = {}, options: { idempotency?: boo
     ...env,
   })
   const deps = buildDeps({ config })
+  // The erasure benchmark compares secure_delete modes; the product always runs ON (db/client.ts).
+  if (process.env.BENCH_SECURE_DELETE)
+    deps.store.sqlite.exec(
+      `PRAGMA secure_delete = ${process.env.BENCH_SECURE_DELETE === 'FAST' ? 'FAST' : process.env.BENCH_SECURE_DELETE === 'OFF' ? 'OFF' : 'ON'}`,
+    )
   return { dir, config, deps, app: createApp(deps, options) }
 }
 

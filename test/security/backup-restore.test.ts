@@ -1,0 +1,106 @@
+import { afterEach, describe, expect, it } from 'bun:test'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { main } from '../../src/cli'
+import { applyErasureLedger } from '../../src/services/deletion'
+import { createTestApp, type TestApp, type TestUser } from '../support/harness'
+
+const dirs: string[] = []
+const savedEnv = { ...process.env }
+afterEach(() => {
+  process.env = { ...savedEnv }
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A deployment on disk with two users; the CLI sees the same DATABASE_PATH. */
+async function deployment() {
+  const dir = mkdtempSync(join(tmpdir(), 'custodian-restore-'))
+  dirs.push(dir)
+  const databasePath = join(dir, 'custodian.db')
+  const storageDir = join(dir, 'files')
+  Object.assign(process.env, { DATABASE_PATH: databasePath, STORAGE_DIR: storageDir, LOG_LEVEL: 'silent' })
+  const open = () =>
+    createTestApp({ databasePath, env: { STORAGE_DIR: storageDir, RATE_LIMIT_ENABLED: 'false' } })
+  const t = open()
+  const erased = await t.createUser({ email: `erased-${crypto.randomUUID()}@example.com` })
+  const kept = await t.createUser()
+  for (const u of [erased, kept])
+    expect(
+      (await t.json('POST', '/api/apps', { token: u.apiKey, body: { appName: 'Restored App' } })).status,
+    ).toBe(201)
+  return { dir, databasePath, open, t, erased, kept }
+}
+
+const cli = async (argv: string[]) => {
+  const lines: string[] = []
+  const code = await main(argv, (line) => lines.push(line))
+  return { code, output: lines.join('\n') }
+}
+
+async function expectForgotten(t: TestApp, erased: TestUser, kept: TestUser, databasePath: string) {
+  expect((await t.request('GET', '/api/status', { token: erased.apiKey })).status).toBe(401)
+  expect((await t.request('GET', '/v1/account/me', { token: erased.session })).status).toBe(401)
+  expect((await t.request('GET', '/api/status', { token: kept.apiKey })).status).toBe(200)
+  t.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+  const bytes = readFileSync(databasePath)
+  expect(bytes.includes(Buffer.from(erased.user.email))).toBe(false)
+  expect(bytes.includes(Buffer.from(erased.user.id))).toBe(false)
+  expect(bytes.includes(Buffer.from(kept.user.email))).toBe(true)
+}
+
+describe('backups that keep erasures', () => {
+  it('custodian restore brings a backup back without the accounts erased after it was taken', async () => {
+    const { dir, databasePath, open, t, erased, kept } = await deployment()
+    const backup = join(dir, 'backups', 'before.db')
+    expect((await cli(['backup', '--to', backup])).code).toBe(0)
+    expect((await t.request('DELETE', '/api/account', { token: erased.apiKey })).status).toBe(204)
+    expect(readFileSync(join(dir, 'erasure-ledger.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1)
+    t.close()
+
+    const restored = await cli(['restore', '--from', backup, '--json'])
+    expect(restored.code).toBe(0)
+    expect(JSON.parse(restored.output)).toMatchObject({ erased: 1, receiptsCopied: 0 })
+    expect(existsSync(`${databasePath}.restoring`)).toBe(false)
+
+    const after = open()
+    await expectForgotten(after, erased, kept, databasePath)
+    // The restored database carries the receipt again, so a later backup of it keeps the erasure.
+    expect(
+      after.store.sqlite.query("SELECT count(*) AS n FROM account_deletions WHERE step = 'done'").get(),
+    ).toEqual({
+      n: 1,
+    })
+    after.close()
+    // Running it again is safe.
+    expect((await cli(['restore', '--from', backup])).code).toBe(0)
+  })
+
+  it('a backup copied into place by hand is corrected before the server serves a request', async () => {
+    const { dir, databasePath, open, t, erased, kept } = await deployment()
+    const backup = join(dir, 'before.db')
+    expect((await cli(['backup', '--to', backup])).code).toBe(0)
+    expect((await t.request('DELETE', '/api/account', { token: erased.apiKey })).status).toBe(204)
+    t.close()
+    for (const suffix of ['-wal', '-shm']) rmSync(`${databasePath}${suffix}`, { force: true })
+    // A new inode, as a fresh process would see it: this process's closed connection still holds
+    // POSIX locks on the old one.
+    copyFileSync(backup, `${databasePath}.copy`)
+    renameSync(`${databasePath}.copy`, databasePath)
+
+    const served = open()
+    // What `custodian serve` runs before it listens:
+    expect(await applyErasureLedger(served.deps)).toMatchObject({ erased: 1 })
+    await expectForgotten(served, erased, kept, databasePath)
+    served.close()
+  })
+
+  it('refuses a restore without --from or from a missing file, leaving the database as it was', async () => {
+    const { databasePath, t } = await deployment()
+    t.close()
+    const before = readFileSync(databasePath)
+    expect((await cli(['restore'])).code).toBe(1)
+    expect((await cli(['restore', '--from', '/nonexistent/backup.db'])).code).toBe(1)
+    expect(readFileSync(databasePath).equals(before)).toBe(true)
+  })
+})

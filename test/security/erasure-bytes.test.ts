@@ -1,0 +1,106 @@
+import { afterEach, describe, expect, it } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { eq } from 'drizzle-orm'
+import { accountDeletions } from '../../db/schema'
+import { DAY } from '../../src/lib/clock'
+import { createLogger } from '../../src/lib/logger'
+import { hashUserId } from '../../src/lib/pseudonym'
+import { purgeOnce } from '../../src/workers/purge'
+import { scanForStrings } from '../support/byte-scan'
+import { createTestApp, type TestApp } from '../support/harness'
+import { buildRichAccount, type RichAccount } from '../support/rich-account'
+
+const noDns = { resolve4: async () => [], resolveCname: async () => [] }
+const dirs: string[] = []
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A server on a database file, its storage directory and every log line it writes. */
+function fileBackedApp() {
+  const dir = mkdtempSync(join(tmpdir(), 'custodian-bytes-'))
+  dirs.push(dir)
+  const lines: string[] = []
+  const databasePath = join(dir, 'custodian.db')
+  const storageDir = join(dir, 'files')
+  const t = createTestApp({
+    databasePath,
+    env: { STORAGE_DIR: storageDir, RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'debug' },
+    logger: createLogger('debug', (line) => lines.push(line)),
+  })
+  t.deps.resolver = noDns
+  return { t, databasePath, storageDir, logs: () => lines.join('') }
+}
+
+type ErasurePath = (t: TestApp, victim: RichAccount) => Promise<void>
+
+const ERASURE_PATHS: Record<string, ErasurePath> = {
+  'DELETE /api/account': async (t, victim) => {
+    const r = await t.request('DELETE', '/api/account', {
+      token: victim.u.apiKey,
+      headers: { 'idempotency-key': `${victim.strings.idempotencyBody}-delete` },
+    })
+    expect(r.status).toBe(204)
+  },
+  'DELETE /v1/account/me, then the purge after the grace period': async (t, victim) => {
+    const r = await t.request('DELETE', '/v1/account/me', { token: victim.u.session })
+    expect(r.status).toBe(202)
+    t.clock.advance(31 * DAY)
+    const report = await purgeOnce(t.deps)
+    expect(report.hardDeleted).toBe(1)
+  },
+  'DELETE /v1/admin/users/{id}': async (t, victim) => {
+    const operator = await t.createUser({ operator: true })
+    // The operator route erases soft-deleted accounts without running sandboxes.
+    const stopped = await t.request('DELETE', `/v1/sandboxes/${victim.sandboxId}`, {
+      token: victim.runtimeKey,
+    })
+    expect(stopped.status).toBeLessThan(300)
+    expect((await t.request('DELETE', '/v1/account/me', { token: victim.u.session })).status).toBe(202)
+    const r = await t.request('DELETE', `/v1/admin/users/${victim.u.user.id}`, { token: operator.session })
+    expect(r.status).toBeLessThan(300)
+  },
+}
+
+describe('no trace of an erased account in any byte the server keeps', () => {
+  for (const [name, erase] of Object.entries(ERASURE_PATHS))
+    it(`after ${name}: 0 hits in the database, WAL, storage and logs; the kept account is still found`, async () => {
+      const { t, databasePath, storageDir, logs } = fileBackedApp()
+      const victim = await buildRichAccount(t, 'gone')
+      const kept = await buildRichAccount(t, 'kept')
+      // Before: the scan sees the victim everywhere (it can find what it looks for).
+      expect(
+        Object.keys(scanForStrings({ databasePath, storageDir, logs: logs() }, victim.strings)),
+      ).toContain('email')
+
+      await erase(t, victim)
+      const receipt = t.store.orm
+        .select()
+        .from(accountDeletions)
+        .where(eq(accountDeletions.userHash, hashUserId(victim.u.user.id)))
+        .get()
+      expect(receipt?.step).toBe('done')
+
+      // While the server still runs (the WAL is truncated once the erasure commits)…
+      expect(scanForStrings({ databasePath, storageDir, logs: logs() }, victim.strings)).toEqual({})
+      // …and once it has stopped.
+      t.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+      t.close()
+      expect(scanForStrings({ databasePath, storageDir, logs: logs() }, victim.strings)).toEqual({})
+      const keptHits = scanForStrings({ databasePath, storageDir, logs: '' }, kept.strings)
+      for (const label of [
+        'email',
+        'fullName',
+        'appName',
+        'slug',
+        'homepage',
+        'supportEmail',
+        'domain',
+        'userId',
+      ])
+        expect({ label, found: label in keptHits }).toEqual({ label, found: true })
+      expect(Object.keys(keptHits)).toContain('wellKnown')
+    })
+})
