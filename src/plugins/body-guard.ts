@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import { AppError } from '../errors'
+import { parseJsonBody } from '../lib/json-body'
 import { isApiPath, stateOf } from './request-state'
 
 /** A route that takes something other than JSON, or a bigger body than the default. */
@@ -25,23 +26,88 @@ export function bodyRuleFor(path: string, options: BodyGuardOptions): BodyRule |
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i
 
 /**
- * Before anything reads a body: refuse one larger than the route allows (413), and one that is
- * not JSON on a JSON route (415). Both answers are in the dialect's envelope. Bodies without
- * Content-Length (chunked) are also bounded by the server's maxRequestBodySize.
+ * Before anything reads a body on /api and /v1: refuse one that is not JSON on a JSON route (415)
+ * and one larger than the route allows (413) — by its Content-Length when it declares one, and
+ * by the bytes actually read either way (a chunked body has no length to trust). The bytes are
+ * kept on the request state: JSON routes get them parsed by `parseJsonBody` (strict UTF-8,
+ * nesting and control-character limits), raw routes read them with `bodyBytesOf`.
  */
 export const bodyGuardPlugin = (options: BodyGuardOptions) =>
-  new Elysia({ name: 'custodian/body-guard', seed: options.maxBytes }).onRequest(({ request }) => {
+  new Elysia({ name: 'custodian/body-guard', seed: options.maxBytes }).onRequest(async ({ request }) => {
     if (request.body === null) return
+    const state = stateOf(request)
+    if (!isApiPath(state.path)) return
     const length = request.headers.get('content-length')
-    if (length === '0') return
-    const { path } = stateOf(request)
-    const rule = bodyRuleFor(path, options)
+    const rule = bodyRuleFor(state.path, options)
     const limit = rule?.maxBytes ?? options.maxBytes
-    if (length !== null && Number(length) > limit)
-      throw new AppError('PAYLOAD_TOO_LARGE', `The body is larger than ${limit} bytes.`)
-    if (!rule?.raw && isApiPath(path) && !JSON_TYPE.test(request.headers.get('content-type') ?? ''))
+    if (length !== null && Number(length) > limit) throw tooLarge(limit)
+    if (length !== '0' && !rule?.raw && !JSON_TYPE.test(request.headers.get('content-type') ?? ''))
       throw new AppError(
         'UNSUPPORTED_MEDIA_TYPE',
         'The request body must be JSON (Content-Type: application/json).',
       )
+    const bytes = await readWithin(request, limit)
+    state.body = bytes
+    // JSON is checked here, once, before any schema sees it (strict UTF-8, nesting, control
+    // characters); raw routes take the bytes as they are.
+    const parsed = rule?.raw ? undefined : parseJsonBody(bytes)
+    serveBodyFrom(request, bytes, parsed)
   })
+
+/**
+ * The stream is read; Elysia's own parsers (and anything else) read the body through these
+ * instead. (A parse hook would do the same, but it changes the request bodies the OpenAPI
+ * document describes to "*\/*".) An empty body fails `json()` as the native one does, so an
+ * optional body stays undefined and a required one is refused.
+ */
+function serveBodyFrom(request: Request, bytes: Uint8Array, parsed: unknown) {
+  const copy = () => bytes.slice()
+  const readers: Record<string, () => Promise<unknown>> = {
+    json: async () => {
+      if (bytes.byteLength === 0) throw new SyntaxError('Unexpected end of JSON input')
+      return parsed === undefined ? JSON.parse(new TextDecoder().decode(bytes)) : parsed
+    },
+    text: async () => new TextDecoder().decode(bytes),
+    arrayBuffer: async () => copy().buffer,
+    bytes: async () => copy(),
+    blob: async () => new Blob([copy()], { type: request.headers.get('content-type') ?? '' }),
+    formData: () =>
+      new Response(copy(), {
+        headers: { 'content-type': request.headers.get('content-type') ?? '' },
+      }).formData(),
+  }
+  for (const [name, read] of Object.entries(readers)) Object.defineProperty(request, name, { value: read })
+}
+
+const tooLarge = (limit: number) =>
+  new AppError('PAYLOAD_TOO_LARGE', `The body is larger than ${limit} bytes.`)
+
+/** Reads the whole body, stopping (and answering 413) as soon as it passes `limit` bytes. */
+async function readWithin(request: Request, limit: number): Promise<Uint8Array> {
+  const reader = (request.body as ReadableStream<Uint8Array>).getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined)
+      throw tooLarge(limit)
+    }
+    chunks.push(value)
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array
+  const bytes = new Uint8Array(total)
+  let at = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, at)
+    at += chunk.byteLength
+  }
+  return bytes
+}
+
+/** The body bytes of an /api or /v1 request, as the body guard read them. */
+export function bodyBytesOf(request: Request): Uint8Array {
+  return stateOf(request).body ?? new Uint8Array(0)
+}

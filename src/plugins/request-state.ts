@@ -28,6 +28,8 @@ export interface RequestState {
    */
   settleResponse?: (response: Response) => Promise<void>
   responseSettled?: boolean
+  /** The body as read (within its limit) by the body guard, on /api and /v1. */
+  body?: Uint8Array
   /** Set by a route whose answer carries a one-time secret: its stored replay is sealed. */
   secretResponse?: boolean
   /** Rate-limit policies already applied (headers are built from all of them). */

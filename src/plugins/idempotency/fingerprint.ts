@@ -1,11 +1,12 @@
 import { canonicalJson } from '../../lib/canonical-json'
 import { sha256Hex } from '../../lib/crypto'
+import { stateOf } from '../request-state'
 
 /**
  * What makes two requests "the same" (traffic.md §3): method, path, query and the body — its
  * canonical JSON for JSON bodies (key order and spacing do not matter), the form fields and file
- * digests for multipart (the boundary does not matter), the raw bytes otherwise. Reads a clone, so
- * the route still parses the original.
+ * digests for multipart (the boundary does not matter), the raw bytes otherwise. Reads the bytes
+ * the body guard kept, so the route still has them.
  */
 export async function requestFingerprint(request: Request, path: string): Promise<string> {
   const url = request.url
@@ -15,12 +16,12 @@ export async function requestFingerprint(request: Request, path: string): Promis
 }
 
 async function bodyDigest(request: Request): Promise<string> {
-  if (request.body === null) return ''
+  const bytes = stateOf(request).body
+  if (bytes === undefined) return ''
   const type = request.headers.get('content-type') ?? ''
-  const copy = request.clone()
   if (/^multipart\/form-data/i.test(type)) {
     try {
-      const form = await copy.formData()
+      const form = await new Response(bytes, { headers: { 'content-type': type } }).formData()
       const fields: [string, unknown][] = []
       for (const [name, value] of form.entries())
         fields.push([
@@ -35,7 +36,6 @@ async function bodyDigest(request: Request): Promise<string> {
       return 'unparseable-multipart'
     }
   }
-  const bytes = await copy.arrayBuffer()
   if (/^application\/([\w.+-]+\+)?json/i.test(type)) {
     try {
       return sha256Hex(canonicalJson(JSON.parse(new TextDecoder().decode(bytes))))

@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
 import { fieldError } from '../../errors'
+import { bodyBytesOf } from '../../plugins/body-guard'
 import { principalContext } from '../../plugins/principal'
 import { routeOptions } from '../../plugins/route-options'
 import { ApiSite, ApiSmartBanner, projectSiteForApi } from '../../projections/api'
@@ -20,7 +21,9 @@ async function uploadedBytes(request: Request): Promise<Uint8Array> {
   if (type === 'multipart/form-data') {
     let form: Awaited<ReturnType<Request['formData']>>
     try {
-      form = await request.formData()
+      form = await new Response(bodyBytesOf(request), {
+        headers: { 'content-type': request.headers.get('content-type') ?? '' },
+      }).formData()
     } catch {
       throw fieldError(['file'], 'the multipart body could not be read')
     }
@@ -34,7 +37,7 @@ async function uploadedBytes(request: Request): Promise<Uint8Array> {
       ['file'],
       'must be a PNG, JPEG or WebP image (Content-Type image/png, image/jpeg or image/webp)',
     )
-  return new Uint8Array(await request.arrayBuffer())
+  return bodyBytesOf(request)
 }
 
 export const apiSiteRoutes = (deps: AppDeps) => {
@@ -140,7 +143,7 @@ export const apiSiteRoutes = (deps: AppDeps) => {
     .post(
       '/well-known/:fileName',
       async ({ principal, params, request }) => {
-        const bytes = new Uint8Array(await request.arrayBuffer())
+        const bytes = bodyBytesOf(request)
         return saveWellKnownFile(deps, principal.userId, params.appId, params.fileName, bytes)
       },
       {

@@ -2,6 +2,7 @@ import { Elysia, t } from 'elysia'
 import { WebhookSignatureError } from '../../billing/port'
 import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
+import { bodyBytesOf } from '../../plugins/body-guard'
 import { requireBilling } from '../../services/billing'
 import { handleStripeEvent } from '../../services/stripe-webhooks'
 import { apiDoc } from '../openapi'
@@ -23,7 +24,7 @@ export const stripeWebhookRoutes = (deps: AppDeps) =>
         )
       const signature = request.headers.get('stripe-signature')
       if (!signature) throw new AppError('INVALID_REQUEST', 'The Stripe-Signature header is missing.')
-      const payload = await request.text()
+      const payload = new TextDecoder().decode(bodyBytesOf(request))
       let event: Awaited<ReturnType<typeof billing.parseWebhook>>
       try {
         event = await billing.parseWebhook(payload, signature, secret, deps.clock.now())
