@@ -41,10 +41,13 @@ const EnvSchema = T.Object({
   DATABASE_PATH: T.String({ minLength: 1, default: './data/custodian.db' }),
   PUBLIC_URL: T.Optional(T.String({ pattern: '^https?://[^\\s/]+(/[^\\s]*)?$' })),
   PUBLIC_IP: T.Optional(T.String({ minLength: 3 })),
+  /** Comma-separated hostnames (and their subdomains) no app may claim as a custom domain. */
+  RESERVED_DOMAINS: T.Optional(T.String()),
   STORAGE_DIR: T.String({ minLength: 1, default: './data/files' }),
   AUTH_JWT_SECRET: T.Optional(T.String({ minLength: 16 })),
   AUTH_JWKS_URL: T.Optional(T.String({ pattern: '^https?://' })),
   AUTH_JWT_AUDIENCE: T.String({ minLength: 1, default: 'authenticated' }),
+  AUTH_JWT_ISSUER: T.Optional(T.String({ minLength: 1 })),
   STRIPE_SECRET_KEY: T.Optional(T.String({ minLength: 1 })),
   STRIPE_WEBHOOK_SECRET: T.Optional(T.String({ minLength: 1 })),
   STRIPE_API_BASE: T.Optional(T.String({ pattern: '^https?://[^\\s/]+' })),
@@ -69,6 +72,8 @@ const EnvSchema = T.Object({
   ),
   REDIS_URL: T.Optional(T.String({ pattern: '^rediss?://' })),
   /** Secret of the keyed user pseudonyms; by default generated into pseudonym.key beside the database. */
+  /** Serve /metrics to any peer without a token (the default is loopback only). */
+  METRICS_PUBLIC: T.Boolean({ default: false }),
   PSEUDONYM_KEY: T.Optional(T.String({ minLength: 32 })),
   /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: T.Optional(T.String({ minLength: 16 })),
@@ -89,8 +94,9 @@ export interface Config {
   databasePath: string
   publicUrl: string
   publicIp: string | null
+  reservedDomains: string[]
   storageDir: string
-  auth: { jwtSecret: string | null; jwksUrl: string | null; audience: string }
+  auth: { jwtSecret: string | null; jwksUrl: string | null; audience: string; issuer: string | null }
   stripe: {
     secretKey: string | null
     webhookSecret: string | null
@@ -110,6 +116,7 @@ export interface Config {
   logLevel: Env['LOG_LEVEL']
   redisUrl: string | null
   metricsToken: string | null
+  metricsPublic: boolean
   pseudonymKey: string | null
   certProvider: Env['CERT_PROVIDER']
   acme: { directoryUrl: string | null; email: string | null; caCertPath: string | null }
@@ -133,8 +140,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const withDefaults = Value.Default(EnvSchema, raw)
   const converted = Value.Convert(EnvSchema, withDefaults) as Record<string, unknown>
-  if (typeof raw.RATE_LIMIT_ENABLED === 'string')
-    converted.RATE_LIMIT_ENABLED = parseBool('RATE_LIMIT_ENABLED', raw.RATE_LIMIT_ENABLED)
+  for (const flag of ['RATE_LIMIT_ENABLED', 'METRICS_PUBLIC'] as const)
+    if (typeof raw[flag] === 'string') converted[flag] = parseBool(flag, raw[flag] as string)
   const firstError = Value.Errors(EnvSchema, converted).First()
   if (firstError) {
     const name = firstError.path.replace(/^\//, '')
@@ -152,11 +159,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePath: e.DATABASE_PATH,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     publicIp: e.PUBLIC_IP ?? null,
+    reservedDomains: (e.RESERVED_DOMAINS ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase().replace(/\.$/, ''))
+      .filter((h) => h.length > 0),
     storageDir: e.STORAGE_DIR,
     auth: {
       jwtSecret: e.AUTH_JWT_SECRET ?? null,
       jwksUrl: e.AUTH_JWKS_URL ?? null,
       audience: e.AUTH_JWT_AUDIENCE,
+      issuer: e.AUTH_JWT_ISSUER ?? null,
     },
     stripe: {
       secretKey: e.STRIPE_SECRET_KEY ?? null,
@@ -176,6 +188,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     redisUrl: e.REDIS_URL ?? null,
     metricsToken: e.METRICS_TOKEN ?? null,
+    metricsPublic: e.METRICS_PUBLIC,
     pseudonymKey: e.PSEUDONYM_KEY ?? null,
     certProvider: e.CERT_PROVIDER,
     acme: {

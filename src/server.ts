@@ -6,9 +6,13 @@ import type { Config } from './config'
 import type { AppDeps } from './deps'
 import { SECOND } from './lib/clock'
 import { Metrics } from './lib/metrics'
+import { lastResortResponse } from './plugins/error-envelope'
 import { applyErasureLedger } from './services/deletion'
 import { purgeOnce } from './workers/purge'
 import { startScheduler } from './workers/scheduler'
+
+/** Never Bun's development error page (source, stack) nor its bare text 500: see error-envelope.ts. */
+const NO_ERROR_PAGES = { development: false, error: lastResortResponse } as const
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT before they are cut. */
 export const SHUTDOWN_GRACE_MS = 10 * SECOND
@@ -38,8 +42,10 @@ export async function serve(config: Config): Promise<void> {
     // IMPORTANT: Bun's default reusePort lets a second server bind the same port silently and
     // split traffic with this one; a port clash must fail loudly instead.
     reusePort: false,
-    // The envelope answers 413 for declared lengths; this bounds chunked bodies too.
-    maxRequestBodySize: Math.max(config.maxBodyBytes, 4 * 1024 * 1024),
+    // The body guard answers 413 (in the envelope) on the bytes it reads; this is only the
+    // backstop past which Bun itself cuts a request off.
+    maxRequestBodySize: Math.max(config.maxBodyBytes, 4 * 1024 * 1024) * 2,
+    ...NO_ERROR_PAGES,
   })
   const tls = config.tlsPort ? startTlsListener(app, deps, config.tlsPort) : null
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${app.server?.port}`
@@ -99,6 +105,7 @@ export function startTlsListener(app: ReturnType<typeof createApp>, deps: AppDep
       port,
       hostname: deps.config.host,
       reusePort: false,
+      ...NO_ERROR_PAGES,
       tls: entries.map((e) => ({ serverName: e.serverName, cert: e.cert, key: e.key })),
       fetch: (request) => app.handle(request),
     })

@@ -61,15 +61,34 @@ export const errorEnvelopePlugin = (options: ErrorEnvelopeOptions) =>
     { as: 'global' },
     async ({ code, error, request, set }) => {
       const state = stateOf(request)
-      const appError = toAppError(code, error, request, state, options)
-      // A handler may have set download headers before failing; an error is never a download.
-      delete set.headers['content-disposition']
-      const response = errorResponse(appError, state, options.publicUrl)
-      // A request holding an idempotency claim stores its 4xx (or releases the claim on 5xx).
-      if (state.settleResponse && !state.responseSettled) await state.settleResponse(response)
-      return response
+      try {
+        const appError = toAppError(code, error, request, state, options)
+        // A handler may have set download headers before failing; an error is never a download.
+        delete set.headers['content-disposition']
+        const response = errorResponse(appError, state, options.publicUrl)
+        // A request holding an idempotency claim stores its 4xx (or releases the claim on 5xx).
+        if (state.settleResponse && !state.responseSettled) await state.settleResponse(response)
+        return response
+      } catch {
+        // IMPORTANT: mapping the error failed too (a stack overflow does that): still answer in
+        // the envelope rather than let Bun's own error page out.
+        const internal = new AppError('INTERNAL_ERROR', `Internal error (request ${state.requestId}).`)
+        return errorResponse(internal, state, options.publicUrl)
+      }
     },
   )
+
+/**
+ * The server's answer of last resort, for an exception that escaped Elysia altogether: JSON, no
+ * stack, no source. Passed to Bun.serve as `error` together with `development: false`, so neither
+ * Bun's development error page nor its bare "Something went wrong!" can ever be sent.
+ */
+export function lastResortResponse(): Response {
+  return new Response(JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: 'Internal error.' } }), {
+    status: 500,
+    headers: { 'content-type': 'application/json' },
+  })
+}
 
 function toAppError(
   code: string | number | undefined,
@@ -122,6 +141,13 @@ interface ValueErrorLike {
 interface ValidationLike {
   type?: string
   all?: ValueErrorLike[]
+  value?: unknown
+}
+
+/** The one query parameter whose value is `value`, if exactly one is. */
+function queryParameterHolding(request: Request, value: unknown): string | null {
+  const names = [...new URL(request.url).searchParams].filter(([, v]) => v === String(value)).map(([k]) => k)
+  return names.length === 1 ? (names[0] as string) : null
 }
 
 /**
@@ -163,12 +189,16 @@ function fromValidation(
       'UNSUPPORTED_MEDIA_TYPE',
       'The request body must be JSON (Content-Type: application/json).',
     )
+  // Elysia checks query parameters one by one and reports those as type 'property', without the
+  // parameter's name: recover it from the query string by the refused value.
+  const queryParameter = error.type === 'property' ? queryParameterHolding(request, error.value) : null
   const issues: ValidationIssue[] = (error.all ?? []).map((i) => ({
-    path: pointerToPath(i.path ?? ''),
+    path: queryParameter && !i.path ? [queryParameter] : pointerToPath(i.path ?? ''),
     message: issueMessage(i),
   }))
   const unique = dedupeIssues(issues)
-  const where = error.type === 'query' ? 'query' : error.type === 'params' ? 'path' : 'body'
+  const where =
+    error.type === 'query' || error.type === 'property' ? 'query' : error.type === 'params' ? 'path' : 'body'
   if (unique.length === 0) unique.push({ path: [], message: `Invalid ${where}` })
   const first = unique[0]!
   const label = first.path.length ? first.path.join('.') : where

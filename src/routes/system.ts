@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
 import { pendingMigrations } from '../../db/migrate'
 import type { AppDeps } from '../deps'
+import { clientIp, type PeerSource } from '../lib/client-ip'
 import { digestsEqual, sha256Hex } from '../lib/crypto'
 import { bearerToken } from '../plugins/bearer-auth'
 import { Int } from '../projections/schema-helpers'
@@ -14,8 +15,15 @@ export const systemRoutes = ({ store, metrics, config }: AppDeps) =>
   new Elysia()
     .get(
       '/metrics',
-      async ({ request, set }) => {
+      async ({ request, set, server }) => {
         set.headers['cache-control'] = 'no-store'
+        // Safe by default: without METRICS_TOKEN (and without METRICS_PUBLIC=true) metrics are
+        // served only to a scraper on this machine, never through a proxy.
+        if (!config.metricsToken && !config.metricsPublic && !isLocalScrape(request, server))
+          return new Response(
+            'metrics are served to loopback only; set METRICS_TOKEN (or METRICS_PUBLIC=true) to scrape from elsewhere\n',
+            { status: 403, headers: { 'content-type': 'text/plain' } },
+          )
         if (config.metricsToken) {
           const presented = bearerToken(request)
           if (!presented || !digestsEqual(sha256Hex(presented), sha256Hex(config.metricsToken)))
@@ -37,6 +45,7 @@ export const systemRoutes = ({ store, metrics, config }: AppDeps) =>
           responses: {
             200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
             401: { description: 'METRICS_TOKEN is set and was not sent' },
+            403: { description: 'No METRICS_TOKEN and the scraper is not on loopback' },
           },
         },
       },
@@ -86,3 +95,12 @@ export const systemRoutes = ({ store, metrics, config }: AppDeps) =>
         },
       },
     )
+
+const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip']
+
+/** A loopback peer that is not a proxy relaying someone else (in-process requests count as local). */
+function isLocalScrape(request: Request, server: PeerSource | null | undefined): boolean {
+  if (FORWARDING_HEADERS.some((h) => request.headers.has(h))) return false
+  const peer = clientIp(request, server, 0)
+  return peer === 'local' || peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.')
+}

@@ -61,6 +61,7 @@ interface KeyAuthRow {
   expires_at: number | null
   last_used_at: number | null
   team_id: string | null
+  suspended_at: number | null
 }
 
 interface UserAuthRow {
@@ -90,7 +91,7 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
   // Two single-table lookups: measured at ~1 µs each, where the same data through one JOIN
   // cost ~5 µs (this runs on every key-authenticated request).
   const keyLookup: Statement<KeyAuthRow, [string]> = store.sqlite.prepare(
-    `SELECT id AS key_id, user_id, kind, key_hash, is_active, revoked_at, expires_at, last_used_at, team_id
+    `SELECT id AS key_id, user_id, kind, key_hash, is_active, revoked_at, expires_at, last_used_at, team_id, suspended_at
        FROM api_keys WHERE key_hash = ?`,
   )
   const touchKey = store.sqlite.prepare<unknown, [number, string]>(
@@ -120,11 +121,15 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     // The index finds the row; the digests are still compared in constant time.
     if (!key || !digestsEqual(key.key_hash, digest) || key.kind !== kind) return INVALID
     const now = clock.now()
-    if (!key.is_active || key.revoked_at !== null) return INVALID
+    if (key.revoked_at !== null) return INVALID
     if (key.expires_at !== null && key.expires_at <= now) return INVALID
     const user = userLookup.get(key.user_id)
-    // Keys of an erased or soft-deleted owner stop working at once (traffic.md §1).
-    if (!user || user.soft_deleted_at !== null || user.erasure_requested_at !== null) return INVALID
+    // Keys of an erased owner stop working at once (traffic.md §1): 401.
+    if (!user || user.erasure_requested_at !== null) return INVALID
+    // A soft-deleted owner's keys are suspended: while the account can still be restored they
+    // answer 403 account_deleted, as session tokens do (data-rights.md), not 401.
+    const suspended = !key.is_active && key.suspended_at !== null && user.soft_deleted_at !== null
+    if (!key.is_active && !suspended) return INVALID
     const teamId = key.team_id ?? user.team_id
     if (!teamId) return INVALID
     if (key.last_used_at === null || key.last_used_at <= now - MINUTE) touchKey.run(now, key.key_id)
@@ -138,7 +143,7 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
         isOperator: false,
         emailVerified: user.email_verified_at !== null,
         sessionEmail: null,
-        softDeleted: false,
+        softDeleted: user.soft_deleted_at !== null,
       },
     }
   }
@@ -153,6 +158,8 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
           audience: config.auth.audience,
           currentDate: new Date(now),
           requiredClaims: ['sub', 'exp'],
+          // AUTH_JWT_ISSUER: checked when set (Supabase: https://<project>.supabase.co/auth/v1).
+          ...(config.auth.issuer ? { issuer: config.auth.issuer } : {}),
         }
         // Algorithms are pinned per key source: an HS256 token is only checked against the shared
         // secret, an RS256/ES256 one only against the JWKS, so `none` and key confusion fail.
@@ -185,7 +192,8 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
       if (!user) return INVALID
     }
     if (user.erasure_requested_at !== null || !user.team_id) return INVALID
-    if (claimVerified && user.email_verified_at === null) {
+    // A verified claim counts only for the address it names: the stored one.
+    if (claimVerified && user.email_verified_at === null && claimEmail === normaliseEmail(user.email)) {
       const now = clock.now()
       markVerified.run(now, now, user.id)
       user = { ...user, email_verified_at: now }

@@ -16,7 +16,7 @@ export interface DomainDeps {
   resolver: DnsResolver
   certificates: CertificateProvider
   certificateStore: CertificateStore
-  config: { publicUrl: string; publicIp: string | null }
+  config: { publicUrl: string; publicIp: string | null; reservedDomains: readonly string[] }
 }
 
 export interface DnsInstruction {
@@ -35,7 +35,30 @@ export interface DomainState {
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
 
 /** A hostname an app may serve on: lower-cased, at least two labels, not an IP, not ours. */
-export function normaliseDomain(input: string, publicHost: string): string {
+/**
+ * Names that can never be public: special-use and private-network suffixes (RFC 6761/6762/8375,
+ * `.internal`, cloud metadata hosts), refused so that nobody claims a name that only resolves
+ * inside the operator's network.
+ */
+const NON_PUBLIC_SUFFIXES = [
+  'local',
+  'localhost',
+  'localdomain',
+  'internal',
+  'intranet',
+  'lan',
+  'home.arpa',
+  'arpa',
+  'invalid',
+  'onion',
+  'alt',
+]
+/** An IPv4 address inside a name, dotted or dashed (`1.2.3.4.nip.io`, `10-0-0-1.sslip.io`). */
+const EMBEDDED_IPV4 = /(^|[.-])\d{1,3}([.-])\d{1,3}\2\d{1,3}\2\d{1,3}($|[.-])/
+
+const isNameOrSubdomainOf = (domain: string, host: string) => domain === host || domain.endsWith(`.${host}`)
+
+export function normaliseDomain(input: string, publicHost: string, reserved: readonly string[] = []): string {
   const domain = input.trim().toLowerCase().replace(/\.$/, '')
   const fail = (why: string) => fieldError(['domain'], why)
   if (domain.length === 0 || domain.length > 253) throw fail('must be a hostname of at most 253 characters')
@@ -44,8 +67,14 @@ export function normaliseDomain(input: string, publicHost: string): string {
   if (!labels.every((l) => LABEL.test(l)))
     throw fail('must be a valid hostname (letters, digits and inner hyphens; labels of 1–63)')
   if (/^\d+$/.test(labels.at(-1) as string)) throw fail('must be a hostname, not an IP address')
-  if (domain === publicHost || domain.endsWith('.localhost') || domain === 'localhost')
-    throw fail('cannot be this server’s own hostname')
+  if (isNameOrSubdomainOf(domain, publicHost) || reserved.some((host) => isNameOrSubdomainOf(domain, host)))
+    throw fail('cannot be this server’s own hostname or one of its aliases')
+  if (
+    labels.includes('localhost') ||
+    NON_PUBLIC_SUFFIXES.some((suffix) => isNameOrSubdomainOf(domain, suffix))
+  )
+    throw fail('must be a public hostname (not localhost, .local, .internal or another private name)')
+  if (EMBEDDED_IPV4.test(domain)) throw fail('must be a hostname, not one that embeds an IP address')
   return domain
 }
 
@@ -77,7 +106,7 @@ function stateOf(site: {
  * decides) and checks it at once: DNS, then the certificate.
  */
 export async function setDomain(deps: DomainDeps, userId: string, appId: string, input: string) {
-  const domain = normaliseDomain(input, publicHostOf(deps.config.publicUrl))
+  const domain = normaliseDomain(input, publicHostOf(deps.config.publicUrl), deps.config.reservedDomains)
   let previous: string | null = null
   try {
     writeTransaction(deps.store, (tx) => {
@@ -200,12 +229,13 @@ async function pointsHere(deps: DomainDeps, domain: string): Promise<boolean> {
 }
 
 /** For a front proxy's on-demand TLS: is this domain attached to an app? */
-export function isAttachedDomain(store: Store, domain: string): boolean {
+/** Whether a verified (active) custom domain of some app is this one: the only kind that is served. */
+export function isActiveDomain(store: Store, domain: string): boolean {
   return (
     store.orm
       .select({ appId: sites.appId })
       .from(sites)
-      .where(eq(sites.customDomain, domain.toLowerCase()))
+      .where(and(eq(sites.customDomain, domain.toLowerCase()), eq(sites.domainStatus, 'active')))
       .get() !== undefined
   )
 }

@@ -321,7 +321,7 @@ describe('public hosting', () => {
     expect(await r.text()).toBe('verification-token')
   })
 
-  it('serves an active custom domain by Host header, and nothing of the API there', async () => {
+  it('serves an active custom domain by Host header, and leaves the API paths to the API', async () => {
     const t = app()
     const u = await t.createUser()
     const { appId } = await appWithPages(t, u, 'Domain', ['policy'])
@@ -336,11 +336,13 @@ describe('public hosting', () => {
     expect(privacy.status).toBe(200)
     expect(await privacy.text()).toContain('Privacy Policy')
     expect((await onDomain('/')).status).toBe(200)
-    expect((await onDomain('/api/status')).status).toBe(404)
+    // The API and health paths answer as themselves whatever the Host (a domain captures nothing).
+    expect((await onDomain('/api/status')).status).toBe(401)
     expect(
       (await t.request('GET', '/api/status', { token: u.apiKey, headers: { host: 'shop.example.com' } }))
         .status,
-    ).toBe(404)
+    ).toBe(200)
+    expect((await onDomain('/healthz')).status).toBe(200)
     // Attached but not active yet: a plain 404; an unknown host reaches the API as usual.
     t.store.orm.update(sites).set({ domainStatus: 'pending_dns' }).where(eq(sites.appId, appId)).run()
     expect((await onDomain('/privacy')).status).toBe(404)

@@ -107,10 +107,14 @@ describe('custom domains: setting one', () => {
   })
 
   it('releases the domain on DELETE: free for others, no longer allowed for TLS', async () => {
-    const { t } = domainApp()
+    const { t, resolver } = domainApp()
     const [a, b] = [await t.createUser(), await t.createUser()]
     const [appA, appB] = [await newApp(t, a), await newApp(t, b)]
     await putDomain(t, a, appA, 'moving.example.com')
+    // Pending: not yet verified, so no certificate may be issued for it.
+    expect((await t.request('GET', '/internal/tls/allowed?domain=moving.example.com')).status).toBe(404)
+    resolver.cname.set('moving.example.com', ['custodian.test'])
+    expect((await status(t, a, appA)).body.status).toBe('active')
     expect((await t.request('GET', '/internal/tls/allowed?domain=moving.example.com')).status).toBe(200)
     expect((await t.request('GET', '/internal/tls/allowed?domain=MOVING.example.com')).status).toBe(200)
     expect((await putDomain(t, b, appB, 'moving.example.com')).status).toBe(409)

@@ -695,7 +695,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** For a front proxy's on-demand TLS: 200 only for domains attached to an app */
+        /** For a front proxy's on-demand TLS: 200 only for verified (active) custom domains */
         get: operations["tlsAllowed"];
         put?: never;
         post?: never;
@@ -1045,6 +1045,13 @@ export interface operations {
             };
             /** @description METRICS_TOKEN is set and was not sent */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No METRICS_TOKEN and the scraper is not on loopback */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12087,14 +12094,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Attached */
+            /** @description Active */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Not attached */
+            /** @description Not an active custom domain */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -294,7 +294,7 @@ describe('/v1 deletion in two stages', () => {
     expect(r.body.user.soft_deleted_at).toBe(new Date(t.clock.now()).toISOString())
     expect(r.body.user.delete_scheduled_at).toBe(new Date(t.clock.now() + 30 * DAY).toISOString())
     expect(em.subscriptions.get(sub.id)?.cancel_at_period_end).toBe(true)
-    expect((await t.request('GET', '/v1/unknown', { token: runtime })).status).toBe(401)
+    expect((await t.request('GET', '/v1/unknown', { token: runtime })).status).toBe(403)
     const live = t.store.orm.select().from(sandboxes).where(eq(sandboxes.teamId, u.team.id)).all()
     expect(live.every((s) => s.status === 'destroyed' && s.destroyedAt !== null)).toBe(true)
     const blocked = await t.json('PATCH', '/v1/account/me', { token: u.session, body: { name: 'x' } })

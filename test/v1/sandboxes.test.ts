@@ -408,7 +408,10 @@ describe('lifecycle and GB-hours', () => {
     const u = await t.createUser()
     const key = t.runtimeKey(u)
     expect((await t.request('DELETE', '/v1/account/me', { token: u.session })).status).toBe(202)
-    expect((await create(t, key)).status).toBe(401)
+    // Suspended with the account: 403 account_deleted while it can still be restored.
+    const refused = await create(t, key)
+    expect(refused.status).toBe(403)
+    expect(refused.body.code).toBe('account_deleted')
     const r = await create(t, u.session)
     expect(r.status).toBe(403)
     expectV1Error(r.body, 'account_deleted', r.headers)

@@ -31,7 +31,9 @@ export interface IdempotencyOptions {
  */
 export function idempotencyPlugin({ store, clock, onReplay }: IdempotencyOptions) {
   async function settle(principal: string, key: string, response: Response, request: Request) {
-    if (response.status >= 500) {
+    // traffic.md §3: 401 and 429 are never stored (a refusal must not outlive its cause), and a
+    // 5xx releases the claim so a retry runs again.
+    if (response.status >= 500 || response.status === 401 || response.status === 429) {
       releaseIdempotencyKey(store, principal, key)
       return
     }

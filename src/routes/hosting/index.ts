@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
 import { stateOf } from '../../plugins/request-state'
-import { isAttachedDomain, publicHostOf } from '../../services/domains'
+import { isActiveDomain, publicHostOf } from '../../services/domains'
 import { Hosting, notFoundPage } from './site-host'
 
 const ACME_CHALLENGE = '/.well-known/acme-challenge/'
@@ -20,6 +20,19 @@ function hostOf(request: Request): string {
  * never reach the API. ACME HTTP-01 challenges are answered on any host. Runs before rate limits
  * and auth — hosted pages are public.
  */
+const SERVER_PATHS = [
+  '/api',
+  '/v1',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/docs',
+  '/internal',
+  '/files',
+  '/sites',
+]
+const isServerPath = (path: string) => SERVER_PATHS.some((p) => path === p || path.startsWith(`${p}/`))
+
 export function customDomainPlugin(deps: AppDeps, hosting: Hosting) {
   const publicHost = publicHostOf(deps.config.publicUrl)
   return new Elysia({ name: 'custodian/custom-domains' }).onRequest(({ request }) => {
@@ -30,8 +43,11 @@ export function customDomainPlugin(deps: AppDeps, hosting: Hosting) {
         ? new Response(answer, { headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' } })
         : notFoundPage()
     }
+    // IMPORTANT: the API, health, docs and files paths answer whatever the Host; and only a
+    // verified (active) domain is served at all — a pending claim captures nothing.
+    if (isServerPath(path)) return
     const host = hostOf(request)
-    if (host === publicHost || !hosting.isAttached(host)) return
+    if (host === publicHost || !hosting.isActive(host)) return
     if (request.method !== 'GET' && request.method !== 'HEAD') return notFoundPage()
     const site = hosting.siteByDomain(host)
     return site ? hosting.serve(site, path, request) : notFoundPage()
@@ -67,7 +83,7 @@ export const hostingRoutes = (deps: AppDeps, hosting: Hosting) =>
     .get(
       '/internal/tls/allowed',
       ({ query }) =>
-        query.domain && isAttachedDomain(deps.store, query.domain)
+        query.domain && isActiveDomain(deps.store, query.domain)
           ? { allowed: true as const }
           : new Response(JSON.stringify({ allowed: false }), {
               status: 404,
@@ -77,10 +93,10 @@ export const hostingRoutes = (deps: AppDeps, hosting: Hosting) =>
         query: t.Object({ domain: t.Optional(t.String({ maxLength: 253 })) }),
         detail: {
           operationId: 'tlsAllowed',
-          summary: "For a front proxy's on-demand TLS: 200 only for domains attached to an app",
+          summary: "For a front proxy's on-demand TLS: 200 only for verified (active) custom domains",
           tags: ['system'],
           security: [],
-          responses: { 200: { description: 'Attached' }, 404: { description: 'Not attached' } },
+          responses: { 200: { description: 'Active' }, 404: { description: 'Not an active custom domain' } },
         },
       },
     )

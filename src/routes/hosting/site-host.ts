@@ -54,7 +54,7 @@ const ROUTES = new Map<string, string>([
 export class Hosting {
   private readonly bySlug: Statement<HostedRow, [string]>
   private readonly byDomain: Statement<HostedRow, [string]>
-  private readonly domainAttached: Statement<{ one: number }, [string]>
+  private readonly domainActive: Statement<{ one: number }, [string]>
   private readonly manifests = new Map<string, VersionManifest>()
 
   constructor(
@@ -67,7 +67,9 @@ export class Hosting {
     this.byDomain = store.sqlite.prepare(
       `${columns} WHERE s.custom_domain = ? AND s.domain_status = 'active' AND a.deployed = 1`,
     )
-    this.domainAttached = store.sqlite.prepare('SELECT 1 AS one FROM sites WHERE custom_domain = ?')
+    this.domainActive = store.sqlite.prepare(
+      "SELECT 1 AS one FROM sites WHERE custom_domain = ? AND domain_status = 'active'",
+    )
   }
 
   siteBySlug(slug: string): HostedSite | null {
@@ -78,9 +80,9 @@ export class Hosting {
     return this.hosted(this.byDomain.get(host))
   }
 
-  /** Whether any app has this custom domain (whatever its status). */
-  isAttached(host: string): boolean {
-    return this.domainAttached.get(host) !== null
+  /** Whether an app has this custom domain verified (active): pending claims are never served. */
+  isActive(host: string): boolean {
+    return this.domainActive.get(host) !== null
   }
 
   private hosted(row: HostedRow | null): HostedSite | null {
