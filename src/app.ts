@@ -51,6 +51,7 @@ import { v1AdminRoutes } from './routes/v1/admin'
 import { v1KeyRoutes } from './routes/v1/keys'
 import { v1SandboxRoutes } from './routes/v1/sandboxes'
 import { createCredentialVerifier } from './services/credentials'
+import type { DeletionFaults } from './services/deletion'
 import type { SiteRenderer } from './services/deploy'
 import { ErasureLedger } from './services/erasure-ledger'
 
@@ -74,6 +75,8 @@ export interface DepsOptions {
   renderSite?: SiteRenderer
   resolver?: DnsResolver
   certificates?: CertificateProvider
+  /** Crash tests only. */
+  deletionFaults?: DeletionFaults
 }
 
 /** Builds every dependency once: open (and migrate) the database unless one is given. */
@@ -118,6 +121,7 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
     billingLocks: new KeyedLock(),
     storage,
     erasureLedger: new ErasureLedger(store.path),
+    deletionFaults: options.deletionFaults,
     pushId: createPushIdGenerator(clock),
     renderSite: options.renderSite ?? renderSite,
     resolver: options.resolver ?? systemResolver,

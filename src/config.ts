@@ -56,10 +56,6 @@ const EnvSchema = T.Object({
   STRIPE_TRIAL_DAYS: T.Integer({ minimum: 0, maximum: 730, default: 30 }),
   STRIPE_TIMEOUT_MS: T.Integer({ minimum: 50, maximum: 120_000, default: 10_000 }),
   DELETION_LEASE_SECONDS: T.Integer({ minimum: 1, maximum: 3600, default: 60 }),
-  /** Test hook for crash-safety tests: a deletion stops (hangs) right after recording this step. */
-  CUSTODIAN_FAULT_PAUSE_AFTER_STEP: T.Optional(
-    T.Union([T.Literal('requested'), T.Literal('billing_stopped'), T.Literal('data_erased')]),
-  ),
   ACCOUNT_DELETION_GRACE_DAYS: T.Number({ minimum: 0, maximum: 3650, default: 30 }),
   TRUST_PROXY: T.Integer({ minimum: 0, maximum: 32, default: 0 }),
   MAX_BODY_BYTES: T.Integer({ minimum: 1024, maximum: 512 * 1024 * 1024, default: 1024 * 1024 }),
@@ -108,8 +104,6 @@ export interface Config {
   }
   deletionGraceDays: number
   deletionLeaseMs: number
-  /** Crash-test hook: see CUSTODIAN_FAULT_PAUSE_AFTER_STEP. */
-  faultPauseAfterStep: 'requested' | 'billing_stopped' | 'data_erased' | null
   trustProxy: number
   maxBodyBytes: number
   rateLimit: { enabled: boolean; policies: Record<PolicyName, RatePolicy> }
@@ -181,7 +175,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     deletionGraceDays: e.ACCOUNT_DELETION_GRACE_DAYS,
     deletionLeaseMs: e.DELETION_LEASE_SECONDS * 1000,
-    faultPauseAfterStep: e.CUSTODIAN_FAULT_PAUSE_AFTER_STEP ?? null,
     trustProxy: e.TRUST_PROXY,
     maxBodyBytes: e.MAX_BODY_BYTES,
     rateLimit: { enabled: e.RATE_LIMIT_ENABLED, policies: parsePolicies(env) },

@@ -11,6 +11,7 @@ import type { Metrics } from './lib/metrics'
 import type { FileStorage } from './lib/storage'
 import type { RateLimitStore } from './plugins/rate-limit/store'
 import type { CredentialVerifier } from './services/credentials'
+import type { DeletionFaults } from './services/deletion'
 import type { SiteRenderer } from './services/deploy'
 import type { ErasureLedger } from './services/erasure-ledger'
 
@@ -29,6 +30,8 @@ export interface AppDeps {
   /** Serialises each account's billing changes (seat counts). */
   billingLocks: KeyedLock
   storage: FileStorage
+  /** Crash tests only: a hook after each recorded deletion step (see services/deletion.ts). */
+  deletionFaults?: DeletionFaults
   /** Completed erasures, kept beside the database so a restored backup forgets them again. */
   erasureLedger: ErasureLedger
   /** Time-ordered 20-character app ids. */

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { isMemoryPath } from '../db/client'
-import { buildDeps, createApp } from './app'
+import { buildDeps, createApp, type DepsOptions } from './app'
 import type { Config } from './config'
 import type { AppDeps } from './deps'
 import { SECOND } from './lib/clock'
@@ -26,10 +26,13 @@ export function ensureDataDirectories(config: Config) {
  * `custodian serve`: migrate, listen, and on SIGTERM/SIGINT stop accepting, let in-flight
  * requests finish (up to 10 s), checkpoint the WAL and close the database, then exit 0.
  */
-export async function serve(config: Config): Promise<void> {
+export async function serve(
+  config: Config,
+  options: Pick<DepsOptions, 'deletionFaults'> = {},
+): Promise<void> {
   ensureDataDirectories(config)
   // Process metrics (CPU, memory, event-loop lag) only in a real server, not per test app.
-  const deps = buildDeps({ config, metrics: new Metrics({ processMetrics: true }) })
+  const deps = buildDeps({ ...options, config, metrics: new Metrics({ processMetrics: true }) })
   // IMPORTANT: before the first request: a database restored from a backup must forget again
   // every account erased after that backup was taken (the erasure ledger).
   const reapplied = await applyErasureLedger(deps)

@@ -128,7 +128,8 @@ export interface BillingPort {
     idempotencyKey: string,
   ): Promise<BillingSubscription | 'missing'>
   /** Deletes the customer. `missing` when it is already gone. */
-  deleteCustomer(customerId: string): Promise<'deleted' | 'missing'>
+  /** The idempotency key is derived from the deletion id, so a resumed erasure repeats it safely. */
+  deleteCustomer(customerId: string, idempotencyKey: string): Promise<'deleted' | 'missing'>
 
   createCustomer(email: string, metadata: Record<string, string>, idempotencyKey: string): Promise<string>
   /** Charges at once unless trialing; a declined card is a `card` error and creates nothing. */

@@ -111,6 +111,9 @@ const invoiceSubscription = (i: Stripe.Invoice): string | null =>
   )
 
 /** The billing port over the official SDK. */
+/** A bound on the pages read (10,000 subscriptions): no real customer comes near it. */
+const MAX_SUBSCRIPTIONS_LISTED = 10_000
+
 export class StripeBilling implements BillingPort {
   readonly stripe: Stripe
 
@@ -139,10 +142,13 @@ export class StripeBilling implements BillingPort {
   }
 
   async listSubscriptions(customerId: string): Promise<BillingSubscription[]> {
-    const page = await this.call(() =>
-      this.stripe.subscriptions.list({ customer: customerId, status: 'all', limit: 100 }),
+    // IMPORTANT: every page. Erasure must stop every subscription of a customer, not the first 100.
+    const all = await this.call(() =>
+      this.stripe.subscriptions
+        .list({ customer: customerId, status: 'all', limit: 100 })
+        .autoPagingToArray({ limit: MAX_SUBSCRIPTIONS_LISTED }),
     )
-    return page === 'missing' ? [] : page.data.map(subscriptionView)
+    return all === 'missing' ? [] : all.map(subscriptionView)
   }
 
   async retrieveSubscription(subscriptionId: string) {
@@ -172,8 +178,8 @@ export class StripeBilling implements BillingPort {
     return result === 'missing' ? 'missing' : subscriptionView(result)
   }
 
-  async deleteCustomer(customerId: string) {
-    const result = await this.call(() => this.stripe.customers.del(customerId))
+  async deleteCustomer(customerId: string, idempotencyKey: string) {
+    const result = await this.call(() => this.stripe.customers.del(customerId, {}, { idempotencyKey }))
     return result === 'missing' ? 'missing' : 'deleted'
   }
 

@@ -25,15 +25,20 @@ export interface DeletionDeps {
   billing: BillingPort | null
   storage: FileStorage
   logger: Logger
-  config: {
-    deletionLeaseMs: number
-    /** Crash-test hook: hang right after recording this step. */
-    faultPauseAfterStep: DeletionStep | null
-  }
+  config: { deletionLeaseMs: number }
+  /**
+   * Called right after each step is recorded. Only crash tests inject it (to stop a process
+   * between steps); the product never configures it — no environment variable reaches it.
+   */
+  deletionFaults?: DeletionFaults
   /** Counts deletions reaching each step. */
   metrics?: { deletionStep(step: string): void }
   /** Where completed erasures are recorded for restores; absent for in-memory databases. */
   erasureLedger?: ErasureLedger
+}
+
+export interface DeletionFaults {
+  afterStep(step: DeletionStep): Promise<void>
 }
 
 export interface DeletionPreview {
@@ -229,9 +234,7 @@ function advance(
 }
 
 async function maybePause(deps: DeletionDeps, step: DeletionStep) {
-  if (deps.config.faultPauseAfterStep !== step) return
-  deps.logger.warn('deletion paused by CUSTODIAN_FAULT_PAUSE_AFTER_STEP', { step })
-  await new Promise(() => {}) // never resolves: the crash test kills the process here
+  if (deps.deletionFaults) await deps.deletionFaults.afterStep(step)
 }
 
 /**
@@ -252,7 +255,10 @@ async function stopBilling(deps: DeletionDeps, job: DeletionRow): Promise<string
     actions.push(result === 'canceled' ? `canceled subscription ${id}` : `subscription ${id} already gone`)
   }
   if (user.stripeCustomerId) {
-    const result = await billing.deleteCustomer(user.stripeCustomerId)
+    const result = await billing.deleteCustomer(
+      user.stripeCustomerId,
+      `custodian-deletion-${job.id}-delete-${user.stripeCustomerId}`,
+    )
     actions.push(
       result === 'deleted'
         ? `deleted customer ${user.stripeCustomerId}`

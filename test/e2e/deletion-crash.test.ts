@@ -3,18 +3,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runCli, sharedBinary, startBinary } from '../support/binary'
+import { buildBinary, runCli, sharedBinary, startBinary } from '../support/binary'
 import { type StripeEmulator, startStripeEmulator } from '../support/stripe-emulator'
 
 // The real binary, killed with SIGKILL right after a deletion records each step, then restarted:
 // the worker must finish the job, the database must pass integrity_check, and Stripe must not
 // have been asked to do anything twice.
 let binary: string
+/** The same server built from a test-only entry that can stop a deletion between steps. */
+let faultBinary: string
 let em: StripeEmulator
 const dirs: string[] = []
 
 beforeAll(async () => {
   binary = await sharedBinary()
+  const dir = mkdtempSync(join(tmpdir(), 'custodian-fault-bin-'))
+  dirs.push(dir)
+  faultBinary = await buildBinary(dir, 'test/e2e/support/fault-entry.ts')
   em = startStripeEmulator()
 }, 60_000)
 afterAll(() => {
@@ -47,7 +52,7 @@ describe('deletion survives kill -9 between steps', () => {
         WORKER_INTERVAL_SECONDS: '1',
         DELETION_LEASE_SECONDS: '1',
       }
-      const first = await startBinary(binary, dir, { ...env, CUSTODIAN_FAULT_PAUSE_AFTER_STEP: step })
+      const first = await startBinary(faultBinary, dir, { ...env, TEST_PAUSE_AFTER_STEP: step })
       const created = JSON.parse(
         (
           await runCli(

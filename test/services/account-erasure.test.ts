@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'bun:test'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
-import { accountDeletions, apps, sandboxes, users } from '../../db/schema'
+import { accountDeletions, apps, type DeletionStep, sandboxes, users } from '../../db/schema'
 import { DAY, MINUTE } from '../../src/lib/clock'
 import { hashUserId } from '../../src/lib/pseudonym'
 import { eraseAccount } from '../../src/services/deletion'
@@ -20,6 +20,11 @@ const billing = (options: Parameters<typeof createBillingTestApp>[0] = {}) => {
 }
 afterEach(() => {
   for (const b of opened.splice(0)) b.close()
+})
+
+/** A runner that stops for good right after recording `step` (a crash between steps). */
+const pauseAfter = (step: DeletionStep) => ({
+  afterStep: (reached: DeletionStep) => (reached === step ? new Promise<void>(() => {}) : Promise.resolve()),
 })
 
 /** Every owned table reaches no row of the user any more. */
@@ -163,10 +168,7 @@ describe('DELETE /api/account', () => {
     seedFullAccount(t, u)
     const { sub, customer } = giveSubscription(b, u)
     // A process that stops right after recording billing_stopped (crash between steps).
-    const crashing = {
-      ...t.deps,
-      config: { ...t.deps.config, faultPauseAfterStep: 'billing_stopped' as const },
-    }
+    const crashing = { ...t.deps, deletionFaults: pauseAfter('billing_stopped') }
     void eraseAccount(crashing, u.user.id, 'immediate')
     for (let i = 0; i < 100 && receiptOf(t, u.user.id)[0]?.step !== 'billing_stopped'; i++)
       await Bun.sleep(10)
@@ -187,7 +189,7 @@ describe('DELETE /api/account', () => {
     const { t, em } = b
     const u = await t.createUser()
     const { sub, customer } = giveSubscription(b, u)
-    const crashing = { ...t.deps, config: { ...t.deps.config, faultPauseAfterStep: 'requested' as const } }
+    const crashing = { ...t.deps, deletionFaults: pauseAfter('requested') }
     void eraseAccount(crashing, u.user.id, 'immediate')
     await Bun.sleep(20)
     // Stripe did the work, but the process died before recording it.

@@ -3,19 +3,10 @@ import { join } from 'node:path'
 const ROOT = join(import.meta.dir, '../..')
 
 /** `bun run build` into a directory of the test's own; returns the executable's path. */
-export async function buildBinary(outDir: string): Promise<string> {
+export async function buildBinary(outDir: string, entry = 'src/index.ts'): Promise<string> {
   const outfile = join(outDir, 'custodian')
   const proc = Bun.spawn(
-    [
-      'bun',
-      'build',
-      'src/index.ts',
-      '--compile',
-      '--minify-whitespace',
-      '--minify-syntax',
-      '--outfile',
-      outfile,
-    ],
+    ['bun', 'build', entry, '--compile', '--minify-whitespace', '--minify-syntax', '--outfile', outfile],
     { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' },
   )
   if ((await proc.exited) !== 0) throw new Error(`build failed: ${await new Response(proc.stderr).text()}`)

@@ -1,7 +1,7 @@
 // The emulator's billing resources beyond customers and subscriptions: payment methods, setup
 // intents, Checkout and billing-portal sessions, invoices, and webhook events.
 import type { StripeEmulator } from './stripe-emulator'
-import { cardError, invalid, type Json, list, missing } from './stripe-emulator-wire'
+import { cardError, invalid, type Json, missing, stripeList } from './stripe-emulator-wire'
 
 /**
  * Stripe's test payment methods by their magic ids. `pm_card_chargeDeclined` is refused when
@@ -140,10 +140,7 @@ export function addBillingRoutes(em: StripeEmulator) {
     return session
   })
   em.route('GET', /^\/v1\/invoices$/, (_, p) => {
-    const limit = Math.min(Number(p.limit ?? 10), 100)
-    const all = [...em.invoices.values()]
-      .filter((i) => !p.customer || i.customer === p.customer)
-      .sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : -1))
-    return list('/v1/invoices', all.slice(0, limit), all.length > limit)
+    const all = [...em.invoices.values()].filter((i) => !p.customer || i.customer === p.customer)
+    return stripeList(all, p, '/v1/invoices')
   })
 }

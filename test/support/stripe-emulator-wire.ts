@@ -49,10 +49,19 @@ export const cardError = (message = 'Your card was declined.', declineCode = 'ge
     error: { type: 'card_error', code: 'card_declined', decline_code: declineCode, message },
   })
 
-/** Stripe's list envelope. */
-export const list = (url: string, data: Json[], hasMore = false) => ({
-  object: 'list',
-  data,
-  has_more: hasMore,
-  url,
-})
+/**
+ * Stripe's list envelope over `items` (newest first), honouring `limit` (default 10, at most 100)
+ * and `starting_after` the way Stripe pages: the objects after that id, `has_more` when more remain.
+ */
+export function stripeList(items: Json[], params: Json, url: string): Json {
+  const sorted = [...items].sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+  const limit = Math.min(100, Math.max(1, Number(params.limit ?? 10)))
+  let start = 0
+  if (params.starting_after) {
+    const at = sorted.findIndex((item) => item.id === params.starting_after)
+    if (at === -1) throw invalid(`No such object: '${params.starting_after}'`, 'starting_after')
+    start = at + 1
+  }
+  const data = sorted.slice(start, start + limit)
+  return { object: 'list', data, has_more: start + limit < sorted.length, url }
+}

@@ -13,6 +13,7 @@ import {
   missing,
   parseStripeForm,
   StripeHttpError,
+  stripeList,
 } from './stripe-emulator-wire'
 
 export { invalid, missing, parseStripeForm }
@@ -425,13 +426,12 @@ export class StripeEmulator {
     })
     this.route('POST', /^\/v1\/subscriptions$/, (_, p) => this.createSubscription(p))
     this.route('GET', /^\/v1\/subscriptions$/, (_, p) => {
-      const data = [...this.subscriptions.values()]
+      const matching = [...this.subscriptions.values()]
         .filter((s) => !p.customer || s.customer === p.customer)
         .filter((s) =>
           p.status === 'all' ? true : p.status ? s.status === p.status : s.status !== 'canceled',
         )
-        .sort((a, b) => b.created - a.created)
-      return { object: 'list', data, has_more: false, url: '/v1/subscriptions' }
+      return stripeList(matching, p, '/v1/subscriptions')
     })
     this.route('GET', /^\/v1\/subscriptions\/([^/]+)$/, (m) => {
       const s = this.subscriptions.get(m[1] as string)
