@@ -122,14 +122,14 @@ export const ERROR_CATALOGUE = {
     400,
     'invalid_fields',
     400,
-    'One or more fields are invalid; `details` names them.',
+    'One or more fields are invalid; `details` names them. Strings may not contain control characters (U+0000–U+001F except tab and line breaks, U+007F); names, slugs, emails and domains are single-line.',
   ),
   INVALID_REQUEST: m(
     'VALIDATION_FAILED',
     400,
     'invalid_request',
     400,
-    'The request is malformed (body, query or headers).',
+    'The request is malformed (body, query or headers): not JSON, not valid UTF-8, or arrays and objects nested deeper than 32 levels.',
   ),
   UNSUPPORTED_MEDIA_TYPE: m(
     'VALIDATION_FAILED',
@@ -143,7 +143,7 @@ export const ERROR_CATALOGUE = {
     413,
     'invalid_request',
     413,
-    'The body is larger than this route accepts.',
+    'The body is larger than this route accepts (MAX_BODY_BYTES, 1 MiB by default; icons 4 MB), counted on the bytes received whether or not Content-Length was sent.',
   ),
   RATE_LIMITED: m(
     'RATE_LIMITED',

@@ -111,6 +111,12 @@ function errorsPage(): string {
 </head><body>
 <h1>Error codes</h1>
 <p>Every error answers in its dialect's envelope. <code>/api</code>: <code>{"error":{"code","message","docUrl","details"}}</code>. <code>/v1</code>: <code>{"error","code","error_detail","request_id"}</code>. Every response carries <code>X-Request-Id</code>.</p>
+<h2>Limits on request bodies</h2>
+<ul>
+<li>At most <code>MAX_BODY_BYTES</code> (1 MiB by default; icon uploads 4 MB before their own 2 MB check), counted on the bytes actually received, chunked bodies included: 413.</li>
+<li>JSON bodies must be valid UTF-8 and nest arrays and objects at most 32 levels deep: 400.</li>
+<li>No string may contain control characters (U+0000–U+001F other than tab, line feed and carriage return, and U+007F); names, slugs, emails and domains must also be a single line: 400 naming the field.</li>
+</ul>
 <h2>/api codes</h2>
 <table><thead><tr><th>code</th><th>status</th><th>meaning</th></tr></thead><tbody>
 ${apiRows}

@@ -45,7 +45,16 @@ function rightCredential(path: string): Credential {
   if (path.startsWith('/v1/sandboxes')) return 'runtime key'
   return 'session'
 }
-type BodyKind = 'valid' | 'invalid' | 'garbage JSON' | 'wrong content type' | 'none'
+type BodyKind =
+  | 'valid'
+  | 'invalid'
+  | 'garbage JSON'
+  | 'wrong content type'
+  | 'none'
+  | 'deep nesting'
+  | 'invalid UTF-8'
+  | 'control characters'
+  | 'chunked oversize'
 
 interface FuzzCase {
   operation: Operation
@@ -145,6 +154,10 @@ function caseFor(operations: Operation[], knownIds: string[]): fc.Arbitrary<Fuzz
         'garbage JSON',
         'wrong content type',
         'none',
+        'deep nesting',
+        'invalid UTF-8',
+        'control characters',
+        'chunked oversize',
       ),
     })
     .chain(({ operation, anyCredential, useRightCredential, bodyKind }) => {
@@ -174,6 +187,20 @@ function caseFor(operations: Operation[], knownIds: string[]): fc.Arbitrary<Fuzz
     })
 }
 
+/** A JSON-looking body past MAX_BODY_BYTES (1 MiB), sent without Content-Length. */
+function oversizeStream(): ReadableStream<Uint8Array> {
+  const chunk = new TextEncoder().encode('x'.repeat(64 * 1024))
+  let sent = 0
+  return new ReadableStream({
+    pull(controller) {
+      if (sent === 0) controller.enqueue(new TextEncoder().encode('{"name":"'))
+      if (sent > 1.2 * 1024 * 1024) return controller.close()
+      controller.enqueue(chunk)
+      sent += chunk.length
+    },
+  })
+}
+
 function requestOf(c: FuzzCase, token: string | null): Request {
   let path = c.operation.path
   for (const [name, value] of Object.entries(c.pathValues))
@@ -181,8 +208,12 @@ function requestOf(c: FuzzCase, token: string | null): Request {
   const query = new URLSearchParams(c.query as Record<string, string>).toString()
   const headers: Record<string, string> = {}
   if (token) headers.authorization = `Bearer ${token}`
-  let body: string | undefined
+  let body: string | Uint8Array | ReadableStream<Uint8Array> | undefined
   const canHaveBody = c.operation.method !== 'GET'
+  const json = (value: string | Uint8Array | ReadableStream<Uint8Array>) => {
+    body = value
+    headers['content-type'] = 'application/json'
+  }
   if (canHaveBody)
     switch (c.bodyKind) {
       case 'valid':
@@ -199,6 +230,21 @@ function requestOf(c: FuzzCase, token: string | null): Request {
       case 'wrong content type':
         body = 'a=1&b=2'
         headers['content-type'] = 'application/x-www-form-urlencoded'
+        break
+      // The hostile bodies go only to operations that take a JSON body (the statuses they
+      // provoke, 400 and 413, are documented there).
+      case 'deep nesting':
+        if (c.operation.body) json(`{"name":${'['.repeat(3000)}${']'.repeat(3000)}}`)
+        break
+      case 'invalid UTF-8':
+        if (c.operation.body)
+          json(new Uint8Array([...new TextEncoder().encode('{"name":"a'), 0xc3, 0x28, 0xff, 0x22, 0x7d]))
+        break
+      case 'control characters':
+        if (c.operation.body) json(JSON.stringify({ name: 'a\u0000b', appName: '\u0007', slug: 'x\u001by' }))
+        break
+      case 'chunked oversize':
+        if (c.operation.body) json(oversizeStream())
         break
     }
   if (canHaveBody && c.operation.method !== 'DELETE') headers['idempotency-key'] = crypto.randomUUID()

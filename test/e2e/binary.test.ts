@@ -107,6 +107,27 @@ describe('the compiled binary', () => {
     }
   })
 
+  it('answers deep JSON with a 400 envelope, never an HTML error page or a stack', async () => {
+    const created = await runCli(
+      binary,
+      workdir,
+      ['user', 'create', '--email', 'deep@example.com', '--json'],
+      server.env,
+    )
+    const { apiKey } = JSON.parse(created.stdout)
+    const response = await fetch(`${server.url}/api/apps`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: `{"appName":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+    })
+    expect(response.status).toBe(400)
+    expect(response.headers.get('content-type')).toStartWith('application/json')
+    const text = await response.text()
+    expect(text).not.toContain('$bunfs')
+    expect(text).not.toContain('<html')
+    expect(JSON.parse(text).error.code).toBe('VALIDATION_FAILED')
+  })
+
   it('refuses a bad configuration value by name', async () => {
     const r = await runCli(binary, workdir, ['migrate'], { ...server.env, PORT: 'eighty' })
     expect(r.code).not.toBe(0)
