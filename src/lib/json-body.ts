@@ -61,6 +61,7 @@ export function nestingDepth(text: string): number {
 }
 
 /** C0 controls and DEL, except tab, line feed and carriage return. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/
 /** Single-line fields refuse tab and line breaks too. */
 const LINE_BREAK = /[\t\n\r\u2028\u2029]/
