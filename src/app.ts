@@ -40,6 +40,7 @@ import { apiBillingRoutes } from './routes/api/billing'
 import { apiDeployRoutes } from './routes/api/deploy'
 import { apiDomainRoutes } from './routes/api/domain'
 import { apiPageRoutes } from './routes/api/pages'
+import { apiPrivacyManifestRoutes } from './routes/api/privacy-manifest'
 import { apiSiteRoutes } from './routes/api/site'
 import { stripeWebhookRoutes } from './routes/api/stripe-webhook'
 import { docsRoutes } from './routes/docs'
@@ -220,6 +221,7 @@ export function createApp(deps: AppDeps, options: Omit<PipelineOptions, 'routeIn
     .use(apiAppRoutes(deps))
     .use(apiSiteRoutes(deps))
     .use(apiPageRoutes(deps))
+    .use(apiPrivacyManifestRoutes(deps))
     .use(apiDeployRoutes(deps))
     .use(apiBillingRoutes(deps))
     .use(stripeWebhookRoutes(deps))

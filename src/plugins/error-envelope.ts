@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { AppError, type Dialect, docAnchor, ERROR_CATALOGUE, type ValidationIssue } from '../errors'
 import { errorFields, type Logger } from '../lib/logger'
+import { fieldLabel, issueMessage, type ValueErrorLike } from '../lib/validation-message'
 import { type RequestState, stateOf } from './request-state'
 
 export interface ErrorEnvelopeOptions {
@@ -130,14 +131,6 @@ function toAppError(
   }
 }
 
-interface ValueErrorLike {
-  path?: string
-  message?: string
-  schema?: { type?: string; const?: unknown; error?: unknown }
-  /** Per-branch error iterators of a failed union. */
-  errors?: Iterable<ValueErrorLike>[]
-}
-
 interface ValidationLike {
   type?: string
   all?: ValueErrorLike[]
@@ -148,25 +141,6 @@ interface ValidationLike {
 function queryParameterHolding(request: Request, value: unknown): string | null {
   const names = [...new URL(request.url).searchParams].filter(([, v]) => v === String(value)).map(([k]) => k)
   return names.length === 1 ? (names[0] as string) : null
-}
-
-/**
- * The most useful message of a TypeBox error: a schema's own `error` string when it has one; for
- * a failed union (`string | null`), the message of the branch that could have matched rather than
- * "Expected union value"; for a union of literals, the allowed values.
- */
-function issueMessage(e: ValueErrorLike): string {
-  if (typeof e.schema?.error === 'string') return e.schema.error
-  if (Array.isArray(e.errors) && e.errors.length > 0) {
-    const branches = e.errors
-      .map((it) => [...it])
-      .filter((errs) => errs.length > 0 && errs[0]?.schema?.type !== 'null')
-    const literals = branches.map((b) => b[0]?.schema?.const).filter((v) => v !== undefined)
-    if (literals.length > 0 && literals.length === branches.length)
-      return `Expected one of: ${literals.map((v) => JSON.stringify(v)).join(', ')}`
-    if (branches.length === 1 && branches[0]?.[0]) return issueMessage(branches[0][0])
-  }
-  return e.message ?? 'Invalid value'
 }
 
 function fromValidation(
@@ -200,11 +174,14 @@ function fromValidation(
   const where =
     error.type === 'query' || error.type === 'property' ? 'query' : error.type === 'params' ? 'path' : 'body'
   if (unique.length === 0) unique.push({ path: [], message: `Invalid ${where}` })
+  // One problem: "Validation failed: field: message"; several: every one of them, in order.
   const first = unique[0]!
-  const label = first.path.length ? first.path.join('.') : where
-  return new AppError('VALIDATION_FAILED', `Validation failed: ${label}: ${first.message}`, {
-    issues: unique,
-  })
+  const label = (i: ValidationIssue) => (i.path.length ? fieldLabel(i.path) : where)
+  const message =
+    unique.length === 1
+      ? `Validation failed: ${label(first)}: ${first.message}`
+      : `Validation failed: ${unique.length} problems: ${unique.map((i) => `${label(i)} ${i.message}`).join('; ')}`
+  return new AppError('VALIDATION_FAILED', message, { issues: unique })
 }
 
 /** `/faqItems/0/question` → `['faqItems', 0, 'question']` */

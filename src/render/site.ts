@@ -1,4 +1,6 @@
 import type { PageKind, SmartBanner } from '../../db/schema'
+import { findDataType, findPurpose } from '../privacy/apple-reference'
+import { effectivePrivacyManifest, type PrivacyManifestConfig } from '../privacy/manifest'
 import type { AppRow, SiteRow } from '../projections/api'
 import { html, paragraphs, type SafeHtml, safeUrl, trusted } from './html'
 
@@ -57,11 +59,13 @@ export function renderSite(input: RenderInput): RenderedSite {
   if (pages.support) add('supportPage', layout(input, 'Support', supportPage(pages.support)))
   if (pages.deletion)
     add('dataDeletion', layout(input, 'Delete Your Data', deletionPage(input, pages.deletion)))
-  const labels = privacyLabels(pages.privacy_manifest ?? null, policy)
+  const manifest = effectivePrivacyManifest(pages.privacy_manifest, policy)
+  const labels = manifest ? privacyLabels(manifest) : null
   if (labels) add('nutritionLabels', layout(input, 'Privacy Labels', labels))
   if (pages.aasa) add('aasa', `${JSON.stringify(aasaDocument(pages.aasa), null, 2)}\n`, 'application/json')
   if (pages.testflight && pages.testflight.enabled !== false)
-    add('testflight', layout(input, 'Join the Beta', testflightPage(pages.testflight)))
+    // A beta invitation is never for search engines, whatever the site's searchIndexing.
+    add('testflight', layout(input, 'Join the Beta', testflightPage(pages.testflight), { noindex: true }))
   files['index.html'] = { contentType: HTML, body: index(input, published) }
   return { files, published }
 }
@@ -70,14 +74,14 @@ function layout(
   input: RenderInput,
   title: string,
   content: SafeHtml,
-  options: { raw?: boolean } = {},
+  options: { raw?: boolean; noindex?: boolean } = {},
 ): string {
   const { app, site } = input
   const banner = site.smartBanner ? smartBannerMeta(site.smartBanner) : null
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title === app.appName ? title : `${title} · ${app.appName}`}</title>
-${site.searchIndexing ? null : html`<meta name="robots" content="noindex, nofollow">`}
+${site.searchIndexing && !options.noindex ? null : html`<meta name="robots" content="noindex, nofollow">`}
 ${banner ? html`<meta name="apple-itunes-app" content="${banner}">` : null}
 ${site.description ? html`<meta name="description" content="${site.description}">` : null}
 ${safeUrl(site.iconUrl) ? html`<link rel="icon" href="${site.iconUrl}">` : null}
@@ -96,6 +100,9 @@ function smartBannerMeta(b: SmartBanner): string {
   const parts = [`app-id=${b.appStoreId}`]
   if (b.affiliateData) parts.push(`affiliate-data=${b.affiliateData}`)
   if (b.appArgument) parts.push(`app-argument=${b.appArgument}`)
+  // Apple's App Clip format: app-clip-bundle-id, and app-clip-display=card for the card style.
+  if (b.appClipBundleId) parts.push(`app-clip-bundle-id=${b.appClipBundleId}`)
+  if (b.appClipBundleId && b.appClipDisplay === 'card') parts.push('app-clip-display=card')
   return parts.join(', ')
 }
 
@@ -153,7 +160,7 @@ ${
     : html`<p>We do not share your data with third parties.</p>`
 }
 <h3>Retention</h3>
-${yes(retention.retains_data) ? html`<p>We keep your data for ${retention.retention_period || 'as long as needed to provide the service'}.</p>` : html`<p>We keep data only as long as needed to provide the service.</p>`}
+${yes(retention.retains_data) ? html`<p>${retentionSentence(retention.retention_period)}</p>` : html`<p>We keep data only as long as needed to provide the service.</p>`}
 <h3>Children and tracking</h3>
 ${yes(children.children_or_tracking) ? html`${list(children.collects_from_children)}${list(children.uses_tracking)}` : html`<p>${appName} is not directed at children and does not track you across other companies' apps and websites.</p>`}
 <h3>Contact</h3>
@@ -208,31 +215,31 @@ ${d.dataRetainedAfterDeletion ? html`<h3>Data kept after deletion</h3>${paragrap
 ${paragraphs(d.additionalInfo)}`
 }
 
-function privacyLabels(
-  manifest: Record<string, any> | null,
-  policy: Record<string, any> | null,
-): SafeHtml | null {
-  if (manifest) {
-    const types = (manifest.dataTypes ?? []) as {
-      type: string
-      linkedToUser?: boolean
-      usedForTracking?: boolean
-      purposes?: string[]
-    }[]
-    return html`${manifest.tracking ? html`<p><strong>This app tracks you</strong> across other companies' apps and websites.</p>` : null}
+/**
+ * The retention answer as one sentence. A period ("12 months") goes into ours; an answer that is a
+ * sentence of its own ("Location history is kept for 30 days.") stands alone, never wrapped in
+ * "We keep your data for …" and never with a doubled final period.
+ */
+export function retentionSentence(answer: unknown): string {
+  const text = typeof answer === 'string' ? answer.trim() : ''
+  if (!text) return 'We keep your data for as long as needed to provide the service.'
+  const isSentence = text.split(/\s+/).length >= 4 && (/[.!?]$/.test(text) || /^[A-Z]/.test(text))
+  const body = text.replace(/[.!?]+$/, '')
+  return isSentence ? `${body}${/[!?]$/.test(text) ? text.slice(-1) : '.'}` : `We keep your data for ${body}.`
+}
+
+/** The App Store privacy labels, from the same config as PrivacyInfo.xcprivacy (never disagreeing). */
+function privacyLabels(manifest: PrivacyManifestConfig): SafeHtml {
+  const nameOf = (id: string, find: (v: string) => { name: string } | undefined) => find(id)?.name ?? id
+  return html`${manifest.tracking ? html`<p><strong>This app tracks you</strong> across other companies' apps and websites.</p>` : null}
 ${
-  types.length
-    ? html`<table><thead><tr><th>Data</th><th>Linked to you</th><th>Used to track you</th><th>Purposes</th></tr></thead><tbody>${types.map(
+  manifest.dataTypes.length
+    ? html`<table><thead><tr><th>Data</th><th>Linked to you</th><th>Used to track you</th><th>Purposes</th></tr></thead><tbody>${manifest.dataTypes.map(
         (d) =>
-          html`<tr><td>${d.type}</td><td>${d.linkedToUser ? 'Yes' : 'No'}</td><td>${d.usedForTracking ? 'Yes' : 'No'}</td><td>${(d.purposes ?? []).join(', ')}</td></tr>`,
+          html`<tr><td>${nameOf(d.type, findDataType)}</td><td>${d.linkedToUser ? 'Yes' : 'No'}</td><td>${d.usedForTracking ? 'Yes' : 'No'}</td><td>${d.purposes.map((p) => nameOf(p, findPurpose)).join(', ')}</td></tr>`,
       )}</tbody></table>`
     : html`<p>Data Not Collected.</p>`
 }`
-  }
-  const collection = policy?.['data-collection']
-  if (!collection) return null
-  if (collection.collects_data === 'no') return html`<p>Data Not Collected.</p>`
-  return html`<h3>Data collected</h3>${list(collection.data_types) ?? html`<p>Not specified.</p>`}${collection.purposes?.length ? html`<h3>Purposes</h3>${list(collection.purposes)}` : null}`
 }
 
 function testflightPage(p: Record<string, any>): SafeHtml {

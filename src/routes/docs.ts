@@ -34,6 +34,9 @@ export const docsRoutes = () => {
         path: '/docs',
         specPath: '/docs/json',
         provider: 'swagger-ui',
+        // By default the plugin drops every path with a dot as a "static file": that hid
+        // /api/apps/{appId}/privacy-manifest.xcprivacy. Assets are hidden by their own detail.
+        exclude: { staticFile: false },
         swagger: {
           cdn: '/docs/assets/swagger-ui-bundle.js',
           theme: '/docs/assets/swagger-ui.css',

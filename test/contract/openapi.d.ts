@@ -396,6 +396,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/privacy-manifest/reference": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Apple's allowlists: collected data types, purposes, Required Reason API categories and codes */
+        get: operations["privacyManifestReference"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/apps/{appId}/privacy-manifest": {
         parameters: {
             query?: never;
@@ -403,10 +420,44 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The privacy manifest (privacy labels) (404 until first saved) */
+        /** The privacy manifest config; before the first save, a starter derived from the wizard */
         get: operations["getPrivacyManifest"];
-        /** Save the privacy manifest (privacy labels) */
+        /** Save the privacy manifest (every value checked against Apple's allowlists) */
         put: operations["savePrivacyManifest"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/apps/{appId}/privacy-manifest/sync-from-wizard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A config freshly derived from the wizard answers (read-only: saves nothing) */
+        post: operations["syncPrivacyManifestFromWizard"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/apps/{appId}/privacy-manifest.xcprivacy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The rendered PrivacyInfo.xcprivacy (Apple XML property list), as an attachment */
+        get: operations["downloadPrivacyManifest"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -7533,6 +7584,147 @@ export interface operations {
             };
         };
     };
+    privacyManifestReference: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        dataTypes: {
+                            id: string;
+                            name: string;
+                            category: string;
+                            description: string;
+                        }[];
+                        purposes: {
+                            id: string;
+                            name: string;
+                            description: string;
+                        }[];
+                        requiredReasonApis: {
+                            id: string;
+                            name: string;
+                            description: string;
+                            reasons: {
+                                code: string;
+                                description: string;
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests (rate limit or quota) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+    };
     getPrivacyManifest: {
         parameters: {
             query?: never;
@@ -7551,16 +7743,30 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        tracking?: boolean;
-                        trackingDomains?: string[];
-                        dataTypes?: {
+                        tracking: boolean;
+                        trackingDomains: string[];
+                        dataTypes: {
+                            /** @description Apple identifier, e.g. NSPrivacyCollectedDataTypeEmailAddress */
                             type: string;
-                            linkedToUser?: boolean;
-                            usedForTracking?: boolean;
-                            purposes?: string[];
+                            linkedToUser: boolean;
+                            usedForTracking: boolean;
+                            purposes: string[];
                         }[];
+                        accessedApiTypes: {
+                            category: string;
+                            reasons: string[];
+                        }[];
+                        /** @enum {string} */
+                        source: "saved" | "wizard";
                         /** @example 1767225600000 */
-                        updatedAt: number;
+                        updatedAt: number | null;
+                        /** @description How each wizard answer was mapped (empty for a saved config) */
+                        mapping: {
+                            /** @enum {string} */
+                            field: "data_types" | "purposes" | "tracking";
+                            answer: string;
+                            mappedTo: string | null;
+                        }[];
                     };
                 };
             };
@@ -7711,6 +7917,10 @@ export interface operations {
                         usedForTracking?: boolean;
                         purposes?: string[];
                     }[];
+                    accessedApiTypes?: {
+                        category: string;
+                        reasons: string[];
+                    }[];
                 };
             };
         };
@@ -7722,16 +7932,30 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        tracking?: boolean;
-                        trackingDomains?: string[];
-                        dataTypes?: {
+                        tracking: boolean;
+                        trackingDomains: string[];
+                        dataTypes: {
+                            /** @description Apple identifier, e.g. NSPrivacyCollectedDataTypeEmailAddress */
                             type: string;
-                            linkedToUser?: boolean;
-                            usedForTracking?: boolean;
-                            purposes?: string[];
+                            linkedToUser: boolean;
+                            usedForTracking: boolean;
+                            purposes: string[];
                         }[];
+                        accessedApiTypes: {
+                            category: string;
+                            reasons: string[];
+                        }[];
+                        /** @enum {string} */
+                        source: "saved" | "wizard";
                         /** @example 1767225600000 */
-                        updatedAt: number;
+                        updatedAt: number | null;
+                        /** @description How each wizard answer was mapped (empty for a saved config) */
+                        mapping: {
+                            /** @enum {string} */
+                            field: "data_types" | "purposes" | "tracking";
+                            answer: string;
+                            mappedTo: string | null;
+                        }[];
                     };
                 };
             };
@@ -7969,6 +8193,445 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+    };
+    syncPrivacyManifestFromWizard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tracking: boolean;
+                        trackingDomains: string[];
+                        dataTypes: {
+                            /** @description Apple identifier, e.g. NSPrivacyCollectedDataTypeEmailAddress */
+                            type: string;
+                            linkedToUser: boolean;
+                            usedForTracking: boolean;
+                            purposes: string[];
+                        }[];
+                        accessedApiTypes: {
+                            category: string;
+                            reasons: string[];
+                        }[];
+                        /** @enum {string} */
+                        source: "saved" | "wizard";
+                        /** @example 1767225600000 */
+                        updatedAt: number | null;
+                        /** @description How each wizard answer was mapped (empty for a saved config) */
+                        mapping: {
+                            /** @enum {string} */
+                            field: "data_types" | "purposes" | "tracking";
+                            answer: string;
+                            mappedTo: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request or fields, or an invalid Idempotency-Key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Idempotency-Key reused with a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests (rate limit or quota) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+    };
+    downloadPrivacyManifest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description PrivacyInfo.xcprivacy from the saved config, or the wizard starter */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-plist": string;
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests (rate limit or quota) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+                            message: string;
+                            /**
+                             * Format: uri
+                             * @example http://localhost:3000/docs/errors#unauthorized
+                             */
+                            docUrl: string;
+                            /** @description Validation issues, one per invalid field */
+                            details?: {
+                                path: (string | number)[];
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
                             code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
                             message: string;
                             /**

@@ -113,6 +113,41 @@ export async function runScenario(target: ScenarioTarget, credentials: { apiKey:
   ]
   expect(pages.map((p) => p.response.status)).toEqual([200, 200, 200, 200])
 
+  const manifest = await seen(
+    'savePrivacyManifest',
+    client.PUT('/api/apps/{appId}/privacy-manifest', {
+      headers: api,
+      params,
+      body: {
+        tracking: false,
+        dataTypes: [
+          {
+            type: 'NSPrivacyCollectedDataTypeEmailAddress',
+            linkedToUser: true,
+            purposes: ['NSPrivacyCollectedDataTypePurposeAppFunctionality'],
+          },
+        ],
+        accessedApiTypes: [{ category: 'NSPrivacyAccessedAPICategoryUserDefaults', reasons: ['CA92.1'] }],
+      },
+    }),
+  )
+  expect(manifest.data?.source).toBe('saved')
+  const synced = await seen(
+    'syncPrivacyManifestFromWizard',
+    client.POST('/api/apps/{appId}/privacy-manifest/sync-from-wizard', { headers: api, params }),
+  )
+  expect(synced.data?.source).toBe('wizard')
+  const reference = await seen(
+    'privacyManifestReference',
+    client.GET('/api/privacy-manifest/reference', { headers: api }),
+  )
+  expect(reference.data?.requiredReasonApis).toHaveLength(5)
+  const xcprivacy = await seen(
+    'downloadPrivacyManifest',
+    client.GET('/api/apps/{appId}/privacy-manifest.xcprivacy', { headers: api, params, parseAs: 'text' }),
+  )
+  expect(xcprivacy.data).toContain('NSPrivacyAccessedAPICategoryUserDefaults')
+
   const deployed = await seen('deployApp', client.POST('/api/apps/{appId}/deploy', { headers: api, params }))
   expect(deployed.response.status).toBe(200)
   expect(deployed.data?.pages.privacyPolicy).toEndWith('/privacy')

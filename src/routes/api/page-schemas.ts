@@ -200,8 +200,9 @@ export const AasaBody = t.Object({
 })
 
 /**
- * The privacy manifest behind the hosted privacy-labels page (the data model's
- * `privacy_manifest` page; without one, the labels come from the policy's data-collection answers).
+ * The iOS privacy manifest (the data model's `privacy_manifest` page), behind both the hosted
+ * privacy-labels page and PrivacyInfo.xcprivacy. Types, purposes, categories and reasons are
+ * checked against Apple's allowlists by the service (src/privacy/), which names a value it refuses.
  */
 export const PrivacyManifestBody = t.Object({
   tracking: t.Optional(t.Boolean()),
@@ -220,6 +221,19 @@ export const PrivacyManifestBody = t.Object({
         purposes: stringList(20, 100),
       }),
       { maxItems: 50, error: 'must list at most 50 data types' },
+    ),
+  ),
+  accessedApiTypes: t.Optional(
+    t.Array(
+      t.Object({
+        category: t.String({ minLength: 1, maxLength: 100, error: 'must be 1–100 characters' }),
+        reasons: t.Array(t.String({ minLength: 1, maxLength: 20, error: 'must be 1–20 characters' }), {
+          minItems: 1,
+          maxItems: 10,
+          error: 'must list 1–10 reason codes',
+        }),
+      }),
+      { maxItems: 10, error: 'must list at most 10 Required Reason API categories' },
     ),
   ),
 })

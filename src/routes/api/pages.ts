@@ -14,14 +14,7 @@ import {
 } from '../../services/pages'
 import { apiDoc } from '../openapi'
 import { AppParams } from './apps'
-import {
-  AasaBody,
-  DeletionPageBody,
-  PolicyBody,
-  PrivacyManifestBody,
-  SupportPageBody,
-  TestflightPageBody,
-} from './page-schemas'
+import { AasaBody, DeletionPageBody, PolicyBody, SupportPageBody, TestflightPageBody } from './page-schemas'
 
 const withUpdatedAt = (body: TObject): TObject => t.Composite([body, t.Object({ updatedAt: Millis })])
 
@@ -226,14 +219,5 @@ export const apiPageRoutes = (deps: AppDeps) =>
         body: AasaBody,
         name: 'Apple app-site-association',
         operation: 'Aasa',
-      }),
-    )
-    .use(
-      pageRoutes(deps, {
-        path: '/privacy-manifest',
-        kind: 'privacy_manifest',
-        body: PrivacyManifestBody,
-        name: 'privacy manifest (privacy labels)',
-        operation: 'PrivacyManifest',
       }),
     )

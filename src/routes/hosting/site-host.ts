@@ -130,6 +130,8 @@ export class Hosting {
     const manifest = fileName ? await this.manifest(site) : null
     const entry = fileName ? manifest?.files[fileName] : undefined
     if (!fileName || !entry) return notFoundPage()
+    // A beta invitation is never indexed, whatever the site's searchIndexing (render/site.ts too).
+    if (fileName === PAGE_FILES.testflight.file) robots['x-robots-tag'] = 'noindex, nofollow'
     const headers: Record<string, string> = {
       'content-type': entry.contentType,
       etag: entry.etag,
