@@ -23,9 +23,14 @@ export interface StripeAdapterOptions {
   onError?: (kind: string) => void
 }
 
+/** The Stripe API version the adapter is written for; the SDK sends it with every request. */
+export const STRIPE_API_VERSION = '2026-10-28.endive'
+
 export function createStripeClient(options: StripeAdapterOptions): Stripe {
   const base = options.apiBase ? new URL(options.apiBase) : null
   return new Stripe(options.secretKey, {
+    // Pinned: the adapter is written for this version's objects (README, "Billing").
+    apiVersion: STRIPE_API_VERSION,
     maxNetworkRetries: options.maxNetworkRetries ?? 2,
     timeout: options.timeoutMs ?? 10_000,
     telemetry: false,
@@ -64,10 +69,10 @@ const idOf = (value: string | { id: string } | null | undefined) =>
   value === null || value === undefined ? null : typeof value === 'string' ? value : value.id
 
 export const subscriptionView = (s: Stripe.Subscription): BillingSubscription => {
+  // In STRIPE_API_VERSION the billing period lives on the subscription item (it left the
+  // subscription in 2025-03-31.basil): only documented fields are read.
   const item = s.items?.data?.[0]
-  const periodEnd =
-    (item as { current_period_end?: number } | undefined)?.current_period_end ??
-    (s as unknown as { current_period_end?: number }).current_period_end
+  const periodEnd = item?.current_period_end
   return {
     id: s.id,
     customerId: idOf(s.customer) as string,

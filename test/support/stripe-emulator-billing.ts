@@ -2,6 +2,7 @@
 // intents, Checkout and billing-portal sessions, invoices, and webhook events.
 import type { StripeEmulator } from './stripe-emulator'
 import { cardError, invalid, type Json, missing, stripeList } from './stripe-emulator-wire'
+import { fixtureOf, fromFixture } from './stripe-fixture-objects'
 
 /**
  * Stripe's test payment methods by their magic ids. `pm_card_chargeDeclined` is refused when
@@ -24,15 +25,23 @@ function paymentMethod(em: StripeEmulator, id: string): Json {
   if (!card) throw missing('payment_method', id)
   if (card.declinesAttach) throw cardError('Your card was declined.', 'generic_decline')
   // As at Stripe, a magic id makes a new payment method each time it is used.
-  const method = {
+  const fixture = fixtureOf('payment_method')
+  const method = fromFixture('payment_method', {
     id: em.id('pm'),
-    object: 'payment_method',
     type: 'card',
     customer: null as string | null,
-    card: { brand: card.brand, last4: card.last4, exp_month: 12, exp_year: 2034 },
-    emulator_declines_charges: card.declinesCharges ?? false,
+    metadata: {},
+    card: {
+      ...fixture.card,
+      brand: card.brand,
+      display_brand: card.brand,
+      last4: card.last4,
+      exp_month: 12,
+      exp_year: 2034,
+    },
     created: em.nowSeconds(),
-  }
+  })
+  if (card.declinesCharges) em.decliningCards.add(method.id)
   em.paymentMethods.set(method.id, method)
   return method
 }
@@ -48,13 +57,15 @@ export function completeCheckout(em: StripeEmulator, sessionId: string, card = '
   const method = paymentMethod(em, card)
   method.customer = customer.id
   customer.invoice_settings.default_payment_method = method.id
+  const requested = em.checkoutRequests.get(sessionId)
   const subscription = em.createSubscription({
     customer: customer.id,
-    items: [{ price: session.emulator_price, quantity: 1 }],
-    metadata: session.subscription_data?.metadata ?? session.metadata,
-    trial_period_days: session.subscription_data?.trial_period_days,
+    items: [{ price: requested?.price, quantity: 1 }],
+    metadata: requested?.subscriptionData?.metadata ?? session.metadata,
+    trial_period_days: requested?.subscriptionData?.trial_period_days,
   })
   session.status = 'complete'
+  session.payment_status = 'paid'
   session.subscription = subscription.id
   return em.event('checkout.session.completed', session)
 }
@@ -83,15 +94,26 @@ export function addBillingRoutes(em: StripeEmulator) {
   em.route('POST', /^\/v1\/setup_intents$/, (_, p) => {
     const customer = liveCustomer(em, p.customer)
     const id = em.id('seti')
-    const intent = {
+    const intent = fromFixture('setup_intent', {
       id,
-      object: 'setup_intent',
       customer: customer.id,
       usage: p.usage ?? 'off_session',
       status: 'requires_payment_method',
       client_secret: `${id}_secret_${em.id('x')}`,
       created: em.nowSeconds(),
-    }
+      description: null,
+      metadata: p.metadata ?? {},
+      payment_method: null,
+      payment_method_types: ['card'],
+      next_action: null,
+      last_setup_error: null,
+      latest_attempt: null,
+      mandate: null,
+      single_use_mandate: null,
+      cancellation_reason: null,
+      application: null,
+      on_behalf_of: null,
+    })
     em.setupIntents.set(id, intent)
     return intent
   })
@@ -102,22 +124,29 @@ export function addBillingRoutes(em: StripeEmulator) {
     const price = p.line_items?.[0]?.price
     if (!price) throw invalid('Missing required param: line_items.', 'line_items')
     const id = `cs_test_${em.id('cs')}`
-    const session = {
+    const created = em.nowSeconds()
+    const session = fromFixture('checkout.session', {
       id,
-      object: 'checkout.session',
       mode: 'subscription',
       status: 'open',
+      payment_status: 'unpaid',
       customer: customer.id,
+      customer_email: null,
       subscription: null as string | null,
+      payment_intent: null,
+      setup_intent: null,
+      invoice: null,
       url: `https://checkout.stripe.test/c/pay/${id}`,
       success_url: p.success_url,
       cancel_url: p.cancel_url ?? null,
+      client_reference_id: p.client_reference_id ?? null,
       metadata: p.metadata ?? {},
-      subscription_data: p.subscription_data ?? null,
-      emulator_price: price,
-      created: em.nowSeconds(),
-    }
+      created,
+      expires_at: created + 86_400,
+      currency: 'usd',
+    })
     em.checkoutSessions.set(id, session)
+    em.checkoutRequests.set(id, { price, subscriptionData: p.subscription_data ?? null })
     return session
   })
   em.route('GET', /^\/v1\/checkout\/sessions\/([^/]+)$/, (m) => {
@@ -128,14 +157,16 @@ export function addBillingRoutes(em: StripeEmulator) {
   em.route('POST', /^\/v1\/billing_portal\/sessions$/, (_, p) => {
     const customer = liveCustomer(em, p.customer)
     const id = em.id('bps')
-    const session = {
+    const session = fromFixture('billing_portal.session', {
       id,
-      object: 'billing_portal.session',
       customer: customer.id,
       return_url: p.return_url ?? null,
       url: `https://billing.stripe.test/p/session/${id}`,
       created: em.nowSeconds(),
-    }
+      flow: null,
+      on_behalf_of: null,
+      locale: null,
+    })
     em.portalSessions.set(id, session)
     return session
   })

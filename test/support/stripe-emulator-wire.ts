@@ -9,6 +9,15 @@ export class StripeHttpError extends Error {
   ) {
     super(body.error?.message ?? 'stripe error')
   }
+
+  /** The error object as Stripe sends it: with `doc_url` for a coded error and `request_log_url`. */
+  bodyFor(requestId: string): Json {
+    const error = { ...this.body.error }
+    if (error.code)
+      error.doc_url = `https://stripe.com/docs/error-codes/${String(error.code).replace(/_/g, '-')}`
+    error.request_log_url = `https://dashboard.stripe.com/test/logs/${requestId}?t=${Math.floor(Date.now() / 1000)}`
+    return { error }
+  }
 }
 
 export const missing = (kind: string, id: string) =>

@@ -15,6 +15,7 @@ import {
   StripeHttpError,
   stripeList,
 } from './stripe-emulator-wire'
+import { EMULATED_API_VERSION, fixtureOf, fromFixture, nestedList } from './stripe-fixture-objects'
 
 export { invalid, missing, parseStripeForm }
 
@@ -60,6 +61,10 @@ export class StripeEmulator {
   /** Webhook events made by `event()`, oldest first. */
   readonly events: Json[] = []
   readonly calls: EmulatorCall[] = []
+  /** Payment methods every charge to which fails (pm_card_chargeCustomerFail), by id. */
+  readonly decliningCards = new Set<string>()
+  /** What each Checkout session will subscribe to once completed (not part of Stripe's object). */
+  readonly checkoutRequests = new Map<string, { price: string; subscriptionData: Json | null }>()
   private readonly idempotent = new Map<string, { params: string; status: number; body: string }>()
   private readonly faults: { fault: Fault; only?: { method: string; path: RegExp } }[] = []
   private delayMs = 0
@@ -139,18 +144,64 @@ export class StripeEmulator {
   }
 
   createCustomer(params: Json = {}): Json {
-    const customer = {
-      id: this.id('cus'),
-      object: 'customer',
+    const id = this.id('cus')
+    const fixture = fixtureOf('customer')
+    const customer = fromFixture('customer', {
+      id,
       email: params.email ?? null,
       name: params.name ?? null,
+      description: null,
+      phone: null,
+      address: null,
+      shipping: null,
+      discount: null,
       metadata: params.metadata ?? {},
       created: this.nowSeconds(),
-      invoice_settings: { default_payment_method: params.invoice_settings?.default_payment_method ?? null },
-      deleted: undefined,
-    }
-    this.customers.set(customer.id, customer)
+      balance: 0,
+      delinquent: false,
+      invoice_prefix: id.slice(4, 12).toUpperCase(),
+      next_invoice_sequence: 1,
+      invoice_settings: {
+        ...fixture.invoice_settings,
+        default_payment_method: params.invoice_settings?.default_payment_method ?? null,
+      },
+    })
+    this.customers.set(id, customer)
     return customer
+  }
+
+  /** A price of PRICES as Stripe answers it (and its legacy `plan` twin, carried by items). */
+  priceObject(priceId: string): Json {
+    const unit = PRICES[priceId]
+    if (!unit) throw missing('price', priceId)
+    const price = fixtureOf('price')
+    return fromFixture('price', {
+      id: priceId,
+      unit_amount: unit.amount,
+      unit_amount_decimal: String(unit.amount),
+      currency: 'usd',
+      recurring: { ...price.recurring, interval: unit.interval, interval_count: 1 },
+      product: 'prod_custodian_seat',
+      lookup_key: null,
+      nickname: null,
+      metadata: {},
+    })
+  }
+
+  planObject(priceId: string): Json {
+    const unit = PRICES[priceId]
+    if (!unit) throw missing('price', priceId)
+    return fromFixture('plan', {
+      id: priceId,
+      amount: unit.amount,
+      amount_decimal: String(unit.amount),
+      currency: 'usd',
+      interval: unit.interval,
+      interval_count: 1,
+      product: 'prod_custodian_seat',
+      nickname: null,
+      metadata: {},
+    })
   }
 
   /** The card an invoice of this customer would be charged to, or null. */
@@ -161,25 +212,56 @@ export class StripeEmulator {
 
   /** A paid invoice for `quantity` seats of `price` (what charging a subscription leaves behind). */
   createInvoice(customer: string, subscription: string | null, amount: number, fields: Json = {}): Json {
-    const invoice = {
-      id: this.id('in'),
-      object: 'invoice',
+    const id = this.id('in')
+    const now = this.nowSeconds()
+    const fixture = fixtureOf('invoice')
+    const paid = (fields.status ?? 'paid') === 'paid'
+    const parent = subscription
+      ? {
+          type: 'subscription_details',
+          quote_details: null,
+          subscription_details: { metadata: {}, subscription },
+        }
+      : null
+    const line = {
+      ...fixture.lines.data[0],
+      id: this.id('il'),
+      amount,
+      currency: 'usd',
+      description: subscription ? 'Custodian seats' : 'Custodian',
+      invoice: id,
+      livemode: false,
+      metadata: {},
+      period: { start: now, end: now },
+    }
+    const invoice = fromFixture('invoice', {
+      id,
       customer,
+      customer_email: this.customers.get(customer)?.email ?? null,
       number: `EMU-${String(this.invoices.size + 1).padStart(4, '0')}`,
       amount_due: amount,
-      amount_paid: fields.status === 'open' ? 0 : amount,
+      amount_paid: paid ? amount : 0,
+      amount_remaining: paid ? 0 : amount,
+      subtotal: amount,
+      subtotal_excluding_tax: amount,
+      total: amount,
+      total_excluding_tax: amount,
+      starting_balance: 0,
+      ending_balance: 0,
       currency: 'usd',
       status: 'paid',
-      created: this.nowSeconds(),
+      created: now,
+      period_start: now,
+      period_end: now,
       description: null,
       invoice_pdf: `https://pay.stripe.test/invoice/${this.counter}/pdf`,
       hosted_invoice_url: `https://invoice.stripe.test/i/${this.counter}`,
-      parent: subscription
-        ? { type: 'subscription_details', quote_details: null, subscription_details: { subscription } }
-        : null,
+      parent,
+      lines: { ...fixture.lines, data: [line], has_more: false, url: `/v1/invoices/${id}/lines` },
+      status_transitions: { ...fixture.status_transitions, finalized_at: now, paid_at: paid ? now : null },
       ...fields,
-    }
-    this.invoices.set(invoice.id, invoice)
+    })
+    this.invoices.set(id, invoice)
     return invoice
   }
 
@@ -207,35 +289,48 @@ export class StripeEmulator {
         throw invalid(
           'This customer has no attached payment source or default payment method. Please consider adding a default payment method.',
         )
-      if (card.emulator_declines_charges) throw cardError('Your card was declined.', 'generic_decline')
+      if (this.decliningCards.has(card.id)) throw cardError('Your card was declined.', 'generic_decline')
     }
-    const subscription = {
-      id: this.id('sub'),
-      object: 'subscription',
+    const id = this.id('sub')
+    const item = fromFixture('subscription_item', {
+      id: this.id('si'),
+      subscription: id,
+      price: this.priceObject(price),
+      plan: this.planObject(price),
+      quantity,
+      created: now,
+      current_period_start: now,
+      current_period_end: periodEnd,
+      metadata: {},
+      discounts: [],
+    })
+    const subscription = fromFixture('subscription', {
+      id,
       customer: customer.id,
       status: params.status ?? (trialDays > 0 ? 'trialing' : 'active'),
       cancel_at_period_end: false,
+      cancel_at: null,
       canceled_at: null,
+      ended_at: null,
       created: now,
+      start_date: now,
+      billing_cycle_anchor: periodEnd,
+      collection_method: 'charge_automatically',
+      currency: 'usd',
+      description: null,
+      trial_start: trialDays > 0 ? now : null,
       trial_end: trialDays > 0 ? periodEnd : null,
       metadata: params.metadata ?? {},
       default_payment_method: params.default_payment_method ?? null,
       latest_invoice: null as string | null,
       pending_setup_intent: null,
+      schedule: null,
+      test_clock: null,
       items: {
-        object: 'list',
-        data: [
-          {
-            id: this.id('si'),
-            object: 'subscription_item',
-            price: { id: price, object: 'price', unit_amount: unit.amount, currency: 'usd' },
-            quantity,
-            current_period_start: now,
-            current_period_end: periodEnd,
-          },
-        ],
+        ...fixtureOf('subscription').items,
+        ...nestedList([item], `/v1/subscription_items?subscription=${id}`),
       },
-    }
+    })
     subscription.latest_invoice = this.createInvoice(
       customer.id,
       subscription.id,
@@ -247,17 +342,15 @@ export class StripeEmulator {
 
   /** A webhook event about `object` as it is now, shaped like Stripe's (tests sign and deliver it). */
   event(type: string, object: Json): Json {
-    const event = {
+    const event = fromFixture('event', {
       id: this.id('evt'),
-      object: 'event',
-      api_version: '2026-10-28.endive',
+      api_version: EMULATED_API_VERSION,
       created: this.nowSeconds(),
-      livemode: false,
       pending_webhooks: 1,
       request: { id: null, idempotency_key: null },
       type,
       data: { object: structuredClone(object) },
-    }
+    })
     this.events.push(event)
     return event
   }
@@ -386,7 +479,7 @@ export class StripeEmulator {
     } catch (error) {
       if (!(error instanceof StripeHttpError)) throw error
       status = error.status
-      payload = JSON.stringify(error.body)
+      payload = JSON.stringify(error.bodyFor(`req_${this.counter}`))
     }
     if (replayKey && status < 500) this.idempotent.set(replayKey, { params: body, status, body: payload })
     record(status)
@@ -401,7 +494,7 @@ export class StripeEmulator {
     this.route('GET', /^\/v1\/customers\/([^/]+)$/, (m) => {
       const c = this.customers.get(m[1] as string)
       if (!c) throw missing('customer', m[1] as string)
-      return c.deleted ? { id: c.id, object: 'customer', deleted: true } : c
+      return c.deleted ? fromFixture('deleted_customer', { id: c.id }) : c
     })
     this.route('POST', /^\/v1\/customers\/([^/]+)$/, (m, p) => {
       const c = this.customers.get(m[1] as string)
@@ -421,9 +514,11 @@ export class StripeEmulator {
         if (s.customer === c.id && s.status !== 'canceled') {
           s.status = 'canceled'
           s.canceled_at = this.nowSeconds()
+          s.ended_at = s.canceled_at
         }
-      return { id: c.id, object: 'customer', deleted: true }
+      return fromFixture('deleted_customer', { id: c.id })
     })
+    this.route('GET', /^\/v1\/prices\/([^/]+)$/, (m) => this.priceObject(m[1] as string))
     this.route('POST', /^\/v1\/subscriptions$/, (_, p) => this.createSubscription(p))
     this.route('GET', /^\/v1\/subscriptions$/, (_, p) => {
       const matching = [...this.subscriptions.values()]
@@ -459,8 +554,10 @@ export class StripeEmulator {
           behavior: p.proration_behavior ?? 'create_prorations',
         })
         if (change.quantity !== undefined) item.quantity = Number(change.quantity)
-        if (price !== item.price.id)
-          item.price = { id: price, object: 'price', unit_amount: PRICES[price]?.amount, currency: 'usd' }
+        if (price !== item.price.id) {
+          item.price = this.priceObject(price)
+          item.plan = this.planObject(price)
+        }
       }
       if (p.metadata) s.metadata = { ...s.metadata, ...p.metadata }
       if (p.default_payment_method !== undefined) s.default_payment_method = p.default_payment_method
@@ -472,6 +569,7 @@ export class StripeEmulator {
       if (s.status !== 'canceled') {
         s.status = 'canceled'
         s.canceled_at = this.nowSeconds()
+        s.ended_at = s.canceled_at
       }
       return s
     })
