@@ -213,8 +213,11 @@ export function createApp(deps: AppDeps, options: Omit<PipelineOptions, 'routeIn
   restoreFastFormats()
   const routeIndex = new RouteIndex()
   const hosting = new Hosting(deps.store, deps.storage)
+  // The docs routes ask the finished app for its document; a typed holder (not a reference to
+  // `app` itself, which would make its type circular) hands it to them.
+  const root: { app?: { handle(request: Request): Promise<Response> } } = {}
   const app = createPipeline(deps, { ...options, routeIndex, hosting })
-    .use(docsRoutes())
+    .use(docsRoutes(() => root.app as NonNullable<typeof root.app>))
     .use(systemRoutes(deps))
     .use(apiAccountRoutes(deps))
     .use(apiKeyRoutes(deps))
@@ -233,6 +236,7 @@ export function createApp(deps: AppDeps, options: Omit<PipelineOptions, 'routeIn
     .use(v1AdminRoutes(deps))
     .use(v1SandboxRoutes(deps))
   routeIndex.load(app.routes)
+  root.app = app
   return app
 }
 

@@ -7,6 +7,7 @@ import type { AppDeps } from './deps'
 import { SECOND } from './lib/clock'
 import { Metrics } from './lib/metrics'
 import { lastResortResponse } from './plugins/error-envelope'
+import { warmDocs } from './routes/docs'
 import { applyErasureLedger } from './services/deletion'
 import { purgeOnce } from './workers/purge'
 import { startScheduler } from './workers/scheduler'
@@ -51,6 +52,7 @@ export async function serve(
     ...NO_ERROR_PAGES,
   })
   const tls = config.tlsPort ? startTlsListener(app, deps, config.tlsPort) : null
+  setTimeout(() => void warmDocs(app).catch(() => undefined), 200).unref()
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${app.server?.port}`
   deps.logger.info('listening', { url, docs: `${url}/docs`, database: config.databasePath })
   if (config.logLevel !== 'silent')

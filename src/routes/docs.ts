@@ -1,11 +1,13 @@
+import { readFileSync } from 'node:fs'
 import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import swaggerCss from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 import swaggerJs from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
 import pkg from '../../package.json'
 import { API_ERROR_CODES, docAnchor, ERROR_CATALOGUE, type ErrorCode, V1_ERROR_CODES } from '../errors'
+import { CompressedBody } from '../lib/compressed'
 import { restoreFastFormats } from '../lib/formats'
-import { polishOpenApi } from './openapi-document'
+import { polishOpenApi, toOpenApi30ForDisplay } from './openapi-document'
 
 restoreFastFormats()
 
@@ -16,18 +18,26 @@ const ASSET_CACHE = 'public, max-age=86400'
  * points to). The UI's script and stylesheet are served from the swagger-ui-dist package, embedded
  * in the binary: the default page loads them from a CDN and renders blank offline.
  */
-export const docsRoutes = () => {
+export const docsRoutes = (root: () => { handle(request: Request): Promise<Response> }) => {
   // The plugin caches its document until routes change; the polished copy follows it.
   let source: unknown
-  let polished: Record<string, unknown> | undefined
+  let polished: { document: CompressedBody; display: CompressedBody } | undefined
+  const body = (value: unknown) => {
+    const text = JSON.stringify(value)
+    return new CompressedBody(() => new TextEncoder().encode(text), { 'content-type': 'application/json' })
+  }
+  const documents = (generated: unknown) => {
+    if (generated !== source || !polished) {
+      source = generated
+      const document = polishOpenApi(generated as Record<string, unknown>)
+      polished = { document: body(document), display: body(toOpenApi30ForDisplay(document)) }
+    }
+    return polished
+  }
   return new Elysia()
-    .onAfterHandle(({ path, responseValue }) => {
+    .onAfterHandle(({ path, responseValue, request }) => {
       if (path !== '/docs/json' || !responseValue || typeof responseValue !== 'object') return
-      if (responseValue !== source || !polished) {
-        source = responseValue
-        polished = polishOpenApi(responseValue as Record<string, unknown>)
-      }
-      return polished
+      return documents(responseValue).document.respond(request)
     })
     .use(
       openapi({
@@ -40,7 +50,13 @@ export const docsRoutes = () => {
         swagger: {
           cdn: '/docs/assets/swagger-ui-bundle.js',
           theme: '/docs/assets/swagger-ui.css',
-          url: '/docs/json',
+          // Swagger UI reads a 3.0 rendition of the same document (see toOpenApi30ForDisplay).
+          url: '/docs/ui.json',
+          // The Models section would render every shared schema before the page settles; each
+          // operation still shows its schemas.
+          defaultModelsExpandDepth: -1,
+          syntaxHighlight: false,
+          validatorUrl: null,
         } as never,
         documentation: {
           info: {
@@ -63,16 +79,21 @@ export const docsRoutes = () => {
         },
       }),
     )
-    .get(
-      '/docs/assets/swagger-ui-bundle.js',
-      () => assetResponse(swaggerJs, 'text/javascript; charset=utf-8'),
-      {
-        detail: { hide: true },
-      },
-    )
-    .get('/docs/assets/swagger-ui.css', () => assetResponse(swaggerCss, 'text/css; charset=utf-8'), {
+    .get('/docs/assets/swagger-ui-bundle.js', ({ request }) => assets.script.respond(request), {
       detail: { hide: true },
     })
+    .get('/docs/assets/swagger-ui.css', ({ request }) => assets.style.respond(request), {
+      detail: { hide: true },
+    })
+    .get(
+      '/docs/ui.json',
+      async ({ request }) => {
+        // The plugin makes the document from the whole app: ask the app for it once.
+        if (!polished) await root().handle(new Request('http://localhost/docs/json'))
+        return (polished as NonNullable<typeof polished>).display.respond(request)
+      },
+      { detail: { hide: true } },
+    )
     .get(
       '/docs/errors',
       () => new Response(errorsPage(), { headers: { 'content-type': 'text/html; charset=utf-8' } }),
@@ -82,10 +103,27 @@ export const docsRoutes = () => {
     )
 }
 
-function assetResponse(path: string, contentType: string) {
-  return new Response(Bun.file(path), {
-    headers: { 'content-type': contentType, 'cache-control': ASSET_CACHE },
+/**
+ * Builds the document and the compressed assets ahead of the first visitor (serve() calls it
+ * shortly after listening): the first /docs then opens without waiting for them.
+ */
+export async function warmDocs(app: { handle(request: Request): Promise<Response> }) {
+  for (const path of ['/docs/json', '/docs/ui.json'])
+    for (const encoding of ['gzip', 'br'])
+      await app.handle(new Request(`http://localhost${path}`, { headers: { 'accept-encoding': encoding } }))
+  assets.script.warm()
+  assets.style.warm()
+}
+
+/** Read from the package (embedded in the binary) on first request, then served from memory. */
+const asset = (path: string, contentType: string) =>
+  new CompressedBody(() => new Uint8Array(readFileSync(path)), {
+    'content-type': contentType,
+    'cache-control': ASSET_CACHE,
   })
+const assets = {
+  script: asset(swaggerJs, 'text/javascript; charset=utf-8'),
+  style: asset(swaggerCss, 'text/css; charset=utf-8'),
 }
 
 const escapeHtml = (s: string) =>

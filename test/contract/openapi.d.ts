@@ -1067,8 +1067,802 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-    schemas: never;
-    responses: never;
+    schemas: {
+        /**
+         * ApiError
+         * @example {
+         *       "error": {
+         *         "code": "UNAUTHORIZED",
+         *         "message": "Invalid or expired token.",
+         *         "docUrl": "http://localhost:3000/docs/errors#unauthorized"
+         *       }
+         *     }
+         */
+        ApiError: {
+            error: components["schemas"]["ApiErrorError"];
+        };
+        GetApp200Site: {
+            appName: string;
+            description: string | null;
+            slug: string;
+            iconUrl: string | null;
+            iconColor: string | null;
+            customDomain: string | null;
+            smartBanner: components["schemas"]["GetApp200SiteSmartBanner"];
+            wellKnownFiles: components["schemas"]["GetApp200SiteWellKnownFiles"];
+            searchIndexing: boolean;
+            customHomepageHtml: string | null;
+            subscriptionId: string | null;
+            /** @enum {string|null} */
+            subscriptionStatus: "none" | "active" | "past_due" | "canceled" | null;
+            cancelAtPeriodEnd: boolean;
+            /** @example 1767225600 */
+            currentPeriodEnd: number | null;
+            deployed: boolean;
+            /** @example 1767225600000 */
+            deployedAt: number | null;
+            /** @example 1767225600000 */
+            createdAt: number;
+            /** @example 1767225600000 */
+            updatedAt: number;
+        };
+        GetSmartBanner200: {
+            appStoreId: string;
+            affiliateData?: string | null;
+            appArgument?: string | null;
+            appClipBundleId?: string | null;
+            /** @enum {string|null} */
+            appClipDisplay?: "banner" | "card" | null;
+        };
+        GetPolicy200AppInfo: {
+            app_name?: string | null;
+            developer_name?: string | null;
+            email?: "" | string | null;
+        };
+        GetPolicy200DataCollection: {
+            collects_data?: "yes" | "no" | "" | null;
+            data_types?: string[];
+            purposes?: string[];
+        };
+        GetPolicy200ThirdParty: {
+            shares_data?: string[];
+            third_party_list?: string | null;
+        };
+        GetPolicy200DataRetention: {
+            retains_data?: components["schemas"]["GetPolicy200DataRetentionRetainsData"];
+            retention_period?: string | null;
+        };
+        GetPolicy200ChildrenTracking: {
+            children_or_tracking?: components["schemas"]["GetPolicy200DataRetentionRetainsData"];
+            collects_from_children?: string[];
+            uses_tracking?: string[];
+        };
+        GetPolicy200SeenSections: {
+            [key: string]: boolean | number | string;
+        };
+        GetSupportPage200: {
+            /** Format: email */
+            contactEmail: string;
+            contactPhone?: components["schemas"]["SaveSupportPageBodyContactPhone"];
+            contactUrl?: components["schemas"]["SaveSupportPageBodyContactUrl"];
+            contactAddress?: components["schemas"]["SaveSupportPageBodyContactAddress"];
+            supportHours?: components["schemas"]["SaveSupportPageBodySupportHours"];
+            faqItems?: components["schemas"]["SaveSupportPageBodyFaqItems"];
+            additionalInfo?: string | null;
+            /** @example 1767225600000 */
+            updatedAt: number;
+        };
+        SaveSupportPageBodyContactPhone: "" | string | null;
+        SaveSupportPageBodyContactUrl: "" | string | null;
+        SaveSupportPageBodyContactAddress: string | components["schemas"]["SaveSupportPageBodyContactAddressOption2"] | null;
+        SaveSupportPageBodySupportHours: string | components["schemas"]["SaveSupportPageBodySupportHoursOption2"] | null;
+        SaveSupportPageBodyFaqItems: components["schemas"]["SaveSupportPageBodyFaqItemsItem"][];
+        GetDeletionPage200: {
+            supportsAccounts: boolean;
+            deletionMethods?: string[];
+            deletionEmail?: "" | string | null;
+            deletionUrl?: components["schemas"]["SaveSupportPageBodyContactUrl"];
+            deletionSteps?: string[];
+            deletionTimeline?: string | null;
+            dataRetainedAfterDeletion?: string | null;
+            additionalInfo?: string | null;
+            /** @example 1767225600000 */
+            updatedAt: number;
+        };
+        GetTestflightPage200: {
+            enabled?: boolean;
+            testFlightUrl?: components["schemas"]["SaveTestflightPageBodyTestFlightUrl"];
+            betaDescription?: string | null;
+            requirements?: string | null;
+            feedbackEmail?: "" | string | null;
+            /** @example 1767225600000 */
+            updatedAt: number;
+        };
+        SaveTestflightPageBodyTestFlightUrl: "" | string | null;
+        GetAasa200: {
+            universalLinks?: components["schemas"]["SaveAasaBodyUniversalLinks"];
+            appClips?: components["schemas"]["SaveAasaBodyAppClips"];
+            webCredentials?: components["schemas"]["SaveAasaBodyWebCredentials"];
+            activityContinuation?: components["schemas"]["SaveAasaBodyWebCredentials"];
+            /** @example 1767225600000 */
+            updatedAt: number;
+        };
+        SaveAasaBodyUniversalLinks: {
+            appIDs: components["schemas"]["SaveAasaBodyUniversalLinksAppIDs"];
+            paths: components["schemas"]["SaveAasaBodyUniversalLinksPaths"];
+        } | null;
+        SaveAasaBodyAppClips: {
+            appIDs: components["schemas"]["SaveAasaBodyAppClipsAppIDs"];
+        } | null;
+        SaveAasaBodyWebCredentials: {
+            appIDs: components["schemas"]["SaveAasaBodyUniversalLinksAppIDs"];
+        } | null;
+        GetPrivacyManifest200: {
+            tracking: boolean;
+            trackingDomains: string[];
+            dataTypes: components["schemas"]["GetPrivacyManifest200DataTypes"];
+            accessedApiTypes: components["schemas"]["GetPrivacyManifest200AccessedApiTypes"];
+            /** @enum {string} */
+            source: "saved" | "wizard";
+            /** @example 1767225600000 */
+            updatedAt: number | null;
+            mapping: components["schemas"]["GetPrivacyManifest200Mapping"];
+        };
+        /**
+         * V1Error
+         * @example {
+         *       "error": "Invalid or expired token.",
+         *       "code": "unauthorized",
+         *       "request_id": "req_0a1b2c3d4e5f6g7h8i9j"
+         *     }
+         */
+        V1Error: {
+            error: string;
+            code: components["schemas"]["V1ErrorCode"];
+            error_detail?: {
+                [key: string]: unknown;
+            };
+            request_id: string;
+        };
+        GetMe200: {
+            user: components["schemas"]["AdminListUsers200UsersItem"];
+            team: components["schemas"]["AdminGetUser200Team"];
+            quota_tier: components["schemas"]["AdminGetUser200QuotaTier"];
+            quota_usage: components["schemas"]["AdminGetUser200QuotaUsage"];
+            email_verified: boolean;
+            session_email: string | null;
+        };
+        DeleteMe200: {
+            /** @constant */
+            dry_run: true;
+            /** @description Rows per table */
+            counts: {
+                [key: string]: number;
+            };
+            stripe: components["schemas"]["DeleteMe200Stripe"];
+        };
+        DeleteMe202: {
+            user: components["schemas"]["DeleteMe202User"];
+            team: components["schemas"]["DeleteMe202Team"];
+            quota_tier: components["schemas"]["AdminGetUser200QuotaTier"];
+            quota_usage: components["schemas"]["AdminGetUser200QuotaUsage"];
+            email_verified: boolean;
+            session_email: string | null;
+        };
+        CreateKeyBody: {
+            name?: string | null;
+            scope?: string | null;
+        };
+        CreateKey201: {
+            /** Format: uuid */
+            id: string;
+            /** @example ns_live_0123456789abcdef0123456789abcdef */
+            key: string;
+            prefix: string;
+            name: string | null;
+            scope: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            expires_at: string | null;
+        };
+        AdminListUsersLimit: string | number;
+        AdminListUsers200UsersItem: {
+            /** Format: uuid */
+            id: string;
+            email: string;
+            tier: string;
+            quota_tier_id: string;
+            is_operator: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            updated_at: string;
+            name: string | null;
+            display_name: string | null;
+            avatar_url: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            email_verified_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            soft_deleted_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            delete_scheduled_at: string | null;
+            abuse_flags: {
+                [key: string]: unknown;
+            };
+        };
+        AdminGetUser200Team: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            slug: string;
+            /** Format: uuid */
+            owner_user_id: string;
+            quota_tier_id: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            updated_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            soft_deleted_at: string | null;
+        };
+        AdminGetUser200QuotaTier: {
+            id: string;
+            display_name: string;
+            max_concurrent_sandboxes: number;
+            daily_sandbox_creates: number;
+            daily_gb_hours: number;
+        };
+        AdminGetUser200QuotaUsage: components["schemas"]["AdminGetUser200QuotaUsageItem"][];
+        AdminGetUser200SandboxesItem: {
+            /** @example sb_4Jm2kQ9xTz8LwP0aB1cD */
+            id: string;
+            /** @enum {string} */
+            status: "creating" | "running" | "paused" | "destroyed" | "error";
+            template: string;
+            config: components["schemas"]["AdminGetUser200SandboxesItemConfig"];
+            metadata: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            started_at: string | null;
+            timeout_ms: number | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            timeout_at: string | null;
+            /** @enum {string} */
+            timeout_action: "destroy" | "hibernate";
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            destroyed_at: string | null;
+        };
+        AdminHardDeleteUser200Option1Deletion: {
+            id: string;
+            user_hash: string;
+            /** @enum {string} */
+            mode: "immediate" | "scheduled" | "operator";
+            /** @enum {string} */
+            step: "requested" | "billing_stopped" | "data_erased" | "done";
+            counts: {
+                [key: string]: number;
+            };
+            stripe_actions: string[];
+            attempts: number;
+            last_error: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            next_attempt_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            requested_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            updated_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            completed_at: string | null;
+        };
+        CreateSandboxBodyTimeoutMs: string | number;
+        ListSandboxes200Option1: components["schemas"]["AdminGetUser200SandboxesItem"][];
+        ApiErrorError: {
+            /** @enum {string} */
+            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+            message: string;
+            /**
+             * Format: uri
+             * @example http://localhost:3000/docs/errors#unauthorized
+             */
+            docUrl: string;
+            /** @description Validation issues, one per invalid field */
+            details?: {
+                path: (string | number)[];
+                message: string;
+            }[];
+        };
+        GetApp200SiteSmartBanner: {
+            appStoreId: string;
+            affiliateData?: string | null;
+            appArgument?: string | null;
+            appClipBundleId?: string | null;
+            /** @enum {string|null} */
+            appClipDisplay?: "banner" | "card" | null;
+        } | null;
+        GetApp200SiteWellKnownFiles: {
+            appleDeveloperDomainAssociation: boolean;
+            appleDeveloperMerchantId: boolean;
+            appleWalletOrderType: boolean;
+        };
+        GetPolicy200DataRetentionRetainsData: "yes" | "no" | "" | boolean | null;
+        SaveSupportPageBodyContactAddressOption2: {
+            street?: string | null;
+            city?: string | null;
+            state?: string | null;
+            zip?: string | null;
+            country?: string | null;
+        };
+        SaveSupportPageBodySupportHoursOption2: {
+            from: string;
+            to: string;
+            timezone: string;
+            days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun" | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday")[];
+        };
+        SaveSupportPageBodyFaqItemsItem: {
+            question: string;
+            answer: string;
+        };
+        SaveAasaBodyUniversalLinksAppIDs: string[];
+        SaveAasaBodyUniversalLinksPaths: {
+            pattern: string;
+            exclude?: boolean;
+            comment?: string | null;
+        }[];
+        SaveAasaBodyAppClipsAppIDs: string[];
+        GetPrivacyManifest200DataTypes: {
+            /** @description Apple identifier, e.g. NSPrivacyCollectedDataTypeEmailAddress */
+            type: string;
+            linkedToUser: boolean;
+            usedForTracking: boolean;
+            purposes: string[];
+        }[];
+        GetPrivacyManifest200AccessedApiTypes: {
+            category: string;
+            reasons: string[];
+        }[];
+        /** @description How each wizard answer was mapped (empty for a saved config) */
+        GetPrivacyManifest200Mapping: {
+            /** @enum {string} */
+            field: "data_types" | "purposes" | "tracking";
+            answer: string;
+            mappedTo: string | null;
+        }[];
+        /** @enum {string} */
+        V1ErrorCode: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+        DeleteMe200Stripe: {
+            customer_id: string | null;
+            subscriptions: string[];
+        } | null;
+        DeleteMe202User: {
+            /** Format: uuid */
+            id: string;
+            email: string;
+            tier: string;
+            quota_tier_id: string;
+            is_operator: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            updated_at: string;
+            name: string | null;
+            display_name: string | null;
+            avatar_url: string | null;
+            email_verified_at: string | null;
+            soft_deleted_at: string | null;
+            delete_scheduled_at: string | null;
+            abuse_flags: {
+                [key: string]: unknown;
+            };
+        };
+        DeleteMe202Team: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            slug: string;
+            /** Format: uuid */
+            owner_user_id: string;
+            quota_tier_id: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            updated_at: string;
+            soft_deleted_at: string | null;
+        };
+        AdminGetUser200QuotaUsageItem: {
+            /** Format: uuid */
+            team_id: string;
+            /**
+             * Format: date
+             * @example 2026-05-02
+             */
+            usage_date: string;
+            sandbox_creates: number;
+            gb_hours: number;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            updated_at: string;
+        };
+        AdminGetUser200SandboxesItemConfig: {
+            vcpus: number;
+            memory_mb: number;
+            disk_mb: number | null;
+        };
+    };
+    responses: {
+        /** @description Missing, invalid or expired credentials */
+        ApiError401: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiError"];
+            };
+        };
+        /** @description Not allowed */
+        ApiError403: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiError"];
+            };
+        };
+        /** @description Too many requests (rate limit or quota) */
+        ApiError429: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiError"];
+            };
+        };
+        /** @description Internal error */
+        ApiError500: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiError"];
+            };
+        };
+        /** @description Invalid request or fields, or an invalid Idempotency-Key */
+        ApiError400: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiError"];
+            };
+        };
+        /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
+        ApiError409: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiError"];
+            };
+        };
+        /** @description Body too large */
+        ApiError413: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiError"];
+            };
+        };
+        /** @description Unsupported content type */
+        ApiError415: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiError"];
+            };
+        };
+        /** @description Idempotency-Key reused with a different request */
+        ApiError422: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiError"];
+            };
+        };
+        /** @description Payment provider unreachable */
+        ApiError502: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiError"];
+            };
+        };
+        /** @description Not found */
+        ApiError404: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiError"];
+            };
+        };
+        /** @description OK */
+        GetApp200Site200: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["GetApp200Site"];
+            };
+        };
+        /** @description OK */
+        GetSmartBanner200: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["GetSmartBanner200"];
+            };
+        };
+        /** @description OK */
+        GetSupportPage200: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["GetSupportPage200"];
+            };
+        };
+        /** @description OK */
+        GetDeletionPage200: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["GetDeletionPage200"];
+            };
+        };
+        /** @description OK */
+        GetTestflightPage200: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["GetTestflightPage200"];
+            };
+        };
+        /** @description OK */
+        GetAasa200: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["GetAasa200"];
+            };
+        };
+        /** @description OK */
+        GetPrivacyManifest200: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["GetPrivacyManifest200"];
+            };
+        };
+        /** @description Missing, invalid or expired credentials */
+        V1Error401: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["V1Error"];
+            };
+        };
+        /** @description Not allowed */
+        V1Error403: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["V1Error"];
+            };
+        };
+        /** @description Too many requests (rate limit or quota) */
+        V1Error429: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["V1Error"];
+            };
+        };
+        /** @description Internal error */
+        V1Error500: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["V1Error"];
+            };
+        };
+        /** @description OK */
+        GetMe200: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["GetMe200"];
+            };
+        };
+        /** @description Invalid request or fields, or an invalid Idempotency-Key */
+        V1Error400: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["V1Error"];
+            };
+        };
+        /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
+        V1Error409: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["V1Error"];
+            };
+        };
+        /** @description Body too large */
+        V1Error413: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["V1Error"];
+            };
+        };
+        /** @description Unsupported content type */
+        V1Error415: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["V1Error"];
+            };
+        };
+        /** @description Idempotency-Key reused with a different request */
+        V1Error422: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["V1Error"];
+            };
+        };
+        /** @description OK */
+        DeleteMe200: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DeleteMe200"];
+            };
+        };
+        /** @description Accepted */
+        DeleteMe202: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DeleteMe202"];
+            };
+        };
+        /** @description Feature unavailable */
+        V1Error503: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["V1Error"];
+            };
+        };
+        /** @description Created */
+        CreateKey201: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["CreateKey201"];
+            };
+        };
+        /** @description Not found */
+        V1Error404: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["V1Error"];
+            };
+        };
+        /** @description OK */
+        AdminGetUser200SandboxesItem200: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["AdminGetUser200SandboxesItem"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
@@ -1198,106 +1992,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     getAccount: {
@@ -1361,106 +2059,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     deleteAccount: {
@@ -1501,246 +2103,16 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Payment provider unreachable */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
+            502: components["responses"]["ApiError502"];
         };
     };
     exportAccount: {
@@ -1790,106 +2162,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     listApiKeys: {
@@ -1919,106 +2195,10 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     createApiKey: {
@@ -2053,231 +2233,15 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     deleteApiKey: {
@@ -2298,246 +2262,16 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     listApps: {
@@ -2567,106 +2301,10 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     createApp: {
@@ -2697,231 +2335,15 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     getApp: {
@@ -2944,170 +2366,15 @@ export interface operations {
                     "application/json": {
                         appId: string;
                         appName: string;
-                        site: {
-                            appName: string;
-                            description: string | null;
-                            slug: string;
-                            iconUrl: string | null;
-                            iconColor: string | null;
-                            customDomain: string | null;
-                            smartBanner: {
-                                appStoreId: string;
-                                affiliateData?: string | null;
-                                appArgument?: string | null;
-                                appClipBundleId?: string | null;
-                                /** @enum {string|null} */
-                                appClipDisplay?: "banner" | "card" | null;
-                            } | null;
-                            wellKnownFiles: {
-                                appleDeveloperDomainAssociation: boolean;
-                                appleDeveloperMerchantId: boolean;
-                                appleWalletOrderType: boolean;
-                            };
-                            searchIndexing: boolean;
-                            customHomepageHtml: string | null;
-                            subscriptionId: string | null;
-                            /** @enum {string|null} */
-                            subscriptionStatus: "none" | "active" | "past_due" | "canceled" | null;
-                            cancelAtPeriodEnd: boolean;
-                            /** @example 1767225600 */
-                            currentPeriodEnd: number | null;
-                            deployed: boolean;
-                            /** @example 1767225600000 */
-                            deployedAt: number | null;
-                            /** @example 1767225600000 */
-                            createdAt: number;
-                            /** @example 1767225600000 */
-                            updatedAt: number;
-                        };
+                        site: components["schemas"]["GetApp200Site"];
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     deleteApp: {
@@ -3128,270 +2395,17 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Payment provider unreachable */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
+            502: components["responses"]["ApiError502"];
         };
     };
     getSite: {
@@ -3405,175 +2419,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        appName: string;
-                        description: string | null;
-                        slug: string;
-                        iconUrl: string | null;
-                        iconColor: string | null;
-                        customDomain: string | null;
-                        smartBanner: {
-                            appStoreId: string;
-                            affiliateData?: string | null;
-                            appArgument?: string | null;
-                            appClipBundleId?: string | null;
-                            /** @enum {string|null} */
-                            appClipDisplay?: "banner" | "card" | null;
-                        } | null;
-                        wellKnownFiles: {
-                            appleDeveloperDomainAssociation: boolean;
-                            appleDeveloperMerchantId: boolean;
-                            appleWalletOrderType: boolean;
-                        };
-                        searchIndexing: boolean;
-                        customHomepageHtml: string | null;
-                        subscriptionId: string | null;
-                        /** @enum {string|null} */
-                        subscriptionStatus: "none" | "active" | "past_due" | "canceled" | null;
-                        cancelAtPeriodEnd: boolean;
-                        /** @example 1767225600 */
-                        currentPeriodEnd: number | null;
-                        deployed: boolean;
-                        /** @example 1767225600000 */
-                        deployedAt: number | null;
-                        /** @example 1767225600000 */
-                        createdAt: number;
-                        /** @example 1767225600000 */
-                        updatedAt: number;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            200: components["responses"]["GetApp200Site200"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     updateSite: {
@@ -3597,300 +2448,17 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        appName: string;
-                        description: string | null;
-                        slug: string;
-                        iconUrl: string | null;
-                        iconColor: string | null;
-                        customDomain: string | null;
-                        smartBanner: {
-                            appStoreId: string;
-                            affiliateData?: string | null;
-                            appArgument?: string | null;
-                            appClipBundleId?: string | null;
-                            /** @enum {string|null} */
-                            appClipDisplay?: "banner" | "card" | null;
-                        } | null;
-                        wellKnownFiles: {
-                            appleDeveloperDomainAssociation: boolean;
-                            appleDeveloperMerchantId: boolean;
-                            appleWalletOrderType: boolean;
-                        };
-                        searchIndexing: boolean;
-                        customHomepageHtml: string | null;
-                        subscriptionId: string | null;
-                        /** @enum {string|null} */
-                        subscriptionStatus: "none" | "active" | "past_due" | "canceled" | null;
-                        cancelAtPeriodEnd: boolean;
-                        /** @example 1767225600 */
-                        currentPeriodEnd: number | null;
-                        deployed: boolean;
-                        /** @example 1767225600000 */
-                        deployedAt: number | null;
-                        /** @example 1767225600000 */
-                        createdAt: number;
-                        /** @example 1767225600000 */
-                        updatedAt: number;
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            200: components["responses"]["GetApp200Site200"];
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     uploadIcon: {
@@ -3916,256 +2484,16 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     getSmartBanner: {
@@ -4179,147 +2507,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        appStoreId: string;
-                        affiliateData?: string | null;
-                        appArgument?: string | null;
-                        appClipBundleId?: string | null;
-                        /** @enum {string|null} */
-                        appClipDisplay?: "banner" | "card" | null;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            200: components["responses"]["GetSmartBanner200"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     saveSmartBanner: {
@@ -4344,272 +2537,17 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        appStoreId: string;
-                        affiliateData?: string | null;
-                        appArgument?: string | null;
-                        appClipBundleId?: string | null;
-                        /** @enum {string|null} */
-                        appClipDisplay?: "banner" | "card" | null;
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            200: components["responses"]["GetSmartBanner200"];
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     uploadWellKnownFile: {
@@ -4637,256 +2575,16 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     getPolicy: {
@@ -4907,162 +2605,22 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        "app-info"?: {
-                            app_name?: string | null;
-                            developer_name?: string | null;
-                            email?: "" | string | null;
-                        };
-                        "data-collection"?: {
-                            collects_data?: "yes" | "no" | "" | null;
-                            data_types?: string[];
-                            purposes?: string[];
-                        };
-                        "third-party"?: {
-                            shares_data?: string[];
-                            third_party_list?: string | null;
-                        };
-                        "data-retention"?: {
-                            retains_data?: "yes" | "no" | "" | boolean | null;
-                            retention_period?: string | null;
-                        };
-                        "children-tracking"?: {
-                            children_or_tracking?: "yes" | "no" | "" | boolean | null;
-                            collects_from_children?: string[];
-                            uses_tracking?: string[];
-                        };
-                        _seenSections?: {
-                            [key: string]: boolean | number | string;
-                        };
+                        "app-info"?: components["schemas"]["GetPolicy200AppInfo"];
+                        "data-collection"?: components["schemas"]["GetPolicy200DataCollection"];
+                        "third-party"?: components["schemas"]["GetPolicy200ThirdParty"];
+                        "data-retention"?: components["schemas"]["GetPolicy200DataRetention"];
+                        "children-tracking"?: components["schemas"]["GetPolicy200ChildrenTracking"];
+                        _seenSections?: components["schemas"]["GetPolicy200SeenSections"];
                         /** @example 1767225600000 */
                         updatedAt: number;
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     savePolicy: {
@@ -5077,32 +2635,12 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    "app-info"?: {
-                        app_name?: string | null;
-                        developer_name?: string | null;
-                        email?: "" | string | null;
-                    };
-                    "data-collection"?: {
-                        collects_data?: "yes" | "no" | "" | null;
-                        data_types?: string[];
-                        purposes?: string[];
-                    };
-                    "third-party"?: {
-                        shares_data?: string[];
-                        third_party_list?: string | null;
-                    };
-                    "data-retention"?: {
-                        retains_data?: "yes" | "no" | "" | boolean | null;
-                        retention_period?: string | null;
-                    };
-                    "children-tracking"?: {
-                        children_or_tracking?: "yes" | "no" | "" | boolean | null;
-                        collects_from_children?: string[];
-                        uses_tracking?: string[];
-                    };
-                    _seenSections?: {
-                        [key: string]: boolean | number | string;
-                    };
+                    "app-info"?: components["schemas"]["GetPolicy200AppInfo"];
+                    "data-collection"?: components["schemas"]["GetPolicy200DataCollection"];
+                    "third-party"?: components["schemas"]["GetPolicy200ThirdParty"];
+                    "data-retention"?: components["schemas"]["GetPolicy200DataRetention"];
+                    "children-tracking"?: components["schemas"]["GetPolicy200ChildrenTracking"];
+                    _seenSections?: components["schemas"]["GetPolicy200SeenSections"];
                 };
             };
         };
@@ -5114,288 +2652,28 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        "app-info"?: {
-                            app_name?: string | null;
-                            developer_name?: string | null;
-                            email?: "" | string | null;
-                        };
-                        "data-collection"?: {
-                            collects_data?: "yes" | "no" | "" | null;
-                            data_types?: string[];
-                            purposes?: string[];
-                        };
-                        "third-party"?: {
-                            shares_data?: string[];
-                            third_party_list?: string | null;
-                        };
-                        "data-retention"?: {
-                            retains_data?: "yes" | "no" | "" | boolean | null;
-                            retention_period?: string | null;
-                        };
-                        "children-tracking"?: {
-                            children_or_tracking?: "yes" | "no" | "" | boolean | null;
-                            collects_from_children?: string[];
-                            uses_tracking?: string[];
-                        };
-                        _seenSections?: {
-                            [key: string]: boolean | number | string;
-                        };
+                        "app-info"?: components["schemas"]["GetPolicy200AppInfo"];
+                        "data-collection"?: components["schemas"]["GetPolicy200DataCollection"];
+                        "third-party"?: components["schemas"]["GetPolicy200ThirdParty"];
+                        "data-retention"?: components["schemas"]["GetPolicy200DataRetention"];
+                        "children-tracking"?: components["schemas"]["GetPolicy200ChildrenTracking"];
+                        _seenSections?: components["schemas"]["GetPolicy200SeenSections"];
                         /** @example 1767225600000 */
                         updatedAt: number;
                         warnings: string[];
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     listPolicyVersions: {
@@ -5424,131 +2702,11 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     getPolicyVersion: {
@@ -5581,131 +2739,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     getSupportPage: {
@@ -5719,165 +2757,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** Format: email */
-                        contactEmail: string;
-                        contactPhone?: "" | string | null;
-                        contactUrl?: "" | string | null;
-                        contactAddress?: string | {
-                            street?: string | null;
-                            city?: string | null;
-                            state?: string | null;
-                            zip?: string | null;
-                            country?: string | null;
-                        } | null;
-                        supportHours?: string | {
-                            from: string;
-                            to: string;
-                            timezone: string;
-                            days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun" | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday")[];
-                        } | null;
-                        faqItems?: {
-                            question: string;
-                            answer: string;
-                        }[];
-                        additionalInfo?: string | null;
-                        /** @example 1767225600000 */
-                        updatedAt: number;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            200: components["responses"]["GetSupportPage200"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     saveSupportPage: {
@@ -5894,314 +2779,27 @@ export interface operations {
                 "application/json": {
                     /** Format: email */
                     contactEmail: string;
-                    contactPhone?: "" | string | null;
-                    contactUrl?: "" | string | null;
-                    contactAddress?: string | {
-                        street?: string | null;
-                        city?: string | null;
-                        state?: string | null;
-                        zip?: string | null;
-                        country?: string | null;
-                    } | null;
-                    supportHours?: string | {
-                        from: string;
-                        to: string;
-                        timezone: string;
-                        days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun" | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday")[];
-                    } | null;
-                    faqItems?: {
-                        question: string;
-                        answer: string;
-                    }[];
+                    contactPhone?: components["schemas"]["SaveSupportPageBodyContactPhone"];
+                    contactUrl?: components["schemas"]["SaveSupportPageBodyContactUrl"];
+                    contactAddress?: components["schemas"]["SaveSupportPageBodyContactAddress"];
+                    supportHours?: components["schemas"]["SaveSupportPageBodySupportHours"];
+                    faqItems?: components["schemas"]["SaveSupportPageBodyFaqItems"];
                     additionalInfo?: string | null;
                 };
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** Format: email */
-                        contactEmail: string;
-                        contactPhone?: "" | string | null;
-                        contactUrl?: "" | string | null;
-                        contactAddress?: string | {
-                            street?: string | null;
-                            city?: string | null;
-                            state?: string | null;
-                            zip?: string | null;
-                            country?: string | null;
-                        } | null;
-                        supportHours?: string | {
-                            from: string;
-                            to: string;
-                            timezone: string;
-                            days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun" | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday")[];
-                        } | null;
-                        faqItems?: {
-                            question: string;
-                            answer: string;
-                        }[];
-                        additionalInfo?: string | null;
-                        /** @example 1767225600000 */
-                        updatedAt: number;
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            200: components["responses"]["GetSupportPage200"];
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     getDeletionPage: {
@@ -6215,151 +2813,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        supportsAccounts: boolean;
-                        deletionMethods?: string[];
-                        deletionEmail?: "" | string | null;
-                        deletionUrl?: "" | string | null;
-                        deletionSteps?: string[];
-                        deletionTimeline?: string | null;
-                        dataRetainedAfterDeletion?: string | null;
-                        additionalInfo?: string | null;
-                        /** @example 1767225600000 */
-                        updatedAt: number;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            200: components["responses"]["GetDeletionPage200"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     saveDeletionPage: {
@@ -6377,7 +2836,7 @@ export interface operations {
                     supportsAccounts: boolean;
                     deletionMethods?: string[];
                     deletionEmail?: "" | string | null;
-                    deletionUrl?: "" | string | null;
+                    deletionUrl?: components["schemas"]["SaveSupportPageBodyContactUrl"];
                     deletionSteps?: string[];
                     deletionTimeline?: string | null;
                     dataRetainedAfterDeletion?: string | null;
@@ -6386,276 +2845,17 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        supportsAccounts: boolean;
-                        deletionMethods?: string[];
-                        deletionEmail?: "" | string | null;
-                        deletionUrl?: "" | string | null;
-                        deletionSteps?: string[];
-                        deletionTimeline?: string | null;
-                        dataRetainedAfterDeletion?: string | null;
-                        additionalInfo?: string | null;
-                        /** @example 1767225600000 */
-                        updatedAt: number;
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            200: components["responses"]["GetDeletionPage200"];
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     getTestflightPage: {
@@ -6669,148 +2869,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        enabled?: boolean;
-                        testFlightUrl?: "" | string | null;
-                        betaDescription?: string | null;
-                        requirements?: string | null;
-                        feedbackEmail?: "" | string | null;
-                        /** @example 1767225600000 */
-                        updatedAt: number;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            200: components["responses"]["GetTestflightPage200"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     saveTestflightPage: {
@@ -6826,7 +2890,7 @@ export interface operations {
             content: {
                 "application/json": {
                     enabled?: boolean;
-                    testFlightUrl?: "" | string | null;
+                    testFlightUrl?: components["schemas"]["SaveTestflightPageBodyTestFlightUrl"];
                     betaDescription?: string | null;
                     requirements?: string | null;
                     feedbackEmail?: "" | string | null;
@@ -6834,273 +2898,17 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        enabled?: boolean;
-                        testFlightUrl?: "" | string | null;
-                        betaDescription?: string | null;
-                        requirements?: string | null;
-                        feedbackEmail?: "" | string | null;
-                        /** @example 1767225600000 */
-                        updatedAt: number;
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            200: components["responses"]["GetTestflightPage200"];
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     getAasa: {
@@ -7114,160 +2922,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        universalLinks?: {
-                            appIDs: string[];
-                            paths: {
-                                pattern: string;
-                                exclude?: boolean;
-                                comment?: string | null;
-                            }[];
-                        } | null;
-                        appClips?: {
-                            appIDs: string[];
-                        } | null;
-                        webCredentials?: {
-                            appIDs: string[];
-                        } | null;
-                        activityContinuation?: {
-                            appIDs: string[];
-                        } | null;
-                        /** @example 1767225600000 */
-                        updatedAt: number;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            200: components["responses"]["GetAasa200"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     saveAasa: {
@@ -7282,306 +2942,25 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    universalLinks?: {
-                        appIDs: string[];
-                        paths: {
-                            pattern: string;
-                            exclude?: boolean;
-                            comment?: string | null;
-                        }[];
-                    } | null;
-                    appClips?: {
-                        appIDs: string[];
-                    } | null;
-                    webCredentials?: {
-                        appIDs: string[];
-                    } | null;
-                    activityContinuation?: {
-                        appIDs: string[];
-                    } | null;
+                    universalLinks?: components["schemas"]["SaveAasaBodyUniversalLinks"];
+                    appClips?: components["schemas"]["SaveAasaBodyAppClips"];
+                    webCredentials?: components["schemas"]["SaveAasaBodyWebCredentials"];
+                    activityContinuation?: components["schemas"]["SaveAasaBodyWebCredentials"];
                 };
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        universalLinks?: {
-                            appIDs: string[];
-                            paths: {
-                                pattern: string;
-                                exclude?: boolean;
-                                comment?: string | null;
-                            }[];
-                        } | null;
-                        appClips?: {
-                            appIDs: string[];
-                        } | null;
-                        webCredentials?: {
-                            appIDs: string[];
-                        } | null;
-                        activityContinuation?: {
-                            appIDs: string[];
-                        } | null;
-                        /** @example 1767225600000 */
-                        updatedAt: number;
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            200: components["responses"]["GetAasa200"];
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     privacyManifestReference: {
@@ -7623,106 +3002,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     getPrivacyManifest: {
@@ -7736,165 +3019,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        tracking: boolean;
-                        trackingDomains: string[];
-                        dataTypes: {
-                            /** @description Apple identifier, e.g. NSPrivacyCollectedDataTypeEmailAddress */
-                            type: string;
-                            linkedToUser: boolean;
-                            usedForTracking: boolean;
-                            purposes: string[];
-                        }[];
-                        accessedApiTypes: {
-                            category: string;
-                            reasons: string[];
-                        }[];
-                        /** @enum {string} */
-                        source: "saved" | "wizard";
-                        /** @example 1767225600000 */
-                        updatedAt: number | null;
-                        /** @description How each wizard answer was mapped (empty for a saved config) */
-                        mapping: {
-                            /** @enum {string} */
-                            field: "data_types" | "purposes" | "tracking";
-                            answer: string;
-                            mappedTo: string | null;
-                        }[];
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            200: components["responses"]["GetPrivacyManifest200"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     savePrivacyManifest: {
@@ -7925,290 +3055,17 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        tracking: boolean;
-                        trackingDomains: string[];
-                        dataTypes: {
-                            /** @description Apple identifier, e.g. NSPrivacyCollectedDataTypeEmailAddress */
-                            type: string;
-                            linkedToUser: boolean;
-                            usedForTracking: boolean;
-                            purposes: string[];
-                        }[];
-                        accessedApiTypes: {
-                            category: string;
-                            reasons: string[];
-                        }[];
-                        /** @enum {string} */
-                        source: "saved" | "wizard";
-                        /** @example 1767225600000 */
-                        updatedAt: number | null;
-                        /** @description How each wizard answer was mapped (empty for a saved config) */
-                        mapping: {
-                            /** @enum {string} */
-                            field: "data_types" | "purposes" | "tracking";
-                            answer: string;
-                            mappedTo: string | null;
-                        }[];
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            200: components["responses"]["GetPrivacyManifest200"];
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     syncPrivacyManifestFromWizard: {
@@ -8222,290 +3079,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        tracking: boolean;
-                        trackingDomains: string[];
-                        dataTypes: {
-                            /** @description Apple identifier, e.g. NSPrivacyCollectedDataTypeEmailAddress */
-                            type: string;
-                            linkedToUser: boolean;
-                            usedForTracking: boolean;
-                            purposes: string[];
-                        }[];
-                        accessedApiTypes: {
-                            category: string;
-                            reasons: string[];
-                        }[];
-                        /** @enum {string} */
-                        source: "saved" | "wizard";
-                        /** @example 1767225600000 */
-                        updatedAt: number | null;
-                        /** @description How each wizard answer was mapped (empty for a saved config) */
-                        mapping: {
-                            /** @enum {string} */
-                            field: "data_types" | "purposes" | "tracking";
-                            answer: string;
-                            mappedTo: string | null;
-                        }[];
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            200: components["responses"]["GetPrivacyManifest200"];
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     downloadPrivacyManifest: {
@@ -8528,126 +3112,11 @@ export interface operations {
                     "application/x-plist": string;
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     deployApp: {
@@ -8694,306 +3163,26 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
             /** @description A subscription is required */
             402: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Payment provider unreachable */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
+            502: components["responses"]["ApiError502"];
         };
     };
     getDeployHistory: {
@@ -9021,131 +3210,11 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     createSubscription: {
@@ -9180,281 +3249,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Payment provider unreachable */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
+            502: components["responses"]["ApiError502"];
         };
     };
     createCheckoutSession: {
@@ -9489,281 +3294,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Payment provider unreachable */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
+            502: components["responses"]["ApiError502"];
         };
     };
     verifyCheckout: {
@@ -9802,281 +3343,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Payment provider unreachable */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
+            502: components["responses"]["ApiError502"];
         };
     };
     cancelSubscription: {
@@ -10104,256 +3381,16 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Payment provider unreachable */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
+            502: components["responses"]["ApiError502"];
         };
     };
     reactivateSubscription: {
@@ -10379,256 +3416,16 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Payment provider unreachable */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
+            502: components["responses"]["ApiError502"];
         };
     };
     changePlan: {
@@ -10661,256 +3458,16 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Payment provider unreachable */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
+            502: components["responses"]["ApiError502"];
         };
     };
     createSetupIntent: {
@@ -10933,256 +3490,16 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Payment provider unreachable */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
+            502: components["responses"]["ApiError502"];
         };
     };
     setPaymentMethod: {
@@ -11211,256 +3528,16 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Payment provider unreachable */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
+            502: components["responses"]["ApiError502"];
         };
     };
     createBillingPortalSession: {
@@ -11483,281 +3560,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Payment provider unreachable */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
+            502: components["responses"]["ApiError502"];
         };
     };
     listInvoices: {
@@ -11793,131 +3606,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Payment provider unreachable */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
+            502: components["responses"]["ApiError502"];
         };
     };
     stripeWebhook: {
@@ -11943,106 +3636,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Payment provider unreachable */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            403: components["responses"]["ApiError403"];
+            500: components["responses"]["ApiError500"];
+            502: components["responses"]["ApiError502"];
         };
     };
     setCustomDomain: {
@@ -12081,256 +3678,16 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     removeCustomDomain: {
@@ -12351,246 +3708,16 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     getCustomDomainStatus: {
@@ -12619,131 +3746,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
-                            message: string;
-                            /**
-                             * Format: uri
-                             * @example http://localhost:3000/docs/errors#unauthorized
-                             */
-                            docUrl: string;
-                            /** @description Validation issues, one per invalid field */
-                            details?: {
-                                path: (string | number)[];
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
         };
     };
     tlsAllowed: {
@@ -12820,74 +3827,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     getMe: {
@@ -12899,172 +3842,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        user: {
-                            /** Format: uuid */
-                            id: string;
-                            email: string;
-                            tier: string;
-                            quota_tier_id: string;
-                            is_operator: boolean;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            name: string | null;
-                            display_name: string | null;
-                            avatar_url: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            email_verified_at: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            soft_deleted_at: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            delete_scheduled_at: string | null;
-                            abuse_flags: {
-                                [key: string]: unknown;
-                            };
-                        };
-                        team: {
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            slug: string;
-                            /** Format: uuid */
-                            owner_user_id: string;
-                            quota_tier_id: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            soft_deleted_at: string | null;
-                        };
-                        quota_tier: {
-                            id: string;
-                            display_name: string;
-                            max_concurrent_sandboxes: number;
-                            daily_sandbox_creates: number;
-                            daily_gb_hours: number;
-                        };
-                        quota_usage: {
-                            /** Format: uuid */
-                            team_id: string;
-                            /**
-                             * Format: date
-                             * @example 2026-05-02
-                             */
-                            usage_date: string;
-                            sandbox_creates: number;
-                            gb_hours: number;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                        }[];
-                        email_verified: boolean;
-                        session_email: string | null;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            200: components["responses"]["GetMe200"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     deleteMe: {
@@ -13078,268 +3860,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @constant */
-                        dry_run: true;
-                        /** @description Rows per table */
-                        counts: {
-                            [key: string]: number;
-                        };
-                        stripe: {
-                            customer_id: string | null;
-                            subscriptions: string[];
-                        } | null;
-                    };
-                };
-            };
-            /** @description Accepted */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        user: {
-                            /** Format: uuid */
-                            id: string;
-                            email: string;
-                            tier: string;
-                            quota_tier_id: string;
-                            is_operator: boolean;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            name: string | null;
-                            display_name: string | null;
-                            avatar_url: string | null;
-                            email_verified_at: string | null;
-                            soft_deleted_at: string | null;
-                            delete_scheduled_at: string | null;
-                            abuse_flags: {
-                                [key: string]: unknown;
-                            };
-                        };
-                        team: {
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            slug: string;
-                            /** Format: uuid */
-                            owner_user_id: string;
-                            quota_tier_id: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            soft_deleted_at: string | null;
-                        };
-                        quota_tier: {
-                            id: string;
-                            display_name: string;
-                            max_concurrent_sandboxes: number;
-                            daily_sandbox_creates: number;
-                            daily_gb_hours: number;
-                        };
-                        quota_usage: {
-                            /** Format: uuid */
-                            team_id: string;
-                            /**
-                             * Format: date
-                             * @example 2026-05-02
-                             */
-                            usage_date: string;
-                            sandbox_creates: number;
-                            gb_hours: number;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                        }[];
-                        email_verified: boolean;
-                        session_email: string | null;
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Feature unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            200: components["responses"]["DeleteMe200"];
+            202: components["responses"]["DeleteMe202"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
         };
     };
     updateMe: {
@@ -13359,257 +3891,16 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        user: {
-                            /** Format: uuid */
-                            id: string;
-                            email: string;
-                            tier: string;
-                            quota_tier_id: string;
-                            is_operator: boolean;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            name: string | null;
-                            display_name: string | null;
-                            avatar_url: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            email_verified_at: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            soft_deleted_at: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            delete_scheduled_at: string | null;
-                            abuse_flags: {
-                                [key: string]: unknown;
-                            };
-                        };
-                        team: {
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            slug: string;
-                            /** Format: uuid */
-                            owner_user_id: string;
-                            quota_tier_id: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            soft_deleted_at: string | null;
-                        };
-                        quota_tier: {
-                            id: string;
-                            display_name: string;
-                            max_concurrent_sandboxes: number;
-                            daily_sandbox_creates: number;
-                            daily_gb_hours: number;
-                        };
-                        quota_usage: {
-                            /** Format: uuid */
-                            team_id: string;
-                            /**
-                             * Format: date
-                             * @example 2026-05-02
-                             */
-                            usage_date: string;
-                            sandbox_creates: number;
-                            gb_hours: number;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                        }[];
-                        email_verified: boolean;
-                        session_email: string | null;
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            200: components["responses"]["GetMe200"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     requestAccountDeletion: {
@@ -13623,268 +3914,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @constant */
-                        dry_run: true;
-                        /** @description Rows per table */
-                        counts: {
-                            [key: string]: number;
-                        };
-                        stripe: {
-                            customer_id: string | null;
-                            subscriptions: string[];
-                        } | null;
-                    };
-                };
-            };
-            /** @description Accepted */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        user: {
-                            /** Format: uuid */
-                            id: string;
-                            email: string;
-                            tier: string;
-                            quota_tier_id: string;
-                            is_operator: boolean;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            name: string | null;
-                            display_name: string | null;
-                            avatar_url: string | null;
-                            email_verified_at: string | null;
-                            soft_deleted_at: string | null;
-                            delete_scheduled_at: string | null;
-                            abuse_flags: {
-                                [key: string]: unknown;
-                            };
-                        };
-                        team: {
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            slug: string;
-                            /** Format: uuid */
-                            owner_user_id: string;
-                            quota_tier_id: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            soft_deleted_at: string | null;
-                        };
-                        quota_tier: {
-                            id: string;
-                            display_name: string;
-                            max_concurrent_sandboxes: number;
-                            daily_sandbox_creates: number;
-                            daily_gb_hours: number;
-                        };
-                        quota_usage: {
-                            /** Format: uuid */
-                            team_id: string;
-                            /**
-                             * Format: date
-                             * @example 2026-05-02
-                             */
-                            usage_date: string;
-                            sandbox_creates: number;
-                            gb_hours: number;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                        }[];
-                        email_verified: boolean;
-                        session_email: string | null;
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Feature unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            200: components["responses"]["DeleteMe200"];
+            202: components["responses"]["DeleteMe202"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
         };
     };
     restoreAccount: {
@@ -13896,274 +3937,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        user: {
-                            /** Format: uuid */
-                            id: string;
-                            email: string;
-                            tier: string;
-                            quota_tier_id: string;
-                            is_operator: boolean;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            name: string | null;
-                            display_name: string | null;
-                            avatar_url: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            email_verified_at: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            soft_deleted_at: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            delete_scheduled_at: string | null;
-                            abuse_flags: {
-                                [key: string]: unknown;
-                            };
-                        };
-                        team: {
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            slug: string;
-                            /** Format: uuid */
-                            owner_user_id: string;
-                            quota_tier_id: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            soft_deleted_at: string | null;
-                        };
-                        quota_tier: {
-                            id: string;
-                            display_name: string;
-                            max_concurrent_sandboxes: number;
-                            daily_sandbox_creates: number;
-                            daily_gb_hours: number;
-                        };
-                        quota_usage: {
-                            /** Format: uuid */
-                            team_id: string;
-                            /**
-                             * Format: date
-                             * @example 2026-05-02
-                             */
-                            usage_date: string;
-                            sandbox_creates: number;
-                            gb_hours: number;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                        }[];
-                        email_verified: boolean;
-                        session_email: string | null;
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Feature unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            200: components["responses"]["GetMe200"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
         };
     };
     listKeys: {
@@ -14212,74 +3996,10 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     createKey: {
@@ -14291,188 +4011,20 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    name?: string | null;
-                    scope?: string | null;
-                };
+                "application/json": components["schemas"]["CreateKeyBody"];
             };
         };
         responses: {
-            /** @description Created */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        /** @example ns_live_0123456789abcdef0123456789abcdef */
-                        key: string;
-                        prefix: string;
-                        name: string | null;
-                        scope: string | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        expires_at: string | null;
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            201: components["responses"]["CreateKey201"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     rotateKey: {
@@ -14486,205 +4038,21 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    name?: string | null;
-                    scope?: string | null;
-                };
+                "application/json": components["schemas"]["CreateKeyBody"];
             };
         };
         responses: {
-            /** @description Created */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        /** @example ns_live_0123456789abcdef0123456789abcdef */
-                        key: string;
-                        prefix: string;
-                        name: string | null;
-                        scope: string | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        expires_at: string | null;
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            201: components["responses"]["CreateKey201"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     revokeKey: {
@@ -14705,173 +4073,23 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     adminListUsers: {
         parameters: {
             query?: {
                 query?: string;
-                limit?: string | number;
+                limit?: components["schemas"]["AdminListUsersLimit"];
                 next_token?: string;
             };
             header?: never;
@@ -14887,134 +4105,16 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        users: {
-                            /** Format: uuid */
-                            id: string;
-                            email: string;
-                            tier: string;
-                            quota_tier_id: string;
-                            is_operator: boolean;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            name: string | null;
-                            display_name: string | null;
-                            avatar_url: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            email_verified_at: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            soft_deleted_at: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            delete_scheduled_at: string | null;
-                            abuse_flags: {
-                                [key: string]: unknown;
-                            };
-                        }[];
+                        users: components["schemas"]["AdminListUsers200UsersItem"][];
                         next_token: string | null;
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     adminCreateUser: {
@@ -15040,200 +4140,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        email: string;
-                        tier: string;
-                        quota_tier_id: string;
-                        is_operator: boolean;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        created_at: string;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        updated_at: string;
-                        name: string | null;
-                        display_name: string | null;
-                        avatar_url: string | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        email_verified_at: string | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        soft_deleted_at: string | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        delete_scheduled_at: string | null;
-                        abuse_flags: {
-                            [key: string]: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["AdminListUsers200UsersItem"];
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     adminGetUser: {
@@ -15254,92 +4172,10 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        user: {
-                            /** Format: uuid */
-                            id: string;
-                            email: string;
-                            tier: string;
-                            quota_tier_id: string;
-                            is_operator: boolean;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            name: string | null;
-                            display_name: string | null;
-                            avatar_url: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            email_verified_at: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            soft_deleted_at: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            delete_scheduled_at: string | null;
-                            abuse_flags: {
-                                [key: string]: unknown;
-                            };
-                        };
-                        team: {
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            slug: string;
-                            /** Format: uuid */
-                            owner_user_id: string;
-                            quota_tier_id: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            soft_deleted_at: string | null;
-                        };
-                        quota_tier: {
-                            id: string;
-                            display_name: string;
-                            max_concurrent_sandboxes: number;
-                            daily_sandbox_creates: number;
-                            daily_gb_hours: number;
-                        };
-                        quota_usage: {
-                            /** Format: uuid */
-                            team_id: string;
-                            /**
-                             * Format: date
-                             * @example 2026-05-02
-                             */
-                            usage_date: string;
-                            sandbox_creates: number;
-                            gb_hours: number;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                        }[];
+                        user: components["schemas"]["AdminListUsers200UsersItem"];
+                        team: components["schemas"]["AdminGetUser200Team"];
+                        quota_tier: components["schemas"]["AdminGetUser200QuotaTier"];
+                        quota_usage: components["schemas"]["AdminGetUser200QuotaUsage"];
                         api_keys: {
                             id: string;
                             user_id: string;
@@ -15372,132 +4208,15 @@ export interface operations {
                             rotation_parent_key_id: string | null;
                         }[];
                         /** @description The 100 most recent sandboxes */
-                        sandboxes: {
-                            /** @example sb_4Jm2kQ9xTz8LwP0aB1cD */
-                            id: string;
-                            /** @enum {string} */
-                            status: "creating" | "running" | "paused" | "destroyed" | "error";
-                            template: string;
-                            config: {
-                                vcpus: number;
-                                memory_mb: number;
-                                disk_mb: number | null;
-                            };
-                            metadata: {
-                                [key: string]: unknown;
-                            } | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            started_at: string | null;
-                            timeout_ms: number | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            timeout_at: string | null;
-                            /** @enum {string} */
-                            timeout_action: "destroy" | "hibernate";
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            destroyed_at: string | null;
-                        }[];
+                        sandboxes: components["schemas"]["AdminGetUser200SandboxesItem"][];
                     };
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     adminHardDeleteUser: {
@@ -15520,40 +4239,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        deletion: {
-                            id: string;
-                            user_hash: string;
-                            /** @enum {string} */
-                            mode: "immediate" | "scheduled" | "operator";
-                            /** @enum {string} */
-                            step: "requested" | "billing_stopped" | "data_erased" | "done";
-                            counts: {
-                                [key: string]: number;
-                            };
-                            stripe_actions: string[];
-                            attempts: number;
-                            last_error: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            next_attempt_at: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            requested_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            completed_at: string | null;
-                        };
+                        deletion: components["schemas"]["AdminHardDeleteUser200Option1Deletion"];
                     } | {
                         /** @constant */
                         dry_run: true;
@@ -15568,193 +4254,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Feature unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
         };
     };
     adminCreateUserKey: {
@@ -15792,176 +4302,16 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     adminSetUserTier: {
@@ -15988,255 +4338,28 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        user: {
-                            /** Format: uuid */
-                            id: string;
-                            email: string;
-                            tier: string;
-                            quota_tier_id: string;
-                            is_operator: boolean;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            name: string | null;
-                            display_name: string | null;
-                            avatar_url: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            email_verified_at: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            soft_deleted_at: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            delete_scheduled_at: string | null;
-                            abuse_flags: {
-                                [key: string]: unknown;
-                            };
-                        };
-                        team: {
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            slug: string;
-                            /** Format: uuid */
-                            owner_user_id: string;
-                            quota_tier_id: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            soft_deleted_at: string | null;
-                        };
-                        quota_tier: {
-                            id: string;
-                            display_name: string;
-                            max_concurrent_sandboxes: number;
-                            daily_sandbox_creates: number;
-                            daily_gb_hours: number;
-                        };
+                        user: components["schemas"]["AdminListUsers200UsersItem"];
+                        team: components["schemas"]["AdminGetUser200Team"];
+                        quota_tier: components["schemas"]["AdminGetUser200QuotaTier"];
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     adminListDeletions: {
         parameters: {
             query?: {
-                limit?: string | number;
+                limit?: components["schemas"]["AdminListUsersLimit"];
                 next_token?: string;
             };
             header?: never;
@@ -16252,129 +4375,16 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        deletions: {
-                            id: string;
-                            user_hash: string;
-                            /** @enum {string} */
-                            mode: "immediate" | "scheduled" | "operator";
-                            /** @enum {string} */
-                            step: "requested" | "billing_stopped" | "data_erased" | "done";
-                            counts: {
-                                [key: string]: number;
-                            };
-                            stripe_actions: string[];
-                            attempts: number;
-                            last_error: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            next_attempt_at: string | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            requested_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            updated_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            completed_at: string | null;
-                        }[];
+                        deletions: components["schemas"]["AdminHardDeleteUser200Option1Deletion"][];
                         next_token: string | null;
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     listSandboxes: {
@@ -16398,171 +4408,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example sb_4Jm2kQ9xTz8LwP0aB1cD */
-                        id: string;
-                        /** @enum {string} */
-                        status: "creating" | "running" | "paused" | "destroyed" | "error";
-                        template: string;
-                        config: {
-                            vcpus: number;
-                            memory_mb: number;
-                            disk_mb: number | null;
-                        };
-                        metadata: {
-                            [key: string]: unknown;
-                        } | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        created_at: string;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        started_at: string | null;
-                        timeout_ms: number | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        timeout_at: string | null;
-                        /** @enum {string} */
-                        timeout_action: "destroy" | "hibernate";
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        destroyed_at: string | null;
-                    }[] | {
-                        sandboxes: {
-                            /** @example sb_4Jm2kQ9xTz8LwP0aB1cD */
-                            id: string;
-                            /** @enum {string} */
-                            status: "creating" | "running" | "paused" | "destroyed" | "error";
-                            template: string;
-                            config: {
-                                vcpus: number;
-                                memory_mb: number;
-                                disk_mb: number | null;
-                            };
-                            metadata: {
-                                [key: string]: unknown;
-                            } | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            started_at: string | null;
-                            timeout_ms: number | null;
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            timeout_at: string | null;
-                            /** @enum {string} */
-                            timeout_action: "destroy" | "hibernate";
-                            /**
-                             * Format: date-time
-                             * @example 2026-05-02T09:30:00.000Z
-                             */
-                            destroyed_at: string | null;
-                        }[];
+                    "application/json": components["schemas"]["ListSandboxes200Option1"] | {
+                        sandboxes: components["schemas"]["ListSandboxes200Option1"];
                         next_token: string | null;
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     createSandbox: {
@@ -16579,7 +4435,7 @@ export interface operations {
                     vcpus?: string | number;
                     memory_mb?: string | number;
                     disk_mb?: string | number;
-                    timeout_ms?: string | number;
+                    timeout_ms?: components["schemas"]["CreateSandboxBodyTimeoutMs"];
                     /** @enum {string} */
                     timeout_action?: "destroy" | "hibernate";
                     metadata?: {
@@ -16595,199 +4451,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example sb_4Jm2kQ9xTz8LwP0aB1cD */
-                        id: string;
-                        /** @enum {string} */
-                        status: "creating" | "running" | "paused" | "destroyed" | "error";
-                        template: string;
-                        config: {
-                            vcpus: number;
-                            memory_mb: number;
-                            disk_mb: number | null;
-                        };
-                        metadata: {
-                            [key: string]: unknown;
-                        } | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        created_at: string;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        started_at: string | null;
-                        timeout_ms: number | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        timeout_at: string | null;
-                        /** @enum {string} */
-                        timeout_action: "destroy" | "hibernate";
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        destroyed_at: string | null;
-                    };
+                    "application/json": components["schemas"]["AdminGetUser200SandboxesItem"];
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     getSandbox: {
@@ -16801,137 +4476,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @example sb_4Jm2kQ9xTz8LwP0aB1cD */
-                        id: string;
-                        /** @enum {string} */
-                        status: "creating" | "running" | "paused" | "destroyed" | "error";
-                        template: string;
-                        config: {
-                            vcpus: number;
-                            memory_mb: number;
-                            disk_mb: number | null;
-                        };
-                        metadata: {
-                            [key: string]: unknown;
-                        } | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        created_at: string;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        started_at: string | null;
-                        timeout_ms: number | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        timeout_at: string | null;
-                        /** @enum {string} */
-                        timeout_action: "destroy" | "hibernate";
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        destroyed_at: string | null;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            200: components["responses"]["AdminGetUser200SandboxesItem200"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     destroySandbox: {
@@ -16952,166 +4502,16 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     setSandboxTimeout: {
@@ -17126,7 +4526,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    timeout_ms: string | number;
+                    timeout_ms: components["schemas"]["CreateSandboxBodyTimeoutMs"];
                     /** @enum {string} */
                     timeout_action?: "destroy" | "hibernate";
                 };
@@ -17152,176 +4552,16 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     hibernateSandbox: {
@@ -17335,222 +4575,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @example sb_4Jm2kQ9xTz8LwP0aB1cD */
-                        id: string;
-                        /** @enum {string} */
-                        status: "creating" | "running" | "paused" | "destroyed" | "error";
-                        template: string;
-                        config: {
-                            vcpus: number;
-                            memory_mb: number;
-                            disk_mb: number | null;
-                        };
-                        metadata: {
-                            [key: string]: unknown;
-                        } | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        created_at: string;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        started_at: string | null;
-                        timeout_ms: number | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        timeout_at: string | null;
-                        /** @enum {string} */
-                        timeout_action: "destroy" | "hibernate";
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        destroyed_at: string | null;
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            200: components["responses"]["AdminGetUser200SandboxesItem200"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
     resumeSandbox: {
@@ -17564,222 +4599,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @example sb_4Jm2kQ9xTz8LwP0aB1cD */
-                        id: string;
-                        /** @enum {string} */
-                        status: "creating" | "running" | "paused" | "destroyed" | "error";
-                        template: string;
-                        config: {
-                            vcpus: number;
-                            memory_mb: number;
-                            disk_mb: number | null;
-                        };
-                        metadata: {
-                            [key: string]: unknown;
-                        } | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        created_at: string;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        started_at: string | null;
-                        timeout_ms: number | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        timeout_at: string | null;
-                        /** @enum {string} */
-                        timeout_action: "destroy" | "hibernate";
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        destroyed_at: string | null;
-                    };
-                };
-            };
-            /** @description Invalid request or fields, or an invalid Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Conflict (or the first request with this Idempotency-Key is still in progress) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Unsupported content type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Idempotency-Key reused with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Too many requests (rate limit or quota) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Internal error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        /** @enum {string} */
-                        code: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
-                        error_detail?: {
-                            [key: string]: unknown;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
+            200: components["responses"]["AdminGetUser200SandboxesItem200"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
         };
     };
 }

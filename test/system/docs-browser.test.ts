@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'bun:test'
 import { chromium } from 'playwright-core'
+import { warmDocs } from '../../src/routes/docs'
 import { createTestApp } from '../support/harness'
 
 // /docs in a real headless browser (Debian's chromium, driven by playwright-core), with every
@@ -11,6 +12,8 @@ if (!CHROMIUM) {
 } else {
   const t = createTestApp()
   const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: (request) => t.app.handle(request) })
+  // As `custodian serve` does right after it starts listening.
+  await warmDocs(t.app)
   afterAll(() => server.stop(true))
 
   describe('/docs in headless Chromium', () => {
@@ -38,8 +41,23 @@ if (!CHROMIUM) {
         })
         const errors: string[] = []
         page.on('pageerror', (error) => errors.push(error.message))
-        await page.goto(`${origin}/docs`)
-        await page.waitForSelector('.opblock', { timeout: 20_000 })
+        // The issue this answers: a blank "LOADING" for ~4 s before the first route appeared. Now
+        // the first operation shows within 1.5 s of navigation once the UI's script is cached (a
+        // day); the very first visit also compiles that 1.4 MB script (~0.6 s on this machine),
+        // so it gets a looser bound here, where the suite shares two cores.
+        const firstOperationAfter = async () => {
+          const started = performance.now()
+          await page.goto(`${origin}/docs`, { waitUntil: 'commit' })
+          await page.waitForSelector('.opblock', { timeout: 20_000 })
+          return performance.now() - started
+        }
+        const cold = await firstOperationAfter()
+        const cached = await firstOperationAfter()
+        console.log(
+          `/docs: first operation visible after ${cold.toFixed(0)} ms (first visit), ${cached.toFixed(0)} ms (cached)`,
+        )
+        expect(cold).toBeLessThan(3000)
+        expect(cached).toBeLessThan(1500)
         const paths = await page.$$eval('.opblock-summary-path', (nodes) =>
           nodes.map((n) => n.getAttribute('data-path') ?? n.textContent ?? ''),
         )

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'bun:test'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { credentialRuleFor } from '../../src/plugins/bearer-auth'
 import { createTestApp } from '../support/harness'
 
@@ -36,12 +37,14 @@ describe('API documentation', () => {
         operationIds.add(op.operationId)
         expect(op.summary?.length ?? 0).toBeGreaterThan(3)
         expect(op.tags?.length ?? 0).toBeGreaterThan(0)
-        for (const [status, response] of Object.entries<any>(op.responses))
-          expect({ label, status, description: typeof response.description }).toEqual({
+        for (const [status, shared] of Object.entries<any>(op.responses)) {
+          const response = shared.$ref ? doc.components.responses[shared.$ref.split('/').pop()] : shared
+          expect({ label, status, description: typeof response?.description }).toEqual({
             label,
             status,
             description: 'string',
           })
+        }
         const inApi = path.startsWith('/api') || path.startsWith('/v1')
         if (inApi && credentialRuleFor(path) === null) {
           // Public inside an API surface (the Stripe webhook: its signature is the credential).
@@ -58,5 +61,42 @@ describe('API documentation', () => {
       (r) => r.method !== 'HEAD' && (r.path.startsWith('/api') || r.path.startsWith('/v1')),
     )
     expect(operations).toBeGreaterThanOrEqual(mounted.length)
+  })
+
+  it('is compact: shared schemas and responses live in components, under 250 KB, compressed on request', async () => {
+    const plain = await t.request('GET', '/docs/json')
+    const text = await plain.text()
+    expect(text.length).toBeLessThan(250 * 1024)
+    const doc = JSON.parse(text)
+    expect(doc.components.schemas.ApiError).toBeDefined()
+    expect(doc.components.schemas.V1Error).toBeDefined()
+    expect(doc.components.responses.ApiError401.content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/ApiError',
+    })
+    // No schema of 120+ characters is written out twice.
+    const seen = new Map<string, number>()
+    const walk = (node: unknown) => {
+      if (Array.isArray(node)) node.forEach(walk)
+      else if (node && typeof node === 'object') {
+        const json = JSON.stringify(node)
+        if ((node as any).type === 'object' && json.length >= 120) seen.set(json, (seen.get(json) ?? 0) + 1)
+        Object.values(node).forEach(walk)
+      }
+    }
+    walk(doc.paths)
+    expect([...seen.values()].filter((n) => n > 1)).toEqual([])
+    for (const [encoding, decode] of [
+      ['br', (b: Buffer) => brotliDecompressSync(b)],
+      ['gzip', (b: Buffer) => gunzipSync(b)],
+    ] as const) {
+      for (const path of ['/docs/json', '/docs/assets/swagger-ui-bundle.js']) {
+        const r = await t.request('GET', path, { headers: { 'accept-encoding': `${encoding}, deflate` } })
+        expect({ path, encoding: r.headers.get('content-encoding') }).toEqual({ path, encoding })
+        expect(r.headers.get('vary')).toContain('Accept-Encoding')
+        const body = decode(Buffer.from(await r.arrayBuffer())).toString('utf8')
+        if (path === '/docs/json') expect(body).toBe(text)
+        else expect(body.length).toBeGreaterThan(100_000)
+      }
+    }
   })
 })
