@@ -160,3 +160,25 @@ export function truncateWal(store: Store): boolean {
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
   }
 }
+
+/**
+ * Whether the database can be written, without writing: a write transaction that sets the schema
+ * version to what it is and rolls back. A read-only file (or a directory SQLite cannot create its
+ * `-wal` in) opens and reads fine, so only a write shows it. Returns the reason, or null.
+ */
+export function writeProblem(store: Store): string | null {
+  const db = store.sqlite
+  if (db.inTransaction) return null
+  try {
+    const { user_version } = db.query('PRAGMA user_version').get() as { user_version: number }
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      db.exec(`PRAGMA user_version = ${Number(user_version)}`)
+    } finally {
+      db.exec('ROLLBACK')
+    }
+    return null
+  } catch (error) {
+    return (error as Error).message
+  }
+}

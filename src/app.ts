@@ -119,6 +119,7 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
     verifier,
     rateLimitStore,
     billing,
+    billingHealth: { state: billing ? 'unchecked' : 'disabled' },
     billingLocks: new KeyedLock(),
     storage,
     erasureLedger: new ErasureLedger(store.path),

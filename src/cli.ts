@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { SignJWT } from 'jose'
@@ -6,43 +6,130 @@ import { isMemoryPath, openStore, type Store, writeTransaction } from '../db/cli
 import { migrate } from '../db/migrate'
 import pkg from '../package.json'
 import { buildDeps, createApp } from './app'
-import { type Config, ConfigError, loadConfig } from './config'
+import { type Config, ConfigError, configHelp, loadConfig } from './config'
 import { systemClock } from './lib/clock'
 import { parseDuration } from './lib/duration'
 import { loadPseudonymKey, usePseudonymKey } from './lib/pseudonym'
-import { ensureDataDirectories, serve } from './server'
+import { SELF } from './lib/self'
+import { ensureDataDirectories, openDatabase, serve } from './server'
 import { createUserWithTeam, findUserByEmail, personalTeam } from './services/accounts'
 import { applyErasureLedger } from './services/deletion'
 import { ErasureLedger } from './services/erasure-ledger'
 import { createKey } from './services/keys'
+import { causeOf, StartupError } from './startup-error'
 import { purgeOnce } from './workers/purge'
 
-const HELP = `custodian ${pkg.version} — account control plane (export and erasure done right)
+interface CommandHelp {
+  name: string
+  args?: string
+  summary: string
+  options?: [flag: string, meaning: string][]
+  /** Flags the command takes (besides --help). */
+  flags: string[]
+}
 
-Usage: custodian [command] [options]
+const JSON_OPTION: [string, string] = ['--json', 'machine-readable output']
+const COMMANDS: CommandHelp[] = [
+  { name: 'serve', summary: 'migrate, then serve HTTP (the default command)', flags: [] },
+  { name: 'migrate', summary: 'apply pending migrations and exit', flags: [] },
+  {
+    name: 'user create',
+    args: '--email E [--operator] [--json | --export]',
+    summary: 'create a user (email verified) and its team, and print a fresh /api key once',
+    options: [
+      ['--email E', "the user's email"],
+      ['--operator', 'give the user operator rights (/v1/admin)'],
+      JSON_OPTION,
+      ['--export', 'print `export CUSTODIAN_API_KEY=…`, for eval "$(…)"'],
+    ],
+    flags: ['email', 'operator', 'json', 'export'],
+  },
+  {
+    name: 'key create',
+    args: '--email E [--kind orbit|runtime] [--json | --export]',
+    summary: 'mint a key for an existing user, printed once',
+    options: [
+      ['--email E', 'whose key'],
+      ['--kind K', 'orbit (an /api ok_ key, the default) or runtime (a /v1 ns_live_ key)'],
+      JSON_OPTION,
+      ['--export', 'print `export CUSTODIAN_API_KEY=…`'],
+    ],
+    flags: ['email', 'kind', 'json', 'export'],
+  },
+  {
+    name: 'token',
+    args: '--email E [--ttl 1h] [--json]',
+    summary: 'mint a session JWT signed with AUTH_JWT_SECRET (local use)',
+    options: [
+      ['--email E', 'whose token'],
+      ['--ttl D', 'lifetime: 90s, 30m, 1h, 7d (default 1h)'],
+      JSON_OPTION,
+    ],
+    flags: ['email', 'ttl', 'json'],
+  },
+  { name: 'purge', summary: 'run the deletion/purge worker once and exit', flags: [] },
+  {
+    name: 'backup',
+    args: '--to FILE [--json]',
+    summary: 'copy the database into FILE (consistent while serving; never overwrites)',
+    options: [['--to FILE', 'a new file, created readable by its owner only'], JSON_OPTION],
+    flags: ['to', 'json'],
+  },
+  {
+    name: 'restore',
+    args: '--from FILE [--json]',
+    summary: 'replace the database with a backup (server stopped), erasing again every account erased since',
+    options: [['--from FILE', 'a file made by `backup`'], JSON_OPTION],
+    flags: ['from', 'json'],
+  },
+  { name: 'openapi', summary: 'print the OpenAPI document (what /docs/json serves)', flags: [] },
+  {
+    name: 'healthcheck',
+    summary: 'exit 0 if the local server answers /healthz (Docker HEALTHCHECK)',
+    flags: [],
+  },
+  {
+    name: 'help',
+    args: '[COMMAND | config]',
+    summary: "a command's usage, or every configuration variable",
+    flags: [],
+  },
+]
+
+const usageLine = (c: CommandHelp) => `${SELF} ${c.name}${c.args ? ` ${c.args}` : ''}`
+
+function globalHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2
+  return `custodian ${pkg.version} — account control plane (export and erasure done right)
+
+Usage: ${SELF} [COMMAND] [OPTIONS]
 
 Commands:
-  serve                                   migrate, then serve HTTP (default)
-  migrate                                 apply pending migrations and exit
-  user create --email E [--operator]      create a user and print a fresh /api key once
-  key create --email E [--kind orbit|runtime]
-                                          mint a key for an existing user, printed once
-  token --email E [--ttl 1h]              mint a session JWT with AUTH_JWT_SECRET (local use)
-  purge                                   run the deletion/purge worker once and exit
-  backup --to FILE                        copy the database into FILE (consistent, while serving)
-  restore --from FILE                     replace the database with a backup (server stopped), then
-                                          erase again every account erased since that backup
-  openapi                                 print the OpenAPI document (what /docs/json serves)
-  healthcheck                             exit 0 if the local server answers /healthz
-  --version, --help
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join('\n')}
 
-Options:
-  --json                                  machine-readable output (user create, key create, token)
+Options: --help (with a command: its usage), --version
 
-Configuration comes from the environment (PORT, HOST, DATABASE_PATH, …): see README.md.
+Run "${SELF} help COMMAND" for a command's options, "${SELF} help config" for the environment
+variables. API documentation: /docs on a running server.
 `
+}
+
+function commandHelp(command: CommandHelp): string {
+  const options = command.options?.length
+    ? `\nOptions:\n${command.options.map(([flag, meaning]) => `  ${flag.padEnd(16)}${meaning}`).join('\n')}\n`
+    : ''
+  return `${command.summary}\n\nUsage: ${usageLine(command)}\n${options}`
+}
+
+/** `user`, `key`: the commands of a group, when the subcommand is missing. */
+const groupOf = (word: string) => COMMANDS.filter((c) => c.name.startsWith(`${word} `))
 
 type Out = (line: string) => void
+
+const fail = (message: string) => {
+  process.stderr.write(`${message}\n`)
+  return 2
+}
 
 /** Dispatches a command line; resolves to the process exit code. */
 export async function main(
@@ -53,19 +140,55 @@ export async function main(
   try {
     parsed = parse(argv)
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${HELP}`)
-    return 2
+    // Node's parser message, reduced to the flag it did not know.
+    const flag = /'(-[^']*)'/.exec((error as Error).message)?.[1]
+    return fail(
+      flag
+        ? `Unknown option ${flag}. Run "${SELF} help" for the commands and their options.`
+        : (error as Error).message,
+    )
   }
   const { positionals, values } = parsed
   if (values.version) {
     out(pkg.version)
     return 0
   }
-  if (values.help) {
-    out(HELP)
+  if (values.help && positionals.length === 0) {
+    out(globalHelp())
     return 0
   }
-  const command = positionals.join(' ') || 'serve'
+  const words = positionals.length ? positionals : ['serve']
+  if (words[0] === 'help') {
+    const topic = words.slice(1).join(' ')
+    if (!topic) out(globalHelp())
+    else if (topic === 'config') out(configHelp())
+    else {
+      const command = COMMANDS.find((c) => c.name === topic)
+      if (command) out(commandHelp(command))
+      else if (groupOf(topic).length) out(groupOf(topic).map(commandHelp).join('\n'))
+      else return fail(`No command "${topic}". Run "${SELF} help" for the list.`)
+    }
+    return 0
+  }
+  const name = words.join(' ')
+  const command = COMMANDS.find((c) => c.name === name)
+  if (!command) {
+    const group = groupOf(name)
+    if (group.length) {
+      process.stderr.write(
+        `"${name}" needs a subcommand:\n${group.map((c) => `  ${usageLine(c)}`).join('\n')}\n`,
+      )
+      return 2
+    }
+    return fail(`Unknown command "${name}". Run "${SELF} help" for the list.`)
+  }
+  if (values.help) {
+    out(commandHelp(command))
+    return 0
+  }
+  const given = Object.entries(values).filter(([_flag, value]) => value !== undefined && value !== false)
+  const stray = given.find(([flag]) => !command.flags.includes(flag) && flag !== 'help')
+  if (stray) return fail(`${command.name} takes no --${stray[0]}. Run "${SELF} help ${command.name}".`)
   let config: Config
   try {
     config = loadConfig()
@@ -76,14 +199,25 @@ export async function main(
     }
     throw error
   }
+  try {
+    return await run(command.name, config, values, out)
+  } catch (error) {
+    if (error instanceof StartupError) {
+      process.stderr.write(`${error.message}\n`)
+      return 78
+    }
+    throw error
+  }
+}
+
+async function run(command: string, config: Config, values: Values, out: Out): Promise<number> {
   switch (command) {
     case 'serve':
       await serve(config)
       return -1 // keep running
     case 'migrate':
-      return withStore(config, (store) => {
-        const { applied } = migrate(store)
-        out(applied ? `Applied ${applied} migration(s).` : 'Database is up to date.')
+      return withStore(config, () => {
+        out('Database is up to date.')
         return 0
       })
     case 'user create':
@@ -100,15 +234,12 @@ export async function main(
       return restoreCommand(config, values, out)
     case 'openapi':
       return openapiCommand(config, out)
-    case 'purge':
+    default:
       return withStore(config, async (store) => {
         const report = await purgeOnce(buildDeps({ config, store }))
         out(JSON.stringify(report))
         return 0
       })
-    default:
-      process.stderr.write(`Unknown command "${command}".\n\n${HELP}`)
-      return 2
   }
 }
 
@@ -118,14 +249,15 @@ function parse(argv: string[]) {
     allowPositionals: true,
     options: {
       email: { type: 'string' },
-      operator: { type: 'boolean', default: false },
-      kind: { type: 'string', default: 'orbit' },
-      ttl: { type: 'string', default: '1h' },
-      json: { type: 'boolean', default: false },
+      operator: { type: 'boolean' },
+      kind: { type: 'string' },
+      ttl: { type: 'string' },
+      json: { type: 'boolean' },
+      export: { type: 'boolean' },
       to: { type: 'string' },
       from: { type: 'string' },
-      version: { type: 'boolean', short: 'v', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+      version: { type: 'boolean', short: 'v' },
+      help: { type: 'boolean', short: 'h' },
     },
   })
 }
@@ -133,9 +265,8 @@ type Values = ReturnType<typeof parse>['values']
 
 async function withStore(config: Config, fn: (store: Store) => number | Promise<number>): Promise<number> {
   ensureDataDirectories(config)
-  const store = openStore(config.databasePath)
+  const store = openDatabase(config)
   try {
-    migrate(store)
     return await fn(store)
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`)
@@ -150,10 +281,21 @@ function requireEmail(values: Values): string {
   return values.email
 }
 
+/** A minted key as the operator asked for it: JSON, an `export` line, or with the warning. */
+function printKey(out: Out, values: Values, key: string, json: Record<string, unknown>, lead: string) {
+  if (values.json) out(JSON.stringify(json))
+  else if (values.export) out(`export CUSTODIAN_API_KEY=${key}`)
+  else {
+    out(lead)
+    out('API key (shown once, keep it safe):')
+    out(key)
+  }
+}
+
 function createUserCommand(store: Store, values: Values, out: Out): number {
   const email = requireEmail(values)
   const { user, team } = writeTransaction(store, (tx) =>
-    createUserWithTeam(tx, systemClock, { email, isOperator: values.operator, emailVerified: true }),
+    createUserWithTeam(tx, systemClock, { email, isOperator: values.operator === true, emailVerified: true }),
   )
   const minted = createKey(store, systemClock, {
     userId: user.id,
@@ -162,36 +304,35 @@ function createUserCommand(store: Store, values: Values, out: Out): number {
     name: 'cli',
     scope: null,
   })
-  if (values.json)
-    out(
-      JSON.stringify({
-        userId: user.id,
-        email: user.email,
-        operator: values.operator,
-        apiKey: minted.plaintext,
-      }),
-    )
-  else {
-    out(`Created user ${user.email} (${user.id})${values.operator ? ' with operator rights' : ''}.`)
-    out('API key (shown once, keep it safe):')
-    out(minted.plaintext)
-  }
+  printKey(
+    out,
+    values,
+    minted.plaintext,
+    { userId: user.id, email: user.email, operator: values.operator === true, apiKey: minted.plaintext },
+    `Created user ${user.email} (${user.id})${values.operator ? ' with operator rights' : ''}.`,
+  )
   return 0
 }
 
 function createKeyCommand(store: Store, values: Values, out: Out): number {
   const user = findUserByEmail(store, requireEmail(values))
   if (!user) throw new Error('No user with that email.')
-  if (values.kind !== 'orbit' && values.kind !== 'runtime') throw new Error('--kind must be orbit or runtime')
+  const kind = values.kind ?? 'orbit'
+  if (kind !== 'orbit' && kind !== 'runtime') throw new Error('--kind must be orbit or runtime')
   const minted = createKey(store, systemClock, {
     userId: user.id,
     teamId: personalTeam(store, user.id).id,
-    kind: values.kind,
+    kind,
     name: 'cli',
-    scope: values.kind === 'runtime' ? 'sandboxes' : null,
+    scope: kind === 'runtime' ? 'sandboxes' : null,
   })
-  if (values.json) out(JSON.stringify({ keyId: minted.row.id, kind: values.kind, key: minted.plaintext }))
-  else out(minted.plaintext)
+  printKey(
+    out,
+    values,
+    minted.plaintext,
+    { keyId: minted.row.id, kind, key: minted.plaintext },
+    `Created ${kind === 'orbit' ? 'an /api (ok_)' : 'a /v1 runtime (ns_live_)'} key for ${user.email}.`,
+  )
   return 0
 }
 
@@ -199,7 +340,7 @@ async function tokenCommand(store: Store, config: Config, values: Values, out: O
   if (!config.auth.jwtSecret) throw new Error('AUTH_JWT_SECRET is not set: session tokens cannot be minted.')
   const user = findUserByEmail(store, requireEmail(values))
   if (!user) throw new Error('No user with that email.')
-  const ttl = parseDuration(values.ttl)
+  const ttl = parseDuration(values.ttl ?? '1h')
   if (!ttl) throw new Error('--ttl must look like 90s, 30m, 1h or 7d')
   const now = Math.floor(Date.now() / 1000)
   const token = await new SignJWT({
@@ -226,12 +367,21 @@ function backupCommand(store: Store, values: Values, out: Out): number {
   if (!values.to) throw new Error('--to FILE is required')
   const target = resolve(values.to)
   if (existsSync(target)) throw new Error(`${target} exists; choose a new file name.`)
-  mkdirSync(dirname(target), { recursive: true })
-  store.sqlite.run('VACUUM INTO ?', [target])
+  const directory = dirname(target)
+  const created = !existsSync(directory)
+  if (created) mkdirSync(directory, { recursive: true, mode: 0o700 })
+  // A backup holds every account: readable by its owner only, from the moment it exists.
+  const previous = process.umask(0o077)
+  try {
+    store.sqlite.run('VACUUM INTO ?', [target])
+  } finally {
+    process.umask(previous)
+  }
+  chmodSync(target, 0o600)
   out(
     values.json
-      ? JSON.stringify({ backup: target, bytes: statSync(target).size })
-      : `Backed up to ${target}.`,
+      ? JSON.stringify({ backup: target, bytes: statSync(target).size, createdDirectory: created })
+      : `${created ? `Created ${directory} (mode 0700). ` : ''}Backed up to ${target} (mode 0600).`,
   )
   return 0
 }
@@ -296,12 +446,17 @@ async function openapiCommand(config: Config, out: Out): Promise<number> {
 /** For Docker's HEALTHCHECK in a shell-less image: exit 0 if the local server answers. */
 async function healthcheck(config: Config): Promise<number> {
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
+  const url = `http://${host}:${config.port}/healthz`
   try {
-    const response = await fetch(`http://${host}:${config.port}/healthz`, {
-      signal: AbortSignal.timeout(3000),
-    })
-    return response.ok ? 0 : 1
-  } catch {
+    const response = await fetch(url, { signal: AbortSignal.timeout(3000) })
+    if (response.ok) return 0
+    process.stderr.write(`${url} answered ${response.status}.\n`)
+    return 1
+  } catch (error) {
+    const cause = /refused|ECONNREFUSED/i.test(`${(error as { code?: string }).code} ${error}`)
+      ? 'nothing is listening there (is the server running, on this HOST and PORT?)'
+      : causeOf(error)
+    process.stderr.write(`No answer from ${url}: ${cause}.\n`)
     return 1
   }
 }

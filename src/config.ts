@@ -1,5 +1,6 @@
 import { type Static, Type as T } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { issueMessage, type ValueErrorLike } from './lib/validation-message'
 
 /** Rate-limit policy names (traffic.md §2). */
 export const POLICY_NAMES = [
@@ -84,6 +85,55 @@ const EnvSchema = T.Object({
 })
 type Env = Static<typeof EnvSchema>
 
+/** One line per variable, for `custodian help config` (the README's table says the same). */
+export const ENV_HELP: Record<keyof Env, string> = {
+  PORT: 'listen port',
+  HOST: 'listen address (0.0.0.0 in the Docker image)',
+  DATABASE_PATH: 'the SQLite file (:memory: allowed)',
+  PUBLIC_URL: 'base of docUrls and hosted-site URLs (default http://localhost:$PORT)',
+  PUBLIC_IP: 'custom domains: ask for an A record to this address instead of a CNAME',
+  RESERVED_DOMAINS: 'comma-separated hostnames no app may claim as a custom domain',
+  STORAGE_DIR: 'icons, rendered pages, certificates',
+  AUTH_JWT_SECRET: 'HS256 secret of session JWTs (Supabase-compatible), at least 16 characters',
+  AUTH_JWKS_URL: 'JWKS URL for RS256/ES256 session JWTs',
+  AUTH_JWT_AUDIENCE: 'required aud of session JWTs',
+  AUTH_JWT_ISSUER: 'required iss of session JWTs, when set',
+  STRIPE_SECRET_KEY: 'enables billing',
+  STRIPE_WEBHOOK_SECRET: 'verifies POST /api/webhooks/stripe',
+  STRIPE_API_BASE: 'a Stripe-compatible endpoint (tests use an emulator)',
+  STRIPE_PRICE_MONTHLY: 'price id of the monthly seat',
+  STRIPE_PRICE_YEARLY: 'price id of the yearly seat',
+  STRIPE_TRIAL_DAYS: "trial on an account's first subscription (0 disables)",
+  STRIPE_TIMEOUT_MS: 'per-request timeout of Stripe calls',
+  DELETION_LEASE_SECONDS: 'how long a running deletion holds its job',
+  ACCOUNT_DELETION_GRACE_DAYS: '/v1 soft-delete grace period',
+  TRUST_PROXY: 'X-Forwarded-For hops to trust for the client IP',
+  MAX_BODY_BYTES: 'largest request body (413 above it)',
+  RATE_LIMIT_ENABLED:
+    'turn rate limiting off (benchmarks); RATE_LIMIT_<POLICY>=<limit>/<seconds> sets one policy',
+  LOG_LEVEL: 'debug, info, warn, error or silent',
+  REDIS_URL: 'shared rate-limit store for several instances',
+  METRICS_TOKEN: 'when set, GET /metrics needs it as a bearer token',
+  METRICS_PUBLIC: 'serve /metrics to any peer without a token (default: loopback only)',
+  PSEUDONYM_KEY:
+    'secret of the keyed user pseudonyms (default: generated into pseudonym.key beside the database)',
+  CERT_PROVIDER: 'none (a proxy terminates TLS) or acme',
+  ACME_DIRECTORY_URL: 'the ACME CA directory',
+  ACME_EMAIL: 'ACME account email',
+  ACME_CA_CERT: 'PEM of an extra CA to trust for the ACME directory',
+  TLS_PORT: 'serve HTTPS for custom domains on this port',
+  WORKER_INTERVAL_SECONDS: 'how often the in-process workers run',
+}
+
+/** Each variable with its default, for `custodian help config`. */
+export function configHelp(): string {
+  const rows = Object.entries(EnvSchema.properties).map(([name, schema]) => {
+    const fallback = (schema as { default?: unknown }).default
+    return `  ${name.padEnd(28)} ${ENV_HELP[name as keyof Env]}${fallback !== undefined ? ` [default: ${fallback}]` : ''}`
+  })
+  return `Configuration comes from environment variables (a bad value stops the start, naming it):\n\n${rows.join('\n')}\n`
+}
+
 export interface Config {
   port: number
   host: string
@@ -141,7 +191,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const name = firstError.path.replace(/^\//, '')
     // IMPORTANT: never echo a secret back into logs.
     const shown = /SECRET|KEY|TOKEN/.test(name) ? '<redacted>' : JSON.stringify(env[name] ?? '')
-    throw new ConfigError(`Invalid configuration: ${name}=${shown} — ${firstError.message}`)
+    throw new ConfigError(
+      `Invalid configuration: ${name}=${shown} — ${issueMessage(firstError as ValueErrorLike)}`,
+    )
   }
   const e = converted as Env
   const port = e.PORT

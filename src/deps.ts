@@ -1,5 +1,5 @@
 import type { Store } from '../db/client'
-import type { BillingPort } from './billing/port'
+import type { BillingHealth, BillingPort } from './billing/port'
 import type { CertificateProvider } from './certificates/port'
 import type { CertificateStore } from './certificates/store'
 import type { Config } from './config'
@@ -27,6 +27,8 @@ export interface AppDeps {
   rateLimitStore: RateLimitStore
   /** null when billing is disabled (no STRIPE_SECRET_KEY). */
   billing: BillingPort | null
+  /** Whether Stripe accepted STRIPE_SECRET_KEY when the server started (readiness reports it). */
+  billingHealth: BillingHealth
   /** Serialises each account's billing changes (seat counts). */
   billingLocks: KeyedLock
   storage: FileStorage

@@ -1,14 +1,18 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { isMemoryPath } from '../db/client'
+import { isMemoryPath, openStore, type Store, writeProblem } from '../db/client'
+import { migrate } from '../db/migrate'
 import { buildDeps, createApp, type DepsOptions } from './app'
 import type { Config } from './config'
 import type { AppDeps } from './deps'
 import { SECOND } from './lib/clock'
 import { Metrics } from './lib/metrics'
+import { SELF } from './lib/self'
 import { lastResortResponse } from './plugins/error-envelope'
 import { warmDocs } from './routes/docs'
+import { checkBillingCredentials } from './services/billing-health'
 import { applyErasureLedger } from './services/deletion'
+import { causeOf, StartupError } from './startup-error'
 import { purgeOnce } from './workers/purge'
 import { startScheduler } from './workers/scheduler'
 
@@ -19,8 +23,46 @@ const NO_ERROR_PAGES = { development: false, error: lastResortResponse } as cons
 export const SHUTDOWN_GRACE_MS = 10 * SECOND
 
 export function ensureDataDirectories(config: Config) {
-  if (!isMemoryPath(config.databasePath)) mkdirSync(dirname(config.databasePath), { recursive: true })
-  mkdirSync(config.storageDir, { recursive: true })
+  const make = (variable: string, value: string, dir: string) => {
+    try {
+      mkdirSync(dir, { recursive: true })
+    } catch (error) {
+      throw new StartupError(
+        `Cannot create the directory ${dir} for ${variable}=${JSON.stringify(value)}: ${causeOf(error)}`,
+      )
+    }
+  }
+  if (!isMemoryPath(config.databasePath))
+    make('DATABASE_PATH', config.databasePath, dirname(config.databasePath))
+  make('STORAGE_DIR', config.storageDir, config.storageDir)
+}
+
+/**
+ * Opens, migrates and checks the database of `serve` and the CLI: any failure becomes a
+ * StartupError naming DATABASE_PATH — including a file that opens but cannot be written.
+ */
+export function openDatabase(config: Config): Store {
+  const where = `DATABASE_PATH=${JSON.stringify(config.databasePath)}`
+  let store: Store
+  try {
+    store = openStore(config.databasePath)
+  } catch (error) {
+    throw new StartupError(`Cannot open the database ${where}: ${causeOf(error)}`)
+  }
+  try {
+    migrate(store)
+  } catch (error) {
+    store.close()
+    throw new StartupError(`Cannot migrate the database ${where}: ${causeOf(error)}`)
+  }
+  const problem = writeProblem(store)
+  if (problem) {
+    store.close()
+    throw new StartupError(
+      `The database ${where} cannot be written (${problem}): check the owner and mode of the file and of its directory, where SQLite keeps -wal and -shm.`,
+    )
+  }
+  return store
 }
 
 /**
@@ -33,31 +75,47 @@ export async function serve(
 ): Promise<void> {
   ensureDataDirectories(config)
   // Process metrics (CPU, memory, event-loop lag) only in a real server, not per test app.
-  const deps = buildDeps({ ...options, config, metrics: new Metrics({ processMetrics: true }) })
+  const store = openDatabase(config)
+  const deps = buildDeps({ ...options, config, store, metrics: new Metrics({ processMetrics: true }) })
   // IMPORTANT: before the first request: a database restored from a backup must forget again
   // every account erased after that backup was taken (the erasure ledger).
   const reapplied = await applyErasureLedger(deps)
   if (reapplied.erased > 0 || reapplied.receiptsCopied > 0)
     deps.logger.warn('re-applied erasures recorded after this database was backed up', reapplied)
   const app = createApp(deps)
-  app.listen({
-    port: config.port,
-    hostname: config.host,
-    // IMPORTANT: Bun's default reusePort lets a second server bind the same port silently and
-    // split traffic with this one; a port clash must fail loudly instead.
-    reusePort: false,
-    // The body guard answers 413 (in the envelope) on the bytes it reads; this is only the
-    // backstop past which Bun itself cuts a request off.
-    maxRequestBodySize: Math.max(config.maxBodyBytes, 4 * 1024 * 1024) * 2,
-    ...NO_ERROR_PAGES,
-  })
+  try {
+    app.listen({
+      port: config.port,
+      hostname: config.host,
+      // IMPORTANT: Bun's default reusePort lets a second server bind the same port silently and
+      // split traffic with this one; a port clash must fail loudly instead.
+      reusePort: false,
+      // The body guard answers 413 (in the envelope) on the bytes it reads; this is only the
+      // backstop past which Bun itself cuts a request off.
+      maxRequestBodySize: Math.max(config.maxBodyBytes, 4 * 1024 * 1024) * 2,
+      ...NO_ERROR_PAGES,
+    })
+  } catch (error) {
+    deps.store.close()
+    const code = (error as { code?: string }).code
+    const cause =
+      code === 'EADDRINUSE' || /in use/i.test(String(error))
+        ? 'the port is in use by another process'
+        : code === 'ENOENT' || code === 'EADDRNOTAVAIL'
+          ? 'HOST is not an address of this machine (nor a name that resolves to one)'
+          : causeOf(error)
+    throw new StartupError(
+      `Cannot listen on HOST=${JSON.stringify(config.host)} PORT=${config.port}: ${cause}`,
+    )
+  }
   const tls = config.tlsPort ? startTlsListener(app, deps, config.tlsPort) : null
   setTimeout(() => void warmDocs(app).catch(() => undefined), 200).unref()
+  void checkBillingCredentials(deps)
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${app.server?.port}`
   deps.logger.info('listening', { url, docs: `${url}/docs`, database: config.databasePath })
   if (config.logLevel !== 'silent')
     process.stderr.write(
-      `Custodian is listening on ${url}\n  API docs:         ${url}/docs\n  First credential: custodian user create --email you@example.com\n`,
+      `Custodian is listening on ${url}\n  API docs:         ${url}/docs\n  First credential: ${SELF} user create --email you@example.com\n`,
     )
 
   const workers = startScheduler(

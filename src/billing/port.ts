@@ -130,6 +130,8 @@ export interface BillingPort {
   /** Deletes the customer. `missing` when it is already gone. */
   /** The idempotency key is derived from the deletion id, so a resumed erasure repeats it safely. */
   deleteCustomer(customerId: string, idempotencyKey: string): Promise<'deleted' | 'missing'>
+  /** One harmless authenticated call (the balance): does Stripe accept our key? */
+  checkCredentials(): Promise<'ok' | 'refused' | 'unreachable'>
 
   createCustomer(email: string, metadata: Record<string, string>, idempotencyKey: string): Promise<string>
   /** Charges at once unless trialing; a declined card is a `card` error and creates nothing. */
@@ -168,4 +170,9 @@ export interface BillingPort {
 
 export class WebhookSignatureError extends Error {
   override name = 'WebhookSignatureError'
+}
+
+/** What the start-up check of STRIPE_SECRET_KEY found (`disabled` without billing). */
+export interface BillingHealth {
+  state: 'disabled' | 'unchecked' | 'ok' | 'unreachable' | 'refused'
 }

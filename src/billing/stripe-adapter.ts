@@ -183,6 +183,18 @@ export class StripeBilling implements BillingPort {
     return result === 'missing' ? 'missing' : subscriptionView(result)
   }
 
+  async checkCredentials(): Promise<'ok' | 'refused' | 'unreachable'> {
+    try {
+      await this.stripe.balance.retrieve()
+      return 'ok'
+    } catch (error) {
+      const type = (error as { type?: string }).type
+      return type === 'StripeAuthenticationError' || type === 'StripePermissionError'
+        ? 'refused'
+        : 'unreachable'
+    }
+  }
+
   async deleteCustomer(customerId: string, idempotencyKey: string) {
     const result = await this.call(() => this.stripe.customers.del(customerId, {}, { idempotencyKey }))
     return result === 'missing' ? 'missing' : 'deleted'

@@ -45,7 +45,7 @@ export class Metrics {
   })
 
   constructor(options: { processMetrics?: boolean } = {}) {
-    if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'custodian_' })
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry })
   }
 
   request(method: string, route: string, status: number, seconds: number) {

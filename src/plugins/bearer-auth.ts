@@ -74,7 +74,9 @@ export function enforceRule(
         ? 'Missing bearer token (Authorization: Bearer <token>).'
         : credential.reason === 'malformed'
           ? 'Malformed Authorization header or token.'
-          : 'Invalid or expired token.',
+          : credential.reason === 'no_session_verifier'
+            ? 'Session tokens are not accepted: this server has no session-token verifier configured (set AUTH_JWT_SECRET or AUTH_JWKS_URL and restart it).'
+            : 'Invalid or expired token.',
     )
   }
   const principal = credential.principal

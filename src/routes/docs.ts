@@ -63,7 +63,7 @@ export const docsRoutes = (root: () => { handle(request: Request): Promise<Respo
             title: 'Custodian API',
             version: pkg.version,
             description:
-              'Account control plane with two dialects over one store: `/api` (camelCase, epoch milliseconds) and `/v1` (snake_case, RFC 3339). Error codes: /docs/errors.',
+              'Account control plane with two dialects over one store: `/api` (camelCase, epoch milliseconds) and `/v1` (snake_case, RFC 3339). Error codes: [/docs/errors](/docs/errors).',
           },
           // Relative: the document is served by the server it describes, whatever its address.
           servers: [{ url: '/', description: 'This Custodian server' }],

@@ -1,5 +1,7 @@
 import { Elysia, t } from 'elysia'
+import { writeProblem } from '../../db/client'
 import { pendingMigrations } from '../../db/migrate'
+import pkg from '../../package.json'
 import type { AppDeps } from '../deps'
 import { clientIp, type PeerSource } from '../lib/client-ip'
 import { digestsEqual, sha256Hex } from '../lib/crypto'
@@ -11,7 +13,7 @@ import { Int } from '../projections/schema-helpers'
  * set (then the scraper sends it as a bearer token); keep /metrics off the public internet either
  * way, at the proxy.
  */
-export const systemRoutes = ({ store, metrics, config }: AppDeps) =>
+export const systemRoutes = ({ store, metrics, config, billingHealth }: AppDeps) =>
   new Elysia()
     .get(
       '/metrics',
@@ -62,34 +64,95 @@ export const systemRoutes = ({ store, metrics, config }: AppDeps) =>
       },
     )
     .get(
+      '/',
+      () => ({
+        name: 'Custodian',
+        version: pkg.version,
+        docs: '/docs',
+        openapi: '/docs/json',
+        errors: '/docs/errors',
+        health: '/healthz',
+      }),
+      {
+        response: {
+          200: t.Object(
+            {
+              name: t.String(),
+              version: t.String(),
+              docs: t.String(),
+              openapi: t.String(),
+              errors: t.String(),
+              health: t.String(),
+            },
+            { description: 'Where to go from here' },
+          ),
+        },
+        detail: {
+          operationId: 'root',
+          summary: 'Where the documentation is',
+          tags: ['system'],
+          security: [],
+        },
+      },
+    )
+    .get(
       '/readyz',
       ({ set }) => {
         set.headers['cache-control'] = 'no-store'
+        const notReady = (database: string, pendingMigrations: number, reason: string) => {
+          set.status = 503
+          return {
+            status: 'not_ready' as const,
+            database,
+            pendingMigrations,
+            billing: billingHealth.state,
+            reason,
+          }
+        }
         try {
           store.sqlite.query('SELECT 1').get()
           const pending = pendingMigrations(store)
-          if (pending === 0) return { status: 'ready' as const, database: 'ok', pendingMigrations: 0 }
-          set.status = 503
-          return { status: 'not_ready' as const, database: 'ok', pendingMigrations: pending }
-        } catch {
-          set.status = 503
-          return { status: 'not_ready' as const, database: 'unavailable', pendingMigrations: -1 }
+          if (pending > 0) return notReady('ok', pending, `${pending} migration(s) not applied`)
+          // A database that reads but cannot be written would answer every write with 500.
+          const problem = writeProblem(store)
+          if (problem) return notReady('read_only', 0, `the database cannot be written: ${problem}`)
+          if (billingHealth.state === 'refused')
+            return notReady('ok', 0, 'Stripe refused STRIPE_SECRET_KEY: billing calls would fail')
+          return {
+            status: 'ready' as const,
+            database: 'ok',
+            pendingMigrations: 0,
+            billing: billingHealth.state,
+          }
+        } catch (error) {
+          return notReady('unavailable', -1, (error as Error).message)
         }
       },
       {
         response: {
           200: t.Object(
-            { status: t.Literal('ready'), database: t.String(), pendingMigrations: Int() },
+            {
+              status: t.Literal('ready'),
+              database: t.String(),
+              pendingMigrations: Int(),
+              billing: t.String(),
+            },
             { description: 'Ready' },
           ),
           503: t.Object(
-            { status: t.Literal('not_ready'), database: t.String(), pendingMigrations: Int() },
+            {
+              status: t.Literal('not_ready'),
+              database: t.String({ description: 'ok, read_only or unavailable' }),
+              pendingMigrations: Int(),
+              billing: t.String({ description: 'disabled, unchecked, ok, unreachable or refused' }),
+              reason: t.String(),
+            },
             { description: 'Not ready' },
           ),
         },
         detail: {
           operationId: 'readyz',
-          summary: 'Readiness: database answers and migrations are applied',
+          summary: 'Readiness: database answers and can be written, migrations applied, Stripe key accepted',
           tags: ['system'],
           security: [],
         },

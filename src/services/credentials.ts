@@ -35,7 +35,7 @@ export interface Principal {
 
 export type Credential =
   | { ok: true; principal: Principal }
-  | { ok: false; reason: 'missing' | 'malformed' | 'invalid' }
+  | { ok: false; reason: 'missing' | 'malformed' | 'invalid' | 'no_session_verifier' }
 
 const ORBIT_KEY = /^ok_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}$/
 const OPERATOR_KEY = /^ns_live_beta_[0-9a-f]{32}$/
@@ -232,7 +232,9 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     async verify(token: string): Promise<Credential> {
       const kind = keyKindOf(token)
       if (kind) return verifyKey(token, kind)
-      if (JWT_SHAPE.test(token)) return verifySession(token)
+      if (JWT_SHAPE.test(token))
+        // A session token shown to a server that cannot verify any deserves its own answer.
+        return hmacKey || jwks ? verifySession(token) : { ok: false, reason: 'no_session_verifier' }
       return { ok: false, reason: 'malformed' }
     },
   }

@@ -41,6 +41,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the documentation is */
+        get: operations["root"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -48,7 +65,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: database answers and migrations are applied */
+        /** Readiness: database answers and can be written, migrations applied, Stripe key accepted */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -1927,6 +1944,33 @@ export interface operations {
             };
         };
     };
+    root: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Where to go from here */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        version: string;
+                        docs: string;
+                        openapi: string;
+                        errors: string;
+                        health: string;
+                    };
+                };
+            };
+        };
+    };
     readyz: {
         parameters: {
             query?: never;
@@ -1947,6 +1991,7 @@ export interface operations {
                         status: "ready";
                         database: string;
                         pendingMigrations: number;
+                        billing: string;
                     };
                 };
             };
@@ -1959,8 +2004,12 @@ export interface operations {
                     "application/json": {
                         /** @constant */
                         status: "not_ready";
+                        /** @description ok, read_only or unavailable */
                         database: string;
                         pendingMigrations: number;
+                        /** @description disabled, unchecked, ok, unreachable or refused */
+                        billing: string;
+                        reason: string;
                     };
                 };
             };

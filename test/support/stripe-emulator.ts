@@ -61,6 +61,8 @@ export class StripeEmulator {
   /** Webhook events made by `event()`, oldest first. */
   readonly events: Json[] = []
   readonly calls: EmulatorCall[] = []
+  /** Secret keys Stripe answers 401 authentication_error to (a revoked or mistyped key). */
+  readonly refusedKeys = new Set<string>()
   /** Payment methods every charge to which fails (pm_card_chargeCustomerFail), by id. */
   readonly decliningCards = new Set<string>()
   /** What each Checkout session will subscribe to once completed (not part of Stripe's object). */
@@ -375,6 +377,19 @@ export class StripeEmulator {
         { status: 401 },
       )
     }
+    const key = (request.headers.get('authorization') ?? '').slice('Bearer '.length)
+    if (this.refusedKeys.has(key)) {
+      record(401)
+      return Response.json(
+        {
+          error: {
+            type: 'authentication_error',
+            message: `Invalid API Key provided: ${key.slice(0, 8)}${'*'.repeat(Math.max(0, key.length - 12))}${key.slice(-4)}`,
+          },
+        },
+        { status: 401 },
+      )
+    }
     if (this.hangAll) {
       record(0)
       await new Promise<void>((resolve) => this.hanging.add(resolve))
@@ -519,6 +534,7 @@ export class StripeEmulator {
       return fromFixture('deleted_customer', { id: c.id })
     })
     this.route('GET', /^\/v1\/prices\/([^/]+)$/, (m) => this.priceObject(m[1] as string))
+    this.route('GET', /^\/v1\/balance$/, () => fromFixture('balance', {}))
     this.route('POST', /^\/v1\/subscriptions$/, (_, p) => this.createSubscription(p))
     this.route('GET', /^\/v1\/subscriptions$/, (_, p) => {
       const matching = [...this.subscriptions.values()]
