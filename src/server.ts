@@ -9,7 +9,6 @@ import { SECOND } from './lib/clock'
 import { Metrics } from './lib/metrics'
 import { SELF } from './lib/self'
 import { lastResortResponse } from './plugins/error-envelope'
-import { warmDocs } from './routes/docs'
 import { checkBillingCredentials } from './services/billing-health'
 import { applyErasureLedger } from './services/deletion'
 import { causeOf, StartupError } from './startup-error'
@@ -109,7 +108,6 @@ export async function serve(
     )
   }
   const tls = config.tlsPort ? startTlsListener(app, deps, config.tlsPort) : null
-  setTimeout(() => void warmDocs(app).catch(() => undefined), 200).unref()
   void checkBillingCredentials(deps)
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${app.server?.port}`
   deps.logger.info('listening', { url, docs: `${url}/docs`, database: config.databasePath })

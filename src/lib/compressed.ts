@@ -25,12 +25,6 @@ export class CompressedBody {
     return this.encodings[encoding]
   }
 
-  /** Makes the encodings now (at server start) so the first visitor does not wait for them. */
-  warm() {
-    this.encoded('gzip')
-    this.encoded('br')
-  }
-
   respond(request: Request): Response {
     this.identity ??= this.load()
     const accepted = request.headers.get('accept-encoding') ?? ''

@@ -103,18 +103,6 @@ export const docsRoutes = (root: () => { handle(request: Request): Promise<Respo
     )
 }
 
-/**
- * Builds the document and the compressed assets ahead of the first visitor (serve() calls it
- * shortly after listening): the first /docs then opens without waiting for them.
- */
-export async function warmDocs(app: { handle(request: Request): Promise<Response> }) {
-  for (const path of ['/docs/json', '/docs/ui.json'])
-    for (const encoding of ['gzip', 'br'])
-      await app.handle(new Request(`http://localhost${path}`, { headers: { 'accept-encoding': encoding } }))
-  assets.script.warm()
-  assets.style.warm()
-}
-
 /** Read from the package (embedded in the binary) on first request, then served from memory. */
 const asset = (path: string, contentType: string) =>
   new CompressedBody(() => new Uint8Array(readFileSync(path)), {
