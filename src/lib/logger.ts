@@ -1,3 +1,5 @@
+import { bufferedWriter } from './write-all'
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 }
 
@@ -12,9 +14,17 @@ export interface Logger {
  * One JSON object per line on stdout. Callers pass only what is safe to keep: never tokens, keys,
  * emails or bodies (operations.md).
  */
+let stdoutWriter: ReturnType<typeof bufferedWriter> | undefined
+
+/** The process's stdout log stream, buffered (see write-all.ts); flushed at exit and on shutdown. */
+export function stdoutLog() {
+  stdoutWriter ??= bufferedWriter(1)
+  return stdoutWriter
+}
+
 export function createLogger(
   level: LogLevel,
-  write: (line: string) => void = (l) => process.stdout.write(l),
+  write: (line: string) => void = (l) => stdoutLog().write(l),
 ): Logger {
   const min = RANK[level]
   const log = (lvl: Exclude<LogLevel, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => {

@@ -48,9 +48,26 @@ export class Metrics {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry })
   }
 
+  // prom-client hashes the label set on every call; the children of each label set are kept
+  // instead (route patterns are bounded, so the maps are too).
+  private readonly requestCounters = new Map<string, { inc(): void }>()
+  private readonly latencyObservers = new Map<string, { observe(value: number): void }>()
+
   request(method: string, route: string, status: number, seconds: number) {
-    this.requests.inc({ method, route, status: String(status) })
-    this.latency.observe({ method, route }, seconds)
+    const key = `${method} ${route}`
+    const counterKey = `${key} ${status}`
+    let counter = this.requestCounters.get(counterKey)
+    if (!counter) {
+      counter = this.requests.labels({ method, route, status: String(status) })
+      this.requestCounters.set(counterKey, counter)
+    }
+    counter.inc()
+    let observer = this.latencyObservers.get(key)
+    if (!observer) {
+      observer = this.latency.labels({ method, route })
+      this.latencyObservers.set(key, observer)
+    }
+    observer.observe(seconds)
   }
   rateLimitRejected(policy: string) {
     this.rateLimited.inc({ policy })

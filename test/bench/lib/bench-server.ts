@@ -25,7 +25,11 @@ const STATUS_JSON = {
 }
 
 /** Custodian on a fresh temporary database and storage directory: how every app mode starts. */
-function benchApp(env: Record<string, string> = {}, options: { idempotency?: boolean } = {}) {
+function benchApp(
+  env: Record<string, string> = {},
+  options: { idempotency?: boolean } = {},
+  logger?: import('../../../src/lib/logger').Logger,
+) {
   const dir = mkdtempSync(join(tmpdir(), 'custodian-bench-'))
   const config = loadConfig({
     ...process.env,
@@ -34,7 +38,7 @@ function benchApp(env: Record<string, string> = {}, options: { idempotency?: boo
     PORT: '0',
     ...env,
   })
-  const deps = buildDeps({ config })
+  const deps = buildDeps({ config, logger })
   // The erasure benchmark compares secure_delete modes; the product always runs ON (db/client.ts).
   if (process.env.BENCH_SECURE_DELETE)
     deps.store.sqlite.exec(
@@ -86,10 +90,41 @@ if (mode === 'bare') {
     fetch: () => Response.json(STATUS_JSON),
   })
   console.log(`READY ${JSON.stringify({ url: `http://127.0.0.1:${server.port}` })}`)
+} else if (mode === 'floor') {
+  // The honest floor: Elysia, SHA-256 of the bearer and one prepared bun:sqlite lookup of the key
+  // (WAL) on a database Custodian made — the least work that could answer GET /api/status.
+  const { dir, deps, config } = benchApp()
+  const { key } = benchUser(deps, 'floor@example.com')
+  const lookup = deps.store.sqlite.prepare<{ key_hash: string; revoked_at: number | null }, [string]>(
+    'SELECT key_hash, user_id, revoked_at FROM api_keys WHERE key_hash = ?',
+  )
+  const { Elysia } = await import('elysia')
+  const { digestsEqual, sha256Hex } = await import('../../../src/lib/crypto')
+  const floor = new Elysia().get('/api/status', ({ request, set }) => {
+    const token = (request.headers.get('authorization') ?? '').slice(7)
+    const digest = sha256Hex(token)
+    const row = lookup.get(digest)
+    if (!row || row.revoked_at !== null || !digestsEqual(row.key_hash, digest)) {
+      set.status = 401
+      return { error: 'unauthorized' }
+    }
+    return STATUS_JSON
+  })
+  floor.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
+  console.log(
+    `READY ${JSON.stringify({ url: `http://127.0.0.1:${floor.server?.port}`, apiKey: key('orbit'), dir, databasePath: config.databasePath, statusJson: STATUS_JSON })}`,
+  )
 } else if (mode === 'app') {
+  // Custodian as it ships: rate limits on (a policy that admits), request logs at the default
+  // level — written where BENCH_LOG_FILE says, as an operator would redirect stdout.
+  const { openSync } = await import('node:fs')
+  const { createLogger } = await import('../../../src/lib/logger')
+  const { bufferedWriter } = await import('../../../src/lib/write-all')
+  const logFile = process.env.BENCH_LOG_FILE
   const { dir, deps, app } = benchApp(
     process.env.DATABASE_PATH ? { DATABASE_PATH: process.env.DATABASE_PATH } : {},
     { idempotency: process.env.BENCH_IDEMPOTENCY !== 'off' },
+    logFile ? createLogger('info', bufferedWriter(openSync(logFile, 'a')).write) : undefined,
   )
   const { user, key } = benchUser(deps, 'bench@example.com')
   app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })

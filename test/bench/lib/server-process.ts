@@ -4,6 +4,8 @@ export interface BenchServer {
   url: string
   info: Record<string, any>
   pid: number
+  /** CPU time the process has used so far (user + system), µs. */
+  cpuMicros(): number
   /** Peak resident set size so far (VmHWM), MiB. */
   peakRssMiB(): number
   rssMiB(): number
@@ -22,6 +24,17 @@ function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   }
 }
 
+/** user + system CPU of a process from /proc/<pid>/stat, in µs (clock ticks of 10 ms). */
+function cpuMicros(pid: number): number {
+  try {
+    const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8') as string
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
+  } catch {
+    return Number.NaN
+  }
+}
+
 /** Starts test/bench/lib/bench-server.ts in its own process and waits for its READY line. */
 export async function startBenchServer(
   mode: string,
@@ -30,7 +43,20 @@ export async function startBenchServer(
 ): Promise<BenchServer> {
   // BENCH_PROFILE=1 writes a CPU profile of the server (Chrome format) into the working directory.
   const flags = process.env.BENCH_PROFILE ? ['--cpu-prof'] : []
-  const proc = Bun.spawn(['bun', ...flags, join(import.meta.dir, 'bench-server.ts'), mode, ...args], {
+  return startServerProcess(
+    ['bun', ...flags, join(import.meta.dir, 'bench-server.ts'), mode, ...args],
+    env,
+    mode,
+  )
+}
+
+/** Any server process that prints `READY {json with url}` (peers written for other runtimes too). */
+export async function startServerProcess(
+  argv: string[],
+  env: Record<string, string> = {},
+  mode = argv.join(' '),
+): Promise<BenchServer> {
+  const proc = Bun.spawn(argv, {
     env: { ...process.env, LOG_LEVEL: 'silent', ...env },
     stdout: 'pipe',
     stderr: 'inherit',
@@ -49,6 +75,7 @@ export async function startBenchServer(
         url: info.url,
         info,
         pid: proc.pid,
+        cpuMicros: () => cpuMicros(proc.pid),
         peakRssMiB: () => procStatus(proc.pid, 'VmHWM'),
         rssMiB: () => procStatus(proc.pid, 'VmRSS'),
         resetPeak: () => require('node:fs').writeFileSync(`/proc/${proc.pid}/clear_refs`, '5'),
