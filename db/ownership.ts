@@ -91,6 +91,9 @@ export const OWNED_TABLES: readonly OwnedTable[] = [
     api: 'quotaUsage',
     v1: 'quota_usage',
   }),
+  owned(schema.teamSandboxTotals, { via: 'team', column: 'team_id' }, ['team_id'], 'team_id', {
+    notExported: 'running totals derived from the sandboxes (which are exported); recomputed daily',
+  }),
   owned(schema.apiKeys, { via: 'user', column: 'user_id' }, ['id'], 'created_at, id', {
     api: 'apiKeys',
     v1: 'api_keys',

@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core'
+import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core'
 import { teams, users } from './accounts'
 
 export type SandboxStatus = 'creating' | 'running' | 'paused' | 'destroyed' | 'error'
@@ -37,3 +37,23 @@ export const sandboxes = sqliteTable(
     index('sandboxes_user_idx').on(t.userId),
   ],
 )
+
+/**
+ * Running totals of a team's sandboxes, so a create checks its quotas without scanning the team's
+ * sandboxes (services/sandbox-totals.ts). Derived data: recomputed from `sandboxes` whenever
+ * `settled_day` is not today — at the first create of each UTC day, and after any change it could
+ * not apply exactly — so it can never drift for longer than that.
+ */
+export const teamSandboxTotals = sqliteTable('team_sandbox_totals', {
+  teamId: text('team_id')
+    .primaryKey()
+    .references(() => teams.id),
+  /** Sandboxes holding capacity (creating, running, paused). */
+  active: integer('active').notNull(),
+  /** Memory of the running sandboxes, MiB. */
+  runningMemoryMb: integer('running_memory_mb').notNull(),
+  /** Σ memory × (charged_until − start of `settled_day`) over running sandboxes, MiB·ms. */
+  runningChargedMibMs: real('running_charged_mib_ms').notNull(),
+  /** The UTC day the totals are exact for; null or another day: recompute before use. */
+  settledDay: text('settled_day'),
+})

@@ -1,6 +1,11 @@
 import { t } from 'elysia'
 import type { apps, sites, WellKnownFlags } from '../../db/schema'
-import type { AccountOverview, DeployedAppSummary, SubscriptionRow } from '../services/account-overview'
+import type {
+  AccountOverview,
+  AccountStatus,
+  DeployedAppSummary,
+  SubscriptionRow,
+} from '../services/account-overview'
 import { isUsable, publicSubscriptionStatus } from '../services/account-overview'
 import type { ApiKeyRow, MintedKey } from '../services/keys'
 import { Int, Millis, nullable } from './schema-helpers'
@@ -27,13 +32,13 @@ export const ApiStatus = t.Object({
   hasApps: t.Boolean(),
 })
 
-export function projectStatusForApi(o: AccountOverview) {
+export function projectStatusForApi(s: AccountStatus) {
   return {
-    subscription: publicSubscriptionStatus(o.subscription?.status),
-    planType: o.subscription?.planType ?? null,
-    appCount: o.appCount,
-    hasPaymentMethod: o.user.paymentMethod !== null,
-    hasApps: o.appCount > 0,
+    subscription: publicSubscriptionStatus(s.subscriptionStatus),
+    planType: s.planType,
+    appCount: s.appCount,
+    hasPaymentMethod: s.hasPaymentMethod,
+    hasApps: s.appCount > 0,
   }
 }
 

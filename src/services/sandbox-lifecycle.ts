@@ -2,6 +2,7 @@ import { and, count, eq, inArray } from 'drizzle-orm'
 import type { Orm, Store } from '../../db/client'
 import { type SandboxStatus, sandboxes } from '../../db/schema'
 import { chargeGbHours } from './quota-usage'
+import { adjustTotals } from './sandbox-totals'
 
 export type SandboxRow = typeof sandboxes.$inferSelect
 
@@ -13,9 +14,23 @@ export const ACTIVE_STATUSES: SandboxStatus[] = ['creating', 'running', 'paused'
  * start of the uncharged segment) and moves it to `status`. A paused sandbox has nothing running
  * to charge.
  */
-export function endRun(tx: Orm, sandbox: SandboxRow, status: SandboxStatus, now: number): SandboxRow {
+export function endRun(
+  store: Store,
+  tx: Orm,
+  sandbox: SandboxRow,
+  status: SandboxStatus,
+  now: number,
+): SandboxRow {
   if (sandbox.status === 'running' && sandbox.chargedUntil !== null && now > sandbox.chargedUntil)
     chargeGbHours(tx, sandbox.teamId, sandbox.memoryMb, sandbox.chargedUntil, now, now)
+  // The team's running totals follow (sandbox-totals.ts): a running segment ends; capacity frees
+  // when it is destroyed.
+  adjustTotals(store, sandbox.teamId, now, {
+    active: status === 'destroyed' && ACTIVE_STATUSES.includes(sandbox.status) ? -1 : 0,
+    ...(sandbox.status === 'running'
+      ? { runningMemoryMb: -sandbox.memoryMb, chargedFrom: sandbox.chargedUntil ?? now }
+      : {}),
+  })
   const values: Partial<SandboxRow> = { status, updatedAt: now, chargedUntil: now }
   if (status === 'destroyed') {
     values.destroyedAt = now
@@ -25,13 +40,13 @@ export function endRun(tx: Orm, sandbox: SandboxRow, status: SandboxStatus, now:
 }
 
 /** Destroys every sandbox of a team that still holds capacity, charging what ran. */
-export function destroyActiveSandboxes(tx: Orm, teamId: string, now: number): number {
+export function destroyActiveSandboxes(store: Store, tx: Orm, teamId: string, now: number): number {
   const active = tx
     .select()
     .from(sandboxes)
     .where(and(eq(sandboxes.teamId, teamId), inArray(sandboxes.status, ACTIVE_STATUSES)))
     .all()
-  for (const sandbox of active) endRun(tx, sandbox, 'destroyed', now)
+  for (const sandbox of active) endRun(store, tx, sandbox, 'destroyed', now)
   return active.length
 }
 

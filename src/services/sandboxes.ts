@@ -1,4 +1,4 @@
-import { and, count, desc, eq, inArray, isNotNull, lte, type SQL, sql } from 'drizzle-orm'
+import { and, desc, eq, inArray, isNotNull, lte, type SQL, sql } from 'drizzle-orm'
 import { type Orm, preparedFor, type Store, writeTransaction } from '../../db/client'
 import {
   quotaTiers,
@@ -9,11 +9,12 @@ import {
   teams,
 } from '../../db/schema'
 import { AppError } from '../errors'
-import { type Clock, HOUR } from '../lib/clock'
+import type { Clock } from '../lib/clock'
 import { sandboxId } from '../lib/ids'
-import { startOfUtcDay, utcDay } from '../lib/time'
+import { utcDay } from '../lib/time'
 import { addUsage } from './quota-usage'
 import { ACTIVE_STATUSES, endRun, type SandboxRow } from './sandbox-lifecycle'
+import { adjustTotals, runningGbHoursToday, type SandboxTotals, settledTotals } from './sandbox-totals'
 
 export interface SandboxDeps {
   store: Store
@@ -51,27 +52,6 @@ const usageOfDay = preparedFor((orm) =>
     .where(and(eq(quotaUsage.teamId, ph('team')), eq(quotaUsage.usageDate, ph('day'))))
     .prepare(),
 )
-const activeUpTo = preparedFor((orm) => {
-  // Counted only up to the limit: the limit is small, the team's history may not be.
-  const capped = orm
-    .select({ one: sql`1` })
-    .from(sandboxes)
-    .where(and(eq(sandboxes.teamId, ph('team')), inArray(sandboxes.status, ACTIVE_STATUSES)))
-    .limit(ph('cap'))
-    .as('capped')
-  return orm.select({ n: count() }).from(capped).prepare()
-})
-/** MiB·ms the team's running sandboxes have used since `from` (or since they were last charged). */
-const runningMibMs = preparedFor((orm) =>
-  orm
-    .select({
-      total: sql<number>`total(${sandboxes.memoryMb} * (${ph('now')} - max(coalesce(${sandboxes.chargedUntil}, ${ph('now')}), ${ph('from')})))`,
-    })
-    .from(sandboxes)
-    .where(and(eq(sandboxes.teamId, ph('team')), eq(sandboxes.status, 'running')))
-    .prepare(),
-)
-
 function teamTier(store: Store, teamId: string): Tier {
   const row = tierOfTeam(store).get({ team: teamId })
   if (!row) throw new Error(`team ${teamId} has no quota tier`)
@@ -82,16 +62,18 @@ function quotaExceeded(message: string, limit: number, used: number, usageDate: 
   return new AppError('QUOTA_EXCEEDED', message, { detail: { limit, used, usage_date: usageDate } })
 }
 
-/** GB-hours of the UTC day so far: what was charged, plus what running sandboxes have used. */
-function gbHoursToday(store: Store, teamId: string, now: number): number {
+/**
+ * GB-hours of the UTC day so far: what was charged, plus what running sandboxes have used — from
+ * the team's running totals, not a scan of its sandboxes (sandbox-totals.ts).
+ */
+function gbHoursToday(store: Store, teamId: string, totals: SandboxTotals, now: number): number {
   const charged = usageOfDay(store).get({ team: teamId, day: utcDay(now) })?.gbHours ?? 0
-  const projected = runningMibMs(store).get({ team: teamId, now, from: startOfUtcDay(now) })?.total ?? 0
-  return charged + projected / 1024 / HOUR
+  return charged + runningGbHoursToday(totals, now)
 }
 
 /** Refuses when the team has used its GB-hours of the day. */
-function checkGbHours(store: Store, teamId: string, tier: Tier, now: number) {
-  const used = gbHoursToday(store, teamId, now)
+function checkGbHours(store: Store, teamId: string, tier: Tier, totals: SandboxTotals, now: number) {
+  const used = gbHoursToday(store, teamId, totals, now)
   if (used >= tier.dailyGbHours)
     throw quotaExceeded(
       `Daily GB-hour quota exceeded (${used.toFixed(2)}/${tier.dailyGbHours} for ${utcDay(now)}).`,
@@ -125,7 +107,8 @@ export function createSandbox(
         creates,
         day,
       )
-    const active = activeUpTo(deps.store).get({ team: teamId, cap: tier.maxConcurrentSandboxes })?.n ?? 0
+    const totals = settledTotals(deps.store, teamId, now)
+    const active = totals.active
     if (active >= tier.maxConcurrentSandboxes)
       throw quotaExceeded(
         `Concurrent sandbox quota exceeded (${active}/${tier.maxConcurrentSandboxes}).`,
@@ -133,8 +116,9 @@ export function createSandbox(
         active,
         day,
       )
-    checkGbHours(deps.store, teamId, tier, now)
+    checkGbHours(deps.store, teamId, tier, totals, now)
     addUsage(tx, teamId, day, { sandboxCreates: 1 }, now)
+    adjustTotals(deps.store, teamId, now, { active: 1, runningMemoryMb: input.memoryMb, chargedFrom: now })
     return tx
       .insert(sandboxes)
       .values({
@@ -179,7 +163,7 @@ export function destroySandbox(deps: SandboxDeps, teamId: string, id: string): S
   return writeTransaction(deps.store, (tx) => {
     const sandbox = ownSandbox(tx, teamId, id)
     if (sandbox.status === 'destroyed' || sandbox.status === 'error') return sandbox
-    return endRun(tx, sandbox, 'destroyed', deps.clock.now())
+    return endRun(deps.store, tx, sandbox, 'destroyed', deps.clock.now())
   })
 }
 
@@ -194,7 +178,7 @@ export function hibernateSandbox(deps: SandboxDeps, teamId: string, id: string):
     const sandbox = ownSandbox(tx, teamId, id)
     if (sandbox.status === 'paused') return sandbox
     if (sandbox.status !== 'running') throw wrongState(sandbox, 'hibernate')
-    return endRun(tx, sandbox, 'paused', deps.clock.now())
+    return endRun(deps.store, tx, sandbox, 'paused', deps.clock.now())
   })
 }
 
@@ -205,7 +189,14 @@ export function resumeSandbox(deps: SandboxDeps, teamId: string, id: string): Sa
     if (sandbox.status === 'running') return sandbox
     if (sandbox.status !== 'paused') throw wrongState(sandbox, 'resume')
     const now = deps.clock.now()
-    checkGbHours(deps.store, teamId, teamTier(deps.store, teamId), now)
+    checkGbHours(
+      deps.store,
+      teamId,
+      teamTier(deps.store, teamId),
+      settledTotals(deps.store, teamId, now),
+      now,
+    )
+    adjustTotals(deps.store, teamId, now, { runningMemoryMb: sandbox.memoryMb, chargedFrom: now })
     return tx
       .update(sandboxes)
       .set({
@@ -278,6 +269,7 @@ function sweepBatch(deps: SandboxDeps, batch: number): number {
     for (const sandbox of expired) {
       const stopAt = Math.max(sandbox.chargedUntil ?? 0, Math.min(now, sandbox.timeoutAt as number))
       const ended = endRun(
+        deps.store,
         tx,
         sandbox,
         sandbox.timeoutAction === 'hibernate' ? 'paused' : 'destroyed',

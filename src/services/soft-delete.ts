@@ -50,7 +50,7 @@ export async function softDeleteAccount(deps: SoftDeleteDeps, userId: string): P
       .set({ isActive: false, suspendedAt: now })
       .where(and(eq(apiKeys.userId, userId), eq(apiKeys.isActive, true), isNull(apiKeys.revokedAt)))
       .run()
-    destroyActiveSandboxes(tx, team.id, now)
+    destroyActiveSandboxes(store, tx, team.id, now)
     if (cancelSetByUs && sub)
       tx.update(subscriptions)
         .set({ cancelAtPeriodEnd: true, cancelSetByDeletion: true, updatedAt: now })

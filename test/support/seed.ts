@@ -187,6 +187,10 @@ export function seedFullAccount(t: SeedTarget, u: SeedUser, options: SeedOptions
           updatedAt: now,
         })
         .run()
+    // Stale on purpose (no settled day): the first create recomputes it from the rows above.
+    tx.insert(schema.teamSandboxTotals)
+      .values({ teamId: u.team.id, active: 0, runningMemoryMb: 0, runningChargedMibMs: 0, settledDay: null })
+      .run()
     tx.insert(schema.idempotencyKeys)
       .values({
         principal: u.user.id,

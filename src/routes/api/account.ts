@@ -8,7 +8,7 @@ import { routeOptions } from '../../plugins/route-options'
 import { ApiAccount, ApiStatus, projectAccountForApi, projectStatusForApi } from '../../projections/api'
 import { ApiDeletionPreview, projectPreviewForApi } from '../../projections/deletion'
 import { apiExportPlan } from '../../projections/export-api'
-import { accountOverview, deployedApps } from '../../services/account-overview'
+import { accountOverview, accountStatus, deployedApps } from '../../services/account-overview'
 import { deletionReplayHash, eraseAccount, hasDeletionReplay, previewDeletion } from '../../services/deletion'
 import { ApiExportDocument, exportResponse } from '../export-response'
 import { apiDoc, apiDocEmpty, DryRunQuery } from '../openapi'
@@ -18,7 +18,7 @@ export const apiAccountRoutes = (deps: AppDeps) => {
   return new Elysia({ prefix: '/api' })
     .use(principalContext)
     .use(routeOptions)
-    .get('/status', ({ principal }) => projectStatusForApi(accountOverview(store, principal.userId)), {
+    .get('/status', ({ principal }) => projectStatusForApi(accountStatus(store, principal.userId)), {
       ...apiDoc({
         operationId: 'getStatus',
         summary: 'Subscription and app summary',
