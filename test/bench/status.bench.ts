@@ -71,6 +71,7 @@ export async function benchStatus(durationSec: number) {
   const logFile = join(mkdtempSync(join(tmpdir(), 'custodian-bench-log-')), 'requests.log')
   const app = await startBenchServer('app', {
     RATE_LIMIT_DEFAULT: '100000000/60',
+    LOG_LEVEL: 'info',
     BENCH_LOG_FILE: logFile,
   })
   rows.push(
