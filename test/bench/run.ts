@@ -3,6 +3,7 @@
 import { benchErasure } from './erasure.bench'
 import { benchExport } from './export.bench'
 import { benchHosting } from './hosting.bench'
+import { benchSandboxCreateCost } from './sandbox-create-cost'
 import { benchSandboxes } from './sandboxes.bench'
 import { benchStatus } from './status.bench'
 import { benchTraffic } from './traffic.bench'
@@ -17,7 +18,10 @@ const benches: Record<string, () => Promise<void>> = {
   export: () => benchExport(),
   erasure: () => benchErasure(),
   hosting: () => benchHosting(seconds),
-  sandboxes: () => benchSandboxes(seconds),
+  sandboxes: async () => {
+    await benchSandboxCreateCost()
+    await benchSandboxes(seconds)
+  },
 }
 
 const selected = process.argv.slice(2)

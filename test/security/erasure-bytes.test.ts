@@ -1,38 +1,13 @@
-import { afterEach, describe, expect, it } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { accountDeletions } from '../../db/schema'
 import { DAY } from '../../src/lib/clock'
-import { createLogger } from '../../src/lib/logger'
 import { hashUserId } from '../../src/lib/pseudonym'
 import { purgeOnce } from '../../src/workers/purge'
 import { scanForStrings } from '../support/byte-scan'
-import { createTestApp, type TestApp } from '../support/harness'
+import { fileBackedApp } from '../support/file-backed-app'
+import type { TestApp } from '../support/harness'
 import { buildRichAccount, type RichAccount } from '../support/rich-account'
-
-const noDns = { resolve4: async () => [], resolveCname: async () => [] }
-const dirs: string[] = []
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
-
-/** A server on a database file, its storage directory and every log line it writes. */
-function fileBackedApp() {
-  const dir = mkdtempSync(join(tmpdir(), 'custodian-bytes-'))
-  dirs.push(dir)
-  const lines: string[] = []
-  const databasePath = join(dir, 'custodian.db')
-  const storageDir = join(dir, 'files')
-  const t = createTestApp({
-    databasePath,
-    env: { STORAGE_DIR: storageDir, RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'debug' },
-    logger: createLogger('debug', (line) => lines.push(line)),
-  })
-  t.deps.resolver = noDns
-  return { t, databasePath, storageDir, logs: () => lines.join('') }
-}
 
 type ErasurePath = (t: TestApp, victim: RichAccount) => Promise<void>
 

@@ -1,31 +1,15 @@
-import { afterEach, describe, expect, it } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { describe, expect, it } from 'bun:test'
+import { existsSync } from 'node:fs'
 import { eq } from 'drizzle-orm'
 import { accountDeletions } from '../../db/schema'
 import { DAY } from '../../src/lib/clock'
 import { hashUserId } from '../../src/lib/pseudonym'
 import { purgeOnce } from '../../src/workers/purge'
 import { scanForStrings } from '../support/byte-scan'
-import { createTestApp, type TestApp } from '../support/harness'
+import { fileBackedApp } from '../support/file-backed-app'
+import type { TestApp } from '../support/harness'
 import { pngBytes } from '../support/images'
 import { buildRichAccount, type RichAccount } from '../support/rich-account'
-
-const dirs: string[] = []
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
-
-function fileBackedApp() {
-  const dir = mkdtempSync(join(tmpdir(), 'custodian-race-'))
-  dirs.push(dir)
-  const databasePath = join(dir, 'custodian.db')
-  const storageDir = join(dir, 'files')
-  const t = createTestApp({ databasePath, env: { STORAGE_DIR: storageDir, RATE_LIMIT_ENABLED: 'false' } })
-  t.deps.resolver = { resolve4: async () => [], resolveCname: async () => [] }
-  return { t, databasePath, storageDir }
-}
 
 /** 50 writes of the account's app: icons, well-known files, page saves and deploys, spread over ~15 ms. */
 async function fireWrites(t: TestApp, victim: RichAccount, png: Uint8Array): Promise<number[]> {
