@@ -9,12 +9,10 @@ import { buildDeps, createApp } from './app'
 import { type Config, ConfigError, configHelp, loadConfig } from './config'
 import { systemClock } from './lib/clock'
 import { parseDuration } from './lib/duration'
-import { loadPseudonymKey, usePseudonymKey } from './lib/pseudonym'
 import { SELF } from './lib/self'
 import { ensureDataDirectories, openDatabase, serve } from './server'
 import { createUserWithTeam, findUserByEmail, personalTeam } from './services/accounts'
 import { applyErasureLedger } from './services/deletion'
-import { ErasureLedger } from './services/erasure-ledger'
 import { createKey } from './services/keys'
 import { causeOf, StartupError } from './startup-error'
 import { purgeOnce } from './workers/purge'
@@ -409,11 +407,9 @@ async function restoreCommand(config: Config, values: Values, out: Out): Promise
     let report: Awaited<ReturnType<typeof applyErasureLedger>>
     try {
       migrate(store)
-      // The ledger and the pseudonym key live beside DATABASE_PATH, not beside the staging copy.
-      const deps = buildDeps({ config, store })
-      deps.erasureLedger = new ErasureLedger(target)
-      usePseudonymKey(loadPseudonymKey(target, config.pseudonymKey))
-      report = await applyErasureLedger(deps)
+      // The staging copy sits beside DATABASE_PATH: buildDeps finds the same erasure ledger and
+      // pseudonym key there.
+      report = await applyErasureLedger(buildDeps({ config, store }))
       store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
     } finally {
       store.close()

@@ -51,6 +51,7 @@ export const bodyGuardPlugin = (options: BodyGuardOptions) =>
     // JSON is checked here, once, before any schema sees it (strict UTF-8, nesting, control
     // characters); raw routes take the bytes as they are.
     const parsed = rule?.raw ? undefined : parseJsonBody(bytes)
+    state.json = parsed
     serveBodyFrom(request, bytes, parsed)
   })
 

@@ -30,6 +30,8 @@ export interface RequestState {
   responseSettled?: boolean
   /** The body as read (within its limit) by the body guard, on /api and /v1. */
   body?: Uint8Array
+  /** That body parsed, for JSON routes (undefined when empty or raw). */
+  json?: unknown
   /** Set by a route whose answer carries a one-time secret: its stored replay is sealed. */
   secretResponse?: boolean
   /** Rate-limit policies already applied (headers are built from all of them). */

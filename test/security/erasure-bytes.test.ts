@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'bun:test'
-import { eq } from 'drizzle-orm'
-import { accountDeletions } from '../../db/schema'
 import { DAY } from '../../src/lib/clock'
-import { hashUserId } from '../../src/lib/pseudonym'
 import { purgeOnce } from '../../src/workers/purge'
 import { scanForStrings } from '../support/byte-scan'
 import { fileBackedApp } from '../support/file-backed-app'
 import type { TestApp } from '../support/harness'
+import { receiptsOf } from '../support/receipts'
 import { buildRichAccount, type RichAccount } from '../support/rich-account'
 
 type ErasurePath = (t: TestApp, victim: RichAccount) => Promise<void>
@@ -51,11 +49,7 @@ describe('no trace of an erased account in any byte the server keeps', () => {
       ).toContain('email')
 
       await erase(t, victim)
-      const receipt = t.store.orm
-        .select()
-        .from(accountDeletions)
-        .where(eq(accountDeletions.userHash, hashUserId(victim.u.user.id)))
-        .get()
+      const [receipt] = receiptsOf(t, victim.u.user.id)
       expect(receipt?.step).toBe('done')
 
       // While the server still runs (the WAL is truncated once the erasure commits)…

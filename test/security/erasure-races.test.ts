@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'bun:test'
 import { existsSync } from 'node:fs'
-import { eq } from 'drizzle-orm'
-import { accountDeletions } from '../../db/schema'
 import { DAY } from '../../src/lib/clock'
-import { hashUserId } from '../../src/lib/pseudonym'
 import { purgeOnce } from '../../src/workers/purge'
 import { scanForStrings } from '../support/byte-scan'
 import { fileBackedApp } from '../support/file-backed-app'
 import type { TestApp } from '../support/harness'
 import { pngBytes } from '../support/images'
+import { receiptsOf } from '../support/receipts'
 import { buildRichAccount, type RichAccount } from '../support/rich-account'
 
 /** 50 writes of the account's app: icons, well-known files, page saves and deploys, spread over ~15 ms. */
@@ -79,15 +77,10 @@ describe('writes in flight around an erasure', () => {
       const png = await pngBytes(400, 400)
       const [statuses] = await Promise.all([fireWrites(t, victim, png), erase(t, victim)])
 
-      if (process.env.SHOW_RACE) console.log(name, statuses.join(' '))
       expect(statuses.filter((s) => s >= 500)).toEqual([])
       // Every write either landed before the erasure (200) or was refused (401/403/404).
       for (const status of statuses) expect([200, 401, 403, 404]).toContain(status)
-      const receipt = t.store.orm
-        .select()
-        .from(accountDeletions)
-        .where(eq(accountDeletions.userHash, hashUserId(victim.u.user.id)))
-        .get()
+      const [receipt] = receiptsOf(t, victim.u.user.id)
       expect(receipt?.step).toBe('done')
       await Bun.sleep(50) // let any request still unwinding finish its clean-up
       expect(existsSync(t.deps.storage.appDir(victim.appId))).toBe(false)

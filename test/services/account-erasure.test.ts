@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'bun:test'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
-import { accountDeletions, apps, type DeletionStep, sandboxes, users } from '../../db/schema'
+import { apps, type DeletionStep, sandboxes, users } from '../../db/schema'
 import { DAY, MINUTE } from '../../src/lib/clock'
 import { hashUserId } from '../../src/lib/pseudonym'
 import { eraseAccount } from '../../src/services/deletion'
@@ -10,6 +10,7 @@ import { purgeOnce } from '../../src/workers/purge'
 import { type BillingTestApp, createBillingTestApp, giveSubscription } from '../support/billing'
 import { expectApiError, expectV1Error } from '../support/envelopes'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
+import { receiptsOf } from '../support/receipts'
 import { insertRunningSandbox, ownedRowIds, seedFullAccount } from '../support/seed'
 
 const opened: BillingTestApp[] = []
@@ -41,13 +42,6 @@ function writeStoredFiles(t: TestApp, appIds: string[]) {
   }
 }
 
-const receiptOf = (t: TestApp, userId: string) =>
-  t.store.orm
-    .select()
-    .from(accountDeletions)
-    .where(eq(accountDeletions.userHash, hashUserId(userId)))
-    .all()
-
 describe('DELETE /api/account', () => {
   it('stops billing at Stripe, erases every row and file, and keeps a PII-free receipt', async () => {
     const b = billing({ env: { STORAGE_DIR: `/tmp/custodian-erase-${crypto.randomUUID()}` } })
@@ -67,7 +61,7 @@ describe('DELETE /api/account', () => {
     expect(em.customers.get(customer.id)?.deleted).toBe(true)
     expectErased(t, u.user.id)
     for (const appId of seeded.appIds) expect(existsSync(t.deps.storage.appDir(appId))).toBe(false)
-    const [receipt] = receiptOf(t, u.user.id)
+    const [receipt] = receiptsOf(t, u.user.id)
     expect(receipt).toMatchObject({ step: 'done', mode: 'immediate', userId: null, lastError: null })
     for (const [table, rows] of Object.entries(before))
       expect({ table, erased: receipt?.counts?.[table] ?? 0 }).toEqual({ table, erased: rows.length })
@@ -111,7 +105,7 @@ describe('DELETE /api/account', () => {
     expect(ownedRowIds(t, u.user.id)).toEqual(before)
     expect((await t.request('GET', '/api/status', { token: u.apiKey })).status).toBe(200)
     expect(em.subscriptions.get(sub.id)?.status).toBe('active')
-    const [job] = receiptOf(t, u.user.id)
+    const [job] = receiptsOf(t, u.user.id)
     expect(job).toMatchObject({ step: 'requested', attempts: 1 })
     expect(job?.lastError).toBeTruthy()
     // Stripe recovers; the client retries and the deletion completes.
@@ -119,7 +113,7 @@ describe('DELETE /api/account', () => {
     expect((await t.request('DELETE', '/api/account', { token: u.apiKey })).status).toBe(204)
     expectErased(t, u.user.id)
     expect(em.subscriptions.get(sub.id)?.status).toBe('canceled')
-    expect(receiptOf(t, u.user.id)).toHaveLength(1)
+    expect(receiptsOf(t, u.user.id)).toHaveLength(1)
   }, 20_000)
 
   it('fails closed on 429 and on a hang past the timeout; the worker completes it once Stripe recovers', async () => {
@@ -152,7 +146,7 @@ describe('DELETE /api/account', () => {
     em.hang() // Stripe never answers: the deletion sits in `requested`
     const pending = t.request('DELETE', '/api/account', { token: u.apiKey })
     await Bun.sleep(50)
-    expect(receiptOf(t, u.user.id)[0]?.step).toBe('requested')
+    expect(receiptsOf(t, u.user.id)[0]?.step).toBe('requested')
     expect((await t.request('GET', '/api/status', { token: u.apiKey })).status).toBe(401)
     expect((await t.request('GET', '/v1/account/me', { token: u.session })).status).toBe(401)
     // Once Stripe answers, the SDK's retry goes through and the deletion completes.
@@ -170,9 +164,9 @@ describe('DELETE /api/account', () => {
     // A process that stops right after recording billing_stopped (crash between steps).
     const crashing = { ...t.deps, deletionFaults: pauseAfter('billing_stopped') }
     void eraseAccount(crashing, u.user.id, 'immediate')
-    for (let i = 0; i < 100 && receiptOf(t, u.user.id)[0]?.step !== 'billing_stopped'; i++)
+    for (let i = 0; i < 100 && receiptsOf(t, u.user.id)[0]?.step !== 'billing_stopped'; i++)
       await Bun.sleep(10)
-    expect(receiptOf(t, u.user.id)[0]?.step).toBe('billing_stopped')
+    expect(receiptsOf(t, u.user.id)[0]?.step).toBe('billing_stopped')
     const destructive = () => em.calls.filter((c) => c.method === 'DELETE').length
     expect(destructive()).toBe(2)
     // The lease of the dead runner expires; the worker takes over.
@@ -198,7 +192,7 @@ describe('DELETE /api/account', () => {
     t.clock.advance(2 * MINUTE)
     expect((await purgeOnce(t.deps)).resumed).toBe(1)
     expectErased(t, u.user.id)
-    expect(receiptOf(t, u.user.id)[0]?.stripeActions).toEqual([
+    expect(receiptsOf(t, u.user.id)[0]?.stripeActions).toEqual([
       `subscription ${sub.id} already ended`,
       `customer ${customer.id} already gone`,
     ])
@@ -228,13 +222,13 @@ describe('DELETE /api/account', () => {
     const { t } = billing()
     const u = await t.createUser()
     expect((await t.request('DELETE', '/api/account', { token: u.apiKey })).status).toBe(204)
-    expect(receiptOf(t, u.user.id)[0]?.stripeActions).toEqual(['no stripe customer'])
+    expect(receiptsOf(t, u.user.id)[0]?.stripeActions).toEqual(['no stripe customer'])
     const off = createTestApp()
     const v = await off.createUser()
     seedFullAccount(off, v)
     expect((await off.request('DELETE', '/api/account', { token: v.apiKey })).status).toBe(204)
     expectErased(off, v.user.id)
-    expect(receiptOf(off, v.user.id)[0]?.stripeActions).toEqual(['billing disabled'])
+    expect(receiptsOf(off, v.user.id)[0]?.stripeActions).toEqual(['billing disabled'])
   })
 
   it('dry run changes nothing, and its counts are what the real run then erases', async () => {
@@ -254,7 +248,7 @@ describe('DELETE /api/account', () => {
     expect(em.subscriptions.get(sub.id)?.status).toBe('active')
     expect(em.calls.filter((c) => c.method !== 'GET')).toHaveLength(0)
     expect((await t.request('DELETE', '/api/account', { token: u.apiKey })).status).toBe(204)
-    expect(receiptOf(t, u.user.id)[0]?.counts).toEqual(dry.body.counts)
+    expect(receiptsOf(t, u.user.id)[0]?.counts).toEqual(dry.body.counts)
   })
 
   it("leaves every other user's rows untouched (users with near-identical data)", async () => {
@@ -266,7 +260,7 @@ describe('DELETE /api/account', () => {
       people.push(u)
     }
     for (const victim of [people[2], people[0]] as TestUser[]) {
-      const others = people.filter((p) => p !== victim && receiptOf(t, p.user.id).length === 0)
+      const others = people.filter((p) => p !== victim && receiptsOf(t, p.user.id).length === 0)
       const before = others.map((o) => ownedRowIds(t, o.user.id))
       expect((await t.request('DELETE', '/api/account', { token: victim.apiKey })).status).toBe(204)
       expectErased(t, victim.user.id)
@@ -327,7 +321,7 @@ describe('/v1 deletion in two stages', () => {
     expect((await purgeOnce(t.deps)).hardDeleted).toBe(1)
     expectErased(t, u.user.id)
     expect(em.subscriptions.get(sub.id)?.status).toBe('canceled')
-    expect(receiptOf(t, u.user.id).at(-1)).toMatchObject({ mode: 'scheduled', step: 'done' })
+    expect(receiptsOf(t, u.user.id).at(-1)).toMatchObject({ mode: 'scheduled', step: 'done' })
     expect((await t.request('GET', '/v1/account/me', { token: u.session })).status).toBe(401)
   })
 

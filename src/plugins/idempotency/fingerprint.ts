@@ -16,7 +16,7 @@ export async function requestFingerprint(request: Request, path: string): Promis
 }
 
 async function bodyDigest(request: Request): Promise<string> {
-  const bytes = stateOf(request).body
+  const { body: bytes, json } = stateOf(request)
   if (bytes === undefined) return ''
   const type = request.headers.get('content-type') ?? ''
   if (/^multipart\/form-data/i.test(type)) {
@@ -36,12 +36,8 @@ async function bodyDigest(request: Request): Promise<string> {
       return 'unparseable-multipart'
     }
   }
-  if (/^application\/([\w.+-]+\+)?json/i.test(type)) {
-    try {
-      return sha256Hex(canonicalJson(JSON.parse(new TextDecoder().decode(bytes))))
-    } catch {
-      // Malformed JSON: the route answers 400; the raw bytes still identify the request.
-    }
-  }
+  // A JSON body comes parsed by the body guard (which refused it if it was not JSON): its
+  // canonical form, so key order and spacing do not matter. Anything else: the raw bytes.
+  if (json !== undefined) return sha256Hex(canonicalJson(json))
   return sha256Hex(bytes)
 }
