@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'bun:test'
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Metrics } from '../../src/lib/metrics'
@@ -83,10 +83,15 @@ describe('start-up failures name the variable, the value and the cause (exit 78)
     chmodSync(database, 0o444)
     for (const suffix of ['-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true })
     const user = process.getuid?.() === 0 ? 'nobody' : undefined
+    // The self-contained binary, copied where nobody can run it: the checkout itself may sit in a
+    // directory only its owner can read (a fresh `mktemp -d` clone is 0700).
+    const binary = join(home, 'custodian')
+    copyFileSync(await sharedBinary(), binary)
+    chmodSync(binary, 0o755)
     const result = await cli(
       ['serve'],
       { DATABASE_PATH: database, STORAGE_DIR: join(home, 'files') },
-      { user },
+      { user, binary },
     )
     expectCleanFailure(result, ['DATABASE_PATH', database, 'cannot be written'])
     rmSync(home, { recursive: true, force: true })
