@@ -1,5 +1,6 @@
 import { Database, type Statement } from 'bun:sqlite'
 import { type BunSQLiteDatabase, drizzle } from 'drizzle-orm/bun-sqlite'
+import { CredentialEpoch } from './credential-epoch'
 import * as schema from './schema'
 
 export type Orm = BunSQLiteDatabase<typeof schema>
@@ -9,6 +10,8 @@ export interface Store {
   readonly path: string
   readonly sqlite: Database
   readonly orm: Orm
+  /** Whether credentials verified earlier may still be trusted (db/credential-epoch.ts). */
+  readonly credentialEpoch: CredentialEpoch
   close(): void
 }
 
@@ -66,6 +69,7 @@ export function openStore(path: string): Store {
     path,
     sqlite,
     orm,
+    credentialEpoch: new CredentialEpoch(sqlite, isMemoryPath(path) ? null : path),
     close() {
       sqlite.close()
     },
@@ -78,7 +82,11 @@ export function openStore(path: string): Store {
  * IMPORTANT: `fn` must be synchronous — bun:sqlite commits at the first `await`.
  */
 export function writeTransaction<T>(store: Store, fn: (tx: Orm) => T): T {
-  return store.orm.transaction((tx) => fn(tx as unknown as Orm), { behavior: 'immediate' })
+  const result = store.orm.transaction((tx) => fn(tx as unknown as Orm), { behavior: 'immediate' })
+  // Committed: if it changed a credential (the triggers moved the counter), every process's
+  // cached credentials go now, before the caller answers anyone.
+  store.credentialEpoch.noteWrites()
+  return result
 }
 
 /**

@@ -51,7 +51,7 @@ import { v1AccountRoutes } from './routes/v1/account'
 import { v1AdminRoutes } from './routes/v1/admin'
 import { v1KeyRoutes } from './routes/v1/keys'
 import { v1SandboxRoutes } from './routes/v1/sandboxes'
-import { createCredentialVerifier } from './services/credentials'
+import { type Credential, createCredentialVerifier } from './services/credentials'
 import type { DeletionFaults } from './services/deletion'
 import type { SiteRenderer } from './services/deploy'
 import { ErasureLedger } from './services/erasure-ledger'
@@ -158,11 +158,15 @@ export interface PipelineOptions {
 export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {
   const hosting = options.hosting ?? new Hosting(deps.store, deps.storage)
   const { config, logger, verifier, clock, store } = deps
-  const identify = async (request: Request, server: PeerSource | null): Promise<Identity> => {
-    const credential = await resolveCredential(request, verifier)
-    return credential.ok
+  const identityOf = (credential: Credential, request: Request, server: PeerSource | null): Identity =>
+    credential.ok
       ? { partition: `user:${credential.principal.userId}`, authenticated: true }
       : { partition: `ip:${clientIp(request, server, config.trustProxy)}`, authenticated: false }
+  const identify = (request: Request, server: PeerSource | null): Identity | Promise<Identity> => {
+    const credential = resolveCredential(request, verifier)
+    return credential instanceof Promise
+      ? credential.then((c) => identityOf(c, request, server))
+      : identityOf(credential, request, server)
   }
   // IMPORTANT: normalize 'typebox', not Elysia's default "exact mirror". The default reshapes
   // input before validating it: a string sent for an object whose fields are all optional became

@@ -78,3 +78,14 @@ export const auditEvents = sqliteTable(
   },
   (t) => [index('audit_events_user_idx').on(t.userHash, t.at)],
 )
+
+/**
+ * One row: a counter SQLite's own triggers raise whenever anything a verified credential depends
+ * on changes (a key revoked, expired, suspended or deleted; a user soft-deleted, restored, marked
+ * for erasure, verified or removed; a team's owner). Cached credentials are only trusted while it
+ * stands still: see db/credential-epoch.ts. Holds no personal data.
+ */
+export const credentialEpoch = sqliteTable('credential_epoch', {
+  id: integer('id').primaryKey(),
+  value: integer('value').notNull(),
+})

@@ -43,13 +43,28 @@ export function loadPseudonymKey(databasePath: string, configured: string | null
 
 export function usePseudonymKey(key: Uint8Array) {
   currentKey = key
+  recentHashes.clear()
 }
+
+/**
+ * Pseudonyms of recently seen users: every request's log line carries one, and an HMAC costs
+ * more than the rest of the line. Bounded; cleared when the key changes.
+ */
+const recentHashes = new Map<string, string>()
+const RECENT_HASHES_MAX = 10_000
 
 /** The pseudonymous user id kept in receipts, audit events and log lines. */
 export function hashUserId(userId: string): string {
-  const hmac = new Bun.CryptoHasher('sha256', currentKey)
-  hmac.update(`custodian:user:${userId}`)
-  return hmac.digest('hex')
+  let hash = recentHashes.get(userId)
+  if (hash === undefined) {
+    const hmac = new Bun.CryptoHasher('sha256', currentKey)
+    hmac.update(`custodian:user:${userId}`)
+    hash = hmac.digest('hex')
+    if (recentHashes.size >= RECENT_HASHES_MAX)
+      recentHashes.delete(recentHashes.keys().next().value as string)
+    recentHashes.set(userId, hash)
+  }
+  return hash
 }
 
 /**

@@ -50,14 +50,25 @@ export function bearerToken(request: Request): string | null {
   return header === null ? null : (BEARER.exec(header)?.[1] ?? null)
 }
 
-/** Parses `Authorization: Bearer <token>` and verifies it, once per request. */
-export function resolveCredential(request: Request, verifier: CredentialVerifier): Promise<Credential> {
+const MISSING: Credential = { ok: false, reason: 'missing' }
+const MALFORMED: Credential = { ok: false, reason: 'malformed' }
+
+/**
+ * Parses `Authorization: Bearer <token>` and verifies it, once per request. An API key is
+ * answered synchronously; only a session token may need awaiting.
+ */
+export function resolveCredential(
+  request: Request,
+  verifier: CredentialVerifier,
+): Credential | Promise<Credential> {
   const state = stateOf(request)
   if (!state.credential) {
     const token = bearerToken(request)
     state.credential = token
       ? verifier.verify(token)
-      : Promise.resolve({ ok: false, reason: request.headers.has('authorization') ? 'malformed' : 'missing' })
+      : request.headers.has('authorization')
+        ? MALFORMED
+        : MISSING
   }
   return state.credential
 }
@@ -121,7 +132,8 @@ export const bearerAuthPlugin = ({ verifier, refusedReplay }: BearerAuthOptions)
     const state = stateOf(request)
     const rule = credentialRuleFor(state.path)
     if (!rule) return
-    const credential = await resolveCredential(request, verifier)
+    const resolved = resolveCredential(request, verifier)
+    const credential = resolved instanceof Promise ? await resolved : resolved
     if (!credential.ok && refusedReplay) {
       const replay = refusedReplay(request, bearerToken(request))
       if (replay) return replay

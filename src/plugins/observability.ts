@@ -33,12 +33,13 @@ export const observabilityPlugin = (options: ObservabilityOptions) =>
       const ms = performance.now() - state.startedAt
       options.metrics.request(request.method, route, status, ms / 1000)
       if (!options.logRequests) return
-      options.logger.info('request', {
+      const fields: Record<string, unknown> = {
         requestId: state.requestId,
         method: request.method,
         route,
         status,
         durationMs: Math.round(ms * 100) / 100,
-        ...(state.principal ? { user: hashUserId(state.principal.userId) } : {}),
-      })
+      }
+      if (state.principal) fields.user = hashUserId(state.principal.userId)
+      options.logger.info('request', fields)
     })

@@ -13,7 +13,7 @@ export interface RequestState {
   path: string
   startedAt: number
   /** Memoised credential resolution: the rate limiter and bearer auth both need it. */
-  credential?: Promise<Credential>
+  credential?: Credential | Promise<Credential>
   /** Set by bearer auth once a protected route's credential rule is satisfied. */
   principal: Principal | null
   /** The matched route pattern (`/api/apps/:appId`), for logs and metrics. */

@@ -82,6 +82,7 @@ export interface CredentialVerifierDeps {
 }
 
 const INVALID: Credential = { ok: false, reason: 'invalid' }
+const MALFORMED: Credential = { ok: false, reason: 'malformed' }
 
 /**
  * Verifies bearer credentials (traffic.md §1). Knows nothing of HTTP: it takes the token string.
@@ -115,12 +116,25 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     ? createRemoteJWKSet(new URL(config.auth.jwksUrl))
     : null
 
+  const keyCache = new VerifiedKeyCache(store, config.checkCredentialCache)
+
   function verifyKey(token: string, kind: ApiKeyKind): Credential {
     const digest = sha256Hex(token)
+    const now = clock.now()
+    // Read before the rows: a change committed after this point moves the epoch past it.
+    const epoch = store.credentialEpoch.current()
+    const cached = keyCache.get(digest, epoch)
+    if (cached && cached.principal.credential === kind) {
+      if (cached.expiresAt !== null && cached.expiresAt <= now) return INVALID
+      if (cached.lastUsedAt === null || cached.lastUsedAt <= now - MINUTE) {
+        touchKey.run(now, cached.principal.keyId as string)
+        cached.lastUsedAt = now
+      }
+      return cached.credential
+    }
     const key = keyLookup.get(digest)
     // The index finds the row; the digests are still compared in constant time.
     if (!key || !digestsEqual(key.key_hash, digest) || key.kind !== kind) return INVALID
-    const now = clock.now()
     if (key.revoked_at !== null) return INVALID
     if (key.expires_at !== null && key.expires_at <= now) return INVALID
     const user = userLookup.get(key.user_id)
@@ -133,9 +147,9 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     const teamId = key.team_id ?? user.team_id
     if (!teamId) return INVALID
     if (key.last_used_at === null || key.last_used_at <= now - MINUTE) touchKey.run(now, key.key_id)
-    return {
+    const credential: Credential = {
       ok: true,
-      principal: {
+      principal: Object.freeze({
         userId: user.id,
         teamId,
         credential: kind,
@@ -144,8 +158,15 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
         emailVerified: user.email_verified_at !== null,
         sessionEmail: null,
         softDeleted: user.soft_deleted_at !== null,
-      },
+      }),
     }
+    keyCache.set(digest, epoch, {
+      credential,
+      principal: credential.principal,
+      expiresAt: key.expires_at,
+      lastUsedAt: Math.max(now, key.last_used_at ?? 0),
+    })
+    return credential
   }
 
   async function verifySession(token: string): Promise<Credential> {
@@ -196,6 +217,7 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     if (claimVerified && user.email_verified_at === null && claimEmail === normaliseEmail(user.email)) {
       const now = clock.now()
       markVerified.run(now, now, user.id)
+      store.credentialEpoch.noteWrites() // cached keys of this user carry the old answer
       user = { ...user, email_verified_at: now }
     }
     return {
@@ -229,18 +251,69 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
   }
 
   return {
-    async verify(token: string): Promise<Credential> {
+    /** Synchronous for API keys (the hot path: no promise to settle); sessions may await a JWKS. */
+    verify(token: string): Credential | Promise<Credential> {
       const kind = keyKindOf(token)
       if (kind) return verifyKey(token, kind)
       if (JWT_SHAPE.test(token))
         // A session token shown to a server that cannot verify any deserves its own answer.
         return hmacKey || jwks ? verifySession(token) : { ok: false, reason: 'no_session_verifier' }
-      return { ok: false, reason: 'malformed' }
+      return MALFORMED
     },
   }
 }
 
 export type CredentialVerifier = ReturnType<typeof createCredentialVerifier>
+
+interface CachedKey {
+  credential: Credential & { ok: true }
+  principal: Principal
+  expiresAt: number | null
+  lastUsedAt: number | null
+}
+
+/**
+ * API keys verified under the current credential epoch (db/credential-epoch.ts), by SHA-256 of
+ * the key: the two lookups they replace were the largest share of an authenticated request.
+ * An entry is trusted only under the epoch it was read at; revocation, soft delete, restore,
+ * erasure, purge and email verification move the epoch in the transaction that makes them — in
+ * this process or another on the same database — so the next request reads the rows again.
+ * Expiry (rotation) is re-checked on every use against the stored time. Only successes are kept,
+ * at most `max` (oldest first out). The map is keyed by a digest of the presented key, so a
+ * lookup's timing says nothing about stored keys.
+ *
+ * `check` (CHECK_CREDENTIAL_CACHE, on in the test suite): every hit also reads the triggers'
+ * counter and throws if it moved while the shared epoch did not — a write path that changed a
+ * credential without raising the epoch fails the test that exercised it.
+ */
+class VerifiedKeyCache {
+  private readonly entries = new Map<string, CachedKey & { epoch: number; committed: number | null }>()
+  constructor(
+    private readonly store: Store,
+    private readonly check: boolean,
+    private readonly max = 10_000,
+  ) {}
+
+  get(digest: string, epoch: number | null): CachedKey | undefined {
+    if (epoch === null) return undefined
+    const entry = this.entries.get(digest)
+    if (!entry) return undefined
+    if (entry.epoch !== epoch) {
+      this.entries.delete(digest)
+      return undefined
+    }
+    if (this.check && this.store.credentialEpoch.committed() !== entry.committed)
+      throw new Error('a credential changed without raising the credential epoch (db/credential-epoch.ts)')
+    return entry
+  }
+
+  set(digest: string, epoch: number | null, entry: CachedKey) {
+    if (epoch === null) return
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string)
+    const committed = this.check ? this.store.credentialEpoch.committed() : null
+    this.entries.set(digest, { ...entry, epoch, committed })
+  }
+}
 
 /**
  * Tokens whose signature, audience and algorithm jose has already verified. jose costs ~70 µs per

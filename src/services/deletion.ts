@@ -491,8 +491,10 @@ export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
   let completed = 0
   for (const job of due) {
     if (!claimLease(deps, job.id)) continue
-    if (job.step === 'requested' && job.userId)
+    if (job.step === 'requested' && job.userId) {
       deps.store.orm.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, job.userId)).run()
+      deps.store.credentialEpoch.noteWrites() // the account's credentials stop working now
+    }
     try {
       await runDeletion(deps, job.id)
       completed++

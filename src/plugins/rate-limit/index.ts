@@ -20,7 +20,7 @@ export interface RateLimitOptions {
   store: RateLimitStore
   clock: Clock
   /** Who is calling (resolves credentials once per request; bearer auth reuses the result). */
-  identify(request: Request, server: PeerSource | null): Promise<Identity>
+  identify(request: Request, server: PeerSource | null): Identity | Promise<Identity>
   /** Paths exempt from limiting inside the API surfaces (the signed Stripe webhook). @default [] */
   exempt?: string[]
   /** Called for every refusal, with the policy that refused (metrics). */
@@ -95,15 +95,17 @@ export const rateLimitPlugin = (options: RateLimitOptions) => {
     if (!options.enabled) return
     const state = stateOf(request)
     if (!isApiPath(state.path) || exempt.has(state.path)) return
-    const who = await options.identify(request, server as PeerSource | null)
+    const identified = options.identify(request, server as PeerSource | null)
+    const who = identified instanceof Promise ? await identified : identified
     if (who.authenticated)
       state.applyRoutePolicy = async (name: PolicyName) =>
         apply(state, set, options.policies[name], who.partition)
-    await apply(
+    const applied = apply(
       state,
       set,
       who.authenticated ? options.policies.default : options.policies.unauthenticated,
       who.partition,
     )
+    if (applied) await applied
   })
 }
