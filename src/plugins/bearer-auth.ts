@@ -1,6 +1,6 @@
-import { Elysia } from 'elysia'
 import { AppError } from '../errors'
 import type { Credential, CredentialKind, CredentialVerifier, Principal } from '../services/credentials'
+import type { GateStep } from './request-gate'
 import { type RequestState, stateOf } from './request-state'
 
 /** What a route takes (traffic.md §1, "Which credential a route takes"). */
@@ -127,16 +127,22 @@ export interface BearerAuthOptions {
  * unauthenticated caller learns nothing about a route's body rules. Handlers read `principal`
  * through plugins/principal.ts.
  */
-export const bearerAuthPlugin = ({ verifier, refusedReplay }: BearerAuthOptions) =>
-  new Elysia({ name: 'custodian/bearer-auth' }).onRequest(async ({ request }) => {
-    const state = stateOf(request)
-    const rule = credentialRuleFor(state.path)
-    if (!rule) return
-    const resolved = resolveCredential(request, verifier)
-    const credential = resolved instanceof Promise ? await resolved : resolved
+export function bearerAuthStep({ verifier, refusedReplay }: BearerAuthOptions): GateStep {
+  const admit = (request: Request, state: RequestState, rule: CredentialRule, credential: Credential) => {
     if (!credential.ok && refusedReplay) {
       const replay = refusedReplay(request, bearerToken(request))
       if (replay) return replay
     }
     state.principal = enforceRule(rule, credential, request.method, state)
-  })
+    return undefined
+  }
+  return ({ request }) => {
+    const state = stateOf(request)
+    const rule = credentialRuleFor(state.path)
+    if (!rule) return undefined
+    const credential = resolveCredential(request, verifier)
+    return credential instanceof Promise
+      ? credential.then((c) => admit(request, state, rule, c))
+      : admit(request, state, rule, credential)
+  }
+}

@@ -1,7 +1,7 @@
-import { Elysia } from 'elysia'
 import { AppError } from '../errors'
 import { parseJsonBody } from '../lib/json-body'
-import { isApiPath, stateOf } from './request-state'
+import type { GateStep } from './request-gate'
+import { isApiPath, type RequestState, stateOf } from './request-state'
 
 /** A route that takes something other than JSON, or a bigger body than the default. */
 export interface BodyRule {
@@ -32,28 +32,34 @@ const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i
  * kept on the request state: JSON routes get them parsed by `parseJsonBody` (strict UTF-8,
  * nesting and control-character limits), raw routes read them with `bodyBytesOf`.
  */
-export const bodyGuardPlugin = (options: BodyGuardOptions) =>
-  new Elysia({ name: 'custodian/body-guard', seed: options.maxBytes }).onRequest(async ({ request }) => {
-    if (request.body === null) return
+export const bodyGuardStep =
+  (options: BodyGuardOptions): GateStep =>
+  ({ request }) => {
+    if (request.body === null) return undefined
     const state = stateOf(request)
-    if (!isApiPath(state.path)) return
-    const length = request.headers.get('content-length')
-    const rule = bodyRuleFor(state.path, options)
-    const limit = rule?.maxBytes ?? options.maxBytes
-    if (length !== null && Number(length) > limit) throw tooLarge(limit)
-    if (length !== '0' && !rule?.raw && !JSON_TYPE.test(request.headers.get('content-type') ?? ''))
-      throw new AppError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        'The request body must be JSON (Content-Type: application/json).',
-      )
-    const bytes = await readWithin(request, limit)
-    state.body = bytes
-    // JSON is checked here, once, before any schema sees it (strict UTF-8, nesting, control
-    // characters); raw routes take the bytes as they are.
-    const parsed = rule?.raw ? undefined : parseJsonBody(bytes)
-    state.json = parsed
-    serveBodyFrom(request, bytes, parsed)
-  })
+    if (!isApiPath(state.path)) return undefined
+    return guardBody(request, state, options)
+  }
+
+async function guardBody(request: Request, state: RequestState, options: BodyGuardOptions) {
+  const length = request.headers.get('content-length')
+  const rule = bodyRuleFor(state.path, options)
+  const limit = rule?.maxBytes ?? options.maxBytes
+  if (length !== null && Number(length) > limit) throw tooLarge(limit)
+  if (length !== '0' && !rule?.raw && !JSON_TYPE.test(request.headers.get('content-type') ?? ''))
+    throw new AppError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      'The request body must be JSON (Content-Type: application/json).',
+    )
+  const bytes = await readWithin(request, limit)
+  state.body = bytes
+  // JSON is checked here, once, before any schema sees it (strict UTF-8, nesting, control
+  // characters); raw routes take the bytes as they are.
+  const parsed = rule?.raw ? undefined : parseJsonBody(bytes)
+  state.json = parsed
+  serveBodyFrom(request, bytes, parsed)
+  return undefined
+}
 
 /**
  * The stream is read; Elysia's own parsers (and anything else) read the body through these

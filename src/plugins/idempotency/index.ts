@@ -2,13 +2,15 @@ import { Elysia } from 'elysia'
 import type { Store } from '../../../db/client'
 import { AppError } from '../../errors'
 import type { Clock } from '../../lib/clock'
+import type { Principal } from '../../services/credentials'
 import {
   claimIdempotencyKey,
   completeIdempotencyKey,
   releaseIdempotencyKey,
   type StoredResponse,
 } from '../../services/idempotency'
-import { stateOf } from '../request-state'
+import type { GateStep } from '../request-gate'
+import { type RequestState, stateOf } from '../request-state'
 import { requestFingerprint } from './fingerprint'
 import { parseIdempotencyKey } from './header'
 import { isSealed, openBody, sealBody } from './sealed-body'
@@ -29,7 +31,7 @@ export interface IdempotencyOptions {
  * same request replays the stored bytes with `Idempotent-Replayed: true` and the handler does not
  * run. Claim, work and store are separate short transactions.
  */
-export function idempotencyPlugin({ store, clock, onReplay }: IdempotencyOptions) {
+export function idempotencyParts({ store, clock, onReplay }: IdempotencyOptions) {
   async function settle(principal: string, key: string, response: Response, request: Request) {
     // traffic.md §3: 401 and 429 are never stored (a refusal must not outlive its cause), and a
     // 5xx releases the claim so a retry runs again.
@@ -53,67 +55,74 @@ export function idempotencyPlugin({ store, clock, onReplay }: IdempotencyOptions
     })
   }
 
-  return new Elysia({ name: 'custodian/idempotency' })
-    .onRequest(async ({ request }) => {
-      if (!MUTATING.has(request.method)) return
-      const state = stateOf(request)
-      const principal = state.principal
-      if (!principal) return // a public route: nobody to scope a key to
-      const raw = request.headers.get('idempotency-key')
-      if (raw === null) return
-      const key = parseIdempotencyKey(raw)
-      const fingerprint = await requestFingerprint(request, state.path)
-      const claim = claimIdempotencyKey(store, clock, {
-        principal: principal.userId,
-        key,
-        method: request.method,
-        path: state.path,
-        fingerprint,
-      })
-      switch (claim.kind) {
-        case 'replay': {
-          let stored = claim.response
-          if (isSealed(stored.body)) {
-            const opened = await openBody(stored.body as string, credentialOf(request), key)
-            if (opened === null)
-              throw new AppError(
-                'IDEMPOTENCY_KEY_REUSE',
-                'This Idempotency-Key was used by another credential; its answer holds a one-time secret and is replayed only to that credential.',
-              )
-            stored = { ...stored, body: opened }
-          }
-          onReplay?.()
-          state.status = stored.status
-          return replay(stored)
+  /** Synchronous for everything but a mutating request that carries a key. */
+  const step: GateStep = ({ request }) => {
+    if (!MUTATING.has(request.method)) return undefined
+    const state = stateOf(request)
+    const principal = state.principal
+    if (!principal) return undefined // a public route: nobody to scope a key to
+    const raw = request.headers.get('idempotency-key')
+    if (raw === null) return undefined
+    return claimKey(request, state, principal, parseIdempotencyKey(raw))
+  }
+
+  async function claimKey(request: Request, state: RequestState, principal: Principal, key: string) {
+    const fingerprint = await requestFingerprint(request, state.path)
+    const claim = claimIdempotencyKey(store, clock, {
+      principal: principal.userId,
+      key,
+      method: request.method,
+      path: state.path,
+      fingerprint,
+    })
+    switch (claim.kind) {
+      case 'replay': {
+        let stored = claim.response
+        if (isSealed(stored.body)) {
+          const opened = await openBody(stored.body as string, credentialOf(request), key)
+          if (opened === null)
+            throw new AppError(
+              'IDEMPOTENCY_KEY_REUSE',
+              'This Idempotency-Key was used by another credential; its answer holds a one-time secret and is replayed only to that credential.',
+            )
+          stored = { ...stored, body: opened }
         }
-        case 'account_gone':
-          throw new AppError('UNAUTHORIZED', 'This account is being erased.')
-        case 'mismatch':
-          throw new AppError(
-            'IDEMPOTENCY_KEY_REUSE',
-            'This Idempotency-Key was already used for a different request.',
-          )
-        case 'in_progress':
-          throw new AppError(
-            'IDEMPOTENCY_IN_PROGRESS',
-            'The first request with this Idempotency-Key is still in progress; retry shortly.',
-            { headers: { 'retry-after': '1' } },
-          )
-        case 'claimed':
-          state.idempotency = { principal: principal.userId, key }
-          state.settleResponse = async (response) => {
-            state.responseSettled = true
-            await settle(principal.userId, key, response, request)
-          }
+        onReplay?.()
+        state.status = stored.status
+        return replay(stored)
       }
-    })
-    .mapResponse({ as: 'global' }, async ({ request, response, set }) => {
+      case 'account_gone':
+        throw new AppError('UNAUTHORIZED', 'This account is being erased.')
+      case 'mismatch':
+        throw new AppError(
+          'IDEMPOTENCY_KEY_REUSE',
+          'This Idempotency-Key was already used for a different request.',
+        )
+      case 'in_progress':
+        throw new AppError(
+          'IDEMPOTENCY_IN_PROGRESS',
+          'The first request with this Idempotency-Key is still in progress; retry shortly.',
+          { headers: { 'retry-after': '1' } },
+        )
+      case 'claimed':
+        state.idempotency = { principal: principal.userId, key }
+        state.settleResponse = async (response) => {
+          state.responseSettled = true
+          await settle(principal.userId, key, response, request)
+        }
+    }
+  }
+
+  const plugin = new Elysia({ name: 'custodian/idempotency' }).mapResponse(
+    { as: 'global' },
+    ({ request, response, set }) => {
       const state = stateOf(request)
-      if (!state.settleResponse || state.responseSettled) return
+      if (!state.settleResponse || state.responseSettled) return undefined
       const final = toResponse(response, set.status)
-      await state.settleResponse(final)
-      return final
-    })
+      return state.settleResponse(final).then(() => final)
+    },
+  )
+  return { step, plugin }
 }
 
 /** The credential as sent: what seals and opens a stored secret answer. */

@@ -1,8 +1,8 @@
-import { Elysia } from 'elysia'
 import type { PolicyName, RatePolicy } from '../../config'
 import { AppError } from '../../errors'
 import type { PeerSource } from '../../lib/client-ip'
 import type { Clock } from '../../lib/clock'
+import type { GateContext, GateStep } from '../request-gate'
 import { isApiPath, type RateLimitOutcome, type RequestState, stateOf } from '../request-state'
 import type { Decision } from './sliding-window'
 import type { RateLimitStore } from './store'
@@ -28,6 +28,13 @@ export interface RateLimitOptions {
 }
 
 function writeHeaders(set: { headers: Record<string, string | number> }, outcomes: RateLimitOutcome[]) {
+  if (outcomes.length === 1) {
+    // The common case (one policy applied): no joining.
+    const o = outcomes[0] as RateLimitOutcome
+    set.headers['ratelimit-policy'] = o.policyHeader
+    set.headers.ratelimit = `"${o.policy}";r=${o.remaining};t=${o.resetSeconds}`
+    return
+  }
   let policy = ''
   let limit = ''
   for (const o of outcomes) {
@@ -39,7 +46,7 @@ function writeHeaders(set: { headers: Record<string, string | number> }, outcome
   set.headers.ratelimit = limit
 }
 
-export const rateLimitPlugin = (options: RateLimitOptions) => {
+export const rateLimitStep = (options: RateLimitOptions): GateStep => {
   const exempt = new Set(options.exempt ?? [])
   // `"default";q=300;w=60`, once per policy rather than once per request.
   const policyHeaders = new Map(
@@ -89,23 +96,27 @@ export const rateLimitPlugin = (options: RateLimitOptions) => {
     const decision = options.store.hit(partition, policy, options.clock.now())
     if (decision instanceof Promise) return decision.then((d) => record(state, set, policy, d))
     record(state, set, policy, decision)
+    return undefined
   }
 
-  return new Elysia({ name: 'custodian/rate-limit' }).onRequest(async ({ request, set, server }) => {
-    if (!options.enabled) return
-    const state = stateOf(request)
-    if (!isApiPath(state.path) || exempt.has(state.path)) return
-    const identified = options.identify(request, server as PeerSource | null)
-    const who = identified instanceof Promise ? await identified : identified
+  const limit = (state: RequestState, set: GateContext['set'], who: Identity) => {
     if (who.authenticated)
       state.applyRoutePolicy = async (name: PolicyName) =>
         apply(state, set, options.policies[name], who.partition)
-    const applied = apply(
+    return apply(
       state,
       set,
       who.authenticated ? options.policies.default : options.policies.unauthenticated,
       who.partition,
     )
-    if (applied) await applied
-  })
+  }
+  /** Synchronous unless the credential or the counter store has to be awaited. */
+  const step: GateStep = ({ request, set, server }) => {
+    if (!options.enabled) return undefined
+    const state = stateOf(request)
+    if (!isApiPath(state.path) || exempt.has(state.path)) return undefined
+    const who = options.identify(request, server as PeerSource | null)
+    return who instanceof Promise ? who.then((w) => limit(state, set, w)) : limit(state, set, who)
+  }
+  return step
 }

@@ -1,5 +1,6 @@
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
+import type { GateStep } from '../../plugins/request-gate'
 import { stateOf } from '../../plugins/request-state'
 import { isActiveDomain, publicHostOf } from '../../services/domains'
 import { Hosting, notFoundPage } from './site-host'
@@ -33,9 +34,9 @@ const SERVER_PATHS = [
 ]
 const isServerPath = (path: string) => SERVER_PATHS.some((p) => path === p || path.startsWith(`${p}/`))
 
-export function customDomainPlugin(deps: AppDeps, hosting: Hosting) {
+export function customDomainStep(deps: AppDeps, hosting: Hosting): GateStep {
   const publicHost = publicHostOf(deps.config.publicUrl)
-  return new Elysia({ name: 'custodian/custom-domains' }).onRequest(({ request }) => {
+  return ({ request }) => {
     const { path } = stateOf(request)
     if (path.startsWith(ACME_CHALLENGE)) {
       const answer = deps.certificates.challengeResponse(path.slice(ACME_CHALLENGE.length))
@@ -51,7 +52,7 @@ export function customDomainPlugin(deps: AppDeps, hosting: Hosting) {
     if (request.method !== 'GET' && request.method !== 'HEAD') return notFoundPage()
     const site = hosting.siteByDomain(host)
     return site ? hosting.serve(site, path, request) : notFoundPage()
-  })
+  }
 }
 
 /** Public hosting under <PUBLIC_URL>/sites/<slug>/, and the on-demand TLS check. */
