@@ -1,6 +1,6 @@
 import { Database, type Statement } from 'bun:sqlite'
 import { type BunSQLiteDatabase, drizzle } from 'drizzle-orm/bun-sqlite'
-import { CredentialEpoch } from './credential-epoch'
+import { ChangeEpochs } from './change-epochs'
 import * as schema from './schema'
 
 export type Orm = BunSQLiteDatabase<typeof schema>
@@ -10,8 +10,8 @@ export interface Store {
   readonly path: string
   readonly sqlite: Database
   readonly orm: Orm
-  /** Whether credentials verified earlier may still be trusted (db/credential-epoch.ts). */
-  readonly credentialEpoch: CredentialEpoch
+  /** Whether cached credentials and account status may still be trusted (db/change-epochs.ts). */
+  readonly epochs: ChangeEpochs
   close(): void
 }
 
@@ -69,7 +69,7 @@ export function openStore(path: string): Store {
     path,
     sqlite,
     orm,
-    credentialEpoch: new CredentialEpoch(sqlite, isMemoryPath(path) ? null : path),
+    epochs: new ChangeEpochs(sqlite, isMemoryPath(path) ? null : path),
     close() {
       sqlite.close()
     },
@@ -83,9 +83,9 @@ export function openStore(path: string): Store {
  */
 export function writeTransaction<T>(store: Store, fn: (tx: Orm) => T): T {
   const result = store.orm.transaction((tx) => fn(tx as unknown as Orm), { behavior: 'immediate' })
-  // Committed: if it changed a credential (the triggers moved the counter), every process's
-  // cached credentials go now, before the caller answers anyone.
-  store.credentialEpoch.noteWrites()
+  // Committed: if it changed a credential or an account's status (the triggers moved a counter),
+  // every process's caches of that go now, before the caller answers anyone.
+  store.epochs.noteWrites()
   return result
 }
 

@@ -95,6 +95,7 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
       return opened
     })()
   usePseudonymKey(loadPseudonymKey(store.path, config.pseudonymKey))
+  store.epochs.selfCheck = config.checkCaches
   const verifier = createCredentialVerifier({ store, clock, config, logger })
   const rateLimitStore =
     options.rateLimitStore ??

@@ -82,8 +82,8 @@ const EnvSchema = T.Object({
   /** Serve HTTPS on this port with the issued certificates, chosen by SNI. */
   TLS_PORT: T.Optional(T.Integer({ minimum: 1, maximum: 65535 })),
   WORKER_INTERVAL_SECONDS: T.Integer({ minimum: 1, maximum: 86400, default: 30 }),
-  /** Test instrument: every cached credential is re-checked against the database's counter. */
-  CHECK_CREDENTIAL_CACHE: T.Boolean({ default: false }),
+  /** Test instrument: every cache hit (credentials, account status) is checked against the database. */
+  CHECK_CACHES: T.Boolean({ default: false }),
 })
 type Env = Static<typeof EnvSchema>
 
@@ -125,8 +125,7 @@ export const ENV_HELP: Record<keyof Env, string> = {
   ACME_CA_CERT: 'PEM of an extra CA to trust for the ACME directory',
   TLS_PORT: 'serve HTTPS for custom domains on this port',
   WORKER_INTERVAL_SECONDS: 'how often the in-process workers run',
-  CHECK_CREDENTIAL_CACHE:
-    'testing: fail a request whose cached credential changed without the epoch moving (slower)',
+  CHECK_CACHES: 'testing: check every cache hit against the database and fail on a difference (slower)',
 }
 
 /** Each variable with its default, for `custodian help config`. */
@@ -170,7 +169,7 @@ export interface Config {
   acme: { directoryUrl: string | null; email: string | null; caCertPath: string | null }
   tlsPort: number | null
   workerIntervalMs: number
-  checkCredentialCache: boolean
+  checkCaches: boolean
 }
 
 export class ConfigError extends Error {
@@ -189,7 +188,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const withDefaults = Value.Default(EnvSchema, raw)
   const converted = Value.Convert(EnvSchema, withDefaults) as Record<string, unknown>
-  for (const flag of ['RATE_LIMIT_ENABLED', 'METRICS_PUBLIC', 'CHECK_CREDENTIAL_CACHE'] as const)
+  for (const flag of ['RATE_LIMIT_ENABLED', 'METRICS_PUBLIC', 'CHECK_CACHES'] as const)
     if (typeof raw[flag] === 'string') converted[flag] = parseBool(flag, raw[flag] as string)
   const firstError = Value.Errors(EnvSchema, converted).First()
   if (firstError) {
@@ -248,7 +247,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     tlsPort: e.TLS_PORT ?? null,
     workerIntervalMs: e.WORKER_INTERVAL_SECONDS * 1000,
-    checkCredentialCache: e.CHECK_CREDENTIAL_CACHE,
+    checkCaches: e.CHECK_CACHES,
   }
 }
 

@@ -80,12 +80,13 @@ export const auditEvents = sqliteTable(
 )
 
 /**
- * One row: a counter SQLite's own triggers raise whenever anything a verified credential depends
- * on changes (a key revoked, expired, suspended or deleted; a user soft-deleted, restored, marked
- * for erasure, verified or removed; a team's owner). Cached credentials are only trusted while it
- * stands still: see db/credential-epoch.ts. Holds no personal data.
+ * Change counters SQLite's own triggers raise (migration 0006), one row per topic: 1 =
+ * credentials (a key revoked, expired, suspended or deleted; a user soft-deleted, restored, marked
+ * for erasure, verified or removed; a team's owner), 2 = account status (apps added or removed,
+ * subscriptions, the payment method). Caches of either are only trusted while their counter
+ * stands still: see db/change-epochs.ts. Holds no personal data.
  */
-export const credentialEpoch = sqliteTable('credential_epoch', {
+export const changeEpochs = sqliteTable('change_epochs', {
   id: integer('id').primaryKey(),
   value: integer('value').notNull(),
 })

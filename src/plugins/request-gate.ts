@@ -30,5 +30,7 @@ export function gateOf(steps: readonly GateStep[]): GateStep {
     }
     return undefined
   }
-  return (context) => from(0, context)
+  // IMPORTANT: name the fields. Elysia reads a hook's source to learn what it uses; a hook that
+  // passes its whole context on makes it parse cookies, query and headers for every request.
+  return ({ request, set, server }) => from(0, { request, set, server })
 }

@@ -415,6 +415,7 @@ export async function setPaymentMethod(
       .set({ paymentMethod: card, updatedAt: deps.clock.now() })
       .where(eq(users.id, userId))
       .run()
+    deps.store.epochs.noteWrites() // autocommitted: cached account statuses go now
     return { paymentMethodId: card.id }
   })
 }

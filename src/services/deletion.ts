@@ -493,7 +493,7 @@ export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
     if (!claimLease(deps, job.id)) continue
     if (job.step === 'requested' && job.userId) {
       deps.store.orm.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, job.userId)).run()
-      deps.store.credentialEpoch.noteWrites() // the account's credentials stop working now
+      deps.store.epochs.noteWrites() // the account's credentials stop working now
     }
     try {
       await runDeletion(deps, job.id)

@@ -296,6 +296,27 @@ describe('billing errors', () => {
     expect(b.em.subscriptions.size).toBe(1)
   })
 
+  it('GET /api/status follows every billing change at once (its answers are cached per user)', async () => {
+    const b = billingApp({ STRIPE_TRIAL_DAYS: '0' })
+    const u = await b.t.createUser()
+    const status = async () => (await b.t.json('GET', '/api/status', { token: u.apiKey })).body
+    expect(await status()).toEqual({
+      subscription: 'none',
+      planType: null,
+      appCount: 0,
+      hasPaymentMethod: false,
+      hasApps: false,
+    })
+    await addCard(b, u)
+    expect((await status()).hasPaymentMethod).toBe(true)
+    const appId = await createAppFor(b, u)
+    expect(await status()).toMatchObject({ appCount: 1, hasApps: true })
+    expect((await post(b, u, `/api/apps/${appId}/create-subscription`, { plan: 'yearly' })).status).toBe(200)
+    expect(await status()).toMatchObject({ subscription: 'active', planType: 'yearly' })
+    expect((await post(b, u, '/api/cancel-subscription')).status).toBe(200)
+    expect((await status()).subscription).toBe(mirrorOf(b, u)?.status)
+  })
+
   it('CARD_ERROR with Stripe’s message, when attaching and when charging; PAYMENT_ERROR for an unknown card', async () => {
     const b = billingApp({ STRIPE_TRIAL_DAYS: '0' })
     const u = await b.t.createUser()

@@ -120,8 +120,8 @@ describe('the auth contract', () => {
     const runtime = t.runtimeKey(u)
     expect((await t.request('GET', '/api/status', { token: u.apiKey })).status).toBe(200)
     t.store.orm.update(users).set({ erasureRequestedAt: t.clock.now() }).where(eq(users.id, u.user.id)).run()
-    // Written behind the services' back: announce it as they do (db/credential-epoch.ts).
-    t.store.credentialEpoch.noteWrites()
+    // Written behind the services' back: announce it as they do (db/change-epochs.ts).
+    t.store.epochs.noteWrites()
     for (const route of routes) {
       const key = route.dialect === 'api' ? u.apiKey : runtime
       await expectUnauthorized(

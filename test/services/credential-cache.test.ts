@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { createTestApp, type TestApp } from '../support/harness'
 
 // Verified API keys are cached under a credential epoch shared by every process on the database
-// (db/credential-epoch.ts). These tests change credentials from outside the serving process and
+// (db/change-epochs.ts). These tests change credentials from outside the serving process and
 // check the very next request: without the shared epoch the cache would keep answering as before.
 
 const ROOT = join(import.meta.dir, '../..')

@@ -52,8 +52,8 @@ export class TestApp {
     const config = testConfig({
       AUTH_JWT_SECRET: TEST_JWT_SECRET,
       PUBLIC_URL: TEST_PUBLIC_URL,
-      // Every test doubles as a check that no write path changes a credential behind the cache.
-      CHECK_CREDENTIAL_CACHE: 'true',
+      // Every test doubles as a check that no write path changes a credential or a status behind a cache.
+      CHECK_CACHES: 'true',
       ...options.env,
     })
     this.store = openStore(options.databasePath ?? ':memory:')

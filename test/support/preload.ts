@@ -5,5 +5,5 @@ for (const key of Object.keys(process.env)) {
   if (/^(STRIPE_|AUTH_|RATE_LIMIT_|REDIS_URL$|DATABASE_PATH$|PUBLIC_URL$|STORAGE_DIR$)/.test(key))
     delete process.env[key]
 }
-// Servers the tests start as processes re-check every cached credential (db/credential-epoch.ts).
-process.env.CHECK_CREDENTIAL_CACHE = 'true'
+// Servers the tests start as processes check every cache hit (db/change-epochs.ts).
+process.env.CHECK_CACHES = 'true'

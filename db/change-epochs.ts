@@ -1,0 +1,102 @@
+import type { Database, Statement } from 'bun:sqlite'
+import { closeSync, fstatSync, ftruncateSync, openSync } from 'node:fs'
+
+/** What a cache can depend on. The values are the rows of `change_epochs` (migration 0006). */
+export const EpochTopic = { credentials: 1, accountStatus: 2 } as const
+export type EpochTopic = (typeof EpochTopic)[keyof typeof EpochTopic]
+const TOPICS = Object.values(EpochTopic)
+
+/**
+ * Answers "may something read earlier still be trusted?" in nanoseconds, for every process on one
+ * database file (the server, `custodian purge` beside it).
+ *
+ * Two counters per topic:
+ * - a row of `change_epochs` in the database, raised by SQLite triggers (migration 0006) inside
+ *   the very transaction that changes what the topic covers (credentials: a key revoked, expired,
+ *   suspended or deleted, a user soft-deleted, restored, marked for erasure, verified or removed,
+ *   a team's owner; account status: apps, subscriptions, the payment method). Nothing can change
+ *   them without moving it — but reading it is a SQLite read (a shared-memory lock, ~1 µs), the
+ *   cost a cache exists to avoid.
+ * - a slot in `<database>-epoch`, a small file every process maps (MAP_SHARED): a load is a memory
+ *   read. A process raises the slots whose rows moved after it commits (`noteWrites`, called by
+ *   `writeTransaction` after COMMIT, and after the few autocommitted writes).
+ *
+ * A cached answer is used only while its topic's shared slot equals the value read before the
+ * rows were. The raise comes after the commit, so a request answered from a cache in that gap of
+ * microseconds is one that ran concurrently with the change; every request that starts after the
+ * raise reads the database again.
+ *
+ * Where the shared file cannot be made (a read-only directory) nothing is cached: `current()`
+ * answers null. An in-memory database lives in one process; its counters are process-local.
+ * With several instances on one PostgreSQL (not built yet) the slots would have to be shared
+ * between machines: until then caching is for one host.
+ */
+export class ChangeEpochs {
+  private readonly shared: Int32Array | null
+  private rows: Statement<{ value: number }, []> | null = null
+  private lastSeen: number[] | null = null
+  /** Caches compare every hit with a fresh read and throw on a difference (CHECK_CACHES). */
+  selfCheck = false
+
+  constructor(
+    private readonly sqlite: Database,
+    path: string | null,
+  ) {
+    this.shared = path === null ? new Int32Array(TOPICS.length + 1) : mapSharedCounters(`${path}-epoch`)
+  }
+
+  /** The topic's shared counter, or null when nothing may be cached. */
+  current(topic: EpochTopic): number | null {
+    return this.shared === null ? null : Atomics.load(this.shared, topic)
+  }
+
+  /**
+   * The triggers' counters as committed, by topic (null before migration 0006 ran). A SQLite
+   * read: used after writes and by the caches' self-check, never on the hot path.
+   */
+  committed(): number[] | null {
+    try {
+      this.rows ??= this.sqlite.prepare('SELECT value FROM change_epochs ORDER BY id')
+      const values = this.rows.all().map((row) => row.value)
+      return values.length === TOPICS.length ? values : null
+    } catch {
+      return null // the table does not exist yet (an unmigrated database)
+    }
+  }
+
+  /**
+   * After a commit: raise the shared counter of every topic whose row moved since this process
+   * last looked. Inside an outer transaction it waits for that one's commit (raising before it
+   * would let another process cache what is about to change).
+   */
+  noteWrites() {
+    if (this.sqlite.inTransaction) return
+    const values = this.committed()
+    if (values === null) return
+    const last = this.lastSeen
+    this.lastSeen = values
+    for (const [index, topic] of TOPICS.entries())
+      if (!last || last[index] !== values[index]) this.raise(topic)
+  }
+
+  /** Invalidates every process's caches of one topic. */
+  raise(topic: EpochTopic) {
+    if (this.shared) Atomics.add(this.shared, topic, 1)
+  }
+}
+
+function mapSharedCounters(file: string): Int32Array | null {
+  const bytes = 4 * (TOPICS.length + 1)
+  try {
+    const fd = openSync(file, 'a', 0o600)
+    try {
+      if (fstatSync(fd).size < bytes) ftruncateSync(fd, bytes)
+    } finally {
+      closeSync(fd)
+    }
+    const mapped = Bun.mmap(file, { shared: true })
+    return new Int32Array(mapped.buffer, mapped.byteOffset, TOPICS.length + 1)
+  } catch {
+    return null
+  }
+}
