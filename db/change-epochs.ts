@@ -2,7 +2,7 @@ import type { Database, Statement } from 'bun:sqlite'
 import { closeSync, fstatSync, ftruncateSync, openSync } from 'node:fs'
 
 /** What a cache can depend on. The values are the rows of `change_epochs` (migration 0006). */
-export const EpochTopic = { credentials: 1, accountStatus: 2 } as const
+export const EpochTopic = { credentials: 1, accountStatus: 2, hosting: 3 } as const
 export type EpochTopic = (typeof EpochTopic)[keyof typeof EpochTopic]
 const TOPICS = Object.values(EpochTopic)
 
@@ -14,7 +14,8 @@ const TOPICS = Object.values(EpochTopic)
  * - a row of `change_epochs` in the database, raised by SQLite triggers (migration 0006) inside
  *   the very transaction that changes what the topic covers (credentials: a key revoked, expired,
  *   suspended or deleted, a user soft-deleted, restored, marked for erasure, verified or removed,
- *   a team's owner; account status: apps, subscriptions, the payment method). Nothing can change
+ *   a team's owner; account status: apps, subscriptions, the payment method; hosting: a site
+ *   published, its domain or indexing, an app's slug or removal). Nothing can change
  *   them without moving it — but reading it is a SQLite read (a shared-memory lock, ~1 µs), the
  *   cost a cache exists to avoid.
  * - a slot in `<database>-epoch`, a small file every process maps (MAP_SHARED): a load is a memory

@@ -111,7 +111,8 @@ export const SYSTEM_TABLES: Readonly<Record<string, string>> = {
   account_deletions: 'PII-free deletion jobs and receipts; outlive the user on purpose',
   audit_events: 'PII-free account events (hashed user id)',
   stripe_events: 'webhook event ids for dedupe; no personal data',
-  change_epochs: 'counters raised by triggers when credentials or account status change; no personal data',
+  change_epochs:
+    'counters raised by triggers when credentials, account status or hosting change; no personal data',
   __drizzle_migrations: "the migrator's bookkeeping",
 }
 

@@ -3,7 +3,7 @@ CREATE TABLE `change_epochs` (
 	`value` integer NOT NULL
 );
 --> statement-breakpoint
-INSERT INTO `change_epochs` (`id`, `value`) VALUES (1, 0), (2, 0);
+INSERT INTO `change_epochs` (`id`, `value`) VALUES (1, 0), (2, 0), (3, 0);
 --> statement-breakpoint
 CREATE TRIGGER `change_epochs_credentials_keys_update` AFTER UPDATE OF `id`, `user_id`, `team_id`, `kind`, `key_hash`, `is_active`, `revoked_at`, `expires_at`, `suspended_at` ON `api_keys`
 BEGIN UPDATE `change_epochs` SET `value` = `value` + 1 WHERE `id` = 1; END;
@@ -49,3 +49,21 @@ BEGIN UPDATE `change_epochs` SET `value` = `value` + 1 WHERE `id` = 2; END;
 --> statement-breakpoint
 CREATE TRIGGER `change_epochs_status_subscriptions_delete` AFTER DELETE ON `subscriptions`
 BEGIN UPDATE `change_epochs` SET `value` = `value` + 1 WHERE `id` = 2; END;
+--> statement-breakpoint
+CREATE TRIGGER `change_epochs_hosting_sites_insert` AFTER INSERT ON `sites`
+BEGIN UPDATE `change_epochs` SET `value` = `value` + 1 WHERE `id` = 3; END;
+--> statement-breakpoint
+CREATE TRIGGER `change_epochs_hosting_sites_update` AFTER UPDATE OF `app_id`, `custom_domain`, `domain_status`, `search_indexing`, `published_version` ON `sites`
+BEGIN UPDATE `change_epochs` SET `value` = `value` + 1 WHERE `id` = 3; END;
+--> statement-breakpoint
+CREATE TRIGGER `change_epochs_hosting_sites_delete` AFTER DELETE ON `sites`
+BEGIN UPDATE `change_epochs` SET `value` = `value` + 1 WHERE `id` = 3; END;
+--> statement-breakpoint
+CREATE TRIGGER `change_epochs_hosting_apps_update` AFTER UPDATE OF `id`, `slug`, `deployed` ON `apps`
+BEGIN UPDATE `change_epochs` SET `value` = `value` + 1 WHERE `id` = 3; END;
+--> statement-breakpoint
+CREATE TRIGGER `change_epochs_hosting_apps_delete` AFTER DELETE ON `apps`
+BEGIN UPDATE `change_epochs` SET `value` = `value` + 1 WHERE `id` = 3; END;
+--> statement-breakpoint
+CREATE TRIGGER `change_epochs_hosting_users_erasure` AFTER UPDATE OF `erasure_requested_at` ON `users`
+BEGIN UPDATE `change_epochs` SET `value` = `value` + 1 WHERE `id` = 3; END;

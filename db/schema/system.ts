@@ -83,7 +83,8 @@ export const auditEvents = sqliteTable(
  * Change counters SQLite's own triggers raise (migration 0006), one row per topic: 1 =
  * credentials (a key revoked, expired, suspended or deleted; a user soft-deleted, restored, marked
  * for erasure, verified or removed; a team's owner), 2 = account status (apps added or removed,
- * subscriptions, the payment method). Caches of either are only trusted while their counter
+ * subscriptions, the payment method), 3 = hosting (a site published, its domain or indexing, an
+ * app's slug or removal). Caches of either are only trusted while their counter
  * stands still: see db/change-epochs.ts. Holds no personal data.
  */
 export const changeEpochs = sqliteTable('change_epochs', {

@@ -180,6 +180,7 @@ async function progressDomain(deps: DomainDeps, appId: string): Promise<DomainSt
       .set({ ...values, updatedAt: deps.clock.now() })
       .where(and(eq(sites.appId, appId), eq(sites.customDomain, domain), ne(sites.domainStatus, 'active')))
       .run()
+    deps.store.epochs.noteWrites() // autocommitted: hosting caches everywhere see the new state
     site = siteOf(deps.store, appId)
   }
   if (site.domainStatus === 'pending_dns') {

@@ -345,6 +345,8 @@ describe('public hosting', () => {
     expect((await onDomain('/healthz')).status).toBe(200)
     // Attached but not active yet: a plain 404; an unknown host reaches the API as usual.
     t.store.orm.update(sites).set({ domainStatus: 'pending_dns' }).where(eq(sites.appId, appId)).run()
+    // Written behind the services' back: announce it as they do (db/change-epochs.ts).
+    t.store.epochs.noteWrites()
     expect((await onDomain('/privacy')).status).toBe(404)
     expect(
       (await t.request('GET', '/api/status', { token: u.apiKey, headers: { host: 'other.example.org' } }))

@@ -1,6 +1,7 @@
 import type { Statement } from 'bun:sqlite'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { EpochTopic } from '../../../db/change-epochs'
 import type { Store } from '../../../db/client'
 import type { FileStorage } from '../../lib/storage'
 import { PAGE_FILES } from '../../render/site'
@@ -51,14 +52,31 @@ const ROUTES = new Map<string, string>([
   ...Object.values(PAGE_FILES).map((p) => [p.path, p.file] as [string, string]),
 ])
 
+/** Pages at most this large are kept in memory once read; larger files are streamed from disk. */
+const MAX_CACHED_FILE_BYTES = 512 * 1024
+const MAX_CACHED_BYTES = 64 * 1024 * 1024
+const MAX_CACHED_LOOKUPS = 10_000
+
+/**
+ * Serves published sites. Hosted pages are the public, highest-volume traffic, so the lookups
+ * (slug or domain → site) and the bytes of small published files are kept in memory, all under
+ * the hosting epoch (db/change-epochs.ts): a deploy, a domain change, a slug change or an
+ * erasure — in any process — moves it, and the next request drops everything and reads again
+ * (so an erased app's pages leave memory at once too). A published version's files never change
+ * (a deploy writes a new version), so bytes read once stay right while the epoch holds.
+ */
 export class Hosting {
   private readonly bySlug: Statement<HostedRow, [string]>
   private readonly byDomain: Statement<HostedRow, [string]>
   private readonly domainActive: Statement<{ one: number }, [string]>
   private readonly manifests = new Map<string, VersionManifest>()
+  private readonly lookups = new Map<string, HostedSite | boolean | null>()
+  private readonly files = new Map<string, Uint8Array>()
+  private cachedBytes = 0
+  private cacheEpoch: number | null = null
 
   constructor(
-    store: Store,
+    private readonly store: Store,
     private readonly storage: FileStorage,
   ) {
     const columns =
@@ -73,16 +91,65 @@ export class Hosting {
   }
 
   siteBySlug(slug: string): HostedSite | null {
-    return this.hosted(this.bySlug.get(slug))
+    return this.cached(`slug:${slug}`, () => this.hosted(this.bySlug.get(slug)))
   }
 
   siteByDomain(host: string): HostedSite | null {
-    return this.hosted(this.byDomain.get(host))
+    return this.cached(`domain:${host}`, () => this.hosted(this.byDomain.get(host)))
   }
 
   /** Whether an app has this custom domain verified (active): pending claims are never served. */
   isActive(host: string): boolean {
-    return this.domainActive.get(host) !== null
+    return this.cached(`active:${host}`, () => this.domainActive.get(host) !== null)
+  }
+
+  /** True while the caches may be used; drops them when the hosting epoch moved. */
+  private cacheUsable(): boolean {
+    const epoch = this.store.epochs.current(EpochTopic.hosting)
+    if (epoch !== this.cacheEpoch) {
+      this.lookups.clear()
+      this.files.clear()
+      this.cachedBytes = 0
+      this.cacheEpoch = epoch
+    }
+    return epoch !== null
+  }
+
+  private cached<T extends HostedSite | boolean | null>(key: string, read: () => T): T {
+    if (!this.cacheUsable()) return read()
+    if (this.lookups.has(key)) {
+      const hit = this.lookups.get(key) as T
+      // Self-check (CHECK_CACHES): a hit must equal what the rows say now.
+      if (this.store.epochs.selfCheck && JSON.stringify(hit) !== JSON.stringify(read()))
+        throw new Error('hosting changed without raising its epoch (db/change-epochs.ts)')
+      return hit
+    }
+    const value = read()
+    if (this.lookups.size >= MAX_CACHED_LOOKUPS) this.lookups.clear()
+    this.lookups.set(key, value)
+    return value
+  }
+
+  /** A published file's bytes (small ones from memory), or null when it is missing. */
+  private async fileBytes(path: string): Promise<Uint8Array | Blob | null> {
+    const usable = this.cacheUsable()
+    const readAt = this.cacheEpoch
+    const hit = usable ? this.files.get(path) : undefined
+    if (hit) return hit
+    const file = Bun.file(path)
+    if (!(await file.exists())) return null
+    if (!usable || file.size > MAX_CACHED_FILE_BYTES) return file
+    const bytes = await file.bytes()
+    if (this.cachedBytes + bytes.byteLength > MAX_CACHED_BYTES) {
+      this.files.clear()
+      this.cachedBytes = 0
+    }
+    // Only if the epoch did not move while reading: a deploy in between may have removed it.
+    if (this.cacheUsable() && this.cacheEpoch === readAt) {
+      this.files.set(path, bytes)
+      this.cachedBytes += bytes.byteLength
+    }
+    return bytes
   }
 
   private hosted(row: HostedRow | null): HostedSite | null {
@@ -143,8 +210,7 @@ export class Hosting {
     if (entry.contentType.startsWith('text/html')) headers['content-security-policy'] = PAGE_CSP
     if (request.headers.get('if-none-match') === entry.etag)
       return new Response(null, { status: 304, headers })
-    const file = Bun.file(join(versionDir(this.storage, site.appId, site.version), fileName))
-    if (!(await file.exists())) return notFoundPage()
-    return new Response(file, { headers })
+    const body = await this.fileBytes(join(versionDir(this.storage, site.appId, site.version), fileName))
+    return body ? new Response(body, { headers }) : notFoundPage()
   }
 }
