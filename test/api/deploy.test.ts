@@ -167,6 +167,7 @@ describe('POST /api/apps/:appId/deploy', () => {
     await deploy(t, u, appId)
     let page = await t.request('GET', `/sites/${slug}/privacy`)
     expect(page.headers.get('x-robots-tag')).toBeNull()
+    expect(page.headers.get('x-request-id')).toMatch(/^[A-Za-z0-9._:-]+$/)
     expect(await page.text()).not.toContain('noindex')
     await t.json('PATCH', `/api/apps/${appId}/site`, { token: u.apiKey, body: { searchIndexing: false } })
     await deploy(t, u, appId)
@@ -335,6 +336,8 @@ describe('public hosting', () => {
     const privacy = await onDomain('/privacy')
     expect(privacy.status).toBe(200)
     expect(await privacy.text()).toContain('Privacy Policy')
+    expect(privacy.headers.get('x-request-id')).toMatch(/^[A-Za-z0-9._:-]+$/)
+    expect(privacy.headers.get('content-security-policy')).toContain("default-src 'none'")
     expect((await onDomain('/')).status).toBe(200)
     // The API and health paths answer as themselves whatever the Host (a domain captures nothing).
     expect((await onDomain('/api/status')).status).toBe(401)

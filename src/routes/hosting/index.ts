@@ -1,5 +1,6 @@
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
+import { adoptSetHeaders } from '../../lib/adopt-headers'
 import type { GateStep } from '../../plugins/request-gate'
 import { stateOf } from '../../plugins/request-state'
 import { isActiveDomain, publicHostOf } from '../../services/domains'
@@ -36,7 +37,7 @@ const isServerPath = (path: string) => SERVER_PATHS.some((p) => path === p || pa
 
 export function customDomainStep(deps: AppDeps, hosting: Hosting): GateStep {
   const publicHost = publicHostOf(deps.config.publicUrl)
-  return ({ request }) => {
+  return ({ request, set }) => {
     const { path } = stateOf(request)
     if (path.startsWith(ACME_CHALLENGE)) {
       const answer = deps.certificates.challengeResponse(path.slice(ACME_CHALLENGE.length))
@@ -51,7 +52,9 @@ export function customDomainStep(deps: AppDeps, hosting: Hosting): GateStep {
     if (host === publicHost || !hosting.isActive(host)) return
     if (request.method !== 'GET' && request.method !== 'HEAD') return notFoundPage()
     const site = hosting.siteByDomain(host)
-    return site ? hosting.serve(site, path, request) : notFoundPage()
+    return site
+      ? hosting.serve(site, path, request).then((page) => adoptSetHeaders(set, page))
+      : adoptSetHeaders(set, notFoundPage())
   }
 }
 
@@ -60,12 +63,13 @@ export const hostingRoutes = (deps: AppDeps, hosting: Hosting) =>
   new Elysia()
     .get(
       '/sites/:slug',
-      ({ params, request }) => {
+      async ({ params, request, set }) => {
         const site = hosting.siteBySlug(params.slug)
-        if (!site) return notFoundPage()
+        if (!site) return adoptSetHeaders(set, notFoundPage())
         // Elysia matches /sites/x/ here too. Without the slash, relative page links would
         // resolve outside the site: send the browser to the canonical address.
-        if (stateOf(request).path.endsWith('/')) return hosting.serve(site, '', request)
+        if (stateOf(request).path.endsWith('/'))
+          return adoptSetHeaders(set, await hosting.serve(site, '', request))
         return new Response(null, {
           status: 301,
           headers: { location: `/sites/${encodeURIComponent(params.slug)}/` },
@@ -75,9 +79,9 @@ export const hostingRoutes = (deps: AppDeps, hosting: Hosting) =>
     )
     .get(
       '/sites/:slug/*',
-      ({ params, request }) => {
+      async ({ params, request, set }) => {
         const site = hosting.siteBySlug(params.slug)
-        return site ? hosting.serve(site, params['*'], request) : notFoundPage()
+        return adoptSetHeaders(set, site ? await hosting.serve(site, params['*'], request) : notFoundPage())
       },
       { detail: { hide: true } },
     )

@@ -194,7 +194,9 @@ export class Hosting {
       })
     }
     const fileName = ROUTES.get(clean)
-    const manifest = fileName ? await this.manifest(site) : null
+    const manifest = fileName
+      ? (this.manifests.get(`${site.appId}/${site.version}`) ?? (await this.manifest(site)))
+      : null
     const entry = fileName ? manifest?.files[fileName] : undefined
     if (!fileName || !entry) return notFoundPage()
     // A beta invitation is never indexed, whatever the site's searchIndexing (render/site.ts too).

@@ -1,0 +1,16 @@
+/**
+ * Moves the headers the pipeline put on Elysia's `set` (X-Request-Id) onto a Response a route
+ * built itself, leaving `set` empty, so that Elysia hands the Response on as it is. Otherwise
+ * Elysia rebuilds every such Response to merge them in — a second Response around the first
+ * one's body as a stream — which was the largest single cost of serving a hosted page.
+ */
+export function adoptSetHeaders(
+  set: { headers: Record<string, string | number> },
+  response: Response,
+): Response {
+  for (const name in set.headers) {
+    response.headers.set(name, String(set.headers[name]))
+    delete set.headers[name]
+  }
+  return response
+}
