@@ -14,3 +14,13 @@ export function adoptSetHeaders(
   }
   return response
 }
+
+/** The same for an answer that may still be on its way. */
+export function adoptSetHeadersOf(
+  set: { headers: Record<string, string | number> },
+  response: Response | Promise<Response>,
+): Response | Promise<Response> {
+  return response instanceof Promise
+    ? response.then((r) => adoptSetHeaders(set, r))
+    : adoptSetHeaders(set, response)
+}

@@ -1,29 +1,37 @@
-import { runLoad } from './lib/load'
-import { header, loadTable } from './lib/report'
+import { header } from './lib/report'
+import { type Contender, medianRatio, roundsTable, runRounds } from './lib/rounds'
 import { startBenchServer } from './lib/server-process'
 
-/** Deploy of an app with every page configured, and a hosted privacy page against a bare file server. */
+/**
+ * Deploy of an app with every page configured, and a hosted privacy page against a bare
+ * Bun.serve sending the same file with Bun.file, in BENCH_ROUNDS interleaved rounds (default 3).
+ */
 export async function benchHosting(durationSec: number) {
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
   header(
-    `Deploy (every page configured) and hosted privacy page vs bare Bun.serve of the same file — wrk -t2 -c64 ${durationSec}s`,
+    `Deploy (every page configured) and hosted privacy page vs bare Bun.serve of the same file — wrk -t2 -c64 ${durationSec}s × ${rounds} rounds`,
   )
   const hosted = await startBenchServer('hosted')
   const d = hosted.info.deployMs as Record<string, number>
   console.log(
     `deploy wall time over 20 deploys with a changed policy: min ${d.first?.toFixed(1)} ms, median ${d.median?.toFixed(1)} ms, max ${d.max?.toFixed(1)} ms; unchanged (no-op) ${d.noop?.toFixed(1)} ms`,
   )
-  const hostedResult = await runLoad({ url: `${hosted.url}${hosted.info.privacyPath}`, durationSec })
-  const hostedRss = hosted.peakRssMiB()
-  await hosted.stop()
-  const bare = await startBenchServer('static', {}, [hosted.info.privacyFile])
-  const bareResult = await runLoad({ url: bare.url, durationSec })
-  const bareRss = bare.peakRssMiB()
-  await bare.stop()
-  loadTable([
-    { name: 'bare Bun.serve, same file', result: bareResult, peakRssMiB: bareRss },
-    { name: 'custodian /sites/<slug>/privacy', result: hostedResult, peakRssMiB: hostedRss },
-  ])
+  const bareServer = await startBenchServer('static', {}, [hosted.info.privacyFile])
+  const bare: Contender = {
+    name: 'bare: Bun.serve + Bun.file, same file',
+    server: bareServer,
+    url: bareServer.url,
+    rounds: [],
+  }
+  const custodian: Contender = {
+    name: 'Custodian /sites/<slug>/privacy',
+    server: hosted,
+    url: `${hosted.url}${hosted.info.privacyPath}`,
+    rounds: [],
+  }
+  await runRounds([bare, custodian], durationSec, rounds)
+  roundsTable([bare, custodian], bare)
   console.log(
-    `hosting reaches ${((hostedResult.rps / bareResult.rps) * 100).toFixed(1)}% of the bare file server`,
+    `hosting reaches ${(medianRatio(custodian, bare) * 100).toFixed(1)}% of the bare file server (median of same-round ratios)`,
   )
 }

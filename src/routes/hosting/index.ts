@@ -1,6 +1,6 @@
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
-import { adoptSetHeaders } from '../../lib/adopt-headers'
+import { adoptSetHeaders, adoptSetHeadersOf } from '../../lib/adopt-headers'
 import type { GateStep } from '../../plugins/request-gate'
 import { stateOf } from '../../plugins/request-state'
 import { isActiveDomain, publicHostOf } from '../../services/domains'
@@ -52,9 +52,7 @@ export function customDomainStep(deps: AppDeps, hosting: Hosting): GateStep {
     if (host === publicHost || !hosting.isActive(host)) return
     if (request.method !== 'GET' && request.method !== 'HEAD') return notFoundPage()
     const site = hosting.siteByDomain(host)
-    return site
-      ? hosting.serve(site, path, request).then((page) => adoptSetHeaders(set, page))
-      : adoptSetHeaders(set, notFoundPage())
+    return adoptSetHeadersOf(set, site ? hosting.serve(site, path, request) : notFoundPage())
   }
 }
 
@@ -63,13 +61,13 @@ export const hostingRoutes = (deps: AppDeps, hosting: Hosting) =>
   new Elysia()
     .get(
       '/sites/:slug',
-      async ({ params, request, set }) => {
+      ({ params, request, set }) => {
         const site = hosting.siteBySlug(params.slug)
         if (!site) return adoptSetHeaders(set, notFoundPage())
         // Elysia matches /sites/x/ here too. Without the slash, relative page links would
         // resolve outside the site: send the browser to the canonical address.
         if (stateOf(request).path.endsWith('/'))
-          return adoptSetHeaders(set, await hosting.serve(site, '', request))
+          return adoptSetHeadersOf(set, hosting.serve(site, '', request))
         return new Response(null, {
           status: 301,
           headers: { location: `/sites/${encodeURIComponent(params.slug)}/` },
@@ -79,9 +77,9 @@ export const hostingRoutes = (deps: AppDeps, hosting: Hosting) =>
     )
     .get(
       '/sites/:slug/*',
-      async ({ params, request, set }) => {
+      ({ params, request, set }) => {
         const site = hosting.siteBySlug(params.slug)
-        return adoptSetHeaders(set, site ? await hosting.serve(site, params['*'], request) : notFoundPage())
+        return adoptSetHeadersOf(set, site ? hosting.serve(site, params['*'], request) : notFoundPage())
       },
       { detail: { hide: true } },
     )

@@ -71,7 +71,7 @@ export class Hosting {
   private readonly domainActive: Statement<{ one: number }, [string]>
   private readonly manifests = new Map<string, VersionManifest>()
   private readonly lookups = new Map<string, HostedSite | boolean | null>()
-  private readonly files = new Map<string, Uint8Array>()
+  private readonly pages = new Map<string, PreparedPage>()
   private cachedBytes = 0
   private cacheEpoch: number | null = null
 
@@ -108,7 +108,7 @@ export class Hosting {
     const epoch = this.store.epochs.current(EpochTopic.hosting)
     if (epoch !== this.cacheEpoch) {
       this.lookups.clear()
-      this.files.clear()
+      this.pages.clear()
       this.cachedBytes = 0
       this.cacheEpoch = epoch
     }
@@ -130,26 +130,43 @@ export class Hosting {
     return value
   }
 
-  /** A published file's bytes (small ones from memory), or null when it is missing. */
-  private async fileBytes(path: string): Promise<Uint8Array | Blob | null> {
+  /**
+   * A published page ready to send: its headers and (when small) its bytes, read once per
+   * version. Null when the version has no such file.
+   */
+  private async preparePage(site: HostedSite, fileName: string, key: string): Promise<PreparedPage | null> {
     const usable = this.cacheUsable()
     const readAt = this.cacheEpoch
-    const hit = usable ? this.files.get(path) : undefined
-    if (hit) return hit
+    const manifest = await this.manifest(site)
+    const entry = manifest?.files[fileName]
+    if (!entry) return null
+    const path = join(versionDir(this.storage, site.appId, site.version), fileName)
     const file = Bun.file(path)
     if (!(await file.exists())) return null
-    if (!usable || file.size > MAX_CACHED_FILE_BYTES) return file
-    const bytes = await file.bytes()
-    if (this.cachedBytes + bytes.byteLength > MAX_CACHED_BYTES) {
-      this.files.clear()
-      this.cachedBytes = 0
+    const headers: Record<string, string> = {
+      'content-type': entry.contentType,
+      etag: entry.etag,
+      'cache-control': CACHE_CONTROL,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'strict-origin-when-cross-origin',
     }
-    // Only if the epoch did not move while reading: a deploy in between may have removed it.
-    if (this.cacheUsable() && this.cacheEpoch === readAt) {
-      this.files.set(path, bytes)
-      this.cachedBytes += bytes.byteLength
+    // A beta invitation is never indexed, whatever the site's searchIndexing (render/site.ts too).
+    if (!site.searchIndexing || fileName === PAGE_FILES.testflight.file)
+      headers['x-robots-tag'] = 'noindex, nofollow'
+    if (entry.contentType.startsWith('text/html')) headers['content-security-policy'] = PAGE_CSP
+    const bytes = file.size <= MAX_CACHED_FILE_BYTES ? await file.bytes() : null
+    const page: PreparedPage = { path, etag: entry.etag, headers, bytes }
+    // Kept only if the epoch did not move while reading: a deploy in between may have removed it.
+    if (usable && this.cacheUsable() && this.cacheEpoch === readAt) {
+      const size = bytes?.byteLength ?? 0
+      if (this.cachedBytes + size > MAX_CACHED_BYTES || this.pages.size >= MAX_CACHED_LOOKUPS) {
+        this.pages.clear()
+        this.cachedBytes = 0
+      }
+      this.pages.set(key, page)
+      this.cachedBytes += size
     }
-    return bytes
+    return page
   }
 
   private hosted(row: HostedRow | null): HostedSite | null {
@@ -175,44 +192,46 @@ export class Hosting {
     return manifest
   }
 
-  /** Answers a path of a hosted site (`path` relative to the site root, without leading slash). */
-  async serve(site: HostedSite, path: string, request: Request): Promise<Response> {
+  /**
+   * Answers a path of a hosted site (`path` relative to the site root, without leading slash).
+   * Synchronous when the page is in memory — the common case.
+   */
+  serve(site: HostedSite, path: string, request: Request): Response | Promise<Response> {
     const clean = path.replace(/^\/+/, '').replace(/\/+$/, '')
-    const robots: Record<string, string> = site.searchIndexing ? {} : { 'x-robots-tag': 'noindex, nofollow' }
-    if (clean.startsWith('.well-known/') && clean !== '.well-known/apple-app-site-association') {
-      const name = clean.slice('.well-known/'.length)
-      if (!isWellKnownFileName(name)) return notFoundPage()
-      const file = Bun.file(wellKnownPath(this.storage, site.appId, name))
-      if (!(await file.exists())) return notFoundPage()
-      return new Response(file, {
-        headers: {
-          'content-type': WELL_KNOWN_TYPES[name] as string,
-          'cache-control': CACHE_CONTROL,
-          'x-content-type-options': 'nosniff',
-          ...robots,
-        },
-      })
-    }
+    if (clean.startsWith('.well-known/') && clean !== '.well-known/apple-app-site-association')
+      return this.serveWellKnown(site, clean.slice('.well-known/'.length))
     const fileName = ROUTES.get(clean)
-    const manifest = fileName
-      ? (this.manifests.get(`${site.appId}/${site.version}`) ?? (await this.manifest(site)))
-      : null
-    const entry = fileName ? manifest?.files[fileName] : undefined
-    if (!fileName || !entry) return notFoundPage()
-    // A beta invitation is never indexed, whatever the site's searchIndexing (render/site.ts too).
-    if (fileName === PAGE_FILES.testflight.file) robots['x-robots-tag'] = 'noindex, nofollow'
+    if (!fileName) return notFoundPage()
+    const key = `${site.appId}/${site.version}/${fileName}/${site.searchIndexing ? 1 : 0}`
+    const page = this.cacheUsable() ? this.pages.get(key) : undefined
+    if (page) return respond(page, request)
+    return this.preparePage(site, fileName, key).then((p) => (p ? respond(p, request) : notFoundPage()))
+  }
+
+  private async serveWellKnown(site: HostedSite, name: string): Promise<Response> {
+    if (!isWellKnownFileName(name)) return notFoundPage()
+    const file = Bun.file(wellKnownPath(this.storage, site.appId, name))
+    if (!(await file.exists())) return notFoundPage()
     const headers: Record<string, string> = {
-      'content-type': entry.contentType,
-      etag: entry.etag,
+      'content-type': WELL_KNOWN_TYPES[name] as string,
       'cache-control': CACHE_CONTROL,
       'x-content-type-options': 'nosniff',
-      'referrer-policy': 'strict-origin-when-cross-origin',
-      ...robots,
     }
-    if (entry.contentType.startsWith('text/html')) headers['content-security-policy'] = PAGE_CSP
-    if (request.headers.get('if-none-match') === entry.etag)
-      return new Response(null, { status: 304, headers })
-    const body = await this.fileBytes(join(versionDir(this.storage, site.appId, site.version), fileName))
-    return body ? new Response(body, { headers }) : notFoundPage()
+    if (!site.searchIndexing) headers['x-robots-tag'] = 'noindex, nofollow'
+    return new Response(file, { headers })
   }
+}
+
+interface PreparedPage {
+  path: string
+  etag: string
+  headers: Readonly<Record<string, string>>
+  /** The file's bytes when small enough to keep; otherwise it is streamed from `path`. */
+  bytes: Uint8Array | null
+}
+
+function respond(page: PreparedPage, request: Request): Response {
+  if (request.headers.get('if-none-match') === page.etag)
+    return new Response(null, { status: 304, headers: page.headers })
+  return new Response(page.bytes ?? Bun.file(page.path), { headers: page.headers })
 }
