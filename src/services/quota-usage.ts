@@ -1,34 +1,50 @@
 import { sql } from 'drizzle-orm'
-import type { Orm } from '../../db/client'
+import { preparedFor, type Store } from '../../db/client'
 import { quotaUsage } from '../../db/schema'
 import { DAY, HOUR } from '../lib/clock'
 import { startOfUtcDay, utcDay } from '../lib/time'
 
-/** Adds to a team's usage row of one UTC day, creating it when missing. */
+const ph = sql.placeholder
+/** Prepared once: the builder rebuilt this upsert on every sandbox create (~130 µs). */
+const upsertUsage = preparedFor((orm) =>
+  orm
+    .insert(quotaUsage)
+    .values({
+      teamId: ph('team'),
+      usageDate: ph('day'),
+      sandboxCreates: ph('creates'),
+      gbHours: ph('gbHours'),
+      updatedAt: ph('now'),
+    })
+    .onConflictDoUpdate({
+      target: [quotaUsage.teamId, quotaUsage.usageDate],
+      set: {
+        sandboxCreates: sql`${quotaUsage.sandboxCreates} + ${ph('creates')}`,
+        gbHours: sql`${quotaUsage.gbHours} + ${ph('gbHours')}`,
+        updatedAt: sql`${ph('now')}`,
+      },
+    })
+    .prepare(),
+)
+
+/**
+ * Adds to a team's usage row of one UTC day, creating it when missing. Call inside the write
+ * transaction that decided it (the statement runs on the store's connection).
+ */
 export function addUsage(
-  tx: Orm,
+  store: Store,
   teamId: string,
   usageDate: string,
   delta: { sandboxCreates?: number; gbHours?: number },
   now: number,
 ) {
-  tx.insert(quotaUsage)
-    .values({
-      teamId,
-      usageDate,
-      sandboxCreates: delta.sandboxCreates ?? 0,
-      gbHours: delta.gbHours ?? 0,
-      updatedAt: now,
-    })
-    .onConflictDoUpdate({
-      target: [quotaUsage.teamId, quotaUsage.usageDate],
-      set: {
-        sandboxCreates: sql`${quotaUsage.sandboxCreates} + ${delta.sandboxCreates ?? 0}`,
-        gbHours: sql`${quotaUsage.gbHours} + ${delta.gbHours ?? 0}`,
-        updatedAt: now,
-      },
-    })
-    .run()
+  upsertUsage(store).run({
+    team: teamId,
+    day: usageDate,
+    creates: delta.sandboxCreates ?? 0,
+    gbHours: delta.gbHours ?? 0,
+    now,
+  })
 }
 
 /** GB-hours of a run: memory in GiB × hours, split by UTC day → `[usageDate, gbHours][]`. */
@@ -46,7 +62,7 @@ export function gbHoursByDay(memoryMb: number, fromMs: number, toMs: number): [s
 
 /** Charges a run's GB-hours to the team, on each UTC day it ran. */
 export function chargeGbHours(
-  tx: Orm,
+  store: Store,
   teamId: string,
   memoryMb: number,
   fromMs: number,
@@ -54,5 +70,5 @@ export function chargeGbHours(
   now: number,
 ) {
   for (const [day, gbHours] of gbHoursByDay(memoryMb, fromMs, toMs))
-    addUsage(tx, teamId, day, { gbHours }, now)
+    addUsage(store, teamId, day, { gbHours }, now)
 }

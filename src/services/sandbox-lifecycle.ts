@@ -22,7 +22,7 @@ export function endRun(
   now: number,
 ): SandboxRow {
   if (sandbox.status === 'running' && sandbox.chargedUntil !== null && now > sandbox.chargedUntil)
-    chargeGbHours(tx, sandbox.teamId, sandbox.memoryMb, sandbox.chargedUntil, now, now)
+    chargeGbHours(store, sandbox.teamId, sandbox.memoryMb, sandbox.chargedUntil, now, now)
   // The team's running totals follow (sandbox-totals.ts): a running segment ends; capacity frees
   // when it is destroyed.
   adjustTotals(store, sandbox.teamId, now, {

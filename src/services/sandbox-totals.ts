@@ -95,7 +95,7 @@ export function settledTotals(store: Store, teamId: string, now: number): Sandbo
     }
   // Running segments from before today are charged to their days and restart at midnight.
   for (const sandbox of s.overdue.all(teamId, dayStart)) {
-    chargeGbHours(store.orm, teamId, sandbox.memory_mb, sandbox.charged_until, dayStart, now)
+    chargeGbHours(store, teamId, sandbox.memory_mb, sandbox.charged_until, dayStart, now)
     s.restart.run(dayStart, sandbox.id, dayStart)
   }
   const counted = s.recount.get(dayStart, teamId) as { active: number; memory: number; charged: number }

@@ -71,6 +71,10 @@ describe('POST /v1/sandboxes', () => {
       timeout_action: 'destroy',
       destroyed_at: null,
     })
+    // No metadata is stored as SQL NULL, not the JSON text 'null' (exports show the stored value).
+    expect(
+      t.store.sqlite.query('SELECT typeof(metadata) AS type FROM sandboxes WHERE id = ?').get(r.body.id),
+    ).toEqual({ type: 'null' })
     const full = await create(t, u.session, {
       template: 'python-3.12',
       vcpus: 2,
