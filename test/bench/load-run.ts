@@ -169,8 +169,13 @@ async function client(index: number, until: number) {
 }
 
 const started = performance.now()
+const serverCpuBefore = server.cpuMicros()
+const clientCpuBefore = process.cpuUsage()
 await Promise.all(users.map((_, i) => client(i, started + SECONDS * 1000)))
 const elapsed = (performance.now() - started) / 1000
+const serverCpu = server.cpuMicros() - serverCpuBefore
+const clientCpuUsage = process.cpuUsage(clientCpuBefore)
+const clientCpu = clientCpuUsage.user + clientCpuUsage.system
 const peakRss = server.peakRssMiB()
 
 // Every acknowledged write, looked for through the API.
@@ -233,6 +238,9 @@ console.log(
 )
 console.log(
   `\nthroughput ${(all.length / elapsed).toFixed(0)} req/s over ${elapsed.toFixed(1)} s; statuses ${JSON.stringify(Object.fromEntries(statuses))}; network errors ${networkErrors}; peak server RSS ${peakRss.toFixed(1)} MiB`,
+)
+console.log(
+  `CPU per request: server ${(serverCpu / all.length).toFixed(0)} µs, load generator ${(clientCpu / all.length).toFixed(0)} µs (both on this machine's ${navigator.hardwareConcurrency} cores)`,
 )
 console.log(`5xx: ${fiveXX}; acknowledged writes checked: ${checked}; lost: ${lost}`)
 for (const p of problems) console.log(`  ${p}`)

@@ -42,7 +42,7 @@ export async function startBenchServer(
   args: string[] = [],
 ): Promise<BenchServer> {
   // BENCH_PROFILE=1 writes a CPU profile of the server (Chrome format) into the working directory.
-  const flags = process.env.BENCH_PROFILE ? ['--cpu-prof'] : []
+  const flags = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-md', '--cpu-prof-interval=250'] : []
   return startServerProcess(
     ['bun', ...flags, join(import.meta.dir, 'bench-server.ts'), mode, ...args],
     env,
