@@ -40,7 +40,7 @@ export async function writeAppFilesThenCommit<T>(
   }
   try {
     return writeTransaction(deps.store, (tx) => {
-      ownedApp(tx, userId, appId)
+      ownedApp(deps.store, userId, appId)
       return commit(tx)
     })
   } catch (error) {

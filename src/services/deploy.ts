@@ -138,7 +138,7 @@ export async function deployApp(
   const publish = (recordSeat: (tx: Orm) => void) =>
     writeTransaction(deps.store, (tx) => {
       // Still live? An erasure may have begun while the pages were written (app-files.ts).
-      ownedApp(tx, userId, appId)
+      ownedApp(deps.store, userId, appId)
       const now = deps.clock.now()
       recordSeat(tx)
       const updatedSite = tx

@@ -110,7 +110,7 @@ export async function setDomain(deps: DomainDeps, userId: string, appId: string,
   let previous: string | null = null
   try {
     writeTransaction(deps.store, (tx) => {
-      ownedApp(tx, userId, appId)
+      ownedApp(deps.store, userId, appId)
       const site = siteOf(tx, appId)
       previous = site?.customDomain ?? null
       // Setting the same domain again changes nothing, unless its last order failed: then retry.
@@ -147,7 +147,7 @@ export async function domainStatus(deps: DomainDeps, userId: string, appId: stri
 
 export async function removeDomain(deps: DomainDeps, userId: string, appId: string) {
   const domain = writeTransaction(deps.store, (tx) => {
-    ownedApp(tx, userId, appId)
+    ownedApp(deps.store, userId, appId)
     const current = siteOf(tx, appId)?.customDomain ?? null
     if (!current) throw new AppError('NOT_FOUND', 'This app has no custom domain.')
     tx.update(sites)

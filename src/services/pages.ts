@@ -31,7 +31,7 @@ export function savePage(
   data: Record<string, unknown>,
 ): SavedPage {
   return writeTransaction(store, (tx) => {
-    ownedApp(tx, userId, appId)
+    ownedApp(store, userId, appId)
     const now = clock.now()
     tx.insert(appPages)
       .values({ appId, kind, data, createdAt: now, updatedAt: now })
@@ -56,7 +56,7 @@ export function savePolicy(
   data: Record<string, unknown>,
 ) {
   const saved = writeTransaction(store, (tx) => {
-    ownedApp(tx, userId, appId)
+    ownedApp(store, userId, appId)
     const now = clock.now()
     tx.insert(policies)
       .values({ appId, data, createdAt: now, updatedAt: now })

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, isNotNull, lte, type SQL, sql } from 'drizzle-orm'
-import { type Orm, preparedFor, type Store, writeTransaction } from '../../db/client'
+import { preparedFor, type Store, writeTransaction } from '../../db/client'
 import {
   quotaTiers,
   quotaUsage,
@@ -123,7 +123,7 @@ export function createSandbox(
   teamId: string,
   input: NewSandbox,
 ): SandboxRow {
-  return writeTransaction(deps.store, (tx) => {
+  return writeTransaction(deps.store, () => {
     const now = deps.clock.now()
     const day = utcDay(now)
     const tier = teamTier(deps.store, teamId)
@@ -165,24 +165,29 @@ export function createSandbox(
   })
 }
 
-function ownSandbox(tx: Orm, teamId: string, id: string): SandboxRow {
-  const row = tx
+const sandboxOfTeam = preparedFor((orm) =>
+  orm
     .select()
     .from(sandboxes)
-    .where(and(eq(sandboxes.id, id), eq(sandboxes.teamId, teamId)))
-    .get()
+    .where(and(eq(sandboxes.id, ph('id')), eq(sandboxes.teamId, ph('team'))))
+    .prepare(),
+)
+
+/** The team's sandbox, or SANDBOX_NOT_FOUND. Inside a transaction too (same connection). */
+function ownSandbox(store: Store, teamId: string, id: string): SandboxRow {
+  const row = sandboxOfTeam(store).get({ id, team: teamId })
   if (!row) throw notFound()
   return row
 }
 
 export function getSandbox(store: Store, teamId: string, id: string): SandboxRow {
-  return ownSandbox(store.orm, teamId, id)
+  return ownSandbox(store, teamId, id)
 }
 
 /** Destroys a sandbox (charging what ran); destroying one already gone is a no-op. */
 export function destroySandbox(deps: SandboxDeps, teamId: string, id: string): SandboxRow {
   return writeTransaction(deps.store, (tx) => {
-    const sandbox = ownSandbox(tx, teamId, id)
+    const sandbox = ownSandbox(deps.store, teamId, id)
     if (sandbox.status === 'destroyed' || sandbox.status === 'error') return sandbox
     return endRun(deps.store, tx, sandbox, 'destroyed', deps.clock.now())
   })
@@ -196,7 +201,7 @@ const wrongState = (sandbox: SandboxRow, action: string) =>
 /** running → paused: the running segment is charged; nothing accrues while paused. */
 export function hibernateSandbox(deps: SandboxDeps, teamId: string, id: string): SandboxRow {
   return writeTransaction(deps.store, (tx) => {
-    const sandbox = ownSandbox(tx, teamId, id)
+    const sandbox = ownSandbox(deps.store, teamId, id)
     if (sandbox.status === 'paused') return sandbox
     if (sandbox.status !== 'running') throw wrongState(sandbox, 'hibernate')
     return endRun(deps.store, tx, sandbox, 'paused', deps.clock.now())
@@ -206,7 +211,7 @@ export function hibernateSandbox(deps: SandboxDeps, teamId: string, id: string):
 /** paused → running, if the day's GB-hours allow; the timeout starts again. */
 export function resumeSandbox(deps: SandboxDeps, teamId: string, id: string): SandboxRow {
   return writeTransaction(deps.store, (tx) => {
-    const sandbox = ownSandbox(tx, teamId, id)
+    const sandbox = ownSandbox(deps.store, teamId, id)
     if (sandbox.status === 'running') return sandbox
     if (sandbox.status !== 'paused') throw wrongState(sandbox, 'resume')
     const now = deps.clock.now()
@@ -241,7 +246,7 @@ export function setSandboxTimeout(
   action?: TimeoutAction,
 ): SandboxRow {
   return writeTransaction(deps.store, (tx) => {
-    const sandbox = ownSandbox(tx, teamId, id)
+    const sandbox = ownSandbox(deps.store, teamId, id)
     if (!ACTIVE_STATUSES.includes(sandbox.status)) throw wrongState(sandbox, 'set the timeout of')
     const now = deps.clock.now()
     return tx
@@ -304,6 +309,31 @@ function sweepBatch(deps: SandboxDeps, batch: number): number {
 
 export { ACTIVE_STATUSES }
 
+/** A page of the team's sandboxes, newest first: with or without a state, with or without a cursor. */
+const pageStatements = [false, true].flatMap((byState) =>
+  [false, true].map((afterCursor) =>
+    preparedFor((orm) =>
+      orm
+        .select()
+        .from(sandboxes)
+        .where(
+          and(
+            eq(sandboxes.teamId, ph('team')),
+            byState ? eq(sandboxes.status, ph('status')) : undefined,
+            afterCursor
+              ? sql`(${sandboxes.createdAt}, ${sandboxes.id}) < (${ph('afterAt')}, ${ph('afterId')})`
+              : undefined,
+          ),
+        )
+        .orderBy(desc(sandboxes.createdAt), desc(sandboxes.id))
+        .limit(ph('limit'))
+        .prepare(),
+    ),
+  ),
+)
+const pageStatement = (store: Store, byState: boolean, afterCursor: boolean) =>
+  (pageStatements[(byState ? 2 : 0) + (afterCursor ? 1 : 0)] as (typeof pageStatements)[number])(store)
+
 export interface SandboxFilter {
   states?: SandboxStatus[]
   template?: string
@@ -349,20 +379,31 @@ export function listSandboxes(store: Store, teamId: string, filter: SandboxFilte
     conditions.push(
       sql`(${sandboxes.createdAt}, ${sandboxes.id}) < (${filter.after.createdAt}, ${filter.after.id})`,
     )
-  const newest = (where: SQL[]) =>
-    store.orm
-      .select()
-      .from(sandboxes)
-      .where(and(...where))
-      .orderBy(desc(sandboxes.createdAt), desc(sandboxes.id))
-      .limit(filter.limit + 1)
-      .all()
+  // Without template or metadata filters (the common pages), one of four prepared statements:
+  // building the query cost more than running it.
+  const plain = !filter.template && !filter.metadata
+  const newest = (where: SQL[], state?: SandboxStatus) =>
+    plain
+      ? pageStatement(store, state !== undefined, filter.after !== undefined).all({
+          team: teamId,
+          status: state,
+          afterAt: filter.after?.createdAt,
+          afterId: filter.after?.id,
+          limit: filter.limit + 1,
+        })
+      : store.orm
+          .select()
+          .from(sandboxes)
+          .where(and(...where))
+          .orderBy(desc(sandboxes.createdAt), desc(sandboxes.id))
+          .limit(filter.limit + 1)
+          .all()
   // One index-ordered query per state, merged here: a single `status IN (…)` query makes SQLite
   // walk the team's whole history in list order to find the few live rows among the destroyed.
   const states = [...new Set(filter.states ?? [])]
   const rows = states.length
     ? states
-        .flatMap((state) => newest([...conditions, eq(sandboxes.status, state)]))
+        .flatMap((state) => newest([...conditions, eq(sandboxes.status, state)], state))
         .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
         .slice(0, filter.limit + 1)
     : newest(conditions)

@@ -58,7 +58,7 @@ export function updateSite(
   }
   try {
     return writeTransaction(deps.store, (tx) => {
-      const app = ownedApp(tx, userId, appId)
+      const app = ownedApp(deps.store, userId, appId)
       const now = deps.clock.now()
       const appChanges: Partial<AppRow> = {}
       if (patch.appName !== undefined) appChanges.appName = patch.appName
@@ -105,7 +105,7 @@ export function saveSmartBanner(
   banner: SmartBanner,
 ): SmartBanner {
   return writeTransaction(deps.store, (tx) => {
-    ownedApp(tx, userId, appId)
+    ownedApp(deps.store, userId, appId)
     tx.update(sites)
       .set({ smartBanner: banner, updatedAt: deps.clock.now() })
       .where(eq(sites.appId, appId))
