@@ -8,5 +8,7 @@ import { writeAllSync } from './lib/write-all'
 // (`custodian openapi | …` was cut at 64–128 KiB); Bun.write on the pipe misreported partial writes.
 const writeAll = (line: string) => writeAllSync(1, `${line}\n`)
 
-const code = await main(process.argv.slice(2), writeAll)
-if (code >= 0) process.exit(code)
+// No top-level await: a bytecode-compiled binary (`bun build --bytecode`) is CommonJS.
+main(process.argv.slice(2), writeAll).then((code) => {
+  if (code >= 0) process.exit(code)
+})

@@ -1,4 +1,4 @@
-import Stripe from 'stripe'
+import type Stripe from 'stripe'
 import type {
   BillingEvent,
   BillingInvoice,
@@ -26,9 +26,19 @@ export interface StripeAdapterOptions {
 /** The Stripe API version the adapter is written for; the SDK sends it with every request. */
 export const STRIPE_API_VERSION = '2026-10-28.endive'
 
+/**
+ * The SDK is loaded when billing is configured, not at every start (its evaluation was a tenth of
+ * the binary's start-up, and billing is optional).
+ */
+function stripeSdk(): typeof Stripe {
+  const sdk = require('stripe') as typeof Stripe | { default: typeof Stripe }
+  return 'default' in sdk ? sdk.default : sdk
+}
+
 export function createStripeClient(options: StripeAdapterOptions): Stripe {
   const base = options.apiBase ? new URL(options.apiBase) : null
-  return new Stripe(options.secretKey, {
+  const StripeClient = stripeSdk()
+  return new StripeClient(options.secretKey, {
     // Pinned: the adapter is written for this version's objects (README, "Billing").
     apiVersion: STRIPE_API_VERSION,
     maxNetworkRetries: options.maxNetworkRetries ?? 2,

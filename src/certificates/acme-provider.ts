@@ -2,8 +2,18 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import https from 'node:https'
 import { dirname } from 'node:path'
-import acme from 'acme-client'
+import type acme from 'acme-client'
 import { CertificateError, type CertificateProvider, type IssuedCertificate } from './port'
+
+/**
+ * acme-client (with node-forge) is loaded on first use: evaluating it took longer than the rest of
+ * the server's start-up, and most deployments never order a certificate.
+ */
+let acmeModule: Promise<typeof acme> | null = null
+const loadAcme = () => {
+  acmeModule ??= import('acme-client').then((m) => m.default)
+  return acmeModule
+}
 
 export interface AcmeProviderOptions {
   directoryUrl: string
@@ -23,10 +33,15 @@ export class AcmeCertificateProvider implements CertificateProvider {
   private readonly challenges = new Map<string, string>()
   private client: Promise<acme.Client> | null = null
 
-  constructor(private readonly options: AcmeProviderOptions) {
-    if (options.caCertPath && existsSync(options.caCertPath))
-      // acme-client speaks through its own axios instance: trust the extra CA there only.
-      acme.axios.defaults.httpsAgent = new https.Agent({ ca: readFileSync(options.caCertPath) })
+  constructor(private readonly options: AcmeProviderOptions) {}
+
+  /** The ACME library, configured once: it speaks through its own axios instance, where the extra CA is trusted. */
+  private async acme(): Promise<typeof acme> {
+    const lib = await loadAcme()
+    const ca = this.options.caCertPath
+    if (ca && existsSync(ca) && !lib.axios.defaults.httpsAgent)
+      lib.axios.defaults.httpsAgent = new https.Agent({ ca: readFileSync(ca) })
+    return lib
   }
 
   challengeResponse(token: string) {
@@ -36,7 +51,7 @@ export class AcmeCertificateProvider implements CertificateProvider {
   private async accountKey(): Promise<Buffer> {
     const path = this.options.accountKeyPath
     if (existsSync(path)) return readFile(path)
-    const key = await acme.crypto.createPrivateEcdsaKey()
+    const key = await (await this.acme()).crypto.createPrivateEcdsaKey()
     await mkdir(dirname(path), { recursive: true })
     await writeFile(path, key, { mode: 0o600 })
     return key
@@ -44,11 +59,12 @@ export class AcmeCertificateProvider implements CertificateProvider {
 
   async issue(domain: string): Promise<IssuedCertificate> {
     try {
+      const lib = await this.acme()
       this.client ??= this.accountKey().then(
-        (accountKey) => new acme.Client({ directoryUrl: this.options.directoryUrl, accountKey }),
+        (accountKey) => new lib.Client({ directoryUrl: this.options.directoryUrl, accountKey }),
       )
       const client = await this.client
-      const [key, csr] = await acme.crypto.createCsr({ commonName: domain, altNames: [domain] })
+      const [key, csr] = await lib.crypto.createCsr({ commonName: domain, altNames: [domain] })
       const cert = await client.auto({
         csr,
         email: this.options.email,

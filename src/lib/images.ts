@@ -1,6 +1,6 @@
 import webpWasm from '@jsquash/webp/codec/dec/webp_dec.wasm' with { type: 'file' }
 import decodeWebp, { init as initWebpDecoder } from '@jsquash/webp/decode.js'
-import { Jimp } from 'jimp'
+import type { Jimp } from 'jimp'
 
 export type ImageType = 'image/png' | 'image/jpeg' | 'image/webp'
 
@@ -66,8 +66,12 @@ export function sniffImage(bytes: Uint8Array): ImageInfo | null {
 }
 
 let webpReady: Promise<unknown> | null = null
+/** Jimp is loaded with the first icon: evaluating it at start-up cost ~80 ms of every start. */
+let jimpModule: Promise<typeof import('jimp')> | null = null
 
 async function decode(bytes: Uint8Array, info: ImageInfo) {
+  jimpModule ??= import('jimp')
+  const { Jimp } = await jimpModule
   if (info.type !== 'image/webp')
     return Jimp.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
   // The WASM decoder is embedded as a file (works inside the compiled binary) and compiled once.

@@ -5,6 +5,7 @@ import { benchExport } from './export.bench'
 import { benchHosting } from './hosting.bench'
 import { benchSandboxCreateCost } from './sandbox-create-cost'
 import { benchSandboxes } from './sandboxes.bench'
+import { benchStartup } from './startup.bench'
 import { benchStatus } from './status.bench'
 import { benchTraffic } from './traffic.bench'
 
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<void>> = {
   export: () => benchExport(),
   erasure: () => benchErasure(),
   hosting: () => benchHosting(seconds),
+  startup: () => benchStartup(),
   sandboxes: async () => {
     await benchSandboxCreateCost()
     await benchSandboxes(seconds)
