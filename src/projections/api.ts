@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import type { apps, sites, WellKnownFlags } from '../../db/schema'
+import type { AppRow, SiteRow } from '../../db/rows'
 import type {
   AccountOverview,
   AccountStatus,
@@ -8,10 +8,8 @@ import type {
 } from '../services/account-overview'
 import { isUsable, publicSubscriptionStatus } from '../services/account-overview'
 import type { ApiKeyRow, MintedKey } from '../services/keys'
+import { NO_WELL_KNOWN_FILES } from '../services/sites'
 import { Int, Millis, nullable } from './schema-helpers'
-
-export type AppRow = typeof apps.$inferSelect
-export type SiteRow = typeof sites.$inferSelect
 
 // Row → /api JSON: camelCase, epoch milliseconds (Stripe periods in epoch seconds).
 
@@ -194,12 +192,6 @@ export const ApiSite = t.Object({
   createdAt: Millis,
   updatedAt: Millis,
 })
-
-export const NO_WELL_KNOWN_FILES: WellKnownFlags = {
-  appleDeveloperDomainAssociation: false,
-  appleDeveloperMerchantId: false,
-  appleWalletOrderType: false,
-}
 
 /**
  * The `<Site>` object (api-orbit.md). The subscription fields describe the account's subscription

@@ -1,3 +1,4 @@
+import type { AppRow, SandboxRow, SiteRow } from '../../db/rows'
 import type { PageKind } from '../../db/schema'
 import type { SubscriptionRow } from '../services/account-overview'
 import type { TeamRow, UserRow } from '../services/accounts'
@@ -12,9 +13,8 @@ import {
   single,
 } from '../services/export'
 import type { ApiKeyRow } from '../services/keys'
-import { type AppRow, projectSiteForApi, type SiteRow } from './api'
+import { projectSiteForApi } from './api'
 import { EXPORTED_TABLES } from './export-tables'
-import type { SandboxRow } from './v1'
 
 const T = EXPORTED_TABLES
 

@@ -1,3 +1,4 @@
+import type { AppRow, SandboxRow, SiteRow } from '../../db/rows'
 import { quotaTiers } from '../../db/schema'
 import { toRfc3339 } from '../lib/time'
 import type { SubscriptionRow } from '../services/account-overview'
@@ -11,7 +12,6 @@ import {
   single,
 } from '../services/export'
 import type { ApiKeyRow } from '../services/keys'
-import type { AppRow, SiteRow } from './api'
 import { EXPORTED_TABLES } from './export-tables'
 import {
   projectKeyRowForV1,
@@ -19,7 +19,6 @@ import {
   projectTierForV1,
   projectUsageForV1,
   projectUserForV1,
-  type SandboxRow,
 } from './v1'
 
 const T = EXPORTED_TABLES

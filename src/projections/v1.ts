@@ -1,11 +1,9 @@
 import { t } from 'elysia'
-import type { sandboxes } from '../../db/schema'
+import type { SandboxRow } from '../../db/rows'
 import { toRfc3339 } from '../lib/time'
 import type { QuotaTierRow, QuotaUsageRow, TeamRow, UserRow } from '../services/accounts'
 import type { ApiKeyRow, MintedKey } from '../services/keys'
 import { DateTime, Int, JsonObject, nullable, oneOf } from './schema-helpers'
-
-export type SandboxRow = typeof sandboxes.$inferSelect
 
 // Row → /v1 JSON: snake_case column names, RFC 3339 times, secret and internal columns hidden.
 

@@ -1,7 +1,7 @@
+import type { AppRow, SiteRow } from '../../db/rows'
 import type { PageKind, SmartBanner } from '../../db/schema'
 import { findDataType, findPurpose } from '../privacy/apple-reference'
 import { effectivePrivacyManifest, type PrivacyManifestConfig } from '../privacy/manifest'
-import type { AppRow, SiteRow } from '../projections/api'
 import { html, paragraphs, type SafeHtml, safeUrl, trusted } from './html'
 
 /** Everything a deploy renders from: the saved configuration, as of the deploy. */

@@ -1,11 +1,12 @@
 import { and, asc, count, eq, or, sql } from 'drizzle-orm'
 import { EpochTopic } from '../../db/change-epochs'
 import { preparedFor, readTransaction, type Store } from '../../db/client'
+import type { SubscriptionRow } from '../../db/rows'
 import { apps, type PlanType, sites, subscriptions } from '../../db/schema'
 import type { UserRow } from './accounts'
 import { getUser } from './accounts'
 
-export type SubscriptionRow = typeof subscriptions.$inferSelect
+export type { SubscriptionRow }
 
 /** Stripe statuses under which deployed apps stay published and seats can be added. */
 export const USABLE_SUBSCRIPTION_STATUSES = ['active', 'past_due', 'trialing'] as const

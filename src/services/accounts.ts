@@ -1,5 +1,6 @@
 import { and, desc, eq, gte, sql } from 'drizzle-orm'
 import { changesOf, type Orm, preparedFor, type Store } from '../../db/client'
+import type { QuotaTierRow, QuotaUsageRow, TeamRow, UserRow } from '../../db/rows'
 import { quotaTiers, quotaUsage, teams, users } from '../../db/schema'
 import { AppError } from '../errors'
 import { type Clock, DAY } from '../lib/clock'
@@ -7,10 +8,7 @@ import { randomBase62, uuidv7 } from '../lib/ids'
 import { slugify } from '../lib/slug'
 import { utcDay } from '../lib/time'
 
-export type UserRow = typeof users.$inferSelect
-export type TeamRow = typeof teams.$inferSelect
-export type QuotaTierRow = typeof quotaTiers.$inferSelect
-export type QuotaUsageRow = typeof quotaUsage.$inferSelect
+export type { QuotaTierRow, QuotaUsageRow, TeamRow, UserRow }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 

@@ -1,11 +1,11 @@
 import { and, asc, count, eq, like, or, sql } from 'drizzle-orm'
 import { type Orm, preparedFor, type Store, writeTransaction } from '../../db/client'
 import { OWNED_TABLES } from '../../db/ownership'
+import type { AppRow, SiteRow } from '../../db/rows'
 import { apps, sites } from '../../db/schema'
 import { AppError } from '../errors'
 import type { Clock } from '../lib/clock'
 import type { FileStorage } from '../lib/storage'
-import type { AppRow, SiteRow } from '../projections/api'
 import { baseSlug, isReservedSlug } from './slugs'
 
 /** At most this many apps per account (api-orbit.md). */

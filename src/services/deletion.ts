@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, isNotNull, isNull, lt, lte, ne, or } from 'drizzle-orm'
 import { changesOf, readTransaction, type Store, truncateWal, writeTransaction } from '../../db/client'
 import { OWNED_TABLES, ownerWhere } from '../../db/ownership'
+import type { DeletionRow } from '../../db/rows'
 import { accountDeletions, apps, type DeletionMode, type DeletionStep, sites, users } from '../../db/schema'
 import { BillingError, type BillingPort, isTerminal } from '../billing/port'
 import { AppError } from '../errors'
@@ -16,7 +17,7 @@ import { recordAudit } from './audit'
 import { atStripeFailClosed } from './billing'
 import { type ErasureLedger, ledgerEntryOf, reconcileLedger } from './erasure-ledger'
 
-export type DeletionRow = typeof accountDeletions.$inferSelect
+export type { DeletionRow }
 
 export interface DeletionDeps {
   store: Store

@@ -1,5 +1,6 @@
 import { and, count, desc, eq, gt, inArray, isNull, or } from 'drizzle-orm'
 import { type Orm, type Store, writeTransaction } from '../../db/client'
+import type { ApiKeyRow } from '../../db/rows'
 import { type ApiKeyKind, apiKeys } from '../../db/schema'
 import { AppError } from '../errors'
 import { type Clock, DAY } from '../lib/clock'
@@ -7,7 +8,7 @@ import { sha256Hex } from '../lib/crypto'
 import { randomBase62, randomHex, uuidv7 } from '../lib/ids'
 import { recordAudit } from './audit'
 
-export type ApiKeyRow = typeof apiKeys.$inferSelect
+export type { ApiKeyRow }
 
 /** At most this many active (not retiring) keys per family (api-orbit.md, api-v1.md). */
 export const MAX_ACTIVE_KEYS = 10

@@ -1,10 +1,11 @@
 import { and, count, eq, inArray } from 'drizzle-orm'
 import type { Orm, Store } from '../../db/client'
+import type { SandboxRow } from '../../db/rows'
 import { type SandboxStatus, sandboxes } from '../../db/schema'
 import { chargeGbHours } from './quota-usage'
 import { adjustTotals } from './sandbox-totals'
 
-export type SandboxRow = typeof sandboxes.$inferSelect
+export type { SandboxRow }
 
 /** States that hold capacity (count towards max_concurrent_sandboxes). */
 export const ACTIVE_STATUSES: SandboxStatus[] = ['creating', 'running', 'paused']

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { type Store, writeTransaction } from '../../db/client'
+import type { AppRow, SiteRow } from '../../db/rows'
 import { apps, type SmartBanner, sites, type WellKnownFlags } from '../../db/schema'
 import { AppError, fieldError } from '../errors'
 import type { Clock } from '../lib/clock'
@@ -10,10 +11,16 @@ import { ImageError, processIcon } from '../lib/images'
 import { sanitizeHomepage } from '../lib/sanitize'
 import type { FileStorage } from '../lib/storage'
 import { writeFileAtomically } from '../lib/write-file'
-import { type AppRow, NO_WELL_KNOWN_FILES, type SiteRow } from '../projections/api'
 import { writeAppFilesThenCommit } from './app-files'
 import { isUniqueViolation, ownedApp, siteOf } from './apps'
 import { isReservedSlug, slugProblem } from './slugs'
+
+/** A site with none of the Apple well-known files uploaded. */
+export const NO_WELL_KNOWN_FILES: WellKnownFlags = {
+  appleDeveloperDomainAssociation: false,
+  appleDeveloperMerchantId: false,
+  appleWalletOrderType: false,
+}
 
 export interface SitesDeps {
   store: Store
