@@ -22,7 +22,7 @@ async function startToHealthy(argv: string[], env: Record<string, string>) {
     const proc = Bun.spawn(argv, {
       env: { ...process.env, ...env, PORT: String(port) },
       stdout: 'ignore',
-      stderr: 'ignore',
+      stderr: 'pipe',
     })
     for (;;) {
       const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
@@ -30,6 +30,13 @@ async function startToHealthy(argv: string[], env: Record<string, string>) {
         () => false,
       )
       if (ok) break
+      // A start that failed (a port taken by chance) must not leave the benchmark polling forever.
+      if (proc.exitCode !== null || performance.now() - started > 10_000) {
+        proc.kill('SIGKILL')
+        throw new Error(
+          `${argv.join(' ')} did not answer /healthz: ${await new Response(proc.stderr).text()}`,
+        )
+      }
       await Bun.sleep(1)
     }
     times.push(performance.now() - started)
