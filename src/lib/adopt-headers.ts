@@ -24,3 +24,11 @@ export function adoptSetHeadersOf(
     ? response.then((r) => adoptSetHeaders(set, r))
     : adoptSetHeaders(set, response)
 }
+
+/** A JSON answer as a finished Response carrying the pipeline's headers (see adoptSetHeaders). */
+export function jsonResponse(set: { headers: Record<string, string | number> }, body: unknown): Response {
+  return adoptSetHeaders(
+    set,
+    new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json;charset=utf-8' } }),
+  )
+}

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'bun:test'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { eq } from 'drizzle-orm'
 import { apps, sites, subscriptions, users } from '../../db/schema'
+import { ApiStatus } from '../../src/projections/api'
 import { createTestApp } from '../support/harness'
+
+// GET /api/status skips Elysia's response validation (a ready Response): its answers are checked
+// against the documented schema here instead.
+const StatusSchema = TypeCompiler.Compile(ApiStatus)
 
 describe('GET /api/status', () => {
   it('summarises an account without apps or subscription', async () => {
@@ -9,6 +15,10 @@ describe('GET /api/status', () => {
     const u = await t.createUser()
     const r = await t.json('GET', '/api/status', { token: u.apiKey })
     expect(r.status).toBe(200)
+    expect(StatusSchema.Check(r.body)).toBe(true)
+    expect(r.headers.get('content-type')).toBe('application/json;charset=utf-8')
+    expect(r.headers.get('x-request-id')).toMatch(/^[A-Za-z0-9._:-]+$/)
+    expect(r.headers.get('ratelimit-policy')).toContain('"default"')
     expect(r.body).toEqual({
       subscription: 'none',
       planType: null,
@@ -23,6 +33,7 @@ describe('GET /api/status', () => {
     const u = await t.createUser()
     seedBilling(t, u.user.id, 'trialing')
     const r = await t.json('GET', '/api/status', { token: u.session })
+    expect(StatusSchema.Check(r.body)).toBe(true)
     expect(r.body).toEqual({
       subscription: 'active',
       planType: 'yearly',
