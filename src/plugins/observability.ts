@@ -20,16 +20,16 @@ export interface ObservabilityOptions {
  * so an operator can follow one user's requests without learning who they are.
  */
 export const observabilityPlugin = (options: ObservabilityOptions) =>
-  new Elysia({ name: 'custodian/observability' })
-    .onTransform({ as: 'global' }, ({ request, route }) => {
-      stateOf(request).route = route
-    })
-    .onAfterResponse({ as: 'global' }, ({ request, set, response }) => {
+  // The matched pattern comes from the context Elysia hands this hook (`route`, set once routed);
+  // a transform hook to record it cost every request a call and an Object.assign.
+  new Elysia({ name: 'custodian/observability' }).onAfterResponse(
+    { as: 'global' },
+    ({ request, set, response, route: matched }) => {
       const state = stateOf(request)
       const status =
         state.status ??
         (response instanceof Response ? response.status : typeof set.status === 'number' ? set.status : 200)
-      const route = state.route ?? options.routeIndex?.patternFor(request.method, state.path) ?? 'unmatched'
+      const route = matched || (options.routeIndex?.patternFor(request.method, state.path) ?? 'unmatched')
       const ms = performance.now() - state.startedAt
       options.metrics.request(request.method, route, status, ms / 1000)
       if (!options.logRequests) return
@@ -42,4 +42,5 @@ export const observabilityPlugin = (options: ObservabilityOptions) =>
       }
       if (state.principal) fields.user = hashUserId(state.principal.userId)
       options.logger.info('request', fields)
-    })
+    },
+  )

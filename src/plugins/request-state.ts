@@ -16,8 +16,6 @@ export interface RequestState {
   credential?: Credential | Promise<Credential>
   /** Set by bearer auth once a protected route's credential rule is satisfied. */
   principal: Principal | null
-  /** The matched route pattern (`/api/apps/:appId`), for logs and metrics. */
-  route?: string
   /** Final status, recorded by whichever hook produced the response (logs, metrics). */
   status?: number
   /** Set by the idempotency plugin when this request holds a claim. */
