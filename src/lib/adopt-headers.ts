@@ -26,9 +26,16 @@ export function adoptSetHeadersOf(
 }
 
 /** A JSON answer as a finished Response carrying the pipeline's headers (see adoptSetHeaders). */
-export function jsonResponse(set: { headers: Record<string, string | number> }, body: unknown): Response {
+export function jsonResponse(
+  set: { headers: Record<string, string | number> },
+  body: unknown,
+  status = 200,
+): Response {
   return adoptSetHeaders(
     set,
-    new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json;charset=utf-8' } }),
+    new Response(JSON.stringify(body), {
+      status,
+      headers: { 'content-type': 'application/json;charset=utf-8' },
+    }),
   )
 }

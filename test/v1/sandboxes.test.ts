@@ -13,6 +13,8 @@ import { createTestApp, type TestApp, type TestUser } from '../support/harness'
 
 const env = { RATE_LIMIT_ENABLED: 'false' }
 const SandboxList = TypeCompiler.Compile(types.Array(V1Sandbox))
+// Creates answer a ready Response (no response validation by Elysia): checked against V1Sandbox here.
+const SandboxOne = TypeCompiler.Compile(V1Sandbox)
 let counter = 0
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
@@ -58,6 +60,7 @@ describe('POST /v1/sandboxes', () => {
     const u = await t.createUser()
     const r = await create(t, t.runtimeKey(u))
     expect(r.status).toBe(201)
+    expect(SandboxOne.Check(r.body)).toBe(true)
     expect(r.body).toEqual({
       id: expect.stringMatching(/^sb_[A-Za-z0-9]{20}$/),
       status: 'running',
@@ -84,6 +87,7 @@ describe('POST /v1/sandboxes', () => {
       timeout_action: 'hibernate',
       metadata: { job: 42 },
     })
+    expect(SandboxOne.Check(full.body)).toBe(true)
     expect(full.body).toMatchObject({
       template: 'python-3.12',
       config: { vcpus: 2, memory_mb: 2048, disk_mb: 4096 },
