@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'bun:sqlite'
-import { closeSync, fstatSync, ftruncateSync, openSync } from 'node:fs'
+import { closeSync, existsSync, fchmodSync, fstatSync, ftruncateSync, openSync, statSync } from 'node:fs'
 
 /** What a cache can depend on. The values are the rows of `change_epochs` (migration 0006). */
 export const EpochTopic = { credentials: 1, accountStatus: 2, hosting: 3 } as const
@@ -43,7 +43,7 @@ export class ChangeEpochs {
     private readonly sqlite: Database,
     path: string | null,
   ) {
-    this.shared = path === null ? new Int32Array(TOPICS.length + 1) : mapSharedCounters(`${path}-epoch`)
+    this.shared = path === null ? new Int32Array(TOPICS.length + 1) : mapSharedCounters(`${path}-epoch`, path)
   }
 
   /** The topic's shared counter, or null when nothing may be cached. */
@@ -86,12 +86,20 @@ export class ChangeEpochs {
   }
 }
 
-function mapSharedCounters(file: string): Int32Array | null {
+/**
+ * IMPORTANT: the file takes the database file's permission bits, as SQLite's own `-shm` does:
+ * any process that may write the database (a `custodian purge` run by another user of the same
+ * group) must be able to raise the counters, or the server would keep trusting what it cached.
+ */
+function mapSharedCounters(file: string, databasePath: string): Int32Array | null {
   const bytes = 4 * (TOPICS.length + 1)
   try {
-    const fd = openSync(file, 'a', 0o600)
+    const mode = existsSync(databasePath) ? statSync(databasePath).mode & 0o666 : 0o600
+    const fd = openSync(file, 'a', mode)
     try {
-      if (fstatSync(fd).size < bytes) ftruncateSync(fd, bytes)
+      const stat = fstatSync(fd)
+      if (stat.size < bytes) ftruncateSync(fd, bytes)
+      if ((stat.mode & 0o777) !== mode && stat.uid === process.getuid?.()) fchmodSync(fd, mode)
     } finally {
       closeSync(fd)
     }

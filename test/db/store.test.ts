@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { migrate as stockMigrate } from 'drizzle-orm/bun-sqlite/migrator'
@@ -24,6 +24,16 @@ describe('the store', () => {
     expect(pragma('foreign_keys')).toBe(1)
     expect(pragma('synchronous')).toBe(1) // NORMAL
     expect(pragma('busy_timeout')).toBe(5000)
+    store.close()
+  })
+
+  it("gives the shared change-epoch file the database file's permissions, as SQLite does for -shm", () => {
+    // Any process that may write the database must be able to raise the epochs (change-epochs.ts).
+    const path = tempDb()
+    writeFileSync(path, '')
+    chmodSync(path, 0o660)
+    const store = openStore(path)
+    expect(statSync(`${path}-epoch`).mode & 0o777).toBe(0o660)
     store.close()
   })
 
