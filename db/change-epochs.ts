@@ -34,6 +34,11 @@ const TOPICS = Object.values(EpochTopic)
  */
 export class ChangeEpochs {
   private readonly shared: Int32Array | null
+  /**
+   * Why the shared file exists but could not be mapped (another user's file), else null. A
+   * process in that state must not write: the others would keep trusting what it changed.
+   */
+  readonly sharedProblem: string | null = null
   private rows: Statement<{ value: number }, []> | null = null
   private lastSeen: number[] | null = null
   /** Caches compare every hit with a fresh read and throw on a difference (CHECK_CACHES). */
@@ -43,7 +48,12 @@ export class ChangeEpochs {
     private readonly sqlite: Database,
     path: string | null,
   ) {
-    this.shared = path === null ? new Int32Array(TOPICS.length + 1) : mapSharedCounters(`${path}-epoch`, path)
+    if (path === null) this.shared = new Int32Array(TOPICS.length + 1)
+    else {
+      const mapped = mapSharedCounters(`${path}-epoch`, path)
+      this.shared = mapped.counters
+      this.sharedProblem = mapped.problem
+    }
   }
 
   /** The topic's shared counter, or null when nothing may be cached. */
@@ -91,7 +101,10 @@ export class ChangeEpochs {
  * any process that may write the database (a `custodian purge` run by another user of the same
  * group) must be able to raise the counters, or the server would keep trusting what it cached.
  */
-function mapSharedCounters(file: string, databasePath: string): Int32Array | null {
+function mapSharedCounters(
+  file: string,
+  databasePath: string,
+): { counters: Int32Array | null; problem: string | null } {
   const bytes = 4 * (TOPICS.length + 1)
   try {
     const mode = existsSync(databasePath) ? statSync(databasePath).mode & 0o666 : 0o600
@@ -104,8 +117,13 @@ function mapSharedCounters(file: string, databasePath: string): Int32Array | nul
       closeSync(fd)
     }
     const mapped = Bun.mmap(file, { shared: true })
-    return new Int32Array(mapped.buffer, mapped.byteOffset, TOPICS.length + 1)
-  } catch {
-    return null
+    return { counters: new Int32Array(mapped.buffer, mapped.byteOffset, TOPICS.length + 1), problem: null }
+  } catch (error) {
+    // Could not be created (a read-only directory): nothing is cached, nothing to tell anyone.
+    // Exists but cannot be opened: this process could not tell the others about its writes.
+    return {
+      counters: null,
+      problem: existsSync(file) ? `${file}: ${(error as Error).message}` : null,
+    }
   }
 }

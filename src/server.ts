@@ -55,6 +55,12 @@ export function openDatabase(config: Config): Store {
     throw new StartupError(`Cannot migrate the database ${where}: ${causeOf(error)}`)
   }
   const problem = writeProblem(store)
+  if (!problem && store.epochs.sharedProblem) {
+    store.close()
+    throw new StartupError(
+      `Cannot open the change-epoch file beside ${where} (${store.epochs.sharedProblem}): run as a user who may write it, as for the database itself.`,
+    )
+  }
   if (problem) {
     store.close()
     throw new StartupError(

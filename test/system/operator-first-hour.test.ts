@@ -96,6 +96,28 @@ describe('start-up failures name the variable, the value and the cause (exit 78)
     expectCleanFailure(result, ['DATABASE_PATH', database, 'cannot be written'])
     rmSync(home, { recursive: true, force: true })
   }, 30_000)
+  it('refuses to write through a database whose change-epoch file it cannot open, naming the file', async () => {
+    // Another user may write the database but not the epoch file: its writes would stay invisible
+    // to the server's caches (db/change-epochs.ts), so it must not start at all.
+    const home = mkdtempSync(join(tmpdir(), 'custodian-epoch-'))
+    chmodSync(home, 0o777)
+    const database = join(home, 'custodian.db')
+    expect((await cli(['migrate'], { DATABASE_PATH: database })).code).toBe(0)
+    for (const suffix of ['-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true })
+    chmodSync(database, 0o666)
+    chmodSync(`${database}-epoch`, 0o600)
+    const user = process.getuid?.() === 0 ? 'nobody' : undefined
+    const binary = join(home, 'custodian')
+    copyFileSync(await sharedBinary(), binary)
+    chmodSync(binary, 0o755)
+    const result = await cli(
+      ['purge'],
+      { DATABASE_PATH: database, STORAGE_DIR: join(home, 'files') },
+      { user, binary },
+    )
+    expectCleanFailure(result, ['DATABASE_PATH', `${database}-epoch`])
+    rmSync(home, { recursive: true, force: true })
+  }, 30_000)
 })
 
 describe('/readyz', () => {
