@@ -368,4 +368,16 @@ describe('public hosting', () => {
     expect((await t.request('GET', `/sites/${slug}/privacy`)).status).toBe(404)
     expect(existsSync(t.deps.storage.appDir(appId))).toBe(false)
   })
+
+  it('stops serving every page of an erased account at once, though they were served from memory', async () => {
+    const t = app()
+    const u = await t.createUser()
+    const { appId, slug } = await appWithPages(t, u, 'Erased', ['policy'])
+    await deploy(t, u, appId)
+    for (let i = 0; i < 3; i++) expect((await t.request('GET', `/sites/${slug}/privacy`)).status).toBe(200)
+    expect((await t.request('DELETE', '/api/account', { token: u.apiKey })).status).toBe(204)
+    const after = await t.request('GET', `/sites/${slug}/privacy`)
+    expect(after.status).toBe(404)
+    expect(await after.text()).not.toContain('Privacy Policy')
+  })
 })
