@@ -1,5 +1,5 @@
-import { and, count, eq, inArray } from 'drizzle-orm'
-import type { Orm, Store } from '../../db/client'
+import { and, count, eq, inArray, sql } from 'drizzle-orm'
+import { type Orm, preparedFor, type Store } from '../../db/client'
 import type { SandboxRow } from '../../db/rows'
 import { type SandboxStatus, sandboxes } from '../../db/schema'
 import { chargeGbHours } from './quota-usage'
@@ -15,13 +15,7 @@ export const ACTIVE_STATUSES: SandboxStatus[] = ['creating', 'running', 'paused'
  * start of the uncharged segment) and moves it to `status`. A paused sandbox has nothing running
  * to charge.
  */
-export function endRun(
-  store: Store,
-  tx: Orm,
-  sandbox: SandboxRow,
-  status: SandboxStatus,
-  now: number,
-): SandboxRow {
+export function endRun(store: Store, sandbox: SandboxRow, status: SandboxStatus, now: number): SandboxRow {
   if (sandbox.status === 'running' && sandbox.chargedUntil !== null && now > sandbox.chargedUntil)
     chargeGbHours(store, sandbox.teamId, sandbox.memoryMb, sandbox.chargedUntil, now, now)
   // The team's running totals follow (sandbox-totals.ts): a running segment ends; capacity frees
@@ -32,13 +26,30 @@ export function endRun(
       ? { runningMemoryMb: -sandbox.memoryMb, chargedFrom: sandbox.chargedUntil ?? now }
       : {}),
   })
-  const values: Partial<SandboxRow> = { status, updatedAt: now, chargedUntil: now }
-  if (status === 'destroyed') {
-    values.destroyedAt = now
-    values.timeoutAt = null
-  }
-  return tx.update(sandboxes).set(values).where(eq(sandboxes.id, sandbox.id)).returning().get() as SandboxRow
+  return endRunUpdate(store).get({
+    id: sandbox.id,
+    status,
+    now,
+    destroyed: status === 'destroyed' ? 1 : 0,
+  }) as SandboxRow
 }
+
+const ph = sql.placeholder
+/** Prepared once (every destroy, pause and sweep runs it); a destroyed sandbox also loses its deadline. */
+const endRunUpdate = preparedFor((orm) =>
+  orm
+    .update(sandboxes)
+    .set({
+      status: sql`${ph('status')}`,
+      updatedAt: sql`${ph('now')}`,
+      chargedUntil: sql`${ph('now')}`,
+      destroyedAt: sql`CASE WHEN ${ph('destroyed')} THEN ${ph('now')} ELSE ${sandboxes.destroyedAt} END`,
+      timeoutAt: sql`CASE WHEN ${ph('destroyed')} THEN NULL ELSE ${sandboxes.timeoutAt} END`,
+    })
+    .where(eq(sandboxes.id, ph('id')))
+    .returning()
+    .prepare(),
+)
 
 /** Destroys every sandbox of a team that still holds capacity, charging what ran. */
 export function destroyActiveSandboxes(store: Store, tx: Orm, teamId: string, now: number): number {
@@ -47,7 +58,7 @@ export function destroyActiveSandboxes(store: Store, tx: Orm, teamId: string, no
     .from(sandboxes)
     .where(and(eq(sandboxes.teamId, teamId), inArray(sandboxes.status, ACTIVE_STATUSES)))
     .all()
-  for (const sandbox of active) endRun(store, tx, sandbox, 'destroyed', now)
+  for (const sandbox of active) endRun(store, sandbox, 'destroyed', now)
   return active.length
 }
 

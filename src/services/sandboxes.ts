@@ -186,10 +186,10 @@ export function getSandbox(store: Store, teamId: string, id: string): SandboxRow
 
 /** Destroys a sandbox (charging what ran); destroying one already gone is a no-op. */
 export function destroySandbox(deps: SandboxDeps, teamId: string, id: string): SandboxRow {
-  return writeTransaction(deps.store, (tx) => {
+  return writeTransaction(deps.store, () => {
     const sandbox = ownSandbox(deps.store, teamId, id)
     if (sandbox.status === 'destroyed' || sandbox.status === 'error') return sandbox
-    return endRun(deps.store, tx, sandbox, 'destroyed', deps.clock.now())
+    return endRun(deps.store, sandbox, 'destroyed', deps.clock.now())
   })
 }
 
@@ -200,11 +200,11 @@ const wrongState = (sandbox: SandboxRow, action: string) =>
 
 /** running → paused: the running segment is charged; nothing accrues while paused. */
 export function hibernateSandbox(deps: SandboxDeps, teamId: string, id: string): SandboxRow {
-  return writeTransaction(deps.store, (tx) => {
+  return writeTransaction(deps.store, () => {
     const sandbox = ownSandbox(deps.store, teamId, id)
     if (sandbox.status === 'paused') return sandbox
     if (sandbox.status !== 'running') throw wrongState(sandbox, 'hibernate')
-    return endRun(deps.store, tx, sandbox, 'paused', deps.clock.now())
+    return endRun(deps.store, sandbox, 'paused', deps.clock.now())
   })
 }
 
@@ -296,7 +296,6 @@ function sweepBatch(deps: SandboxDeps, batch: number): number {
       const stopAt = Math.max(sandbox.chargedUntil ?? 0, Math.min(now, sandbox.timeoutAt as number))
       const ended = endRun(
         deps.store,
-        tx,
         sandbox,
         sandbox.timeoutAction === 'hibernate' ? 'paused' : 'destroyed',
         stopAt,
