@@ -3,6 +3,7 @@
 import { benchErasure } from './erasure.bench'
 import { benchExport } from './export.bench'
 import { benchHosting } from './hosting.bench'
+import { benchMixCost } from './mix-cost'
 import { benchSandboxCreateCost } from './sandbox-create-cost'
 import { benchSandboxes } from './sandboxes.bench'
 import { benchStartup } from './startup.bench'
@@ -20,6 +21,7 @@ const benches: Record<string, () => Promise<void>> = {
   erasure: () => benchErasure(),
   hosting: () => benchHosting(seconds),
   startup: () => benchStartup(),
+  mix: () => benchMixCost(),
   sandboxes: async () => {
     await benchSandboxCreateCost()
     await benchSandboxes(seconds)
