@@ -20,7 +20,7 @@ const TOPICS = Object.values(EpochTopic)
  *   cost a cache exists to avoid.
  * - a slot in `<database>-epoch`, a small file every process maps (MAP_SHARED): a load is a memory
  *   read. A process raises the slots whose rows moved after it commits (`noteWrites`, called by
- *   `writeTransaction` after COMMIT, and after the few autocommitted writes).
+ *   `writeTransaction` after COMMIT: every write a topic covers goes through it).
  *
  * A cached answer is used only while its topic's shared slot equals the value read before the
  * rows were. The raise comes after the commit, so a request answered from a cache in that gap of

@@ -410,12 +410,14 @@ export async function setPaymentMethod(
       ),
     )
     if (card === 'missing') throw new AppError('PAYMENT_ERROR', 'No such payment method.')
-    deps.store.orm
-      .update(users)
-      .set({ paymentMethod: card, updatedAt: deps.clock.now() })
-      .where(eq(users.id, userId))
-      .run()
-    deps.store.epochs.noteWrites() // autocommitted: cached account statuses go now
+    // A write transaction, so cached account statuses everywhere go when it commits.
+    writeTransaction(deps.store, (tx) =>
+      tx
+        .update(users)
+        .set({ paymentMethod: card, updatedAt: deps.clock.now() })
+        .where(eq(users.id, userId))
+        .run(),
+    )
     return { paymentMethodId: card.id }
   })
 }

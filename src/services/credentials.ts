@@ -217,8 +217,10 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     // A verified claim counts only for the address it names: the stored one.
     if (claimVerified && user.email_verified_at === null && claimEmail === normaliseEmail(user.email)) {
       const now = clock.now()
-      markVerified.run(now, now, user.id)
-      store.epochs.noteWrites() // cached keys of this user carry the old answer
+      const id = user.id
+      // In a write transaction, like every write a change epoch watches: cached keys of this
+      // user carry the old answer and go when it commits.
+      writeTransaction(store, () => markVerified.run(now, now, id))
       user = { ...user, email_verified_at: now }
     }
     return {

@@ -492,10 +492,12 @@ export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
   let completed = 0
   for (const job of due) {
     if (!claimLease(deps, job.id)) continue
-    if (job.step === 'requested' && job.userId) {
-      deps.store.orm.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, job.userId)).run()
-      deps.store.epochs.noteWrites() // the account's credentials stop working now
-    }
+    const userId = job.step === 'requested' ? job.userId : null
+    // In a write transaction: the account's credentials stop working everywhere when it commits.
+    if (userId)
+      writeTransaction(deps.store, (tx) =>
+        tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)).run(),
+      )
     try {
       await runDeletion(deps, job.id)
       completed++

@@ -174,13 +174,15 @@ async function progressDomain(deps: DomainDeps, appId: string): Promise<DomainSt
   if (!site?.customDomain) throw new AppError('NOT_FOUND', 'This app has no custom domain.')
   const domain = site.customDomain
   const update = (values: Partial<typeof sites.$inferInsert>) => {
-    // Only if the app still has this domain (a concurrent PUT or DELETE wins).
-    deps.store.orm
-      .update(sites)
-      .set({ ...values, updatedAt: deps.clock.now() })
-      .where(and(eq(sites.appId, appId), eq(sites.customDomain, domain), ne(sites.domainStatus, 'active')))
-      .run()
-    deps.store.epochs.noteWrites() // autocommitted: hosting caches everywhere see the new state
+    // Only if the app still has this domain (a concurrent PUT or DELETE wins). A write
+    // transaction, so hosting caches everywhere drop the old state when it commits.
+    writeTransaction(deps.store, (tx) =>
+      tx
+        .update(sites)
+        .set({ ...values, updatedAt: deps.clock.now() })
+        .where(and(eq(sites.appId, appId), eq(sites.customDomain, domain), ne(sites.domainStatus, 'active')))
+        .run(),
+    )
     site = siteOf(deps.store, appId)
   }
   if (site.domainStatus === 'pending_dns') {
