@@ -127,3 +127,52 @@ function mapSharedCounters(
     }
   }
 }
+
+/**
+ * A bounded map whose entries are trusted only under the epoch they were read at (oldest out past
+ * `max`). Call `epoch()` before reading the rows a value comes from, and pass that to `set`.
+ * Self-check (CHECK_CACHES): a hit is compared with `recheck` when given (a fresh read), else the
+ * topic's database counter must not have moved since the entry was stored — either way a write
+ * that changed what a cache holds without raising the epoch fails the request that hit it.
+ */
+export class EpochCache<V> {
+  private readonly entries = new Map<string, { value: V; epoch: number; committed: number | null }>()
+
+  constructor(
+    private readonly epochs: ChangeEpochs,
+    private readonly topic: EpochTopic,
+    private readonly recheck?: (key: string, cached: V) => boolean,
+    private readonly max = 10_000,
+  ) {}
+
+  /** The topic's epoch now (null: nothing may be cached). */
+  epoch(): number | null {
+    return this.epochs.current(this.topic)
+  }
+
+  get(key: string, epoch: number | null): V | undefined {
+    if (epoch === null) return undefined
+    const entry = this.entries.get(key)
+    if (!entry) return undefined
+    if (entry.epoch !== epoch) {
+      this.entries.delete(key)
+      return undefined
+    }
+    if (this.epochs.selfCheck) {
+      const same = this.recheck ? this.recheck(key, entry.value) : this.committed() === entry.committed
+      if (!same)
+        throw new Error(`topic ${this.topic} changed without raising its epoch (db/change-epochs.ts)`)
+    }
+    return entry.value
+  }
+
+  set(key: string, epoch: number | null, value: V) {
+    if (epoch === null) return
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string)
+    this.entries.set(key, { value, epoch, committed: this.epochs.selfCheck ? this.committed() : null })
+  }
+
+  private committed(): number | null {
+    return this.epochs.committed()?.[this.topic - 1] ?? null
+  }
+}

@@ -1,5 +1,5 @@
 import { and, asc, count, eq, or, sql } from 'drizzle-orm'
-import { EpochTopic } from '../../db/change-epochs'
+import { EpochCache, EpochTopic } from '../../db/change-epochs'
 import { preparedFor, readTransaction, type Store } from '../../db/client'
 import type { SubscriptionRow } from '../../db/rows'
 import { apps, type PlanType, sites, subscriptions } from '../../db/schema'
@@ -127,32 +127,30 @@ const prepareStatus = (store: Store) =>
 export function accountStatus(store: Store, userId: string): AccountStatus {
   let statuses = statusCaches.get(store)
   if (!statuses) {
-    statuses = { statement: prepareStatus(store), answers: new Map() }
+    const statement = prepareStatus(store)
+    statuses = {
+      statement,
+      // Self-check: a cached answer must equal what the rows say now.
+      answers: new EpochCache<AccountStatus>(
+        store.epochs,
+        EpochTopic.accountStatus,
+        (id, cached) => JSON.stringify(cached) === JSON.stringify(readStatus(statement, id)),
+      ),
+    }
     statusCaches.set(store, statuses)
   }
   // Read before the rows: a change committed after this point moves the epoch past it.
-  const epoch = store.epochs.current(EpochTopic.accountStatus)
-  const cached = epoch === null ? undefined : statuses.answers.get(userId)
-  if (cached && cached.epoch === epoch) {
-    if (store.epochs.selfCheck) assertSameStatus(cached.status, readStatus(statuses.statement, userId))
-    return cached.status
-  }
+  const epoch = statuses.answers.epoch()
+  const cached = statuses.answers.get(userId, epoch)
+  if (cached) return cached
   const status = readStatus(statuses.statement, userId)
-  if (epoch !== null) {
-    const answers = statuses.answers
-    if (answers.size >= STATUS_CACHE_MAX) answers.delete(answers.keys().next().value as string)
-    answers.set(userId, { epoch, status })
-  }
+  statuses.answers.set(userId, epoch, status)
   return status
 }
 
-const STATUS_CACHE_MAX = 10_000
 const statusCaches = new WeakMap<
   Store,
-  {
-    statement: ReturnType<typeof prepareStatus>
-    answers: Map<string, { epoch: number; status: AccountStatus }>
-  }
+  { statement: ReturnType<typeof prepareStatus>; answers: EpochCache<AccountStatus> }
 >()
 
 function readStatus(statement: ReturnType<typeof prepareStatus>, userId: string): AccountStatus {
@@ -164,12 +162,6 @@ function readStatus(statement: ReturnType<typeof prepareStatus>, userId: string)
     appCount: row.app_count,
     hasPaymentMethod: row.has_payment_method === 1,
   })
-}
-
-/** Self-check (CHECK_CACHES): a cached status must equal what the rows say now. */
-function assertSameStatus(cached: AccountStatus, fresh: AccountStatus) {
-  if (JSON.stringify(cached) !== JSON.stringify(fresh))
-    throw new Error('an account status changed without raising its epoch (db/change-epochs.ts)')
 }
 
 /** The account's deployed apps and apps holding a seat, oldest first. */

@@ -6,7 +6,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose'
-import { EpochTopic } from '../../db/change-epochs'
+import { EpochCache, EpochTopic } from '../../db/change-epochs'
 import type { Store } from '../../db/client'
 import { writeTransaction } from '../../db/client'
 import type { ApiKeyKind } from '../../db/schema'
@@ -117,13 +117,19 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     ? createRemoteJWKSet(new URL(config.auth.jwksUrl))
     : null
 
-  const keyCache = new VerifiedKeyCache(store)
+  // API keys verified under the credentials epoch, by SHA-256 of the key: the two lookups they
+  // replace were the largest share of an authenticated request. Revocation, soft delete,
+  // restore, erasure, purge and email verification move the epoch in the transaction that makes
+  // them — in this process or another on the same database — so the next request reads the rows
+  // again; expiry (rotation) is re-checked on every use. Only successes are kept. Keyed by a
+  // digest of the presented key, so a lookup's timing says nothing about stored keys.
+  const keyCache = new EpochCache<CachedKey>(store.epochs, EpochTopic.credentials)
 
   function verifyKey(token: string, kind: ApiKeyKind): Credential {
     const digest = sha256Hex(token)
     const now = clock.now()
     // Read before the rows: a change committed after this point moves the epoch past it.
-    const epoch = store.epochs.current(EpochTopic.credentials)
+    const epoch = keyCache.epoch()
     const cached = keyCache.get(digest, epoch)
     if (cached && cached.principal.credential === kind) {
       if (cached.expiresAt !== null && cached.expiresAt <= now) return INVALID
@@ -273,52 +279,6 @@ interface CachedKey {
   principal: Principal
   expiresAt: number | null
   lastUsedAt: number | null
-}
-
-/**
- * API keys verified under the current credentials epoch (db/change-epochs.ts), by SHA-256 of the
- * key: the two lookups they replace were the largest share of an authenticated request.
- * An entry is trusted only under the epoch it was read at; revocation, soft delete, restore,
- * erasure, purge and email verification move the epoch in the transaction that makes them — in
- * this process or another on the same database — so the next request reads the rows again.
- * Expiry (rotation) is re-checked on every use against the stored time. Only successes are kept,
- * at most `max` (oldest first out). The map is keyed by a digest of the presented key, so a
- * lookup's timing says nothing about stored keys.
- *
- * Self-check (CHECK_CACHES, on in the test suite): every hit also reads the triggers' counters
- * and throws if they moved while the shared epoch did not — a write path that changed a
- * credential without raising the epoch fails the test that exercised it.
- */
-class VerifiedKeyCache {
-  private readonly entries = new Map<string, CachedKey & { epoch: number; committed: string | null }>()
-  constructor(
-    private readonly store: Store,
-    private readonly max = 10_000,
-  ) {}
-
-  private committedCredentials(): string | null {
-    return String(this.store.epochs.committed()?.[0] ?? null)
-  }
-
-  get(digest: string, epoch: number | null): CachedKey | undefined {
-    if (epoch === null) return undefined
-    const entry = this.entries.get(digest)
-    if (!entry) return undefined
-    if (entry.epoch !== epoch) {
-      this.entries.delete(digest)
-      return undefined
-    }
-    if (this.store.epochs.selfCheck && this.committedCredentials() !== entry.committed)
-      throw new Error('a credential changed without raising its epoch (db/change-epochs.ts)')
-    return entry
-  }
-
-  set(digest: string, epoch: number | null, entry: CachedKey) {
-    if (epoch === null) return
-    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string)
-    const committed = this.store.epochs.selfCheck ? this.committedCredentials() : null
-    this.entries.set(digest, { ...entry, epoch, committed })
-  }
 }
 
 /**
