@@ -48,6 +48,30 @@ function expectCleanFailure(result: { code: number; stderr: string; stdout: stri
   expect(text).not.toMatch(/\n\s+at |\$bunfs|src\/|\.ts:\d+|Bun v\d/)
 }
 
+/**
+ * A database migrated by this (root) process in a fresh directory under /tmp, and a way to run
+ * the binary on it as another user (nobody: root writes through any file mode). The binary is
+ * copied there: the checkout itself may sit in a directory only its owner can read (a fresh
+ * `mktemp -d` clone is 0700).
+ */
+async function migratedForAnotherUser(prefix: string) {
+  const home = mkdtempSync(join(tmpdir(), prefix))
+  chmodSync(home, 0o777)
+  const database = join(home, 'custodian.db')
+  expect((await cli(['migrate'], { DATABASE_PATH: database })).code).toBe(0)
+  for (const suffix of ['-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true })
+  const binary = join(home, 'custodian')
+  copyFileSync(await sharedBinary(), binary)
+  chmodSync(binary, 0o755)
+  const user = process.getuid?.() === 0 ? 'nobody' : undefined
+  return {
+    database,
+    asOtherUser: (args: string[]) =>
+      cli(args, { DATABASE_PATH: database, STORAGE_DIR: join(home, 'files') }, { user, binary }),
+    done: () => rmSync(home, { recursive: true, force: true }),
+  }
+}
+
 describe('start-up failures name the variable, the value and the cause (exit 78)', () => {
   for (const mode of ['source', 'binary'] as const)
     it(`in ${mode} mode`, async () => {
@@ -76,47 +100,19 @@ describe('start-up failures name the variable, the value and the cause (exit 78)
 
   it('refuses to start on a database file it cannot write, naming it', async () => {
     // Root writes through any file mode: the server runs as nobody, on a file it may only read.
-    const home = mkdtempSync(join(tmpdir(), 'custodian-ro-')) // under /tmp, which nobody can reach
-    chmodSync(home, 0o777)
-    const database = join(home, 'custodian.db')
-    expect((await cli(['migrate'], { DATABASE_PATH: database })).code).toBe(0)
+    const { database, asOtherUser, done } = await migratedForAnotherUser('custodian-ro-')
     chmodSync(database, 0o444)
-    for (const suffix of ['-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true })
-    const user = process.getuid?.() === 0 ? 'nobody' : undefined
-    // The self-contained binary, copied where nobody can run it: the checkout itself may sit in a
-    // directory only its owner can read (a fresh `mktemp -d` clone is 0700).
-    const binary = join(home, 'custodian')
-    copyFileSync(await sharedBinary(), binary)
-    chmodSync(binary, 0o755)
-    const result = await cli(
-      ['serve'],
-      { DATABASE_PATH: database, STORAGE_DIR: join(home, 'files') },
-      { user, binary },
-    )
-    expectCleanFailure(result, ['DATABASE_PATH', database, 'cannot be written'])
-    rmSync(home, { recursive: true, force: true })
+    expectCleanFailure(await asOtherUser(['serve']), ['DATABASE_PATH', database, 'cannot be written'])
+    done()
   }, 30_000)
   it('refuses to write through a database whose change-epoch file it cannot open, naming the file', async () => {
     // Another user may write the database but not the epoch file: its writes would stay invisible
     // to the server's caches (db/change-epochs.ts), so it must not start at all.
-    const home = mkdtempSync(join(tmpdir(), 'custodian-epoch-'))
-    chmodSync(home, 0o777)
-    const database = join(home, 'custodian.db')
-    expect((await cli(['migrate'], { DATABASE_PATH: database })).code).toBe(0)
-    for (const suffix of ['-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true })
+    const { database, asOtherUser, done } = await migratedForAnotherUser('custodian-epoch-')
     chmodSync(database, 0o666)
     chmodSync(`${database}-epoch`, 0o600)
-    const user = process.getuid?.() === 0 ? 'nobody' : undefined
-    const binary = join(home, 'custodian')
-    copyFileSync(await sharedBinary(), binary)
-    chmodSync(binary, 0o755)
-    const result = await cli(
-      ['purge'],
-      { DATABASE_PATH: database, STORAGE_DIR: join(home, 'files') },
-      { user, binary },
-    )
-    expectCleanFailure(result, ['DATABASE_PATH', `${database}-epoch`])
-    rmSync(home, { recursive: true, force: true })
+    expectCleanFailure(await asOtherUser(['purge']), ['DATABASE_PATH', `${database}-epoch`])
+    done()
   }, 30_000)
 })
 
