@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { startBackgroundCheckpoints } from '../db/checkpointer'
 import { isMemoryPath, openStore, type Store, writeProblem } from '../db/client'
 import { migrate } from '../db/migrate'
 import { buildDeps, createApp, type DepsOptions } from './app'
@@ -88,6 +89,9 @@ export async function serve(
   if (reapplied.erased > 0 || reapplied.receiptsCopied > 0)
     deps.logger.warn('re-applied erasures recorded after this database was backed up', reapplied)
   const app = createApp(deps)
+  const checkpoints = await startBackgroundCheckpoints(store, (message, fields) =>
+    deps.logger.warn(message, fields),
+  )
   try {
     app.listen({
       port: config.port,
@@ -101,6 +105,7 @@ export async function serve(
       ...NO_ERROR_PAGES,
     })
   } catch (error) {
+    await checkpoints?.stop()
     deps.store.close()
     const code = (error as { code?: string }).code
     const cause =
@@ -145,6 +150,7 @@ export async function serve(
     tls?.stop()
     await workers.stop()
     await deps.rateLimitStore.close?.()
+    await checkpoints?.stop()
     try {
       deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
     } finally {

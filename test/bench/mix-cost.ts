@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { startBackgroundCheckpoints } from '../../db/checkpointer'
 import { createTestApp } from '../support/harness'
 import { header } from './lib/report'
 
@@ -15,6 +16,11 @@ export async function benchMixCost() {
     databasePath: join(dir, 'c.db'),
     env: { RATE_LIMIT_DEFAULT: '1000000000/60', STORAGE_DIR: join(dir, 'f'), CHECK_CACHES: 'false' },
   })
+  // As `serve` runs: WAL checkpoints on their own thread (BENCH_CHECKPOINTS=inline: in the commit).
+  const checkpoints =
+    process.env.BENCH_CHECKPOINTS === 'inline'
+      ? null
+      : await startBackgroundCheckpoints(t.store, (message, fields) => console.error(message, fields))
   const u = await t.createUser()
   t.store.sqlite.run(
     "INSERT INTO quota_tiers (id, display_name, daily_sandbox_creates, max_concurrent_sandboxes, daily_gb_hours) VALUES ('bench', 'Bench', 1e9, 1e9, 1e12)",
@@ -76,5 +82,6 @@ export async function benchMixCost() {
       `| ${name} | ${(((performance.now() - started) * 1000) / count).toFixed(0)} | ${((used.user + used.system) / count).toFixed(0)} |`,
     )
   }
+  await checkpoints?.stop()
   t.close()
 }

@@ -3,6 +3,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { startBackgroundCheckpoints } from '../../../db/checkpointer'
 import { writeTransaction } from '../../../db/client'
 import { buildDeps, createApp } from '../../../src/app'
 import { loadConfig } from '../../../src/config'
@@ -24,8 +25,11 @@ const STATUS_JSON = {
   hasApps: false,
 }
 
-/** Custodian on a fresh temporary database and storage directory: how every app mode starts. */
-function benchApp(
+/**
+ * Custodian on a fresh temporary database and storage directory: how every app mode starts, with
+ * WAL checkpoints on their own thread as `serve` runs them.
+ */
+async function benchApp(
   env: Record<string, string> = {},
   options: { idempotency?: boolean } = {},
   logger?: import('../../../src/lib/logger').Logger,
@@ -44,6 +48,9 @@ function benchApp(
     deps.store.sqlite.exec(
       `PRAGMA secure_delete = ${process.env.BENCH_SECURE_DELETE === 'FAST' ? 'FAST' : process.env.BENCH_SECURE_DELETE === 'OFF' ? 'OFF' : 'ON'}`,
     )
+  // BENCH_CHECKPOINTS=inline: SQLite's auto-checkpoint in the committing request, for comparison.
+  if (process.env.BENCH_CHECKPOINTS !== 'inline')
+    await startBackgroundCheckpoints(deps.store, (message, fields) => console.error(message, fields))
   return { dir, config, deps, app: createApp(deps, options) }
 }
 
@@ -93,7 +100,7 @@ if (mode === 'bare') {
 } else if (mode === 'floor') {
   // The honest floor: Elysia, SHA-256 of the bearer and one prepared bun:sqlite lookup of the key
   // (WAL) on a database Custodian made — the least work that could answer GET /api/status.
-  const { dir, deps, config } = benchApp()
+  const { dir, deps, config } = await benchApp()
   const { key } = benchUser(deps, 'floor@example.com')
   const lookup = deps.store.sqlite.prepare<{ key_hash: string; revoked_at: number | null }, [string]>(
     'SELECT key_hash, user_id, revoked_at FROM api_keys WHERE key_hash = ?',
@@ -121,7 +128,7 @@ if (mode === 'bare') {
   const { createLogger } = await import('../../../src/lib/logger')
   const { bufferedWriter } = await import('../../../src/lib/write-all')
   const logFile = process.env.BENCH_LOG_FILE
-  const { dir, deps, app } = benchApp(
+  const { dir, deps, app } = await benchApp(
     process.env.DATABASE_PATH ? { DATABASE_PATH: process.env.DATABASE_PATH } : {},
     { idempotency: process.env.BENCH_IDEMPOTENCY !== 'off' },
     logFile ? createLogger('info', bufferedWriter(openSync(logFile, 'a')).write) : undefined,
@@ -133,7 +140,7 @@ if (mode === 'bare') {
   )
 } else if (mode === 'heavy') {
   // The heavy account of the export and erasure benchmarks, plus light neighbours to read.
-  const { config, deps, app } = benchApp({ RATE_LIMIT_ENABLED: 'false' })
+  const { config, deps, app } = await benchApp({ RATE_LIMIT_ENABLED: 'false' })
   const make = (email: string) => {
     const { user, team, key } = benchUser(deps, email)
     return { user, team, apiKey: key('orbit') }
@@ -158,7 +165,7 @@ if (mode === 'bare') {
   )
 } else if (mode === 'hosted') {
   // An app with every page configured, deployed; the deploy itself is timed here.
-  const { config, deps, app } = benchApp({ RATE_LIMIT_ENABLED: 'false' })
+  const { config, deps, app } = await benchApp({ RATE_LIMIT_ENABLED: 'false' })
   const key = benchUser(deps, 'hosted@example.com').key('orbit')
   const call = (method: string, path: string, body?: unknown) =>
     app.handle(
@@ -231,7 +238,7 @@ if (mode === 'bare') {
   // The mixed-load run: `argv[3]` users, each with an /api key, a runtime key and an app, on a
   // tier that never refuses (the load measures the server, not the quotas).
   const count = Number(process.argv[3] ?? 200)
-  const { config, deps, app } = benchApp()
+  const { config, deps, app } = await benchApp()
   const users = []
   for (let i = 0; i < count; i++) {
     const { user, team, key } = benchUser(deps, `load${i}@example.com`)
@@ -255,7 +262,7 @@ if (mode === 'bare') {
   // One user on a tier that never refuses, with `argv[3]` sandboxes already recorded: mostly
   // destroyed, 1% paused and 1% running, one `job` metadata value each.
   const seeded = Number(process.argv[3] ?? 0)
-  const { config, deps, app } = benchApp({ RATE_LIMIT_ENABLED: 'false' })
+  const { config, deps, app } = await benchApp({ RATE_LIMIT_ENABLED: 'false' })
   const { user, team, key } = benchUser(deps, 'sandboxes@example.com')
   const runtime = key('runtime')
   await unlimitedQuotas(deps, team.id)
