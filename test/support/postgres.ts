@@ -1,0 +1,107 @@
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SQL } from 'bun'
+
+/**
+ * A throwaway PostgreSQL cluster for tests: `initdb` in a temporary directory, a server listening
+ * on a unix socket only (no TCP port to collide with), removed again by `stop()`. Needs Debian's
+ * `postgresql` package (.ci/run installs it); `initdb` refuses to run as root, so as root the
+ * tools run as the `postgres` user the package creates (../shared/toolchain.md).
+ */
+export interface PostgresCluster {
+  /** A client on the cluster's `postgres` database. */
+  sql: SQL
+  /** The settings a client needs: `new SQL({ url, path })`. */
+  url: string
+  socketPath: string
+  stop(): void
+}
+
+/** The directory of `initdb` and `pg_ctl`, or null when PostgreSQL is not installed. */
+export function postgresBin(): string | null {
+  const root = '/usr/lib/postgresql'
+  if (!existsSync(root)) return null
+  const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a))
+  for (const version of versions)
+    if (existsSync(join(root, version, 'bin', 'initdb'))) return join(root, version, 'bin')
+  return null
+}
+
+export const hasPostgres = () => postgresBin() !== null
+
+function run(argv: string[], asPostgres: boolean) {
+  const command = asPostgres ? ['runuser', '-u', 'postgres', '--', ...argv] : argv
+  const result = Bun.spawnSync(command, { stdout: 'pipe', stderr: 'pipe' })
+  if (result.exitCode !== 0)
+    throw new Error(`${argv.join(' ')} failed (${result.exitCode}): ${result.stderr.toString()}`)
+}
+
+export async function startPostgres(): Promise<PostgresCluster> {
+  const bin = postgresBin()
+  if (!bin) throw new Error('PostgreSQL is not installed (Debian package postgresql)')
+  const asPostgres = process.getuid?.() === 0
+  const dir = mkdtempSync(join(tmpdir(), 'custodian-pg-'))
+  if (asPostgres) {
+    const { uid, gid } = userIds('postgres')
+    chownSync(dir, uid, gid)
+  }
+  const data = join(dir, 'data')
+  run(
+    [
+      join(bin, 'initdb'),
+      '-D',
+      data,
+      '-A',
+      'trust',
+      '-U',
+      'custodian',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+    ],
+    asPostgres,
+  )
+  // fsync off: a test cluster is thrown away, and its durability is not what the tests measure.
+  run(
+    [
+      join(bin, 'pg_ctl'),
+      '-D',
+      data,
+      '-o',
+      `-k ${dir} -c listen_addresses='' -c fsync=off -c full_page_writes=off`,
+      '-l',
+      join(dir, 'log'),
+      '-w',
+      'start',
+    ],
+    asPostgres,
+  )
+  const url = 'postgres://custodian@localhost/postgres'
+  const socketPath = join(dir, '.s.PGSQL.5432')
+  const sql = new SQL({ url, path: socketPath, max: 4 })
+  return {
+    sql,
+    url,
+    socketPath,
+    stop() {
+      void sql.close()
+      try {
+        run([join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop'], asPostgres)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  }
+}
+
+function userIds(name: string): { uid: number; gid: number } {
+  const line = require('node:fs')
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l: string) => l.startsWith(`${name}:`))
+  if (!line) throw new Error(`no user ${name}: is the postgresql package installed?`)
+  const [, , uid, gid] = line.split(':')
+  return { uid: Number(uid), gid: Number(gid) }
+}
