@@ -13,9 +13,10 @@ export interface EmbeddedMigration {
   hash: string
 }
 
-export function embeddedMigrations(): EmbeddedMigration[] {
+/** `directory`: `migrations` (SQLite) or `migrations-pg` (PostgreSQL), beside this file. */
+export function embeddedMigrations(directory = 'migrations'): EmbeddedMigration[] {
   // IMPORTANT: resolve from this file, not the working directory (`bun build` may run anywhere).
-  const folder = join(import.meta.dir, 'migrations')
+  const folder = join(import.meta.dir, directory)
   const journal = JSON.parse(readFileSync(join(folder, 'meta', '_journal.json'), 'utf8')) as {
     entries: { tag: string; when: number; breakpoints: boolean }[]
   }

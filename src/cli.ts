@@ -1,5 +1,5 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { SignJWT } from 'jose'
 import { isMemoryPath, openStore, type Store, writeTransaction } from '../db/client'
@@ -9,10 +9,13 @@ import { buildDeps, createApp } from './app'
 import { type Config, ConfigError, configHelp, loadConfig } from './config'
 import { systemClock } from './lib/clock'
 import { parseDuration } from './lib/duration'
+import { terminalProgress } from './lib/progress'
+import { pseudonymKeyPath } from './lib/pseudonym'
 import { SELF } from './lib/self'
 import { ensureDataDirectories, openDatabase, serve } from './server'
 import { createUserWithTeam, findUserByEmail, personalTeam } from './services/accounts'
 import { applyErasureLedger } from './services/deletion'
+import { erasureLedgerPath } from './services/erasure-ledger'
 import { createKey } from './services/keys'
 import { causeOf, StartupError } from './startup-error'
 import { purgeOnce } from './workers/purge'
@@ -79,6 +82,20 @@ const COMMANDS: CommandHelp[] = [
     summary: 'replace the database with a backup (server stopped), erasing again every account erased since',
     options: [['--from FILE', 'a file made by `backup`'], JSON_OPTION],
     flags: ['from', 'json'],
+  },
+  {
+    name: 'migrate-store',
+    args: '--to postgres://… [--from FILE] [--json]',
+    summary: 'copy this SQLite deployment (rows and files) into an empty PostgreSQL database, and verify it',
+    options: [
+      [
+        '--to URL',
+        'the PostgreSQL database (postgres://user:password@host/db; ?host=/dir for a unix socket)',
+      ],
+      ['--from FILE', 'the SQLite database (default: DATABASE_PATH); files come from STORAGE_DIR'],
+      JSON_OPTION,
+    ],
+    flags: ['to', 'from', 'json'],
   },
   { name: 'openapi', summary: 'print the OpenAPI document (what /docs/json serves)', flags: [] },
   {
@@ -232,6 +249,8 @@ async function run(command: string, config: Config, values: Values, out: Out): P
       return restoreCommand(config, values, out)
     case 'openapi':
       return openapiCommand(config, out)
+    case 'migrate-store':
+      return migrateStoreCommand(config, values, out)
     default:
       return withStore(config, async (store) => {
         const report = await purgeOnce(buildDeps({ config, store }))
@@ -423,6 +442,63 @@ async function restoreCommand(config: Config, values: Values, out: Out): Promise
     )
     return 0
   } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`)
+    return 1
+  }
+}
+
+/**
+ * Copies the SQLite deployment into an empty PostgreSQL database in one transaction that commits
+ * only once every table and file is verified (db/pg/move.ts): interrupted, it leaves the target
+ * empty and can be run again. The source may keep serving; its rows are read from one snapshot.
+ */
+async function migrateStoreCommand(config: Config, values: Values, out: Out): Promise<number> {
+  const progress = terminalProgress(values.json === true)
+  try {
+    if (!values.to || !/^postgres(ql)?:\/\//.test(values.to))
+      throw new Error('--to postgres://… is required (the PostgreSQL database to fill).')
+    const from = resolve(values.from ?? config.databasePath)
+    if (isMemoryPath(from) || !existsSync(from)) throw new Error(`${from} does not exist.`)
+    const { SQL } = await import('bun')
+    const { filesUnder, moveToPostgres } = await import('../db/pg/move')
+    const source = openStore(from)
+    const target = new SQL(values.to, { max: 1 })
+    try {
+      migrate(source)
+      const files = [
+        ...filesUnder(config.storageDir),
+        ...[pseudonymKeyPath(from), erasureLedgerPath(from)]
+          .filter((file) => existsSync(file))
+          .map((file) => ({ path: `system/${basename(file)}`, file })),
+      ]
+      const report = await moveToPostgres({
+        source,
+        target,
+        files,
+        onProgress: (p) =>
+          progress.update(
+            `${p.phase === 'verify' ? 'verifying' : 'copying'} ${p.item}: ${p.done}/${p.total}`,
+          ),
+      })
+      progress.done()
+      const rows = report.tables.reduce((sum, t) => sum + t.rows, 0)
+      out(
+        values.json
+          ? JSON.stringify({ from, ...report })
+          : [
+              `Moved ${from} into PostgreSQL: ${rows} rows in ${report.tables.length} tables, ${report.files.count} files (${report.files.bytes} bytes); every table's count and digest verified.`,
+              ...report.tables.map(
+                (t) => `  ${t.table.padEnd(22)} ${String(t.rows).padStart(9)}  sha256 ${t.sha256}`,
+              ),
+            ].join('\n'),
+      )
+      return 0
+    } finally {
+      await target.close()
+      source.close()
+    }
+  } catch (error) {
+    progress.done()
     process.stderr.write(`${(error as Error).message}\n`)
     return 1
   }

@@ -151,3 +151,5 @@ export const idempotencyKeys = render(sqlite.idempotencyKeys)
 export const accountDeletions = render(sqlite.accountDeletions)
 export const auditEvents = render(sqlite.auditEvents)
 export const changeEpochs = render(sqlite.changeEpochs)
+
+export { PG_ONLY_TABLES, storedFiles } from './files'

@@ -1,0 +1,216 @@
+import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SQL } from 'bun'
+import { filesUnder } from '../../db/pg/move'
+import { createTestApp, type TestApp } from '../support/harness'
+import { VALID_PAGES } from '../support/page-fixtures'
+import { hasPostgres, type PostgresCluster, startPostgres } from '../support/postgres'
+import { seedFullAccount } from '../support/seed'
+
+// `custodian migrate-store`, run as the CLI in its own process, from a SQLite deployment with a
+// bit of everything (seeded accounts, a deployed site's files, the pseudonym key) into databases
+// of a throwaway PostgreSQL cluster.
+
+const ROOT = join(import.meta.dir, '../..')
+const INTERNAL = new Set(['__drizzle_migrations', 'sqlite_sequence'])
+
+describe.skipIf(!hasPostgres())('custodian migrate-store', () => {
+  setDefaultTimeout(60_000)
+  let pg: PostgresCluster
+  let dir: string
+  let t: TestApp
+  let databasePath: string
+  let storageDir: string
+  let socketDir: string
+  let databases = 0
+
+  beforeAll(async () => {
+    pg = await startPostgres()
+    socketDir = pg.socketPath.replace(/\/\.s\.PGSQL\.\d+$/, '')
+    dir = mkdtempSync(join(tmpdir(), 'custodian-migrate-store-'))
+    databasePath = join(dir, 'custodian.db')
+    storageDir = join(dir, 'files')
+    t = createTestApp({ databasePath, env: { STORAGE_DIR: storageDir, RATE_LIMIT_ENABLED: 'false' } })
+    for (const email of ['ada@example.com', 'grace@example.com']) {
+      const u = await t.createUser({ email })
+      seedFullAccount(t, u, { sandboxes: 40, usageDays: 5 })
+    }
+    // A deployed site: rendered files under STORAGE_DIR.
+    const u = await t.createUser({ email: 'site@example.com' })
+    const { appId } = (
+      await t.json('POST', '/api/apps', { token: u.apiKey, body: { appName: 'Weather Ünïcode' } })
+    ).body as { appId: string }
+    for (const [page, body] of Object.entries(VALID_PAGES))
+      expect((await t.json('PUT', `/api/apps/${appId}/${page}`, { token: u.apiKey, body })).status).toBe(200)
+    expect((await t.json('POST', `/api/apps/${appId}/deploy`, { token: u.apiKey })).status).toBe(200)
+    t.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+  })
+  afterAll(() => {
+    t?.close()
+    pg?.stop()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  /** A new, empty database in the cluster, and its URL. */
+  async function emptyDatabase(): Promise<string> {
+    const name = `target_${++databases}`
+    await pg.sql.unsafe(`CREATE DATABASE ${name}`)
+    return `postgres://custodian@localhost/${name}?host=${encodeURIComponent(socketDir)}`
+  }
+
+  function migrateStore(args: string[]) {
+    return Bun.spawn(['bun', 'src/index.ts', 'migrate-store', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_PATH: databasePath, STORAGE_DIR: storageDir, LOG_LEVEL: 'silent' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+  }
+
+  async function finished(proc: ReturnType<typeof migrateStore>) {
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ])
+    return { stdout, stderr, code }
+  }
+
+  const sqliteTables = () =>
+    (
+      t.store.sqlite.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
+        name: string
+      }[]
+    )
+      .map((r) => r.name)
+      .filter((n) => !INTERNAL.has(n))
+
+  it('copies every row and file, verified, and the rows read back equal the source', async () => {
+    const url = await emptyDatabase()
+    const run = await finished(migrateStore(['--to', url, '--json']))
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    const report = JSON.parse(run.stdout) as {
+      tables: { table: string; rows: number; sha256: string }[]
+      files: { count: number }
+    }
+    // Every table, each with the source's count.
+    expect(report.tables.map((r) => r.table).sort()).toEqual(sqliteTables())
+    for (const { table, rows } of report.tables) {
+      const { n } = t.store.sqlite.query(`SELECT count(*) AS n FROM "${table}"`).get() as { n: number }
+      expect({ table, rows }).toEqual({ table, rows: n })
+    }
+    expect(report.tables.find((r) => r.table === 'sandboxes')?.rows).toBeGreaterThanOrEqual(80)
+
+    const target = new SQL(url)
+    try {
+      // Rows as PostgreSQL holds them, against SQLite's: JSON text verbatim, booleans, big integers.
+      const user = t.store.sqlite
+        .query("SELECT * FROM users WHERE email = 'ada@example.com'")
+        .get() as Record<string, unknown>
+      const [copied] =
+        await target`SELECT *, abuse_flags::text AS abuse_flags FROM users WHERE email = 'ada@example.com'`
+      expect(copied.id).toBe(user.id)
+      expect(copied.abuse_flags).toBe(user.abuse_flags)
+      expect(copied.is_operator).toBe(user.is_operator === 1)
+      expect(Number(copied.created_at)).toBe(user.created_at as number)
+      const metadata = (
+        t.store.sqlite.query('SELECT id, metadata FROM sandboxes ORDER BY id').all() as {
+          id: string
+          metadata: string | null
+        }[]
+      ).map((r) => [r.id, r.metadata])
+      const copiedMetadata = (
+        await target`SELECT id, metadata::text AS metadata FROM sandboxes ORDER BY id COLLATE "C"`
+      ).map((r: { id: string; metadata: string | null }) => [r.id, r.metadata])
+      expect(copiedMetadata).toEqual(metadata)
+
+      // Every file under STORAGE_DIR, byte for byte, and the pseudonym key beside the database.
+      const files = filesUnder(storageDir)
+      expect(files.length).toBeGreaterThan(3)
+      const stored = await target`SELECT path, bytes, sha256 FROM stored_files`
+      const byPath = new Map(
+        stored.map((r: { path: string; bytes: Uint8Array; sha256: string }) => [r.path, r]),
+      )
+      for (const file of files) {
+        const row = byPath.get(file.path) as { bytes: Uint8Array; sha256: string } | undefined
+        expect(row).toBeDefined()
+        const bytes = readFileSync(file.file)
+        expect(Buffer.from(row?.bytes ?? []).equals(bytes)).toBe(true)
+        expect(row?.sha256).toBe(createHash('sha256').update(bytes).digest('hex'))
+      }
+      const key = byPath.get('system/pseudonym.key') as { bytes: Uint8Array } | undefined
+      expect(Buffer.from(key?.bytes ?? []).equals(readFileSync(join(dir, 'pseudonym.key')))).toBe(true)
+      expect(report.files.count).toBe(stored.length)
+    } finally {
+      await target.close()
+    }
+
+    // A second run into the same database is refused and changes nothing.
+    const again = await finished(migrateStore(['--to', url]))
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain('already holds data')
+    const check = new SQL(url)
+    try {
+      const [{ n }] = await check`SELECT count(*)::int AS n FROM users`
+      const { n: source } = t.store.sqlite.query('SELECT count(*) AS n FROM users').get() as { n: number }
+      expect(n).toBe(source)
+    } finally {
+      await check.close()
+    }
+  })
+
+  it('killed mid-way, leaves the target empty, and a second run completes', async () => {
+    const url = await emptyDatabase()
+    const proc = migrateStore(['--to', url, '--json'])
+    // Kill it once its copy transaction is under way (seen from another connection): past the
+    // migrations, inserting rows or files, or reading them back to verify.
+    const watcher = new SQL(url, { max: 1 })
+    try {
+      const deadline = Date.now() + 20_000
+      let seen = false
+      while (!seen && Date.now() < deadline) {
+        const [row] = await watcher`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+            AND (query ILIKE 'INSERT INTO "%' OR query ILIKE 'FETCH%' OR query ILIKE 'DECLARE%')
+            AND query NOT ILIKE '%drizzle%'`
+        seen = row.n > 0
+        if (!seen) await Bun.sleep(2)
+      }
+      expect(seen).toBe(true)
+      proc.kill('SIGKILL')
+      await proc.exited
+      // The server aborts the dead client's transaction; then nothing of it is visible.
+      for (let i = 0; i < 500; i++) {
+        const [row] = await watcher`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL`
+        if (row.n === 0) break
+        await Bun.sleep(10)
+      }
+      const [{ users }] = await watcher`SELECT count(*)::int AS users FROM users`
+      const [{ files }] = await watcher`SELECT count(*)::int AS files FROM stored_files`
+      expect({ users, files }).toEqual({ users: 0, files: 0 })
+    } finally {
+      await watcher.close()
+    }
+    const again = await finished(migrateStore(['--to', url, '--json']))
+    expect(again.stderr).toBe('')
+    expect(again.code).toBe(0)
+  })
+
+  it('refuses a target that is not PostgreSQL, and a source that does not exist', async () => {
+    const notPostgres = await finished(migrateStore(['--to', 'mysql://somewhere/db']))
+    expect(notPostgres.code).toBe(1)
+    expect(notPostgres.stderr).toContain('--to postgres://')
+    const missing = await finished(
+      migrateStore(['--to', await emptyDatabase(), '--from', join(dir, 'nope.db')]),
+    )
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('does not exist')
+  })
+})
