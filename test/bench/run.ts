@@ -1,5 +1,6 @@
 // `bun run bench [name ...]`: runs the named benchmarks (all by default) and prints figures.
 // BENCH_SECONDS sets the length of each load run (default 10).
+import { benchAwaitCost } from './await-cost'
 import { benchErasure } from './erasure.bench'
 import { benchExport } from './export.bench'
 import { benchHosting } from './hosting.bench'
@@ -22,6 +23,7 @@ const benches: Record<string, () => Promise<void>> = {
   hosting: () => benchHosting(seconds),
   startup: () => benchStartup(),
   mix: () => benchMixCost(),
+  await: () => benchAwaitCost(),
   sandboxes: async () => {
     await benchSandboxCreateCost()
     await benchSandboxes(seconds)
