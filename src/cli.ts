@@ -460,10 +460,11 @@ async function migrateStoreCommand(config: Config, values: Values, out: Out): Pr
     const from = resolve(values.from ?? config.databasePath)
     if (isMemoryPath(from) || !existsSync(from)) throw new Error(`${from} does not exist.`)
     const { SQL } = await import('bun')
-    const { filesUnder, moveToPostgres } = await import('../db/pg/move')
+    const { checkReachable, filesUnder, moveToPostgres } = await import('../db/pg/move')
     const source = openStore(from)
-    const target = new SQL(values.to, { max: 1 })
+    const target = new SQL(values.to, { max: 1, connectionTimeout: 10 })
     try {
+      await checkReachable(target, values.to)
       migrate(source)
       const files = [
         ...filesUnder(config.storageDir),

@@ -42,6 +42,32 @@ export interface FileToStore {
 }
 
 export class TargetNotEmptyError extends Error {}
+export class TargetUnreachableError extends Error {}
+
+/** Where a postgres:// URL points, for messages: user, host, port, database — never the password. */
+export function describeTarget(url: string): string {
+  try {
+    const parsed = new URL(url)
+    const socket = parsed.searchParams.get('host')
+    const host = socket ?? `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}`
+    const user = parsed.username ? `${decodeURIComponent(parsed.username)}@` : ''
+    return `${user}${host}/${decodeURIComponent(parsed.pathname.slice(1)) || '(default database)'}`
+  } catch {
+    return '(an unparsable URL)'
+  }
+}
+
+/** One round trip before anything else, so an unreachable target is named plainly. */
+export async function checkReachable(target: SQL, url: string): Promise<void> {
+  try {
+    await target`SELECT 1`
+  } catch (error) {
+    const e = error as { code?: string; message?: string }
+    throw new TargetUnreachableError(
+      `Cannot connect to PostgreSQL at ${describeTarget(url)}: ${[e.code, e.message].filter(Boolean).join(': ')}`,
+    )
+  }
+}
 export class VerificationError extends Error {}
 
 /** Filled by the migrations themselves; the source's rows replace them. */

@@ -203,6 +203,13 @@ describe.skipIf(!hasPostgres())('custodian migrate-store', () => {
     expect(again.code).toBe(0)
   })
 
+  it('names an unreachable target plainly, without its password', async () => {
+    const run = await finished(migrateStore(['--to', 'postgres://mover:s3cr3t-pw@127.0.0.1:1/custodian']))
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('Cannot connect to PostgreSQL at mover@127.0.0.1:1/custodian')
+    expect(run.stderr).not.toContain('s3cr3t-pw')
+  })
+
   it('refuses a target that is not PostgreSQL, and a source that does not exist', async () => {
     const notPostgres = await finished(migrateStore(['--to', 'mysql://somewhere/db']))
     expect(notPostgres.code).toBe(1)
