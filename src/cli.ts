@@ -461,11 +461,16 @@ async function migrateStoreCommand(config: Config, values: Values, out: Out): Pr
     if (isMemoryPath(from) || !existsSync(from)) throw new Error(`${from} does not exist.`)
     const { SQL } = await import('bun')
     const { checkReachable, filesUnder, moveToPostgres } = await import('../db/pg/move')
-    const source = openStore(from)
+    let source: Store
+    try {
+      source = openStore(from)
+      migrate(source)
+    } catch (error) {
+      throw new Error(`Cannot open ${from} as a Custodian database: ${causeOf(error)}`)
+    }
     const target = new SQL(values.to, { max: 1, connectionTimeout: 10 })
     try {
       await checkReachable(target, values.to)
-      migrate(source)
       const files = [
         ...filesUnder(config.storageDir),
         ...[pseudonymKeyPath(from), erasureLedgerPath(from)]
