@@ -2,6 +2,7 @@ import { Database, type Statement } from 'bun:sqlite'
 import { type BunSQLiteDatabase, drizzle } from 'drizzle-orm/bun-sqlite'
 import { ChangeEpochs } from './change-epochs'
 import * as schema from './schema'
+import { withStablePlan } from './stable-plans'
 
 export type Orm = BunSQLiteDatabase<typeof schema>
 
@@ -47,7 +48,7 @@ function withStatementCache(sqlite: Database, max = 2000): Database {
     let statement = cache.get(sql)
     if (!statement) {
       if (cache.size >= max) cache.delete(cache.keys().next().value as string)
-      statement = sqlite.prepare(sql)
+      statement = sqlite.prepare(withStablePlan(sql))
       cache.set(sql, statement)
     }
     return statement

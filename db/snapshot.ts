@@ -3,6 +3,7 @@ import { type Column, getTableColumns, getTableName } from 'drizzle-orm'
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
 import { isMemoryPath, type Store } from './client'
 import type { OwnedTable } from './ownership'
+import { withStablePlan } from './stable-plans'
 
 /**
  * A consistent read view of the whole database, on a connection of its own, for as long as an
@@ -31,12 +32,16 @@ export function openSnapshot(store: Store, userId: string): Snapshot {
     db.exec('BEGIN')
   }
   const teamIds = (
-    db.query('SELECT id FROM teams WHERE owner_user_id = ? ORDER BY created_at, id').all(userId) as {
+    db
+      .query(withStablePlan('SELECT id FROM teams WHERE owner_user_id = ? ORDER BY created_at, id'))
+      .all(userId) as {
       id: string
     }[]
   ).map((r) => r.id)
   const appIds = (
-    db.query('SELECT id FROM apps WHERE user_id = ? ORDER BY created_at, id').all(userId) as { id: string }[]
+    db.query(withStablePlan('SELECT id FROM apps WHERE user_id = ? ORDER BY created_at, id')).all(userId) as {
+      id: string
+    }[]
   ).map((r) => r.id)
   const decoders = new WeakMap<SQLiteTable, (raw: Record<string, unknown>) => Record<string, unknown>>()
   const decoderOf = (table: SQLiteTable) => {
@@ -53,7 +58,9 @@ export function openSnapshot(store: Store, userId: string): Snapshot {
     const o = table.owner
     const owners = o.via === 'team' ? teamIds : o.via === 'app' ? appIds : [userId]
     const column = o.via === 'self' ? 'id' : o.column
-    const statement = db.prepare(`SELECT * FROM ${table.name} WHERE ${column} = ? ORDER BY ${table.orderBy}`)
+    const statement = db.prepare(
+      withStablePlan(`SELECT * FROM ${table.name} WHERE ${column} = ? ORDER BY ${table.orderBy}`),
+    )
     try {
       for (const owner of owners)
         for (const raw of statement.iterate(owner)) yield decode(raw as Record<string, unknown>) as T

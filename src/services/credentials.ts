@@ -99,13 +99,14 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
   const touchKey = store.sqlite.prepare<unknown, [number, string]>(
     'UPDATE api_keys SET last_used_at = ? WHERE id = ?',
   )
+  // `+?`: a bare parameter beside an ORDER BY makes SQLite re-prepare on every run (db/stable-plans.ts).
   const userLookup: Statement<UserAuthRow, [string]> = store.sqlite.prepare(
     `SELECT u.id, u.email, u.is_operator, u.email_verified_at, u.soft_deleted_at, u.erasure_requested_at,
             (SELECT t.id FROM teams t WHERE t.owner_user_id = u.id ORDER BY t.created_at LIMIT 1) AS team_id
-       FROM users u WHERE u.id = ?`,
+       FROM users u WHERE u.id = +?`,
   )
   const erasedAfter = store.sqlite.prepare<{ requested_at: number }, [string]>(
-    'SELECT requested_at FROM account_deletions WHERE user_hash = ? ORDER BY requested_at DESC LIMIT 1',
+    'SELECT requested_at FROM account_deletions WHERE user_hash = +? ORDER BY requested_at DESC LIMIT 1',
   )
   const markVerified = store.sqlite.prepare<unknown, [number, number, string]>(
     'UPDATE users SET email_verified_at = ?, updated_at = ? WHERE id = ? AND email_verified_at IS NULL',
