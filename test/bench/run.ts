@@ -1,6 +1,7 @@
 // `bun run bench [name ...]`: runs the named benchmarks (all by default) and prints figures.
 // BENCH_SECONDS sets the length of each load run (default 10).
 import { benchAwaitCost } from './await-cost'
+import { benchBodyRead } from './body-read.bench'
 import { benchErasure } from './erasure.bench'
 import { benchExport } from './export.bench'
 import { benchHosting } from './hosting.bench'
@@ -24,6 +25,7 @@ const benches: Record<string, () => Promise<void>> = {
   startup: () => benchStartup(),
   mix: () => benchMixCost(),
   await: () => benchAwaitCost(),
+  body: () => benchBodyRead(seconds),
   sandboxes: async () => {
     await benchSandboxCreateCost()
     await benchSandboxes(seconds)

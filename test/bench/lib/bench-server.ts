@@ -89,7 +89,22 @@ function benchUser(deps: ReturnType<typeof buildDeps>, email: string) {
   return { user, team, key }
 }
 
-if (mode === 'bare') {
+if (mode === 'body-read') {
+  // Reading a small JSON body from the network two ways: through its ReadableStream (what the
+  // body guard does for a chunked body) and with Body.bytes() (what it does for a declared length).
+  const byStream = process.argv[3] === 'stream'
+  const { readWithin } = await import('../../../src/plugins/body-guard')
+  const server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    reusePort: false,
+    async fetch(request) {
+      const bytes = byStream ? await readWithin(request, 1 << 20) : await request.bytes()
+      return Response.json({ bytes: bytes.byteLength })
+    },
+  })
+  console.log(`READY ${JSON.stringify({ url: `http://127.0.0.1:${server.port}` })}`)
+} else if (mode === 'bare') {
   const server = Bun.serve({
     port: 0,
     hostname: '127.0.0.1',

@@ -8,6 +8,9 @@ export interface Contender {
   /** The URL loaded (the server's base URL plus a path). */
   url: string
   headers?: Record<string, string>
+  /** For a request with a body (default GET without one). */
+  method?: string
+  body?: string
   rounds: RoundResult[]
 }
 
@@ -19,7 +22,13 @@ export interface RoundResult {
 
 async function measureOnce(c: Contender, durationSec: number): Promise<RoundResult> {
   const cpuBefore = c.server.cpuMicros()
-  const result = await runLoad({ url: c.url, durationSec, headers: c.headers })
+  const result = await runLoad({
+    url: c.url,
+    durationSec,
+    headers: c.headers,
+    method: c.method,
+    body: c.body,
+  })
   const cpu = c.server.cpuMicros() - cpuBefore
   return {
     result,
