@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, isNotNull, lte, type SQL, sql } from 'drizzle-orm'
 import { preparedFor, type Store, writeTransaction } from '../../db/client'
+import { rowReader, statementFor } from '../../db/row-reader'
 import {
   quotaTiers,
   quotaUsage,
@@ -308,25 +309,19 @@ function sweepBatch(deps: SandboxDeps, batch: number): number {
 
 export { ACTIVE_STATUSES }
 
-/** A page of the team's sandboxes, newest first: with or without a state, with or without a cursor. */
+const sandboxRows = rowReader(sandboxes)
+/**
+ * A page of the team's sandboxes, newest first: with or without a state, with or without a
+ * cursor. Raw statements read through `rowReader` (Drizzle's row mapping was a quarter of a page);
+ * parameters are `+$name` beside the ORDER BY (db/stable-plans.ts).
+ */
 const pageStatements = [false, true].flatMap((byState) =>
   [false, true].map((afterCursor) =>
-    preparedFor((orm) =>
-      orm
-        .select()
-        .from(sandboxes)
-        .where(
-          and(
-            eq(sandboxes.teamId, ph('team')),
-            byState ? eq(sandboxes.status, ph('status')) : undefined,
-            afterCursor
-              ? sql`(${sandboxes.createdAt}, ${sandboxes.id}) < (${ph('afterAt')}, ${ph('afterId')})`
-              : undefined,
-          ),
-        )
-        .orderBy(desc(sandboxes.createdAt), desc(sandboxes.id))
-        .limit(ph('limit'))
-        .prepare(),
+    statementFor<{ team: string; status?: string; afterAt?: number; afterId?: string; limit: number }>(
+      `SELECT ${sandboxRows.columns} FROM sandboxes WHERE team_id = +$team` +
+        (byState ? ' AND status = +$status' : '') +
+        (afterCursor ? ' AND (created_at, id) < (+$afterAt, +$afterId)' : '') +
+        ' ORDER BY created_at DESC, id DESC LIMIT +$limit',
     ),
   ),
 )
@@ -383,13 +378,14 @@ export function listSandboxes(store: Store, teamId: string, filter: SandboxFilte
   const plain = !filter.template && !filter.metadata
   const newest = (where: SQL[], state?: SandboxStatus) =>
     plain
-      ? pageStatement(store, state !== undefined, filter.after !== undefined).all({
-          team: teamId,
-          status: state,
-          afterAt: filter.after?.createdAt,
-          afterId: filter.after?.id,
-          limit: filter.limit + 1,
-        })
+      ? pageStatement(store, state !== undefined, filter.after !== undefined)
+          .all({
+            team: teamId,
+            ...(state !== undefined && { status: state }),
+            ...(filter.after && { afterAt: filter.after.createdAt, afterId: filter.after.id }),
+            limit: filter.limit + 1,
+          })
+          .map(sandboxRows.decode)
       : store.orm
           .select()
           .from(sandboxes)
