@@ -35,7 +35,6 @@ export async function benchMixCost() {
     ['GET /api/status', () => t.request('GET', '/api/status', { token: u.apiKey })],
     ['GET /api/apps', () => t.request('GET', '/api/apps', { token: u.apiKey })],
     ['GET /v1/account/me', () => t.request('GET', '/v1/account/me', { token: u.session })],
-    ['GET /v1/sandboxes?limit=20', () => t.request('GET', '/v1/sandboxes?limit=20', { token: runtime })],
     [
       'POST /v1/sandboxes',
       async () => {
@@ -48,6 +47,8 @@ export async function benchMixCost() {
         return r
       },
     ],
+    // After the creates, so a page holds 20 sandboxes as under the mixed load.
+    ['GET /v1/sandboxes?limit=20', () => t.request('GET', '/v1/sandboxes?limit=20', { token: runtime })],
     [
       'DELETE /v1/sandboxes/{id}',
       () => t.request('DELETE', `/v1/sandboxes/${live.pop()}`, { token: runtime }),
