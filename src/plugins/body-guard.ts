@@ -55,7 +55,7 @@ async function guardBody(request: Request, state: RequestState, options: BodyGua
     )
   // With a declared length (checked above) Bun reads exactly that many bytes natively; a chunked
   // body has no length to trust and is read through its stream, counting.
-  const bytes = length !== null ? await request.bytes() : await readWithin(request, limit)
+  const bytes = await readBody(request, length, limit)
   if (bytes.byteLength > limit) throw tooLarge(limit)
   state.body = bytes
   // JSON is checked here, once, before any schema sees it (strict UTF-8, nesting, control
@@ -89,6 +89,19 @@ function serveBodyFrom(request: Request, bytes: Uint8Array, parsed: unknown) {
       }).formData(),
   }
   for (const [name, read] of Object.entries(readers)) Object.defineProperty(request, name, { value: read })
+}
+
+/**
+ * The body's bytes. A client that hangs up before sending what it declared is refused as a bad
+ * request (logged as the client's error), not left to surface as an unhandled 500.
+ */
+async function readBody(request: Request, length: string | null, limit: number): Promise<Uint8Array> {
+  try {
+    return length !== null ? await request.bytes() : await readWithin(request, limit)
+  } catch (error) {
+    if (error instanceof AppError) throw error
+    throw new AppError('INVALID_REQUEST', 'The request body ended before it was complete.')
+  }
 }
 
 const tooLarge = (limit: number) =>

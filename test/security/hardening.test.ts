@@ -5,6 +5,7 @@ import { eq } from 'drizzle-orm'
 import { SignJWT } from 'jose'
 import { users } from '../../db/schema'
 import { SECOND } from '../../src/lib/clock'
+import { createLogger } from '../../src/lib/logger'
 import { lastResortResponse } from '../../src/plugins/error-envelope'
 import { expectApiError, expectV1Error } from '../support/envelopes'
 import { createTestApp, TEST_JWT_SECRET, type TestApp } from '../support/harness'
@@ -199,6 +200,37 @@ describe('5. the body limit counts bytes read, declared or not', () => {
       })
       expect(response.status).toBe(413)
       expect(expectApiError(await response.json(), 'VALIDATION_FAILED').message).toContain('larger than')
+    } finally {
+      await t.app.stop(true)
+    }
+  })
+})
+
+describe('5b. a body cut short by the client', () => {
+  it("is the client's error (a 400 logged as such), never an unhandled 500", async () => {
+    const lines: string[] = []
+    const t = createTestApp({
+      env: { RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'info' },
+      logger: createLogger('info', (line) => lines.push(line)),
+    })
+    const u = await t.createUser()
+    t.app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
+    try {
+      // Declares 100 bytes, sends 15, and hangs up.
+      const socket = await Bun.connect({
+        hostname: '127.0.0.1',
+        port: t.app.server?.port as number,
+        socket: { data() {} },
+      })
+      socket.write(
+        `POST /api/apps HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${u.apiKey}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"appName":"X"}`,
+      )
+      socket.end()
+      const deadline = Date.now() + 5000
+      const requestLine = () => lines.find((l) => l.includes('"/api/apps"') && l.includes('"status"'))
+      while (!requestLine() && Date.now() < deadline) await Bun.sleep(10)
+      expect(lines.filter((l) => l.includes('"level":"error"'))).toEqual([])
+      expect(JSON.parse(requestLine() ?? '{}').status).toBe(400)
     } finally {
       await t.app.stop(true)
     }
