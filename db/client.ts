@@ -1,4 +1,4 @@
-import { Database, type Statement } from 'bun:sqlite'
+import { Database, type SQLQueryBindings, type Statement } from 'bun:sqlite'
 import { type BunSQLiteDatabase, drizzle } from 'drizzle-orm/bun-sqlite'
 import { ChangeEpochs } from './change-epochs'
 import * as schema from './schema'
@@ -104,22 +104,35 @@ export function writeTransaction<T>(store: Store, fn: (tx: Orm) => T): T {
   return result
 }
 
+/** `build(store)` once per store, then the same value: prepared statements live as long as it. */
+export function perStore<T>(build: (store: Store) => T): (store: Store) => T {
+  const cache = new WeakMap<Store, T>()
+  return (store) => {
+    let built = cache.get(store)
+    if (built === undefined) {
+      built = build(store)
+      cache.set(store, built)
+    }
+    return built
+  }
+}
+
 /**
  * A statement prepared once per store. Drizzle's query builder costs tens of microseconds per
  * call (it rebuilds SQL every time); a prepared statement costs about one. Define hot statements
  * at module level with `sql.placeholder(...)` and call `stmt(store)` to get the prepared query.
  */
-export function preparedFor<T>(build: (orm: Orm) => T): (store: Store) => T {
-  const cache = new WeakMap<Store, T>()
-  return (store) => {
-    let prepared = cache.get(store)
-    if (prepared === undefined) {
-      prepared = build(store.orm)
-      cache.set(store, prepared)
-    }
-    return prepared
-  }
-}
+export const preparedFor = <T>(build: (orm: Orm) => T): ((store: Store) => T) =>
+  perStore((store) => build(store.orm))
+
+/** Named parameters of a raw statement (bun:sqlite, strict mode: keys without the `$`). */
+type NamedParams = Extract<SQLQueryBindings, Record<string, unknown>>
+
+/** A raw bun:sqlite statement with named `$parameters`, prepared once per store. */
+export const statementFor = <Params extends NamedParams>(
+  sql: string,
+): ((store: Store) => Statement<Record<string, unknown>, [Params]>) =>
+  perStore((store) => store.sqlite.prepare<Record<string, unknown>, [Params]>(sql))
 
 /**
  * Rows changed by a Drizzle `.run()` on bun:sqlite. Drizzle returns bun:sqlite's `Changes` at run

@@ -1,11 +1,5 @@
-import type { SQLQueryBindings, Statement } from 'bun:sqlite'
-
-/** Named parameters of a raw statement (bun:sqlite, strict mode: keys without the `$`). */
-type NamedParams = Extract<SQLQueryBindings, Record<string, unknown>>
-
 import { getTableColumns } from 'drizzle-orm'
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
-import type { Store } from './client'
 
 /**
  * Reads a table's rows straight from bun:sqlite, shaped as Drizzle's `$inferSelect`: the select
@@ -34,20 +28,5 @@ export function rowReader<T extends SQLiteTable>(table: T): RowReader<T['$inferS
       for (const key of booleans) if (row[key] !== null) row[key] = row[key] === 1
       return row as T['$inferSelect']
     },
-  }
-}
-
-/** A raw statement prepared once per store (bun:sqlite, named `$parameters`). */
-export function statementFor<Params extends NamedParams>(
-  sql: string,
-): (store: Store) => Statement<Record<string, unknown>, [Params]> {
-  const cache = new WeakMap<Store, Statement<Record<string, unknown>, [Params]>>()
-  return (store) => {
-    let statement = cache.get(store)
-    if (!statement) {
-      statement = store.sqlite.prepare<Record<string, unknown>, [Params]>(sql)
-      cache.set(store, statement)
-    }
-    return statement
   }
 }

@@ -461,11 +461,12 @@ async function migrateStoreCommand(config: Config, values: Values, out: Out): Pr
     if (isMemoryPath(from) || !existsSync(from)) throw new Error(`${from} does not exist.`)
     const { SQL } = await import('bun')
     const { checkReachable, filesUnder, moveToPostgres } = await import('../db/pg/move')
-    let source: Store
+    let source: Store | null = null
     try {
       source = openStore(from)
       migrate(source)
     } catch (error) {
+      source?.close()
       throw new Error(`Cannot open ${from} as a Custodian database: ${causeOf(error)}`)
     }
     const target = new SQL(values.to, { max: 1, connectionTimeout: 10 })

@@ -43,6 +43,7 @@ export interface FileToStore {
 
 export class TargetNotEmptyError extends Error {}
 export class TargetUnreachableError extends Error {}
+export class VerificationError extends Error {}
 
 /** Where a postgres:// URL points, for messages: user, host, port, database — never the password. */
 export function describeTarget(url: string): string {
@@ -68,7 +69,6 @@ export async function checkReachable(target: SQL, url: string): Promise<void> {
     )
   }
 }
-export class VerificationError extends Error {}
 
 /** Filled by the migrations themselves; the source's rows replace them. */
 const SEEDED_TABLES = new Set(['quota_tiers', 'change_epochs'])

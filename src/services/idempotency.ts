@@ -1,6 +1,5 @@
-import type { Statement } from 'bun:sqlite'
 import { and, eq, lte, sql } from 'drizzle-orm'
-import { changesOf, preparedFor, type Store, writeTransaction } from '../../db/client'
+import { changesOf, perStore, preparedFor, type Store, writeTransaction } from '../../db/client'
 import { idempotencyKeys } from '../../db/schema'
 import { type Clock, DAY, SECOND } from '../lib/clock'
 
@@ -36,20 +35,14 @@ export type ClaimOutcome =
  * IMPORTANT: a claim is only inserted while its account is live. A request authenticated a moment
  * before an erasure was requested must not leave a row (holding the user id) after the erasure.
  */
-const insertClaimStatements = new WeakMap<Store, Statement>()
-function insertClaim(store: Store) {
-  let statement = insertClaimStatements.get(store)
-  if (!statement) {
-    statement = store.sqlite.prepare(
-      `INSERT INTO idempotency_keys (principal, key, method, path, fingerprint, state, created_at, locked_at, expires_at)
-       SELECT $principal, $key, $method, $path, $fingerprint, 'in_progress', $now, $now, $expiresAt
-        WHERE EXISTS (SELECT 1 FROM users WHERE id = $principal AND erasure_requested_at IS NULL)
-       ON CONFLICT DO NOTHING`,
-    )
-    insertClaimStatements.set(store, statement)
-  }
-  return statement
-}
+const insertClaim = perStore((store) =>
+  store.sqlite.prepare(
+    `INSERT INTO idempotency_keys (principal, key, method, path, fingerprint, state, created_at, locked_at, expires_at)
+     SELECT $principal, $key, $method, $path, $fingerprint, 'in_progress', $now, $now, $expiresAt
+      WHERE EXISTS (SELECT 1 FROM users WHERE id = $principal AND erasure_requested_at IS NULL)
+     ON CONFLICT DO NOTHING`,
+  ),
+)
 const findClaim = preparedFor((orm) =>
   orm
     .select()

@@ -1,5 +1,5 @@
 import type { Statement } from 'bun:sqlite'
-import type { Store } from '../../db/client'
+import { perStore, type Store } from '../../db/client'
 import { HOUR } from '../lib/clock'
 import { startOfUtcDay, utcDay } from '../lib/time'
 import { chargeGbHours } from './quota-usage'
@@ -40,42 +40,36 @@ interface Statements {
   save: Statement<unknown, [string, number, number, number, string]>
 }
 
-const cache = new WeakMap<Store, Statements>()
-function statements(store: Store): Statements {
-  let prepared = cache.get(store)
-  if (!prepared) {
-    const db = store.sqlite
-    prepared = {
-      read: db.prepare(
-        'SELECT active, running_memory_mb, running_charged_mib_ms, settled_day FROM team_sandbox_totals WHERE team_id = ?',
-      ),
-      adjust: db.prepare(
-        `UPDATE team_sandbox_totals SET active = active + ?1, running_memory_mb = running_memory_mb + ?2,
+const statements = perStore((store): Statements => {
+  const db = store.sqlite
+  return {
+    read: db.prepare(
+      'SELECT active, running_memory_mb, running_charged_mib_ms, settled_day FROM team_sandbox_totals WHERE team_id = ?',
+    ),
+    adjust: db.prepare(
+      `UPDATE team_sandbox_totals SET active = active + ?1, running_memory_mb = running_memory_mb + ?2,
                 running_charged_mib_ms = running_charged_mib_ms + ?3
           WHERE team_id = ?4 AND settled_day = ?5`,
-      ),
-      stale: db.prepare('UPDATE team_sandbox_totals SET settled_day = NULL WHERE team_id = ?'),
-      overdue: db.prepare(
-        `SELECT id, memory_mb, charged_until FROM sandboxes
+    ),
+    stale: db.prepare('UPDATE team_sandbox_totals SET settled_day = NULL WHERE team_id = ?'),
+    overdue: db.prepare(
+      `SELECT id, memory_mb, charged_until FROM sandboxes
           WHERE team_id = ?1 AND status = 'running' AND charged_until < ?2`,
-      ),
-      restart: db.prepare('UPDATE sandboxes SET charged_until = ?1 WHERE id = ?2 AND charged_until < ?3'),
-      recount: db.prepare(
-        `SELECT count(*) AS active,
+    ),
+    restart: db.prepare('UPDATE sandboxes SET charged_until = ?1 WHERE id = ?2 AND charged_until < ?3'),
+    recount: db.prepare(
+      `SELECT count(*) AS active,
                 coalesce(sum(CASE WHEN status = 'running' THEN memory_mb ELSE 0 END), 0) AS memory,
                 coalesce(sum(CASE WHEN status = 'running' THEN memory_mb * (charged_until - ?1) ELSE 0 END), 0) AS charged
            FROM sandboxes WHERE team_id = ?2 AND status IN ('creating', 'running', 'paused')`,
-      ),
-      save: db.prepare(
-        `INSERT INTO team_sandbox_totals (team_id, active, running_memory_mb, running_charged_mib_ms, settled_day)
+    ),
+    save: db.prepare(
+      `INSERT INTO team_sandbox_totals (team_id, active, running_memory_mb, running_charged_mib_ms, settled_day)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (team_id) DO UPDATE SET active = ?2, running_memory_mb = ?3, running_charged_mib_ms = ?4, settled_day = ?5`,
-      ),
-    }
-    cache.set(store, prepared)
+    ),
   }
-  return prepared
-}
+})
 
 /**
  * The team's totals, exact for `now`'s UTC day (settling first when they are not). Call inside

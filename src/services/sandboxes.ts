@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, isNotNull, lte, type SQL, sql } from 'drizzle-orm'
-import { preparedFor, type Store, writeTransaction } from '../../db/client'
-import { rowReader, statementFor } from '../../db/row-reader'
+import { preparedFor, type Store, statementFor, writeTransaction } from '../../db/client'
+import { rowReader } from '../../db/row-reader'
 import {
   quotaTiers,
   quotaUsage,
