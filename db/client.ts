@@ -3,8 +3,15 @@ import { type BunSQLiteDatabase, drizzle } from 'drizzle-orm/bun-sqlite'
 import { ChangeEpochs } from './change-epochs'
 import * as schema from './schema'
 import { withStablePlan } from './stable-plans'
+import { TransactionLock } from './transaction-lock'
 
-export type Orm = BunSQLiteDatabase<typeof schema>
+export type Orm = BunSQLiteDatabase<typeof schema> & { $client: Database }
+/**
+ * What a transaction's statements run on — handed to the function of `readTransaction` and
+ * `writeTransaction`, the only way services reach the database (test/contract/layering.test.ts).
+ * On SQLite it is the store's one connection.
+ */
+export type Tx = Orm
 
 /** An open database: the raw bun:sqlite handle (prepared hot statements) and the Drizzle ORM. */
 export interface Store {
@@ -13,6 +20,8 @@ export interface Store {
   readonly orm: Orm
   /** Whether cached credentials and account status may still be trusted (db/change-epochs.ts). */
   readonly epochs: ChangeEpochs
+  /** Whose turn it is to run a transaction on the connection (db/transaction-lock.ts). */
+  readonly lock: TransactionLock
   close(): void
 }
 
@@ -71,6 +80,7 @@ export function openStore(path: string): Store {
     sqlite,
     orm,
     epochs: new ChangeEpochs(sqlite, isMemoryPath(path) ? null : path),
+    lock: new TransactionLock(),
     close() {
       sqlite.close()
     },
@@ -79,32 +89,37 @@ export function openStore(path: string): Store {
 
 /**
  * Runs `fn` in one write transaction taken with BEGIN IMMEDIATE, so that a second process
- * (`custodian purge` beside the server) waits on busy_timeout instead of failing mid-way.
- * IMPORTANT: `fn` must be synchronous — bun:sqlite commits at the first `await`.
+ * (`custodian purge` beside the server) waits on busy_timeout instead of failing mid-way. The
+ * store's lock is held from BEGIN to COMMIT: another request's transaction waits for its turn
+ * even while `fn` awaits. Do not open a transaction inside `fn` (it would wait for itself): pass
+ * `tx` to the helpers it calls.
  */
-export function writeTransaction<T>(store: Store, fn: (tx: Orm) => T): T {
-  // Our own BEGIN IMMEDIATE … COMMIT on prepared statements, not Drizzle's `transaction()`, which
-  // builds a transaction object per call (~1.5% of the server's time under mixed load). The
-  // statements inside run on this same connection, so `tx` is the store's ORM. Like Drizzle's,
-  // a transaction begun inside another fails (SQLite refuses a nested BEGIN).
-  const db = store.sqlite
-  const statements = transactionStatementsOf(db)
-  statements.beginImmediate.run()
-  let result: T
+export async function writeTransaction<T>(store: Store, fn: (tx: Tx) => T | Promise<T>): Promise<T> {
+  if (!store.lock.tryAcquire()) await store.lock.acquire()
   try {
-    result = fn(store.orm)
-    statements.commit.run()
-  } catch (error) {
-    if (db.inTransaction) statements.rollback.run()
-    throw error
+    // Our own BEGIN IMMEDIATE … COMMIT on prepared statements, not Drizzle's `transaction()`,
+    // which builds a transaction object per call (~1.5% of the server's time under mixed load).
+    const db = store.sqlite
+    const statements = transactionStatementsOf(db)
+    statements.beginImmediate.run()
+    let result: T
+    try {
+      result = await fn(store.orm)
+      statements.commit.run()
+    } catch (error) {
+      if (db.inTransaction) statements.rollback.run()
+      throw error
+    }
+    // Committed: if it changed a credential or an account's status (the triggers moved a
+    // counter), every process's caches of that go now, before the caller answers anyone.
+    store.epochs.noteWrites()
+    return result
+  } finally {
+    store.lock.release()
   }
-  // Committed: if it changed a credential or an account's status (the triggers moved a counter),
-  // every process's caches of that go now, before the caller answers anyone.
-  store.epochs.noteWrites()
-  return result
 }
 
-/** `build(store)` once per store, then the same value: prepared statements live as long as it. */
+/** `build(store)` once per store, then the same value (for what lives as long as a store). */
 export function perStore<T>(build: (store: Store) => T): (store: Store) => T {
   const cache = new WeakMap<Store, T>()
   return (store) => {
@@ -117,22 +132,39 @@ export function perStore<T>(build: (store: Store) => T): (store: Store) => T {
   }
 }
 
+/** `build(tx)` once per connection, then the same value: prepared statements live as long as it. */
+function perConnection<T>(build: (tx: Tx) => T): (tx: Tx) => T {
+  const cache = new WeakMap<Tx, T>()
+  return (tx) => {
+    let built = cache.get(tx)
+    if (built === undefined) {
+      built = build(tx)
+      cache.set(tx, built)
+    }
+    return built
+  }
+}
+
 /**
- * A statement prepared once per store. Drizzle's query builder costs tens of microseconds per
- * call (it rebuilds SQL every time); a prepared statement costs about one. Define hot statements
- * at module level with `sql.placeholder(...)` and call `stmt(store)` to get the prepared query.
+ * A statement prepared once per connection. Drizzle's query builder costs tens of microseconds
+ * per call (it rebuilds SQL every time); a prepared statement costs about one. Define hot
+ * statements at module level with `sql.placeholder(...)` and call `stmt(tx)` inside a
+ * transaction to get the prepared query.
  */
-export const preparedFor = <T>(build: (orm: Orm) => T): ((store: Store) => T) =>
-  perStore((store) => build(store.orm))
+export const preparedFor = <T>(build: (tx: Tx) => T): ((tx: Tx) => T) => perConnection(build)
 
 /** Named parameters of a raw statement (bun:sqlite, strict mode: keys without the `$`). */
 type NamedParams = Extract<SQLQueryBindings, Record<string, unknown>>
 
-/** A raw bun:sqlite statement with named `$parameters`, prepared once per store. */
+/** A raw bun:sqlite statement with named `$parameters`, prepared once per connection. */
 export const statementFor = <Params extends NamedParams>(
   sql: string,
-): ((store: Store) => Statement<Record<string, unknown>, [Params]>) =>
-  perStore((store) => store.sqlite.prepare<Record<string, unknown>, [Params]>(sql))
+): ((tx: Tx) => Statement<Record<string, unknown>, [Params]>) =>
+  perConnection((tx) => tx.$client.prepare<Record<string, unknown>, [Params]>(sql))
+
+/** Raw bun:sqlite statements built once per connection (typed positional ones, several at once). */
+export const statementsFor = <T>(build: (sqlite: Database) => T): ((tx: Tx) => T) =>
+  perConnection((tx) => build(tx.$client))
 
 /**
  * Rows changed by a Drizzle `.run()` on bun:sqlite. Drizzle returns bun:sqlite's `Changes` at run
@@ -162,24 +194,28 @@ function transactionStatementsOf(db: Database) {
 }
 
 /**
- * Runs several reads in one read transaction: on a WAL file every statement otherwise opens and
- * closes its own (shared-memory locks each time) — four lookups measured 15.6 µs apart and 8.3 µs
- * together. Also gives the reads one consistent view. `fn` must be synchronous; inside another
- * transaction it simply runs. (Not bun:sqlite's `db.transaction(fn)()`: building that wrapper on
+ * Runs reads in one read transaction: one consistent view, and cheaper than statements run one
+ * by one on a WAL file (each otherwise opens and closes its own: four lookups measured 15.6 µs
+ * apart, 8.3 µs together). Holds the store's lock like `writeTransaction`, so no other request's
+ * write can land inside it. (Not bun:sqlite's `db.transaction(fn)()`: building that wrapper on
  * every call cost more than the grouping saved.)
  */
-export function readTransaction<T>(store: Store, fn: () => T): T {
-  const db = store.sqlite
-  if (db.inTransaction) return fn()
-  const statements = transactionStatementsOf(db)
-  statements.begin.run()
+export async function readTransaction<T>(store: Store, fn: (tx: Tx) => T | Promise<T>): Promise<T> {
+  if (!store.lock.tryAcquire()) await store.lock.acquire()
   try {
-    const result = fn()
-    statements.commit.run()
-    return result
-  } catch (error) {
-    if (db.inTransaction) statements.rollback.run()
-    throw error
+    const db = store.sqlite
+    const statements = transactionStatementsOf(db)
+    statements.begin.run()
+    try {
+      const result = await fn(store.orm)
+      statements.commit.run()
+      return result
+    } catch (error) {
+      if (db.inTransaction) statements.rollback.run()
+      throw error
+    }
+  } finally {
+    store.lock.release()
   }
 }
 
@@ -191,6 +227,8 @@ export function readTransaction<T>(store: Store, fn: () => T): T {
  */
 export function truncateWal(store: Store): boolean {
   if (isMemoryPath(store.path)) return true
+  // Not while a transaction of this process is open on the connection (it may be awaiting).
+  if (!store.lock.tryAcquire()) return false
   const db = store.sqlite
   db.exec('PRAGMA busy_timeout = 0')
   try {
@@ -200,6 +238,7 @@ export function truncateWal(store: Store): boolean {
     return false
   } finally {
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
+    store.lock.release()
   }
 }
 

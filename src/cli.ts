@@ -2,7 +2,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, sta
 import { basename, dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { SignJWT } from 'jose'
-import { isMemoryPath, openStore, type Store, writeTransaction } from '../db/client'
+import { isMemoryPath, openStore, readTransaction, type Store, writeTransaction } from '../db/client'
 import { migrate } from '../db/migrate'
 import pkg from '../package.json'
 import { buildDeps, createApp } from './app'
@@ -309,12 +309,12 @@ function printKey(out: Out, values: Values, key: string, json: Record<string, un
   }
 }
 
-function createUserCommand(store: Store, values: Values, out: Out): number {
+async function createUserCommand(store: Store, values: Values, out: Out): Promise<number> {
   const email = requireEmail(values)
-  const { user, team } = writeTransaction(store, (tx) =>
+  const { user, team } = await writeTransaction(store, (tx) =>
     createUserWithTeam(tx, systemClock, { email, isOperator: values.operator === true, emailVerified: true }),
   )
-  const minted = createKey(store, systemClock, {
+  const minted = await createKey(store, systemClock, {
     userId: user.id,
     teamId: team.id,
     kind: 'orbit',
@@ -331,14 +331,19 @@ function createUserCommand(store: Store, values: Values, out: Out): number {
   return 0
 }
 
-function createKeyCommand(store: Store, values: Values, out: Out): number {
-  const user = findUserByEmail(store, requireEmail(values))
-  if (!user) throw new Error('No user with that email.')
+async function createKeyCommand(store: Store, values: Values, out: Out): Promise<number> {
+  const email = requireEmail(values)
+  const found = await readTransaction(store, (tx) => {
+    const user = findUserByEmail(tx, email)
+    return user && { user, team: personalTeam(tx, user.id) }
+  })
+  if (!found) throw new Error('No user with that email.')
+  const { user, team } = found
   const kind = values.kind ?? 'orbit'
   if (kind !== 'orbit' && kind !== 'runtime') throw new Error('--kind must be orbit or runtime')
-  const minted = createKey(store, systemClock, {
+  const minted = await createKey(store, systemClock, {
     userId: user.id,
-    teamId: personalTeam(store, user.id).id,
+    teamId: team.id,
     kind,
     name: 'cli',
     scope: kind === 'runtime' ? 'sandboxes' : null,
@@ -355,7 +360,8 @@ function createKeyCommand(store: Store, values: Values, out: Out): number {
 
 async function tokenCommand(store: Store, config: Config, values: Values, out: Out): Promise<number> {
   if (!config.auth.jwtSecret) throw new Error('AUTH_JWT_SECRET is not set: session tokens cannot be minted.')
-  const user = findUserByEmail(store, requireEmail(values))
+  const email = requireEmail(values)
+  const user = await readTransaction(store, (tx) => findUserByEmail(tx, email))
   if (!user) throw new Error('No user with that email.')
   const ttl = parseDuration(values.ttl ?? '1h')
   if (!ttl) throw new Error('--ttl must look like 90s, 30m, 1h or 7d')

@@ -9,6 +9,12 @@ import { writeAllSync } from './lib/write-all'
 const writeAll = (line: string) => writeAllSync(1, `${line}\n`)
 
 // No top-level await: a bytecode-compiled binary (`bun build --bytecode`) is CommonJS.
-main(process.argv.slice(2), writeAll).then((code) => {
-  if (code >= 0) process.exit(code)
-})
+main(process.argv.slice(2), writeAll).then(
+  (code) => {
+    if (code >= 0) process.exit(code)
+  },
+  (error) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
+    process.exit(1)
+  },
+)

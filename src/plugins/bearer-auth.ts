@@ -119,7 +119,7 @@ export interface BearerAuthOptions {
    * Asked before a refused credential becomes a 401: an answer that must still be given to it
    * (a retried DELETE /api/account replaying its 204 after the account is gone). @default none
    */
-  refusedReplay?: (request: Request, token: string | null) => Response | null
+  refusedReplay?: (request: Request, token: string | null) => Response | null | Promise<Response | null>
 }
 
 /**
@@ -131,6 +131,8 @@ export function bearerAuthStep({ verifier, refusedReplay }: BearerAuthOptions): 
   const admit = (request: Request, state: RequestState, rule: CredentialRule, credential: Credential) => {
     if (!credential.ok && refusedReplay) {
       const replay = refusedReplay(request, bearerToken(request))
+      if (replay instanceof Promise)
+        return replay.then((answer) => answer ?? enforceRule(rule, credential, request.method, state))
       if (replay) return replay
     }
     state.principal = enforceRule(rule, credential, request.method, state)

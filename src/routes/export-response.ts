@@ -4,8 +4,8 @@ import { Int } from '../projections/schema-helpers'
 import { type ExportPlan, exportAccount } from '../services/export'
 
 /** The export download: streamed JSON with the dialect's file name. */
-export function exportResponse(deps: AppDeps, userId: string, plan: ExportPlan): Response {
-  const { stream, filename } = exportAccount(deps, userId, plan)
+export async function exportResponse(deps: AppDeps, userId: string, plan: ExportPlan): Promise<Response> {
+  const { stream, filename } = await exportAccount(deps, userId, plan)
   return new Response(stream, {
     headers: {
       'content-type': 'application/json; charset=utf-8',

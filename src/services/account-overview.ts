@@ -1,6 +1,6 @@
 import { and, asc, count, eq, or, sql } from 'drizzle-orm'
 import { EpochCache, EpochTopic } from '../../db/change-epochs'
-import { preparedFor, readTransaction, type Store } from '../../db/client'
+import { preparedFor, readTransaction, type Store, statementsFor, type Tx } from '../../db/client'
 import type { SubscriptionRow } from '../../db/rows'
 import { apps, type PlanType, sites, subscriptions } from '../../db/schema'
 import type { UserRow } from './accounts'
@@ -74,19 +74,19 @@ const subscriptionOf = preparedFor((orm) =>
     .prepare(),
 )
 
-export function subscriptionOfUser(store: Store, userId: string): SubscriptionRow | null {
-  return subscriptionOf(store).get({ user: userId }) ?? null
+export function subscriptionOfUser(tx: Tx, userId: string): SubscriptionRow | null {
+  return subscriptionOf(tx).get({ user: userId }) ?? null
 }
 
 /** What `GET /api/status` and `GET /api/account` start from, read from the local mirror. */
-export function accountOverview(store: Store, userId: string): AccountOverview {
-  return readTransaction(store, () => {
-    const user = getUser(store, userId)
+export function accountOverview(store: Store, userId: string): Promise<AccountOverview> {
+  return readTransaction(store, (tx) => {
+    const user = getUser(tx, userId)
     if (!user) throw new Error(`user ${userId} vanished during the request`)
     return {
       user,
-      appCount: appCountOf(store).get({ user: userId })?.n ?? 0,
-      subscription: subscriptionOfUser(store, userId),
+      appCount: appCountOf(tx).get({ user: userId })?.n ?? 0,
+      subscription: subscriptionOfUser(tx, userId),
     }
   })
 }
@@ -98,8 +98,8 @@ export interface AccountStatus {
   hasPaymentMethod: boolean
 }
 
-const prepareStatus = (store: Store) =>
-  store.sqlite.prepare<
+const statusStatement = statementsFor((db) =>
+  db.prepare<
     {
       has_payment_method: number
       app_count: number
@@ -115,7 +115,8 @@ const prepareStatus = (store: Store) =>
             (SELECT status FROM subscriptions WHERE user_id = ?1) AS subscription_status,
             (SELECT plan_type FROM subscriptions WHERE user_id = ?1) AS plan_type,
             EXISTS (SELECT 1 FROM users WHERE id = ?1) AS present`,
-  )
+  ),
+)
 
 /**
  * What `GET /api/status` answers, in one statement: the busiest route of the /api dialect. (The
@@ -124,37 +125,34 @@ const prepareStatus = (store: Store) =>
  * (db/change-epochs.ts): any app created or removed, subscription change or payment method —
  * in any process — moves it, and the next call reads the rows again. Clients poll this route.
  */
-export function accountStatus(store: Store, userId: string): AccountStatus {
-  let statuses = statusCaches.get(store)
-  if (!statuses) {
-    const statement = prepareStatus(store)
-    statuses = {
-      statement,
-      // Self-check: a cached answer must equal what the rows say now.
-      answers: new EpochCache<AccountStatus>(
-        store.epochs,
-        EpochTopic.accountStatus,
-        (id, cached) => JSON.stringify(cached) === JSON.stringify(readStatus(statement, id)),
-      ),
-    }
-    statusCaches.set(store, statuses)
+export function accountStatus(store: Store, userId: string): AccountStatus | Promise<AccountStatus> {
+  let answers = statusCaches.get(store)
+  if (!answers) {
+    answers = new EpochCache<AccountStatus>(
+      store.epochs,
+      EpochTopic.accountStatus,
+      // Self-check (tests only): a cached answer must equal what the rows say now. A read outside
+      // the store's lock, synchronous as the check must be; it changes nothing.
+      (id, cached) => JSON.stringify(cached) === JSON.stringify(readStatus(store.orm, id)),
+    )
+    statusCaches.set(store, answers)
   }
   // Read before the rows: a change committed after this point moves the epoch past it.
-  const epoch = statuses.answers.epoch()
-  const cached = statuses.answers.get(userId, epoch)
+  const epoch = answers.epoch()
+  const cached = answers.get(userId, epoch)
   if (cached) return cached
-  const status = readStatus(statuses.statement, userId)
-  statuses.answers.set(userId, epoch, status)
-  return status
+  const cache = answers
+  return readTransaction(store, (tx) => {
+    const status = readStatus(tx, userId)
+    cache.set(userId, epoch, status)
+    return status
+  })
 }
 
-const statusCaches = new WeakMap<
-  Store,
-  { statement: ReturnType<typeof prepareStatus>; answers: EpochCache<AccountStatus> }
->()
+const statusCaches = new WeakMap<Store, EpochCache<AccountStatus>>()
 
-function readStatus(statement: ReturnType<typeof prepareStatus>, userId: string): AccountStatus {
-  const row = statement.get(userId)
+function readStatus(tx: Tx, userId: string): AccountStatus {
+  const row = statusStatement(tx).get(userId)
   if (!row?.present) throw new Error(`user ${userId} vanished during the request`)
   return Object.freeze({
     subscriptionStatus: row.subscription_status,
@@ -165,6 +163,6 @@ function readStatus(statement: ReturnType<typeof prepareStatus>, userId: string)
 }
 
 /** The account's deployed apps and apps holding a seat, oldest first. */
-export function deployedApps(store: Store, userId: string): DeployedAppSummary[] {
-  return deployedAppsOf(store).all({ user: userId })
+export function deployedApps(tx: Tx, userId: string): DeployedAppSummary[] {
+  return deployedAppsOf(tx).all({ user: userId })
 }

@@ -1,5 +1,5 @@
 import { and, desc, eq, gte, sql } from 'drizzle-orm'
-import { changesOf, type Orm, preparedFor, type Store } from '../../db/client'
+import { changesOf, preparedFor, type Store, type Tx, writeTransaction } from '../../db/client'
 import type { QuotaTierRow, QuotaUsageRow, TeamRow, UserRow } from '../../db/rows'
 import { quotaTiers, quotaUsage, teams, users } from '../../db/schema'
 import { AppError } from '../errors'
@@ -32,7 +32,7 @@ export interface NewUser {
  * Creates a user and its personal team in the caller's transaction. Throws CONFLICT when the
  * email is taken (the unique index decides, not a prior read).
  */
-export function createUserWithTeam(tx: Orm, clock: Clock, input: NewUser): { user: UserRow; team: TeamRow } {
+export function createUserWithTeam(tx: Tx, clock: Clock, input: NewUser): { user: UserRow; team: TeamRow } {
   const now = clock.now()
   const email = normaliseEmail(input.email)
   if (!isValidEmail(email))
@@ -114,39 +114,30 @@ const usageSince = preparedFor((orm) =>
     .prepare(),
 )
 
-export function findUserByEmail(store: Store, email: string): UserRow | undefined {
-  return userByEmail(store).get({ email: normaliseEmail(email) })
+export function findUserByEmail(tx: Tx, email: string): UserRow | undefined {
+  return userByEmail(tx).get({ email: normaliseEmail(email) })
 }
 
-export function getUser(store: Store, userId: string): UserRow | undefined {
-  return userById(store).get({ id: userId })
+export function getUser(tx: Tx, userId: string): UserRow | undefined {
+  return userById(tx).get({ id: userId })
 }
 
-/** The user's personal team (inside a transaction, pass the transaction's orm). */
-export function personalTeam(store: Store | Orm, userId: string): TeamRow {
-  const team =
-    'orm' in store
-      ? teamOfOwner(store).get({ owner: userId })
-      : store
-          .select()
-          .from(teams)
-          .where(eq(teams.ownerUserId, userId))
-          .orderBy(teams.createdAt)
-          .limit(1)
-          .get()
+/** The user's personal team. */
+export function personalTeam(tx: Tx, userId: string): TeamRow {
+  const team = teamOfOwner(tx).get({ owner: userId })
   if (!team) throw new Error(`user ${userId} has no personal team`)
   return team
 }
 
-export function quotaTier(store: Store, tierId: string): QuotaTierRow {
-  const tier = tierById(store).get({ id: tierId })
+export function quotaTier(tx: Tx, tierId: string): QuotaTierRow {
+  const tier = tierById(tx).get({ id: tierId })
   if (!tier) throw new Error(`quota tier ${tierId} does not exist`)
   return tier
 }
 
 /** Usage rows of the last `days` UTC days, newest first. */
-export function recentUsage(store: Store, teamId: string, clock: Clock, days = 30): QuotaUsageRow[] {
-  return usageSince(store).all({ team: teamId, since: utcDay(clock.now() - (days - 1) * DAY) })
+export function recentUsage(tx: Tx, teamId: string, clock: Clock, days = 30): QuotaUsageRow[] {
+  return usageSince(tx).all({ team: teamId, since: utcDay(clock.now() - (days - 1) * DAY) })
 }
 
 export interface ProfilePatch {
@@ -170,16 +161,23 @@ const profileUpdate = preparedFor((orm) =>
     .prepare(),
 )
 
-export function updateProfile(store: Store, clock: Clock, userId: string, patch: ProfilePatch): void {
-  const result = profileUpdate(store).run({
-    id: userId,
-    now: clock.now(),
-    setDisplayName: patch.displayName === undefined ? 0 : 1,
-    displayName: patch.displayName ?? null,
-    setAvatarUrl: patch.avatarUrl === undefined ? 0 : 1,
-    avatarUrl: patch.avatarUrl ?? null,
-    setName: patch.name === undefined ? 0 : 1,
-    name: patch.name ?? null,
-  })
+export async function updateProfile(
+  store: Store,
+  clock: Clock,
+  userId: string,
+  patch: ProfilePatch,
+): Promise<void> {
+  const result = await writeTransaction(store, (tx) =>
+    profileUpdate(tx).run({
+      id: userId,
+      now: clock.now(),
+      setDisplayName: patch.displayName === undefined ? 0 : 1,
+      displayName: patch.displayName ?? null,
+      setAvatarUrl: patch.avatarUrl === undefined ? 0 : 1,
+      avatarUrl: patch.avatarUrl ?? null,
+      setName: patch.name === undefined ? 0 : 1,
+      name: patch.name ?? null,
+    }),
+  )
   if (changesOf(result) === 0) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
 }

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, like, sql } from 'drizzle-orm'
-import { type Store, writeTransaction } from '../../db/client'
+import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
 import { apiKeys, quotaTiers, sandboxes, teams, users } from '../../db/schema'
 import { AppError, fieldError } from '../errors'
 import type { Clock } from '../lib/clock'
@@ -8,41 +8,38 @@ import { getUser, normaliseEmail, personalTeam, type UserRow } from './accounts'
 /** The admin detail shows this many most recent sandboxes; the export has all of them. */
 export const ADMIN_DETAIL_SANDBOXES = 100
 
-export function requireUser(store: Store, userId: string): UserRow {
-  const user = getUser(store, userId)
+export function requireUser(tx: Tx, userId: string): UserRow {
+  const user = getUser(tx, userId)
   if (!user) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
   return user
 }
 
 /** Users whose email contains `query`, in creation order (UUID v7), keyset-paged. */
 export function searchUsers(store: Store, query: string, limit: number, afterId: string | null) {
-  const pattern = `%${normaliseEmail(query).replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-  const rows = store.orm
-    .select()
-    .from(users)
-    .where(
-      and(
-        query ? like(users.email, sql`${pattern} ESCAPE '\\'`) : undefined,
-        afterId ? gt(users.id, afterId) : undefined,
-      ),
-    )
-    .orderBy(asc(users.id))
-    .limit(limit + 1)
-    .all()
-  const hasMore = rows.length > limit
-  const page = hasMore ? rows.slice(0, limit) : rows
-  return { users: page, lastId: hasMore ? (page[page.length - 1]?.id ?? null) : null }
+  return readTransaction(store, (tx) => {
+    const pattern = `%${normaliseEmail(query).replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    const rows = tx
+      .select()
+      .from(users)
+      .where(
+        and(
+          query ? like(users.email, sql`${pattern} ESCAPE '\\'`) : undefined,
+          afterId ? gt(users.id, afterId) : undefined,
+        ),
+      )
+      .orderBy(asc(users.id))
+      .limit(limit + 1)
+      .all()
+    const hasMore = rows.length > limit
+    const page = hasMore ? rows.slice(0, limit) : rows
+    return { users: page, lastId: hasMore ? (page[page.length - 1]?.id ?? null) : null }
+  })
 }
 
-export function userKeysAndSandboxes(store: Store, userId: string, teamId: string) {
+export function userKeysAndSandboxes(tx: Tx, userId: string, teamId: string) {
   return {
-    keys: store.orm
-      .select()
-      .from(apiKeys)
-      .where(eq(apiKeys.userId, userId))
-      .orderBy(desc(apiKeys.createdAt))
-      .all(),
-    sandboxes: store.orm
+    keys: tx.select().from(apiKeys).where(eq(apiKeys.userId, userId)).orderBy(desc(apiKeys.createdAt)).all(),
+    sandboxes: tx
       .select()
       .from(sandboxes)
       .where(eq(sandboxes.teamId, teamId))

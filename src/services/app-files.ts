@@ -1,7 +1,7 @@
 import { readdir, rm, rmdir } from 'node:fs/promises'
 import { dirname, relative } from 'node:path'
 import { eq } from 'drizzle-orm'
-import { type Orm, type Store, writeTransaction } from '../../db/client'
+import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
 import { apps } from '../../db/schema'
 import { AppError } from '../errors'
 import type { FileStorage } from '../lib/storage'
@@ -29,18 +29,19 @@ export async function writeAppFilesThenCommit<T>(
   appId: string,
   outputs: string[],
   write: () => Promise<void>,
-  commit: (tx: Orm) => T,
+  commit: (tx: Tx) => T,
 ): Promise<T> {
   try {
     await write()
   } catch (error) {
     // A write can fail because the erasure removed the directory under it (ENOENT on rename).
-    if (!appIsLive(deps.store, userId, appId)) await discardAppOutput(deps, appId, outputs, goneError())
+    if (!(await appIsLive(deps.store, userId, appId)))
+      await discardAppOutput(deps, appId, outputs, goneError())
     throw error
   }
   try {
-    return writeTransaction(deps.store, (tx) => {
-      ownedApp(deps.store, userId, appId)
+    return await writeTransaction(deps.store, (tx) => {
+      ownedApp(tx, userId, appId)
       return commit(tx)
     })
   } catch (error) {
@@ -50,13 +51,15 @@ export async function writeAppFilesThenCommit<T>(
   }
 }
 
-export function appIsLive(store: Store, userId: string, appId: string): boolean {
-  try {
-    ownedApp(store, userId, appId)
-    return true
-  } catch {
-    return false
-  }
+export function appIsLive(store: Store, userId: string, appId: string): Promise<boolean> {
+  return readTransaction(store, (tx) => {
+    try {
+      ownedApp(tx, userId, appId)
+      return true
+    } catch {
+      return false
+    }
+  })
 }
 
 const goneError = () => new AppError('NOT_FOUND', 'No such app.')
@@ -74,7 +77,9 @@ export async function discardAppOutput(
   error: AppError,
 ): Promise<never> {
   for (const output of outputs) await rm(output, { recursive: true, force: true })
-  const appRow = deps.store.orm.select({ id: apps.id }).from(apps).where(eq(apps.id, appId)).get()
+  const appRow = await readTransaction(deps.store, (tx) =>
+    tx.select({ id: apps.id }).from(apps).where(eq(apps.id, appId)).get(),
+  )
   if (!appRow) await deps.storage.removeAppFiles(appId)
   else for (const output of outputs) await removeEmptyParents(dirname(output), deps.storage.appDir(appId))
   throw error

@@ -1,5 +1,5 @@
 import { and, asc, count, eq, like, or, sql } from 'drizzle-orm'
-import { type Orm, preparedFor, type Store, writeTransaction } from '../../db/client'
+import { preparedFor, readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
 import { OWNED_TABLES } from '../../db/ownership'
 import type { AppRow, SiteRow } from '../../db/rows'
 import { apps, sites } from '../../db/schema'
@@ -35,19 +35,23 @@ const liveAppOfUser = preparedFor((orm) =>
     .prepare(),
 )
 
-export function listApps(store: Store, userId: string): AppRow[] {
-  return appsOfUser(store).all({ user: userId })
+export function listApps(store: Store, userId: string): Promise<AppRow[]> {
+  return readTransaction(store, (tx) => appsOfUser(tx).all({ user: userId }))
 }
 
 /**
  * The caller's app, or NOT_FOUND — for an app that does not exist and one that is someone else's
- * alike. Pass the store, also inside a transaction (its statements run on the same connection).
+ * alike.
  */
-export function ownedApp(store: Store, userId: string, appId: string): AppRow {
-  const app = liveAppOfUser(store).get({ app: appId, user: userId })
+export function ownedApp(tx: Tx, userId: string, appId: string): AppRow {
+  const app = liveAppOfUser(tx).get({ app: appId, user: userId })
   if (!app) throw new AppError('NOT_FOUND', 'No such app.')
   return app
 }
+
+/** `ownedApp` in a read transaction of its own: the check before work done outside the store. */
+export const requireOwnedApp = (store: Store, userId: string, appId: string): Promise<AppRow> =>
+  readTransaction(store, (tx) => ownedApp(tx, userId, appId))
 
 /**
  * IMPORTANT: once an erasure is requested nothing more may be written for the account — a write
@@ -57,9 +61,8 @@ export function ownedApp(store: Store, userId: string, appId: string): AppRow {
  */
 const ownerIsLive = sql`NOT EXISTS (SELECT 1 FROM users WHERE users.id = ${apps.userId} AND users.erasure_requested_at IS NOT NULL)`
 
-export function siteOf(store: Store | Orm, appId: string): SiteRow | undefined {
-  const orm = 'orm' in store ? store.orm : store
-  return orm.select().from(sites).where(eq(sites.appId, appId)).get()
+export function siteOf(tx: Tx, appId: string): SiteRow | undefined {
+  return tx.select().from(sites).where(eq(sites.appId, appId)).get()
 }
 
 const isUniqueViolation = (error: unknown, column: string) =>
@@ -69,7 +72,7 @@ const isUniqueViolation = (error: unknown, column: string) =>
  * The first free slug for a name: the base, then `-2`, `-3`… Reserved words are skipped like
  * taken ones. Chosen inside the caller's write transaction; the unique index has the last word.
  */
-function freeSlug(tx: Orm, appName: string): string {
+function freeSlug(tx: Tx, appName: string): string {
   const base = baseSlug(appName)
   const taken = new Set(
     tx
@@ -87,10 +90,10 @@ function freeSlug(tx: Orm, appName: string): string {
 }
 
 /** Creates an app and its site, with a slug derived from the name. APP_LIMIT_REACHED at 10. */
-export function createApp(deps: AppsDeps, userId: string, appName: string): AppRow {
+export async function createApp(deps: AppsDeps, userId: string, appName: string): Promise<AppRow> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return writeTransaction(deps.store, (tx) => {
+      return await writeTransaction(deps.store, (tx) => {
         const n = tx.select({ n: count() }).from(apps).where(eq(apps.userId, userId)).get()?.n ?? 0
         if (n >= MAX_APPS)
           throw new AppError('APP_LIMIT_REACHED', `An account may have at most ${MAX_APPS} apps.`)
@@ -128,12 +131,12 @@ export async function deleteApp(
   userId: string,
   appId: string,
 ): Promise<{ app: AppRow; domain: string | null }> {
-  const { app, domain } = writeTransaction(deps.store, (tx) => {
-    const app = ownedApp(deps.store, userId, appId)
+  const { app, domain } = await writeTransaction(deps.store, (tx) => {
+    const app = ownedApp(tx, userId, appId)
     const domain = siteOf(tx, appId)?.customDomain ?? null
     for (const table of OWNED_TABLES) {
       if (table.owner.via !== 'app') continue
-      deps.store.sqlite.prepare(`DELETE FROM ${table.name} WHERE ${table.owner.column} = ?`).run(appId)
+      tx.$client.prepare(`DELETE FROM ${table.name} WHERE ${table.owner.column} = ?`).run(appId)
     }
     tx.delete(apps).where(eq(apps.id, appId)).run()
     return { app, domain }

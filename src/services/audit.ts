@@ -1,4 +1,4 @@
-import type { Orm } from '../../db/client'
+import type { Tx } from '../../db/client'
 import { auditEvents } from '../../db/schema'
 import type { Clock } from '../lib/clock'
 import { uuidv7 } from '../lib/ids'
@@ -18,7 +18,7 @@ export type AuditAction =
  * caller chooses (ids, counts, kinds) — never an email, a name, an IP or a key.
  */
 export function recordAudit(
-  tx: Orm,
+  tx: Tx,
   clock: Clock,
   userId: string,
   action: AuditAction,

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm'
-import { type Store, writeTransaction } from '../../db/client'
+import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
 import { users } from '../../db/schema'
 import {
   BillingError,
@@ -15,7 +15,7 @@ import type { Clock } from '../lib/clock'
 import type { KeyedLock } from '../lib/keyed-lock'
 import type { SubscriptionRow } from './account-overview'
 import { getUser, type UserRow } from './accounts'
-import { ownedApp } from './apps'
+import { ownedApp, requireOwnedApp } from './apps'
 import {
   grantSeat,
   liveSubscription,
@@ -91,11 +91,13 @@ export async function atStripeFailClosed<T>(fn: () => Promise<T>): Promise<T> {
 export const underBillingLock = <T>(deps: BillingDeps, userId: string, fn: () => Promise<T>) =>
   deps.billingLocks.run(`billing:${userId}`, fn)
 
-function requireUser(store: Store, userId: string): UserRow {
-  const user = getUser(store, userId)
+function userOf(tx: Tx, userId: string): UserRow {
+  const user = getUser(tx, userId)
   if (!user) throw new Error(`user ${userId} vanished during the request`)
   return user
 }
+
+const requireUser = (store: Store, userId: string) => readTransaction(store, (tx) => userOf(tx, userId))
 
 /** The user's Stripe customer, created on the first billing action that needs one. */
 async function ensureCustomer(deps: BillingDeps, billing: BillingPort, user: UserRow): Promise<string> {
@@ -104,11 +106,13 @@ async function ensureCustomer(deps: BillingDeps, billing: BillingPort, user: Use
   const customerId = await atStripe(() =>
     billing.createCustomer(user.email, { userId: user.id }, `custodian-customer-${user.id}`),
   )
-  deps.store.orm
-    .update(users)
-    .set({ stripeCustomerId: customerId, updatedAt: deps.clock.now() })
-    .where(eq(users.id, user.id))
-    .run()
+  await writeTransaction(deps.store, (tx) =>
+    tx
+      .update(users)
+      .set({ stripeCustomerId: customerId, updatedAt: deps.clock.now() })
+      .where(eq(users.id, user.id))
+      .run(),
+  )
   return customerId
 }
 
@@ -116,8 +120,8 @@ const noActiveSubscription = () =>
   new AppError('NO_ACTIVE_SUBSCRIPTION', 'The account has no active subscription.')
 
 /** The live mirror row, or NO_ACTIVE_SUBSCRIPTION. */
-function requireLive(deps: BillingDeps, userId: string): SubscriptionRow {
-  const row = liveSubscription(deps.store, userId)
+async function requireLive(deps: BillingDeps, userId: string): Promise<SubscriptionRow> {
+  const row = await readTransaction(deps.store, (tx) => liveSubscription(tx, userId))
   if (!row) throw noActiveSubscription()
   return row
 }
@@ -131,7 +135,7 @@ async function freshSubscription(
 ): Promise<BillingSubscription> {
   const view = await atStripe(() => billing.retrieveSubscription(row.stripeSubscriptionId))
   if (view === 'missing' || isTerminal(view.status)) {
-    if (view !== 'missing') mirror(deps.store, deps.clock, userId, view, deps.config.stripe)
+    if (view !== 'missing') await mirror(deps.store, deps.clock, userId, view, deps.config.stripe)
     throw noActiveSubscription()
   }
   return view
@@ -139,13 +143,15 @@ async function freshSubscription(
 
 /** Starting a subscription: the app must be the user's, and the account must have none live. */
 function readyToSubscribe(deps: BillingDeps, userId: string, appId: string) {
-  const app = ownedApp(deps.store, userId, appId)
-  if (liveSubscription(deps.store, userId))
-    throw new AppError(
-      'SUBSCRIPTION_EXISTS',
-      'The account already has a subscription; deploy apps to add seats.',
-    )
-  return { app, user: requireUser(deps.store, userId) }
+  return readTransaction(deps.store, (tx) => {
+    const app = ownedApp(tx, userId, appId)
+    if (liveSubscription(tx, userId))
+      throw new AppError(
+        'SUBSCRIPTION_EXISTS',
+        'The account already has a subscription; deploy apps to add seats.',
+      )
+    return { app, user: userOf(tx, userId) }
+  })
 }
 
 export interface SubscriptionStarted {
@@ -169,7 +175,7 @@ export async function startSubscription(
 ): Promise<SubscriptionStarted> {
   const billing = requireBilling(deps)
   return underBillingLock(deps, userId, async () => {
-    const { app, user } = readyToSubscribe(deps, userId, appId)
+    const { app, user } = await readyToSubscribe(deps, userId, appId)
     const trialDays = user.trialUsedAt === null ? deps.config.stripe.trialDays : 0
     if (trialDays === 0 && !user.paymentMethod)
       throw new AppError(
@@ -182,13 +188,13 @@ export async function startSubscription(
       (s) => !isTerminal(s.status),
     )
     if (existing) {
-      writeTransaction(deps.store, (tx) =>
+      await writeTransaction(deps.store, (tx) =>
         mirrorSubscription(tx, deps.clock, userId, existing, deps.config.stripe),
       )
       if (existing.metadata.request !== key)
         throw new AppError('SUBSCRIPTION_EXISTS', 'The account already has a subscription at Stripe.')
       if (existing.metadata.appId)
-        writeTransaction(deps.store, (tx) => grantSeat(tx, userId, existing.metadata.appId as string))
+        await writeTransaction(deps.store, (tx) => grantSeat(tx, userId, existing.metadata.appId as string))
       return { subscriptionId: existing.id, status: existing.status }
     }
     const { subscription, clientSecret } = await atStripe(() =>
@@ -203,7 +209,7 @@ export async function startSubscription(
         key,
       ),
     )
-    writeTransaction(deps.store, (tx) => {
+    await writeTransaction(deps.store, (tx) => {
       mirrorSubscription(tx, deps.clock, userId, subscription, deps.config.stripe)
       grantSeat(tx, userId, app.id)
     })
@@ -226,7 +232,7 @@ export async function startCheckout(
 ): Promise<{ url: string; sessionId: string }> {
   const billing = requireBilling(deps)
   return underBillingLock(deps, userId, async () => {
-    const { app, user } = readyToSubscribe(deps, userId, appId)
+    const { app, user } = await readyToSubscribe(deps, userId, appId)
     const customerId = await ensureCustomer(deps, billing, user)
     const back = `${deps.config.publicUrl}/`
     const session = await atStripe(() =>
@@ -298,7 +304,7 @@ export async function verifyCheckout(
   sessionId: string,
 ): Promise<SubscriptionState> {
   const billing = requireBilling(deps)
-  ownedApp(deps.store, userId, appId)
+  await requireOwnedApp(deps.store, userId, appId)
   const session = await atStripe(() => billing.retrieveCheckoutSession(sessionId))
   // Another user's session is as unknown as a made-up one.
   if (session === 'missing' || session.metadata.userId !== userId || session.metadata.appId !== appId)
@@ -317,7 +323,7 @@ export async function verifyCheckout(
 export async function cancelSubscription(deps: BillingDeps, userId: string, requestKey: string) {
   const billing = requireBilling(deps)
   return underBillingLock(deps, userId, async () => {
-    const row = requireLive(deps, userId)
+    const row = await requireLive(deps, userId)
     if (row.cancelAtPeriodEnd)
       throw new AppError('ALREADY_CANCELING', 'The subscription is already set to cancel at period end.')
     const updated = await setCancel(deps, billing, userId, row, true, requestKey)
@@ -333,7 +339,7 @@ export async function cancelSubscription(deps: BillingDeps, userId: string, requ
 export async function reactivateSubscription(deps: BillingDeps, userId: string, requestKey: string) {
   const billing = requireBilling(deps)
   return underBillingLock(deps, userId, async () => {
-    const row = requireLive(deps, userId)
+    const row = await requireLive(deps, userId)
     if (!row.cancelAtPeriodEnd) throw new AppError('NOT_CANCELING', 'The subscription is not set to cancel.')
     const updated = await setCancel(deps, billing, userId, row, false, requestKey)
     return { status: updated.status, cancelAtPeriodEnd: false as const }
@@ -356,14 +362,14 @@ async function setCancel(
     ),
   )
   if (view === 'missing') throw noActiveSubscription()
-  return mirror(deps.store, deps.clock, userId, view, deps.config.stripe) as SubscriptionRow
+  return (await mirror(deps.store, deps.clock, userId, view, deps.config.stripe)) as SubscriptionRow
 }
 
 /** Moves every seat to the other plan, prorated. */
 export async function changePlan(deps: BillingDeps, userId: string, plan: PlanType, requestKey: string) {
   const billing = requireBilling(deps)
   return underBillingLock(deps, userId, async () => {
-    const row = requireLive(deps, userId)
+    const row = await requireLive(deps, userId)
     if (row.cancelAtPeriodEnd)
       throw new AppError('SUBSCRIPTION_CANCELING', 'Reactivate the subscription before changing its plan.')
     if (row.planType === plan)
@@ -377,7 +383,13 @@ export async function changePlan(deps: BillingDeps, userId: string, plan: PlanTy
       ),
     )
     if (view === 'missing') throw noActiveSubscription()
-    const mirrored = mirror(deps.store, deps.clock, userId, view, deps.config.stripe) as SubscriptionRow
+    const mirrored = (await mirror(
+      deps.store,
+      deps.clock,
+      userId,
+      view,
+      deps.config.stripe,
+    )) as SubscriptionRow
     return { planType: mirrored.planType, currentPeriodEnd: mirrored.currentPeriodEnd }
   })
 }
@@ -385,7 +397,7 @@ export async function changePlan(deps: BillingDeps, userId: string, plan: PlanTy
 export async function createSetupIntent(deps: BillingDeps, userId: string, requestKey: string) {
   const billing = requireBilling(deps)
   return underBillingLock(deps, userId, async () => {
-    const customerId = await ensureCustomer(deps, billing, requireUser(deps.store, userId))
+    const customerId = await ensureCustomer(deps, billing, await requireUser(deps.store, userId))
     return atStripe(() =>
       billing.createSetupIntent(customerId, stripeKey(userId, requestKey, 'setup-intent')),
     )
@@ -401,7 +413,7 @@ export async function setPaymentMethod(
 ) {
   const billing = requireBilling(deps)
   return underBillingLock(deps, userId, async () => {
-    const customerId = await ensureCustomer(deps, billing, requireUser(deps.store, userId))
+    const customerId = await ensureCustomer(deps, billing, await requireUser(deps.store, userId))
     const card = await atStripe(() =>
       billing.setDefaultPaymentMethod(
         customerId,
@@ -411,7 +423,7 @@ export async function setPaymentMethod(
     )
     if (card === 'missing') throw new AppError('PAYMENT_ERROR', 'No such payment method.')
     // A write transaction, so cached account statuses everywhere go when it commits.
-    writeTransaction(deps.store, (tx) =>
+    await writeTransaction(deps.store, (tx) =>
       tx
         .update(users)
         .set({ paymentMethod: card, updatedAt: deps.clock.now() })
@@ -424,7 +436,7 @@ export async function setPaymentMethod(
 
 export async function billingPortal(deps: BillingDeps, userId: string, requestKey: string) {
   const billing = requireBilling(deps)
-  const customerId = requireUser(deps.store, userId).stripeCustomerId
+  const customerId = (await requireUser(deps.store, userId)).stripeCustomerId
   if (!customerId) throw new AppError('NO_STRIPE_CUSTOMER', 'The account has no billing customer yet.')
   return atStripe(() =>
     billing.createPortalSession(
@@ -437,7 +449,7 @@ export async function billingPortal(deps: BillingDeps, userId: string, requestKe
 
 export async function listInvoices(deps: BillingDeps, userId: string): Promise<BillingInvoice[]> {
   const billing = requireBilling(deps)
-  const customerId = requireUser(deps.store, userId).stripeCustomerId
+  const customerId = (await requireUser(deps.store, userId)).stripeCustomerId
   if (!customerId) return []
   return atStripe(() => billing.listInvoices(customerId, INVOICES_SHOWN))
 }

@@ -1,4 +1,3 @@
-import type { Statement } from 'bun:sqlite'
 import {
   createRemoteJWKSet,
   decodeProtectedHeader,
@@ -7,8 +6,7 @@ import {
   jwtVerify,
 } from 'jose'
 import { EpochCache, EpochTopic } from '../../db/change-epochs'
-import type { Store } from '../../db/client'
-import { writeTransaction } from '../../db/client'
+import { readTransaction, type Store, statementsFor, type Tx, writeTransaction } from '../../db/client'
 import type { ApiKeyKind } from '../../db/schema'
 import type { Config } from '../config'
 import { AppError } from '../errors'
@@ -82,6 +80,34 @@ export interface CredentialVerifierDeps {
   logger: Logger
 }
 
+// Two single-table lookups: measured at ~1 µs each, where the same data through one JOIN
+// cost ~5 µs (this runs on every key-authenticated request whose key is not cached).
+const statements = statementsFor((db) => ({
+  keyLookup: db.prepare<KeyAuthRow, [string]>(
+    `SELECT id AS key_id, user_id, kind, key_hash, is_active, revoked_at, expires_at, last_used_at, team_id, suspended_at
+       FROM api_keys WHERE key_hash = ?`,
+  ),
+  touchKey: db.prepare<unknown, [number, string]>('UPDATE api_keys SET last_used_at = ? WHERE id = ?'),
+  // `+?`: a bare parameter beside an ORDER BY makes SQLite re-prepare on every run (db/stable-plans.ts).
+  userLookup: db.prepare<UserAuthRow, [string]>(
+    `SELECT u.id, u.email, u.is_operator, u.email_verified_at, u.soft_deleted_at, u.erasure_requested_at,
+            (SELECT t.id FROM teams t WHERE t.owner_user_id = u.id ORDER BY t.created_at LIMIT 1) AS team_id
+       FROM users u WHERE u.id = +?`,
+  ),
+  erasedAfter: db.prepare<{ requested_at: number }, [string]>(
+    'SELECT requested_at FROM account_deletions WHERE user_hash = +? ORDER BY requested_at DESC LIMIT 1',
+  ),
+  markVerified: db.prepare<unknown, [number, number, string]>(
+    'UPDATE users SET email_verified_at = ?, updated_at = ? WHERE id = ? AND email_verified_at IS NULL',
+  ),
+}))
+
+/** Records that a key was used (at most once a minute per key: it is a write). */
+const touchKey = (store: Store, keyId: string, now: number) =>
+  writeTransaction(store, (tx) => statements(tx).touchKey.run(now, keyId))
+
+const userOf = (tx: Tx, userId: string) => statements(tx).userLookup.get(userId) ?? undefined
+
 const INVALID: Credential = { ok: false, reason: 'invalid' }
 const MALFORMED: Credential = { ok: false, reason: 'malformed' }
 
@@ -90,28 +116,6 @@ const MALFORMED: Credential = { ok: false, reason: 'malformed' }
  * Messages never say whether a key exists: every failure is the same `invalid`.
  */
 export function createCredentialVerifier({ store, clock, config, logger }: CredentialVerifierDeps) {
-  // Two single-table lookups: measured at ~1 µs each, where the same data through one JOIN
-  // cost ~5 µs (this runs on every key-authenticated request).
-  const keyLookup: Statement<KeyAuthRow, [string]> = store.sqlite.prepare(
-    `SELECT id AS key_id, user_id, kind, key_hash, is_active, revoked_at, expires_at, last_used_at, team_id, suspended_at
-       FROM api_keys WHERE key_hash = ?`,
-  )
-  const touchKey = store.sqlite.prepare<unknown, [number, string]>(
-    'UPDATE api_keys SET last_used_at = ? WHERE id = ?',
-  )
-  // `+?`: a bare parameter beside an ORDER BY makes SQLite re-prepare on every run (db/stable-plans.ts).
-  const userLookup: Statement<UserAuthRow, [string]> = store.sqlite.prepare(
-    `SELECT u.id, u.email, u.is_operator, u.email_verified_at, u.soft_deleted_at, u.erasure_requested_at,
-            (SELECT t.id FROM teams t WHERE t.owner_user_id = u.id ORDER BY t.created_at LIMIT 1) AS team_id
-       FROM users u WHERE u.id = +?`,
-  )
-  const erasedAfter = store.sqlite.prepare<{ requested_at: number }, [string]>(
-    'SELECT requested_at FROM account_deletions WHERE user_hash = +? ORDER BY requested_at DESC LIMIT 1',
-  )
-  const markVerified = store.sqlite.prepare<unknown, [number, number, string]>(
-    'UPDATE users SET email_verified_at = ?, updated_at = ? WHERE id = ? AND email_verified_at IS NULL',
-  )
-
   const hmacKey = config.auth.jwtSecret ? new TextEncoder().encode(config.auth.jwtSecret) : null
   const verifiedTokens = new VerifiedTokenCache()
   const jwks: JWTVerifyGetKey | null = config.auth.jwksUrl
@@ -126,7 +130,8 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
   // digest of the presented key, so a lookup's timing says nothing about stored keys.
   const keyCache = new EpochCache<CachedKey>(store.epochs, EpochTopic.credentials)
 
-  function verifyKey(token: string, kind: ApiKeyKind): Credential {
+  /** Synchronous on a cache hit (the hot path); reads or writes the store otherwise. */
+  function verifyKey(token: string, kind: ApiKeyKind): Credential | Promise<Credential> {
     const digest = sha256Hex(token)
     const now = clock.now()
     // Read before the rows: a change committed after this point moves the epoch past it.
@@ -135,17 +140,29 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     if (cached && cached.principal.credential === kind) {
       if (cached.expiresAt !== null && cached.expiresAt <= now) return INVALID
       if (cached.lastUsedAt === null || cached.lastUsedAt <= now - MINUTE) {
-        touchKey.run(now, cached.principal.keyId as string)
         cached.lastUsedAt = now
+        return touchKey(store, cached.principal.keyId as string, now).then(() => cached.credential)
       }
       return cached.credential
     }
-    const key = keyLookup.get(digest)
+    return verifyKeyFromRows(digest, kind, now, epoch)
+  }
+
+  async function verifyKeyFromRows(
+    digest: string,
+    kind: ApiKeyKind,
+    now: number,
+    epoch: number | null,
+  ): Promise<Credential> {
+    const rows = await readTransaction(store, (tx) => {
+      const key = statements(tx).keyLookup.get(digest)
+      return { key, user: key ? userOf(tx, key.user_id) : undefined }
+    })
+    const { key, user } = rows
     // The index finds the row; the digests are still compared in constant time.
     if (!key || !digestsEqual(key.key_hash, digest) || key.kind !== kind) return INVALID
     if (key.revoked_at !== null) return INVALID
     if (key.expires_at !== null && key.expires_at <= now) return INVALID
-    const user = userLookup.get(key.user_id)
     // Keys of an erased owner stop working at once (traffic.md §1): 401.
     if (!user || user.erasure_requested_at !== null) return INVALID
     // A soft-deleted owner's keys are suspended: while the account can still be restored they
@@ -154,7 +171,7 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     if (!key.is_active && !suspended) return INVALID
     const teamId = key.team_id ?? user.team_id
     if (!teamId) return INVALID
-    if (key.last_used_at === null || key.last_used_at <= now - MINUTE) touchKey.run(now, key.key_id)
+    if (key.last_used_at === null || key.last_used_at <= now - MINUTE) await touchKey(store, key.key_id, now)
     const credential: Credential = {
       ok: true,
       principal: Object.freeze({
@@ -208,16 +225,23 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     const claimEmail = typeof payload.email === 'string' ? normaliseEmail(payload.email) : null
     const claimVerified = emailVerifiedClaim(payload)
 
-    let user: UserAuthRow | null | undefined = userLookup.get(userId)
-    if (!user) {
+    const found = await readTransaction(store, (tx) => {
+      const user = userOf(tx, userId)
+      if (user) return { user, erased: null }
       // IMPORTANT: a token issued before this subject's account was erased must never
       // re-create it (data-rights.md: "refused even before it expires").
       // Receipts written before pseudonyms were keyed carry the unkeyed hash: look for both.
+      const { erasedAfter } = statements(tx)
       const erased = erasedAfter.get(hashUserId(userId)) ?? erasedAfter.get(legacyHashUserId(userId))
+      return { user, erased }
+    })
+    let user: UserAuthRow | undefined = found.user
+    if (!user) {
+      const erased = found.erased
       const issuedAt = typeof payload.iat === 'number' ? payload.iat * 1000 : null
       if (erased && (issuedAt === null || issuedAt <= erased.requested_at)) return INVALID
       if (!claimEmail || !isValidEmail(claimEmail)) return INVALID
-      user = provision(userId, claimEmail, claimVerified)
+      user = await provision(userId, claimEmail, claimVerified)
       if (!user) return INVALID
     }
     if (user.erasure_requested_at !== null || !user.team_id) return INVALID
@@ -227,7 +251,7 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
       const id = user.id
       // In a write transaction, like every write a change epoch watches: cached keys of this
       // user carry the old answer and go when it commits.
-      writeTransaction(store, () => markVerified.run(now, now, id))
+      await writeTransaction(store, (tx) => statements(tx).markVerified.run(now, now, id))
       user = { ...user, email_verified_at: now }
     }
     return {
@@ -246,22 +270,28 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
   }
 
   /** Just-in-time provisioning of a session user and its personal team. */
-  function provision(userId: string, email: string, verified: boolean): UserAuthRow | undefined {
+  async function provision(
+    userId: string,
+    email: string,
+    verified: boolean,
+  ): Promise<UserAuthRow | undefined> {
     try {
-      writeTransaction(store, (tx) =>
-        createUserWithTeam(tx, clock, { id: userId, email, emailVerified: verified }),
-      )
+      // Read back in the same transaction: the row as the lookup shapes it, team included.
+      const user = await writeTransaction(store, (tx) => {
+        createUserWithTeam(tx, clock, { id: userId, email, emailVerified: verified })
+        return userOf(tx, userId)
+      })
       logger.info('user provisioned from session token', { userHash: hashUserId(userId) })
+      return user
     } catch (error) {
       // The email belongs to another account: never link identities by email alone.
       if (error instanceof AppError) return undefined
       throw error
     }
-    return userLookup.get(userId) ?? undefined
   }
 
   return {
-    /** Synchronous for API keys (the hot path: no promise to settle); sessions may await a JWKS. */
+    /** Synchronous for a cached API key (the hot path: no promise to settle); otherwise a promise. */
     verify(token: string): Credential | Promise<Credential> {
       const kind = keyKindOf(token)
       if (kind) return verifyKey(token, kind)

@@ -57,27 +57,33 @@ const MAX_BACKOFF_MS = HOUR
 export const deletionReplayHash = (credential: string, idempotencyKey: string) =>
   sha256Hex(`${sha256Hex(credential)}\n${idempotencyKey}`)
 
-export function hasDeletionReplay(store: Store, credential: string, idempotencyKey: string): boolean {
-  const row = store.orm
-    .select({ id: accountDeletions.id })
-    .from(accountDeletions)
-    .where(
-      and(
-        eq(accountDeletions.replayHash, deletionReplayHash(credential, idempotencyKey)),
-        eq(accountDeletions.step, 'done'),
-      ),
-    )
-    .get()
-  return row !== undefined
+export function hasDeletionReplay(
+  store: Store,
+  credential: string,
+  idempotencyKey: string,
+): Promise<boolean> {
+  return readTransaction(store, (tx) => {
+    const row = tx
+      .select({ id: accountDeletions.id })
+      .from(accountDeletions)
+      .where(
+        and(
+          eq(accountDeletions.replayHash, deletionReplayHash(credential, idempotencyKey)),
+          eq(accountDeletions.step, 'done'),
+        ),
+      )
+      .get()
+    return row !== undefined
+  })
 }
 
 /** Rows the registry reaches from the user, per table, in one read view. */
-export function countOwnedRows(store: Store, userId: string): Record<string, number> {
-  return readTransaction(store, () => {
+export function countOwnedRows(store: Store, userId: string): Promise<Record<string, number>> {
+  return readTransaction(store, (tx) => {
     const counts: Record<string, number> = {}
     for (const table of OWNED_TABLES)
       counts[table.name] = (
-        store.sqlite
+        tx.$client
           .query(`SELECT count(*) AS n FROM ${table.name} WHERE ${ownerWhere(table)}`)
           .get(userId) as { n: number }
       ).n
@@ -87,9 +93,9 @@ export function countOwnedRows(store: Store, userId: string): Record<string, num
 
 /** What erasing the account would do, changing nothing (`?dryRun=true`). */
 export async function previewDeletion(deps: DeletionDeps, userId: string): Promise<DeletionPreview> {
-  const user = getUser(deps.store, userId)
+  const user = await readTransaction(deps.store, (tx) => getUser(tx, userId))
   if (!user) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
-  const counts = countOwnedRows(deps.store, userId)
+  const counts = await countOwnedRows(deps.store, userId)
   if (!deps.billing) return { counts, stripe: null }
   const { live } = await atStripeFailClosed(() => subscriptionsToStop(deps, userId, user.stripeCustomerId))
   return { counts, stripe: { customerId: user.stripeCustomerId, subscriptions: live } }
@@ -104,7 +110,7 @@ export function requestDeletion(
   userId: string,
   mode: DeletionMode,
   replayHash: string | null = null,
-): DeletionRow {
+): Promise<DeletionRow> {
   const { store, clock } = deps
   return writeTransaction(store, (tx) => {
     const now = clock.now()
@@ -150,19 +156,21 @@ export function requestDeletion(
 }
 
 /** Takes the job's lease; false when another runner holds it. */
-function claimLease(deps: DeletionDeps, id: string): boolean {
+async function claimLease(deps: DeletionDeps, id: string): Promise<boolean> {
   const now = deps.clock.now()
-  const result = deps.store.orm
-    .update(accountDeletions)
-    .set({ lockedUntil: now + deps.config.deletionLeaseMs })
-    .where(
-      and(
-        eq(accountDeletions.id, id),
-        ne(accountDeletions.step, 'done'),
-        or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
-      ),
-    )
-    .run()
+  const result = await writeTransaction(deps.store, (tx) =>
+    tx
+      .update(accountDeletions)
+      .set({ lockedUntil: now + deps.config.deletionLeaseMs })
+      .where(
+        and(
+          eq(accountDeletions.id, id),
+          ne(accountDeletions.step, 'done'),
+          or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
+        ),
+      )
+      .run(),
+  )
   return changesOf(result) === 1
 }
 
@@ -173,21 +181,21 @@ function claimLease(deps: DeletionDeps, id: string): boolean {
  * usable again, and PAYMENT_PROVIDER_UNAVAILABLE (502 PAYMENT_ERROR on /api) is thrown.
  */
 export async function runDeletion(deps: DeletionDeps, deletionId: string): Promise<DeletionRow> {
-  let job = loadJob(deps, deletionId)
+  let job = await loadJob(deps, deletionId)
   try {
     if (job.step === 'requested') {
       const actions = await stopBilling(deps, job)
-      job = advance(deps, job, 'billing_stopped', { stripeActions: actions })
+      job = await advance(deps, job, 'billing_stopped', { stripeActions: actions })
       await maybePause(deps, 'billing_stopped')
     }
     if (job.step === 'billing_stopped') {
       job = await eraseData(deps, job)
       await maybePause(deps, 'data_erased')
     }
-    if (job.step === 'data_erased') job = finish(deps, job)
+    if (job.step === 'data_erased') job = await finish(deps, job)
     return job
   } catch (error) {
-    recordFailure(deps, job, error)
+    await recordFailure(deps, job, error)
     if (error instanceof BillingError)
       throw new AppError(
         'PAYMENT_PROVIDER_UNAVAILABLE',
@@ -205,31 +213,43 @@ export async function eraseAccount(
   mode: DeletionMode,
   replayHash: string | null = null,
 ) {
-  const job = requestDeletion(deps, userId, mode, replayHash)
+  const job = await requestDeletion(deps, userId, mode, replayHash)
   await maybePause(deps, 'requested')
   return runDeletion(deps, job.id)
 }
 
-function loadJob(deps: DeletionDeps, id: string): DeletionRow {
-  const job = deps.store.orm.select().from(accountDeletions).where(eq(accountDeletions.id, id)).get()
+async function loadJob(deps: DeletionDeps, id: string): Promise<DeletionRow> {
+  const job = await readTransaction(deps.store, (tx) =>
+    tx.select().from(accountDeletions).where(eq(accountDeletions.id, id)).get(),
+  )
   if (!job) throw new Error(`deletion ${id} vanished`)
   return job
 }
 
 /** Records reaching a step, renewing the lease (a recovery point). */
-function advance(
+async function advance(
   deps: DeletionDeps,
   job: DeletionRow,
   step: DeletionStep,
   extra: Partial<DeletionRow> = {},
-): DeletionRow {
+): Promise<DeletionRow> {
   const now = deps.clock.now()
-  const row = deps.store.orm
-    .update(accountDeletions)
-    .set({ step, updatedAt: now, lockedUntil: now + deps.config.deletionLeaseMs, lastError: null, ...extra })
-    .where(eq(accountDeletions.id, job.id))
-    .returning()
-    .get() as DeletionRow
+  const row = await writeTransaction(
+    deps.store,
+    (tx) =>
+      tx
+        .update(accountDeletions)
+        .set({
+          step,
+          updatedAt: now,
+          lockedUntil: now + deps.config.deletionLeaseMs,
+          lastError: null,
+          ...extra,
+        })
+        .where(eq(accountDeletions.id, job.id))
+        .returning()
+        .get() as DeletionRow,
+  )
   deps.metrics?.deletionStep(step)
   return row
 }
@@ -245,7 +265,8 @@ async function maybePause(deps: DeletionDeps, step: DeletionStep) {
  */
 async function stopBilling(deps: DeletionDeps, job: DeletionRow): Promise<string[]> {
   if (!deps.billing) return ['billing disabled']
-  const user = job.userId ? getUser(deps.store, job.userId) : undefined
+  const ownerId = job.userId
+  const user = ownerId ? await readTransaction(deps.store, (tx) => getUser(tx, ownerId)) : undefined
   if (!user) return ['no account row']
   const billing = deps.billing
   const actions: string[] = []
@@ -280,7 +301,7 @@ async function subscriptionsToStop(deps: DeletionDeps, userId: string, customerI
   const ended = new Set<string>()
   const listed = customerId && deps.billing ? await deps.billing.listSubscriptions(customerId) : []
   for (const s of listed) (isTerminal(s.status) ? ended : live).add(s.id)
-  const mirror = subscriptionOfUser(deps.store, userId)
+  const mirror = await readTransaction(deps.store, (tx) => subscriptionOfUser(tx, userId))
   if (mirror && !isTerminal(mirror.status) && !listed.some((s) => s.id === mirror.stripeSubscriptionId))
     live.add(mirror.stripeSubscriptionId)
   return { live: [...live], ended: [...ended] }
@@ -297,12 +318,14 @@ async function subscriptionsToStop(deps: DeletionDeps, userId: string, customerI
 async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<DeletionRow> {
   const { store } = deps
   const userId = job.userId as string
-  const owned = store.orm
-    .select({ id: apps.id, domain: sites.customDomain })
-    .from(apps)
-    .leftJoin(sites, eq(sites.appId, apps.id))
-    .where(eq(apps.userId, userId))
-    .all()
+  const owned = await readTransaction(store, (tx) =>
+    tx
+      .select({ id: apps.id, domain: sites.customDomain })
+      .from(apps)
+      .leftJoin(sites, eq(sites.appId, apps.id))
+      .where(eq(apps.userId, userId))
+      .all(),
+  )
   for (const app of owned) {
     await deps.storage.removeAppFiles(app.id)
     if (app.domain) await deps.storage.removeCertificate(app.domain)
@@ -313,13 +336,11 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
   let chunk = 1000
   for (const table of OWNED_TABLES) {
     if (table.name === 'users') continue
-    const statement = store.sqlite.prepare(
-      `DELETE FROM ${table.name} WHERE rowid IN (SELECT rowid FROM ${table.name} WHERE ${ownerWhere(table)} LIMIT ?2)`,
-    )
+    const chunkSql = `DELETE FROM ${table.name} WHERE rowid IN (SELECT rowid FROM ${table.name} WHERE ${ownerWhere(table)} LIMIT ?2)`
     for (;;) {
       const started = performance.now()
-      const deleted = writeTransaction(store, (tx) => {
-        const n = statement.run(userId, chunk).changes
+      const deleted = await writeTransaction(store, (tx) => {
+        const n = tx.$client.prepare(chunkSql).run(userId, chunk).changes
         if (n > 0) {
           counts[table.name] = (counts[table.name] ?? 0) + n
           tx.update(accountDeletions)
@@ -339,16 +360,13 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
             : chunk
       await new Promise((resolve) => setImmediate(resolve)) // let other requests in between chunks
     }
-    statement.finalize()
   }
-  const row = writeTransaction(store, (tx) => {
+  const row = await writeTransaction(store, (tx) => {
     // IMPORTANT: a request authenticated just before the erasure was requested may have written a
     // row after its table's chunks were done; sweep every table again with the user row, so
     // nothing of the account outlives it.
     for (const table of OWNED_TABLES) {
-      const n = store.sqlite
-        .prepare(`DELETE FROM ${table.name} WHERE ${ownerWhere(table)}`)
-        .run(userId).changes
+      const n = tx.$client.prepare(`DELETE FROM ${table.name} WHERE ${ownerWhere(table)}`).run(userId).changes
       counts[table.name] = (counts[table.name] ?? 0) + n
     }
     const now = deps.clock.now()
@@ -373,8 +391,8 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
 }
 
 /** Step 4: the receipt. The user id is dropped; only its hash, counts and Stripe steps remain. */
-function finish(deps: DeletionDeps, job: DeletionRow): DeletionRow {
-  const row = writeTransaction(deps.store, (tx) => {
+async function finish(deps: DeletionDeps, job: DeletionRow): Promise<DeletionRow> {
+  const row = await writeTransaction(deps.store, (tx) => {
     const now = deps.clock.now()
     if (job.userId) {
       const total = Object.values(job.counts ?? {}).reduce((a, b) => a + b, 0)
@@ -436,7 +454,7 @@ export function scrubWalSoon(deps: Pick<DeletionDeps, 'store' | 'logger'>, attem
  */
 export async function applyErasureLedger(deps: DeletionDeps) {
   if (!deps.erasureLedger) return { appended: 0, erased: 0, receiptsCopied: 0 }
-  const reconciled = reconcileLedger(deps.store, deps.erasureLedger, deps.clock.now())
+  const reconciled = await reconcileLedger(deps.store, deps.erasureLedger, deps.clock.now())
   const local: DeletionDeps = { ...deps, billing: null, erasureLedger: undefined }
   for (const { deletionId } of reconciled.toErase) await runDeletion(local, deletionId)
   if (reconciled.toErase.length > 0) truncateWal(deps.store)
@@ -451,13 +469,13 @@ export async function applyErasureLedger(deps: DeletionDeps) {
  * Records a failed attempt with backoff and releases the lease. Before billing has stopped,
  * nothing was erased: the account's credentials work again (fail closed, account usable).
  */
-function recordFailure(deps: DeletionDeps, job: DeletionRow, error: unknown) {
+async function recordFailure(deps: DeletionDeps, job: DeletionRow, error: unknown) {
   deps.metrics?.deletionStep('failed')
   const now = deps.clock.now()
   const attempts = job.attempts + 1
   const backoff = Math.min(MAX_BACKOFF_MS, 30 * SECOND * 2 ** (attempts - 1))
   const message = error instanceof Error ? error.message.slice(0, 500) : String(error).slice(0, 500)
-  writeTransaction(deps.store, (tx) => {
+  await writeTransaction(deps.store, (tx) => {
     tx.update(accountDeletions)
       .set({ attempts, lastError: message, nextAttemptAt: now + backoff, lockedUntil: null, updatedAt: now })
       .where(eq(accountDeletions.id, job.id))
@@ -476,26 +494,28 @@ function recordFailure(deps: DeletionDeps, job: DeletionRow, error: unknown) {
 /** Worker: resumes deletions stuck between steps whose backoff has passed. */
 export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
   const now = deps.clock.now()
-  const due = deps.store.orm
-    .select({ id: accountDeletions.id, userId: accountDeletions.userId, step: accountDeletions.step })
-    .from(accountDeletions)
-    .where(
-      and(
-        ne(accountDeletions.step, 'done'),
-        or(isNull(accountDeletions.nextAttemptAt), lte(accountDeletions.nextAttemptAt, now)),
-        or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
-      ),
-    )
-    .orderBy(asc(accountDeletions.requestedAt))
-    .limit(20)
-    .all()
+  const due = await readTransaction(deps.store, (tx) =>
+    tx
+      .select({ id: accountDeletions.id, userId: accountDeletions.userId, step: accountDeletions.step })
+      .from(accountDeletions)
+      .where(
+        and(
+          ne(accountDeletions.step, 'done'),
+          or(isNull(accountDeletions.nextAttemptAt), lte(accountDeletions.nextAttemptAt, now)),
+          or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
+        ),
+      )
+      .orderBy(asc(accountDeletions.requestedAt))
+      .limit(20)
+      .all(),
+  )
   let completed = 0
   for (const job of due) {
-    if (!claimLease(deps, job.id)) continue
+    if (!(await claimLease(deps, job.id))) continue
     const userId = job.step === 'requested' ? job.userId : null
     // In a write transaction: the account's credentials stop working everywhere when it commits.
     if (userId)
-      writeTransaction(deps.store, (tx) =>
+      await writeTransaction(deps.store, (tx) =>
         tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)).run(),
       )
     try {
@@ -511,18 +531,20 @@ export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
 /** Worker: hard-deletes soft-deleted accounts whose grace period is over. */
 export async function hardDeleteDueAccounts(deps: DeletionDeps): Promise<number> {
   const now = deps.clock.now()
-  const due = deps.store.orm
-    .select({ id: users.id })
-    .from(users)
-    .where(
-      and(
-        isNotNull(users.softDeletedAt),
-        lte(users.deleteScheduledAt, now),
-        isNull(users.erasureRequestedAt),
-      ),
-    )
-    .limit(20)
-    .all()
+  const due = await readTransaction(deps.store, (tx) =>
+    tx
+      .select({ id: users.id })
+      .from(users)
+      .where(
+        and(
+          isNotNull(users.softDeletedAt),
+          lte(users.deleteScheduledAt, now),
+          isNull(users.erasureRequestedAt),
+        ),
+      )
+      .limit(20)
+      .all(),
+  )
   let completed = 0
   for (const { id } of due) {
     try {
@@ -541,20 +563,22 @@ export function listDeletions(
   limit: number,
   before: { requestedAt: number; id: string } | null,
 ) {
-  const rows = store.orm
-    .select()
-    .from(accountDeletions)
-    .where(
-      before
-        ? or(
-            lt(accountDeletions.requestedAt, before.requestedAt),
-            and(eq(accountDeletions.requestedAt, before.requestedAt), lt(accountDeletions.id, before.id)),
-          )
-        : undefined,
-    )
-    .orderBy(desc(accountDeletions.requestedAt), desc(accountDeletions.id))
-    .limit(limit + 1)
-    .all()
-  const hasMore = rows.length > limit
-  return { rows: hasMore ? rows.slice(0, limit) : rows, hasMore }
+  return readTransaction(store, (tx) => {
+    const rows = tx
+      .select()
+      .from(accountDeletions)
+      .where(
+        before
+          ? or(
+              lt(accountDeletions.requestedAt, before.requestedAt),
+              and(eq(accountDeletions.requestedAt, before.requestedAt), lt(accountDeletions.id, before.id)),
+            )
+          : undefined,
+      )
+      .orderBy(desc(accountDeletions.requestedAt), desc(accountDeletions.id))
+      .limit(limit + 1)
+      .all()
+    const hasMore = rows.length > limit
+    return { rows: hasMore ? rows.slice(0, limit) : rows, hasMore }
+  })
 }

@@ -2,7 +2,7 @@ import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { and, desc, eq, notInArray } from 'drizzle-orm'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
-import { type Orm, readTransaction, type Store, writeTransaction } from '../../db/client'
+import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
 import type { AppRow, SiteRow } from '../../db/rows'
 import { appPages, apps, deploys, type PageKind, policies, policyVersions, sites } from '../../db/schema'
 import { AppError } from '../errors'
@@ -71,14 +71,14 @@ function answer(
   }
 }
 
-function loadInput(store: Store, userId: string, appId: string): RenderInput {
-  return readTransaction(store, () => {
-    const app = ownedApp(store, userId, appId)
-    const site = store.orm.select().from(sites).where(eq(sites.appId, appId)).get()
+function loadInput(store: Store, userId: string, appId: string): Promise<RenderInput> {
+  return readTransaction(store, (tx) => {
+    const app = ownedApp(tx, userId, appId)
+    const site = tx.select().from(sites).where(eq(sites.appId, appId)).get()
     if (!site) throw new Error(`app ${appId} has no site row`)
-    const policy = store.orm.select().from(policies).where(eq(policies.appId, appId)).get()?.data ?? null
+    const policy = tx.select().from(policies).where(eq(policies.appId, appId)).get()?.data ?? null
     const pages: RenderInput['pages'] = {}
-    for (const row of store.orm.select().from(appPages).where(eq(appPages.appId, appId)).all())
+    for (const row of tx.select().from(appPages).where(eq(appPages.appId, appId)).all())
       pages[row.kind as PageKind] = row.data
     return { app, site, policy, pages }
   })
@@ -96,7 +96,7 @@ export async function deployApp(
   appId: string,
   requestKey: string,
 ): Promise<DeployResult> {
-  const input = loadInput(deps.store, userId, appId)
+  const input = await loadInput(deps.store, userId, appId)
   const { app, site } = input
   let rendered: RenderedSite
   try {
@@ -111,7 +111,7 @@ export async function deployApp(
   if (app.deployed && app.deployedAt !== null && site.publishedHash === hash && site.publishedVersion)
     return answer(deps, app, site, app.deployedAt, rendered.published)
 
-  requireSeatable(deps, userId, app)
+  await requireSeatable(deps, userId, app)
 
   const version = uuidv7(deps.clock)
   const dir = versionDir(deps.storage, appId, version)
@@ -124,7 +124,7 @@ export async function deployApp(
     await writeFileAtomically(join(dir, 'manifest.json'), JSON.stringify(manifest))
   } catch (error) {
     // The erasure (or the app's deletion) may have removed the directory under this write.
-    if (!appIsLive(deps.store, userId, appId))
+    if (!(await appIsLive(deps.store, userId, appId)))
       await discardAppOutput(deps, appId, [dir], new AppError('NOT_FOUND', 'No such app.'))
     await rm(dir, { recursive: true, force: true })
     deps.logger.error('deploy write failed', { appId, ...errorFields(error) })
@@ -135,10 +135,10 @@ export async function deployApp(
 
   const url = siteUrl(deps.config.publicUrl, app.slug)
   // A new app takes its seat at Stripe first; the switch below records it in the same transaction.
-  const publish = (recordSeat: (tx: Orm) => void) =>
+  const publish = (recordSeat: (tx: Tx) => void) =>
     writeTransaction(deps.store, (tx) => {
       // Still live? An erasure may have begun while the pages were written (app-files.ts).
-      ownedApp(deps.store, userId, appId)
+      ownedApp(tx, userId, appId)
       const now = deps.clock.now()
       recordSeat(tx)
       const updatedSite = tx
@@ -172,7 +172,7 @@ export async function deployApp(
       }
       return { app: updatedApp, site: updatedSite, now }
     })
-  let published: ReturnType<typeof publish>
+  let published: Awaited<ReturnType<typeof publish>>
   try {
     published = await withNewSeat(deps, userId, app, requestKey, publish)
   } catch (error) {
@@ -187,7 +187,7 @@ export async function deployApp(
 
 /** Deletes all but an app's newest `keep` rows of a history table (deploys, policy versions). */
 function keepNewest(
-  tx: Orm,
+  tx: Tx,
   table: typeof deploys | typeof policyVersions,
   newest: SQLiteColumn,
   appId: string,
@@ -214,12 +214,14 @@ async function pruneVersions(storage: FileStorage, appId: string) {
 
 /** Deploys of an app, newest first (at most 50). */
 export function deployHistory(store: Store, userId: string, appId: string) {
-  ownedApp(store, userId, appId)
-  return store.orm
-    .select()
-    .from(deploys)
-    .where(eq(deploys.appId, appId))
-    .orderBy(desc(deploys.deployedAt), desc(deploys.id))
-    .limit(MAX_DEPLOYS)
-    .all()
+  return readTransaction(store, (tx) => {
+    ownedApp(tx, userId, appId)
+    return tx
+      .select()
+      .from(deploys)
+      .where(eq(deploys.appId, appId))
+      .orderBy(desc(deploys.deployedAt), desc(deploys.id))
+      .limit(MAX_DEPLOYS)
+      .all()
+  })
 }

@@ -1,5 +1,5 @@
 import { and, eq, ne } from 'drizzle-orm'
-import { type Store, writeTransaction } from '../../db/client'
+import { readTransaction, type Store, writeTransaction } from '../../db/client'
 import { type DomainStatus, sites } from '../../db/schema'
 import { CertificateError, type CertificateProvider } from '../certificates/port'
 import type { CertificateStore } from '../certificates/store'
@@ -109,8 +109,8 @@ export async function setDomain(deps: DomainDeps, userId: string, appId: string,
   const domain = normaliseDomain(input, publicHostOf(deps.config.publicUrl), deps.config.reservedDomains)
   let previous: string | null = null
   try {
-    writeTransaction(deps.store, (tx) => {
-      ownedApp(deps.store, userId, appId)
+    await writeTransaction(deps.store, (tx) => {
+      ownedApp(tx, userId, appId)
       const site = siteOf(tx, appId)
       previous = site?.customDomain ?? null
       // Setting the same domain again changes nothing, unless its last order failed: then retry.
@@ -139,15 +139,16 @@ export async function setDomain(deps: DomainDeps, userId: string, appId: string,
 
 /** The domain's state, moving it forward when it is pending (DNS check, then certificate). */
 export async function domainStatus(deps: DomainDeps, userId: string, appId: string): Promise<DomainState> {
-  ownedApp(deps.store, userId, appId)
-  if (!siteOf(deps.store, appId)?.customDomain)
-    throw new AppError('NOT_FOUND', 'This app has no custom domain.')
+  await readTransaction(deps.store, (tx) => {
+    ownedApp(tx, userId, appId)
+    if (!siteOf(tx, appId)?.customDomain) throw new AppError('NOT_FOUND', 'This app has no custom domain.')
+  })
   return progressDomain(deps, appId)
 }
 
 export async function removeDomain(deps: DomainDeps, userId: string, appId: string) {
-  const domain = writeTransaction(deps.store, (tx) => {
-    ownedApp(deps.store, userId, appId)
+  const domain = await writeTransaction(deps.store, (tx) => {
+    ownedApp(tx, userId, appId)
     const current = siteOf(tx, appId)?.customDomain ?? null
     if (!current) throw new AppError('NOT_FOUND', 'This app has no custom domain.')
     tx.update(sites)
@@ -170,34 +171,35 @@ export async function removeDomain(deps: DomainDeps, userId: string, appId: stri
 const ordering = new Set<string>()
 
 async function progressDomain(deps: DomainDeps, appId: string): Promise<DomainState> {
-  let site = siteOf(deps.store, appId)
+  const siteNow = () => readTransaction(deps.store, (tx) => siteOf(tx, appId))
+  let site = await siteNow()
   if (!site?.customDomain) throw new AppError('NOT_FOUND', 'This app has no custom domain.')
   const domain = site.customDomain
-  const update = (values: Partial<typeof sites.$inferInsert>) => {
+  const update = async (values: Partial<typeof sites.$inferInsert>) => {
     // Only if the app still has this domain (a concurrent PUT or DELETE wins). A write
     // transaction, so hosting caches everywhere drop the old state when it commits.
-    writeTransaction(deps.store, (tx) =>
+    await writeTransaction(deps.store, (tx) =>
       tx
         .update(sites)
         .set({ ...values, updatedAt: deps.clock.now() })
         .where(and(eq(sites.appId, appId), eq(sites.customDomain, domain), ne(sites.domainStatus, 'active')))
         .run(),
     )
-    site = siteOf(deps.store, appId)
+    site = await siteNow()
   }
   if (site.domainStatus === 'pending_dns') {
     if (!(await pointsHere(deps, domain))) return stateOf(site)
-    update({ domainStatus: 'pending_ssl', domainDnsVerified: true })
+    await update({ domainStatus: 'pending_ssl', domainDnsVerified: true })
   }
   if (site?.domainStatus === 'pending_ssl' && !ordering.has(domain)) {
     ordering.add(domain)
     try {
       const issued = await deps.certificates.issue(domain)
       if (issued) await deps.certificateStore.save(domain, issued)
-      update({ domainStatus: 'active', domainSslProvisioned: true, domainError: null })
+      await update({ domainStatus: 'active', domainSslProvisioned: true, domainError: null })
     } catch (error) {
       deps.logger.warn('certificate order failed', { domain, ...errorFields(error) })
-      update({
+      await update({
         domainStatus: 'error',
         domainError: error instanceof Error ? error.message.slice(0, 500) : String(error),
       })
@@ -233,12 +235,14 @@ async function pointsHere(deps: DomainDeps, domain: string): Promise<boolean> {
 
 /** For a front proxy's on-demand TLS: is this domain attached to an app? */
 /** Whether a verified (active) custom domain of some app is this one: the only kind that is served. */
-export function isActiveDomain(store: Store, domain: string): boolean {
-  return (
-    store.orm
-      .select({ appId: sites.appId })
-      .from(sites)
-      .where(and(eq(sites.customDomain, domain.toLowerCase()), eq(sites.domainStatus, 'active')))
-      .get() !== undefined
+export function isActiveDomain(store: Store, domain: string): Promise<boolean> {
+  return readTransaction(
+    store,
+    (tx) =>
+      tx
+        .select({ appId: sites.appId })
+        .from(sites)
+        .where(and(eq(sites.customDomain, domain.toLowerCase()), eq(sites.domainStatus, 'active')))
+        .get() !== undefined,
   )
 }

@@ -1,7 +1,7 @@
 import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { eq } from 'drizzle-orm'
-import { isMemoryPath, writeTransaction } from '../../db/client'
+import { isMemoryPath, readTransaction, type Store, writeTransaction } from '../../db/client'
 import { accountDeletions, type DeletionMode, users } from '../../db/schema'
 import { hashUserId } from '../lib/pseudonym'
 
@@ -88,16 +88,16 @@ export interface LedgerReconciliation {
  * original erasure — so the deletion service erases it locally before anything is served.
  * Users are hashed only when some entry is missing, so a normal start costs one read.
  */
-export function reconcileLedger(
-  store: Parameters<typeof writeTransaction>[0],
+export async function reconcileLedger(
+  store: Store,
   ledger: ErasureLedger,
   now: number,
-): LedgerReconciliation {
+): Promise<LedgerReconciliation> {
   const result: LedgerReconciliation = { appended: 0, toErase: [], receiptsCopied: 0 }
   if (!ledger.path) return result
   const entries = ledger.entries()
   const inLedger = new Set(entries.map((e) => e.id))
-  const receipts = store.orm.select().from(accountDeletions).all()
+  const receipts = await readTransaction(store, (tx) => tx.select().from(accountDeletions).all())
   const known = new Map(receipts.map((r) => [r.id, r]))
   for (const receipt of receipts)
     if (receipt.step === 'done' && !inLedger.has(receipt.id)) {
@@ -107,9 +107,9 @@ export function reconcileLedger(
   const missing = entries.filter((e) => known.get(e.id)?.step !== 'done')
   if (missing.length === 0) return result
   const userByHash = new Map<string, string>()
-  for (const { id } of store.orm.select({ id: users.id }).from(users).all())
+  for (const { id } of await readTransaction(store, (tx) => tx.select({ id: users.id }).from(users).all()))
     userByHash.set(hashUserId(id), id)
-  writeTransaction(store, (tx) => {
+  await writeTransaction(store, (tx) => {
     for (const entry of missing) {
       const userId = userByHash.get(entry.userHash) ?? null
       tx.delete(accountDeletions).where(eq(accountDeletions.id, entry.id)).run()

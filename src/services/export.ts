@@ -48,16 +48,21 @@ export function assertPlanCoversRegistry(plan: ExportPlan) {
  * in ~64 KB chunks as the client pulls, so memory stays flat however large the account is. The
  * last key is `_manifest`, so a reader can tell it received everything.
  */
-export function exportAccount(
+export async function exportAccount(
   { store, clock }: { store: Store; clock: Clock },
   userId: string,
   plan: ExportPlan,
-): { stream: ReadableStream<Uint8Array>; filename: string } {
+): Promise<{ stream: ReadableStream<Uint8Array>; filename: string }> {
   const now = clock.now()
   const snapshot = openSnapshot(store, userId)
-  writeTransaction(store, (tx) =>
-    recordAudit(tx, clock, userId, 'account.exported', { dialect: plan.dialect }),
-  )
+  try {
+    await writeTransaction(store, (tx) =>
+      recordAudit(tx, clock, userId, 'account.exported', { dialect: plan.dialect }),
+    )
+  } catch (error) {
+    snapshot.close()
+    throw error
+  }
   const ctx: ExportContext = { snapshot, userId, now, counts: {} }
   const pieces = (function* () {
     yield* plan.generate(ctx)

@@ -1,5 +1,5 @@
 import { and, eq, lte, sql } from 'drizzle-orm'
-import { changesOf, perStore, preparedFor, type Store, writeTransaction } from '../../db/client'
+import { changesOf, preparedFor, type Store, statementsFor, writeTransaction } from '../../db/client'
 import { idempotencyKeys } from '../../db/schema'
 import { type Clock, DAY, SECOND } from '../lib/clock'
 
@@ -35,8 +35,8 @@ export type ClaimOutcome =
  * IMPORTANT: a claim is only inserted while its account is live. A request authenticated a moment
  * before an erasure was requested must not leave a row (holding the user id) after the erasure.
  */
-const insertClaim = perStore((store) =>
-  store.sqlite.prepare(
+const insertClaim = statementsFor((db) =>
+  db.prepare(
     `INSERT INTO idempotency_keys (principal, key, method, path, fingerprint, state, created_at, locked_at, expires_at)
      SELECT $principal, $key, $method, $path, $fingerprint, 'in_progress', $now, $now, $expiresAt
       WHERE EXISTS (SELECT 1 FROM users WHERE id = $principal AND erasure_requested_at IS NULL)
@@ -61,13 +61,19 @@ const findClaim = preparedFor((orm) =>
  * already exists, decide from it — replay a finished outcome, refuse a different request, report
  * one still in progress, take over a stale or expired claim.
  */
-export function claimIdempotencyKey(store: Store, clock: Clock, request: IdempotentRequest): ClaimOutcome {
+export function claimIdempotencyKey(
+  store: Store,
+  clock: Clock,
+  request: IdempotentRequest,
+): Promise<ClaimOutcome> {
   const now = clock.now()
-  // The common case is one atomic statement; no transaction needed around it.
-  if (changesOf(insertClaim(store).run({ ...request, now, expiresAt: now + IDEMPOTENCY_TTL_MS })) === 1)
-    return { kind: 'claimed' }
-  return writeTransaction(store, (tx) => {
-    const existing = findClaim(store).get({ principal: request.principal, key: request.key })
+  return writeTransaction(store, (tx): ClaimOutcome => {
+    // The common case: the insert claims it.
+    if (changesOf(insertClaim(tx).run({ ...request, now, expiresAt: now + IDEMPOTENCY_TTL_MS })) === 1)
+      return { kind: 'claimed' }
+    const existing = findClaim(tx).get({ principal: request.principal, key: request.key })
+    // Nothing inserted and nothing there: the account is being erased (the insert's condition).
+    if (!existing) return { kind: 'account_gone' }
     const restart = () => {
       tx.update(idempotencyKeys)
         .set({
@@ -85,17 +91,11 @@ export function claimIdempotencyKey(store: Store, clock: Clock, request: Idempot
         .run()
       return { kind: 'claimed' as const }
     }
-    if (!existing) {
-      // Reaped between the two statements, or the account is going: claim it afresh, now inside
-      // the transaction, if the account is still live.
-      const inserted = insertClaim(store).run({ ...request, now, expiresAt: now + IDEMPOTENCY_TTL_MS })
-      return inserted.changes === 1 ? { kind: 'claimed' as const } : { kind: 'account_gone' as const }
-    }
     if (existing.expiresAt <= now) return restart()
-    if (existing.fingerprint !== request.fingerprint) return { kind: 'mismatch' as const }
+    if (existing.fingerprint !== request.fingerprint) return { kind: 'mismatch' }
     if (existing.state === 'done')
       return {
-        kind: 'replay' as const,
+        kind: 'replay',
         response: {
           status: existing.status ?? 200,
           body: existing.body,
@@ -103,7 +103,7 @@ export function claimIdempotencyKey(store: Store, clock: Clock, request: Idempot
           location: existing.location,
         },
       }
-    if (existing.lockedAt > now - STALE_CLAIM_MS) return { kind: 'in_progress' as const }
+    if (existing.lockedAt > now - STALE_CLAIM_MS) return { kind: 'in_progress' }
     return restart()
   })
 }
@@ -139,21 +139,23 @@ const releaseClaim = preparedFor((orm) =>
     .prepare(),
 )
 
-export function completeIdempotencyKey(
+export async function completeIdempotencyKey(
   store: Store,
   principal: string,
   key: string,
   response: StoredResponse,
-) {
-  completeClaim(store).run({ principal, key, ...response })
+): Promise<void> {
+  await writeTransaction(store, (tx) => completeClaim(tx).run({ principal, key, ...response }))
 }
 
 /** Forgets a claim whose request failed on our side (5xx), so a retry runs again. */
-export function releaseIdempotencyKey(store: Store, principal: string, key: string) {
-  releaseClaim(store).run({ principal, key })
+export async function releaseIdempotencyKey(store: Store, principal: string, key: string): Promise<void> {
+  await writeTransaction(store, (tx) => releaseClaim(tx).run({ principal, key }))
 }
 
 /** The reaper: deletes keys past their 24-hour retention. Returns how many. */
-export function reapIdempotencyKeys(store: Store, now: number): number {
-  return changesOf(store.orm.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)).run())
+export function reapIdempotencyKeys(store: Store, now: number): Promise<number> {
+  return writeTransaction(store, (tx) =>
+    changesOf(tx.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)).run()),
+  )
 }

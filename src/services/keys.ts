@@ -1,5 +1,5 @@
 import { and, count, desc, eq, gt, inArray, isNull, or } from 'drizzle-orm'
-import { type Orm, type Store, writeTransaction } from '../../db/client'
+import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
 import type { ApiKeyRow } from '../../db/rows'
 import { type ApiKeyKind, apiKeys } from '../../db/schema'
 import { AppError } from '../errors'
@@ -36,7 +36,7 @@ function keyMaterial(kind: ApiKeyKind): { plaintext: string; prefix: string } {
 }
 
 /** Active and not retiring: what counts towards the limit. */
-function countActive(tx: Orm, userId: string, family: ApiKeyKind[]): number {
+function countActive(tx: Tx, userId: string, family: ApiKeyKind[]): number {
   const row = tx
     .select({ n: count() })
     .from(apiKeys)
@@ -63,7 +63,7 @@ export interface NewKey {
   enforceLimit?: boolean
 }
 
-function insertKey(tx: Orm, clock: Clock, input: NewKey & { rotationParentKeyId?: string }): MintedKey {
+function insertKey(tx: Tx, clock: Clock, input: NewKey & { rotationParentKeyId?: string }): MintedKey {
   const { plaintext, prefix } = keyMaterial(input.kind)
   const row = tx
     .insert(apiKeys)
@@ -85,7 +85,7 @@ function insertKey(tx: Orm, clock: Clock, input: NewKey & { rotationParentKeyId?
   return { row, plaintext }
 }
 
-export function createKey(store: Store, clock: Clock, input: NewKey): MintedKey {
+export function createKey(store: Store, clock: Clock, input: NewKey): Promise<MintedKey> {
   const family = input.kind === 'orbit' ? ORBIT_FAMILY : V1_FAMILY
   return writeTransaction(store, (tx) => {
     if (input.enforceLimit !== false && countActive(tx, input.userId, family) >= MAX_ACTIVE_KEYS)
@@ -105,34 +105,38 @@ export function listActiveKeys(
   clock: Clock,
   userId: string,
   family: ApiKeyKind[],
-): ApiKeyRow[] {
-  return store.orm
-    .select()
-    .from(apiKeys)
-    .where(
-      and(
-        eq(apiKeys.userId, userId),
-        inArray(apiKeys.kind, family),
-        eq(apiKeys.isActive, true),
-        isNull(apiKeys.revokedAt),
-        or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, clock.now())),
-      ),
-    )
-    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
-    .all()
+): Promise<ApiKeyRow[]> {
+  return readTransaction(store, (tx) =>
+    tx
+      .select()
+      .from(apiKeys)
+      .where(
+        and(
+          eq(apiKeys.userId, userId),
+          inArray(apiKeys.kind, family),
+          eq(apiKeys.isActive, true),
+          isNull(apiKeys.revokedAt),
+          or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, clock.now())),
+        ),
+      )
+      .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+      .all(),
+  )
 }
 
 /** Every key of a family, revoked and retiring ones included, newest first. */
-export function listAllKeys(store: Store, userId: string, family: ApiKeyKind[]): ApiKeyRow[] {
-  return store.orm
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.userId, userId), inArray(apiKeys.kind, family)))
-    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
-    .all()
+export function listAllKeys(store: Store, userId: string, family: ApiKeyKind[]): Promise<ApiKeyRow[]> {
+  return readTransaction(store, (tx) =>
+    tx
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.userId, userId), inArray(apiKeys.kind, family)))
+      .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+      .all(),
+  )
 }
 
-function findOwnKey(tx: Orm, userId: string, keyId: string, family: ApiKeyKind[]): ApiKeyRow | undefined {
+function findOwnKey(tx: Tx, userId: string, keyId: string, family: ApiKeyKind[]): ApiKeyRow | undefined {
   return tx
     .select()
     .from(apiKeys)
@@ -152,8 +156,8 @@ export function revokeKey(
   keyId: string,
   family: ApiKeyKind[],
   { requireActive }: { requireActive: boolean },
-): void {
-  writeTransaction(store, (tx) => {
+): Promise<void> {
+  return writeTransaction(store, (tx) => {
     const key = findOwnKey(tx, userId, keyId, family)
     const now = clock.now()
     const active = key?.isActive && key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now)
@@ -178,7 +182,7 @@ export function rotateKey(
   userId: string,
   keyId: string,
   changes: { name?: string | null; scope?: string | null },
-): MintedKey {
+): Promise<MintedKey> {
   return writeTransaction(store, (tx) => {
     const old = findOwnKey(tx, userId, keyId, V1_FAMILY)
     if (!old) throw new AppError('NOT_FOUND', 'No such API key.')

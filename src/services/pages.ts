@@ -1,5 +1,5 @@
 import { and, desc, eq, sql } from 'drizzle-orm'
-import { preparedFor, type Store, writeTransaction } from '../../db/client'
+import { preparedFor, readTransaction, type Store, writeTransaction } from '../../db/client'
 import { appPages, type PageKind, policies, policyVersions } from '../../db/schema'
 import { AppError } from '../errors'
 import type { Clock } from '../lib/clock'
@@ -11,15 +11,17 @@ export interface SavedPage {
 }
 
 /** A saved page; NOT_FOUND until its first save (and for an app that is not the caller's). */
-export function pageOf(store: Store, userId: string, appId: string, kind: PageKind): SavedPage {
-  ownedApp(store, userId, appId)
-  const row = store.orm
-    .select()
-    .from(appPages)
-    .where(and(eq(appPages.appId, appId), eq(appPages.kind, kind)))
-    .get()
-  if (!row) throw new AppError('NOT_FOUND', 'This page has not been saved yet.')
-  return { data: row.data, updatedAt: row.updatedAt }
+export function pageOf(store: Store, userId: string, appId: string, kind: PageKind): Promise<SavedPage> {
+  return readTransaction(store, (tx) => {
+    ownedApp(tx, userId, appId)
+    const row = tx
+      .select()
+      .from(appPages)
+      .where(and(eq(appPages.appId, appId), eq(appPages.kind, kind)))
+      .get()
+    if (!row) throw new AppError('NOT_FOUND', 'This page has not been saved yet.')
+    return { data: row.data, updatedAt: row.updatedAt }
+  })
 }
 
 const ph = sql.placeholder
@@ -51,31 +53,33 @@ export function savePage(
   appId: string,
   kind: PageKind,
   data: Record<string, unknown>,
-): SavedPage {
-  return writeTransaction(store, () => {
-    ownedApp(store, userId, appId)
+): Promise<SavedPage> {
+  return writeTransaction(store, (tx) => {
+    ownedApp(tx, userId, appId)
     const now = clock.now()
-    upsertPage(store).run({ appId, kind, data: JSON.stringify(data), now })
+    upsertPage(tx).run({ appId, kind, data: JSON.stringify(data), now })
     return { data, updatedAt: now }
   })
 }
 
-export function policyOf(store: Store, userId: string, appId: string): SavedPage {
-  ownedApp(store, userId, appId)
-  const row = store.orm.select().from(policies).where(eq(policies.appId, appId)).get()
-  if (!row) throw new AppError('NOT_FOUND', 'No privacy policy has been saved for this app yet.')
-  return { data: row.data, updatedAt: row.updatedAt }
+export function policyOf(store: Store, userId: string, appId: string): Promise<SavedPage> {
+  return readTransaction(store, (tx) => {
+    ownedApp(tx, userId, appId)
+    const row = tx.select().from(policies).where(eq(policies.appId, appId)).get()
+    if (!row) throw new AppError('NOT_FOUND', 'No privacy policy has been saved for this app yet.')
+    return { data: row.data, updatedAt: row.updatedAt }
+  })
 }
 
-export function savePolicy(
+export async function savePolicy(
   store: Store,
   clock: Clock,
   userId: string,
   appId: string,
   data: Record<string, unknown>,
 ) {
-  const saved = writeTransaction(store, (tx) => {
-    ownedApp(store, userId, appId)
+  const saved = await writeTransaction(store, (tx) => {
+    ownedApp(tx, userId, appId)
     const now = clock.now()
     tx.insert(policies)
       .values({ appId, data, createdAt: now, updatedAt: now })
@@ -117,23 +121,27 @@ export const MAX_POLICY_VERSIONS = 20
 
 /** Policy snapshots of an app, newest first, at most MAX_POLICY_VERSIONS. */
 export function listPolicyVersions(store: Store, userId: string, appId: string) {
-  ownedApp(store, userId, appId)
-  return store.orm
-    .select()
-    .from(policyVersions)
-    .where(eq(policyVersions.appId, appId))
-    .orderBy(desc(policyVersions.snapshotAt), desc(policyVersions.id))
-    .limit(MAX_POLICY_VERSIONS)
-    .all()
+  return readTransaction(store, (tx) => {
+    ownedApp(tx, userId, appId)
+    return tx
+      .select()
+      .from(policyVersions)
+      .where(eq(policyVersions.appId, appId))
+      .orderBy(desc(policyVersions.snapshotAt), desc(policyVersions.id))
+      .limit(MAX_POLICY_VERSIONS)
+      .all()
+  })
 }
 
 export function policyVersion(store: Store, userId: string, appId: string, versionId: string) {
-  ownedApp(store, userId, appId)
-  const row = store.orm
-    .select()
-    .from(policyVersions)
-    .where(and(eq(policyVersions.appId, appId), eq(policyVersions.id, versionId)))
-    .get()
-  if (!row) throw new AppError('NOT_FOUND', 'No such policy version.')
-  return row
+  return readTransaction(store, (tx) => {
+    ownedApp(tx, userId, appId)
+    const row = tx
+      .select()
+      .from(policyVersions)
+      .where(and(eq(policyVersions.appId, appId), eq(policyVersions.id, versionId)))
+      .get()
+    if (!row) throw new AppError('NOT_FOUND', 'No such policy version.')
+    return row
+  })
 }

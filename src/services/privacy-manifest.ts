@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm'
-import type { Store } from '../../db/client'
+import { readTransaction, type Store, type Tx } from '../../db/client'
 import { appPages, policies } from '../../db/schema'
 import type { Clock } from '../lib/clock'
 import {
@@ -22,15 +22,14 @@ export interface PrivacyManifestView {
   mapping: WizardMapping[]
 }
 
-function wizardAnswers(store: Store, appId: string): Record<string, unknown> | null {
+function wizardAnswers(tx: Tx, appId: string): Record<string, unknown> | null {
   return (
-    store.orm.select({ data: policies.data }).from(policies).where(eq(policies.appId, appId)).get()?.data ??
-    null
+    tx.select({ data: policies.data }).from(policies).where(eq(policies.appId, appId)).get()?.data ?? null
   )
 }
 
-function savedManifest(store: Store, appId: string) {
-  return store.orm
+function savedManifest(tx: Tx, appId: string) {
+  return tx
     .select()
     .from(appPages)
     .where(and(eq(appPages.appId, appId), eq(appPages.kind, 'privacy_manifest')))
@@ -38,30 +37,43 @@ function savedManifest(store: Store, appId: string) {
 }
 
 /** The saved config, or — before the first save — a starter derived from the wizard (never 404). */
-export function privacyManifestOf(store: Store, userId: string, appId: string): PrivacyManifestView {
-  ownedApp(store, userId, appId)
-  const saved = savedManifest(store, appId)
-  if (saved)
-    return { config: readSavedManifest(saved.data), source: 'saved', updatedAt: saved.updatedAt, mapping: [] }
-  return derivedFromWizard(store, userId, appId)
+export function privacyManifestOf(store: Store, userId: string, appId: string): Promise<PrivacyManifestView> {
+  return readTransaction(store, (tx) => {
+    ownedApp(tx, userId, appId)
+    const saved = savedManifest(tx, appId)
+    if (saved)
+      return {
+        config: readSavedManifest(saved.data),
+        source: 'saved',
+        updatedAt: saved.updatedAt,
+        mapping: [],
+      }
+    return fromWizard(tx, appId)
+  })
 }
 
 /** A config freshly derived from the current wizard answers; saves nothing. */
-export function derivedFromWizard(store: Store, userId: string, appId: string): PrivacyManifestView {
-  ownedApp(store, userId, appId)
-  const { config, mapping } = manifestFromWizard(wizardAnswers(store, appId) as Record<string, any> | null)
+export function derivedFromWizard(store: Store, userId: string, appId: string): Promise<PrivacyManifestView> {
+  return readTransaction(store, (tx) => {
+    ownedApp(tx, userId, appId)
+    return fromWizard(tx, appId)
+  })
+}
+
+function fromWizard(tx: Tx, appId: string): PrivacyManifestView {
+  const { config, mapping } = manifestFromWizard(wizardAnswers(tx, appId) as Record<string, any> | null)
   return { config, source: 'wizard', updatedAt: null, mapping }
 }
 
 /** Saves a config after checking every value against Apple's allowlists (400 naming the first that is not). */
-export function savePrivacyManifest(
+export async function savePrivacyManifest(
   store: Store,
   clock: Clock,
   userId: string,
   appId: string,
   input: PrivacyManifestInput,
-): PrivacyManifestView {
+): Promise<PrivacyManifestView> {
   const config = normaliseManifest(input)
-  const saved = savePage(store, clock, userId, appId, 'privacy_manifest', { ...config })
+  const saved = await savePage(store, clock, userId, appId, 'privacy_manifest', { ...config })
   return { config, source: 'saved', updatedAt: saved.updatedAt, mapping: [] }
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { preparedFor, type Store } from '../../db/client'
+import { preparedFor, type Tx } from '../../db/client'
 import { quotaUsage } from '../../db/schema'
 import { DAY, HOUR } from '../lib/clock'
 import { startOfUtcDay, utcDay } from '../lib/time'
@@ -29,16 +29,16 @@ const upsertUsage = preparedFor((orm) =>
 
 /**
  * Adds to a team's usage row of one UTC day, creating it when missing. Call inside the write
- * transaction that decided it (the statement runs on the store's connection).
+ * transaction that decided it.
  */
 export function addUsage(
-  store: Store,
+  tx: Tx,
   teamId: string,
   usageDate: string,
   delta: { sandboxCreates?: number; gbHours?: number },
   now: number,
 ) {
-  upsertUsage(store).run({
+  upsertUsage(tx).run({
     team: teamId,
     day: usageDate,
     creates: delta.sandboxCreates ?? 0,
@@ -62,7 +62,7 @@ export function gbHoursByDay(memoryMb: number, fromMs: number, toMs: number): [s
 
 /** Charges a run's GB-hours to the team, on each UTC day it ran. */
 export function chargeGbHours(
-  store: Store,
+  tx: Tx,
   teamId: string,
   memoryMb: number,
   fromMs: number,
@@ -70,5 +70,5 @@ export function chargeGbHours(
   now: number,
 ) {
   for (const [day, gbHours] of gbHoursByDay(memoryMb, fromMs, toMs))
-    addUsage(store, teamId, day, { gbHours }, now)
+    addUsage(tx, teamId, day, { gbHours }, now)
 }

@@ -1,5 +1,5 @@
 import { and, count, eq, inArray, sql } from 'drizzle-orm'
-import { type Orm, preparedFor, type Store } from '../../db/client'
+import { preparedFor, type Tx } from '../../db/client'
 import type { SandboxRow } from '../../db/rows'
 import { type SandboxStatus, sandboxes } from '../../db/schema'
 import { chargeGbHours } from './quota-usage'
@@ -15,18 +15,18 @@ export const ACTIVE_STATUSES: SandboxStatus[] = ['creating', 'running', 'paused'
  * start of the uncharged segment) and moves it to `status`. A paused sandbox has nothing running
  * to charge.
  */
-export function endRun(store: Store, sandbox: SandboxRow, status: SandboxStatus, now: number): SandboxRow {
+export function endRun(tx: Tx, sandbox: SandboxRow, status: SandboxStatus, now: number): SandboxRow {
   if (sandbox.status === 'running' && sandbox.chargedUntil !== null && now > sandbox.chargedUntil)
-    chargeGbHours(store, sandbox.teamId, sandbox.memoryMb, sandbox.chargedUntil, now, now)
+    chargeGbHours(tx, sandbox.teamId, sandbox.memoryMb, sandbox.chargedUntil, now, now)
   // The team's running totals follow (sandbox-totals.ts): a running segment ends; capacity frees
   // when it is destroyed.
-  adjustTotals(store, sandbox.teamId, now, {
+  adjustTotals(tx, sandbox.teamId, now, {
     active: status === 'destroyed' && ACTIVE_STATUSES.includes(sandbox.status) ? -1 : 0,
     ...(sandbox.status === 'running'
       ? { runningMemoryMb: -sandbox.memoryMb, chargedFrom: sandbox.chargedUntil ?? now }
       : {}),
   })
-  return endRunUpdate(store).get({
+  return endRunUpdate(tx).get({
     id: sandbox.id,
     status,
     now,
@@ -52,20 +52,20 @@ const endRunUpdate = preparedFor((orm) =>
 )
 
 /** Destroys every sandbox of a team that still holds capacity, charging what ran. */
-export function destroyActiveSandboxes(store: Store, tx: Orm, teamId: string, now: number): number {
+export function destroyActiveSandboxes(tx: Tx, teamId: string, now: number): number {
   const active = tx
     .select()
     .from(sandboxes)
     .where(and(eq(sandboxes.teamId, teamId), inArray(sandboxes.status, ACTIVE_STATUSES)))
     .all()
-  for (const sandbox of active) endRun(store, sandbox, 'destroyed', now)
+  for (const sandbox of active) endRun(tx, sandbox, 'destroyed', now)
   return active.length
 }
 
 /** Sandboxes of a team that still hold capacity (creating, running, paused). */
-export function activeSandboxCount(store: Store, teamId: string): number {
+export function activeSandboxCount(tx: Tx, teamId: string): number {
   return (
-    store.orm
+    tx
       .select({ n: count() })
       .from(sandboxes)
       .where(and(eq(sandboxes.teamId, teamId), inArray(sandboxes.status, ACTIVE_STATUSES)))

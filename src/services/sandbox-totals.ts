@@ -1,5 +1,5 @@
 import type { Statement } from 'bun:sqlite'
-import { perStore, type Store } from '../../db/client'
+import { statementsFor, type Tx } from '../../db/client'
 import { HOUR } from '../lib/clock'
 import { startOfUtcDay, utcDay } from '../lib/time'
 import { chargeGbHours } from './quota-usage'
@@ -40,8 +40,7 @@ interface Statements {
   save: Statement<unknown, [string, number, number, number, string]>
 }
 
-const statements = perStore((store): Statements => {
-  const db = store.sqlite
+const statements = statementsFor((db): Statements => {
   return {
     read: db.prepare(
       'SELECT active, running_memory_mb, running_charged_mib_ms, settled_day FROM team_sandbox_totals WHERE team_id = ?',
@@ -75,8 +74,8 @@ const statements = perStore((store): Statements => {
  * The team's totals, exact for `now`'s UTC day (settling first when they are not). Call inside
  * the write transaction that uses them.
  */
-export function settledTotals(store: Store, teamId: string, now: number): SandboxTotals {
-  const s = statements(store)
+export function settledTotals(tx: Tx, teamId: string, now: number): SandboxTotals {
+  const s = statements(tx)
   const day = utcDay(now)
   const dayStart = startOfUtcDay(now)
   const row = s.read.get(teamId)
@@ -89,7 +88,7 @@ export function settledTotals(store: Store, teamId: string, now: number): Sandbo
     }
   // Running segments from before today are charged to their days and restart at midnight.
   for (const sandbox of s.overdue.all(teamId, dayStart)) {
-    chargeGbHours(store, teamId, sandbox.memory_mb, sandbox.charged_until, dayStart, now)
+    chargeGbHours(tx, teamId, sandbox.memory_mb, sandbox.charged_until, dayStart, now)
     s.restart.run(dayStart, sandbox.id, dayStart)
   }
   const counted = s.recount.get(dayStart, teamId) as { active: number; memory: number; charged: number }
@@ -113,12 +112,12 @@ export const runningGbHoursToday = (totals: SandboxTotals, now: number) =>
  * recomputes them): a change never has to be applied across a midnight.
  */
 export function adjustTotals(
-  store: Store,
+  tx: Tx,
   teamId: string,
   now: number,
   change: { active?: number; runningMemoryMb?: number; chargedFrom?: number },
 ) {
-  const s = statements(store)
+  const s = statements(tx)
   const dayStart = startOfUtcDay(now)
   const memory = change.runningMemoryMb ?? 0
   const charged = memory === 0 ? 0 : memory * ((change.chargedFrom ?? now) - dayStart)

@@ -1,5 +1,12 @@
 import { and, desc, eq, inArray, isNotNull, lte, type SQL, sql } from 'drizzle-orm'
-import { preparedFor, type Store, statementFor, writeTransaction } from '../../db/client'
+import {
+  preparedFor,
+  readTransaction,
+  type Store,
+  statementFor,
+  type Tx,
+  writeTransaction,
+} from '../../db/client'
 import { rowReader } from '../../db/row-reader'
 import {
   quotaTiers,
@@ -81,8 +88,8 @@ const usageOfDay = preparedFor((orm) =>
     .where(and(eq(quotaUsage.teamId, ph('team')), eq(quotaUsage.usageDate, ph('day'))))
     .prepare(),
 )
-function teamTier(store: Store, teamId: string): Tier {
-  const tier = tierOfTeam(store).get({ team: teamId })
+function teamTier(tx: Tx, teamId: string): Tier {
+  const tier = tierOfTeam(tx).get({ team: teamId })
   if (!tier) throw new Error(`team ${teamId} has no quota tier`)
   return tier
 }
@@ -95,14 +102,14 @@ function quotaExceeded(message: string, limit: number, used: number, usageDate: 
  * GB-hours of the UTC day so far: what was charged, plus what running sandboxes have used — from
  * the team's running totals, not a scan of its sandboxes (sandbox-totals.ts).
  */
-function gbHoursToday(store: Store, teamId: string, totals: SandboxTotals, now: number): number {
-  const charged = usageOfDay(store).get({ team: teamId, day: utcDay(now) })?.gbHours ?? 0
+function gbHoursToday(tx: Tx, teamId: string, totals: SandboxTotals, now: number): number {
+  const charged = usageOfDay(tx).get({ team: teamId, day: utcDay(now) })?.gbHours ?? 0
   return charged + runningGbHoursToday(totals, now)
 }
 
 /** Refuses when the team has used its GB-hours of the day. */
-function checkGbHours(store: Store, teamId: string, tier: Tier, totals: SandboxTotals, now: number) {
-  const used = gbHoursToday(store, teamId, totals, now)
+function checkGbHours(tx: Tx, teamId: string, tier: Tier, totals: SandboxTotals, now: number) {
+  const used = gbHoursToday(tx, teamId, totals, now)
   if (used >= tier.dailyGbHours)
     throw quotaExceeded(
       `Daily GB-hour quota exceeded (${used.toFixed(2)}/${tier.dailyGbHours} for ${utcDay(now)}).`,
@@ -123,12 +130,12 @@ export function createSandbox(
   userId: string,
   teamId: string,
   input: NewSandbox,
-): SandboxRow {
-  return writeTransaction(deps.store, () => {
+): Promise<SandboxRow> {
+  return writeTransaction(deps.store, (tx) => {
     const now = deps.clock.now()
     const day = utcDay(now)
-    const tier = teamTier(deps.store, teamId)
-    const creates = usageOfDay(deps.store).get({ team: teamId, day })?.creates ?? 0
+    const tier = teamTier(tx, teamId)
+    const creates = usageOfDay(tx).get({ team: teamId, day })?.creates ?? 0
     if (creates >= tier.dailySandboxCreates)
       throw quotaExceeded(
         `Daily sandbox create quota exceeded (${creates}/${tier.dailySandboxCreates} for ${day}).`,
@@ -136,7 +143,7 @@ export function createSandbox(
         creates,
         day,
       )
-    const totals = settledTotals(deps.store, teamId, now)
+    const totals = settledTotals(tx, teamId, now)
     const active = totals.active
     if (active >= tier.maxConcurrentSandboxes)
       throw quotaExceeded(
@@ -145,11 +152,11 @@ export function createSandbox(
         active,
         day,
       )
-    checkGbHours(deps.store, teamId, tier, totals, now)
-    addUsage(deps.store, teamId, day, { sandboxCreates: 1 }, now)
-    adjustTotals(deps.store, teamId, now, { active: 1, runningMemoryMb: input.memoryMb, chargedFrom: now })
+    checkGbHours(tx, teamId, tier, totals, now)
+    addUsage(tx, teamId, day, { sandboxCreates: 1 }, now)
+    adjustTotals(tx, teamId, now, { active: 1, runningMemoryMb: input.memoryMb, chargedFrom: now })
     // Prepared once (the builder cost more than the insert); runs inside this transaction.
-    return insertSandbox(deps.store).get({
+    return insertSandbox(tx).get({
       id: sandboxId(),
       teamId,
       userId,
@@ -175,22 +182,22 @@ const sandboxOfTeam = preparedFor((orm) =>
 )
 
 /** The team's sandbox, or SANDBOX_NOT_FOUND. Inside a transaction too (same connection). */
-function ownSandbox(store: Store, teamId: string, id: string): SandboxRow {
-  const row = sandboxOfTeam(store).get({ id, team: teamId })
+function ownSandbox(tx: Tx, teamId: string, id: string): SandboxRow {
+  const row = sandboxOfTeam(tx).get({ id, team: teamId })
   if (!row) throw notFound()
   return row
 }
 
-export function getSandbox(store: Store, teamId: string, id: string): SandboxRow {
-  return ownSandbox(store, teamId, id)
+export function getSandbox(store: Store, teamId: string, id: string): Promise<SandboxRow> {
+  return readTransaction(store, (tx) => ownSandbox(tx, teamId, id))
 }
 
 /** Destroys a sandbox (charging what ran); destroying one already gone is a no-op. */
-export function destroySandbox(deps: SandboxDeps, teamId: string, id: string): SandboxRow {
-  return writeTransaction(deps.store, () => {
-    const sandbox = ownSandbox(deps.store, teamId, id)
+export function destroySandbox(deps: SandboxDeps, teamId: string, id: string): Promise<SandboxRow> {
+  return writeTransaction(deps.store, (tx) => {
+    const sandbox = ownSandbox(tx, teamId, id)
     if (sandbox.status === 'destroyed' || sandbox.status === 'error') return sandbox
-    return endRun(deps.store, sandbox, 'destroyed', deps.clock.now())
+    return endRun(tx, sandbox, 'destroyed', deps.clock.now())
   })
 }
 
@@ -200,30 +207,24 @@ const wrongState = (sandbox: SandboxRow, action: string) =>
   })
 
 /** running → paused: the running segment is charged; nothing accrues while paused. */
-export function hibernateSandbox(deps: SandboxDeps, teamId: string, id: string): SandboxRow {
-  return writeTransaction(deps.store, () => {
-    const sandbox = ownSandbox(deps.store, teamId, id)
+export function hibernateSandbox(deps: SandboxDeps, teamId: string, id: string): Promise<SandboxRow> {
+  return writeTransaction(deps.store, (tx) => {
+    const sandbox = ownSandbox(tx, teamId, id)
     if (sandbox.status === 'paused') return sandbox
     if (sandbox.status !== 'running') throw wrongState(sandbox, 'hibernate')
-    return endRun(deps.store, sandbox, 'paused', deps.clock.now())
+    return endRun(tx, sandbox, 'paused', deps.clock.now())
   })
 }
 
 /** paused → running, if the day's GB-hours allow; the timeout starts again. */
-export function resumeSandbox(deps: SandboxDeps, teamId: string, id: string): SandboxRow {
+export function resumeSandbox(deps: SandboxDeps, teamId: string, id: string): Promise<SandboxRow> {
   return writeTransaction(deps.store, (tx) => {
-    const sandbox = ownSandbox(deps.store, teamId, id)
+    const sandbox = ownSandbox(tx, teamId, id)
     if (sandbox.status === 'running') return sandbox
     if (sandbox.status !== 'paused') throw wrongState(sandbox, 'resume')
     const now = deps.clock.now()
-    checkGbHours(
-      deps.store,
-      teamId,
-      teamTier(deps.store, teamId),
-      settledTotals(deps.store, teamId, now),
-      now,
-    )
-    adjustTotals(deps.store, teamId, now, { runningMemoryMb: sandbox.memoryMb, chargedFrom: now })
+    checkGbHours(tx, teamId, teamTier(tx, teamId), settledTotals(tx, teamId, now), now)
+    adjustTotals(tx, teamId, now, { runningMemoryMb: sandbox.memoryMb, chargedFrom: now })
     return tx
       .update(sandboxes)
       .set({
@@ -245,9 +246,9 @@ export function setSandboxTimeout(
   id: string,
   timeoutMs: number,
   action?: TimeoutAction,
-): SandboxRow {
+): Promise<SandboxRow> {
   return writeTransaction(deps.store, (tx) => {
-    const sandbox = ownSandbox(deps.store, teamId, id)
+    const sandbox = ownSandbox(tx, teamId, id)
     if (!ACTIVE_STATUSES.includes(sandbox.status)) throw wrongState(sandbox, 'set the timeout of')
     const now = deps.clock.now()
     return tx
@@ -268,17 +269,17 @@ export function setSandboxTimeout(
  * The sweeper: sandboxes whose timeout has passed are destroyed, or paused for `hibernate`. Their
  * GB-hours are charged up to the deadline, not to whenever the sweeper got round to them.
  */
-export function sweepExpiredSandboxes(deps: SandboxDeps, batch = 500): number {
+export async function sweepExpiredSandboxes(deps: SandboxDeps, batch = 500): Promise<number> {
   // One short write transaction per batch, so a backlog never holds the writer lock for long.
   let swept = 0
   for (;;) {
-    const n = sweepBatch(deps, batch)
+    const n = await sweepBatch(deps, batch)
     swept += n
     if (n < batch) return swept
   }
 }
 
-function sweepBatch(deps: SandboxDeps, batch: number): number {
+function sweepBatch(deps: SandboxDeps, batch: number): Promise<number> {
   return writeTransaction(deps.store, (tx) => {
     const now = deps.clock.now()
     const expired = tx
@@ -296,7 +297,7 @@ function sweepBatch(deps: SandboxDeps, batch: number): number {
     for (const sandbox of expired) {
       const stopAt = Math.max(sandbox.chargedUntil ?? 0, Math.min(now, sandbox.timeoutAt as number))
       const ended = endRun(
-        deps.store,
+        tx,
         sandbox,
         sandbox.timeoutAction === 'hibernate' ? 'paused' : 'destroyed',
         stopAt,
@@ -325,8 +326,8 @@ const pageStatements = [false, true].flatMap((byState) =>
     ),
   ),
 )
-const pageStatement = (store: Store, byState: boolean, afterCursor: boolean) =>
-  (pageStatements[(byState ? 2 : 0) + (afterCursor ? 1 : 0)] as (typeof pageStatements)[number])(store)
+const pageStatement = (tx: Tx, byState: boolean, afterCursor: boolean) =>
+  (pageStatements[(byState ? 2 : 0) + (afterCursor ? 1 : 0)] as (typeof pageStatements)[number])(tx)
 
 export interface SandboxFilter {
   states?: SandboxStatus[]
@@ -347,6 +348,10 @@ export const METADATA_KEY = /^[A-Za-z0-9_.:-]{1,64}$/
  * cursor and are not revisited).
  */
 export function listSandboxes(store: Store, teamId: string, filter: SandboxFilter) {
+  return readTransaction(store, (tx) => sandboxPage(tx, teamId, filter))
+}
+
+function sandboxPage(tx: Tx, teamId: string, filter: SandboxFilter) {
   const conditions = [eq(sandboxes.teamId, teamId)]
   if (filter.template) conditions.push(eq(sandboxes.template, filter.template))
   for (const [key, value] of Object.entries(filter.metadata ?? {})) {
@@ -378,7 +383,7 @@ export function listSandboxes(store: Store, teamId: string, filter: SandboxFilte
   const plain = !filter.template && !filter.metadata
   const newest = (where: SQL[], state?: SandboxStatus) =>
     plain
-      ? pageStatement(store, state !== undefined, filter.after !== undefined)
+      ? pageStatement(tx, state !== undefined, filter.after !== undefined)
           .all({
             team: teamId,
             ...(state !== undefined && { status: state }),
@@ -386,7 +391,7 @@ export function listSandboxes(store: Store, teamId: string, filter: SandboxFilte
             limit: filter.limit + 1,
           })
           .map(sandboxRows.decode)
-      : store.orm
+      : tx
           .select()
           .from(sandboxes)
           .where(and(...where))

@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm'
-import { type Orm, writeTransaction } from '../../db/client'
+import { readTransaction, type Tx, writeTransaction } from '../../db/client'
 import type { AppRow } from '../../db/rows'
 import { subscriptions } from '../../db/schema'
 import { isTerminal } from '../billing/port'
@@ -32,9 +32,9 @@ const subscriptionRequired = () =>
  * The deploy's billing rule, checked before anything is written: with billing on, an app without a
  * seat needs a usable subscription (active, past_due, trialing) to get one.
  */
-export function requireSeatable(deps: SeatDeps, userId: string, app: AppRow): void {
+export async function requireSeatable(deps: SeatDeps, userId: string, app: AppRow): Promise<void> {
   if (!deps.billing || app.seat) return
-  const row = liveSubscription(deps.store, userId)
+  const row = await readTransaction(deps.store, (tx) => liveSubscription(tx, userId))
   if (!row || !isUsable(row.status)) throw subscriptionRequired()
 }
 
@@ -49,20 +49,23 @@ export async function withNewSeat<T>(
   userId: string,
   app: AppRow,
   requestKey: string,
-  publish: (recordSeat: (tx: Orm) => void) => T,
+  publish: (recordSeat: (tx: Tx) => void) => Promise<T>,
 ): Promise<T> {
   const billing = deps.billing
   if (!billing || app.seat) return publish(() => {})
   return underBillingLock(deps, userId, async () => {
-    if (ownedApp(deps.store, userId, app.id).seat) return publish(() => {})
-    const row = liveSubscription(deps.store, userId)
+    const { seated, row, seats } = await readTransaction(deps.store, (tx) => ({
+      seated: ownedApp(tx, userId, app.id).seat,
+      row: liveSubscription(tx, userId),
+      seats: seatCount(tx, userId),
+    }))
+    if (seated) return publish(() => {})
     if (!row || !isUsable(row.status)) throw subscriptionRequired()
     const current = await atStripe(() => billing.retrieveSubscription(row.stripeSubscriptionId))
     if (current === 'missing' || !isUsable(current.status)) {
-      if (current !== 'missing') mirror(deps.store, deps.clock, userId, current, deps.config.stripe)
+      if (current !== 'missing') await mirror(deps.store, deps.clock, userId, current, deps.config.stripe)
       throw subscriptionRequired()
     }
-    const seats = seatCount(deps.store.orm, userId)
     const added = await atStripe(() =>
       billing.updateSeats(
         current,
@@ -72,7 +75,7 @@ export async function withNewSeat<T>(
     )
     if (added === 'missing') throw subscriptionRequired()
     try {
-      return publish((tx) => {
+      return await publish((tx) => {
         mirrorSubscription(tx, deps.clock, userId, added, deps.config.stripe)
         grantSeat(tx, userId, app.id)
       })
@@ -100,10 +103,13 @@ export async function withSeatReleased<T>(
   const billing = deps.billing
   if (!billing) return remove()
   return underBillingLock(deps, userId, async () => {
-    const app = ownedApp(deps.store, userId, appId)
-    const row = liveSubscription(deps.store, userId)
+    const { app, row, seats } = await readTransaction(deps.store, (tx) => ({
+      app: ownedApp(tx, userId, appId),
+      row: liveSubscription(tx, userId),
+      seats: seatCount(tx, userId),
+    }))
     if (!app.seat || !row) return remove()
-    const remaining = seatCount(deps.store.orm, userId) - 1
+    const remaining = seats - 1
     if (remaining <= 0) {
       await atStripe(() =>
         billing.cancelSubscriptionNow(
@@ -114,7 +120,7 @@ export async function withSeatReleased<T>(
           },
         ),
       )
-      writeTransaction(deps.store, (tx) => {
+      await writeTransaction(deps.store, (tx) => {
         tx.update(subscriptions)
           .set({ status: 'canceled', cancelAtPeriodEnd: false, updatedAt: deps.clock.now() })
           .where(
@@ -137,8 +143,9 @@ export async function withSeatReleased<T>(
           stripeKey(userId, requestKey, `seat-remove-${appId}`),
         ),
       )
-      if (reduced !== 'missing') mirror(deps.store, deps.clock, userId, reduced, deps.config.stripe)
-    } else if (current !== 'missing') mirror(deps.store, deps.clock, userId, current, deps.config.stripe)
+      if (reduced !== 'missing') await mirror(deps.store, deps.clock, userId, reduced, deps.config.stripe)
+    } else if (current !== 'missing')
+      await mirror(deps.store, deps.clock, userId, current, deps.config.stripe)
     return remove()
   })
 }

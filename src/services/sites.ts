@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
-import { type Store, writeTransaction } from '../../db/client'
+import { readTransaction, type Store, writeTransaction } from '../../db/client'
 import type { AppRow, SiteRow } from '../../db/rows'
 import { apps, type SmartBanner, sites, type WellKnownFlags } from '../../db/schema'
 import { AppError, fieldError } from '../errors'
@@ -12,7 +12,7 @@ import { sanitizeHomepage } from '../lib/sanitize'
 import type { FileStorage } from '../lib/storage'
 import { writeFileAtomically } from '../lib/write-file'
 import { writeAppFilesThenCommit } from './app-files'
-import { isUniqueViolation, ownedApp, siteOf } from './apps'
+import { isUniqueViolation, ownedApp, requireOwnedApp, siteOf } from './apps'
 import { isReservedSlug, slugProblem } from './slugs'
 
 /** A site with none of the Apple well-known files uploaded. */
@@ -45,12 +45,12 @@ export const MAX_HOMEPAGE_BYTES = 50 * 1024
  * index, so of two concurrent PATCHes to one slug exactly one wins. The custom homepage is stored
  * sanitised; `""` resets it.
  */
-export function updateSite(
+export async function updateSite(
   deps: SitesDeps,
   userId: string,
   appId: string,
   patch: SitePatch,
-): { app: AppRow; site: SiteRow } {
+): Promise<{ app: AppRow; site: SiteRow }> {
   if (patch.slug !== undefined) {
     const problem = slugProblem(patch.slug)
     if (problem) throw fieldError(['slug'], problem)
@@ -64,8 +64,8 @@ export function updateSite(
     homepage = homepage.trim() === '' ? null : sanitizeHomepage(homepage)
   }
   try {
-    return writeTransaction(deps.store, (tx) => {
-      const app = ownedApp(deps.store, userId, appId)
+    return await writeTransaction(deps.store, (tx) => {
+      const app = ownedApp(tx, userId, appId)
       const now = deps.clock.now()
       const appChanges: Partial<AppRow> = {}
       if (patch.appName !== undefined) appChanges.appName = patch.appName
@@ -98,11 +98,13 @@ export function updateSite(
   }
 }
 
-export function smartBannerOf(store: Store, userId: string, appId: string): SmartBanner {
-  ownedApp(store, userId, appId)
-  const banner = siteOf(store, appId)?.smartBanner
-  if (!banner) throw new AppError('NOT_FOUND', 'No smart banner is configured for this app.')
-  return banner
+export function smartBannerOf(store: Store, userId: string, appId: string): Promise<SmartBanner> {
+  return readTransaction(store, (tx) => {
+    ownedApp(tx, userId, appId)
+    const banner = siteOf(tx, appId)?.smartBanner
+    if (!banner) throw new AppError('NOT_FOUND', 'No smart banner is configured for this app.')
+    return banner
+  })
 }
 
 export function saveSmartBanner(
@@ -110,9 +112,9 @@ export function saveSmartBanner(
   userId: string,
   appId: string,
   banner: SmartBanner,
-): SmartBanner {
+): Promise<SmartBanner> {
   return writeTransaction(deps.store, (tx) => {
-    ownedApp(deps.store, userId, appId)
+    ownedApp(tx, userId, appId)
     tx.update(sites)
       .set({ smartBanner: banner, updatedAt: deps.clock.now() })
       .where(eq(sites.appId, appId))
@@ -147,7 +149,7 @@ export async function saveWellKnownFile(
   if (bytes.length === 0) throw fieldError(['body'], 'the file is empty')
   if (bytes.length > MAX_WELL_KNOWN_BYTES)
     throw fieldError(['body'], `the file is larger than ${MAX_WELL_KNOWN_BYTES} bytes`)
-  ownedApp(deps.store, userId, appId)
+  await requireOwnedApp(deps.store, userId, appId)
   const path = wellKnownPath(deps.storage, appId, name)
   await writeAppFilesThenCommit(
     deps,
@@ -180,7 +182,7 @@ export const MAX_ICON_BYTES = 2 * 1024 * 1024
 export async function saveIcon(deps: SitesDeps, userId: string, appId: string, bytes: Uint8Array) {
   if (bytes.length === 0) throw fieldError(['file'], 'the upload is empty')
   if (bytes.length > MAX_ICON_BYTES) throw fieldError(['file'], 'the image is larger than 2 MB')
-  ownedApp(deps.store, userId, appId)
+  await requireOwnedApp(deps.store, userId, appId)
   let icon: Awaited<ReturnType<typeof processIcon>>
   try {
     icon = await processIcon(bytes)
@@ -191,7 +193,7 @@ export async function saveIcon(deps: SitesDeps, userId: string, appId: string, b
   const name = `icon-${sha256Hex(icon.png).slice(0, 16)}.png`
   const path = join(deps.storage.appDir(appId), 'icons', name)
   const iconUrl = `${deps.config.publicUrl}/files/apps/${appId}/icons/${name}`
-  const previous = siteOf(deps.store, appId)?.iconUrl
+  const previous = (await readTransaction(deps.store, (tx) => siteOf(tx, appId)))?.iconUrl
   await writeAppFilesThenCommit(
     deps,
     userId,

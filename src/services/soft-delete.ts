@@ -1,5 +1,5 @@
 import { and, eq, isNotNull, isNull } from 'drizzle-orm'
-import { type Store, writeTransaction } from '../../db/client'
+import { readTransaction, type Store, writeTransaction } from '../../db/client'
 import { apiKeys, subscriptions, teams, users } from '../../db/schema'
 import { type BillingPort, isTerminal } from '../billing/port'
 import { AppError } from '../errors'
@@ -25,7 +25,7 @@ export interface SoftDeleteDeps {
  */
 export async function softDeleteAccount(deps: SoftDeleteDeps, userId: string): Promise<void> {
   const { store, clock, billing } = deps
-  const sub = subscriptionOfUser(store, userId)
+  const sub = await readTransaction(store, (tx) => subscriptionOfUser(tx, userId))
   let cancelSetByUs = false
   if (billing && sub && !isTerminal(sub.status) && !sub.cancelAtPeriodEnd) {
     await atStripeFailClosed(() =>
@@ -37,7 +37,7 @@ export async function softDeleteAccount(deps: SoftDeleteDeps, userId: string): P
     )
     cancelSetByUs = true
   }
-  writeTransaction(store, (tx) => {
+  await writeTransaction(store, (tx) => {
     const now = clock.now()
     const scheduled = now + Math.round(deps.config.deletionGraceDays * DAY)
     tx.update(users)
@@ -50,7 +50,7 @@ export async function softDeleteAccount(deps: SoftDeleteDeps, userId: string): P
       .set({ isActive: false, suspendedAt: now })
       .where(and(eq(apiKeys.userId, userId), eq(apiKeys.isActive, true), isNull(apiKeys.revokedAt)))
       .run()
-    destroyActiveSandboxes(store, tx, team.id, now)
+    destroyActiveSandboxes(tx, team.id, now)
     if (cancelSetByUs && sub)
       tx.update(subscriptions)
         .set({ cancelAtPeriodEnd: true, cancelSetByDeletion: true, updatedAt: now })
@@ -69,11 +69,13 @@ export async function softDeleteAccount(deps: SoftDeleteDeps, userId: string): P
  */
 export async function restoreAccount(deps: SoftDeleteDeps, userId: string): Promise<void> {
   const { store, clock, billing } = deps
-  const user = getUser(store, userId)
+  const { user, sub } = await readTransaction(store, (tx) => ({
+    user: getUser(tx, userId),
+    sub: subscriptionOfUser(tx, userId),
+  }))
   if (!user?.softDeletedAt) throw new AppError('CONFLICT', 'The account is not scheduled for deletion.')
   if (user.deleteScheduledAt !== null && user.deleteScheduledAt <= clock.now())
     throw new AppError('CONFLICT', 'The grace period is over; the account is being deleted.')
-  const sub = subscriptionOfUser(store, userId)
   if (billing && sub?.cancelSetByDeletion && !isTerminal(sub.status))
     await atStripeFailClosed(() =>
       billing.setCancelAtPeriodEnd(
@@ -82,7 +84,7 @@ export async function restoreAccount(deps: SoftDeleteDeps, userId: string): Prom
         `custodian-restore-${userId}-${user.softDeletedAt}`,
       ),
     )
-  writeTransaction(store, (tx) => {
+  await writeTransaction(store, (tx) => {
     const now = clock.now()
     tx.update(users)
       .set({ softDeletedAt: null, deleteScheduledAt: null, updatedAt: now })

@@ -1,4 +1,5 @@
 import { eq } from 'drizzle-orm'
+import { readTransaction, writeTransaction } from '../../db/client'
 import { stripeEvents, users } from '../../db/schema'
 import type { BillingEvent } from '../billing/port'
 import { atStripe, type BillingDeps, completeCheckout, requireBilling, underBillingLock } from './billing'
@@ -15,24 +16,27 @@ export const HANDLED_EVENTS = [
 
 export type WebhookOutcome = 'processed' | 'duplicate' | 'ignored'
 
-function userOfCustomer(deps: BillingDeps, customerId: string | null): string | null {
-  if (!customerId) return null
-  return (
-    deps.store.orm.select({ id: users.id }).from(users).where(eq(users.stripeCustomerId, customerId)).get()
-      ?.id ?? null
-  )
+/** Whether the event was handled before, and whose customer it is about (null: nobody's we know). */
+function lookUp(deps: BillingDeps, event: BillingEvent) {
+  return readTransaction(deps.store, (tx) => ({
+    seen:
+      tx.select({ id: stripeEvents.id }).from(stripeEvents).where(eq(stripeEvents.id, event.id)).get() !==
+      undefined,
+    userId: event.customerId
+      ? (tx.select({ id: users.id }).from(users).where(eq(users.stripeCustomerId, event.customerId)).get()
+          ?.id ?? null)
+      : null,
+  }))
 }
 
-const seen = (deps: BillingDeps, id: string) =>
-  deps.store.orm.select({ id: stripeEvents.id }).from(stripeEvents).where(eq(stripeEvents.id, id)).get() !==
-  undefined
-
 function remember(deps: BillingDeps, event: BillingEvent) {
-  deps.store.orm
-    .insert(stripeEvents)
-    .values({ id: event.id, type: event.type, receivedAt: deps.clock.now() })
-    .onConflictDoNothing()
-    .run()
+  return writeTransaction(deps.store, (tx) =>
+    tx
+      .insert(stripeEvents)
+      .values({ id: event.id, type: event.type, receivedAt: deps.clock.now() })
+      .onConflictDoNothing()
+      .run(),
+  )
 }
 
 /**
@@ -44,10 +48,10 @@ function remember(deps: BillingDeps, event: BillingEvent) {
  */
 export async function handleStripeEvent(deps: BillingDeps, event: BillingEvent): Promise<WebhookOutcome> {
   const billing = requireBilling(deps)
-  if (seen(deps, event.id)) return 'duplicate'
-  const userId = userOfCustomer(deps, event.customerId)
+  const { seen, userId } = await lookUp(deps, event)
+  if (seen) return 'duplicate'
   if (!userId || !(HANDLED_EVENTS as readonly string[]).includes(event.type)) {
-    remember(deps, event)
+    await remember(deps, event)
     return 'ignored'
   }
   if (event.type === 'checkout.session.completed') {
@@ -58,9 +62,9 @@ export async function handleStripeEvent(deps: BillingDeps, event: BillingEvent):
     await underBillingLock(deps, userId, async () => {
       const view = await atStripe(() => billing.retrieveSubscription(subscriptionId))
       if (view !== 'missing' && view.customerId === event.customerId)
-        mirror(deps.store, deps.clock, userId, view, deps.config.stripe)
+        await mirror(deps.store, deps.clock, userId, view, deps.config.stripe)
     })
   }
-  remember(deps, event)
+  await remember(deps, event)
   return 'processed'
 }

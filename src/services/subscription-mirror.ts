@@ -1,5 +1,5 @@
 import { and, count, eq, isNull } from 'drizzle-orm'
-import { type Orm, type Store, writeTransaction } from '../../db/client'
+import { type Store, type Tx, writeTransaction } from '../../db/client'
 import { apps, subscriptions, users } from '../../db/schema'
 import { type BillingSubscription, isTerminal, type PlanType } from '../billing/port'
 import type { Clock } from '../lib/clock'
@@ -27,9 +27,9 @@ export function stripeKey(userId: string, requestKey: string, operation: string)
 }
 
 /** Apps of the account holding a seat. */
-export function seatCount(orm: Orm, userId: string): number {
+export function seatCount(tx: Tx, userId: string): number {
   return (
-    orm
+    tx
       .select({ n: count() })
       .from(apps)
       .where(and(eq(apps.userId, userId), eq(apps.seat, true)))
@@ -43,7 +43,7 @@ export function seatCount(orm: Orm, userId: string): number {
  * subscription has ended, no app holds a seat any more.
  */
 export function mirrorSubscription(
-  tx: Orm,
+  tx: Tx,
   clock: Clock,
   userId: string,
   view: BillingSubscription,
@@ -84,12 +84,12 @@ export function mirrorSubscription(
 }
 
 /** No app of the account holds a seat (its subscription ended). */
-export function clearSeats(tx: Orm, userId: string) {
+export function clearSeats(tx: Tx, userId: string) {
   tx.update(apps).set({ seat: false }).where(eq(apps.userId, userId)).run()
 }
 
 /** Gives the user's app a seat (apps named by Stripe metadata are checked to be theirs). */
-export function grantSeat(tx: Orm, userId: string, appId: string) {
+export function grantSeat(tx: Tx, userId: string, appId: string) {
   tx.update(apps)
     .set({ seat: true })
     .where(and(eq(apps.id, appId), eq(apps.userId, userId)))
@@ -97,8 +97,8 @@ export function grantSeat(tx: Orm, userId: string, appId: string) {
 }
 
 /** The mirror row when it describes a subscription that can still bill (or null). */
-export function liveSubscription(store: Store, userId: string): SubscriptionRow | null {
-  const row = subscriptionOfUser(store, userId)
+export function liveSubscription(tx: Tx, userId: string): SubscriptionRow | null {
+  const row = subscriptionOfUser(tx, userId)
   return row && !isTerminal(row.status) ? row : null
 }
 

@@ -21,7 +21,7 @@ export async function purgeOnce(deps: AppDeps): Promise<PurgeReport> {
   return {
     hardDeleted,
     resumed,
-    sandboxesSwept: sweepExpiredSandboxes(deps),
-    idempotencyKeysReaped: reapIdempotencyKeys(deps.store, deps.clock.now()),
+    sandboxesSwept: await sweepExpiredSandboxes(deps),
+    idempotencyKeysReaped: await reapIdempotencyKeys(deps.store, deps.clock.now()),
   }
 }

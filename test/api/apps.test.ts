@@ -163,7 +163,7 @@ describe('/api/apps', () => {
   it('deletes an app with everything under it, its files, and frees its slug and domain', async () => {
     const t = createTestApp({ env: { ...env, STORAGE_DIR: `/tmp/custodian-apps-${crypto.randomUUID()}` } })
     const u = await t.createUser()
-    const seeded = seedFullAccount(t, u)
+    const seeded = await seedFullAccount(t, u)
     const [doomed, kept] = seeded.appIds as [string, string]
     t.store.orm.update(sites).set({ customDomain: 'doomed.example.com' }).where(eq(sites.appId, doomed)).run()
     mkdirSync(t.deps.storage.appDir(doomed), { recursive: true })

@@ -26,7 +26,7 @@ export async function benchMixCost() {
     "INSERT INTO quota_tiers (id, display_name, daily_sandbox_creates, max_concurrent_sandboxes, daily_gb_hours) VALUES ('bench', 'Bench', 1e9, 1e9, 1e12)",
   )
   t.store.sqlite.run("UPDATE teams SET quota_tier_id = 'bench' WHERE id = ?", [u.team.id])
-  const runtime = t.runtimeKey(u)
+  const runtime = await t.runtimeKey(u)
   const created = await t.request('POST', '/api/apps', { token: u.apiKey, body: { appName: 'Mix' } })
   const appId = ((await created.json()) as { appId: string }).appId
   let n = 0

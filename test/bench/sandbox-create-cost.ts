@@ -28,7 +28,7 @@ export async function benchSandboxCreateCost() {
     )
     t.store.sqlite.run("UPDATE teams SET quota_tier_id = 'bench' WHERE id = ?", [u.team.id])
     const now = t.clock.now()
-    writeTransaction(t.store, (tx) => {
+    await writeTransaction(t.store, (tx) => {
       for (let i = 0; i < running; i += 500)
         tx.insert(sandboxes)
           .values(
@@ -48,7 +48,7 @@ export async function benchSandboxCreateCost() {
           )
           .run()
     })
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     const create = (n: number) =>
       t.app.handle(
         new Request('http://localhost/v1/sandboxes', {

@@ -79,7 +79,7 @@ class Pool {
   }
   private async fresh() {
     const u = await this.t.createUser()
-    const runtime = this.t.runtimeKey(u)
+    const runtime = await this.t.runtimeKey(u)
     this.runtimeKeys.set(u.user.id, runtime)
     const app = await this.t.json('POST', '/api/apps', { token: u.apiKey, body: { appName: 'Fuzz App' } })
     const sandbox = await this.t.json('POST', '/v1/sandboxes', {

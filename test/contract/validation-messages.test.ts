@@ -49,7 +49,7 @@ function brokenBodies(body: Schema): unknown[] {
 async function credentials(t: TestApp) {
   const u = await t.createUser()
   const operator = await t.createUser({ operator: true })
-  const runtime = t.runtimeKey(u)
+  const runtime = await t.runtimeKey(u)
   return (path: string) =>
     path.startsWith('/api/')
       ? u.apiKey

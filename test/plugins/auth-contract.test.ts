@@ -41,14 +41,14 @@ describe('the auth contract', () => {
 
   it('refuses a revoked key and an expired rotated key', async () => {
     const u = await t.createUser()
-    const revoked = t.runtimeKey(u)
+    const revoked = await t.runtimeKey(u)
     const orbit = u.apiKey
     t.store.orm
       .update(apiKeys)
       .set({ isActive: false, revokedAt: t.clock.now() })
       .where(eq(apiKeys.userId, u.user.id))
       .run()
-    const rotated = t.runtimeKey(u)
+    const rotated = await t.runtimeKey(u)
     t.store.sqlite.run('UPDATE api_keys SET expires_at = ? WHERE user_id = ? AND revoked_at IS NULL', [
       t.clock.now() - 1,
       u.user.id,
@@ -70,7 +70,7 @@ describe('the auth contract', () => {
   })
 
   it('refuses a key of the other dialect, and any key where a session is required', async () => {
-    const runtime = t.runtimeKey(victim)
+    const runtime = await t.runtimeKey(victim)
     for (const route of routes) {
       if (route.dialect === 'api')
         await expectUnauthorized(
@@ -95,7 +95,7 @@ describe('the auth contract', () => {
   })
 
   it('accepts a runtime key on every sandbox route', async () => {
-    const runtime = t.runtimeKey(victim)
+    const runtime = await t.runtimeKey(victim)
     const sandboxRoutes = routes.filter((r) => r.path.startsWith('/v1/sandboxes'))
     expect(sandboxRoutes.length).toBeGreaterThanOrEqual(7)
     for (const route of sandboxRoutes) {
@@ -117,7 +117,7 @@ describe('the auth contract', () => {
 
   it('refuses every credential of a user whose erasure has begun, at once', async () => {
     const u = await t.createUser()
-    const runtime = t.runtimeKey(u)
+    const runtime = await t.runtimeKey(u)
     expect((await t.request('GET', '/api/status', { token: u.apiKey })).status).toBe(200)
     t.store.orm.update(users).set({ erasureRequestedAt: t.clock.now() }).where(eq(users.id, u.user.id)).run()
     // Written behind the services' back: announce it as they do (db/change-epochs.ts).
@@ -160,7 +160,7 @@ describe('the auth contract', () => {
 
   it('lets a soft-deleted session read, export and restore, and nothing else', async () => {
     const u = await t.createUser()
-    const runtime = t.runtimeKey(u)
+    const runtime = await t.runtimeKey(u)
     t.store.orm
       .update(users)
       .set({ softDeletedAt: t.clock.now(), deleteScheduledAt: t.clock.now() + 30 * DAY })

@@ -235,7 +235,7 @@ describe('idempotency keys', () => {
     t.clock.advance(12 * HOUR)
     await createKey(t, u, 'young')
     t.clock.advance(13 * HOUR)
-    expect(reapIdempotencyKeys(t.store, t.clock.now())).toBe(1)
+    expect(await reapIdempotencyKeys(t.store, t.clock.now())).toBe(1)
     expect(t.store.orm.select({ key: idempotencyKeys.key }).from(idempotencyKeys).all()).toEqual([
       { key: 'young' },
     ])

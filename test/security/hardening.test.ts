@@ -44,7 +44,7 @@ describe('1. deep JSON', () => {
     let metadata = '"x"'
     for (let i = 0; i < 50_000; i++) metadata = `{"a":${metadata}}`
     const sandbox = await t.json('POST', '/v1/sandboxes', {
-      token: t.runtimeKey(u),
+      token: await t.runtimeKey(u),
       rawBody: `{"template":"base","metadata":${metadata}}`,
       headers: { 'content-type': 'application/json', 'idempotency-key': 'deep-1' },
     })
@@ -280,7 +280,7 @@ describe('6. input hygiene', () => {
     const u = await t.createUser()
     const operator = await t.createUser({ operator: true })
     for (const [path, token] of [
-      ['/v1/sandboxes?limit=0', t.runtimeKey(u)],
+      ['/v1/sandboxes?limit=0', await t.runtimeKey(u)],
       ['/v1/admin/users?limit=0', operator.session],
     ] as const) {
       const r = await t.json('GET', path, { token })

@@ -7,7 +7,7 @@ describe('secrets never leave the server except in a creation answer', () => {
     const t = createTestApp({ env: { RATE_LIMIT_ENABLED: 'false' } })
     const op = await t.createUser({ operator: true })
     const u = await t.createUser()
-    const plaintexts = [u.apiKey, op.apiKey, t.runtimeKey(u)]
+    const plaintexts = [u.apiKey, op.apiKey, await t.runtimeKey(u)]
     plaintexts.push(
       (await t.json('POST', '/api/api-keys', { token: u.apiKey, body: { name: 'x' } })).body.key,
     )

@@ -47,10 +47,10 @@ describe('DELETE /api/account', () => {
     const b = billing({ env: { STORAGE_DIR: `/tmp/custodian-erase-${crypto.randomUUID()}` } })
     const { t, em } = b
     const u = await t.createUser()
-    const seeded = seedFullAccount(t, u)
+    const seeded = await seedFullAccount(t, u)
     writeStoredFiles(t, seeded.appIds)
     const { customer, sub } = giveSubscription(b, u)
-    const runtime = t.runtimeKey(u)
+    const runtime = await t.runtimeKey(u)
     const before = ownedRowIds(t, u.user.id)
 
     const r = await t.request('DELETE', '/api/account', { token: u.apiKey })
@@ -95,7 +95,7 @@ describe('DELETE /api/account', () => {
     const b = billing()
     const { t, em } = b
     const u = await t.createUser()
-    seedFullAccount(t, u)
+    await seedFullAccount(t, u)
     const { sub } = giveSubscription(b, u)
     const before = ownedRowIds(t, u.user.id)
     em.failNext(10, { kind: 'status', status: 500 })
@@ -159,7 +159,7 @@ describe('DELETE /api/account', () => {
     const b = billing()
     const { t, em } = b
     const u = await t.createUser()
-    seedFullAccount(t, u)
+    await seedFullAccount(t, u)
     const { sub, customer } = giveSubscription(b, u)
     // A process that stops right after recording billing_stopped (crash between steps).
     const crashing = { ...t.deps, deletionFaults: pauseAfter('billing_stopped') }
@@ -225,7 +225,7 @@ describe('DELETE /api/account', () => {
     expect(receiptsOf(t, u.user.id)[0]?.stripeActions).toEqual(['no stripe customer'])
     const off = createTestApp()
     const v = await off.createUser()
-    seedFullAccount(off, v)
+    await seedFullAccount(off, v)
     expect((await off.request('DELETE', '/api/account', { token: v.apiKey })).status).toBe(204)
     expectErased(off, v.user.id)
     expect(receiptsOf(off, v.user.id)[0]?.stripeActions).toEqual(['billing disabled'])
@@ -235,7 +235,7 @@ describe('DELETE /api/account', () => {
     const b = billing()
     const { t, em } = b
     const u = await t.createUser()
-    seedFullAccount(t, u)
+    await seedFullAccount(t, u)
     const { sub, customer } = giveSubscription(b, u)
     const before = ownedRowIds(t, u.user.id)
     const dry = await t.json('DELETE', '/api/account?dryRun=true', { token: u.apiKey })
@@ -256,7 +256,7 @@ describe('DELETE /api/account', () => {
     const people: TestUser[] = []
     for (let i = 0; i < 5; i++) {
       const u = await t.createUser({ email: `same${i}@example.com` })
-      seedFullAccount(t, u, { appNames: ['My App', 'My App 2'], metadata: { shared: true } })
+      await seedFullAccount(t, u, { appNames: ['My App', 'My App 2'], metadata: { shared: true } })
       people.push(u)
     }
     for (const victim of [people[2], people[0]] as TestUser[]) {
@@ -276,10 +276,10 @@ describe('/v1 deletion in two stages', () => {
     const b = billing()
     const { t, em } = b
     const u = await t.createUser()
-    seedFullAccount(t, u)
+    await seedFullAccount(t, u)
     const { sub } = giveSubscription(b, u)
-    const runtime = t.runtimeKey(u)
-    const revoked = t.runtimeKey(u)
+    const runtime = await t.runtimeKey(u)
+    const revoked = await t.runtimeKey(u)
     t.store.sqlite.run(
       'UPDATE api_keys SET is_active = 0, revoked_at = ? WHERE key_hash = (SELECT key_hash FROM api_keys ORDER BY created_at DESC, rowid DESC LIMIT 1)',
       [t.clock.now()],
@@ -350,7 +350,7 @@ describe('/v1 deletion in two stages', () => {
     const { t, em } = b
     const u = await t.createUser()
     giveSubscription(b, u)
-    const runtime = t.runtimeKey(u)
+    const runtime = await t.runtimeKey(u)
     em.failNext(10)
     const r = await t.json('DELETE', '/v1/account/me', { token: u.session })
     expect(r.status).toBe(503)
@@ -362,7 +362,7 @@ describe('/v1 deletion in two stages', () => {
   it('dry run answers the counts and Stripe objects, changing nothing', async () => {
     const t = createTestApp()
     const u = await t.createUser()
-    seedFullAccount(t, u)
+    await seedFullAccount(t, u)
     const before = ownedRowIds(t, u.user.id)
     const r = await t.json('DELETE', '/v1/account/me?dryRun=true', { token: u.session })
     expect(r.status).toBe(200)

@@ -38,7 +38,7 @@ describe('account export: completeness', () => {
     it(`${dialect}: contains every row the registry reaches, and the manifest counts them`, async () => {
       const t = createTestApp({ env })
       const u = await t.createUser()
-      const seeded = seedFullAccount(t, u)
+      const seeded = await seedFullAccount(t, u)
       const { status, body, text } = await exportOf(t, u, dialect)
       expect(status).toBe(200)
       const plan = dialect === 'api' ? apiExportPlan : v1ExportPlan
@@ -81,7 +81,7 @@ describe('account export: isolation', () => {
       const u = await t.createUser({ email: `twin${i}@example.com` })
       accounts.push({
         u,
-        seeded: seedFullAccount(t, u, {
+        seeded: await seedFullAccount(t, u, {
           appNames: ['My App', 'My App 2'],
           metadata: { env: 'prod', owner: 'same' },
         }),
@@ -114,7 +114,7 @@ describe('account export: shapes of the seed pages', () => {
   it('/api: documented fields with documented types, keyed by appId', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    const seeded = seedFullAccount(t, u)
+    const seeded = await seedFullAccount(t, u)
     const { body, headers } = await exportOf(t, u, 'api')
     expect(headers.get('content-type')).toContain('application/json')
     expect(headers.get('content-disposition')).toBe('attachment; filename="orbitkit-export.json"')
@@ -151,7 +151,7 @@ describe('account export: shapes of the seed pages', () => {
   it('/v1: documented fields with RFC 3339 times, YYYY-MM-DD usage dates and an abuse_flags object', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    seedFullAccount(t, u)
+    await seedFullAccount(t, u)
     const { body, headers } = await exportOf(t, u, 'v1')
     expect(headers.get('content-disposition')).toBe('attachment; filename="account-export.json"')
     expect(Object.keys(body).slice(0, 6)).toEqual([
@@ -236,7 +236,7 @@ describe('account export: no secrets', () => {
       env: { ...env, STRIPE_SECRET_KEY: 'sk_test_NEVER_EXPORTED', STRIPE_WEBHOOK_SECRET: 'whsec_NEVER' },
     })
     const u = await t.createUser()
-    const seeded = seedFullAccount(t, u)
+    const seeded = await seedFullAccount(t, u)
     const hashes = t.store.orm
       .select({ h: apiKeys.keyHash })
       .from(apiKeys)
@@ -270,7 +270,7 @@ describe('account export: one consistent snapshot', () => {
     it(`${kind} database: a write landing while the body streams is not in it`, async () => {
       const t = kind === 'file' ? fileApp() : createTestApp({ env })
       const u = await t.createUser()
-      seedFullAccount(t, u, { sandboxes: 5000 })
+      await seedFullAccount(t, u, { sandboxes: 5000 })
       const response = await t.request('GET', '/v1/account/export', { token: u.session })
       const reader = (response.body as ReadableStream<Uint8Array>).getReader()
       const chunks: Uint8Array[] = []

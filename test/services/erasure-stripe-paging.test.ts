@@ -13,7 +13,7 @@ describe('erasure at Stripe, beyond the first page', () => {
     opened.push(b)
     const { t, em } = b
     const u = await t.createUser()
-    seedFullAccount(t, u)
+    await seedFullAccount(t, u)
     const { customer } = giveSubscription(b, u)
     for (let i = 1; i < 120; i++)
       em.createSubscription({

@@ -21,7 +21,7 @@ describe('team sandbox totals', () => {
       "INSERT INTO quota_tiers (id, display_name, daily_sandbox_creates, max_concurrent_sandboxes, daily_gb_hours) VALUES ('big', 'Big', 100000, 100000, 100000)",
     )
     t.store.sqlite.run("UPDATE teams SET quota_tier_id = 'big' WHERE id = ?", [u.team.id])
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     const next = random(42)
     const ids: string[] = []
     let checked = 0
@@ -44,7 +44,7 @@ describe('team sandbox totals', () => {
       } else if (roll < 0.6) await t.request('DELETE', `/v1/sandboxes/${id}`, { token: key })
       else if (roll < 0.75) await t.request('POST', `/v1/sandboxes/${id}/hibernate`, { token: key })
       else if (roll < 0.9) await t.request('POST', `/v1/sandboxes/${id}/resume`, { token: key })
-      else sweepExpiredSandboxes(t.deps)
+      else await sweepExpiredSandboxes(t.deps)
 
       const totals = t.store.sqlite
         .query(

@@ -96,14 +96,14 @@ export class TestApp {
     options: { email?: string; operator?: boolean; verified?: boolean } = {},
   ): Promise<TestUser> {
     const email = options.email ?? `user${++this.counter}-${crypto.randomUUID().slice(0, 6)}@example.com`
-    const { user, team } = writeTransaction(this.store, (tx) =>
+    const { user, team } = await writeTransaction(this.store, (tx) =>
       createUserWithTeam(tx, this.clock, {
         email,
         isOperator: options.operator ?? false,
         emailVerified: options.verified ?? true,
       }),
     )
-    const key = createKey(this.store, this.clock, {
+    const key = await createKey(this.store, this.clock, {
       userId: user.id,
       teamId: team.id,
       kind: 'orbit',
@@ -119,14 +119,15 @@ export class TestApp {
   }
 
   /** A `/v1` runtime key for a user. */
-  runtimeKey(u: TestUser): string {
-    return createKey(this.store, this.clock, {
+  async runtimeKey(u: TestUser): Promise<string> {
+    const key = await createKey(this.store, this.clock, {
       userId: u.user.id,
       teamId: u.team.id,
       kind: 'runtime',
       name: 'rt',
       scope: 'sandboxes',
-    }).plaintext
+    })
+    return key.plaintext
   }
 
   /** An HS256 session token shaped like a Supabase access token. */

@@ -45,7 +45,11 @@ export interface SeededAccount {
  * several states; usage; an idempotency key. Everything goes in through the store, like data
  * written by any route.
  */
-export function seedFullAccount(t: SeedTarget, u: SeedUser, options: SeedOptions = {}): SeededAccount {
+export async function seedFullAccount(
+  t: SeedTarget,
+  u: SeedUser,
+  options: SeedOptions = {},
+): Promise<SeededAccount> {
   const now = t.clock.now()
   const suffix = u.user.id.slice(-8)
   const appNames = options.appNames ?? ['My App', 'Other App']
@@ -53,28 +57,32 @@ export function seedFullAccount(t: SeedTarget, u: SeedUser, options: SeedOptions
   const plaintexts = [u.apiKey]
   for (const kind of ['orbit', 'runtime', 'operator'] as const)
     plaintexts.push(
-      createKey(t.store, t.clock, {
-        userId: u.user.id,
-        teamId: u.team.id,
-        kind,
-        name: `${kind} key`,
-        scope: kind === 'operator' ? 'operator' : null,
-        enforceLimit: false,
-      }).plaintext,
+      (
+        await createKey(t.store, t.clock, {
+          userId: u.user.id,
+          teamId: u.team.id,
+          kind,
+          name: `${kind} key`,
+          scope: kind === 'operator' ? 'operator' : null,
+          enforceLimit: false,
+        })
+      ).plaintext,
     )
   for (let i = 0; i < extraKeys; i++)
     plaintexts.push(
-      createKey(t.store, t.clock, {
-        userId: u.user.id,
-        teamId: u.team.id,
-        kind: 'runtime',
-        name: `extra ${i}`,
-        scope: null,
-        enforceLimit: false,
-      }).plaintext,
+      (
+        await createKey(t.store, t.clock, {
+          userId: u.user.id,
+          teamId: u.team.id,
+          kind: 'runtime',
+          name: `extra ${i}`,
+          scope: null,
+          enforceLimit: false,
+        })
+      ).plaintext,
     )
   const appIds: string[] = []
-  writeTransaction(t.store, (tx) => {
+  await writeTransaction(t.store, (tx) => {
     appNames.forEach((appName, i) => {
       const appId = `-N${suffix}${String(i).padStart(2, '0')}${'x'.repeat(8)}`.slice(0, 20)
       appIds.push(appId)

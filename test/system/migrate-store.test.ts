@@ -36,7 +36,7 @@ describe.skipIf(!hasPostgres())('custodian migrate-store', () => {
     t = createTestApp({ databasePath, env: { STORAGE_DIR: storageDir, RATE_LIMIT_ENABLED: 'false' } })
     for (const email of ['ada@example.com', 'grace@example.com']) {
       const u = await t.createUser({ email })
-      seedFullAccount(t, u, { sandboxes: 40, usageDays: 5 })
+      await seedFullAccount(t, u, { sandboxes: 40, usageDays: 5 })
     }
     // A deployed site: rendered files under STORAGE_DIR.
     const u = await t.createUser({ email: 'site@example.com' })

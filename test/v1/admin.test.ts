@@ -46,7 +46,7 @@ describe('/v1/admin', () => {
     const t = createTestApp({ env })
     const op = await t.createUser({ operator: true })
     const u = await t.createUser()
-    const runtime = t.runtimeKey(u)
+    const runtime = await t.runtimeKey(u)
     insertRunningSandbox(t, u, 'sb_test1')
     const r = await t.json('GET', `/v1/admin/users/${u.user.id}`, { token: op.session })
     expect(r.status).toBe(200)

@@ -58,7 +58,7 @@ describe('POST /v1/sandboxes', () => {
   it('records a running sandbox with defaults, for a runtime key or a session', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    const r = await create(t, t.runtimeKey(u))
+    const r = await create(t, await t.runtimeKey(u))
     expect(r.status).toBe(201)
     expect(SandboxOne.Check(r.body)).toBe(true)
     expect(r.body).toEqual({
@@ -102,7 +102,7 @@ describe('POST /v1/sandboxes', () => {
   it('requires an Idempotency-Key, and replays the sandbox for a repeated one', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     const missing = await create(t, key, {}, null)
     expect(missing.status).toBe(400)
     expectV1Error(missing.body, 'invalid_request', missing.headers)
@@ -117,7 +117,7 @@ describe('POST /v1/sandboxes', () => {
   it('validates every field', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     for (const [body, field] of [
       [{ vcpus: 0 }, 'vcpus'],
       [{ vcpus: 1.5 }, 'vcpus'],
@@ -144,7 +144,7 @@ describe('quotas', () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
     tier(t, u, { creates: 10 })
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     const answers = await Promise.all(Array.from({ length: 50 }, () => create(t, key)))
     expect(answers.filter((a) => a.status === 201)).toHaveLength(10)
     const refused = answers.filter((a) => a.status === 429)
@@ -163,7 +163,7 @@ describe('quotas', () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
     tier(t, u, { concurrent: 5 })
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     const answers = await Promise.all(Array.from({ length: 30 }, () => create(t, key)))
     const created = answers.filter((a) => a.status === 201)
     expect(created).toHaveLength(5)
@@ -182,7 +182,7 @@ describe('quotas', () => {
     const u = await t.createUser()
     tier(t, u, { gbHours: 2 })
     t.clock.set(Date.UTC(2026, 2, 10, 8, 0, 0))
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     expect((await create(t, key, { memory_mb: 1024 })).status).toBe(201)
     t.clock.advance(HOUR)
     expect((await create(t, key, { memory_mb: 1024 })).status).toBe(201)
@@ -196,7 +196,7 @@ describe('quotas', () => {
   it('does not charge a create that fails after the quota was taken', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     expect((await create(t, key)).status).toBe(201)
     // The insert fails after the usage row was incremented, in the same transaction.
     t.store.sqlite.run(
@@ -217,8 +217,8 @@ describe('reading sandboxes', () => {
     const t = createTestApp({ env })
     const owner = await t.createUser()
     const other = await t.createUser()
-    const { id } = (await create(t, t.runtimeKey(owner))).body
-    const key = t.runtimeKey(other)
+    const { id } = (await create(t, await t.runtimeKey(owner))).body
+    const key = await t.runtimeKey(other)
     for (const [method, path, body] of [
       ['GET', `/v1/sandboxes/${id}`],
       ['DELETE', `/v1/sandboxes/${id}`],
@@ -236,7 +236,7 @@ describe('reading sandboxes', () => {
   it('lists live sandboxes as a bare array, and filtered pages as an object', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     const a = (await create(t, key, { template: 'node', metadata: { env: 'prod', n: 1, on: true } })).body
     t.clock.advance(1)
     const b = (await create(t, key, { template: 'python', metadata: { env: 'dev', n: 2 } })).body
@@ -279,7 +279,7 @@ describe('reading sandboxes', () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
     tier(t, u, { concurrent: 100_000, creates: 100_000 })
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     const now = t.clock.now()
     const rows = Array.from({ length: 1000 }, (_, i) => ({
       id: `sb_page${String(i).padStart(6, '0')}`,
@@ -323,7 +323,7 @@ describe('lifecycle and GB-hours', () => {
   it('charges GB-hours to each UTC day a sandbox ran, across midnight', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     t.clock.set(Date.UTC(2026, 4, 1, 23, 0, 0))
     const { id } = (await create(t, key, { memory_mb: 2048 })).body
     t.clock.set(Date.UTC(2026, 4, 2, 2, 30, 0))
@@ -347,7 +347,7 @@ describe('lifecycle and GB-hours', () => {
   it('hibernates and resumes, charging only the time it ran', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     t.clock.set(Date.UTC(2026, 5, 1, 10, 0, 0))
     const { id } = (await create(t, key, { memory_mb: 1024 })).body
     t.clock.advance(HOUR)
@@ -369,7 +369,7 @@ describe('lifecycle and GB-hours', () => {
   it('sets timeouts; the sweeper destroys (or pauses) expired sandboxes and charges up to the deadline', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     t.clock.set(Date.UTC(2026, 6, 1, 12, 0, 0))
     const doomed = (await create(t, key, { memory_mb: 1024 })).body
     const sleepy = (
@@ -402,11 +402,11 @@ describe('lifecycle and GB-hours', () => {
   it('drains a backlog of expired sandboxes larger than one sweep batch', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     tier(t, u, {})
     for (let i = 0; i < 7; i++) await create(t, key, { timeout_ms: MINUTE })
     t.clock.advance(2 * MINUTE)
-    expect(sweepExpiredSandboxes(t.deps, 3)).toBe(7)
+    expect(await sweepExpiredSandboxes(t.deps, 3)).toBe(7)
     const live = await t.json('GET', '/v1/sandboxes', { token: key })
     expect(live.body).toEqual([])
   })
@@ -414,7 +414,7 @@ describe('lifecycle and GB-hours', () => {
   it('refuses sandbox creation to a soft-deleted account', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     expect((await t.request('DELETE', '/v1/account/me', { token: u.session })).status).toBe(202)
     // Suspended with the account: 403 account_deleted while it can still be restored.
     const refused = await create(t, key)
@@ -431,12 +431,12 @@ describe('sandboxes in export and erasure', () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
     const other = await t.createUser()
-    const key = t.runtimeKey(u)
+    const key = await t.runtimeKey(u)
     const kept = (await create(t, key, { metadata: { job: 'kept' } })).body
     const destroyed = (await create(t, key, { memory_mb: 1024 })).body
     t.clock.advance(HOUR)
     await t.request('DELETE', `/v1/sandboxes/${destroyed.id}`, { token: key })
-    await create(t, t.runtimeKey(other), { metadata: { job: 'theirs' } })
+    await create(t, await t.runtimeKey(other), { metadata: { job: 'theirs' } })
 
     const session = await t.session(u.user.id, u.user.email)
     const exported = await t.json('GET', '/v1/account/export', { token: session })

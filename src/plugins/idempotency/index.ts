@@ -36,7 +36,7 @@ export function idempotencyParts({ store, clock, onReplay }: IdempotencyOptions)
     // traffic.md §3: 401 and 429 are never stored (a refusal must not outlive its cause), and a
     // 5xx releases the claim so a retry runs again.
     if (response.status >= 500 || response.status === 401 || response.status === 429) {
-      releaseIdempotencyKey(store, principal, key)
+      await releaseIdempotencyKey(store, principal, key)
       return
     }
     const text = response.body === null ? '' : await response.clone().text()
@@ -47,7 +47,7 @@ export function idempotencyParts({ store, clock, onReplay }: IdempotencyOptions)
         : stateOf(request).secretResponse
           ? await sealBody(text, credentialOf(request), key)
           : text
-    completeIdempotencyKey(store, principal, key, {
+    await completeIdempotencyKey(store, principal, key, {
       status: response.status,
       body,
       contentType: response.headers.get('content-type'),
@@ -68,7 +68,7 @@ export function idempotencyParts({ store, clock, onReplay }: IdempotencyOptions)
 
   async function claimKey(request: Request, state: RequestState, principal: Principal, key: string) {
     const fingerprint = await requestFingerprint(request, state.path)
-    const claim = claimIdempotencyKey(store, clock, {
+    const claim = await claimIdempotencyKey(store, clock, {
       principal: principal.userId,
       key,
       method: request.method,

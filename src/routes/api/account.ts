@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { readTransaction } from '../../../db/client'
 import type { AppDeps } from '../../deps'
 import { jsonResponse } from '../../lib/adopt-headers'
 import { bearerToken } from '../../plugins/bearer-auth'
@@ -25,8 +26,13 @@ export const apiAccountRoutes = (deps: AppDeps) => {
       // builds exactly the schema's fields; test/api/account.test.ts checks answers against ApiStatus.
       .get(
         '/status',
-        ({ principal, set }) =>
-          jsonResponse(set, projectStatusForApi(accountStatus(store, principal.userId))),
+        ({ principal, set }) => {
+          // Synchronous when the answer is cached (nearly always: clients poll this route).
+          const status = accountStatus(store, principal.userId)
+          if (!(status instanceof Promise)) return jsonResponse(set, projectStatusForApi(status))
+          // Elysia awaits a promised Response as it does a Response; its types take one or the other.
+          return status.then((s) => jsonResponse(set, projectStatusForApi(s))) as unknown as Response
+        },
         {
           ...apiDoc({
             operationId: 'getStatus',
@@ -38,11 +44,11 @@ export const apiAccountRoutes = (deps: AppDeps) => {
       )
       .get(
         '/account',
-        ({ principal }) =>
-          projectAccountForApi(
-            accountOverview(store, principal.userId),
-            deployedApps(store, principal.userId),
-          ),
+        async ({ principal }) => {
+          const overview = await accountOverview(store, principal.userId)
+          const apps = await readTransaction(store, (tx) => deployedApps(tx, principal.userId))
+          return projectAccountForApi(overview, apps)
+        },
         {
           ...apiDoc({
             operationId: 'getAccount',
@@ -102,7 +108,7 @@ export const apiAccountRoutes = (deps: AppDeps) => {
  * receipt remembers a hash of it with the key.
  */
 export function replayCompletedDeletion({ store }: AppDeps) {
-  return (request: Request, token: string | null): Response | null => {
+  return (request: Request, token: string | null): Response | null | Promise<Response | null> => {
     if (request.method !== 'DELETE' || stateOf(request).path !== '/api/account' || !token) return null
     const raw = request.headers.get('idempotency-key')
     if (!raw) return null
@@ -112,8 +118,8 @@ export function replayCompletedDeletion({ store }: AppDeps) {
     } catch {
       return null
     }
-    return hasDeletionReplay(store, token, key)
-      ? new Response(null, { status: 204, headers: { 'idempotent-replayed': 'true' } })
-      : null
+    return hasDeletionReplay(store, token, key).then((replayed) =>
+      replayed ? new Response(null, { status: 204, headers: { 'idempotent-replayed': 'true' } }) : null,
+    )
   }
 }

@@ -15,7 +15,8 @@ export const apiKeyRoutes = ({ store, clock }: AppDeps) =>
     .use(routeOptions)
     .get(
       '',
-      ({ principal }) => listActiveKeys(store, clock, principal.userId, ORBIT_FAMILY).map(projectKeyForApi),
+      async ({ principal }) =>
+        (await listActiveKeys(store, clock, principal.userId, ORBIT_FAMILY)).map(projectKeyForApi),
       {
         ...apiDoc({
           operationId: 'listApiKeys',
@@ -27,9 +28,9 @@ export const apiKeyRoutes = ({ store, clock }: AppDeps) =>
     )
     .post(
       '',
-      ({ principal, body, set, request }) => {
+      async ({ principal, body, set, request }) => {
         markSecretResponse(request)
-        const minted = createKey(store, clock, {
+        const minted = await createKey(store, clock, {
           userId: principal.userId,
           teamId: principal.teamId,
           kind: 'orbit',
@@ -55,8 +56,8 @@ export const apiKeyRoutes = ({ store, clock }: AppDeps) =>
     )
     .delete(
       '/:keyId',
-      ({ principal, params }) => {
-        revokeKey(store, clock, principal.userId, params.keyId, ORBIT_FAMILY, { requireActive: true })
+      async ({ principal, params }) => {
+        await revokeKey(store, clock, principal.userId, params.keyId, ORBIT_FAMILY, { requireActive: true })
         return new Response(null, { status: 204 })
       },
       {

@@ -1,4 +1,5 @@
 import { Elysia, t } from 'elysia'
+import { readTransaction } from '../../../db/client'
 import type { AppDeps } from '../../deps'
 import { principalContext } from '../../plugins/principal'
 import { requestKeyOf } from '../../plugins/request-state'
@@ -22,18 +23,22 @@ export const apiAppRoutes = (deps: AppDeps) =>
   new Elysia({ prefix: '/api/apps' })
     .use(principalContext)
     .use(routeOptions)
-    .get('', ({ principal }) => listApps(deps.store, principal.userId).map(projectAppSummaryForApi), {
-      ...apiDoc({
-        operationId: 'listApps',
-        summary: "The account's apps ([] when none)",
-        tag: 'apps',
-        ok: { 200: t.Array(ApiAppSummary) },
-      }),
-    })
+    .get(
+      '',
+      async ({ principal }) => (await listApps(deps.store, principal.userId)).map(projectAppSummaryForApi),
+      {
+        ...apiDoc({
+          operationId: 'listApps',
+          summary: "The account's apps ([] when none)",
+          tag: 'apps',
+          ok: { 200: t.Array(ApiAppSummary) },
+        }),
+      },
+    )
     .post(
       '',
-      ({ principal, body, set }) => {
-        const app = createApp(deps, principal.userId, body.appName)
+      async ({ principal, body, set }) => {
+        const app = await createApp(deps, principal.userId, body.appName)
         set.status = 201
         return { appId: app.id, appName: app.appName, slug: app.slug }
       },
@@ -53,18 +58,15 @@ export const apiAppRoutes = (deps: AppDeps) =>
     )
     .get(
       '/:appId',
-      ({ principal, params }) => {
-        const app = ownedApp(deps.store, principal.userId, params.appId)
-        return {
-          appId: app.id,
-          appName: app.appName,
-          site: projectSiteForApi(
-            app,
-            siteOf(deps.store, app.id),
-            subscriptionOfUser(deps.store, principal.userId),
-          ),
-        }
-      },
+      ({ principal, params }) =>
+        readTransaction(deps.store, (tx) => {
+          const app = ownedApp(tx, principal.userId, params.appId)
+          return {
+            appId: app.id,
+            appName: app.appName,
+            site: projectSiteForApi(app, siteOf(tx, app.id), subscriptionOfUser(tx, principal.userId)),
+          }
+        }),
       {
         params: AppParams,
         ...apiDoc({

@@ -48,8 +48,8 @@ export const apiDeployRoutes = (deps: AppDeps) =>
     )
     .get(
       '/deploy-history',
-      ({ principal, params }) =>
-        deployHistory(deps.store, principal.userId, params.appId).map((d) => ({
+      async ({ principal, params }) =>
+        (await deployHistory(deps.store, principal.userId, params.appId)).map((d) => ({
           deployedAt: d.deployedAt,
           url: d.url,
           pages: d.pages,

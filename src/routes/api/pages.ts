@@ -34,8 +34,8 @@ function pageRoutes(deps: AppDeps, page: PageRoute) {
     .use(principalContext)
     .get(
       page.path,
-      ({ principal, params }) => {
-        const saved = pageOf(deps.store, principal.userId, params.appId, page.kind)
+      async ({ principal, params }) => {
+        const saved = await pageOf(deps.store, principal.userId, params.appId, page.kind)
         return { ...saved.data, updatedAt: saved.updatedAt }
       },
       {
@@ -51,8 +51,8 @@ function pageRoutes(deps: AppDeps, page: PageRoute) {
     )
     .put(
       page.path,
-      ({ principal, params, body }) => {
-        const saved = savePage(
+      async ({ principal, params, body }) => {
+        const saved = await savePage(
           deps.store,
           deps.clock,
           principal.userId,
@@ -90,8 +90,8 @@ export const apiPageRoutes = (deps: AppDeps) =>
     .use(principalContext)
     .get(
       '/policy',
-      ({ principal, params }) => {
-        const saved = policyOf(deps.store, principal.userId, params.appId)
+      async ({ principal, params }) => {
+        const saved = await policyOf(deps.store, principal.userId, params.appId)
         return { ...saved.data, updatedAt: saved.updatedAt }
       },
       {
@@ -107,8 +107,8 @@ export const apiPageRoutes = (deps: AppDeps) =>
     )
     .put(
       '/policy',
-      ({ principal, params, body }) => {
-        const saved = savePolicy(
+      async ({ principal, params, body }) => {
+        const saved = await savePolicy(
           deps.store,
           deps.clock,
           principal.userId,
@@ -136,8 +136,8 @@ export const apiPageRoutes = (deps: AppDeps) =>
     )
     .get(
       '/policy-versions',
-      ({ principal, params }) =>
-        listPolicyVersions(deps.store, principal.userId, params.appId).map((v) => ({
+      async ({ principal, params }) =>
+        (await listPolicyVersions(deps.store, principal.userId, params.appId)).map((v) => ({
           versionId: v.id,
           snapshotAt: v.snapshotAt,
           trigger: v.trigger,
@@ -156,8 +156,8 @@ export const apiPageRoutes = (deps: AppDeps) =>
     )
     .get(
       '/policy-versions/:versionId',
-      ({ principal, params }) => {
-        const v = policyVersion(deps.store, principal.userId, params.appId, params.versionId)
+      async ({ principal, params }) => {
+        const v = await policyVersion(deps.store, principal.userId, params.appId, params.versionId)
         return {
           versionId: v.id,
           snapshotAt: v.snapshotAt,

@@ -100,7 +100,8 @@ export const apiPrivacyManifestRoutes = (deps: AppDeps) =>
       app
         .get(
           '/privacy-manifest',
-          ({ principal, params }) => answer(privacyManifestOf(deps.store, principal.userId, params.appId)),
+          async ({ principal, params }) =>
+            answer(await privacyManifestOf(deps.store, principal.userId, params.appId)),
           {
             params: AppParams,
             ...apiDoc({
@@ -115,8 +116,8 @@ export const apiPrivacyManifestRoutes = (deps: AppDeps) =>
         )
         .put(
           '/privacy-manifest',
-          ({ principal, params, body }) =>
-            answer(savePrivacyManifest(deps.store, deps.clock, principal.userId, params.appId, body)),
+          async ({ principal, params, body }) =>
+            answer(await savePrivacyManifest(deps.store, deps.clock, principal.userId, params.appId, body)),
           {
             params: AppParams,
             body: PrivacyManifestBody,
@@ -133,7 +134,8 @@ export const apiPrivacyManifestRoutes = (deps: AppDeps) =>
         )
         .post(
           '/privacy-manifest/sync-from-wizard',
-          ({ principal, params }) => answer(derivedFromWizard(deps.store, principal.userId, params.appId)),
+          async ({ principal, params }) =>
+            answer(await derivedFromWizard(deps.store, principal.userId, params.appId)),
           {
             params: AppParams,
             ...apiDoc({
@@ -148,9 +150,11 @@ export const apiPrivacyManifestRoutes = (deps: AppDeps) =>
         )
         .get(
           '/privacy-manifest.xcprivacy',
-          ({ principal, params }) =>
+          async ({ principal, params }) =>
             new Response(
-              renderPrivacyInfoPlist(privacyManifestOf(deps.store, principal.userId, params.appId).config),
+              renderPrivacyInfoPlist(
+                (await privacyManifestOf(deps.store, principal.userId, params.appId)).config,
+              ),
               {
                 headers: {
                   'content-type': 'application/x-plist; charset=utf-8',

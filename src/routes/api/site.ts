@@ -1,4 +1,5 @@
 import { Elysia, t } from 'elysia'
+import { readTransaction } from '../../../db/client'
 import type { AppDeps } from '../../deps'
 import { fieldError } from '../../errors'
 import { bodyBytesOf } from '../../plugins/body-guard'
@@ -41,10 +42,11 @@ async function uploadedBytes(request: Request): Promise<Uint8Array> {
 }
 
 export const apiSiteRoutes = (deps: AppDeps) => {
-  const siteFor = (userId: string, appId: string) => {
-    const app = ownedApp(deps.store, userId, appId)
-    return projectSiteForApi(app, siteOf(deps.store, appId), subscriptionOfUser(deps.store, userId))
-  }
+  const siteFor = (userId: string, appId: string) =>
+    readTransaction(deps.store, (tx) => {
+      const app = ownedApp(tx, userId, appId)
+      return projectSiteForApi(app, siteOf(tx, appId), subscriptionOfUser(tx, userId))
+    })
   return new Elysia({ prefix: '/api/apps/:appId' })
     .use(principalContext)
     .use(routeOptions)
@@ -60,9 +62,12 @@ export const apiSiteRoutes = (deps: AppDeps) => {
     })
     .patch(
       '/site',
-      ({ principal, params, body }) => {
-        const { app, site } = updateSite(deps, principal.userId, params.appId, body)
-        return projectSiteForApi(app, site, subscriptionOfUser(deps.store, principal.userId))
+      async ({ principal, params, body }) => {
+        const { app, site } = await updateSite(deps, principal.userId, params.appId, body)
+        const subscription = await readTransaction(deps.store, (tx) =>
+          subscriptionOfUser(tx, principal.userId),
+        )
+        return projectSiteForApi(app, site, subscription)
       },
       {
         params: AppParams,

@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
 import { adoptSetHeaders, adoptSetHeadersOf } from '../../lib/adopt-headers'
+import { andThen } from '../../lib/maybe-async'
 import type { GateStep } from '../../plugins/request-gate'
 import { stateOf } from '../../plugins/request-state'
 import { isActiveDomain, publicHostOf } from '../../services/domains'
@@ -49,10 +50,14 @@ export function customDomainStep(deps: AppDeps, hosting: Hosting): GateStep {
     // verified (active) domain is served at all — a pending claim captures nothing.
     if (isServerPath(path)) return
     const host = hostOf(request)
-    if (host === publicHost || !hosting.isActive(host)) return
-    if (request.method !== 'GET' && request.method !== 'HEAD') return notFoundPage()
-    const site = hosting.siteByDomain(host)
-    return adoptSetHeadersOf(set, site ? hosting.serve(site, path, request) : notFoundPage())
+    if (host === publicHost) return
+    return andThen(hosting.isActive(host), (active) => {
+      if (!active) return undefined
+      if (request.method !== 'GET' && request.method !== 'HEAD') return notFoundPage()
+      return andThen(hosting.siteByDomain(host), (site) =>
+        adoptSetHeadersOf(set, site ? hosting.serve(site, path, request) : notFoundPage()),
+      )
+    })
   }
 }
 
@@ -61,32 +66,32 @@ export const hostingRoutes = (deps: AppDeps, hosting: Hosting) =>
   new Elysia()
     .get(
       '/sites/:slug',
-      ({ params, request, set }) => {
-        const site = hosting.siteBySlug(params.slug)
-        if (!site) return adoptSetHeaders(set, notFoundPage())
-        // Elysia matches /sites/x/ here too. Without the slash, relative page links would
-        // resolve outside the site: send the browser to the canonical address.
-        if (stateOf(request).path.endsWith('/'))
-          return adoptSetHeadersOf(set, hosting.serve(site, '', request))
-        return new Response(null, {
-          status: 301,
-          headers: { location: `/sites/${encodeURIComponent(params.slug)}/` },
-        })
-      },
+      ({ params, request, set }) =>
+        andThen(hosting.siteBySlug(params.slug), (site) => {
+          if (!site) return adoptSetHeaders(set, notFoundPage())
+          // Elysia matches /sites/x/ here too. Without the slash, relative page links would
+          // resolve outside the site: send the browser to the canonical address.
+          if (stateOf(request).path.endsWith('/'))
+            return adoptSetHeadersOf(set, hosting.serve(site, '', request))
+          return new Response(null, {
+            status: 301,
+            headers: { location: `/sites/${encodeURIComponent(params.slug)}/` },
+          })
+        }),
       { params: t.Object({ slug: t.String() }), detail: { hide: true } },
     )
     .get(
       '/sites/:slug/*',
-      ({ params, request, set }) => {
-        const site = hosting.siteBySlug(params.slug)
-        return adoptSetHeadersOf(set, site ? hosting.serve(site, params['*'], request) : notFoundPage())
-      },
+      ({ params, request, set }) =>
+        andThen(hosting.siteBySlug(params.slug), (site) =>
+          adoptSetHeadersOf(set, site ? hosting.serve(site, params['*'], request) : notFoundPage()),
+        ),
       { detail: { hide: true } },
     )
     .get(
       '/internal/tls/allowed',
-      ({ query }) =>
-        query.domain && isActiveDomain(deps.store, query.domain)
+      async ({ query }) =>
+        query.domain && (await isActiveDomain(deps.store, query.domain))
           ? { allowed: true as const }
           : new Response(JSON.stringify({ allowed: false }), {
               status: 404,

@@ -1,8 +1,7 @@
-import type { Statement } from 'bun:sqlite'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { EpochTopic } from '../../../db/change-epochs'
-import type { Store } from '../../../db/client'
+import { readTransaction, type Store, statementsFor, type Tx } from '../../../db/client'
 import type { FileStorage } from '../../lib/storage'
 import { PAGE_FILES } from '../../render/site'
 import { type VersionManifest, versionDir } from '../../services/deploy'
@@ -65,10 +64,19 @@ const MAX_CACHED_LOOKUPS = 10_000
  * (so an erased app's pages leave memory at once too). A published version's files never change
  * (a deploy writes a new version), so bytes read once stay right while the epoch holds.
  */
+const COLUMNS =
+  'SELECT s.app_id, s.published_version, s.search_indexing FROM sites s JOIN apps a ON a.id = s.app_id'
+const lookups = statementsFor((db) => ({
+  bySlug: db.prepare<HostedRow, [string]>(`${COLUMNS} WHERE a.slug = ? AND a.deployed = 1`),
+  byDomain: db.prepare<HostedRow, [string]>(
+    `${COLUMNS} WHERE s.custom_domain = ? AND s.domain_status = 'active' AND a.deployed = 1`,
+  ),
+  domainActive: db.prepare<{ one: number }, [string]>(
+    "SELECT 1 AS one FROM sites WHERE custom_domain = ? AND domain_status = 'active'",
+  ),
+}))
+
 export class Hosting {
-  private readonly bySlug: Statement<HostedRow, [string]>
-  private readonly byDomain: Statement<HostedRow, [string]>
-  private readonly domainActive: Statement<{ one: number }, [string]>
   private readonly manifests = new Map<string, VersionManifest>()
   private readonly lookups = new Map<string, HostedSite | boolean | null>()
   private readonly pages = new Map<string, PreparedPage>()
@@ -78,29 +86,20 @@ export class Hosting {
   constructor(
     private readonly store: Store,
     private readonly storage: FileStorage,
-  ) {
-    const columns =
-      'SELECT s.app_id, s.published_version, s.search_indexing FROM sites s JOIN apps a ON a.id = s.app_id'
-    this.bySlug = store.sqlite.prepare(`${columns} WHERE a.slug = ? AND a.deployed = 1`)
-    this.byDomain = store.sqlite.prepare(
-      `${columns} WHERE s.custom_domain = ? AND s.domain_status = 'active' AND a.deployed = 1`,
-    )
-    this.domainActive = store.sqlite.prepare(
-      "SELECT 1 AS one FROM sites WHERE custom_domain = ? AND domain_status = 'active'",
-    )
+  ) {}
+
+  /** Synchronous when cached (the common case); a read of the store otherwise. */
+  siteBySlug(slug: string): HostedSite | null | Promise<HostedSite | null> {
+    return this.cached(`slug:${slug}`, (tx) => this.hosted(lookups(tx).bySlug.get(slug)))
   }
 
-  siteBySlug(slug: string): HostedSite | null {
-    return this.cached(`slug:${slug}`, () => this.hosted(this.bySlug.get(slug)))
-  }
-
-  siteByDomain(host: string): HostedSite | null {
-    return this.cached(`domain:${host}`, () => this.hosted(this.byDomain.get(host)))
+  siteByDomain(host: string): HostedSite | null | Promise<HostedSite | null> {
+    return this.cached(`domain:${host}`, (tx) => this.hosted(lookups(tx).byDomain.get(host)))
   }
 
   /** Whether an app has this custom domain verified (active): pending claims are never served. */
-  isActive(host: string): boolean {
-    return this.cached(`active:${host}`, () => this.domainActive.get(host) !== null)
+  isActive(host: string): boolean | Promise<boolean> {
+    return this.cached(`active:${host}`, (tx) => lookups(tx).domainActive.get(host) !== null)
   }
 
   /** True while the caches may be used; drops them when the hosting epoch moved. */
@@ -115,19 +114,25 @@ export class Hosting {
     return epoch !== null
   }
 
-  private cached<T extends HostedSite | boolean | null>(key: string, read: () => T): T {
-    if (!this.cacheUsable()) return read()
+  private cached<T extends HostedSite | boolean | null>(key: string, read: (tx: Tx) => T): T | Promise<T> {
+    if (!this.cacheUsable()) return readTransaction(this.store, read)
     if (this.lookups.has(key)) {
       const hit = this.lookups.get(key) as T
-      // Self-check (CHECK_CACHES): a hit must equal what the rows say now.
-      if (this.store.epochs.selfCheck && JSON.stringify(hit) !== JSON.stringify(read()))
+      // Self-check (CHECK_CACHES, tests only): a hit must equal what the rows say now — read
+      // outside the store's lock, synchronously as the check must be; it changes nothing.
+      if (this.store.epochs.selfCheck && JSON.stringify(hit) !== JSON.stringify(read(this.store.orm)))
         throw new Error('hosting changed without raising its epoch (db/change-epochs.ts)')
       return hit
     }
-    const value = read()
-    if (this.lookups.size >= MAX_CACHED_LOOKUPS) this.lookups.clear()
-    this.lookups.set(key, value)
-    return value
+    const readAt = this.cacheEpoch
+    return readTransaction(this.store, read).then((value) => {
+      // Kept only if the epoch did not move while reading (the row may have changed since).
+      if (this.cacheUsable() && this.cacheEpoch === readAt) {
+        if (this.lookups.size >= MAX_CACHED_LOOKUPS) this.lookups.clear()
+        this.lookups.set(key, value)
+      }
+      return value
+    })
   }
 
   /**

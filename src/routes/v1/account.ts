@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { readTransaction } from '../../../db/client'
+import { readTransaction, type Tx } from '../../../db/client'
 import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
 import { principalContext } from '../../plugins/principal'
@@ -35,18 +35,18 @@ export const V1Account = t.Object({
 
 /** `GET /v1/account/me`: the user, its personal team, tier and the last 30 days of usage. */
 export function accountForV1({ store, clock }: Pick<AppDeps, 'store' | 'clock'>, principal: Principal) {
-  return readTransaction(store, () => readAccountForV1(store, clock, principal))
+  return readTransaction(store, (tx) => readAccountForV1(tx, clock, principal))
 }
 
-function readAccountForV1(store: AppDeps['store'], clock: AppDeps['clock'], principal: Principal) {
-  const user = getUser(store, principal.userId)
+function readAccountForV1(tx: Tx, clock: AppDeps['clock'], principal: Principal) {
+  const user = getUser(tx, principal.userId)
   if (!user) throw new Error('authenticated user vanished')
-  const team = personalTeam(store, user.id)
+  const team = personalTeam(tx, user.id)
   return {
     user: projectUserForV1(user),
     team: projectTeamForV1(team),
-    quota_tier: projectTierForV1(quotaTier(store, team.quotaTierId)),
-    quota_usage: recentUsage(store, team.id, clock).map(projectUsageForV1),
+    quota_tier: projectTierForV1(quotaTier(tx, team.quotaTierId)),
+    quota_usage: recentUsage(tx, team.id, clock).map(projectUsageForV1),
     email_verified: principal.emailVerified || user.emailVerifiedAt !== null,
     session_email: principal.sessionEmail,
   }
@@ -86,8 +86,8 @@ export const v1AccountRoutes = (deps: AppDeps) =>
     })
     .patch(
       '/me',
-      ({ principal, body }) => {
-        updateProfile(deps.store, deps.clock, principal.userId, {
+      async ({ principal, body }) => {
+        await updateProfile(deps.store, deps.clock, principal.userId, {
           displayName: body.display_name,
           avatarUrl: body.avatar_url,
           name: body.name,

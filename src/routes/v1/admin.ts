@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { writeTransaction } from '../../../db/client'
+import { readTransaction, writeTransaction } from '../../../db/client'
 import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
 import { decodePageToken, encodePageToken } from '../../lib/page-token'
@@ -58,9 +58,9 @@ export const v1AdminRoutes = (deps: AppDeps) => {
     .use(principalContext)
     .get(
       '/users',
-      ({ query }) => {
+      async ({ query }) => {
         const after = query.next_token ? decodePageToken(query.next_token, { after: 'string' }).after : null
-        const page = searchUsers(store, query.query ?? '', query.limit ?? 50, after)
+        const page = await searchUsers(store, query.query ?? '', query.limit ?? 50, after)
         return {
           users: page.users.map(projectUserForV1),
           next_token: page.lastId ? encodePageToken({ after: page.lastId }) : null,
@@ -83,19 +83,20 @@ export const v1AdminRoutes = (deps: AppDeps) => {
     )
     .get(
       '/users/:user_id',
-      ({ params }) => {
-        const user = requireUser(store, params.user_id)
-        const team = personalTeam(store, user.id)
-        const { keys, sandboxes } = userKeysAndSandboxes(store, user.id, team.id)
-        return {
-          user: projectUserForV1(user),
-          team: projectTeamForV1(team),
-          quota_tier: projectTierForV1(quotaTier(store, team.quotaTierId)),
-          quota_usage: recentUsage(store, team.id, clock).map(projectUsageForV1),
-          api_keys: keys.map(projectKeyRowForV1),
-          sandboxes: sandboxes.map(projectSandboxForV1),
-        }
-      },
+      ({ params }) =>
+        readTransaction(store, (tx) => {
+          const user = requireUser(tx, params.user_id)
+          const team = personalTeam(tx, user.id)
+          const { keys, sandboxes } = userKeysAndSandboxes(tx, user.id, team.id)
+          return {
+            user: projectUserForV1(user),
+            team: projectTeamForV1(team),
+            quota_tier: projectTierForV1(quotaTier(tx, team.quotaTierId)),
+            quota_usage: recentUsage(tx, team.id, clock).map(projectUsageForV1),
+            api_keys: keys.map(projectKeyRowForV1),
+            sandboxes: sandboxes.map(projectSandboxForV1),
+          }
+        }),
       {
         params: UserParams,
         ...v1Doc({
@@ -109,9 +110,9 @@ export const v1AdminRoutes = (deps: AppDeps) => {
     )
     .post(
       '/users',
-      ({ body, set }) => {
+      async ({ body, set }) => {
         // Decision: the operator vouches for the address, so it starts verified.
-        const { user } = writeTransaction(store, (tx) =>
+        const { user } = await writeTransaction(store, (tx) =>
           createUserWithTeam(tx, clock, {
             email: body.email,
             isOperator: body.is_operator ?? false,
@@ -139,14 +140,17 @@ export const v1AdminRoutes = (deps: AppDeps) => {
     )
     .post(
       '/users/:user_id/keys',
-      ({ params, body, set, request }) => {
+      async ({ params, body, set, request }) => {
         markSecretResponse(request)
-        const user = requireUser(store, params.user_id)
+        const { user, team } = await readTransaction(store, (tx) => {
+          const user = requireUser(tx, params.user_id)
+          return { user, team: personalTeam(tx, user.id) }
+        })
         if (user.softDeletedAt !== null)
           throw new AppError('CONFLICT', 'The account is scheduled for deletion.')
-        const minted = createKey(store, clock, {
+        const minted = await createKey(store, clock, {
           userId: user.id,
-          teamId: personalTeam(store, user.id).id,
+          teamId: team.id,
           kind: 'operator',
           name: body?.name ?? null,
           scope: 'operator',
@@ -179,8 +183,8 @@ export const v1AdminRoutes = (deps: AppDeps) => {
     )
     .put(
       '/users/:user_id/tier',
-      ({ params, body }) => {
-        const { user, team, tier } = setQuotaTier(store, clock, params.user_id, body.quota_tier_id)
+      async ({ params, body }) => {
+        const { user, team, tier } = await setQuotaTier(store, clock, params.user_id, body.quota_tier_id)
         return {
           user: projectUserForV1(user),
           team: projectTeamForV1(team),
@@ -204,13 +208,15 @@ export const v1AdminRoutes = (deps: AppDeps) => {
     .delete(
       '/users/:user_id',
       async ({ params, query }) => {
-        const user = requireUser(store, params.user_id)
+        const { user, active } = await readTransaction(store, (tx) => {
+          const user = requireUser(tx, params.user_id)
+          return { user, active: activeSandboxCount(tx, personalTeam(tx, user.id).id) }
+        })
         if (user.softDeletedAt === null)
           throw new AppError(
             'ACCOUNT_NOT_SOFT_DELETED',
             'Hard delete needs the account to be soft-deleted first (DELETE /v1/account/me).',
           )
-        const active = activeSandboxCount(store, personalTeam(store, user.id).id)
         if (active > 0)
           throw new AppError(
             'ACCOUNT_HARD_DELETE_ACTIVE_RESOURCES',
@@ -237,11 +243,11 @@ export const v1AdminRoutes = (deps: AppDeps) => {
     )
     .get(
       '/deletions',
-      ({ query }) => {
+      async ({ query }) => {
         const before = query.next_token
           ? decodePageToken(query.next_token, { at: 'number', id: 'string' })
           : null
-        const page = listDeletions(
+        const page = await listDeletions(
           store,
           query.limit ?? 50,
           before ? { requestedAt: before.at, id: before.id } : null,

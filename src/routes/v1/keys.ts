@@ -27,9 +27,9 @@ export const v1KeyRoutes = ({ store, clock }: AppDeps) =>
     .use(routeOptions)
     .post(
       '',
-      ({ principal, body, set, request }) => {
+      async ({ principal, body, set, request }) => {
         markSecretResponse(request)
-        const minted = createKey(store, clock, {
+        const minted = await createKey(store, clock, {
           userId: principal.userId,
           teamId: principal.teamId,
           kind: 'runtime',
@@ -53,20 +53,24 @@ export const v1KeyRoutes = ({ store, clock }: AppDeps) =>
         }),
       },
     )
-    .get('', ({ principal }) => listAllKeys(store, principal.userId, V1_FAMILY).map(projectKeyForV1), {
-      ...v1Doc({
-        operationId: 'listKeys',
-        summary: 'Runtime keys, including revoked and retiring ones',
-        tag: 'keys',
-        ok: { 200: t.Array(V1Key) },
-        errors: [403],
-      }),
-    })
+    .get(
+      '',
+      async ({ principal }) => (await listAllKeys(store, principal.userId, V1_FAMILY)).map(projectKeyForV1),
+      {
+        ...v1Doc({
+          operationId: 'listKeys',
+          summary: 'Runtime keys, including revoked and retiring ones',
+          tag: 'keys',
+          ok: { 200: t.Array(V1Key) },
+          errors: [403],
+        }),
+      },
+    )
     .post(
       '/:id/rotate',
-      ({ principal, params, body, set, request }) => {
+      async ({ principal, params, body, set, request }) => {
         markSecretResponse(request)
-        const minted = rotateKey(store, clock, principal.userId, params.id, {
+        const minted = await rotateKey(store, clock, principal.userId, params.id, {
           name: body?.name,
           scope: body?.scope,
         })
@@ -90,8 +94,8 @@ export const v1KeyRoutes = ({ store, clock }: AppDeps) =>
     )
     .delete(
       '/:id',
-      ({ principal, params }) => {
-        revokeKey(store, clock, principal.userId, params.id, V1_FAMILY, { requireActive: false })
+      async ({ principal, params }) => {
+        await revokeKey(store, clock, principal.userId, params.id, V1_FAMILY, { requireActive: false })
         return new Response(null, { status: 204 })
       },
       {

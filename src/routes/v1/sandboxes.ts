@@ -83,10 +83,10 @@ export const v1SandboxRoutes = (deps: AppDeps) =>
     .use(routeOptions)
     .post(
       '',
-      ({ principal, body, set }) => {
+      async ({ principal, body, set }) => {
         if (body.metadata && JSON.stringify(body.metadata).length > MAX_METADATA_BYTES)
           throw fieldError(['metadata'], `must be at most ${MAX_METADATA_BYTES} bytes of JSON`)
-        const sandbox = createSandbox(deps, principal.userId, principal.teamId, {
+        const sandbox = await createSandbox(deps, principal.userId, principal.teamId, {
           template: body.template ?? 'base',
           vcpus: body.vcpus ?? 1,
           memoryMb: body.memory_mb ?? 256,
@@ -117,7 +117,7 @@ export const v1SandboxRoutes = (deps: AppDeps) =>
     )
     .get(
       '',
-      ({ principal, query }) => {
+      async ({ principal, query }) => {
         const filtered =
           query.state !== undefined ||
           query.template !== undefined ||
@@ -130,15 +130,17 @@ export const v1SandboxRoutes = (deps: AppDeps) =>
         if (!filtered)
           // Without filters: the live sandboxes, as a bare array (bounded by the concurrency quota).
           return Response.json(
-            listSandboxes(deps.store, principal.teamId, {
-              states: ACTIVE_STATUSES,
-              limit: 1000,
-            }).rows.map(projectSandboxForV1),
+            (
+              await listSandboxes(deps.store, principal.teamId, {
+                states: ACTIVE_STATUSES,
+                limit: 1000,
+              })
+            ).rows.map(projectSandboxForV1),
           )
         const after = query.next_token
           ? decodePageToken(query.next_token, { at: 'number', id: 'string' })
           : undefined
-        const page = listSandboxes(deps.store, principal.teamId, {
+        const page = await listSandboxes(deps.store, principal.teamId, {
           states: parseStates(query.state),
           template: query.template,
           metadata: parseMetadata(query.metadata),
@@ -171,7 +173,8 @@ export const v1SandboxRoutes = (deps: AppDeps) =>
     )
     .get(
       '/:id',
-      ({ principal, params }) => projectSandboxForV1(getSandbox(deps.store, principal.teamId, params.id)),
+      async ({ principal, params }) =>
+        projectSandboxForV1(await getSandbox(deps.store, principal.teamId, params.id)),
       {
         params: SandboxParams,
         ...v1Doc({
@@ -185,8 +188,8 @@ export const v1SandboxRoutes = (deps: AppDeps) =>
     )
     .delete(
       '/:id',
-      ({ principal, params }) => {
-        destroySandbox(deps, principal.teamId, params.id)
+      async ({ principal, params }) => {
+        await destroySandbox(deps, principal.teamId, params.id)
         return new Response(null, { status: 204 })
       },
       {
@@ -203,8 +206,14 @@ export const v1SandboxRoutes = (deps: AppDeps) =>
     )
     .post(
       '/:id/timeout',
-      ({ principal, params, body }) => {
-        const s = setSandboxTimeout(deps, principal.teamId, params.id, body.timeout_ms, body.timeout_action)
+      async ({ principal, params, body }) => {
+        const s = await setSandboxTimeout(
+          deps,
+          principal.teamId,
+          params.id,
+          body.timeout_ms,
+          body.timeout_action,
+        )
         const now = deps.clock.now()
         return {
           timeout_ms: s.timeoutMs as number,
@@ -243,7 +252,8 @@ export const v1SandboxRoutes = (deps: AppDeps) =>
     )
     .post(
       '/:id/hibernate',
-      ({ principal, params }) => projectSandboxForV1(hibernateSandbox(deps, principal.teamId, params.id)),
+      async ({ principal, params }) =>
+        projectSandboxForV1(await hibernateSandbox(deps, principal.teamId, params.id)),
       {
         params: SandboxParams,
         ...v1Doc({
@@ -258,7 +268,8 @@ export const v1SandboxRoutes = (deps: AppDeps) =>
     )
     .post(
       '/:id/resume',
-      ({ principal, params }) => projectSandboxForV1(resumeSandbox(deps, principal.teamId, params.id)),
+      async ({ principal, params }) =>
+        projectSandboxForV1(await resumeSandbox(deps, principal.teamId, params.id)),
       {
         params: SandboxParams,
         ...v1Doc({

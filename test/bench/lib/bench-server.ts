@@ -73,19 +73,21 @@ async function unlimitedQuotas(deps: ReturnType<typeof buildDeps>, teamId: strin
 }
 
 /** A verified user with a personal team, and a minter of its keys (no key-count limit). */
-function benchUser(deps: ReturnType<typeof buildDeps>, email: string) {
-  const { user, team } = writeTransaction(deps.store, (tx) =>
+async function benchUser(deps: ReturnType<typeof buildDeps>, email: string) {
+  const { user, team } = await writeTransaction(deps.store, (tx) =>
     createUserWithTeam(tx, deps.clock, { email, emailVerified: true }),
   )
-  const key = (kind: 'orbit' | 'runtime') =>
-    createKey(deps.store, deps.clock, {
-      userId: user.id,
-      teamId: team.id,
-      kind,
-      name: 'bench',
-      scope: kind === 'runtime' ? 'sandboxes' : null,
-      enforceLimit: false,
-    }).plaintext
+  const key = async (kind: 'orbit' | 'runtime') =>
+    (
+      await createKey(deps.store, deps.clock, {
+        userId: user.id,
+        teamId: team.id,
+        kind,
+        name: 'bench',
+        scope: kind === 'runtime' ? 'sandboxes' : null,
+        enforceLimit: false,
+      })
+    ).plaintext
   return { user, team, key }
 }
 
@@ -116,7 +118,7 @@ if (mode === 'body-read') {
   // The honest floor: Elysia, SHA-256 of the bearer and one prepared bun:sqlite lookup of the key
   // (WAL) on a database Custodian made — the least work that could answer GET /api/status.
   const { dir, deps, config } = await benchApp()
-  const { key } = benchUser(deps, 'floor@example.com')
+  const { key } = await benchUser(deps, 'floor@example.com')
   const lookup = deps.store.sqlite.prepare<{ key_hash: string; revoked_at: number | null }, [string]>(
     'SELECT key_hash, user_id, revoked_at FROM api_keys WHERE key_hash = ?',
   )
@@ -134,7 +136,7 @@ if (mode === 'body-read') {
   })
   floor.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
   console.log(
-    `READY ${JSON.stringify({ url: `http://127.0.0.1:${floor.server?.port}`, apiKey: key('orbit'), dir, databasePath: config.databasePath, statusJson: STATUS_JSON })}`,
+    `READY ${JSON.stringify({ url: `http://127.0.0.1:${floor.server?.port}`, apiKey: await key('orbit'), dir, databasePath: config.databasePath, statusJson: STATUS_JSON })}`,
   )
 } else if (mode === 'app') {
   // Custodian as it ships: rate limits on (a policy that admits), request logs at the default
@@ -148,23 +150,29 @@ if (mode === 'body-read') {
     { idempotency: process.env.BENCH_IDEMPOTENCY !== 'off' },
     logFile ? createLogger('info', bufferedWriter(openSync(logFile, 'a')).write) : undefined,
   )
-  const { user, key } = benchUser(deps, 'bench@example.com')
+  const { user, key } = await benchUser(deps, 'bench@example.com')
   app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
   console.log(
-    `READY ${JSON.stringify({ url: `http://127.0.0.1:${app.server?.port}`, apiKey: key('orbit'), runtimeKey: key('runtime'), userId: user.id, dir })}`,
+    `READY ${JSON.stringify({ url: `http://127.0.0.1:${app.server?.port}`, apiKey: await key('orbit'), runtimeKey: await key('runtime'), userId: user.id, dir })}`,
   )
 } else if (mode === 'heavy') {
   // The heavy account of the export and erasure benchmarks, plus light neighbours to read.
   const { config, deps, app } = await benchApp({ RATE_LIMIT_ENABLED: 'false' })
-  const make = (email: string) => {
-    const { user, team, key } = benchUser(deps, email)
-    return { user, team, apiKey: key('orbit') }
+  const make = async (email: string) => {
+    const { user, team, key } = await benchUser(deps, email)
+    return { user, team, apiKey: await key('orbit') }
   }
-  const heavy = make('heavy@example.com')
+  const heavy = await make('heavy@example.com')
   const appNames = Array.from({ length: 10 }, (_, i) => `Heavy App ${i + 1}`)
-  const seeded = seedFullAccount(deps, heavy, { appNames, sandboxes: 100_000, usageDays: 365, extraKeys: 96 })
-  const neighbours = Array.from({ length: 20 }, (_, i) => make(`neighbour${i}@example.com`))
-  for (const n of neighbours) seedFullAccount(deps, n, { sandboxes: 50 })
+  const seeded = await seedFullAccount(deps, heavy, {
+    appNames,
+    sandboxes: 100_000,
+    usageDays: 365,
+    extraKeys: 96,
+  })
+  const neighbours = []
+  for (let i = 0; i < 20; i++) neighbours.push(await make(`neighbour${i}@example.com`))
+  for (const n of neighbours) await seedFullAccount(deps, n, { sandboxes: 50 })
   deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
   Bun.gc(true)
@@ -181,7 +189,7 @@ if (mode === 'body-read') {
 } else if (mode === 'hosted') {
   // An app with every page configured, deployed; the deploy itself is timed here.
   const { config, deps, app } = await benchApp({ RATE_LIMIT_ENABLED: 'false' })
-  const key = benchUser(deps, 'hosted@example.com').key('orbit')
+  const key = await (await benchUser(deps, 'hosted@example.com')).key('orbit')
   const call = (method: string, path: string, body?: unknown) =>
     app.handle(
       new Request(`http://localhost${path}`, {
@@ -256,9 +264,9 @@ if (mode === 'body-read') {
   const { config, deps, app } = await benchApp()
   const users = []
   for (let i = 0; i < count; i++) {
-    const { user, team, key } = benchUser(deps, `load${i}@example.com`)
+    const { user, team, key } = await benchUser(deps, `load${i}@example.com`)
     await unlimitedQuotas(deps, team.id)
-    const apiKey = key('orbit')
+    const apiKey = await key('orbit')
     const created = await app.handle(
       new Request('http://localhost/api/apps', {
         method: 'POST',
@@ -267,7 +275,7 @@ if (mode === 'body-read') {
       }),
     )
     const { appId } = (await created.json()) as { appId: string }
-    users.push({ userId: user.id, email: user.email, apiKey, runtimeKey: key('runtime'), appId })
+    users.push({ userId: user.id, email: user.email, apiKey, runtimeKey: await key('runtime'), appId })
   }
   app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
   console.log(
@@ -278,13 +286,13 @@ if (mode === 'body-read') {
   // destroyed, 1% paused and 1% running, one `job` metadata value each.
   const seeded = Number(process.argv[3] ?? 0)
   const { config, deps, app } = await benchApp({ RATE_LIMIT_ENABLED: 'false' })
-  const { user, team, key } = benchUser(deps, 'sandboxes@example.com')
-  const runtime = key('runtime')
+  const { user, team, key } = await benchUser(deps, 'sandboxes@example.com')
+  const runtime = await key('runtime')
   await unlimitedQuotas(deps, team.id)
   const { sandboxes } = await import('../../../db/schema')
   const { encodePageToken } = await import('../../../src/lib/page-token')
   const seedStart = deps.clock.now() - seeded
-  writeTransaction(deps.store, (tx) => {
+  await writeTransaction(deps.store, (tx) => {
     const now = seedStart
     const rows = []
     for (let i = 0; i < seeded; i++) {
