@@ -41,14 +41,19 @@ export class ChangeEpochs {
   readonly sharedProblem: string | null = null
   private rows: Statement<{ value: number }, []> | null = null
   private lastSeen: number[] | null = null
-  /** Caches compare every hit with a fresh read and throw on a difference (CHECK_CACHES). */
+  /** Caches check every hit against the database and throw on a difference (CHECK_CACHES). */
   selfCheck = false
 
+  /**
+   * `sqlite` null: a PostgreSQL store, where nothing is cached yet — several instances would need
+   * the counters shared between machines (README, architecture: "Change epochs across instances").
+   */
   constructor(
-    private readonly sqlite: Database,
+    private readonly sqlite: Database | null,
     path: string | null,
   ) {
-    if (path === null) this.shared = new Int32Array(TOPICS.length + 1)
+    if (sqlite === null) this.shared = null
+    else if (path === null) this.shared = new Int32Array(TOPICS.length + 1)
     else {
       const mapped = mapSharedCounters(`${path}-epoch`, path)
       this.shared = mapped.counters
@@ -66,6 +71,7 @@ export class ChangeEpochs {
    * read: used after writes and by the caches' self-check, never on the hot path.
    */
   committed(): number[] | null {
+    if (this.sqlite === null) return null
     try {
       this.rows ??= this.sqlite.prepare('SELECT value FROM change_epochs ORDER BY id')
       const values = this.rows.all().map((row) => row.value)
@@ -81,7 +87,7 @@ export class ChangeEpochs {
    * would let another process cache what is about to change).
    */
   noteWrites() {
-    if (this.sqlite.inTransaction) return
+    if (this.sqlite === null || this.sqlite.inTransaction) return
     const values = this.committed()
     if (values === null) return
     const last = this.lastSeen
@@ -131,9 +137,9 @@ function mapSharedCounters(
 /**
  * A bounded map whose entries are trusted only under the epoch they were read at (oldest out past
  * `max`). Call `epoch()` before reading the rows a value comes from, and pass that to `set`.
- * Self-check (CHECK_CACHES): a hit is compared with `recheck` when given (a fresh read), else the
- * topic's database counter must not have moved since the entry was stored — either way a write
- * that changed what a cache holds without raising the epoch fails the request that hit it.
+ * Self-check (CHECK_CACHES): on a hit the topic's database counter must not have moved since the
+ * entry was stored — a write that changed what a cache holds without raising the epoch fails the
+ * request that hit it. (A cache can also compare a hit with a fresh read: `selfCheck` says when.)
  */
 export class EpochCache<V> {
   private readonly entries = new Map<string, { value: V; epoch: number; committed: number | null }>()
@@ -141,7 +147,6 @@ export class EpochCache<V> {
   constructor(
     private readonly epochs: ChangeEpochs,
     private readonly topic: EpochTopic,
-    private readonly recheck?: (key: string, cached: V) => boolean,
     private readonly max = 10_000,
   ) {}
 
@@ -159,8 +164,7 @@ export class EpochCache<V> {
       return undefined
     }
     if (this.epochs.selfCheck) {
-      const same = this.recheck ? this.recheck(key, entry.value) : this.committed() === entry.committed
-      if (!same)
+      if (this.committed() !== entry.committed)
         throw new Error(`topic ${this.topic} changed without raising its epoch (db/change-epochs.ts)`)
     }
     return entry.value

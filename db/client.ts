@@ -1,6 +1,8 @@
 import { Database, type SQLQueryBindings, type Statement } from 'bun:sqlite'
+import { type SQL, sql } from 'drizzle-orm'
 import { type BunSQLiteDatabase, drizzle } from 'drizzle-orm/bun-sqlite'
 import { ChangeEpochs } from './change-epochs'
+import { type PgClient, postgresRaw, type RawDb, sqliteRaw } from './raw'
 import * as schema from './schema'
 import { withStablePlan } from './stable-plans'
 import { TransactionLock } from './transaction-lock'
@@ -13,11 +15,23 @@ export type Orm = BunSQLiteDatabase<typeof schema> & { $client: Database }
  */
 export type Tx = Orm
 
-/** An open database: the raw bun:sqlite handle (prepared hot statements) and the Drizzle ORM. */
+export type Dialect = 'sqlite' | 'postgres'
+export type TransactionKind = 'read' | 'write'
+
+/**
+ * An open database. Services use it only through `readTransaction` and `writeTransaction`. The
+ * raw handles are for db/ and a listed few (test/contract/layering.test.ts): `sqlite` exists on a
+ * SQLite store only (on PostgreSQL reading it throws); `orm` is the Drizzle database, typed as
+ * SQLite's on both (db/tables.ts, db/pg/sqlite-shaped.ts).
+ */
 export interface Store {
+  readonly dialect: Dialect
+  /** The database file, or on PostgreSQL the URL without its password (for messages). */
   readonly path: string
   readonly sqlite: Database
   readonly orm: Orm
+  /** Runs `fn` in one transaction of this kind: what the two functions below call. */
+  transact<T>(kind: TransactionKind, fn: (tx: Tx) => T | Promise<T>): Promise<T>
   /** Whether cached credentials and account status may still be trusted (db/change-epochs.ts). */
   readonly epochs: ChangeEpochs
   /** Whose turn it is to run a transaction on the connection (db/transaction-lock.ts). */
@@ -75,33 +89,55 @@ export function openStore(path: string): Store {
   const sqlite = new Database(path, { create: true, strict: true })
   applyPragmas(sqlite, path)
   const orm = drizzle({ client: withStatementCache(sqlite), schema })
-  return {
+  const store: Store = {
+    dialect: 'sqlite',
     path,
     sqlite,
     orm,
     epochs: new ChangeEpochs(sqlite, isMemoryPath(path) ? null : path),
     lock: new TransactionLock(),
+    transact: (kind, fn) => sqliteTransaction(store, kind, fn),
     close() {
       sqlite.close()
     },
   }
+  return store
 }
 
 /**
- * Runs `fn` in one write transaction taken with BEGIN IMMEDIATE, so that a second process
- * (`custodian purge` beside the server) waits on busy_timeout instead of failing mid-way. The
- * store's lock is held from BEGIN to COMMIT: another request's transaction waits for its turn
- * even while `fn` awaits. Do not open a transaction inside `fn` (it would wait for itself): pass
- * `tx` to the helpers it calls.
+ * Runs `fn` in one write transaction. On SQLite it is taken with BEGIN IMMEDIATE, so that a
+ * second process (`custodian purge` beside the server) waits on busy_timeout instead of failing
+ * mid-way, and the store's lock is held from BEGIN to COMMIT: another request's transaction waits
+ * for its turn even while `fn` awaits. Do not open a transaction inside `fn` (it would wait for
+ * itself): pass `tx` to the helpers it calls.
  */
-export async function writeTransaction<T>(store: Store, fn: (tx: Tx) => T | Promise<T>): Promise<T> {
+export function writeTransaction<T>(store: Store, fn: (tx: Tx) => T | Promise<T>): Promise<T> {
+  return store.transact('write', fn)
+}
+
+/**
+ * Runs reads in one read transaction: one consistent view, and on SQLite cheaper than statements
+ * run one by one on a WAL file (each otherwise opens and closes its own: four lookups measured
+ * 15.6 µs apart, 8.3 µs together). On SQLite it holds the store's lock like `writeTransaction`,
+ * so no other request's write can land inside it.
+ */
+export function readTransaction<T>(store: Store, fn: (tx: Tx) => T | Promise<T>): Promise<T> {
+  return store.transact('read', fn)
+}
+
+async function sqliteTransaction<T>(
+  store: Store,
+  kind: TransactionKind,
+  fn: (tx: Tx) => T | Promise<T>,
+): Promise<T> {
   if (!store.lock.tryAcquire()) await store.lock.acquire()
   try {
-    // Our own BEGIN IMMEDIATE … COMMIT on prepared statements, not Drizzle's `transaction()`,
-    // which builds a transaction object per call (~1.5% of the server's time under mixed load).
+    // Our own BEGIN … COMMIT on prepared statements, not Drizzle's `transaction()`, which builds
+    // a transaction object per call (~1.5% of the server's time under mixed load); nor bun:sqlite's
+    // `db.transaction(fn)()`, whose wrapper cost more than grouping reads saves.
     const db = store.sqlite
     const statements = transactionStatementsOf(db)
-    statements.beginImmediate.run()
+    ;(kind === 'write' ? statements.beginImmediate : statements.begin).run()
     let result: T
     try {
       result = await fn(store.orm)
@@ -112,38 +148,28 @@ export async function writeTransaction<T>(store: Store, fn: (tx: Tx) => T | Prom
     }
     // Committed: if it changed a credential or an account's status (the triggers moved a
     // counter), every process's caches of that go now, before the caller answers anyone.
-    store.epochs.noteWrites()
+    if (kind === 'write') store.epochs.noteWrites()
     return result
   } finally {
     store.lock.release()
   }
 }
 
-/** `build(store)` once per store, then the same value (for what lives as long as a store). */
-export function perStore<T>(build: (store: Store) => T): (store: Store) => T {
-  const cache = new WeakMap<Store, T>()
-  return (store) => {
-    let built = cache.get(store)
+/** `build(key)` once per key (a store, a connection), then the same value, as long as the key lives. */
+export function perKey<K extends object, T>(build: (key: K) => T): (key: K) => T {
+  const cache = new WeakMap<K, T>()
+  return (key) => {
+    let built = cache.get(key)
     if (built === undefined) {
-      built = build(store)
-      cache.set(store, built)
+      built = build(key)
+      cache.set(key, built)
     }
     return built
   }
 }
 
-/** `build(tx)` once per connection, then the same value: prepared statements live as long as it. */
-function perConnection<T>(build: (tx: Tx) => T): (tx: Tx) => T {
-  const cache = new WeakMap<Tx, T>()
-  return (tx) => {
-    let built = cache.get(tx)
-    if (built === undefined) {
-      built = build(tx)
-      cache.set(tx, built)
-    }
-    return built
-  }
-}
+/** `build(tx)` once per connection: prepared statements live as long as it. */
+const perConnection = <T>(build: (tx: Tx) => T): ((tx: Tx) => T) => perKey(build)
 
 /**
  * A statement prepared once per connection. Drizzle's query builder costs tens of microseconds
@@ -156,15 +182,32 @@ export const preparedFor = <T>(build: (tx: Tx) => T): ((tx: Tx) => T) => perConn
 /** Named parameters of a raw statement (bun:sqlite, strict mode: keys without the `$`). */
 type NamedParams = Extract<SQLQueryBindings, Record<string, unknown>>
 
-/** A raw bun:sqlite statement with named `$parameters`, prepared once per connection. */
+/** A raw statement with named `$parameters` (db/raw.ts), prepared once per connection. */
 export const statementFor = <Params extends NamedParams>(
   sql: string,
 ): ((tx: Tx) => Statement<Record<string, unknown>, [Params]>) =>
-  perConnection((tx) => tx.$client.prepare<Record<string, unknown>, [Params]>(sql))
+  perConnection((tx) => rawDbOf(tx).prepare<Record<string, unknown>, [Params]>(sql))
 
-/** Raw bun:sqlite statements built once per connection (typed positional ones, several at once). */
-export const statementsFor = <T>(build: (sqlite: Database) => T): ((tx: Tx) => T) =>
-  perConnection((tx) => build(tx.$client))
+/** Raw statements (db/raw.ts) built once per connection (typed positional ones, several at once). */
+export const statementsFor = <T>(build: (db: RawDb) => T): ((tx: Tx) => T) =>
+  perConnection((tx) => build(rawDbOf(tx)))
+
+/** Whether the transaction runs on PostgreSQL (for the few query fragments that differ). */
+export const onPostgres = (tx: Tx): boolean => !(tx.$client instanceof Database)
+
+/**
+ * A placeholder for JSON already serialised, bound to a JSON column: SQLite stores the text as
+ * it is; PostgreSQL is told it is text, which its json column then parses (a string parameter
+ * bound to a json column directly would be stored as a JSON string: db/pg/schema.ts).
+ */
+export const jsonTextPlaceholder = (tx: Tx, name: string): SQL =>
+  onPostgres(tx) ? sql`${sql.placeholder(name)}::text::json` : sql`${sql.placeholder(name)}`
+
+/** The transaction's connection, for raw statements (db/raw.ts). */
+export function rawDbOf(tx: Tx): RawDb {
+  if (tx.$client instanceof Database) return sqliteRaw(tx.$client)
+  return postgresRaw((tx as unknown as { session: { client: PgClient } }).session.client)
+}
 
 /**
  * Rows changed by a Drizzle `.run()` on bun:sqlite. Drizzle returns bun:sqlite's `Changes` at run
@@ -194,39 +237,13 @@ function transactionStatementsOf(db: Database) {
 }
 
 /**
- * Runs reads in one read transaction: one consistent view, and cheaper than statements run one
- * by one on a WAL file (each otherwise opens and closes its own: four lookups measured 15.6 µs
- * apart, 8.3 µs together). Holds the store's lock like `writeTransaction`, so no other request's
- * write can land inside it. (Not bun:sqlite's `db.transaction(fn)()`: building that wrapper on
- * every call cost more than the grouping saved.)
- */
-export async function readTransaction<T>(store: Store, fn: (tx: Tx) => T | Promise<T>): Promise<T> {
-  if (!store.lock.tryAcquire()) await store.lock.acquire()
-  try {
-    const db = store.sqlite
-    const statements = transactionStatementsOf(db)
-    statements.begin.run()
-    try {
-      const result = await fn(store.orm)
-      statements.commit.run()
-      return result
-    } catch (error) {
-      if (db.inTransaction) statements.rollback.run()
-      throw error
-    }
-  } finally {
-    store.lock.release()
-  }
-}
-
-/**
  * Checkpoints the WAL into the database file and truncates it to zero bytes, so no old frame
  * (a page as it was before an erasure) stays readable in `-wal`. Never waits: when another
  * connection holds a read snapshot (an export streaming) it answers false and the caller tries
  * again later, rather than stalling every request behind the busy timeout.
  */
 export function truncateWal(store: Store): boolean {
-  if (isMemoryPath(store.path)) return true
+  if (store.dialect !== 'sqlite' || isMemoryPath(store.path)) return true
   // Not while a transaction of this process is open on the connection (it may be awaiting).
   if (!store.lock.tryAcquire()) return false
   const db = store.sqlite

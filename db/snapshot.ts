@@ -14,14 +14,29 @@ export interface Snapshot {
   /** Ids of the user's teams and apps, as of the snapshot. */
   readonly teamIds: string[]
   readonly appIds: string[]
-  /** The user's rows of an owned table, decoded like Drizzle rows, streamed in index order. */
-  rows<T = Record<string, unknown>>(table: OwnedTable): IterableIterator<T>
+  /**
+   * The user's rows of an owned table, decoded like Drizzle rows, streamed in index order (read
+   * at once on SQLite; fetched in batches through a cursor on PostgreSQL).
+   */
+  rows<T = Record<string, unknown>>(table: OwnedTable): Iterable<T> | AsyncIterable<T>
   /** One row of any table by primary key (system tables such as quota_tiers). */
-  row<T = Record<string, unknown>>(table: SQLiteTable, keyColumn: string, key: string): T | undefined
-  close(): void
+  row<T = Record<string, unknown>>(
+    table: SQLiteTable,
+    keyColumn: string,
+    key: string,
+  ): T | undefined | Promise<T | undefined>
+  close(): void | Promise<void>
 }
 
-export function openSnapshot(store: Store, userId: string): Snapshot {
+/** The snapshot of the store's kind, taken now (on SQLite synchronously, before any await). */
+export function openSnapshot(store: Store, userId: string): Snapshot | Promise<Snapshot> {
+  // Loaded on demand: the PostgreSQL renderings are not built by a server that runs on SQLite.
+  if (store.dialect === 'postgres')
+    return import('./pg/snapshot').then((m) => m.openPgSnapshot(store, userId))
+  return openSqliteSnapshot(store, userId)
+}
+
+function openSqliteSnapshot(store: Store, userId: string): Snapshot {
   const db = isMemoryPath(store.path)
     ? Database.deserialize(store.sqlite.serialize())
     : new Database(store.path, { readonly: true, strict: true })

@@ -90,11 +90,15 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
   const store =
     options.store ??
     (() => {
+      // PostgreSQL is opened asynchronously (server.ts, openDatabase) and passed in.
+      if (config.databaseUrl) throw new Error('buildDeps: open the PostgreSQL store first (openDatabase)')
       const opened = openStore(config.databasePath)
       migrate(opened)
       return opened
     })()
-  usePseudonymKey(loadPseudonymKey(store.path, config.pseudonymKey))
+  // On PostgreSQL the key lives in the database, shared by every instance (db/pg/store.ts).
+  if (store.dialect === 'sqlite' || config.pseudonymKey)
+    usePseudonymKey(loadPseudonymKey(store.path, config.pseudonymKey))
   store.epochs.selfCheck = config.checkCaches
   const verifier = createCredentialVerifier({ store, clock, config, logger })
   const rateLimitStore =
@@ -124,7 +128,9 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
     billingHealth: { state: billing ? 'unchecked' : 'disabled' },
     billingLocks: new KeyedLock(),
     storage,
-    erasureLedger: new ErasureLedger(store.path),
+    // Beside the SQLite file, outside any backup of it. PostgreSQL has no such place yet (README,
+    // "Several instances": a ledger outside the database every instance appends to is to come).
+    erasureLedger: new ErasureLedger(store.dialect === 'sqlite' ? store.path : ':memory:'),
     deletionFaults: options.deletionFaults,
     pushId: createPushIdGenerator(clock),
     renderSite: options.renderSite ?? renderSite,

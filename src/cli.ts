@@ -282,7 +282,7 @@ type Values = ReturnType<typeof parse>['values']
 
 async function withStore(config: Config, fn: (store: Store) => number | Promise<number>): Promise<number> {
   ensureDataDirectories(config)
-  const store = openDatabase(config)
+  const store = await openDatabase(config)
   try {
     return await fn(store)
   } catch (error) {
@@ -333,9 +333,9 @@ async function createUserCommand(store: Store, values: Values, out: Out): Promis
 
 async function createKeyCommand(store: Store, values: Values, out: Out): Promise<number> {
   const email = requireEmail(values)
-  const found = await readTransaction(store, (tx) => {
-    const user = findUserByEmail(tx, email)
-    return user && { user, team: personalTeam(tx, user.id) }
+  const found = await readTransaction(store, async (tx) => {
+    const user = await findUserByEmail(tx, email)
+    return user && { user, team: await personalTeam(tx, user.id) }
   })
   if (!found) throw new Error('No user with that email.')
   const { user, team } = found

@@ -40,6 +40,8 @@ const EnvSchema = T.Object({
   PORT: T.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: T.String({ minLength: 1, default: '127.0.0.1' }),
   DATABASE_PATH: T.String({ minLength: 1, default: './data/custodian.db' }),
+  DATABASE_URL: T.Optional(T.String({ pattern: '^postgres(ql)?://' })),
+  INSTANCES: T.Optional(T.Integer({ minimum: 1, maximum: 1000 })),
   PUBLIC_URL: T.Optional(T.String({ pattern: '^https?://[^\\s/]+(/[^\\s]*)?$' })),
   PUBLIC_IP: T.Optional(T.String({ minLength: 3 })),
   /** Comma-separated hostnames (and their subdomains) no app may claim as a custom domain. */
@@ -92,6 +94,8 @@ export const ENV_HELP: Record<keyof Env, string> = {
   PORT: 'listen port',
   HOST: 'listen address (0.0.0.0 in the Docker image)',
   DATABASE_PATH: 'the SQLite file (:memory: allowed)',
+  DATABASE_URL: 'PostgreSQL instead of SQLite (postgres://user:password@host:5432/db, or ?host=/socket/dir)',
+  INSTANCES: 'with DATABASE_URL and no REDIS_URL: declare 1 to run a single instance',
   PUBLIC_URL: 'base of docUrls and hosted-site URLs (default http://localhost:$PORT)',
   PUBLIC_IP: 'custom domains: ask for an A record to this address instead of a CNAME',
   RESERVED_DOMAINS: 'comma-separated hostnames no app may claim as a custom domain',
@@ -141,6 +145,10 @@ export interface Config {
   port: number
   host: string
   databasePath: string
+  /** PostgreSQL instead of the SQLite file (null: SQLite at databasePath). */
+  databaseUrl: string | null
+  /** How many instances share the store, when declared (INSTANCES). */
+  instances: number | null
   publicUrl: string
   publicIp: string | null
   reservedDomains: string[]
@@ -194,19 +202,34 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (firstError) {
     const name = firstError.path.replace(/^\//, '')
     // IMPORTANT: never echo a secret back into logs.
-    const shown = /SECRET|KEY|TOKEN/.test(name) ? '<redacted>' : JSON.stringify(env[name] ?? '')
+    const shown = /SECRET|KEY|TOKEN|_URL/.test(name) ? '<redacted>' : JSON.stringify(env[name] ?? '')
     throw new ConfigError(
       `Invalid configuration: ${name}=${shown} — ${issueMessage(firstError as ValueErrorLike)}`,
     )
   }
   const e = converted as Env
   const port = e.PORT
+  // With PostgreSQL, several instances may share the store: rate limits kept in one process's
+  // memory would let each instance admit the whole limit. Refuse, unless one instance is declared.
+  if (e.DATABASE_URL && !e.REDIS_URL && e.INSTANCES !== 1)
+    throw new ConfigError(
+      'Invalid configuration: DATABASE_URL (PostgreSQL) needs REDIS_URL, so that rate limits are shared by every instance — or declare INSTANCES=1 to run a single instance with limits kept in memory',
+    )
+  // IMPORTANT: until the account locks, job leases and shared files of several instances are
+  // built (README, "Several instances"), a second instance on the same PostgreSQL could overshoot
+  // a quota or add a seat twice. Say so rather than start.
+  if (e.DATABASE_URL && e.INSTANCES !== undefined && e.INSTANCES !== 1)
+    throw new ConfigError(
+      `Invalid configuration: INSTANCES=${e.INSTANCES} — this version runs one instance per PostgreSQL database (INSTANCES=1); several instances need locks it does not have yet`,
+    )
   if (e.CERT_PROVIDER === 'acme' && (!e.ACME_DIRECTORY_URL || !e.ACME_EMAIL))
     throw new ConfigError('Invalid configuration: CERT_PROVIDER=acme needs ACME_DIRECTORY_URL and ACME_EMAIL')
   return {
     port,
     host: e.HOST,
     databasePath: e.DATABASE_PATH,
+    databaseUrl: e.DATABASE_URL ?? null,
+    instances: e.INSTANCES ?? null,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     publicIp: e.PUBLIC_IP ?? null,
     reservedDomains: (e.RESERVED_DOMAINS ?? '')

@@ -8,6 +8,7 @@ import type { Config } from './config'
 import type { AppDeps } from './deps'
 import { SECOND } from './lib/clock'
 import { Metrics } from './lib/metrics'
+import { usePseudonymKey } from './lib/pseudonym'
 import { SELF } from './lib/self'
 import { lastResortResponse } from './plugins/error-envelope'
 import { checkBillingCredentials } from './services/billing-health'
@@ -41,7 +42,8 @@ export function ensureDataDirectories(config: Config) {
  * Opens, migrates and checks the database of `serve` and the CLI: any failure becomes a
  * StartupError naming DATABASE_PATH — including a file that opens but cannot be written.
  */
-export function openDatabase(config: Config): Store {
+export async function openDatabase(config: Config): Promise<Store> {
+  if (config.databaseUrl) return openPostgres(config, config.databaseUrl)
   const where = `DATABASE_PATH=${JSON.stringify(config.databasePath)}`
   let store: Store
   try {
@@ -71,6 +73,22 @@ export function openDatabase(config: Config): Store {
   return store
 }
 
+/** The PostgreSQL store of DATABASE_URL, reachable and migrated, or a StartupError naming it. */
+async function openPostgres(config: Config, url: string): Promise<Store> {
+  // Loaded on demand: a server on SQLite never builds the PostgreSQL renderings.
+  const { createPgStore } = await import('../db/pg/store')
+  const store = createPgStore(url, {
+    onPseudonymKey: config.pseudonymKey ? undefined : (key) => usePseudonymKey(key),
+  })
+  try {
+    await store.ready
+  } catch (error) {
+    store.close()
+    throw new StartupError(`Cannot open the database DATABASE_URL=${store.path}: ${causeOf(error)}`)
+  }
+  return store
+}
+
 /**
  * `custodian serve`: migrate, listen, and on SIGTERM/SIGINT stop accepting, let in-flight
  * requests finish (up to 10 s), checkpoint the WAL and close the database, then exit 0.
@@ -81,7 +99,7 @@ export async function serve(
 ): Promise<void> {
   ensureDataDirectories(config)
   // Process metrics (CPU, memory, event-loop lag) only in a real server, not per test app.
-  const store = openDatabase(config)
+  const store = await openDatabase(config)
   const deps = buildDeps({ ...options, config, store, metrics: new Metrics({ processMetrics: true }) })
   // IMPORTANT: before the first request: a database restored from a backup must forget again
   // every account erased after that backup was taken (the erasure ledger).
@@ -89,9 +107,10 @@ export async function serve(
   if (reapplied.erased > 0 || reapplied.receiptsCopied > 0)
     deps.logger.warn('re-applied erasures recorded after this database was backed up', reapplied)
   const app = createApp(deps)
-  const checkpoints = await startBackgroundCheckpoints(store, (message, fields) =>
-    deps.logger.warn(message, fields),
-  )
+  const checkpoints =
+    store.dialect === 'sqlite'
+      ? await startBackgroundCheckpoints(store, (message, fields) => deps.logger.warn(message, fields))
+      : null
   try {
     app.listen({
       port: config.port,
@@ -152,7 +171,7 @@ export async function serve(
     await deps.rateLimitStore.close?.()
     await checkpoints?.stop()
     try {
-      deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+      if (deps.store.dialect === 'sqlite') deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
     } finally {
       deps.store.close()
     }

@@ -16,3 +16,11 @@ export async function migratePg(client: SQL): Promise<void> {
   }
   await orm.dialect.migrate(migrations, orm.session, { migrationsFolder: 'embedded' })
 }
+
+/** Migrations embedded in this binary that the database has not applied yet. */
+export async function pendingPgMigrations(client: SQL): Promise<number> {
+  const [row] = await client`SELECT to_regclass('drizzle.__drizzle_migrations') IS NOT NULL AS present`
+  if (!row?.present) return migrations.length
+  const [{ n }] = await client`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`
+  return migrations.length - Number(n)
+}

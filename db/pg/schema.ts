@@ -3,10 +3,10 @@ import {
   type AnyPgColumn,
   bigint,
   boolean,
+  customType,
   doublePrecision,
   foreignKey,
   index,
-  json,
   type PgColumnBuilderBase,
   type PgTableWithColumns,
   pgTable,
@@ -45,6 +45,17 @@ interface Builder extends PgColumnBuilderBase {
   primaryKey(): Builder
 }
 
+/**
+ * A `json` column whose values go to Bun's client as they are: Bun serialises a parameter of a
+ * json column itself, so Drizzle's own json column — which stringifies first — stores a JSON
+ * *string* holding the document (found in the first trial run). Read back, Bun has parsed it.
+ */
+const jsonValue = customType<{ data: unknown; driverData: unknown }>({
+  dataType: () => 'json',
+  toDriver: (value) => value,
+  fromDriver: (value) => (typeof value === 'string' ? JSON.parse(value) : value),
+})
+
 function renderColumn(column: SQLiteColumn): Builder {
   const mode = (column as unknown as { config?: { mode?: string } }).config?.mode
   let builder: Builder
@@ -53,7 +64,7 @@ function renderColumn(column: SQLiteColumn): Builder {
       builder = text(column.name) as unknown as Builder
       break
     case 'SQLiteTextJson':
-      builder = json(column.name) as unknown as Builder
+      builder = jsonValue(column.name) as unknown as Builder
       break
     case 'SQLiteBoolean':
       builder = boolean(column.name) as unknown as Builder

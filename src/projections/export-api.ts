@@ -77,12 +77,12 @@ export const apiExportPlan: ExportPlan = {
     'quotaUsage',
     'sandboxes',
   ],
-  *generate(ctx: ExportContext) {
+  async *generate(ctx: ExportContext) {
     const s = ctx.snapshot
-    const user = first(s.rows<UserRow>(T.users))
-    const apps = [...s.rows<AppRow>(T.apps)] // at most 10
+    const user = await first(s.rows<UserRow>(T.users))
+    const apps = await Array.fromAsync(s.rows<AppRow>(T.apps)) // at most 10
     const appById = new Map(apps.map((a) => [a.id, a]))
-    const subscription = first(s.rows<SubscriptionRow>(T.subscriptions)) ?? null
+    const subscription = (await first(s.rows<SubscriptionRow>(T.subscriptions))) ?? null
     yield `{"exportedAt":${JSON.stringify(new Date(ctx.now).toISOString())}`
     yield* single(ctx, 'user', user, (u) => ({
       email: u.email,

@@ -48,13 +48,13 @@ export const v1ExportPlan: ExportPlan = {
     'deploys',
     'subscription',
   ],
-  *generate(ctx: ExportContext) {
+  async *generate(ctx: ExportContext) {
     const s = ctx.snapshot
-    const user = first(s.rows<UserRow>(T.users))
-    const team = first(s.rows<TeamRow>(T.teams))
+    const user = await first(s.rows<UserRow>(T.users))
+    const team = await first(s.rows<TeamRow>(T.teams))
     yield '{'
     // The first section is written without its leading comma.
-    const sections = (function* () {
+    const sections = (async function* () {
       yield* single(ctx, 'user', user, projectUserForV1)
       yield* single(ctx, 'team', team, projectTeamForV1)
       yield* single(
@@ -148,7 +148,7 @@ export const v1ExportPlan: ExportPlan = {
       }))
       yield `,"exported_at":${JSON.stringify(new Date(ctx.now).toISOString())}`
     })()
-    const opening = sections.next()
+    const opening = await sections.next()
     if (!opening.done) yield opening.value.slice(1)
     yield* sections
   },

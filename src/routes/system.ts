@@ -1,6 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { writeProblem } from '../../db/client'
-import { pendingMigrations } from '../../db/migrate'
+import { storeHealth } from '../../db/health'
 import pkg from '../../package.json'
 import type { AppDeps } from '../deps'
 import { clientIp, type PeerSource } from '../lib/client-ip'
@@ -97,7 +96,7 @@ export const systemRoutes = ({ store, metrics, config, billingHealth }: AppDeps)
     )
     .get(
       '/readyz',
-      ({ set }) => {
+      async ({ set }) => {
         set.headers['cache-control'] = 'no-store'
         const notReady = (database: string, pendingMigrations: number, reason: string) => {
           set.status = 503
@@ -110,11 +109,11 @@ export const systemRoutes = ({ store, metrics, config, billingHealth }: AppDeps)
           }
         }
         try {
-          store.sqlite.query('SELECT 1').get()
-          const pending = pendingMigrations(store)
+          const health = await storeHealth(store)
+          const pending = health.pendingMigrations
           if (pending > 0) return notReady('ok', pending, `${pending} migration(s) not applied`)
           // A database that reads but cannot be written would answer every write with 500.
-          const problem = writeProblem(store)
+          const problem = health.writeProblem
           if (problem) return notReady('read_only', 0, `the database cannot be written: ${problem}`)
           if (billingHealth.state === 'refused')
             return notReady('ok', 0, 'Stripe refused STRIPE_SECRET_KEY: billing calls would fail')

@@ -2,7 +2,8 @@ import { and, asc, count, eq, or, sql } from 'drizzle-orm'
 import { EpochCache, EpochTopic } from '../../db/change-epochs'
 import { preparedFor, readTransaction, type Store, statementsFor, type Tx } from '../../db/client'
 import type { SubscriptionRow } from '../../db/rows'
-import { apps, type PlanType, sites, subscriptions } from '../../db/schema'
+import type { PlanType } from '../../db/schema'
+import { apps, sites, subscriptions } from '../../db/tables'
 import type { UserRow } from './accounts'
 import { getUser } from './accounts'
 
@@ -74,19 +75,19 @@ const subscriptionOf = preparedFor((orm) =>
     .prepare(),
 )
 
-export function subscriptionOfUser(tx: Tx, userId: string): SubscriptionRow | null {
-  return subscriptionOf(tx).get({ user: userId }) ?? null
+export async function subscriptionOfUser(tx: Tx, userId: string): Promise<SubscriptionRow | null> {
+  return (await subscriptionOf(tx).get({ user: userId })) ?? null
 }
 
 /** What `GET /api/status` and `GET /api/account` start from, read from the local mirror. */
 export function accountOverview(store: Store, userId: string): Promise<AccountOverview> {
-  return readTransaction(store, (tx) => {
-    const user = getUser(tx, userId)
+  return readTransaction(store, async (tx) => {
+    const user = await getUser(tx, userId)
     if (!user) throw new Error(`user ${userId} vanished during the request`)
     return {
       user,
-      appCount: appCountOf(tx).get({ user: userId })?.n ?? 0,
-      subscription: subscriptionOfUser(tx, userId),
+      appCount: (await appCountOf(tx).get({ user: userId }))?.n ?? 0,
+      subscription: await subscriptionOfUser(tx, userId),
     }
   })
 }
@@ -128,22 +129,17 @@ const statusStatement = statementsFor((db) =>
 export function accountStatus(store: Store, userId: string): AccountStatus | Promise<AccountStatus> {
   let answers = statusCaches.get(store)
   if (!answers) {
-    answers = new EpochCache<AccountStatus>(
-      store.epochs,
-      EpochTopic.accountStatus,
-      // Self-check (tests only): a cached answer must equal what the rows say now. A read outside
-      // the store's lock, synchronous as the check must be; it changes nothing.
-      (id, cached) => JSON.stringify(cached) === JSON.stringify(readStatus(store.orm, id)),
-    )
+    answers = new EpochCache<AccountStatus>(store.epochs, EpochTopic.accountStatus)
     statusCaches.set(store, answers)
   }
   // Read before the rows: a change committed after this point moves the epoch past it.
   const epoch = answers.epoch()
   const cached = answers.get(userId, epoch)
+  if (cached && store.epochs.selfCheck) return recheckedStatus(store, userId, cached)
   if (cached) return cached
   const cache = answers
-  return readTransaction(store, (tx) => {
-    const status = readStatus(tx, userId)
+  return readTransaction(store, async (tx) => {
+    const status = await readStatus(tx, userId)
     cache.set(userId, epoch, status)
     return status
   })
@@ -151,8 +147,16 @@ export function accountStatus(store: Store, userId: string): AccountStatus | Pro
 
 const statusCaches = new WeakMap<Store, EpochCache<AccountStatus>>()
 
-function readStatus(tx: Tx, userId: string): AccountStatus {
-  const row = statusStatement(tx).get(userId)
+/** Self-check (CHECK_CACHES, tests): a cached answer must equal what the rows say now. */
+async function recheckedStatus(store: Store, userId: string, cached: AccountStatus): Promise<AccountStatus> {
+  const fresh = await readTransaction(store, (tx) => readStatus(tx, userId))
+  if (JSON.stringify(fresh) !== JSON.stringify(cached))
+    throw new Error('account status changed without raising its epoch (db/change-epochs.ts)')
+  return cached
+}
+
+async function readStatus(tx: Tx, userId: string): Promise<AccountStatus> {
+  const row = await statusStatement(tx).get(userId)
   if (!row?.present) throw new Error(`user ${userId} vanished during the request`)
   return Object.freeze({
     subscriptionStatus: row.subscription_status,
@@ -163,6 +167,6 @@ function readStatus(tx: Tx, userId: string): AccountStatus {
 }
 
 /** The account's deployed apps and apps holding a seat, oldest first. */
-export function deployedApps(tx: Tx, userId: string): DeployedAppSummary[] {
-  return deployedAppsOf(tx).all({ user: userId })
+export async function deployedApps(tx: Tx, userId: string): Promise<DeployedAppSummary[]> {
+  return await deployedAppsOf(tx).all({ user: userId })
 }

@@ -1,7 +1,7 @@
 import { and, desc, eq, gte, sql } from 'drizzle-orm'
 import { changesOf, preparedFor, type Store, type Tx, writeTransaction } from '../../db/client'
 import type { QuotaTierRow, QuotaUsageRow, TeamRow, UserRow } from '../../db/rows'
-import { quotaTiers, quotaUsage, teams, users } from '../../db/schema'
+import { quotaTiers, quotaUsage, teams, users } from '../../db/tables'
 import { AppError } from '../errors'
 import { type Clock, DAY } from '../lib/clock'
 import { randomBase62, uuidv7 } from '../lib/ids'
@@ -32,16 +32,20 @@ export interface NewUser {
  * Creates a user and its personal team in the caller's transaction. Throws CONFLICT when the
  * email is taken (the unique index decides, not a prior read).
  */
-export function createUserWithTeam(tx: Tx, clock: Clock, input: NewUser): { user: UserRow; team: TeamRow } {
+export async function createUserWithTeam(
+  tx: Tx,
+  clock: Clock,
+  input: NewUser,
+): Promise<{ user: UserRow; team: TeamRow }> {
   const now = clock.now()
   const email = normaliseEmail(input.email)
   if (!isValidEmail(email))
     throw new AppError('VALIDATION_FAILED', 'Validation failed: email: must be an email address', {
       issues: [{ path: ['email'], message: 'must be an email address' }],
     })
-  const existing = tx.select({ id: users.id }).from(users).where(eq(users.email, email)).get()
+  const existing = await tx.select({ id: users.id }).from(users).where(eq(users.email, email)).get()
   if (existing) throw new AppError('CONFLICT', 'An account with this email already exists.')
-  const user = tx
+  const user = await tx
     .insert(users)
     .values({
       id: input.id ?? uuidv7(clock),
@@ -54,7 +58,7 @@ export function createUserWithTeam(tx: Tx, clock: Clock, input: NewUser): { user
     .returning()
     .get()
   const local = slugify(email.split('@')[0] ?? '', 40) || 'team'
-  const team = tx
+  const team = await tx
     .insert(teams)
     .values({
       id: uuidv7(clock),
@@ -114,30 +118,30 @@ const usageSince = preparedFor((orm) =>
     .prepare(),
 )
 
-export function findUserByEmail(tx: Tx, email: string): UserRow | undefined {
-  return userByEmail(tx).get({ email: normaliseEmail(email) })
+export async function findUserByEmail(tx: Tx, email: string): Promise<UserRow | undefined> {
+  return await userByEmail(tx).get({ email: normaliseEmail(email) })
 }
 
-export function getUser(tx: Tx, userId: string): UserRow | undefined {
-  return userById(tx).get({ id: userId })
+export async function getUser(tx: Tx, userId: string): Promise<UserRow | undefined> {
+  return await userById(tx).get({ id: userId })
 }
 
 /** The user's personal team. */
-export function personalTeam(tx: Tx, userId: string): TeamRow {
-  const team = teamOfOwner(tx).get({ owner: userId })
+export async function personalTeam(tx: Tx, userId: string): Promise<TeamRow> {
+  const team = await teamOfOwner(tx).get({ owner: userId })
   if (!team) throw new Error(`user ${userId} has no personal team`)
   return team
 }
 
-export function quotaTier(tx: Tx, tierId: string): QuotaTierRow {
-  const tier = tierById(tx).get({ id: tierId })
+export async function quotaTier(tx: Tx, tierId: string): Promise<QuotaTierRow> {
+  const tier = await tierById(tx).get({ id: tierId })
   if (!tier) throw new Error(`quota tier ${tierId} does not exist`)
   return tier
 }
 
 /** Usage rows of the last `days` UTC days, newest first. */
-export function recentUsage(tx: Tx, teamId: string, clock: Clock, days = 30): QuotaUsageRow[] {
-  return usageSince(tx).all({ team: teamId, since: utcDay(clock.now() - (days - 1) * DAY) })
+export async function recentUsage(tx: Tx, teamId: string, clock: Clock, days = 30): Promise<QuotaUsageRow[]> {
+  return await usageSince(tx).all({ team: teamId, since: utcDay(clock.now() - (days - 1) * DAY) })
 }
 
 export interface ProfilePatch {
@@ -152,9 +156,9 @@ const profileUpdate = preparedFor((orm) =>
   orm
     .update(users)
     .set({
-      displayName: sql`CASE WHEN ${sql.placeholder('setDisplayName')} THEN ${sql.placeholder('displayName')} ELSE ${users.displayName} END`,
-      avatarUrl: sql`CASE WHEN ${sql.placeholder('setAvatarUrl')} THEN ${sql.placeholder('avatarUrl')} ELSE ${users.avatarUrl} END`,
-      name: sql`CASE WHEN ${sql.placeholder('setName')} THEN ${sql.placeholder('name')} ELSE ${users.name} END`,
+      displayName: sql`CASE WHEN ${sql.placeholder('setDisplayName')} = 1 THEN ${sql.placeholder('displayName')} ELSE ${users.displayName} END`,
+      avatarUrl: sql`CASE WHEN ${sql.placeholder('setAvatarUrl')} = 1 THEN ${sql.placeholder('avatarUrl')} ELSE ${users.avatarUrl} END`,
+      name: sql`CASE WHEN ${sql.placeholder('setName')} = 1 THEN ${sql.placeholder('name')} ELSE ${users.name} END`,
       updatedAt: sql`${sql.placeholder('now')}`,
     })
     .where(eq(users.id, sql.placeholder('id')))
@@ -167,17 +171,19 @@ export async function updateProfile(
   userId: string,
   patch: ProfilePatch,
 ): Promise<void> {
-  const result = await writeTransaction(store, (tx) =>
-    profileUpdate(tx).run({
-      id: userId,
-      now: clock.now(),
-      setDisplayName: patch.displayName === undefined ? 0 : 1,
-      displayName: patch.displayName ?? null,
-      setAvatarUrl: patch.avatarUrl === undefined ? 0 : 1,
-      avatarUrl: patch.avatarUrl ?? null,
-      setName: patch.name === undefined ? 0 : 1,
-      name: patch.name ?? null,
-    }),
+  const result = await writeTransaction(
+    store,
+    async (tx) =>
+      await profileUpdate(tx).run({
+        id: userId,
+        now: clock.now(),
+        setDisplayName: patch.displayName === undefined ? 0 : 1,
+        displayName: patch.displayName ?? null,
+        setAvatarUrl: patch.avatarUrl === undefined ? 0 : 1,
+        avatarUrl: patch.avatarUrl ?? null,
+        setName: patch.name === undefined ? 0 : 1,
+        name: patch.name ?? null,
+      }),
   )
   if (changesOf(result) === 0) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
 }

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, like, sql } from 'drizzle-orm'
 import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
-import { apiKeys, quotaTiers, sandboxes, teams, users } from '../../db/schema'
+import { apiKeys, quotaTiers, sandboxes, teams, users } from '../../db/tables'
 import { AppError, fieldError } from '../errors'
 import type { Clock } from '../lib/clock'
 import { getUser, normaliseEmail, personalTeam, type UserRow } from './accounts'
@@ -8,17 +8,17 @@ import { getUser, normaliseEmail, personalTeam, type UserRow } from './accounts'
 /** The admin detail shows this many most recent sandboxes; the export has all of them. */
 export const ADMIN_DETAIL_SANDBOXES = 100
 
-export function requireUser(tx: Tx, userId: string): UserRow {
-  const user = getUser(tx, userId)
+export async function requireUser(tx: Tx, userId: string): Promise<UserRow> {
+  const user = await getUser(tx, userId)
   if (!user) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
   return user
 }
 
 /** Users whose email contains `query`, in creation order (UUID v7), keyset-paged. */
 export function searchUsers(store: Store, query: string, limit: number, afterId: string | null) {
-  return readTransaction(store, (tx) => {
+  return readTransaction(store, async (tx) => {
     const pattern = `%${normaliseEmail(query).replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-    const rows = tx
+    const rows = await tx
       .select()
       .from(users)
       .where(
@@ -36,10 +36,15 @@ export function searchUsers(store: Store, query: string, limit: number, afterId:
   })
 }
 
-export function userKeysAndSandboxes(tx: Tx, userId: string, teamId: string) {
+export async function userKeysAndSandboxes(tx: Tx, userId: string, teamId: string) {
   return {
-    keys: tx.select().from(apiKeys).where(eq(apiKeys.userId, userId)).orderBy(desc(apiKeys.createdAt)).all(),
-    sandboxes: tx
+    keys: await tx
+      .select()
+      .from(apiKeys)
+      .where(eq(apiKeys.userId, userId))
+      .orderBy(desc(apiKeys.createdAt))
+      .all(),
+    sandboxes: await tx
       .select()
       .from(sandboxes)
       .where(eq(sandboxes.teamId, teamId))
@@ -51,19 +56,19 @@ export function userKeysAndSandboxes(tx: Tx, userId: string, teamId: string) {
 
 /** Moves a user and its personal team to another quota tier, in one transaction. */
 export function setQuotaTier(store: Store, clock: Clock, userId: string, tierId: string) {
-  return writeTransaction(store, (tx) => {
-    const tier = tx.select().from(quotaTiers).where(eq(quotaTiers.id, tierId)).get()
+  return writeTransaction(store, async (tx) => {
+    const tier = await tx.select().from(quotaTiers).where(eq(quotaTiers.id, tierId)).get()
     if (!tier) throw fieldError(['quota_tier_id'], `unknown quota tier "${tierId}"`)
     const now = clock.now()
-    const user = tx
+    const user = await tx
       .update(users)
       .set({ quotaTierId: tier.id, tier: tier.id, updatedAt: now })
       .where(eq(users.id, userId))
       .returning()
       .get()
     if (!user) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
-    const team = personalTeam(tx, userId)
-    const updatedTeam = tx
+    const team = await personalTeam(tx, userId)
+    const updatedTeam = await tx
       .update(teams)
       .set({ quotaTierId: tier.id, updatedAt: now })
       .where(eq(teams.id, team.id))

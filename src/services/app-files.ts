@@ -2,7 +2,7 @@ import { readdir, rm, rmdir } from 'node:fs/promises'
 import { dirname, relative } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
-import { apps } from '../../db/schema'
+import { apps } from '../../db/tables'
 import { AppError } from '../errors'
 import type { FileStorage } from '../lib/storage'
 import { ownedApp } from './apps'
@@ -40,8 +40,8 @@ export async function writeAppFilesThenCommit<T>(
     throw error
   }
   try {
-    return await writeTransaction(deps.store, (tx) => {
-      ownedApp(tx, userId, appId)
+    return await writeTransaction(deps.store, async (tx) => {
+      await ownedApp(tx, userId, appId)
       return commit(tx)
     })
   } catch (error) {
@@ -52,9 +52,9 @@ export async function writeAppFilesThenCommit<T>(
 }
 
 export function appIsLive(store: Store, userId: string, appId: string): Promise<boolean> {
-  return readTransaction(store, (tx) => {
+  return readTransaction(store, async (tx) => {
     try {
-      ownedApp(tx, userId, appId)
+      await ownedApp(tx, userId, appId)
       return true
     } catch {
       return false
@@ -77,8 +77,9 @@ export async function discardAppOutput(
   error: AppError,
 ): Promise<never> {
   for (const output of outputs) await rm(output, { recursive: true, force: true })
-  const appRow = await readTransaction(deps.store, (tx) =>
-    tx.select({ id: apps.id }).from(apps).where(eq(apps.id, appId)).get(),
+  const appRow = await readTransaction(
+    deps.store,
+    async (tx) => await tx.select({ id: apps.id }).from(apps).where(eq(apps.id, appId)).get(),
   )
   if (!appRow) await deps.storage.removeAppFiles(appId)
   else for (const output of outputs) await removeEmptyParents(dirname(output), deps.storage.appDir(appId))

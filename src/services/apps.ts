@@ -1,8 +1,9 @@
 import { and, asc, count, eq, like, or, sql } from 'drizzle-orm'
-import { preparedFor, readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
+import { preparedFor, rawDbOf, readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
+import { isUniqueViolation } from '../../db/errors'
 import { OWNED_TABLES } from '../../db/ownership'
 import type { AppRow, SiteRow } from '../../db/rows'
-import { apps, sites } from '../../db/schema'
+import { apps, sites } from '../../db/tables'
 import { AppError } from '../errors'
 import type { Clock } from '../lib/clock'
 import type { FileStorage } from '../lib/storage'
@@ -36,15 +37,15 @@ const liveAppOfUser = preparedFor((orm) =>
 )
 
 export function listApps(store: Store, userId: string): Promise<AppRow[]> {
-  return readTransaction(store, (tx) => appsOfUser(tx).all({ user: userId }))
+  return readTransaction(store, async (tx) => await appsOfUser(tx).all({ user: userId }))
 }
 
 /**
  * The caller's app, or NOT_FOUND — for an app that does not exist and one that is someone else's
  * alike.
  */
-export function ownedApp(tx: Tx, userId: string, appId: string): AppRow {
-  const app = liveAppOfUser(tx).get({ app: appId, user: userId })
+export async function ownedApp(tx: Tx, userId: string, appId: string): Promise<AppRow> {
+  const app = await liveAppOfUser(tx).get({ app: appId, user: userId })
   if (!app) throw new AppError('NOT_FOUND', 'No such app.')
   return app
 }
@@ -61,26 +62,24 @@ export const requireOwnedApp = (store: Store, userId: string, appId: string): Pr
  */
 const ownerIsLive = sql`NOT EXISTS (SELECT 1 FROM users WHERE users.id = ${apps.userId} AND users.erasure_requested_at IS NOT NULL)`
 
-export function siteOf(tx: Tx, appId: string): SiteRow | undefined {
-  return tx.select().from(sites).where(eq(sites.appId, appId)).get()
+export async function siteOf(tx: Tx, appId: string): Promise<SiteRow | undefined> {
+  return await tx.select().from(sites).where(eq(sites.appId, appId)).get()
 }
-
-const isUniqueViolation = (error: unknown, column: string) =>
-  error instanceof Error && /UNIQUE constraint failed/.test(error.message) && error.message.includes(column)
 
 /**
  * The first free slug for a name: the base, then `-2`, `-3`… Reserved words are skipped like
  * taken ones. Chosen inside the caller's write transaction; the unique index has the last word.
  */
-function freeSlug(tx: Tx, appName: string): string {
+async function freeSlug(tx: Tx, appName: string): Promise<string> {
   const base = baseSlug(appName)
   const taken = new Set(
-    tx
-      .select({ slug: apps.slug })
-      .from(apps)
-      .where(or(eq(apps.slug, base), like(apps.slug, `${base}-%`)))
-      .all()
-      .map((r) => r.slug),
+    (
+      await tx
+        .select({ slug: apps.slug })
+        .from(apps)
+        .where(or(eq(apps.slug, base), like(apps.slug, `${base}-%`)))
+        .all()
+    ).map((r) => r.slug),
   )
   if (!taken.has(base) && !isReservedSlug(base)) return base
   for (let n = 2; ; n++) {
@@ -93,24 +92,24 @@ function freeSlug(tx: Tx, appName: string): string {
 export async function createApp(deps: AppsDeps, userId: string, appName: string): Promise<AppRow> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await writeTransaction(deps.store, (tx) => {
-        const n = tx.select({ n: count() }).from(apps).where(eq(apps.userId, userId)).get()?.n ?? 0
+      return await writeTransaction(deps.store, async (tx) => {
+        const n = (await tx.select({ n: count() }).from(apps).where(eq(apps.userId, userId)).get())?.n ?? 0
         if (n >= MAX_APPS)
           throw new AppError('APP_LIMIT_REACHED', `An account may have at most ${MAX_APPS} apps.`)
         const now = deps.clock.now()
-        const app = tx
+        const app = await tx
           .insert(apps)
           .values({
             id: deps.pushId(),
             userId,
             appName,
-            slug: freeSlug(tx, appName),
+            slug: await freeSlug(tx, appName),
             createdAt: now,
             updatedAt: now,
           })
           .returning()
           .get()
-        tx.insert(sites).values({ appId: app.id, createdAt: now, updatedAt: now }).run()
+        await tx.insert(sites).values({ appId: app.id, createdAt: now, updatedAt: now }).run()
         return app
       })
     } catch (error) {
@@ -131,19 +130,17 @@ export async function deleteApp(
   userId: string,
   appId: string,
 ): Promise<{ app: AppRow; domain: string | null }> {
-  const { app, domain } = await writeTransaction(deps.store, (tx) => {
-    const app = ownedApp(tx, userId, appId)
-    const domain = siteOf(tx, appId)?.customDomain ?? null
+  const { app, domain } = await writeTransaction(deps.store, async (tx) => {
+    const app = await ownedApp(tx, userId, appId)
+    const domain = (await siteOf(tx, appId))?.customDomain ?? null
     for (const table of OWNED_TABLES) {
       if (table.owner.via !== 'app') continue
-      tx.$client.prepare(`DELETE FROM ${table.name} WHERE ${table.owner.column} = ?`).run(appId)
+      await rawDbOf(tx).prepare(`DELETE FROM ${table.name} WHERE ${table.owner.column} = ?`).run(appId)
     }
-    tx.delete(apps).where(eq(apps.id, appId)).run()
+    await tx.delete(apps).where(eq(apps.id, appId)).run()
     return { app, domain }
   })
   await deps.storage.removeAppFiles(appId)
   if (domain) await deps.storage.removeCertificate(domain)
   return { app, domain }
 }
-
-export { isUniqueViolation }

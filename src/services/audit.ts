@@ -1,5 +1,5 @@
 import type { Tx } from '../../db/client'
-import { auditEvents } from '../../db/schema'
+import { auditEvents } from '../../db/tables'
 import type { Clock } from '../lib/clock'
 import { uuidv7 } from '../lib/ids'
 import { hashUserId } from '../lib/pseudonym'
@@ -17,14 +17,15 @@ export type AuditAction =
  * Records an account-level event. PII-free by construction: a hashed user id and details the
  * caller chooses (ids, counts, kinds) — never an email, a name, an IP or a key.
  */
-export function recordAudit(
+export async function recordAudit(
   tx: Tx,
   clock: Clock,
   userId: string,
   action: AuditAction,
   details: Record<string, string | number | boolean | null> | null = null,
 ) {
-  tx.insert(auditEvents)
+  await tx
+    .insert(auditEvents)
     .values({ id: uuidv7(clock), userHash: hashUserId(userId), action, at: clock.now(), details })
     .run()
 }

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
-import { users } from '../../db/schema'
+import { users } from '../../db/tables'
 import {
   BillingError,
   type BillingInvoice,
@@ -91,8 +91,8 @@ export async function atStripeFailClosed<T>(fn: () => Promise<T>): Promise<T> {
 export const underBillingLock = <T>(deps: BillingDeps, userId: string, fn: () => Promise<T>) =>
   deps.billingLocks.run(`billing:${userId}`, fn)
 
-function userOf(tx: Tx, userId: string): UserRow {
-  const user = getUser(tx, userId)
+async function userOf(tx: Tx, userId: string): Promise<UserRow> {
+  const user = await getUser(tx, userId)
   if (!user) throw new Error(`user ${userId} vanished during the request`)
   return user
 }
@@ -106,12 +106,14 @@ async function ensureCustomer(deps: BillingDeps, billing: BillingPort, user: Use
   const customerId = await atStripe(() =>
     billing.createCustomer(user.email, { userId: user.id }, `custodian-customer-${user.id}`),
   )
-  await writeTransaction(deps.store, (tx) =>
-    tx
-      .update(users)
-      .set({ stripeCustomerId: customerId, updatedAt: deps.clock.now() })
-      .where(eq(users.id, user.id))
-      .run(),
+  await writeTransaction(
+    deps.store,
+    async (tx) =>
+      await tx
+        .update(users)
+        .set({ stripeCustomerId: customerId, updatedAt: deps.clock.now() })
+        .where(eq(users.id, user.id))
+        .run(),
   )
   return customerId
 }
@@ -143,14 +145,14 @@ async function freshSubscription(
 
 /** Starting a subscription: the app must be the user's, and the account must have none live. */
 function readyToSubscribe(deps: BillingDeps, userId: string, appId: string) {
-  return readTransaction(deps.store, (tx) => {
-    const app = ownedApp(tx, userId, appId)
-    if (liveSubscription(tx, userId))
+  return readTransaction(deps.store, async (tx) => {
+    const app = await ownedApp(tx, userId, appId)
+    if (await liveSubscription(tx, userId))
       throw new AppError(
         'SUBSCRIPTION_EXISTS',
         'The account already has a subscription; deploy apps to add seats.',
       )
-    return { app, user: userOf(tx, userId) }
+    return { app, user: await userOf(tx, userId) }
   })
 }
 
@@ -209,9 +211,9 @@ export async function startSubscription(
         key,
       ),
     )
-    await writeTransaction(deps.store, (tx) => {
-      mirrorSubscription(tx, deps.clock, userId, subscription, deps.config.stripe)
-      grantSeat(tx, userId, app.id)
+    await writeTransaction(deps.store, async (tx) => {
+      await mirrorSubscription(tx, deps.clock, userId, subscription, deps.config.stripe)
+      await grantSeat(tx, userId, app.id)
     })
     return {
       subscriptionId: subscription.id,
@@ -286,11 +288,11 @@ export async function completeCheckout(
   return underBillingLock(deps, userId, async () => {
     const view = await atStripe(() => billing.retrieveSubscription(subscriptionId))
     if (view === 'missing') return null
-    return writeTransaction(deps.store, (tx) => {
-      const row = mirrorSubscription(tx, deps.clock, userId, view, deps.config.stripe)
+    return writeTransaction(deps.store, async (tx) => {
+      const row = await mirrorSubscription(tx, deps.clock, userId, view, deps.config.stripe)
       const appId = session.metadata.appId
       if (appId && !isTerminal(view.status) && row?.stripeSubscriptionId === view.id)
-        grantSeat(tx, userId, appId)
+        await grantSeat(tx, userId, appId)
       return row
     })
   })
@@ -423,12 +425,14 @@ export async function setPaymentMethod(
     )
     if (card === 'missing') throw new AppError('PAYMENT_ERROR', 'No such payment method.')
     // A write transaction, so cached account statuses everywhere go when it commits.
-    await writeTransaction(deps.store, (tx) =>
-      tx
-        .update(users)
-        .set({ paymentMethod: card, updatedAt: deps.clock.now() })
-        .where(eq(users.id, userId))
-        .run(),
+    await writeTransaction(
+      deps.store,
+      async (tx) =>
+        await tx
+          .update(users)
+          .set({ paymentMethod: card, updatedAt: deps.clock.now() })
+          .where(eq(users.id, userId))
+          .run(),
     )
     return { paymentMethodId: card.id }
   })

@@ -104,9 +104,9 @@ const statements = statementsFor((db) => ({
 
 /** Records that a key was used (at most once a minute per key: it is a write). */
 const touchKey = (store: Store, keyId: string, now: number) =>
-  writeTransaction(store, (tx) => statements(tx).touchKey.run(now, keyId))
+  writeTransaction(store, async (tx) => await statements(tx).touchKey.run(now, keyId))
 
-const userOf = (tx: Tx, userId: string) => statements(tx).userLookup.get(userId) ?? undefined
+const userOf = async (tx: Tx, userId: string) => (await statements(tx).userLookup.get(userId)) ?? undefined
 
 const INVALID: Credential = { ok: false, reason: 'invalid' }
 const MALFORMED: Credential = { ok: false, reason: 'malformed' }
@@ -154,9 +154,9 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     now: number,
     epoch: number | null,
   ): Promise<Credential> {
-    const rows = await readTransaction(store, (tx) => {
-      const key = statements(tx).keyLookup.get(digest)
-      return { key, user: key ? userOf(tx, key.user_id) : undefined }
+    const rows = await readTransaction(store, async (tx) => {
+      const key = await statements(tx).keyLookup.get(digest)
+      return { key, user: key ? await userOf(tx, key.user_id) : undefined }
     })
     const { key, user } = rows
     // The index finds the row; the digests are still compared in constant time.
@@ -225,14 +225,15 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     const claimEmail = typeof payload.email === 'string' ? normaliseEmail(payload.email) : null
     const claimVerified = emailVerifiedClaim(payload)
 
-    const found = await readTransaction(store, (tx) => {
-      const user = userOf(tx, userId)
+    const found = await readTransaction(store, async (tx) => {
+      const user = await userOf(tx, userId)
       if (user) return { user, erased: null }
       // IMPORTANT: a token issued before this subject's account was erased must never
       // re-create it (data-rights.md: "refused even before it expires").
       // Receipts written before pseudonyms were keyed carry the unkeyed hash: look for both.
       const { erasedAfter } = statements(tx)
-      const erased = erasedAfter.get(hashUserId(userId)) ?? erasedAfter.get(legacyHashUserId(userId))
+      const erased =
+        (await erasedAfter.get(hashUserId(userId))) ?? (await erasedAfter.get(legacyHashUserId(userId)))
       return { user, erased }
     })
     let user: UserAuthRow | undefined = found.user
@@ -251,7 +252,7 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
       const id = user.id
       // In a write transaction, like every write a change epoch watches: cached keys of this
       // user carry the old answer and go when it commits.
-      await writeTransaction(store, (tx) => statements(tx).markVerified.run(now, now, id))
+      await writeTransaction(store, async (tx) => await statements(tx).markVerified.run(now, now, id))
       user = { ...user, email_verified_at: now }
     }
     return {
@@ -277,8 +278,8 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
   ): Promise<UserAuthRow | undefined> {
     try {
       // Read back in the same transaction: the row as the lookup shapes it, team included.
-      const user = await writeTransaction(store, (tx) => {
-        createUserWithTeam(tx, clock, { id: userId, email, emailVerified: verified })
+      const user = await writeTransaction(store, async (tx) => {
+        await createUserWithTeam(tx, clock, { id: userId, email, emailVerified: verified })
         return userOf(tx, userId)
       })
       logger.info('user provisioned from session token', { userHash: hashUserId(userId) })

@@ -1,8 +1,16 @@
 import { and, asc, desc, eq, isNotNull, isNull, lt, lte, ne, or } from 'drizzle-orm'
-import { changesOf, readTransaction, type Store, truncateWal, writeTransaction } from '../../db/client'
+import {
+  changesOf,
+  rawDbOf,
+  readTransaction,
+  type Store,
+  truncateWal,
+  writeTransaction,
+} from '../../db/client'
 import { OWNED_TABLES, ownerWhere } from '../../db/ownership'
 import type { DeletionRow } from '../../db/rows'
-import { accountDeletions, apps, type DeletionMode, type DeletionStep, sites, users } from '../../db/schema'
+import type { DeletionMode, DeletionStep } from '../../db/schema'
+import { accountDeletions, apps, sites, users } from '../../db/tables'
 import { BillingError, type BillingPort, isTerminal } from '../billing/port'
 import { AppError } from '../errors'
 import { type Clock, HOUR, SECOND } from '../lib/clock'
@@ -62,8 +70,8 @@ export function hasDeletionReplay(
   credential: string,
   idempotencyKey: string,
 ): Promise<boolean> {
-  return readTransaction(store, (tx) => {
-    const row = tx
+  return readTransaction(store, async (tx) => {
+    const row = await tx
       .select({ id: accountDeletions.id })
       .from(accountDeletions)
       .where(
@@ -79,13 +87,13 @@ export function hasDeletionReplay(
 
 /** Rows the registry reaches from the user, per table, in one read view. */
 export function countOwnedRows(store: Store, userId: string): Promise<Record<string, number>> {
-  return readTransaction(store, (tx) => {
+  return readTransaction(store, async (tx) => {
     const counts: Record<string, number> = {}
     for (const table of OWNED_TABLES)
       counts[table.name] = (
-        tx.$client
-          .query(`SELECT count(*) AS n FROM ${table.name} WHERE ${ownerWhere(table)}`)
-          .get(userId) as { n: number }
+        (await rawDbOf(tx)
+          .prepare(`SELECT count(*) AS n FROM ${table.name} WHERE ${ownerWhere(table)}`)
+          .get(userId)) as { n: number }
       ).n
     return counts
   })
@@ -112,18 +120,18 @@ export function requestDeletion(
   replayHash: string | null = null,
 ): Promise<DeletionRow> {
   const { store, clock } = deps
-  return writeTransaction(store, (tx) => {
+  return writeTransaction(store, async (tx) => {
     const now = clock.now()
-    const user = tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).get()
+    const user = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).get()
     if (!user) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
-    tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)).run()
-    const open = tx
+    await tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)).run()
+    const open = await tx
       .select()
       .from(accountDeletions)
       .where(and(eq(accountDeletions.userId, userId), ne(accountDeletions.step, 'done')))
       .get()
     if (open)
-      return tx
+      return (await tx
         .update(accountDeletions)
         .set({
           lockedUntil: now + deps.config.deletionLeaseMs,
@@ -132,10 +140,10 @@ export function requestDeletion(
         })
         .where(eq(accountDeletions.id, open.id))
         .returning()
-        .get() as DeletionRow
-    recordAudit(tx, clock, userId, 'account.deletion_requested', { mode })
+        .get()) as DeletionRow
+    await recordAudit(tx, clock, userId, 'account.deletion_requested', { mode })
     deps.metrics?.deletionStep('requested')
-    return tx
+    return await tx
       .insert(accountDeletions)
       .values({
         id: uuidv7(clock),
@@ -158,18 +166,20 @@ export function requestDeletion(
 /** Takes the job's lease; false when another runner holds it. */
 async function claimLease(deps: DeletionDeps, id: string): Promise<boolean> {
   const now = deps.clock.now()
-  const result = await writeTransaction(deps.store, (tx) =>
-    tx
-      .update(accountDeletions)
-      .set({ lockedUntil: now + deps.config.deletionLeaseMs })
-      .where(
-        and(
-          eq(accountDeletions.id, id),
-          ne(accountDeletions.step, 'done'),
-          or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
-        ),
-      )
-      .run(),
+  const result = await writeTransaction(
+    deps.store,
+    async (tx) =>
+      await tx
+        .update(accountDeletions)
+        .set({ lockedUntil: now + deps.config.deletionLeaseMs })
+        .where(
+          and(
+            eq(accountDeletions.id, id),
+            ne(accountDeletions.step, 'done'),
+            or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
+          ),
+        )
+        .run(),
   )
   return changesOf(result) === 1
 }
@@ -219,8 +229,9 @@ export async function eraseAccount(
 }
 
 async function loadJob(deps: DeletionDeps, id: string): Promise<DeletionRow> {
-  const job = await readTransaction(deps.store, (tx) =>
-    tx.select().from(accountDeletions).where(eq(accountDeletions.id, id)).get(),
+  const job = await readTransaction(
+    deps.store,
+    async (tx) => await tx.select().from(accountDeletions).where(eq(accountDeletions.id, id)).get(),
   )
   if (!job) throw new Error(`deletion ${id} vanished`)
   return job
@@ -236,8 +247,8 @@ async function advance(
   const now = deps.clock.now()
   const row = await writeTransaction(
     deps.store,
-    (tx) =>
-      tx
+    async (tx) =>
+      (await tx
         .update(accountDeletions)
         .set({
           step,
@@ -248,7 +259,7 @@ async function advance(
         })
         .where(eq(accountDeletions.id, job.id))
         .returning()
-        .get() as DeletionRow,
+        .get()) as DeletionRow,
   )
   deps.metrics?.deletionStep(step)
   return row
@@ -318,13 +329,15 @@ async function subscriptionsToStop(deps: DeletionDeps, userId: string, customerI
 async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<DeletionRow> {
   const { store } = deps
   const userId = job.userId as string
-  const owned = await readTransaction(store, (tx) =>
-    tx
-      .select({ id: apps.id, domain: sites.customDomain })
-      .from(apps)
-      .leftJoin(sites, eq(sites.appId, apps.id))
-      .where(eq(apps.userId, userId))
-      .all(),
+  const owned = await readTransaction(
+    store,
+    async (tx) =>
+      await tx
+        .select({ id: apps.id, domain: sites.customDomain })
+        .from(apps)
+        .leftJoin(sites, eq(sites.appId, apps.id))
+        .where(eq(apps.userId, userId))
+        .all(),
   )
   for (const app of owned) {
     await deps.storage.removeAppFiles(app.id)
@@ -336,14 +349,17 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
   let chunk = 1000
   for (const table of OWNED_TABLES) {
     if (table.name === 'users') continue
-    const chunkSql = `DELETE FROM ${table.name} WHERE rowid IN (SELECT rowid FROM ${table.name} WHERE ${ownerWhere(table)} LIMIT ?2)`
+    // A row's physical address (rowid, ctid) picks each chunk without sorting.
+    const chunkSql = (address: string) =>
+      `DELETE FROM ${table.name} WHERE ${address} IN (SELECT ${address} FROM ${table.name} WHERE ${ownerWhere(table)} LIMIT ?2)`
     for (;;) {
       const started = performance.now()
-      const deleted = await writeTransaction(store, (tx) => {
-        const n = tx.$client.prepare(chunkSql).run(userId, chunk).changes
+      const deleted = await writeTransaction(store, async (tx) => {
+        const n = (await rawDbOf(tx).prepare(chunkSql('rowid'), chunkSql('ctid')).run(userId, chunk)).changes
         if (n > 0) {
           counts[table.name] = (counts[table.name] ?? 0) + n
-          tx.update(accountDeletions)
+          await tx
+            .update(accountDeletions)
             .set({ counts, updatedAt: deps.clock.now() })
             .where(eq(accountDeletions.id, job.id))
             .run()
@@ -361,16 +377,20 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
       await new Promise((resolve) => setImmediate(resolve)) // let other requests in between chunks
     }
   }
-  const row = await writeTransaction(store, (tx) => {
+  const row = await writeTransaction(store, async (tx) => {
     // IMPORTANT: a request authenticated just before the erasure was requested may have written a
     // row after its table's chunks were done; sweep every table again with the user row, so
     // nothing of the account outlives it.
     for (const table of OWNED_TABLES) {
-      const n = tx.$client.prepare(`DELETE FROM ${table.name} WHERE ${ownerWhere(table)}`).run(userId).changes
+      const n = (
+        await rawDbOf(tx)
+          .prepare(`DELETE FROM ${table.name} WHERE ${ownerWhere(table)}`)
+          .run(userId)
+      ).changes
       counts[table.name] = (counts[table.name] ?? 0) + n
     }
     const now = deps.clock.now()
-    return tx
+    return (await tx
       .update(accountDeletions)
       .set({
         step: 'data_erased',
@@ -381,7 +401,7 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
       })
       .where(eq(accountDeletions.id, job.id))
       .returning()
-      .get() as DeletionRow
+      .get()) as DeletionRow
   })
   // Files a request in flight wrote after the first pass: its own check removes them too
   // (sites.ts), this pass covers a request that died between its write and that check.
@@ -392,13 +412,16 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
 
 /** Step 4: the receipt. The user id is dropped; only its hash, counts and Stripe steps remain. */
 async function finish(deps: DeletionDeps, job: DeletionRow): Promise<DeletionRow> {
-  const row = await writeTransaction(deps.store, (tx) => {
+  const row = await writeTransaction(deps.store, async (tx) => {
     const now = deps.clock.now()
     if (job.userId) {
       const total = Object.values(job.counts ?? {}).reduce((a, b) => a + b, 0)
-      recordAudit(tx, deps.clock, job.userId, 'account.deletion_completed', { mode: job.mode, rows: total })
+      await recordAudit(tx, deps.clock, job.userId, 'account.deletion_completed', {
+        mode: job.mode,
+        rows: total,
+      })
     }
-    return tx
+    return (await tx
       .update(accountDeletions)
       .set({
         step: 'done',
@@ -411,15 +434,24 @@ async function finish(deps: DeletionDeps, job: DeletionRow): Promise<DeletionRow
       })
       .where(eq(accountDeletions.id, job.id))
       .returning()
-      .get() as DeletionRow
+      .get()) as DeletionRow
   })
   deps.metrics?.deletionStep('done')
   deps.erasureLedger?.append(ledgerEntryOf(row))
-  scrubWalSoon(deps)
+  if (deps.store.dialect === 'postgres') vacuumSoon(deps)
+  else scrubWalSoon(deps)
   return row
 }
 
 const pendingScrubs = new WeakSet<Store>()
+
+/** PostgreSQL: reclaim the erased rows' dead versions now (db/pg/store.ts, vacuumTables). */
+function vacuumSoon(deps: Pick<DeletionDeps, 'store' | 'logger'>) {
+  const tables = [...OWNED_TABLES.map((t) => t.name), 'account_deletions', 'audit_events']
+  import('../../db/pg/store')
+    .then(({ vacuumTables }) => vacuumTables(deps.store, tables))
+    .catch((error) => deps.logger.warn('VACUUM after an erasure failed', errorFields(error)))
+}
 
 /**
  * The freed pages are zeroed in the database (secure_delete), but the WAL still holds frames of
@@ -475,13 +507,14 @@ async function recordFailure(deps: DeletionDeps, job: DeletionRow, error: unknow
   const attempts = job.attempts + 1
   const backoff = Math.min(MAX_BACKOFF_MS, 30 * SECOND * 2 ** (attempts - 1))
   const message = error instanceof Error ? error.message.slice(0, 500) : String(error).slice(0, 500)
-  await writeTransaction(deps.store, (tx) => {
-    tx.update(accountDeletions)
+  await writeTransaction(deps.store, async (tx) => {
+    await tx
+      .update(accountDeletions)
       .set({ attempts, lastError: message, nextAttemptAt: now + backoff, lockedUntil: null, updatedAt: now })
       .where(eq(accountDeletions.id, job.id))
       .run()
     if (job.step === 'requested' && job.userId)
-      tx.update(users).set({ erasureRequestedAt: null }).where(eq(users.id, job.userId)).run()
+      await tx.update(users).set({ erasureRequestedAt: null }).where(eq(users.id, job.userId)).run()
   })
   deps.logger.warn('deletion attempt failed', {
     deletionId: job.id,
@@ -494,20 +527,22 @@ async function recordFailure(deps: DeletionDeps, job: DeletionRow, error: unknow
 /** Worker: resumes deletions stuck between steps whose backoff has passed. */
 export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
   const now = deps.clock.now()
-  const due = await readTransaction(deps.store, (tx) =>
-    tx
-      .select({ id: accountDeletions.id, userId: accountDeletions.userId, step: accountDeletions.step })
-      .from(accountDeletions)
-      .where(
-        and(
-          ne(accountDeletions.step, 'done'),
-          or(isNull(accountDeletions.nextAttemptAt), lte(accountDeletions.nextAttemptAt, now)),
-          or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
-        ),
-      )
-      .orderBy(asc(accountDeletions.requestedAt))
-      .limit(20)
-      .all(),
+  const due = await readTransaction(
+    deps.store,
+    async (tx) =>
+      await tx
+        .select({ id: accountDeletions.id, userId: accountDeletions.userId, step: accountDeletions.step })
+        .from(accountDeletions)
+        .where(
+          and(
+            ne(accountDeletions.step, 'done'),
+            or(isNull(accountDeletions.nextAttemptAt), lte(accountDeletions.nextAttemptAt, now)),
+            or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
+          ),
+        )
+        .orderBy(asc(accountDeletions.requestedAt))
+        .limit(20)
+        .all(),
   )
   let completed = 0
   for (const job of due) {
@@ -515,8 +550,10 @@ export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
     const userId = job.step === 'requested' ? job.userId : null
     // In a write transaction: the account's credentials stop working everywhere when it commits.
     if (userId)
-      await writeTransaction(deps.store, (tx) =>
-        tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)).run(),
+      await writeTransaction(
+        deps.store,
+        async (tx) =>
+          await tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)).run(),
       )
     try {
       await runDeletion(deps, job.id)
@@ -531,19 +568,21 @@ export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
 /** Worker: hard-deletes soft-deleted accounts whose grace period is over. */
 export async function hardDeleteDueAccounts(deps: DeletionDeps): Promise<number> {
   const now = deps.clock.now()
-  const due = await readTransaction(deps.store, (tx) =>
-    tx
-      .select({ id: users.id })
-      .from(users)
-      .where(
-        and(
-          isNotNull(users.softDeletedAt),
-          lte(users.deleteScheduledAt, now),
-          isNull(users.erasureRequestedAt),
-        ),
-      )
-      .limit(20)
-      .all(),
+  const due = await readTransaction(
+    deps.store,
+    async (tx) =>
+      await tx
+        .select({ id: users.id })
+        .from(users)
+        .where(
+          and(
+            isNotNull(users.softDeletedAt),
+            lte(users.deleteScheduledAt, now),
+            isNull(users.erasureRequestedAt),
+          ),
+        )
+        .limit(20)
+        .all(),
   )
   let completed = 0
   for (const { id } of due) {
@@ -563,8 +602,8 @@ export function listDeletions(
   limit: number,
   before: { requestedAt: number; id: string } | null,
 ) {
-  return readTransaction(store, (tx) => {
-    const rows = tx
+  return readTransaction(store, async (tx) => {
+    const rows = await tx
       .select()
       .from(accountDeletions)
       .where(

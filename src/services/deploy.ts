@@ -4,7 +4,8 @@ import { and, desc, eq, notInArray } from 'drizzle-orm'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
 import type { AppRow, SiteRow } from '../../db/rows'
-import { appPages, apps, deploys, type PageKind, policies, policyVersions, sites } from '../../db/schema'
+import type { PageKind } from '../../db/schema'
+import { appPages, apps, deploys, policies, policyVersions, sites } from '../../db/tables'
 import { AppError } from '../errors'
 import { canonicalJson } from '../lib/canonical-json'
 import { sha256Hex } from '../lib/crypto'
@@ -72,13 +73,13 @@ function answer(
 }
 
 function loadInput(store: Store, userId: string, appId: string): Promise<RenderInput> {
-  return readTransaction(store, (tx) => {
-    const app = ownedApp(tx, userId, appId)
-    const site = tx.select().from(sites).where(eq(sites.appId, appId)).get()
+  return readTransaction(store, async (tx) => {
+    const app = await ownedApp(tx, userId, appId)
+    const site = await tx.select().from(sites).where(eq(sites.appId, appId)).get()
     if (!site) throw new Error(`app ${appId} has no site row`)
-    const policy = tx.select().from(policies).where(eq(policies.appId, appId)).get()?.data ?? null
+    const policy = (await tx.select().from(policies).where(eq(policies.appId, appId)).get())?.data ?? null
     const pages: RenderInput['pages'] = {}
-    for (const row of tx.select().from(appPages).where(eq(appPages.appId, appId)).all())
+    for (const row of await tx.select().from(appPages).where(eq(appPages.appId, appId)).all())
       pages[row.kind as PageKind] = row.data
     return { app, site, policy, pages }
   })
@@ -135,30 +136,32 @@ export async function deployApp(
 
   const url = siteUrl(deps.config.publicUrl, app.slug)
   // A new app takes its seat at Stripe first; the switch below records it in the same transaction.
-  const publish = (recordSeat: (tx: Tx) => void) =>
-    writeTransaction(deps.store, (tx) => {
+  const publish = (recordSeat: (tx: Tx) => Promise<void>) =>
+    writeTransaction(deps.store, async (tx) => {
       // Still live? An erasure may have begun while the pages were written (app-files.ts).
-      ownedApp(tx, userId, appId)
+      await ownedApp(tx, userId, appId)
       const now = deps.clock.now()
-      recordSeat(tx)
-      const updatedSite = tx
+      await recordSeat(tx)
+      const updatedSite = (await tx
         .update(sites)
         .set({ publishedVersion: version, publishedHash: hash })
         .where(eq(sites.appId, appId))
         .returning()
-        .get() as SiteRow
-      const updatedApp = tx
+        .get()) as SiteRow
+      const updatedApp = (await tx
         .update(apps)
         .set({ deployed: true, deployedAt: now, updatedAt: now })
         .where(eq(apps.id, appId))
         .returning()
-        .get() as AppRow
-      tx.insert(deploys)
+        .get()) as AppRow
+      await tx
+        .insert(deploys)
         .values({ id: uuidv7(deps.clock), appId, deployedAt: now, url, pages: rendered.published })
         .run()
-      keepNewest(tx, deploys, deploys.deployedAt, appId, MAX_DEPLOYS)
+      await keepNewest(tx, deploys, deploys.deployedAt, appId, MAX_DEPLOYS)
       if (input.policy) {
-        tx.insert(policyVersions)
+        await tx
+          .insert(policyVersions)
           .values({
             id: uuidv7(deps.clock),
             appId,
@@ -168,7 +171,7 @@ export async function deployApp(
             policyData: input.policy,
           })
           .run()
-        keepNewest(tx, policyVersions, policyVersions.snapshotAt, appId, MAX_POLICY_VERSIONS)
+        await keepNewest(tx, policyVersions, policyVersions.snapshotAt, appId, MAX_POLICY_VERSIONS)
       }
       return { app: updatedApp, site: updatedSite, now }
     })
@@ -186,7 +189,7 @@ export async function deployApp(
 }
 
 /** Deletes all but an app's newest `keep` rows of a history table (deploys, policy versions). */
-function keepNewest(
+async function keepNewest(
   tx: Tx,
   table: typeof deploys | typeof policyVersions,
   newest: SQLiteColumn,
@@ -199,7 +202,8 @@ function keepNewest(
     .where(eq(table.appId, appId))
     .orderBy(desc(newest), desc(table.id))
     .limit(keep)
-  tx.delete(table)
+  await tx
+    .delete(table)
     .where(and(eq(table.appId, appId), notInArray(table.id, kept)))
     .run()
 }
@@ -214,9 +218,9 @@ async function pruneVersions(storage: FileStorage, appId: string) {
 
 /** Deploys of an app, newest first (at most 50). */
 export function deployHistory(store: Store, userId: string, appId: string) {
-  return readTransaction(store, (tx) => {
-    ownedApp(tx, userId, appId)
-    return tx
+  return readTransaction(store, async (tx) => {
+    await ownedApp(tx, userId, appId)
+    return await tx
       .select()
       .from(deploys)
       .where(eq(deploys.appId, appId))

@@ -1,13 +1,15 @@
 import { and, eq, ne } from 'drizzle-orm'
 import { readTransaction, type Store, writeTransaction } from '../../db/client'
-import { type DomainStatus, sites } from '../../db/schema'
+import { isUniqueViolation } from '../../db/errors'
+import type { DomainStatus } from '../../db/schema'
+import { sites } from '../../db/tables'
 import { CertificateError, type CertificateProvider } from '../certificates/port'
 import type { CertificateStore } from '../certificates/store'
 import { AppError, fieldError } from '../errors'
 import type { Clock } from '../lib/clock'
 import type { DnsResolver } from '../lib/dns'
 import { errorFields, type Logger } from '../lib/logger'
-import { isUniqueViolation, ownedApp, siteOf } from './apps'
+import { ownedApp, siteOf } from './apps'
 
 export interface DomainDeps {
   store: Store
@@ -109,13 +111,14 @@ export async function setDomain(deps: DomainDeps, userId: string, appId: string,
   const domain = normaliseDomain(input, publicHostOf(deps.config.publicUrl), deps.config.reservedDomains)
   let previous: string | null = null
   try {
-    await writeTransaction(deps.store, (tx) => {
-      ownedApp(tx, userId, appId)
-      const site = siteOf(tx, appId)
+    await writeTransaction(deps.store, async (tx) => {
+      await ownedApp(tx, userId, appId)
+      const site = await siteOf(tx, appId)
       previous = site?.customDomain ?? null
       // Setting the same domain again changes nothing, unless its last order failed: then retry.
       if (previous === domain && site?.domainStatus !== 'error') return
-      tx.update(sites)
+      await tx
+        .update(sites)
         .set({
           customDomain: domain,
           domainStatus: 'pending_dns',
@@ -139,19 +142,21 @@ export async function setDomain(deps: DomainDeps, userId: string, appId: string,
 
 /** The domain's state, moving it forward when it is pending (DNS check, then certificate). */
 export async function domainStatus(deps: DomainDeps, userId: string, appId: string): Promise<DomainState> {
-  await readTransaction(deps.store, (tx) => {
-    ownedApp(tx, userId, appId)
-    if (!siteOf(tx, appId)?.customDomain) throw new AppError('NOT_FOUND', 'This app has no custom domain.')
+  await readTransaction(deps.store, async (tx) => {
+    await ownedApp(tx, userId, appId)
+    if (!(await siteOf(tx, appId))?.customDomain)
+      throw new AppError('NOT_FOUND', 'This app has no custom domain.')
   })
   return progressDomain(deps, appId)
 }
 
 export async function removeDomain(deps: DomainDeps, userId: string, appId: string) {
-  const domain = await writeTransaction(deps.store, (tx) => {
-    ownedApp(tx, userId, appId)
-    const current = siteOf(tx, appId)?.customDomain ?? null
+  const domain = await writeTransaction(deps.store, async (tx) => {
+    await ownedApp(tx, userId, appId)
+    const current = (await siteOf(tx, appId))?.customDomain ?? null
     if (!current) throw new AppError('NOT_FOUND', 'This app has no custom domain.')
-    tx.update(sites)
+    await tx
+      .update(sites)
       .set({
         customDomain: null,
         domainStatus: null,
@@ -178,12 +183,16 @@ async function progressDomain(deps: DomainDeps, appId: string): Promise<DomainSt
   const update = async (values: Partial<typeof sites.$inferInsert>) => {
     // Only if the app still has this domain (a concurrent PUT or DELETE wins). A write
     // transaction, so hosting caches everywhere drop the old state when it commits.
-    await writeTransaction(deps.store, (tx) =>
-      tx
-        .update(sites)
-        .set({ ...values, updatedAt: deps.clock.now() })
-        .where(and(eq(sites.appId, appId), eq(sites.customDomain, domain), ne(sites.domainStatus, 'active')))
-        .run(),
+    await writeTransaction(
+      deps.store,
+      async (tx) =>
+        await tx
+          .update(sites)
+          .set({ ...values, updatedAt: deps.clock.now() })
+          .where(
+            and(eq(sites.appId, appId), eq(sites.customDomain, domain), ne(sites.domainStatus, 'active')),
+          )
+          .run(),
     )
     site = await siteNow()
   }
@@ -238,11 +247,11 @@ async function pointsHere(deps: DomainDeps, domain: string): Promise<boolean> {
 export function isActiveDomain(store: Store, domain: string): Promise<boolean> {
   return readTransaction(
     store,
-    (tx) =>
-      tx
+    async (tx) =>
+      (await tx
         .select({ appId: sites.appId })
         .from(sites)
         .where(and(eq(sites.customDomain, domain.toLowerCase()), eq(sites.domainStatus, 'active')))
-        .get() !== undefined,
+        .get()) !== undefined,
   )
 }

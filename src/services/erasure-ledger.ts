@@ -2,7 +2,8 @@ import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSyn
 import { dirname, join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { isMemoryPath, readTransaction, type Store, writeTransaction } from '../../db/client'
-import { accountDeletions, type DeletionMode, users } from '../../db/schema'
+import type { DeletionMode } from '../../db/schema'
+import { accountDeletions, users } from '../../db/tables'
 import { hashUserId } from '../lib/pseudonym'
 
 /**
@@ -97,7 +98,7 @@ export async function reconcileLedger(
   if (!ledger.path) return result
   const entries = ledger.entries()
   const inLedger = new Set(entries.map((e) => e.id))
-  const receipts = await readTransaction(store, (tx) => tx.select().from(accountDeletions).all())
+  const receipts = await readTransaction(store, async (tx) => await tx.select().from(accountDeletions).all())
   const known = new Map(receipts.map((r) => [r.id, r]))
   for (const receipt of receipts)
     if (receipt.step === 'done' && !inLedger.has(receipt.id)) {
@@ -107,13 +108,17 @@ export async function reconcileLedger(
   const missing = entries.filter((e) => known.get(e.id)?.step !== 'done')
   if (missing.length === 0) return result
   const userByHash = new Map<string, string>()
-  for (const { id } of await readTransaction(store, (tx) => tx.select({ id: users.id }).from(users).all()))
+  for (const { id } of await readTransaction(
+    store,
+    async (tx) => await tx.select({ id: users.id }).from(users).all(),
+  ))
     userByHash.set(hashUserId(id), id)
-  await writeTransaction(store, (tx) => {
+  await writeTransaction(store, async (tx) => {
     for (const entry of missing) {
       const userId = userByHash.get(entry.userHash) ?? null
-      tx.delete(accountDeletions).where(eq(accountDeletions.id, entry.id)).run()
-      tx.insert(accountDeletions)
+      await tx.delete(accountDeletions).where(eq(accountDeletions.id, entry.id)).run()
+      await tx
+        .insert(accountDeletions)
         .values({
           id: entry.id,
           userId,
@@ -128,7 +133,7 @@ export async function reconcileLedger(
         })
         .run()
       if (userId) {
-        tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)).run()
+        await tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)).run()
         result.toErase.push({ deletionId: entry.id, userId })
       } else result.receiptsCopied++
     }

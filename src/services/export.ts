@@ -24,7 +24,7 @@ export interface ExportPlan {
   /** Every section the plan writes (checked against the ownership registry). */
   sections: readonly string[]
   /** Yields the JSON text of the document, from `{` up to (not including) `_manifest`. */
-  generate(ctx: ExportContext): Generator<string>
+  generate(ctx: ExportContext): AsyncGenerator<string>
 }
 
 /**
@@ -54,17 +54,17 @@ export async function exportAccount(
   plan: ExportPlan,
 ): Promise<{ stream: ReadableStream<Uint8Array>; filename: string }> {
   const now = clock.now()
-  const snapshot = openSnapshot(store, userId)
+  const snapshot = await openSnapshot(store, userId)
   try {
     await writeTransaction(store, (tx) =>
       recordAudit(tx, clock, userId, 'account.exported', { dialect: plan.dialect }),
     )
   } catch (error) {
-    snapshot.close()
+    await snapshot.close()
     throw error
   }
   const ctx: ExportContext = { snapshot, userId, now, counts: {} }
-  const pieces = (function* () {
+  const pieces = (async function* () {
     yield* plan.generate(ctx)
     const manifest = {
       formatVersion: EXPORT_FORMAT_VERSION,
@@ -78,14 +78,15 @@ export async function exportAccount(
   const finish = () => {
     if (closed) return
     closed = true
-    snapshot.close()
+    // On PostgreSQL this ends the snapshot's transaction; nothing waits for it.
+    Promise.resolve(snapshot.close()).catch(() => {})
   }
   const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
+    async pull(controller) {
       try {
         let chunk = ''
         while (chunk.length < CHUNK_CHARS) {
-          const next = pieces.next()
+          const next = await pieces.next()
           if (next.done) {
             if (chunk) controller.enqueue(encoder.encode(chunk))
             controller.close()
@@ -100,8 +101,8 @@ export async function exportAccount(
         controller.error(error)
       }
     },
-    cancel() {
-      pieces.return(undefined)
+    async cancel() {
+      await pieces.return(undefined)
       finish()
     },
   })
@@ -110,35 +111,45 @@ export async function exportAccount(
 
 // Section writers: each yields `,"name":<json>` and records its row count.
 
-export function* single<T>(
+/** A snapshot's rows: read at once from SQLite, fetched in batches from PostgreSQL. */
+type Rows<T> = Iterable<T> | AsyncIterable<T>
+
+export async function* single<T>(
   ctx: ExportContext,
   name: string,
-  row: T | undefined | null,
+  pending: T | undefined | null | Promise<T | undefined | null>,
   project: (row: T) => unknown,
 ) {
+  const row = await pending
   ctx.counts[name] = row ? 1 : 0
   yield `,${JSON.stringify(name)}:${row ? JSON.stringify(project(row)) : 'null'}`
 }
 
-export function* list<T>(ctx: ExportContext, name: string, rows: Iterable<T>, project: (row: T) => unknown) {
+export async function* list<T>(
+  ctx: ExportContext,
+  name: string,
+  rows: Rows<T>,
+  project: (row: T) => unknown,
+) {
   yield `,${JSON.stringify(name)}:[`
   let n = 0
-  for (const row of rows) yield (n++ ? ',' : '') + JSON.stringify(project(row))
+  for await (const row of rows) yield (n++ ? ',' : '') + JSON.stringify(project(row))
   ctx.counts[name] = n
   yield ']'
 }
 
 /** `{"<key>": <row>, …}` — one row per key. */
-export function* keyed<T>(
+export async function* keyed<T>(
   ctx: ExportContext,
   name: string,
-  rows: Iterable<T>,
+  rows: Rows<T>,
   key: (row: T) => string,
   project: (row: T) => unknown,
 ) {
   yield `,${JSON.stringify(name)}:{`
   let n = 0
-  for (const row of rows) yield `${n++ ? ',' : ''}${JSON.stringify(key(row))}:${JSON.stringify(project(row))}`
+  for await (const row of rows)
+    yield `${n++ ? ',' : ''}${JSON.stringify(key(row))}:${JSON.stringify(project(row))}`
   ctx.counts[name] = n
   yield '}'
 }
@@ -147,10 +158,10 @@ export function* keyed<T>(
  * `{"<key>": [<row>, …], …}` or, with `asObject`, `{"<key>": {"<sub>": <row>}}` — rows arrive
  * grouped by key (the snapshot reads owner by owner), so groups stream without buffering.
  */
-export function* grouped<T>(
+export async function* grouped<T>(
   ctx: ExportContext,
   name: string,
-  rows: Iterable<T>,
+  rows: Rows<T>,
   key: (row: T) => string,
   project: (row: T) => unknown,
   asObject?: (row: T) => string,
@@ -158,7 +169,7 @@ export function* grouped<T>(
   yield `,${JSON.stringify(name)}:{`
   let n = 0
   let current: string | null = null
-  for (const row of rows) {
+  for await (const row of rows) {
     const k = key(row)
     if (k !== current) {
       if (current !== null) yield asObject ? '}' : ']'
@@ -178,7 +189,7 @@ export function* grouped<T>(
   yield '}'
 }
 
-export function first<T>(rows: Iterable<T>): T | undefined {
-  for (const row of rows) return row
+export async function first<T>(rows: Rows<T>): Promise<T | undefined> {
+  for await (const row of rows) return row
   return undefined
 }

@@ -1,6 +1,6 @@
 import { and, eq, lte, sql } from 'drizzle-orm'
 import { changesOf, preparedFor, type Store, statementsFor, writeTransaction } from '../../db/client'
-import { idempotencyKeys } from '../../db/schema'
+import { idempotencyKeys } from '../../db/tables'
 import { type Clock, DAY, SECOND } from '../lib/clock'
 
 /** Stored outcomes are replayed for 24 hours, then the key runs anew (traffic.md §3). */
@@ -35,12 +35,17 @@ export type ClaimOutcome =
  * IMPORTANT: a claim is only inserted while its account is live. A request authenticated a moment
  * before an erasure was requested must not leave a row (holding the user id) after the erasure.
  */
+const claimSql = (cast: (type: string) => string) =>
+  `INSERT INTO idempotency_keys (principal, key, method, path, fingerprint, state, created_at, locked_at, expires_at)
+   SELECT $principal${cast('text')}, $key${cast('text')}, $method${cast('text')}, $path${cast('text')},
+          $fingerprint${cast('text')}, 'in_progress', $now${cast('bigint')}, $now${cast('bigint')}, $expiresAt${cast('bigint')}
+    WHERE EXISTS (SELECT 1 FROM users WHERE id = $principal AND erasure_requested_at IS NULL)
+   ON CONFLICT DO NOTHING`
+// PostgreSQL types the parameters of a SELECT list only when told.
 const insertClaim = statementsFor((db) =>
   db.prepare(
-    `INSERT INTO idempotency_keys (principal, key, method, path, fingerprint, state, created_at, locked_at, expires_at)
-     SELECT $principal, $key, $method, $path, $fingerprint, 'in_progress', $now, $now, $expiresAt
-      WHERE EXISTS (SELECT 1 FROM users WHERE id = $principal AND erasure_requested_at IS NULL)
-     ON CONFLICT DO NOTHING`,
+    claimSql(() => ''),
+    claimSql((type) => `::${type}`),
   ),
 )
 const findClaim = preparedFor((orm) =>
@@ -67,15 +72,16 @@ export function claimIdempotencyKey(
   request: IdempotentRequest,
 ): Promise<ClaimOutcome> {
   const now = clock.now()
-  return writeTransaction(store, (tx): ClaimOutcome => {
+  return writeTransaction(store, async (tx): Promise<ClaimOutcome> => {
     // The common case: the insert claims it.
-    if (changesOf(insertClaim(tx).run({ ...request, now, expiresAt: now + IDEMPOTENCY_TTL_MS })) === 1)
+    if (changesOf(await insertClaim(tx).run({ ...request, now, expiresAt: now + IDEMPOTENCY_TTL_MS })) === 1)
       return { kind: 'claimed' }
-    const existing = findClaim(tx).get({ principal: request.principal, key: request.key })
+    const existing = await findClaim(tx).get({ principal: request.principal, key: request.key })
     // Nothing inserted and nothing there: the account is being erased (the insert's condition).
     if (!existing) return { kind: 'account_gone' }
-    const restart = () => {
-      tx.update(idempotencyKeys)
+    const restart = async () => {
+      await tx
+        .update(idempotencyKeys)
         .set({
           ...request,
           state: 'in_progress',
@@ -145,17 +151,17 @@ export async function completeIdempotencyKey(
   key: string,
   response: StoredResponse,
 ): Promise<void> {
-  await writeTransaction(store, (tx) => completeClaim(tx).run({ principal, key, ...response }))
+  await writeTransaction(store, async (tx) => await completeClaim(tx).run({ principal, key, ...response }))
 }
 
 /** Forgets a claim whose request failed on our side (5xx), so a retry runs again. */
 export async function releaseIdempotencyKey(store: Store, principal: string, key: string): Promise<void> {
-  await writeTransaction(store, (tx) => releaseClaim(tx).run({ principal, key }))
+  await writeTransaction(store, async (tx) => await releaseClaim(tx).run({ principal, key }))
 }
 
 /** The reaper: deletes keys past their 24-hour retention. Returns how many. */
 export function reapIdempotencyKeys(store: Store, now: number): Promise<number> {
-  return writeTransaction(store, (tx) =>
-    changesOf(tx.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)).run()),
+  return writeTransaction(store, async (tx) =>
+    changesOf(await tx.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)).run()),
   )
 }

@@ -1,7 +1,8 @@
 import { and, count, desc, eq, gt, inArray, isNull, or } from 'drizzle-orm'
 import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
 import type { ApiKeyRow } from '../../db/rows'
-import { type ApiKeyKind, apiKeys } from '../../db/schema'
+import type { ApiKeyKind } from '../../db/schema'
+import { apiKeys } from '../../db/tables'
 import { AppError } from '../errors'
 import { type Clock, DAY } from '../lib/clock'
 import { sha256Hex } from '../lib/crypto'
@@ -35,20 +36,20 @@ function keyMaterial(kind: ApiKeyKind): { plaintext: string; prefix: string } {
   return { plaintext: `${head}${hex}`, prefix: `${head}${hex.slice(0, 8)}` }
 }
 
+/** The user's keys of a family that are active and not revoked (retiring ones included). */
+const usableKeysOf = (userId: string, family: ApiKeyKind[]) => [
+  eq(apiKeys.userId, userId),
+  inArray(apiKeys.kind, family),
+  eq(apiKeys.isActive, true),
+  isNull(apiKeys.revokedAt),
+]
+
 /** Active and not retiring: what counts towards the limit. */
-function countActive(tx: Tx, userId: string, family: ApiKeyKind[]): number {
-  const row = tx
+async function countActive(tx: Tx, userId: string, family: ApiKeyKind[]): Promise<number> {
+  const row = await tx
     .select({ n: count() })
     .from(apiKeys)
-    .where(
-      and(
-        eq(apiKeys.userId, userId),
-        inArray(apiKeys.kind, family),
-        eq(apiKeys.isActive, true),
-        isNull(apiKeys.revokedAt),
-        isNull(apiKeys.expiresAt),
-      ),
-    )
+    .where(and(...usableKeysOf(userId, family), isNull(apiKeys.expiresAt)))
     .get()
   return row?.n ?? 0
 }
@@ -63,9 +64,13 @@ export interface NewKey {
   enforceLimit?: boolean
 }
 
-function insertKey(tx: Tx, clock: Clock, input: NewKey & { rotationParentKeyId?: string }): MintedKey {
+async function insertKey(
+  tx: Tx,
+  clock: Clock,
+  input: NewKey & { rotationParentKeyId?: string },
+): Promise<MintedKey> {
   const { plaintext, prefix } = keyMaterial(input.kind)
-  const row = tx
+  const row = await tx
     .insert(apiKeys)
     .values({
       id: uuidv7(clock),
@@ -87,14 +92,14 @@ function insertKey(tx: Tx, clock: Clock, input: NewKey & { rotationParentKeyId?:
 
 export function createKey(store: Store, clock: Clock, input: NewKey): Promise<MintedKey> {
   const family = input.kind === 'orbit' ? ORBIT_FAMILY : V1_FAMILY
-  return writeTransaction(store, (tx) => {
-    if (input.enforceLimit !== false && countActive(tx, input.userId, family) >= MAX_ACTIVE_KEYS)
+  return writeTransaction(store, async (tx) => {
+    if (input.enforceLimit !== false && (await countActive(tx, input.userId, family)) >= MAX_ACTIVE_KEYS)
       throw new AppError(
         'API_KEY_LIMIT_REACHED',
         `At most ${MAX_ACTIVE_KEYS} active API keys; revoke one first.`,
       )
-    const minted = insertKey(tx, clock, input)
-    recordAudit(tx, clock, input.userId, 'key.created', { keyId: minted.row.id, kind: input.kind })
+    const minted = await insertKey(tx, clock, input)
+    await recordAudit(tx, clock, input.userId, 'key.created', { keyId: minted.row.id, kind: input.kind })
     return minted
   })
 }
@@ -106,38 +111,44 @@ export function listActiveKeys(
   userId: string,
   family: ApiKeyKind[],
 ): Promise<ApiKeyRow[]> {
-  return readTransaction(store, (tx) =>
-    tx
-      .select()
-      .from(apiKeys)
-      .where(
-        and(
-          eq(apiKeys.userId, userId),
-          inArray(apiKeys.kind, family),
-          eq(apiKeys.isActive, true),
-          isNull(apiKeys.revokedAt),
-          or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, clock.now())),
-        ),
-      )
-      .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
-      .all(),
+  return readTransaction(
+    store,
+    async (tx) =>
+      await tx
+        .select()
+        .from(apiKeys)
+        .where(
+          and(
+            ...usableKeysOf(userId, family),
+            or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, clock.now())),
+          ),
+        )
+        .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+        .all(),
   )
 }
 
 /** Every key of a family, revoked and retiring ones included, newest first. */
 export function listAllKeys(store: Store, userId: string, family: ApiKeyKind[]): Promise<ApiKeyRow[]> {
-  return readTransaction(store, (tx) =>
-    tx
-      .select()
-      .from(apiKeys)
-      .where(and(eq(apiKeys.userId, userId), inArray(apiKeys.kind, family)))
-      .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
-      .all(),
+  return readTransaction(
+    store,
+    async (tx) =>
+      await tx
+        .select()
+        .from(apiKeys)
+        .where(and(eq(apiKeys.userId, userId), inArray(apiKeys.kind, family)))
+        .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+        .all(),
   )
 }
 
-function findOwnKey(tx: Tx, userId: string, keyId: string, family: ApiKeyKind[]): ApiKeyRow | undefined {
-  return tx
+async function findOwnKey(
+  tx: Tx,
+  userId: string,
+  keyId: string,
+  family: ApiKeyKind[],
+): Promise<ApiKeyRow | undefined> {
+  return await tx
     .select()
     .from(apiKeys)
     .where(and(eq(apiKeys.id, keyId), eq(apiKeys.userId, userId), inArray(apiKeys.kind, family)))
@@ -157,17 +168,18 @@ export function revokeKey(
   family: ApiKeyKind[],
   { requireActive }: { requireActive: boolean },
 ): Promise<void> {
-  return writeTransaction(store, (tx) => {
-    const key = findOwnKey(tx, userId, keyId, family)
+  return writeTransaction(store, async (tx) => {
+    const key = await findOwnKey(tx, userId, keyId, family)
     const now = clock.now()
     const active = key?.isActive && key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now)
     if (!key || (requireActive && !active)) throw new AppError('NOT_FOUND', 'No such API key.')
     if (key.revokedAt !== null) return
-    tx.update(apiKeys)
+    await tx
+      .update(apiKeys)
       .set({ isActive: false, revokedAt: now, suspendedAt: null })
       .where(eq(apiKeys.id, key.id))
       .run()
-    recordAudit(tx, clock, userId, 'key.revoked', { keyId: key.id, kind: key.kind })
+    await recordAudit(tx, clock, userId, 'key.revoked', { keyId: key.id, kind: key.kind })
   })
 }
 
@@ -183,18 +195,19 @@ export function rotateKey(
   keyId: string,
   changes: { name?: string | null; scope?: string | null },
 ): Promise<MintedKey> {
-  return writeTransaction(store, (tx) => {
-    const old = findOwnKey(tx, userId, keyId, V1_FAMILY)
+  return writeTransaction(store, async (tx) => {
+    const old = await findOwnKey(tx, userId, keyId, V1_FAMILY)
     if (!old) throw new AppError('NOT_FOUND', 'No such API key.')
     if (!old.isActive || old.revokedAt !== null)
       throw new AppError('CONFLICT', 'This key is revoked and cannot be rotated.')
     if (old.expiresAt !== null) throw new AppError('CONFLICT', 'This key has already been rotated.')
     const now = clock.now()
-    tx.update(apiKeys)
+    await tx
+      .update(apiKeys)
       .set({ expiresAt: now + ROTATION_OVERLAP_MS })
       .where(eq(apiKeys.id, old.id))
       .run()
-    const minted = insertKey(tx, clock, {
+    const minted = await insertKey(tx, clock, {
       userId,
       teamId: old.teamId as string,
       kind: old.kind,
@@ -202,7 +215,7 @@ export function rotateKey(
       scope: changes.scope !== undefined ? changes.scope : old.scope,
       rotationParentKeyId: old.id,
     })
-    recordAudit(tx, clock, userId, 'key.rotated', { keyId: old.id, replacementKeyId: minted.row.id })
+    await recordAudit(tx, clock, userId, 'key.rotated', { keyId: old.id, replacementKeyId: minted.row.id })
     return minted
   })
 }

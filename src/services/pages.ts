@@ -1,6 +1,13 @@
 import { and, desc, eq, sql } from 'drizzle-orm'
-import { preparedFor, readTransaction, type Store, writeTransaction } from '../../db/client'
-import { appPages, type PageKind, policies, policyVersions } from '../../db/schema'
+import {
+  jsonTextPlaceholder,
+  preparedFor,
+  readTransaction,
+  type Store,
+  writeTransaction,
+} from '../../db/client'
+import type { PageKind } from '../../db/schema'
+import { appPages, policies, policyVersions } from '../../db/tables'
 import { AppError } from '../errors'
 import type { Clock } from '../lib/clock'
 import { ownedApp } from './apps'
@@ -12,9 +19,9 @@ export interface SavedPage {
 
 /** A saved page; NOT_FOUND until its first save (and for an app that is not the caller's). */
 export function pageOf(store: Store, userId: string, appId: string, kind: PageKind): Promise<SavedPage> {
-  return readTransaction(store, (tx) => {
-    ownedApp(tx, userId, appId)
-    const row = tx
+  return readTransaction(store, async (tx) => {
+    await ownedApp(tx, userId, appId)
+    const row = await tx
       .select()
       .from(appPages)
       .where(and(eq(appPages.appId, appId), eq(appPages.kind, kind)))
@@ -35,13 +42,13 @@ const upsertPage = preparedFor((orm) =>
     .values({
       appId: ph('appId'),
       kind: ph('kind'),
-      data: sql`${ph('data')}`,
+      data: jsonTextPlaceholder(orm, 'data'),
       createdAt: ph('now'),
       updatedAt: ph('now'),
     })
     .onConflictDoUpdate({
       target: [appPages.appId, appPages.kind],
-      set: { data: sql`${ph('data')}`, updatedAt: sql`${ph('now')}` },
+      set: { data: jsonTextPlaceholder(orm, 'data'), updatedAt: sql`${ph('now')}` },
     })
     .prepare(),
 )
@@ -54,18 +61,18 @@ export function savePage(
   kind: PageKind,
   data: Record<string, unknown>,
 ): Promise<SavedPage> {
-  return writeTransaction(store, (tx) => {
-    ownedApp(tx, userId, appId)
+  return writeTransaction(store, async (tx) => {
+    await ownedApp(tx, userId, appId)
     const now = clock.now()
-    upsertPage(tx).run({ appId, kind, data: JSON.stringify(data), now })
+    await upsertPage(tx).run({ appId, kind, data: JSON.stringify(data), now })
     return { data, updatedAt: now }
   })
 }
 
 export function policyOf(store: Store, userId: string, appId: string): Promise<SavedPage> {
-  return readTransaction(store, (tx) => {
-    ownedApp(tx, userId, appId)
-    const row = tx.select().from(policies).where(eq(policies.appId, appId)).get()
+  return readTransaction(store, async (tx) => {
+    await ownedApp(tx, userId, appId)
+    const row = await tx.select().from(policies).where(eq(policies.appId, appId)).get()
     if (!row) throw new AppError('NOT_FOUND', 'No privacy policy has been saved for this app yet.')
     return { data: row.data, updatedAt: row.updatedAt }
   })
@@ -78,10 +85,11 @@ export async function savePolicy(
   appId: string,
   data: Record<string, unknown>,
 ) {
-  const saved = await writeTransaction(store, (tx) => {
-    ownedApp(tx, userId, appId)
+  const saved = await writeTransaction(store, async (tx) => {
+    await ownedApp(tx, userId, appId)
     const now = clock.now()
-    tx.insert(policies)
+    await tx
+      .insert(policies)
       .values({ appId, data, createdAt: now, updatedAt: now })
       .onConflictDoUpdate({ target: policies.appId, set: { data, updatedAt: now } })
       .run()
@@ -121,9 +129,9 @@ export const MAX_POLICY_VERSIONS = 20
 
 /** Policy snapshots of an app, newest first, at most MAX_POLICY_VERSIONS. */
 export function listPolicyVersions(store: Store, userId: string, appId: string) {
-  return readTransaction(store, (tx) => {
-    ownedApp(tx, userId, appId)
-    return tx
+  return readTransaction(store, async (tx) => {
+    await ownedApp(tx, userId, appId)
+    return await tx
       .select()
       .from(policyVersions)
       .where(eq(policyVersions.appId, appId))
@@ -134,9 +142,9 @@ export function listPolicyVersions(store: Store, userId: string, appId: string) 
 }
 
 export function policyVersion(store: Store, userId: string, appId: string, versionId: string) {
-  return readTransaction(store, (tx) => {
-    ownedApp(tx, userId, appId)
-    const row = tx
+  return readTransaction(store, async (tx) => {
+    await ownedApp(tx, userId, appId)
+    const row = await tx
       .select()
       .from(policyVersions)
       .where(and(eq(policyVersions.appId, appId), eq(policyVersions.id, versionId)))

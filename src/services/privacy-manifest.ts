@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm'
 import { readTransaction, type Store, type Tx } from '../../db/client'
-import { appPages, policies } from '../../db/schema'
+import { appPages, policies } from '../../db/tables'
 import type { Clock } from '../lib/clock'
 import {
   manifestFromWizard,
@@ -22,14 +22,15 @@ export interface PrivacyManifestView {
   mapping: WizardMapping[]
 }
 
-function wizardAnswers(tx: Tx, appId: string): Record<string, unknown> | null {
+async function wizardAnswers(tx: Tx, appId: string): Promise<Record<string, unknown> | null> {
   return (
-    tx.select({ data: policies.data }).from(policies).where(eq(policies.appId, appId)).get()?.data ?? null
+    (await tx.select({ data: policies.data }).from(policies).where(eq(policies.appId, appId)).get())?.data ??
+    null
   )
 }
 
-function savedManifest(tx: Tx, appId: string) {
-  return tx
+async function savedManifest(tx: Tx, appId: string) {
+  return await tx
     .select()
     .from(appPages)
     .where(and(eq(appPages.appId, appId), eq(appPages.kind, 'privacy_manifest')))
@@ -38,9 +39,9 @@ function savedManifest(tx: Tx, appId: string) {
 
 /** The saved config, or — before the first save — a starter derived from the wizard (never 404). */
 export function privacyManifestOf(store: Store, userId: string, appId: string): Promise<PrivacyManifestView> {
-  return readTransaction(store, (tx) => {
-    ownedApp(tx, userId, appId)
-    const saved = savedManifest(tx, appId)
+  return readTransaction(store, async (tx) => {
+    await ownedApp(tx, userId, appId)
+    const saved = await savedManifest(tx, appId)
     if (saved)
       return {
         config: readSavedManifest(saved.data),
@@ -54,14 +55,16 @@ export function privacyManifestOf(store: Store, userId: string, appId: string): 
 
 /** A config freshly derived from the current wizard answers; saves nothing. */
 export function derivedFromWizard(store: Store, userId: string, appId: string): Promise<PrivacyManifestView> {
-  return readTransaction(store, (tx) => {
-    ownedApp(tx, userId, appId)
+  return readTransaction(store, async (tx) => {
+    await ownedApp(tx, userId, appId)
     return fromWizard(tx, appId)
   })
 }
 
-function fromWizard(tx: Tx, appId: string): PrivacyManifestView {
-  const { config, mapping } = manifestFromWizard(wizardAnswers(tx, appId) as Record<string, any> | null)
+async function fromWizard(tx: Tx, appId: string): Promise<PrivacyManifestView> {
+  const { config, mapping } = manifestFromWizard(
+    (await wizardAnswers(tx, appId)) as Record<string, any> | null,
+  )
   return { config, source: 'wizard', updatedAt: null, mapping }
 }
 

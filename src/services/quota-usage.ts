@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
 import { preparedFor, type Tx } from '../../db/client'
-import { quotaUsage } from '../../db/schema'
+import { quotaUsage } from '../../db/tables'
 import { DAY, HOUR } from '../lib/clock'
 import { startOfUtcDay, utcDay } from '../lib/time'
 
@@ -31,14 +31,14 @@ const upsertUsage = preparedFor((orm) =>
  * Adds to a team's usage row of one UTC day, creating it when missing. Call inside the write
  * transaction that decided it.
  */
-export function addUsage(
+export async function addUsage(
   tx: Tx,
   teamId: string,
   usageDate: string,
   delta: { sandboxCreates?: number; gbHours?: number },
   now: number,
 ) {
-  upsertUsage(tx).run({
+  await upsertUsage(tx).run({
     team: teamId,
     day: usageDate,
     creates: delta.sandboxCreates ?? 0,
@@ -61,7 +61,7 @@ export function gbHoursByDay(memoryMb: number, fromMs: number, toMs: number): [s
 }
 
 /** Charges a run's GB-hours to the team, on each UTC day it ran. */
-export function chargeGbHours(
+export async function chargeGbHours(
   tx: Tx,
   teamId: string,
   memoryMb: number,
@@ -70,5 +70,5 @@ export function chargeGbHours(
   now: number,
 ) {
   for (const [day, gbHours] of gbHoursByDay(memoryMb, fromMs, toMs))
-    addUsage(tx, teamId, day, { gbHours }, now)
+    await addUsage(tx, teamId, day, { gbHours }, now)
 }

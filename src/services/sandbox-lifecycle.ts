@@ -1,7 +1,8 @@
 import { and, count, eq, inArray, sql } from 'drizzle-orm'
 import { preparedFor, type Tx } from '../../db/client'
 import type { SandboxRow } from '../../db/rows'
-import { type SandboxStatus, sandboxes } from '../../db/schema'
+import type { SandboxStatus } from '../../db/schema'
+import { sandboxes } from '../../db/tables'
 import { chargeGbHours } from './quota-usage'
 import { adjustTotals } from './sandbox-totals'
 
@@ -15,23 +16,28 @@ export const ACTIVE_STATUSES: SandboxStatus[] = ['creating', 'running', 'paused'
  * start of the uncharged segment) and moves it to `status`. A paused sandbox has nothing running
  * to charge.
  */
-export function endRun(tx: Tx, sandbox: SandboxRow, status: SandboxStatus, now: number): SandboxRow {
+export async function endRun(
+  tx: Tx,
+  sandbox: SandboxRow,
+  status: SandboxStatus,
+  now: number,
+): Promise<SandboxRow> {
   if (sandbox.status === 'running' && sandbox.chargedUntil !== null && now > sandbox.chargedUntil)
-    chargeGbHours(tx, sandbox.teamId, sandbox.memoryMb, sandbox.chargedUntil, now, now)
+    await chargeGbHours(tx, sandbox.teamId, sandbox.memoryMb, sandbox.chargedUntil, now, now)
   // The team's running totals follow (sandbox-totals.ts): a running segment ends; capacity frees
   // when it is destroyed.
-  adjustTotals(tx, sandbox.teamId, now, {
+  await adjustTotals(tx, sandbox.teamId, now, {
     active: status === 'destroyed' && ACTIVE_STATUSES.includes(sandbox.status) ? -1 : 0,
     ...(sandbox.status === 'running'
       ? { runningMemoryMb: -sandbox.memoryMb, chargedFrom: sandbox.chargedUntil ?? now }
       : {}),
   })
-  return endRunUpdate(tx).get({
+  return (await endRunUpdate(tx).get({
     id: sandbox.id,
     status,
     now,
     destroyed: status === 'destroyed' ? 1 : 0,
-  }) as SandboxRow
+  })) as SandboxRow
 }
 
 const ph = sql.placeholder
@@ -43,8 +49,8 @@ const endRunUpdate = preparedFor((orm) =>
       status: sql`${ph('status')}`,
       updatedAt: sql`${ph('now')}`,
       chargedUntil: sql`${ph('now')}`,
-      destroyedAt: sql`CASE WHEN ${ph('destroyed')} THEN ${ph('now')} ELSE ${sandboxes.destroyedAt} END`,
-      timeoutAt: sql`CASE WHEN ${ph('destroyed')} THEN NULL ELSE ${sandboxes.timeoutAt} END`,
+      destroyedAt: sql`CASE WHEN ${ph('destroyed')} = 1 THEN ${ph('now')} ELSE ${sandboxes.destroyedAt} END`,
+      timeoutAt: sql`CASE WHEN ${ph('destroyed')} = 1 THEN NULL ELSE ${sandboxes.timeoutAt} END`,
     })
     .where(eq(sandboxes.id, ph('id')))
     .returning()
@@ -52,23 +58,25 @@ const endRunUpdate = preparedFor((orm) =>
 )
 
 /** Destroys every sandbox of a team that still holds capacity, charging what ran. */
-export function destroyActiveSandboxes(tx: Tx, teamId: string, now: number): number {
-  const active = tx
+export async function destroyActiveSandboxes(tx: Tx, teamId: string, now: number): Promise<number> {
+  const active = await tx
     .select()
     .from(sandboxes)
     .where(and(eq(sandboxes.teamId, teamId), inArray(sandboxes.status, ACTIVE_STATUSES)))
     .all()
-  for (const sandbox of active) endRun(tx, sandbox, 'destroyed', now)
+  for (const sandbox of active) await endRun(tx, sandbox, 'destroyed', now)
   return active.length
 }
 
 /** Sandboxes of a team that still hold capacity (creating, running, paused). */
-export function activeSandboxCount(tx: Tx, teamId: string): number {
+export async function activeSandboxCount(tx: Tx, teamId: string): Promise<number> {
   return (
-    tx
-      .select({ n: count() })
-      .from(sandboxes)
-      .where(and(eq(sandboxes.teamId, teamId), inArray(sandboxes.status, ACTIVE_STATUSES)))
-      .get()?.n ?? 0
+    (
+      await tx
+        .select({ n: count() })
+        .from(sandboxes)
+        .where(and(eq(sandboxes.teamId, teamId), inArray(sandboxes.status, ACTIVE_STATUSES)))
+        .get()
+    )?.n ?? 0
   )
 }

@@ -40,6 +40,12 @@ interface Statements {
   save: Statement<unknown, [string, number, number, number, string]>
 }
 
+const recountSql = (cast: string) =>
+  `SELECT count(*) AS active,
+          coalesce(sum(CASE WHEN status = 'running' THEN memory_mb ELSE 0 END), 0)${cast} AS memory,
+          coalesce(sum(CASE WHEN status = 'running' THEN memory_mb * (charged_until - ?1) ELSE 0 END), 0)${cast} AS charged
+     FROM sandboxes WHERE team_id = ?2 AND status IN ('creating', 'running', 'paused')`
+
 const statements = statementsFor((db): Statements => {
   return {
     read: db.prepare(
@@ -56,12 +62,8 @@ const statements = statementsFor((db): Statements => {
           WHERE team_id = ?1 AND status = 'running' AND charged_until < ?2`,
     ),
     restart: db.prepare('UPDATE sandboxes SET charged_until = ?1 WHERE id = ?2 AND charged_until < ?3'),
-    recount: db.prepare(
-      `SELECT count(*) AS active,
-                coalesce(sum(CASE WHEN status = 'running' THEN memory_mb ELSE 0 END), 0) AS memory,
-                coalesce(sum(CASE WHEN status = 'running' THEN memory_mb * (charged_until - ?1) ELSE 0 END), 0) AS charged
-           FROM sandboxes WHERE team_id = ?2 AND status IN ('creating', 'running', 'paused')`,
-    ),
+    // Sums of bigints are numeric on PostgreSQL (a string to Bun's client): cast back.
+    recount: db.prepare(recountSql(''), recountSql('::bigint')),
     save: db.prepare(
       `INSERT INTO team_sandbox_totals (team_id, active, running_memory_mb, running_charged_mib_ms, settled_day)
          VALUES (?1, ?2, ?3, ?4, ?5)
@@ -74,11 +76,11 @@ const statements = statementsFor((db): Statements => {
  * The team's totals, exact for `now`'s UTC day (settling first when they are not). Call inside
  * the write transaction that uses them.
  */
-export function settledTotals(tx: Tx, teamId: string, now: number): SandboxTotals {
+export async function settledTotals(tx: Tx, teamId: string, now: number): Promise<SandboxTotals> {
   const s = statements(tx)
   const day = utcDay(now)
   const dayStart = startOfUtcDay(now)
-  const row = s.read.get(teamId)
+  const row = await s.read.get(teamId)
   if (row && row.settled_day === day)
     return {
       active: row.active,
@@ -87,12 +89,16 @@ export function settledTotals(tx: Tx, teamId: string, now: number): SandboxTotal
       dayStart,
     }
   // Running segments from before today are charged to their days and restart at midnight.
-  for (const sandbox of s.overdue.all(teamId, dayStart)) {
-    chargeGbHours(tx, teamId, sandbox.memory_mb, sandbox.charged_until, dayStart, now)
-    s.restart.run(dayStart, sandbox.id, dayStart)
+  for (const sandbox of await s.overdue.all(teamId, dayStart)) {
+    await chargeGbHours(tx, teamId, sandbox.memory_mb, sandbox.charged_until, dayStart, now)
+    await s.restart.run(dayStart, sandbox.id, dayStart)
   }
-  const counted = s.recount.get(dayStart, teamId) as { active: number; memory: number; charged: number }
-  s.save.run(teamId, counted.active, counted.memory, counted.charged, day)
+  const counted = (await s.recount.get(dayStart, teamId)) as {
+    active: number
+    memory: number
+    charged: number
+  }
+  await s.save.run(teamId, counted.active, counted.memory, counted.charged, day)
   return {
     active: counted.active,
     runningMemoryMb: counted.memory,
@@ -111,7 +117,7 @@ export const runningGbHoursToday = (totals: SandboxTotals, now: number) =>
  * When the totals are not settled for `now`'s day, they are marked stale instead (the next use
  * recomputes them): a change never has to be applied across a midnight.
  */
-export function adjustTotals(
+export async function adjustTotals(
   tx: Tx,
   teamId: string,
   now: number,
@@ -121,6 +127,6 @@ export function adjustTotals(
   const dayStart = startOfUtcDay(now)
   const memory = change.runningMemoryMb ?? 0
   const charged = memory === 0 ? 0 : memory * ((change.chargedFrom ?? now) - dayStart)
-  const applied = s.adjust.run(change.active ?? 0, memory, charged, teamId, utcDay(now)).changes
-  if (applied === 0) s.stale.run(teamId)
+  const applied = (await s.adjust.run(change.active ?? 0, memory, charged, teamId, utcDay(now))).changes
+  if (applied === 0) await s.stale.run(teamId)
 }

@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, isNotNull, lte, type SQL, sql } from 'drizzle-orm'
 import {
+  jsonTextPlaceholder,
   preparedFor,
   readTransaction,
   type Store,
@@ -7,15 +8,10 @@ import {
   type Tx,
   writeTransaction,
 } from '../../db/client'
+import { jsonFieldEquals } from '../../db/json-match'
 import { rowReader } from '../../db/row-reader'
-import {
-  quotaTiers,
-  quotaUsage,
-  type SandboxStatus,
-  sandboxes,
-  type TimeoutAction,
-  teams,
-} from '../../db/schema'
+import type { SandboxStatus, TimeoutAction } from '../../db/schema'
+import { quotaTiers, quotaUsage, sandboxes, teams } from '../../db/tables'
 import { AppError } from '../errors'
 import type { Clock } from '../lib/clock'
 import { sandboxId } from '../lib/ids'
@@ -69,7 +65,7 @@ const insertSandbox = preparedFor((orm) =>
       memoryMb: ph('memoryMb'),
       diskMb: ph('diskMb'),
       // Raw, not through the column's JSON encoder: that would store a missing value as 'null'.
-      metadata: sql`${ph('metadata')}`,
+      metadata: jsonTextPlaceholder(orm, 'metadata'),
       timeoutMs: ph('timeoutMs'),
       timeoutAction: ph('timeoutAction'),
       timeoutAt: ph('timeoutAt'),
@@ -88,8 +84,8 @@ const usageOfDay = preparedFor((orm) =>
     .where(and(eq(quotaUsage.teamId, ph('team')), eq(quotaUsage.usageDate, ph('day'))))
     .prepare(),
 )
-function teamTier(tx: Tx, teamId: string): Tier {
-  const tier = tierOfTeam(tx).get({ team: teamId })
+async function teamTier(tx: Tx, teamId: string): Promise<Tier> {
+  const tier = await tierOfTeam(tx).get({ team: teamId })
   if (!tier) throw new Error(`team ${teamId} has no quota tier`)
   return tier
 }
@@ -102,14 +98,14 @@ function quotaExceeded(message: string, limit: number, used: number, usageDate: 
  * GB-hours of the UTC day so far: what was charged, plus what running sandboxes have used — from
  * the team's running totals, not a scan of its sandboxes (sandbox-totals.ts).
  */
-function gbHoursToday(tx: Tx, teamId: string, totals: SandboxTotals, now: number): number {
-  const charged = usageOfDay(tx).get({ team: teamId, day: utcDay(now) })?.gbHours ?? 0
+async function gbHoursToday(tx: Tx, teamId: string, totals: SandboxTotals, now: number): Promise<number> {
+  const charged = (await usageOfDay(tx).get({ team: teamId, day: utcDay(now) }))?.gbHours ?? 0
   return charged + runningGbHoursToday(totals, now)
 }
 
 /** Refuses when the team has used its GB-hours of the day. */
-function checkGbHours(tx: Tx, teamId: string, tier: Tier, totals: SandboxTotals, now: number) {
-  const used = gbHoursToday(tx, teamId, totals, now)
+async function checkGbHours(tx: Tx, teamId: string, tier: Tier, totals: SandboxTotals, now: number) {
+  const used = await gbHoursToday(tx, teamId, totals, now)
   if (used >= tier.dailyGbHours)
     throw quotaExceeded(
       `Daily GB-hour quota exceeded (${used.toFixed(2)}/${tier.dailyGbHours} for ${utcDay(now)}).`,
@@ -131,11 +127,11 @@ export function createSandbox(
   teamId: string,
   input: NewSandbox,
 ): Promise<SandboxRow> {
-  return writeTransaction(deps.store, (tx) => {
+  return writeTransaction(deps.store, async (tx) => {
     const now = deps.clock.now()
     const day = utcDay(now)
-    const tier = teamTier(tx, teamId)
-    const creates = usageOfDay(tx).get({ team: teamId, day })?.creates ?? 0
+    const tier = await teamTier(tx, teamId)
+    const creates = (await usageOfDay(tx).get({ team: teamId, day }))?.creates ?? 0
     if (creates >= tier.dailySandboxCreates)
       throw quotaExceeded(
         `Daily sandbox create quota exceeded (${creates}/${tier.dailySandboxCreates} for ${day}).`,
@@ -143,7 +139,7 @@ export function createSandbox(
         creates,
         day,
       )
-    const totals = settledTotals(tx, teamId, now)
+    const totals = await settledTotals(tx, teamId, now)
     const active = totals.active
     if (active >= tier.maxConcurrentSandboxes)
       throw quotaExceeded(
@@ -152,11 +148,11 @@ export function createSandbox(
         active,
         day,
       )
-    checkGbHours(tx, teamId, tier, totals, now)
-    addUsage(tx, teamId, day, { sandboxCreates: 1 }, now)
-    adjustTotals(tx, teamId, now, { active: 1, runningMemoryMb: input.memoryMb, chargedFrom: now })
+    await checkGbHours(tx, teamId, tier, totals, now)
+    await addUsage(tx, teamId, day, { sandboxCreates: 1 }, now)
+    await adjustTotals(tx, teamId, now, { active: 1, runningMemoryMb: input.memoryMb, chargedFrom: now })
     // Prepared once (the builder cost more than the insert); runs inside this transaction.
-    return insertSandbox(tx).get({
+    return (await insertSandbox(tx).get({
       id: sandboxId(),
       teamId,
       userId,
@@ -169,7 +165,7 @@ export function createSandbox(
       timeoutAction: input.timeoutAction,
       timeoutAt: input.timeoutMs === null ? null : now + input.timeoutMs,
       now,
-    }) as SandboxRow
+    })) as SandboxRow
   })
 }
 
@@ -182,8 +178,8 @@ const sandboxOfTeam = preparedFor((orm) =>
 )
 
 /** The team's sandbox, or SANDBOX_NOT_FOUND. Inside a transaction too (same connection). */
-function ownSandbox(tx: Tx, teamId: string, id: string): SandboxRow {
-  const row = sandboxOfTeam(tx).get({ id, team: teamId })
+async function ownSandbox(tx: Tx, teamId: string, id: string): Promise<SandboxRow> {
+  const row = await sandboxOfTeam(tx).get({ id, team: teamId })
   if (!row) throw notFound()
   return row
 }
@@ -194,8 +190,8 @@ export function getSandbox(store: Store, teamId: string, id: string): Promise<Sa
 
 /** Destroys a sandbox (charging what ran); destroying one already gone is a no-op. */
 export function destroySandbox(deps: SandboxDeps, teamId: string, id: string): Promise<SandboxRow> {
-  return writeTransaction(deps.store, (tx) => {
-    const sandbox = ownSandbox(tx, teamId, id)
+  return writeTransaction(deps.store, async (tx) => {
+    const sandbox = await ownSandbox(tx, teamId, id)
     if (sandbox.status === 'destroyed' || sandbox.status === 'error') return sandbox
     return endRun(tx, sandbox, 'destroyed', deps.clock.now())
   })
@@ -208,8 +204,8 @@ const wrongState = (sandbox: SandboxRow, action: string) =>
 
 /** running → paused: the running segment is charged; nothing accrues while paused. */
 export function hibernateSandbox(deps: SandboxDeps, teamId: string, id: string): Promise<SandboxRow> {
-  return writeTransaction(deps.store, (tx) => {
-    const sandbox = ownSandbox(tx, teamId, id)
+  return writeTransaction(deps.store, async (tx) => {
+    const sandbox = await ownSandbox(tx, teamId, id)
     if (sandbox.status === 'paused') return sandbox
     if (sandbox.status !== 'running') throw wrongState(sandbox, 'hibernate')
     return endRun(tx, sandbox, 'paused', deps.clock.now())
@@ -218,14 +214,14 @@ export function hibernateSandbox(deps: SandboxDeps, teamId: string, id: string):
 
 /** paused → running, if the day's GB-hours allow; the timeout starts again. */
 export function resumeSandbox(deps: SandboxDeps, teamId: string, id: string): Promise<SandboxRow> {
-  return writeTransaction(deps.store, (tx) => {
-    const sandbox = ownSandbox(tx, teamId, id)
+  return writeTransaction(deps.store, async (tx) => {
+    const sandbox = await ownSandbox(tx, teamId, id)
     if (sandbox.status === 'running') return sandbox
     if (sandbox.status !== 'paused') throw wrongState(sandbox, 'resume')
     const now = deps.clock.now()
-    checkGbHours(tx, teamId, teamTier(tx, teamId), settledTotals(tx, teamId, now), now)
-    adjustTotals(tx, teamId, now, { runningMemoryMb: sandbox.memoryMb, chargedFrom: now })
-    return tx
+    await checkGbHours(tx, teamId, await teamTier(tx, teamId), await settledTotals(tx, teamId, now), now)
+    await adjustTotals(tx, teamId, now, { runningMemoryMb: sandbox.memoryMb, chargedFrom: now })
+    return (await tx
       .update(sandboxes)
       .set({
         status: 'running',
@@ -235,7 +231,7 @@ export function resumeSandbox(deps: SandboxDeps, teamId: string, id: string): Pr
       })
       .where(eq(sandboxes.id, id))
       .returning()
-      .get() as SandboxRow
+      .get()) as SandboxRow
   })
 }
 
@@ -247,11 +243,11 @@ export function setSandboxTimeout(
   timeoutMs: number,
   action?: TimeoutAction,
 ): Promise<SandboxRow> {
-  return writeTransaction(deps.store, (tx) => {
-    const sandbox = ownSandbox(tx, teamId, id)
+  return writeTransaction(deps.store, async (tx) => {
+    const sandbox = await ownSandbox(tx, teamId, id)
     if (!ACTIVE_STATUSES.includes(sandbox.status)) throw wrongState(sandbox, 'set the timeout of')
     const now = deps.clock.now()
-    return tx
+    return (await tx
       .update(sandboxes)
       .set({
         timeoutMs,
@@ -261,7 +257,7 @@ export function setSandboxTimeout(
       })
       .where(eq(sandboxes.id, id))
       .returning()
-      .get() as SandboxRow
+      .get()) as SandboxRow
   })
 }
 
@@ -280,9 +276,9 @@ export async function sweepExpiredSandboxes(deps: SandboxDeps, batch = 500): Pro
 }
 
 function sweepBatch(deps: SandboxDeps, batch: number): Promise<number> {
-  return writeTransaction(deps.store, (tx) => {
+  return writeTransaction(deps.store, async (tx) => {
     const now = deps.clock.now()
-    const expired = tx
+    const expired = await tx
       .select()
       .from(sandboxes)
       .where(
@@ -296,13 +292,17 @@ function sweepBatch(deps: SandboxDeps, batch: number): Promise<number> {
       .all()
     for (const sandbox of expired) {
       const stopAt = Math.max(sandbox.chargedUntil ?? 0, Math.min(now, sandbox.timeoutAt as number))
-      const ended = endRun(
+      const ended = await endRun(
         tx,
         sandbox,
         sandbox.timeoutAction === 'hibernate' ? 'paused' : 'destroyed',
         stopAt,
       )
-      tx.update(sandboxes).set({ updatedAt: now, timeoutAt: null }).where(eq(sandboxes.id, ended.id)).run()
+      await tx
+        .update(sandboxes)
+        .set({ updatedAt: now, timeoutAt: null })
+        .where(eq(sandboxes.id, ended.id))
+        .run()
     }
     return expired.length
   })
@@ -351,28 +351,11 @@ export function listSandboxes(store: Store, teamId: string, filter: SandboxFilte
   return readTransaction(store, (tx) => sandboxPage(tx, teamId, filter))
 }
 
-function sandboxPage(tx: Tx, teamId: string, filter: SandboxFilter) {
+async function sandboxPage(tx: Tx, teamId: string, filter: SandboxFilter) {
   const conditions = [eq(sandboxes.teamId, teamId)]
   if (filter.template) conditions.push(eq(sandboxes.template, filter.template))
-  for (const [key, value] of Object.entries(filter.metadata ?? {})) {
-    const path = `$."${key}"`
-    if (value !== null && typeof value === 'object')
-      conditions.push(
-        sql`json(json_extract(${sandboxes.metadata}, ${path})) = json(${JSON.stringify(value)})`,
-      )
-    else if (typeof value === 'boolean')
-      conditions.push(sql`json_extract(${sandboxes.metadata}, ${path}) = ${value ? 1 : 0}`)
-    else if (value === null) conditions.push(sql`json_type(${sandboxes.metadata}, ${path}) = 'null'`)
-    else conditions.push(sql`json_extract(${sandboxes.metadata}, ${path}) = ${value}`)
-    // Metadata is stored as compact JSON.stringify text, so a matching scalar appears verbatim:
-    // a substring test skips most rows before SQLite parses any JSON (1.5× faster on a full scan).
-    if (value === null || typeof value !== 'object')
-      conditions.splice(
-        conditions.length - 1,
-        0,
-        sql`instr(${sandboxes.metadata}, ${`${JSON.stringify(key)}:${JSON.stringify(value)}`}) > 0`,
-      )
-  }
+  for (const [key, value] of Object.entries(filter.metadata ?? {}))
+    conditions.push(...jsonFieldEquals(tx, sandboxes.metadata, key, value))
   if (filter.after)
     // A row value, so SQLite seeks the index to the cursor instead of scanning down to it.
     conditions.push(
@@ -381,17 +364,17 @@ function sandboxPage(tx: Tx, teamId: string, filter: SandboxFilter) {
   // Without template or metadata filters (the common pages), one of four prepared statements:
   // building the query cost more than running it.
   const plain = !filter.template && !filter.metadata
-  const newest = (where: SQL[], state?: SandboxStatus) =>
+  const newest = async (where: SQL[], state?: SandboxStatus) =>
     plain
-      ? pageStatement(tx, state !== undefined, filter.after !== undefined)
-          .all({
+      ? (
+          await pageStatement(tx, state !== undefined, filter.after !== undefined).all({
             team: teamId,
             ...(state !== undefined && { status: state }),
             ...(filter.after && { afterAt: filter.after.createdAt, afterId: filter.after.id }),
             limit: filter.limit + 1,
           })
-          .map(sandboxRows.decode)
-      : tx
+        ).map(sandboxRows.decode)
+      : await tx
           .select()
           .from(sandboxes)
           .where(and(...where))
@@ -402,11 +385,11 @@ function sandboxPage(tx: Tx, teamId: string, filter: SandboxFilter) {
   // walk the team's whole history in list order to find the few live rows among the destroyed.
   const states = [...new Set(filter.states ?? [])]
   const rows = states.length
-    ? states
-        .flatMap((state) => newest([...conditions, eq(sandboxes.status, state)], state))
+    ? (await Promise.all(states.map((state) => newest([...conditions, eq(sandboxes.status, state)], state))))
+        .flat()
         .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
         .slice(0, filter.limit + 1)
-    : newest(conditions)
+    : await newest(conditions)
   const hasMore = rows.length > filter.limit
   const page = hasMore ? rows.slice(0, filter.limit) : rows
   const last = page.at(-1)

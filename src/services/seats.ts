@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm'
 import { readTransaction, type Tx, writeTransaction } from '../../db/client'
 import type { AppRow } from '../../db/rows'
-import { subscriptions } from '../../db/schema'
+import { subscriptions } from '../../db/tables'
 import { isTerminal } from '../billing/port'
 import { AppError } from '../errors'
 import { errorFields, type Logger } from '../lib/logger'
@@ -49,17 +49,17 @@ export async function withNewSeat<T>(
   userId: string,
   app: AppRow,
   requestKey: string,
-  publish: (recordSeat: (tx: Tx) => void) => Promise<T>,
+  publish: (recordSeat: (tx: Tx) => Promise<void>) => Promise<T>,
 ): Promise<T> {
   const billing = deps.billing
-  if (!billing || app.seat) return publish(() => {})
+  if (!billing || app.seat) return publish(async () => {})
   return underBillingLock(deps, userId, async () => {
-    const { seated, row, seats } = await readTransaction(deps.store, (tx) => ({
-      seated: ownedApp(tx, userId, app.id).seat,
-      row: liveSubscription(tx, userId),
-      seats: seatCount(tx, userId),
+    const { seated, row, seats } = await readTransaction(deps.store, async (tx) => ({
+      seated: (await ownedApp(tx, userId, app.id)).seat,
+      row: await liveSubscription(tx, userId),
+      seats: await seatCount(tx, userId),
     }))
-    if (seated) return publish(() => {})
+    if (seated) return publish(async () => {})
     if (!row || !isUsable(row.status)) throw subscriptionRequired()
     const current = await atStripe(() => billing.retrieveSubscription(row.stripeSubscriptionId))
     if (current === 'missing' || !isUsable(current.status)) {
@@ -75,9 +75,9 @@ export async function withNewSeat<T>(
     )
     if (added === 'missing') throw subscriptionRequired()
     try {
-      return await publish((tx) => {
-        mirrorSubscription(tx, deps.clock, userId, added, deps.config.stripe)
-        grantSeat(tx, userId, app.id)
+      return await publish(async (tx) => {
+        await mirrorSubscription(tx, deps.clock, userId, added, deps.config.stripe)
+        await grantSeat(tx, userId, app.id)
       })
     } catch (error) {
       await billing
@@ -103,10 +103,10 @@ export async function withSeatReleased<T>(
   const billing = deps.billing
   if (!billing) return remove()
   return underBillingLock(deps, userId, async () => {
-    const { app, row, seats } = await readTransaction(deps.store, (tx) => ({
-      app: ownedApp(tx, userId, appId),
-      row: liveSubscription(tx, userId),
-      seats: seatCount(tx, userId),
+    const { app, row, seats } = await readTransaction(deps.store, async (tx) => ({
+      app: await ownedApp(tx, userId, appId),
+      row: await liveSubscription(tx, userId),
+      seats: await seatCount(tx, userId),
     }))
     if (!app.seat || !row) return remove()
     const remaining = seats - 1
@@ -120,8 +120,9 @@ export async function withSeatReleased<T>(
           },
         ),
       )
-      await writeTransaction(deps.store, (tx) => {
-        tx.update(subscriptions)
+      await writeTransaction(deps.store, async (tx) => {
+        await tx
+          .update(subscriptions)
           .set({ status: 'canceled', cancelAtPeriodEnd: false, updatedAt: deps.clock.now() })
           .where(
             and(
@@ -130,7 +131,7 @@ export async function withSeatReleased<T>(
             ),
           )
           .run()
-        clearSeats(tx, userId)
+        await clearSeats(tx, userId)
       })
       return remove()
     }

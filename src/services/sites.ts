@@ -2,8 +2,10 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { readTransaction, type Store, writeTransaction } from '../../db/client'
+import { isUniqueViolation } from '../../db/errors'
 import type { AppRow, SiteRow } from '../../db/rows'
-import { apps, type SmartBanner, sites, type WellKnownFlags } from '../../db/schema'
+import type { SmartBanner, WellKnownFlags } from '../../db/schema'
+import { apps, sites } from '../../db/tables'
 import { AppError, fieldError } from '../errors'
 import type { Clock } from '../lib/clock'
 import { sha256Hex } from '../lib/crypto'
@@ -12,7 +14,7 @@ import { sanitizeHomepage } from '../lib/sanitize'
 import type { FileStorage } from '../lib/storage'
 import { writeFileAtomically } from '../lib/write-file'
 import { writeAppFilesThenCommit } from './app-files'
-import { isUniqueViolation, ownedApp, requireOwnedApp, siteOf } from './apps'
+import { ownedApp, requireOwnedApp, siteOf } from './apps'
 import { isReservedSlug, slugProblem } from './slugs'
 
 /** A site with none of the Apple well-known files uploaded. */
@@ -64,31 +66,31 @@ export async function updateSite(
     homepage = homepage.trim() === '' ? null : sanitizeHomepage(homepage)
   }
   try {
-    return await writeTransaction(deps.store, (tx) => {
-      const app = ownedApp(tx, userId, appId)
+    return await writeTransaction(deps.store, async (tx) => {
+      const app = await ownedApp(tx, userId, appId)
       const now = deps.clock.now()
       const appChanges: Partial<AppRow> = {}
       if (patch.appName !== undefined) appChanges.appName = patch.appName
       if (patch.slug !== undefined && patch.slug !== app.slug) appChanges.slug = patch.slug
       const updatedApp =
         Object.keys(appChanges).length > 0
-          ? (tx
+          ? ((await tx
               .update(apps)
               .set({ ...appChanges, updatedAt: now })
               .where(eq(apps.id, appId))
               .returning()
-              .get() as AppRow)
+              .get()) as AppRow)
           : app
       const siteChanges: Partial<SiteRow> = { updatedAt: now }
       if (patch.description !== undefined) siteChanges.description = patch.description
       if (patch.searchIndexing !== undefined) siteChanges.searchIndexing = patch.searchIndexing
       if (homepage !== undefined) siteChanges.customHomepageHtml = homepage
-      const site = tx
+      const site = (await tx
         .update(sites)
         .set(siteChanges)
         .where(eq(sites.appId, appId))
         .returning()
-        .get() as SiteRow
+        .get()) as SiteRow
       return { app: updatedApp, site }
     })
   } catch (error) {
@@ -99,9 +101,9 @@ export async function updateSite(
 }
 
 export function smartBannerOf(store: Store, userId: string, appId: string): Promise<SmartBanner> {
-  return readTransaction(store, (tx) => {
-    ownedApp(tx, userId, appId)
-    const banner = siteOf(tx, appId)?.smartBanner
+  return readTransaction(store, async (tx) => {
+    await ownedApp(tx, userId, appId)
+    const banner = (await siteOf(tx, appId))?.smartBanner
     if (!banner) throw new AppError('NOT_FOUND', 'No smart banner is configured for this app.')
     return banner
   })
@@ -113,9 +115,10 @@ export function saveSmartBanner(
   appId: string,
   banner: SmartBanner,
 ): Promise<SmartBanner> {
-  return writeTransaction(deps.store, (tx) => {
-    ownedApp(tx, userId, appId)
-    tx.update(sites)
+  return writeTransaction(deps.store, async (tx) => {
+    await ownedApp(tx, userId, appId)
+    await tx
+      .update(sites)
       .set({ smartBanner: banner, updatedAt: deps.clock.now() })
       .where(eq(sites.appId, appId))
       .run()
@@ -157,14 +160,15 @@ export async function saveWellKnownFile(
     appId,
     [path],
     () => writeFileAtomically(path, bytes),
-    (tx) => {
-      const site = siteOf(tx, appId)
+    async (tx) => {
+      const site = await siteOf(tx, appId)
       const flags: WellKnownFlags = {
         ...NO_WELL_KNOWN_FILES,
         ...site?.wellKnownFiles,
         [WELL_KNOWN_FILES[name]]: true,
       }
-      tx.update(sites)
+      await tx
+        .update(sites)
         .set({ wellKnownFiles: flags, updatedAt: deps.clock.now() })
         .where(eq(sites.appId, appId))
         .run()
@@ -200,8 +204,9 @@ export async function saveIcon(deps: SitesDeps, userId: string, appId: string, b
     appId,
     [path],
     () => writeFileAtomically(path, icon.png),
-    (tx) => {
-      tx.update(sites)
+    async (tx) => {
+      await tx
+        .update(sites)
         .set({ iconUrl, iconColor: icon.color, updatedAt: deps.clock.now() })
         .where(eq(sites.appId, appId))
         .run()

@@ -1,6 +1,6 @@
 import { and, eq, isNotNull, isNull } from 'drizzle-orm'
 import { readTransaction, type Store, writeTransaction } from '../../db/client'
-import { apiKeys, subscriptions, teams, users } from '../../db/schema'
+import { apiKeys, subscriptions, teams, users } from '../../db/tables'
 import { type BillingPort, isTerminal } from '../billing/port'
 import { AppError } from '../errors'
 import { type Clock, DAY } from '../lib/clock'
@@ -37,26 +37,29 @@ export async function softDeleteAccount(deps: SoftDeleteDeps, userId: string): P
     )
     cancelSetByUs = true
   }
-  await writeTransaction(store, (tx) => {
+  await writeTransaction(store, async (tx) => {
     const now = clock.now()
     const scheduled = now + Math.round(deps.config.deletionGraceDays * DAY)
-    tx.update(users)
+    await tx
+      .update(users)
       .set({ softDeletedAt: now, deleteScheduledAt: scheduled, updatedAt: now })
       .where(eq(users.id, userId))
       .run()
-    const team = personalTeam(tx, userId)
-    tx.update(teams).set({ softDeletedAt: now, updatedAt: now }).where(eq(teams.id, team.id)).run()
-    tx.update(apiKeys)
+    const team = await personalTeam(tx, userId)
+    await tx.update(teams).set({ softDeletedAt: now, updatedAt: now }).where(eq(teams.id, team.id)).run()
+    await tx
+      .update(apiKeys)
       .set({ isActive: false, suspendedAt: now })
       .where(and(eq(apiKeys.userId, userId), eq(apiKeys.isActive, true), isNull(apiKeys.revokedAt)))
       .run()
-    destroyActiveSandboxes(tx, team.id, now)
+    await destroyActiveSandboxes(tx, team.id, now)
     if (cancelSetByUs && sub)
-      tx.update(subscriptions)
+      await tx
+        .update(subscriptions)
         .set({ cancelAtPeriodEnd: true, cancelSetByDeletion: true, updatedAt: now })
         .where(eq(subscriptions.id, sub.id))
         .run()
-    recordAudit(tx, clock, userId, 'account.deletion_requested', {
+    await recordAudit(tx, clock, userId, 'account.deletion_requested', {
       mode: 'soft',
       graceDays: deps.config.deletionGraceDays,
     })
@@ -69,9 +72,9 @@ export async function softDeleteAccount(deps: SoftDeleteDeps, userId: string): P
  */
 export async function restoreAccount(deps: SoftDeleteDeps, userId: string): Promise<void> {
   const { store, clock, billing } = deps
-  const { user, sub } = await readTransaction(store, (tx) => ({
-    user: getUser(tx, userId),
-    sub: subscriptionOfUser(tx, userId),
+  const { user, sub } = await readTransaction(store, async (tx) => ({
+    user: await getUser(tx, userId),
+    sub: await subscriptionOfUser(tx, userId),
   }))
   if (!user?.softDeletedAt) throw new AppError('CONFLICT', 'The account is not scheduled for deletion.')
   if (user.deleteScheduledAt !== null && user.deleteScheduledAt <= clock.now())
@@ -84,22 +87,29 @@ export async function restoreAccount(deps: SoftDeleteDeps, userId: string): Prom
         `custodian-restore-${userId}-${user.softDeletedAt}`,
       ),
     )
-  await writeTransaction(store, (tx) => {
+  await writeTransaction(store, async (tx) => {
     const now = clock.now()
-    tx.update(users)
+    await tx
+      .update(users)
       .set({ softDeletedAt: null, deleteScheduledAt: null, updatedAt: now })
       .where(eq(users.id, userId))
       .run()
-    tx.update(teams).set({ softDeletedAt: null, updatedAt: now }).where(eq(teams.ownerUserId, userId)).run()
-    tx.update(apiKeys)
+    await tx
+      .update(teams)
+      .set({ softDeletedAt: null, updatedAt: now })
+      .where(eq(teams.ownerUserId, userId))
+      .run()
+    await tx
+      .update(apiKeys)
       .set({ isActive: true, suspendedAt: null })
       .where(and(eq(apiKeys.userId, userId), isNotNull(apiKeys.suspendedAt), isNull(apiKeys.revokedAt)))
       .run()
     if (sub?.cancelSetByDeletion)
-      tx.update(subscriptions)
+      await tx
+        .update(subscriptions)
         .set({ cancelAtPeriodEnd: false, cancelSetByDeletion: false, updatedAt: now })
         .where(eq(subscriptions.id, sub.id))
         .run()
-    recordAudit(tx, clock, userId, 'account.deletion_restored')
+    await recordAudit(tx, clock, userId, 'account.deletion_restored')
   })
 }

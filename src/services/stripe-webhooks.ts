@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { readTransaction, writeTransaction } from '../../db/client'
-import { stripeEvents, users } from '../../db/schema'
+import { stripeEvents, users } from '../../db/tables'
 import type { BillingEvent } from '../billing/port'
 import { atStripe, type BillingDeps, completeCheckout, requireBilling, underBillingLock } from './billing'
 import { mirror } from './subscription-mirror'
@@ -18,24 +18,34 @@ export type WebhookOutcome = 'processed' | 'duplicate' | 'ignored'
 
 /** Whether the event was handled before, and whose customer it is about (null: nobody's we know). */
 function lookUp(deps: BillingDeps, event: BillingEvent) {
-  return readTransaction(deps.store, (tx) => ({
+  return readTransaction(deps.store, async (tx) => ({
     seen:
-      tx.select({ id: stripeEvents.id }).from(stripeEvents).where(eq(stripeEvents.id, event.id)).get() !==
-      undefined,
+      (await tx
+        .select({ id: stripeEvents.id })
+        .from(stripeEvents)
+        .where(eq(stripeEvents.id, event.id))
+        .get()) !== undefined,
     userId: event.customerId
-      ? (tx.select({ id: users.id }).from(users).where(eq(users.stripeCustomerId, event.customerId)).get()
-          ?.id ?? null)
+      ? ((
+          await tx
+            .select({ id: users.id })
+            .from(users)
+            .where(eq(users.stripeCustomerId, event.customerId))
+            .get()
+        )?.id ?? null)
       : null,
   }))
 }
 
 function remember(deps: BillingDeps, event: BillingEvent) {
-  return writeTransaction(deps.store, (tx) =>
-    tx
-      .insert(stripeEvents)
-      .values({ id: event.id, type: event.type, receivedAt: deps.clock.now() })
-      .onConflictDoNothing()
-      .run(),
+  return writeTransaction(
+    deps.store,
+    async (tx) =>
+      await tx
+        .insert(stripeEvents)
+        .values({ id: event.id, type: event.type, receivedAt: deps.clock.now() })
+        .onConflictDoNothing()
+        .run(),
   )
 }
 

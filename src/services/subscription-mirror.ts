@@ -1,6 +1,6 @@
 import { and, count, eq, isNull } from 'drizzle-orm'
 import { type Store, type Tx, writeTransaction } from '../../db/client'
-import { apps, subscriptions, users } from '../../db/schema'
+import { apps, subscriptions, users } from '../../db/tables'
 import { type BillingSubscription, isTerminal, type PlanType } from '../billing/port'
 import type { Clock } from '../lib/clock'
 import { sha256Hex } from '../lib/crypto'
@@ -27,13 +27,15 @@ export function stripeKey(userId: string, requestKey: string, operation: string)
 }
 
 /** Apps of the account holding a seat. */
-export function seatCount(tx: Tx, userId: string): number {
+export async function seatCount(tx: Tx, userId: string): Promise<number> {
   return (
-    tx
-      .select({ n: count() })
-      .from(apps)
-      .where(and(eq(apps.userId, userId), eq(apps.seat, true)))
-      .get()?.n ?? 0
+    (
+      await tx
+        .select({ n: count() })
+        .from(apps)
+        .where(and(eq(apps.userId, userId), eq(apps.seat, true)))
+        .get()
+    )?.n ?? 0
   )
 }
 
@@ -42,15 +44,15 @@ export function seatCount(tx: Tx, userId: string): number {
  * A late event about an older, ended subscription never overwrites a newer live one. When the
  * subscription has ended, no app holds a seat any more.
  */
-export function mirrorSubscription(
+export async function mirrorSubscription(
   tx: Tx,
   clock: Clock,
   userId: string,
   view: BillingSubscription,
   prices: PriceConfig,
-): SubscriptionRow | null {
+): Promise<SubscriptionRow | null> {
   const now = clock.now()
-  const existing = tx.select().from(subscriptions).where(eq(subscriptions.userId, userId)).get()
+  const existing = await tx.select().from(subscriptions).where(eq(subscriptions.userId, userId)).get()
   if (
     existing &&
     existing.stripeSubscriptionId !== view.id &&
@@ -68,15 +70,16 @@ export function mirrorSubscription(
     updatedAt: now,
     ...(existing && existing.stripeSubscriptionId !== view.id ? { cancelSetByDeletion: false } : {}),
   }
-  const row = tx
+  const row = await tx
     .insert(subscriptions)
     .values({ id: uuidv7(clock), userId, createdAt: now, ...fields })
     .onConflictDoUpdate({ target: subscriptions.userId, set: fields })
     .returning()
     .get()
-  if (isTerminal(view.status)) clearSeats(tx, userId)
+  if (isTerminal(view.status)) await clearSeats(tx, userId)
   if (view.trialEnd !== null)
-    tx.update(users)
+    await tx
+      .update(users)
       .set({ trialUsedAt: now })
       .where(and(eq(users.id, userId), isNull(users.trialUsedAt)))
       .run()
@@ -84,21 +87,22 @@ export function mirrorSubscription(
 }
 
 /** No app of the account holds a seat (its subscription ended). */
-export function clearSeats(tx: Tx, userId: string) {
-  tx.update(apps).set({ seat: false }).where(eq(apps.userId, userId)).run()
+export async function clearSeats(tx: Tx, userId: string) {
+  await tx.update(apps).set({ seat: false }).where(eq(apps.userId, userId)).run()
 }
 
 /** Gives the user's app a seat (apps named by Stripe metadata are checked to be theirs). */
-export function grantSeat(tx: Tx, userId: string, appId: string) {
-  tx.update(apps)
+export async function grantSeat(tx: Tx, userId: string, appId: string) {
+  await tx
+    .update(apps)
     .set({ seat: true })
     .where(and(eq(apps.id, appId), eq(apps.userId, userId)))
     .run()
 }
 
 /** The mirror row when it describes a subscription that can still bill (or null). */
-export function liveSubscription(tx: Tx, userId: string): SubscriptionRow | null {
-  const row = subscriptionOfUser(tx, userId)
+export async function liveSubscription(tx: Tx, userId: string): Promise<SubscriptionRow | null> {
+  const row = await subscriptionOfUser(tx, userId)
   return row && !isTerminal(row.status) ? row : null
 }
 

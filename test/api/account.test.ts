@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { eq } from 'drizzle-orm'
-import { apps, sites, subscriptions, users } from '../../db/schema'
+import { apps, sites, subscriptions, users } from '../../db/tables'
 import { ApiStatus } from '../../src/projections/api'
 import { createTestApp } from '../support/harness'
 
@@ -31,7 +31,7 @@ describe('GET /api/status', () => {
   it('reads a trialing subscription as active and counts apps', async () => {
     const t = createTestApp()
     const u = await t.createUser()
-    seedBilling(t, u.user.id, 'trialing')
+    await seedBilling(t, u.user.id, 'trialing')
     const r = await t.json('GET', '/api/status', { token: u.session })
     expect(StatusSchema.Check(r.body)).toBe(true)
     expect(r.body).toEqual({
@@ -48,12 +48,12 @@ describe('GET /api/account', () => {
   it('answers both field generations for an account with a subscription', async () => {
     const t = createTestApp()
     const u = await t.createUser()
-    t.store.orm
+    await t.store.orm
       .update(users)
       .set({ displayName: 'Ada', avatarUrl: 'https://img.example/a.png' })
       .where(eq(users.id, u.user.id))
       .run()
-    seedBilling(t, u.user.id, 'active')
+    await seedBilling(t, u.user.id, 'active')
     const r = await t.json('GET', '/api/account', { token: u.apiKey })
     expect(r.status).toBe(200)
     expect(r.body.profile).toEqual({
@@ -106,9 +106,9 @@ describe('GET /api/account', () => {
 })
 
 /** Two apps (one deployed), a yearly subscription and a card, written straight to the mirror. */
-function seedBilling(t: ReturnType<typeof createTestApp>, userId: string, status: string) {
+async function seedBilling(t: ReturnType<typeof createTestApp>, userId: string, status: string) {
   const now = t.clock.now()
-  t.store.orm
+  await t.store.orm
     .update(users)
     .set({
       stripeCustomerId: `cus_${userId.slice(0, 8)}`,
@@ -116,7 +116,7 @@ function seedBilling(t: ReturnType<typeof createTestApp>, userId: string, status
     })
     .where(eq(users.id, userId))
     .run()
-  t.store.orm
+  await t.store.orm
     .insert(apps)
     .values([
       {
@@ -139,11 +139,11 @@ function seedBilling(t: ReturnType<typeof createTestApp>, userId: string, status
       },
     ])
     .run()
-  t.store.orm
+  await t.store.orm
     .insert(sites)
     .values({ appId: '-Napp1', iconUrl: 'https://cdn/icon.png', createdAt: now, updatedAt: now })
     .run()
-  t.store.orm
+  await t.store.orm
     .insert(subscriptions)
     .values({
       id: 's1',

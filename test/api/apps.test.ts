@@ -2,7 +2,7 @@ import { describe, expect, it } from 'bun:test'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
-import { apps, sites } from '../../db/schema'
+import { apps, sites } from '../../db/tables'
 import { expectApiError } from '../support/envelopes'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
 import { ownedRowIds, seedFullAccount } from '../support/seed'
@@ -165,28 +165,29 @@ describe('/api/apps', () => {
     const u = await t.createUser()
     const seeded = await seedFullAccount(t, u)
     const [doomed, kept] = seeded.appIds as [string, string]
-    t.store.orm.update(sites).set({ customDomain: 'doomed.example.com' }).where(eq(sites.appId, doomed)).run()
+    await t.store.orm
+      .update(sites)
+      .set({ customDomain: 'doomed.example.com' })
+      .where(eq(sites.appId, doomed))
+      .run()
     mkdirSync(t.deps.storage.appDir(doomed), { recursive: true })
     writeFileSync(join(t.deps.storage.appDir(doomed), 'icon.png'), 'x')
-    const slug = t.store.orm.select().from(apps).where(eq(apps.id, doomed)).get()?.slug as string
-    const rowsOf = (appId: string) =>
-      Object.fromEntries(
-        ['sites', 'policies', 'app_pages', 'policy_versions', 'deploys'].map((table) => [
-          table,
-          (
-            t.store.sqlite.query(`SELECT count(*) AS n FROM ${table} WHERE app_id = ?`).get(appId) as {
-              n: number
-            }
-          ).n,
-        ]),
-      )
-    const keptBefore = rowsOf(kept)
-    expect(Object.values(rowsOf(doomed)).every((n) => n > 0)).toBe(true)
+    const slug = (await t.store.orm.select().from(apps).where(eq(apps.id, doomed)).get())?.slug as string
+    const rowsOf = async (appId: string) => {
+      const counts: Record<string, number> = {}
+      for (const table of ['sites', 'policies', 'app_pages', 'policy_versions', 'deploys'])
+        counts[table] = (
+          await t.row<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE app_id = ?`, appId)
+        )?.n as number
+      return counts
+    }
+    const keptBefore = await rowsOf(kept)
+    expect(Object.values(await rowsOf(doomed)).every((n) => n > 0)).toBe(true)
     const r = await t.request('DELETE', `/api/apps/${doomed}`, { token: u.apiKey })
     expect(r.status).toBe(204)
-    expect(Object.values(rowsOf(doomed))).toEqual([0, 0, 0, 0, 0])
-    expect(rowsOf(kept)).toEqual(keptBefore)
-    expect(ownedRowIds(t, u.user.id).apps).toEqual([[kept]])
+    expect(Object.values(await rowsOf(doomed))).toEqual([0, 0, 0, 0, 0])
+    expect(await rowsOf(kept)).toEqual(keptBefore)
+    expect((await ownedRowIds(t, u.user.id)).apps).toEqual([[kept]])
     expect(existsSync(t.deps.storage.appDir(doomed))).toBe(false)
     expect((await t.request('GET', `/api/apps/${doomed}`, { token: u.apiKey })).status).toBe(404)
     // Slug and domain are free for someone else at once.
@@ -196,7 +197,7 @@ describe('/api/apps', () => {
       (await t.request('PATCH', `/api/apps/${mine.body.appId}/site`, { token: other.apiKey, body: { slug } }))
         .status,
     ).toBe(200)
-    t.store.orm
+    await t.store.orm
       .update(sites)
       .set({ customDomain: 'doomed.example.com' })
       .where(eq(sites.appId, mine.body.appId))
@@ -211,6 +212,6 @@ describe('/api/apps', () => {
     const slugs = answers.map((a) => a.body.slug)
     expect(new Set(slugs).size).toBe(20)
     expect(slugs).toContain('shared-name')
-    expect(t.store.orm.select().from(apps).all()).toHaveLength(20)
+    expect(await t.store.orm.select().from(apps).all()).toHaveLength(20)
   })
 })

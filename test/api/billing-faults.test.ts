@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { apps } from '../../db/schema'
+import { apps } from '../../db/tables'
 import {
   addCard,
   appRow,
@@ -38,21 +38,18 @@ async function subscribedWithTwoApps() {
   const first = await createAppFor(b, u)
   const second = await createAppFor(b, u)
   expect((await createSubscription(b, u, first)).status).toBe(200)
-  return { b, u, first, second, sub: stripeSubscriptionOf(b, u) as any }
+  return { b, u, first, second, sub: (await stripeSubscriptionOf(b, u)) as any }
 }
 
 /** Local mirror and Stripe agree on the subscription and its seats. */
-function expectAgreement(b: BillingTestApp, u: TestUser) {
-  const row = mirrorOf(b, u)
+async function expectAgreement(b: BillingTestApp, u: TestUser) {
+  const row = await mirrorOf(b, u)
   const live = [...b.em.subscriptions.values()].filter((s) => s.status !== 'canceled')
   expect(live).toHaveLength(1)
   expect(row?.stripeSubscriptionId).toBe(live[0]?.id)
-  const seats = b.t.store.orm
-    .select()
-    .from(apps)
-    .where(eq(apps.userId, u.user.id))
-    .all()
-    .filter((a) => a.seat).length
+  const seats = (await b.t.store.orm.select().from(apps).where(eq(apps.userId, u.user.id)).all()).filter(
+    (a) => a.seat,
+  ).length
   expect(live[0]?.items.data[0].quantity).toBe(seats)
   expect(row?.quantity).toBe(seats)
 }
@@ -67,14 +64,14 @@ describe('Stripe failing mid-call', () => {
     expect(lost.status).toBe(502)
     expectApiError(lost.body, 'PAYMENT_ERROR')
     expect(b.em.subscriptions.size).toBe(1) // Stripe did it; we never heard
-    expect(mirrorOf(b, u)).toBeUndefined()
+    expect(await mirrorOf(b, u)).toBeUndefined()
     b.em.recover()
     const retry = await createSubscription(b, u, appId, 'start-1')
     expect(retry.status).toBe(200)
     expect(retry.body.subscriptionId).toBe([...b.em.subscriptions.keys()][0])
     expect(b.em.subscriptions.size).toBe(1)
-    expect(appRow(b, appId)?.seat).toBe(true)
-    expectAgreement(b, u)
+    expect((await appRow(b, appId))?.seat).toBe(true)
+    await expectAgreement(b, u)
   })
 
   it('without an Idempotency-Key the retry finds the subscription at Stripe: SUBSCRIPTION_EXISTS, mirror repaired', async () => {
@@ -88,7 +85,7 @@ describe('Stripe failing mid-call', () => {
     expect(retry.status).toBe(400)
     expectApiError(retry.body, 'SUBSCRIPTION_EXISTS')
     expect(b.em.subscriptions.size).toBe(1)
-    expect(mirrorOf(b, u)?.stripeSubscriptionId).toBe([...b.em.subscriptions.keys()][0])
+    expect((await mirrorOf(b, u))?.stripeSubscriptionId).toBe([...b.em.subscriptions.keys()][0])
   })
 
   it('a seat that Stripe refused (500, 429, timeout) publishes nothing; the retry adds exactly one seat', async () => {
@@ -103,14 +100,14 @@ describe('Stripe failing mid-call', () => {
       expect({ fault, status: r.status }).toEqual({ fault, status: 502 })
       expectApiError(r.body, 'PAYMENT_ERROR')
       b.em.recover()
-      expect(appRow(b, second)).toMatchObject({ deployed: false, seat: false })
+      expect(await appRow(b, second)).toMatchObject({ deployed: false, seat: false })
       expect(sub.items.data[0].quantity).toBe(1)
     }
     const slug = (await b.t.json('GET', `/api/apps/${second}`, { token: u.apiKey })).body.site.slug
     expect((await b.t.request('GET', `/sites/${slug}/privacy`)).status).toBe(404)
     expect((await deploy(b, u, second, 'deploy-ok')).status).toBe(200)
     expect(sub.items.data[0].quantity).toBe(2)
-    expectAgreement(b, u)
+    await expectAgreement(b, u)
   })
 
   it('a seat whose answer was lost is not added twice by the retry', async () => {
@@ -119,11 +116,11 @@ describe('Stripe failing mid-call', () => {
     expect((await deploy(b, u, second, 'deploy-2')).status).toBe(502)
     b.em.recover()
     expect(sub.items.data[0].quantity).toBe(2) // at Stripe; not yet here
-    expect(appRow(b, second)?.seat).toBe(false)
+    expect((await appRow(b, second))?.seat).toBe(false)
     const retry = await deploy(b, u, second, 'deploy-2')
     expect(retry.status).toBe(200)
     expect(sub.items.data[0].quantity).toBe(2)
-    expectAgreement(b, u)
+    await expectAgreement(b, u)
   })
 
   it('keeps the app when Stripe cannot release its seat', async () => {
@@ -133,10 +130,10 @@ describe('Stripe failing mid-call', () => {
     const r = await b.t.json('DELETE', `/api/apps/${second}`, { token: u.apiKey })
     expect(r.status).toBe(502)
     expectApiError(r.body, 'PAYMENT_ERROR')
-    expect(appRow(b, second)?.seat).toBe(true)
-    expectAgreement(b, u)
+    expect((await appRow(b, second))?.seat).toBe(true)
+    await expectAgreement(b, u)
     expect((await b.t.request('DELETE', `/api/apps/${second}`, { token: u.apiKey })).status).toBe(204)
-    expectAgreement(b, u)
+    await expectAgreement(b, u)
   })
 
   it('two deploys at once add two seats, not one', async () => {
@@ -151,8 +148,8 @@ describe('Stripe failing mid-call', () => {
       more.map((appId) => b.t.json('POST', `/api/apps/${appId}/deploy`, { token: u.apiKey })),
     )
     expect(results.map((r) => r.status)).toEqual([200, 200, 200])
-    expect((stripeSubscriptionOf(b, u) as any).items.data[0].quantity).toBe(4)
-    expectAgreement(b, u)
+    expect(((await stripeSubscriptionOf(b, u)) as any).items.data[0].quantity).toBe(4)
+    await expectAgreement(b, u)
   })
 })
 
@@ -165,7 +162,7 @@ describe('erasure stops billing whatever the subscription’s state', () => {
       await addCard(b, u)
       expect((await createSubscription(b, u, appId)).status).toBe(200)
       await deploy(b, u, appId)
-      const sub = stripeSubscriptionOf(b, u) as any
+      const sub = (await stripeSubscriptionOf(b, u)) as any
       if (state === 'past_due') {
         sub.status = 'past_due'
         await deliver(

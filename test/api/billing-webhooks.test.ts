@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { apps, stripeEvents, subscriptions, users } from '../../db/schema'
+import { apps, stripeEvents, subscriptions, users } from '../../db/tables'
 import { MINUTE } from '../../src/lib/clock'
 import {
   billingAppsPerTest,
@@ -25,7 +25,7 @@ async function subscribed() {
     body: { plan: 'monthly' },
   })
   expect(r.status).toBe(200)
-  return { b, u, appId, sub: stripeSubscriptionOf(b, u) as any }
+  return { b, u, appId, sub: (await stripeSubscriptionOf(b, u)) as any }
 }
 
 const invoiceFor = (sub: any) => ({
@@ -42,11 +42,11 @@ describe('POST /api/webhooks/stripe', () => {
     const r = await deliver(b, b.em.event('invoice.payment_failed', invoiceFor(sub)))
     expect(r.status).toBe(200)
     expect(r.body).toEqual({ received: true, outcome: 'processed' })
-    expect(mirrorOf(b, u)?.status).toBe('past_due')
+    expect((await mirrorOf(b, u))?.status).toBe('past_due')
     expect((await b.t.json('GET', '/api/status', { token: u.apiKey })).body.subscription).toBe('past_due')
     sub.status = 'active'
     await deliver(b, b.em.event('invoice.paid', invoiceFor(sub)))
-    expect(mirrorOf(b, u)?.status).toBe('active')
+    expect((await mirrorOf(b, u))?.status).toBe('active')
   })
 
   it('refuses forged, tampered, stale and unsigned events with 400, changing nothing', async () => {
@@ -71,12 +71,12 @@ describe('POST /api/webhooks/stripe', () => {
       expect({ name, status: r.status }).toEqual({ name, status: 400 })
       expectApiError(r.body, 'VALIDATION_FAILED')
     }
-    expect(mirrorOf(b, u)?.status).toBe('trialing')
-    expect(b.t.store.orm.select().from(stripeEvents).all()).toEqual([])
+    expect((await mirrorOf(b, u))?.status).toBe('trialing')
+    expect(await b.t.store.orm.select().from(stripeEvents).all()).toEqual([])
     expect(b.em.calls.length).toBe(stripeCalls)
     // The genuine delivery of the same event still works.
     expect((await deliver(b, event)).body.outcome).toBe('processed')
-    expect(mirrorOf(b, u)?.status).toBe('past_due')
+    expect((await mirrorOf(b, u))?.status).toBe('past_due')
   })
 
   it('processes each event id once', async () => {
@@ -88,10 +88,10 @@ describe('POST /api/webhooks/stripe', () => {
     sub.cancel_at_period_end = false
     expect((await deliver(b, event)).body).toEqual({ received: true, outcome: 'duplicate' })
     expect(b.em.calls.length).toBe(calls)
-    expect(mirrorOf(b, u)?.cancelAtPeriodEnd).toBe(true)
-    expect(b.t.store.orm.select().from(stripeEvents).where(eq(stripeEvents.id, event.id)).all()).toHaveLength(
-      1,
-    )
+    expect((await mirrorOf(b, u))?.cancelAtPeriodEnd).toBe(true)
+    expect(
+      await b.t.store.orm.select().from(stripeEvents).where(eq(stripeEvents.id, event.id)).all(),
+    ).toHaveLength(1)
   })
 
   it('ends up at Stripe’s current state whatever order events arrive in', async () => {
@@ -103,7 +103,7 @@ describe('POST /api/webhooks/stripe', () => {
     const newer = b.em.event('customer.subscription.updated', sub)
     await deliver(b, newer)
     await deliver(b, older)
-    expect(mirrorOf(b, u)).toMatchObject({ status: 'active', cancelAtPeriodEnd: true })
+    expect(await mirrorOf(b, u)).toMatchObject({ status: 'active', cancelAtPeriodEnd: true })
 
     // The subscription ends at Stripe: the deletion event ends it here, and frees the seats.
     b.t.clock.advance(MINUTE)
@@ -111,8 +111,8 @@ describe('POST /api/webhooks/stripe', () => {
     const deleted = b.em.event('customer.subscription.deleted', sub)
     await deliver(b, deleted)
     await deliver(b, b.em.event('customer.subscription.updated', { ...older.data.object }))
-    expect(mirrorOf(b, u)?.status).toBe('canceled')
-    expect(b.t.store.orm.select().from(apps).where(eq(apps.id, appId)).get()?.seat).toBe(false)
+    expect((await mirrorOf(b, u))?.status).toBe('canceled')
+    expect((await b.t.store.orm.select().from(apps).where(eq(apps.id, appId)).get())?.seat).toBe(false)
     expect((await b.t.json('GET', '/api/status', { token: u.apiKey })).body.subscription).toBe('canceled')
   })
 
@@ -127,8 +127,8 @@ describe('POST /api/webhooks/stripe', () => {
     const late = await deliver(b, b.em.event('customer.subscription.updated', sub))
     expect(late.status).toBe(200)
     expect(late.body).toEqual({ received: true, outcome: 'ignored' })
-    expect(b.t.store.orm.select().from(subscriptions).all()).toEqual([])
-    expect(b.t.store.orm.select().from(users).where(eq(users.id, u.user.id)).all()).toEqual([])
+    expect(await b.t.store.orm.select().from(subscriptions).all()).toEqual([])
+    expect(await b.t.store.orm.select().from(users).where(eq(users.id, u.user.id)).all()).toEqual([])
   })
 
   it('completes a checkout from checkout.session.completed', async () => {
@@ -143,8 +143,8 @@ describe('POST /api/webhooks/stripe', () => {
     ).body
     const event = completeCheckout(b.em, sessionId)
     expect((await deliver(b, event)).body.outcome).toBe('processed')
-    expect(mirrorOf(b, u)).toMatchObject({ status: 'trialing', quantity: 1, planType: 'monthly' })
-    expect(b.t.store.orm.select().from(apps).where(eq(apps.id, appId)).get()?.seat).toBe(true)
+    expect(await mirrorOf(b, u)).toMatchObject({ status: 'trialing', quantity: 1, planType: 'monthly' })
+    expect((await b.t.store.orm.select().from(apps).where(eq(apps.id, appId)).get())?.seat).toBe(true)
     // The redirect's verify-checkout afterwards agrees and changes nothing.
     const verified = await b.t.json('POST', `/api/apps/${appId}/verify-checkout`, {
       token: u.apiKey,
@@ -161,9 +161,9 @@ describe('POST /api/webhooks/stripe', () => {
     const r = await deliver(b, event)
     expect(r.status).toBe(502)
     expectApiError(r.body, 'PAYMENT_ERROR')
-    expect(mirrorOf(b, u)?.status).toBe('trialing')
-    expect(b.t.store.orm.select().from(stripeEvents).all()).toEqual([])
+    expect((await mirrorOf(b, u))?.status).toBe('trialing')
+    expect(await b.t.store.orm.select().from(stripeEvents).all()).toEqual([])
     expect((await deliver(b, event)).body.outcome).toBe('processed')
-    expect(mirrorOf(b, u)?.status).toBe('past_due')
+    expect((await mirrorOf(b, u))?.status).toBe('past_due')
   })
 })

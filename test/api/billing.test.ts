@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { users } from '../../db/schema'
+import { users } from '../../db/tables'
 import { DAY } from '../../src/lib/clock'
 import {
   addCard,
@@ -29,8 +29,8 @@ const post = (
 
 const deploy = deployThroughApi
 
-const userRow = (b: BillingTestApp, u: TestUser) =>
-  b.t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()
+const userRow = async (b: BillingTestApp, u: TestUser) =>
+  await b.t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()
 
 describe('billing disabled', () => {
   it('answers 403 FORBIDDEN on every billing route, and deploys for free', async () => {
@@ -78,16 +78,16 @@ describe('the life of a subscription', () => {
     const started = await post(b, u, `/api/apps/${first}/create-subscription`, { plan: 'monthly' })
     expect(started.status).toBe(200)
     expect(started.body).toEqual({ subscriptionId: expect.stringMatching(/^sub_/), status: 'active' })
-    let sub = stripeSubscriptionOf(b, u) as any
+    let sub = (await stripeSubscriptionOf(b, u)) as any
     expect(sub.id).toBe(started.body.subscriptionId)
     expect(sub.status).toBe('trialing')
     expect(sub.trial_end).toBe(Math.floor(b.t.clock.now() / 1000) + 30 * 86_400)
     expect(sub.items.data[0]).toMatchObject({ quantity: 1, price: { id: 'price_monthly' } })
     expect(sub.metadata).toMatchObject({ userId: u.user.id, appId: first })
-    const customer = b.em.customers.get(userRow(b, u)?.stripeCustomerId as string)
+    const customer = b.em.customers.get((await userRow(b, u))?.stripeCustomerId as string)
     expect(customer).toMatchObject({ email: u.user.email, metadata: { userId: u.user.id } })
-    expect(userRow(b, u)?.trialUsedAt).toBe(b.t.clock.now())
-    expect(appRow(b, first)?.seat).toBe(true)
+    expect((await userRow(b, u))?.trialUsedAt).toBe(b.t.clock.now())
+    expect((await appRow(b, first))?.seat).toBe(true)
     expect((await b.t.json('GET', '/api/status', { token: u.apiKey })).body).toEqual({
       subscription: 'active',
       planType: 'monthly',
@@ -112,7 +112,7 @@ describe('the life of a subscription', () => {
     expect((await deliver(b, b.em.event('customer.subscription.updated', sub))).body.outcome).toBe(
       'processed',
     )
-    expect(mirrorOf(b, u)?.status).toBe('active')
+    expect((await mirrorOf(b, u))?.status).toBe('active')
 
     // Deploying the first app uses its seat; the second adds one, prorated.
     expect((await deploy(b, u, first)).status).toBe(200)
@@ -123,7 +123,7 @@ describe('the life of a subscription', () => {
     expect(b.em.prorations).toEqual([
       expect.objectContaining({ fromQuantity: 1, toQuantity: 2, behavior: 'create_prorations' }),
     ])
-    expect(mirrorOf(b, u)?.quantity).toBe(2)
+    expect((await mirrorOf(b, u))?.quantity).toBe(2)
     const account = (await b.t.json('GET', '/api/account', { token: u.apiKey })).body
     expect(account.subscription).toMatchObject({
       id: sub.id,
@@ -194,7 +194,7 @@ describe('the life of a subscription', () => {
     const refused = await deploy(b, u, third)
     expect(refused.status).toBe(402)
     expectApiError(refused.body, 'SUBSCRIPTION_REQUIRED')
-    expect(appRow(b, third)).toMatchObject({ deployed: false, seat: false })
+    expect(await appRow(b, third)).toMatchObject({ deployed: false, seat: false })
     const slug = (await b.t.json('GET', `/api/apps/${third}`, { token: u.apiKey })).body.site.slug
     expect((await b.t.request('GET', `/sites/${slug}/privacy`)).status).toBe(404)
 
@@ -259,8 +259,8 @@ describe('the life of a subscription', () => {
       quantity: 1,
       cancelAtPeriodEnd: false,
     })
-    expect(appRow(b, appId)?.seat).toBe(true)
-    expect(mirrorOf(b, u)?.stripeSubscriptionId).toBe(stored.subscription)
+    expect((await appRow(b, appId))?.seat).toBe(true)
+    expect((await mirrorOf(b, u))?.stripeSubscriptionId).toBe(stored.subscription)
     // Verifying twice changes nothing.
     expect(
       (await post(b, u, `/api/apps/${appId}/verify-checkout`, { sessionId: session.body.sessionId })).body,
@@ -314,7 +314,7 @@ describe('billing errors', () => {
     expect((await post(b, u, `/api/apps/${appId}/create-subscription`, { plan: 'yearly' })).status).toBe(200)
     expect(await status()).toMatchObject({ subscription: 'active', planType: 'yearly' })
     expect((await post(b, u, '/api/cancel-subscription')).status).toBe(200)
-    expect((await status()).subscription).toBe(mirrorOf(b, u)?.status)
+    expect((await status()).subscription).toBe((await mirrorOf(b, u))?.status)
   })
 
   it('CARD_ERROR with Stripe’s message, when attaching and when charging; PAYMENT_ERROR for an unknown card', async () => {
@@ -327,7 +327,7 @@ describe('billing errors', () => {
     expect(declined.status).toBe(400)
     expectApiError(declined.body, 'CARD_ERROR')
     expect(declined.body.error.message).toBe('Your card was declined.')
-    expect(userRow(b, u)?.paymentMethod).toBeNull()
+    expect((await userRow(b, u))?.paymentMethod).toBeNull()
     const unknown = await b.t.json('PUT', '/api/payment-method', {
       token: u.apiKey,
       body: { paymentMethodId: 'pm_does_not_exist' },
@@ -342,8 +342,8 @@ describe('billing errors', () => {
     expectApiError(charge.body, 'CARD_ERROR')
     expect(charge.body.error.message).toBe('Your card was declined.')
     expect(b.em.subscriptions.size).toBe(0)
-    expect(mirrorOf(b, u)).toBeUndefined()
-    expect(appRow(b, appId)?.seat).toBe(false)
+    expect(await mirrorOf(b, u)).toBeUndefined()
+    expect((await appRow(b, appId))?.seat).toBe(false)
   })
 
   it('setup intents, the billing portal (NO_STRIPE_CUSTOMER first) and invoices', async () => {
@@ -359,7 +359,7 @@ describe('billing errors', () => {
     expect(intent.status).toBe(201)
     expect(intent.body).toEqual({ clientSecret: expect.stringMatching(/^seti_.+_secret_/) })
     expect(b.em.customers.size).toBe(1) // created on the first billing action
-    const customerId = userRow(b, u)?.stripeCustomerId as string
+    const customerId = (await userRow(b, u))?.stripeCustomerId as string
     expect([...b.em.setupIntents.values()][0]).toMatchObject({ customer: customerId, usage: 'off_session' })
     // A second setup intent reuses the customer.
     await post(b, u, '/api/setup-intent')

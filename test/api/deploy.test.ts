@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { Parser } from 'htmlparser2'
-import { sites } from '../../db/schema'
+import { sites } from '../../db/tables'
 import { renderSite } from '../../src/render/site'
 import type { SiteRenderer } from '../../src/services/deploy'
 import { expectApiError } from '../support/envelopes'
@@ -327,7 +327,7 @@ describe('public hosting', () => {
     const u = await t.createUser()
     const { appId } = await appWithPages(t, u, 'Domain', ['policy'])
     await deploy(t, u, appId)
-    t.store.orm
+    await t.store.orm
       .update(sites)
       .set({ customDomain: 'shop.example.com', domainStatus: 'active' })
       .where(eq(sites.appId, appId))
@@ -347,7 +347,7 @@ describe('public hosting', () => {
     ).toBe(200)
     expect((await onDomain('/healthz')).status).toBe(200)
     // Attached but not active yet: a plain 404; an unknown host reaches the API as usual.
-    t.store.orm.update(sites).set({ domainStatus: 'pending_dns' }).where(eq(sites.appId, appId)).run()
+    await t.store.orm.update(sites).set({ domainStatus: 'pending_dns' }).where(eq(sites.appId, appId)).run()
     // Written behind the services' back: announce it as they do (db/change-epochs.ts).
     t.store.epochs.noteWrites()
     expect((await onDomain('/privacy')).status).toBe(404)

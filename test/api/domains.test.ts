@@ -273,9 +273,9 @@ describe.skipIf(!pebbleInstalled)(
         })
         expect(existsSync(t.deps.storage.certDir('refused.example.test'))).toBe(false)
         // Refused by the CA itself (its challenge could not be met), not a TLS or network mistake.
-        const row = t.store.sqlite
-          .query("SELECT domain_error AS error FROM sites WHERE custom_domain = 'refused.example.test'")
-          .get() as { error: string }
+        const row = (await t.row(
+          "SELECT domain_error AS error FROM sites WHERE custom_domain = 'refused.example.test'",
+        )) as { error: string }
         expect(row.error).toMatch(/acme-challenge|authorization|invalid/i)
         expect(row.error).not.toMatch(/self.signed|unable to verify|certificate verify/i)
         expect((await putDomain(t, u, appId, 'refused.example.test')).status).toBe(500)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test'
-import { policyVersions } from '../../db/schema'
+import { policyVersions } from '../../db/tables'
 import { expectApiError } from '../support/envelopes'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
 import { VALID_PAGES as VALID } from '../support/page-fixtures'
@@ -76,7 +76,7 @@ describe('policy versions', () => {
   it('lists snapshots newest first (at most 20) and answers one with its data', async () => {
     const { t, u, appId } = await setup()
     for (let i = 0; i < 22; i++)
-      t.store.orm
+      await t.store.orm
         .insert(policyVersions)
         .values({
           id: `pv_${String(i).padStart(2, '0')}`,

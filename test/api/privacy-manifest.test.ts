@@ -276,8 +276,8 @@ describe('export and erasure of the saved config', () => {
     expect(page).toContain('C56D.1')
     expect(page).toContain('ads.example.com')
     expect((await t.request('DELETE', '/api/account', { token: u.apiKey })).status).toBe(204)
-    expect(
-      t.store.sqlite.query("SELECT count(*) AS n FROM app_pages WHERE kind = 'privacy_manifest'").get(),
-    ).toEqual({ n: 0 })
+    expect(await t.row("SELECT count(*) AS n FROM app_pages WHERE kind = 'privacy_manifest'")).toEqual({
+      n: 0,
+    })
   })
 })

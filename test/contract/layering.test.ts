@@ -32,14 +32,11 @@ describe('layering', () => {
 // `tx` — `readTransaction(store, (tx) => …)` or `writeTransaction` — never through the store's raw
 // handles, whose statements would run outside the store's lock (inside another request's open
 // transaction, once transactions await). Listed exceptions run where nothing else can: startup,
-// shutdown, a CLI command on its own store, and the caches' synchronous test-only self-checks.
+// shutdown, and a CLI command on its own store.
 describe('the store port', () => {
   const ALLOWED = new Map<string, number>([
     ['src/cli.ts', 2], // VACUUM INTO for a backup; a checkpoint after a restore
     ['src/server.ts', 1], // the last checkpoint, after the server stopped taking requests
-    ['src/routes/system.ts', 1], // /healthz: SELECT 1 (reads nothing, changes nothing)
-    ['src/services/account-overview.ts', 1], // CHECK_CACHES self-check of the status cache
-    ['src/routes/hosting/site-host.ts', 1], // CHECK_CACHES self-check of the hosting cache
   ])
   it('leaves the raw handles (store.sqlite, store.orm) to db/ and the listed exceptions', () => {
     const uses = new Map<string, number>()

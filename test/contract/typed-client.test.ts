@@ -10,7 +10,7 @@ describe('the typed client generated from /docs/json', () => {
       { baseUrl: 'http://localhost', fetch: (request) => t.app.handle(request) },
       { apiKey: u.apiKey, session: u.session },
     )
-    expect(t.store.sqlite.query('SELECT count(*) AS n FROM apps').get()).toEqual({ n: 0 })
+    expect(await t.row('SELECT count(*) AS n FROM apps')).toEqual({ n: 0 })
   })
 
   it('is generated from the current document (bun run openapi:types after API changes)', async () => {

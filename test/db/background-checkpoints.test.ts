@@ -1,9 +1,10 @@
-import { afterEach, expect, it } from 'bun:test'
+import { afterEach, expect } from 'bun:test'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BackgroundCheckpoints, startBackgroundCheckpoints } from '../../db/checkpointer'
 import { createTestApp, type TestApp } from '../support/harness'
+import { itSqlite } from '../support/test-database'
 
 // `serve` copies the WAL back into the database file from a worker thread (db/checkpointer.ts),
 // not inside the COMMIT of whichever request crosses 1,000 pages. These tests write through the
@@ -23,7 +24,11 @@ afterEach(async () => {
 
 function fileBackedApp() {
   dir = mkdtempSync(join(tmpdir(), 'custodian-checkpoints-'))
-  return createTestApp({ databasePath: join(dir, 'custodian.db'), env: { STORAGE_DIR: join(dir, 'files') } })
+  return createTestApp({
+    sqlite: true,
+    databasePath: join(dir, 'custodian.db'),
+    env: { STORAGE_DIR: join(dir, 'files') },
+  })
 }
 
 const autoCheckpoint = (app: TestApp) =>
@@ -44,25 +49,28 @@ async function writeSomePages(app: TestApp, count: number) {
   }
 }
 
-it('copies committed pages into the database file from its own thread, with the auto-checkpoint off', async () => {
-  t = fileBackedApp()
-  checkpoints = await startBackgroundCheckpoints(t.store, () => {}, 20)
-  expect(checkpoints).not.toBeNull()
-  expect(autoCheckpoint(t)).toBe(0)
-  const dbFile = join(dir, 'custodian.db')
-  const before = statSync(dbFile).size
-  await writeSomePages(t, 5)
-  // Five support pages of 3,000 characters cannot fit in the pages the file had.
-  const deadline = Date.now() + 5000
-  while (statSync(dbFile).size <= before && Date.now() < deadline) await Bun.sleep(20)
-  expect(statSync(dbFile).size).toBeGreaterThan(before)
-  // And what the worker copied is what the API says.
-  const u = await t.createUser({ email: 'reader@example.com' })
-  const apps = await t.request('GET', '/api/apps', { token: u.apiKey })
-  expect(await apps.json()).toEqual([])
-})
+itSqlite(
+  'copies committed pages into the database file from its own thread, with the auto-checkpoint off',
+  async () => {
+    t = fileBackedApp()
+    checkpoints = await startBackgroundCheckpoints(t.store, () => {}, 20)
+    expect(checkpoints).not.toBeNull()
+    expect(autoCheckpoint(t)).toBe(0)
+    const dbFile = join(dir, 'custodian.db')
+    const before = statSync(dbFile).size
+    await writeSomePages(t, 5)
+    // Five support pages of 3,000 characters cannot fit in the pages the file had.
+    const deadline = Date.now() + 5000
+    while (statSync(dbFile).size <= before && Date.now() < deadline) await Bun.sleep(20)
+    expect(statSync(dbFile).size).toBeGreaterThan(before)
+    // And what the worker copied is what the API says.
+    const u = await t.createUser({ email: 'reader@example.com' })
+    const apps = await t.request('GET', '/api/apps', { token: u.apiKey })
+    expect(await apps.json()).toEqual([])
+  },
+)
 
-it('gives the connection its auto-checkpoint back when stopped', async () => {
+itSqlite('gives the connection its auto-checkpoint back when stopped', async () => {
   t = fileBackedApp()
   checkpoints = await startBackgroundCheckpoints(t.store, () => {})
   expect(autoCheckpoint(t)).toBe(0)
@@ -71,8 +79,8 @@ it('gives the connection its auto-checkpoint back when stopped', async () => {
   expect(autoCheckpoint(t)).toBe(1000)
 })
 
-it('is not started for an in-memory database', async () => {
-  const memory = createTestApp()
+itSqlite('is not started for an in-memory database', async () => {
+  const memory = createTestApp({ sqlite: true })
   try {
     expect(await startBackgroundCheckpoints(memory.store, () => {})).toBeNull()
   } finally {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { apiKeys, users } from '../../db/schema'
+import { apiKeys, users } from '../../db/tables'
 import { DAY } from '../../src/lib/clock'
 import { hashUserId } from '../../src/lib/pseudonym'
 import { expectUnauthorized, invalidCredentials, protectedRoutes, send } from '../support/auth-contract'
@@ -43,16 +43,17 @@ describe('the auth contract', () => {
     const u = await t.createUser()
     const revoked = await t.runtimeKey(u)
     const orbit = u.apiKey
-    t.store.orm
+    await t.store.orm
       .update(apiKeys)
       .set({ isActive: false, revokedAt: t.clock.now() })
       .where(eq(apiKeys.userId, u.user.id))
       .run()
     const rotated = await t.runtimeKey(u)
-    t.store.sqlite.run('UPDATE api_keys SET expires_at = ? WHERE user_id = ? AND revoked_at IS NULL', [
+    await t.exec(
+      'UPDATE api_keys SET expires_at = ? WHERE user_id = ? AND revoked_at IS NULL',
       t.clock.now() - 1,
       u.user.id,
-    ])
+    )
     for (const route of routes) {
       const key = route.dialect === 'api' ? orbit : revoked
       await expectUnauthorized(
@@ -119,7 +120,11 @@ describe('the auth contract', () => {
     const u = await t.createUser()
     const runtime = await t.runtimeKey(u)
     expect((await t.request('GET', '/api/status', { token: u.apiKey })).status).toBe(200)
-    t.store.orm.update(users).set({ erasureRequestedAt: t.clock.now() }).where(eq(users.id, u.user.id)).run()
+    await t.store.orm
+      .update(users)
+      .set({ erasureRequestedAt: t.clock.now() })
+      .where(eq(users.id, u.user.id))
+      .run()
     // Written behind the services' back: announce it as they do (db/change-epochs.ts).
     t.store.epochs.noteWrites()
     for (const route of routes) {
@@ -140,18 +145,20 @@ describe('the auth contract', () => {
   it('refuses the JWT of an erased user instead of re-creating the account', async () => {
     const u = await t.createUser()
     const oldToken = u.session
-    t.store.sqlite.run(
+    await t.exec(
       "INSERT INTO account_deletions (id, user_hash, mode, step, requested_at, updated_at) VALUES ('d1', ?, 'immediate', 'done', ?, ?)",
-      [hashUserId(u.user.id), t.clock.now(), t.clock.now()],
+      hashUserId(u.user.id),
+      t.clock.now(),
+      t.clock.now(),
     )
     for (const table of ['api_keys', 'teams', 'users'])
-      t.store.sqlite.run(
+      await t.exec(
         `DELETE FROM ${table} WHERE ${table === 'users' ? 'id' : table === 'teams' ? 'owner_user_id' : 'user_id'} = ?`,
-        [u.user.id],
+        u.user.id,
       )
     await expectUnauthorized(await t.request('GET', '/api/status', { token: oldToken }), 'api', 'erased JWT')
     await expectUnauthorized(await t.request('GET', '/api/status', { token: u.apiKey }), 'api', 'erased key')
-    expect(t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()).toBeUndefined()
+    expect(await t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()).toBeUndefined()
     // A sign-in after the erasure is a new account, not the old one coming back.
     t.clock.advance(DAY)
     const fresh = await t.session(u.user.id, u.user.email)
@@ -161,7 +168,7 @@ describe('the auth contract', () => {
   it('lets a soft-deleted session read, export and restore, and nothing else', async () => {
     const u = await t.createUser()
     const runtime = await t.runtimeKey(u)
-    t.store.orm
+    await t.store.orm
       .update(users)
       .set({ softDeletedAt: t.clock.now(), deleteScheduledAt: t.clock.now() + 30 * DAY })
       .where(eq(users.id, u.user.id))

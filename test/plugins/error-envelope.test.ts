@@ -87,7 +87,7 @@ describe('error envelopes', () => {
   it('answers an unexpected failure with 500 INTERNAL_ERROR and no internals', async () => {
     const broken = createTestApp()
     const u = await broken.createUser()
-    broken.store.sqlite.run('DROP TABLE subscriptions')
+    await broken.exec('DROP TABLE subscriptions')
     const r = await broken.json('GET', '/api/status', { token: u.apiKey })
     expect(r.status).toBe(500)
     const error = expectApiError(r.body, 'INTERNAL_ERROR')

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'bun:test'
 import { count, eq } from 'drizzle-orm'
-import { apiKeys, idempotencyKeys } from '../../db/schema'
+import { apiKeys, idempotencyKeys } from '../../db/tables'
 import { HOUR, SECOND } from '../../src/lib/clock'
 import { reapIdempotencyKeys } from '../../src/services/idempotency'
 import { expectApiError, expectV1Error } from '../support/envelopes'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
 
 const env = { RATE_LIMIT_ENABLED: 'false' }
-const keysOf = (t: TestApp, u: TestUser) =>
-  t.store.orm.select({ n: count() }).from(apiKeys).where(eq(apiKeys.userId, u.user.id)).get()?.n ?? 0
+const keysOf = async (t: TestApp, u: TestUser) =>
+  (await t.store.orm.select({ n: count() }).from(apiKeys).where(eq(apiKeys.userId, u.user.id)).get())?.n ?? 0
 const createKey = (t: TestApp, u: TestUser, key: string, body: unknown = { name: 'ci' }) =>
   t.request('POST', '/api/api-keys', { token: u.apiKey, body, headers: { 'idempotency-key': key } })
 
@@ -20,13 +20,13 @@ describe('idempotency keys', () => {
     const firstBody = await first.text()
     expect(first.status).toBe(201)
     expect(first.headers.get('idempotent-replayed')).toBeNull()
-    const before = keysOf(t, u)
+    const before = await keysOf(t, u)
     const again = await createKey(t, u, 'key-1', { name: 'ci' })
     expect(again.status).toBe(201)
     expect(again.headers.get('idempotent-replayed')).toBe('true')
     expect(again.headers.get('content-type')).toBe(first.headers.get('content-type'))
     expect(await again.text()).toBe(firstBody)
-    expect(keysOf(t, u)).toBe(before)
+    expect(await keysOf(t, u)).toBe(before)
     expect(again.headers.get('x-request-id')).not.toBe(first.headers.get('x-request-id'))
   })
 
@@ -51,9 +51,9 @@ describe('idempotency keys', () => {
   it('create exactly one key from 50 concurrent identical requests', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    const before = keysOf(t, u)
+    const before = await keysOf(t, u)
     const responses = await Promise.all(Array.from({ length: 50 }, () => createKey(t, u, 'burst')))
-    expect(keysOf(t, u)).toBe(before + 1)
+    expect(await keysOf(t, u)).toBe(before + 1)
     const bodies = await Promise.all(responses.map((r) => r.text()))
     const created = responses
       .map((r, i) => ({ r, body: bodies[i] as string }))
@@ -71,7 +71,7 @@ describe('idempotency keys', () => {
     const u = await t.createUser()
     expect((await createKey(t, u, 'busy')).status).toBe(201)
     // Put the stored claim back in flight, as if the first request were still running.
-    t.store.orm
+    await t.store.orm
       .update(idempotencyKeys)
       .set({ state: 'in_progress', lockedAt: t.clock.now() })
       .where(eq(idempotencyKeys.key, 'busy'))
@@ -161,18 +161,14 @@ describe('idempotency keys', () => {
   it('release the claim when the handler fails (5xx), so a retry runs again', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    const ddl = (
-      t.store.sqlite.query("SELECT sql FROM sqlite_master WHERE name = 'audit_events'").get() as {
-        sql: string
-      }
-    ).sql
-    t.store.sqlite.run('DROP TABLE audit_events')
+    // The key's audit row cannot be written while its table is away.
+    await t.exec('ALTER TABLE audit_events RENAME TO audit_events_away')
     const failed = await createKey(t, u, 'flaky')
     expect(failed.status).toBe(500)
     expect(
-      t.store.orm.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, 'flaky')).all(),
+      await t.store.orm.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, 'flaky')).all(),
     ).toHaveLength(0)
-    t.store.sqlite.run(ddl)
+    await t.exec('ALTER TABLE audit_events_away RENAME TO audit_events')
     const retry = await createKey(t, u, 'flaky')
     expect(retry.status).toBe(201)
     expect(retry.headers.get('idempotent-replayed')).toBeNull()
@@ -183,7 +179,7 @@ describe('idempotency keys', () => {
     const u = await t.createUser()
     await createKey(t, u, 'stale')
     // Simulate a process that died mid-request: the row stays in_progress.
-    t.store.orm
+    await t.store.orm
       .update(idempotencyKeys)
       .set({ state: 'in_progress', status: null, body: null })
       .where(eq(idempotencyKeys.key, 'stale'))
@@ -236,7 +232,7 @@ describe('idempotency keys', () => {
     await createKey(t, u, 'young')
     t.clock.advance(13 * HOUR)
     expect(await reapIdempotencyKeys(t.store, t.clock.now())).toBe(1)
-    expect(t.store.orm.select({ key: idempotencyKeys.key }).from(idempotencyKeys).all()).toEqual([
+    expect(await t.store.orm.select({ key: idempotencyKeys.key }).from(idempotencyKeys).all()).toEqual([
       { key: 'young' },
     ])
   })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { count, eq } from 'drizzle-orm'
-import { apiKeys } from '../../db/schema'
+import { apiKeys } from '../../db/tables'
 import { clientIp } from '../../src/lib/client-ip'
 import { SECOND } from '../../src/lib/clock'
 import { expectApiError, expectV1Error } from '../support/envelopes'
@@ -72,15 +72,15 @@ describe('over the limit', () => {
   it('does not run the handler', async () => {
     const t = createTestApp({ env: { RATE_LIMIT_KEYS_CREATE: '2/3600' } })
     const u = await t.createUser()
-    const keys = () =>
-      t.store.orm.select({ n: count() }).from(apiKeys).where(eq(apiKeys.userId, u.user.id)).get()?.n
+    const keys = async () =>
+      (await t.store.orm.select({ n: count() }).from(apiKeys).where(eq(apiKeys.userId, u.user.id)).get())?.n
     for (const name of ['a', 'b'])
       expect((await t.request('POST', '/api/api-keys', { token: u.apiKey, body: { name } })).status).toBe(201)
-    const before = keys()
+    const before = await keys()
     const r = await t.json('POST', '/api/api-keys', { token: u.apiKey, body: { name: 'c' } })
     expect(r.status).toBe(429)
     expect(r.body.error.message).toContain('keys-create')
-    expect(keys()).toBe(before)
+    expect(await keys()).toBe(before)
     // The same policy covers /v1 key creation for the same user.
     expect((await t.request('POST', '/v1/keys', { token: u.session })).status).toBe(429)
   })

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose'
-import { apiKeys, teams, users } from '../../db/schema'
+import { apiKeys, teams, users } from '../../db/tables'
 import { MINUTE } from '../../src/lib/clock'
 import { createTestApp, TEST_JWT_SECRET, type TestApp } from '../support/harness'
 
@@ -90,7 +90,7 @@ describe('just-in-time provisioning', () => {
     expect(first.body.session_email).toBe('new.person@example.com')
     const again = await t.json('GET', '/api/account', { token })
     expect(again.status).toBe(200)
-    expect(t.store.orm.select().from(teams).where(eq(teams.ownerUserId, sub)).all()).toHaveLength(1)
+    expect(await t.store.orm.select().from(teams).where(eq(teams.ownerUserId, sub)).all()).toHaveLength(1)
   })
 
   it('marks the email verified when the token says so, top level or in user_metadata', async () => {
@@ -120,7 +120,9 @@ describe('just-in-time provisioning', () => {
       await t.session(uuid(), 'TAKEN@example.com'),
     ]
     for (const token of cases) expect((await t.request('GET', '/api/status', { token })).status).toBe(401)
-    expect(t.store.orm.select().from(users).where(eq(users.email, 'taken@example.com')).all()).toHaveLength(1)
+    expect(
+      await t.store.orm.select().from(users).where(eq(users.email, 'taken@example.com')).all(),
+    ).toHaveLength(1)
     expect(existing.user.email).toBe('taken@example.com')
   })
 })
@@ -142,16 +144,16 @@ describe('key usage tracking', () => {
   it('updates last_used_at at most once a minute', async () => {
     const t = createTestApp()
     const u = await t.createUser()
-    const lastUsed = () =>
-      t.store.orm.select().from(apiKeys).where(eq(apiKeys.userId, u.user.id)).get()?.lastUsedAt
+    const lastUsed = async () =>
+      (await t.store.orm.select().from(apiKeys).where(eq(apiKeys.userId, u.user.id)).get())?.lastUsedAt
     await t.request('GET', '/api/status', { token: u.apiKey })
-    const first = lastUsed()
+    const first = await lastUsed()
     expect(first).toBe(t.clock.now())
     t.clock.advance(30_000)
     await t.request('GET', '/api/status', { token: u.apiKey })
-    expect(lastUsed()).toBe(first)
+    expect(await lastUsed()).toBe(first)
     t.clock.advance(MINUTE)
     await t.request('GET', '/api/status', { token: u.apiKey })
-    expect(lastUsed()).toBe(t.clock.now())
+    expect(await lastUsed()).toBe(t.clock.now())
   })
 })

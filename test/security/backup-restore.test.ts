@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from 'bun:test'
+import { afterEach, expect, it } from 'bun:test'
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { main } from '../../src/cli'
 import { applyErasureLedger } from '../../src/services/deletion'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
+import { describeSqlite } from '../support/test-database'
 
 const dirs: string[] = []
 const savedEnv = { ...process.env }
@@ -21,7 +22,11 @@ async function deployment() {
   const storageDir = join(dir, 'files')
   Object.assign(process.env, { DATABASE_PATH: databasePath, STORAGE_DIR: storageDir, LOG_LEVEL: 'silent' })
   const open = () =>
-    createTestApp({ databasePath, env: { STORAGE_DIR: storageDir, RATE_LIMIT_ENABLED: 'false' } })
+    createTestApp({
+      sqlite: true,
+      databasePath,
+      env: { STORAGE_DIR: storageDir, RATE_LIMIT_ENABLED: 'false' },
+    })
   const t = open()
   const erased = await t.createUser({ email: `erased-${crypto.randomUUID()}@example.com` })
   const kept = await t.createUser()
@@ -49,7 +54,7 @@ async function expectForgotten(t: TestApp, erased: TestUser, kept: TestUser, dat
   expect(bytes.includes(Buffer.from(kept.user.email))).toBe(true)
 }
 
-describe('backups that keep erasures', () => {
+describeSqlite('backups that keep erasures', () => {
   it('custodian restore brings a backup back without the accounts erased after it was taken', async () => {
     const { dir, databasePath, open, t, erased, kept } = await deployment()
     const backup = join(dir, 'backups', 'before.db')
@@ -67,7 +72,7 @@ describe('backups that keep erasures', () => {
     await expectForgotten(after, erased, kept, databasePath)
     // The restored database carries the receipt again, so a later backup of it keeps the erasure.
     expect(
-      after.store.sqlite.query("SELECT count(*) AS n FROM account_deletions WHERE step = 'done'").get(),
+      await after.store.sqlite.query("SELECT count(*) AS n FROM account_deletions WHERE step = 'done'").get(),
     ).toEqual({
       n: 1,
     })

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'bun:test'
+import { expect, it } from 'bun:test'
 import { DAY } from '../../src/lib/clock'
 import { purgeOnce } from '../../src/workers/purge'
 import { scanForStrings } from '../support/byte-scan'
@@ -6,6 +6,7 @@ import { fileBackedApp } from '../support/file-backed-app'
 import type { TestApp } from '../support/harness'
 import { receiptsOf } from '../support/receipts'
 import { buildRichAccount, type RichAccount } from '../support/rich-account'
+import { describeSqlite } from '../support/test-database'
 
 type ErasurePath = (t: TestApp, victim: RichAccount) => Promise<void>
 
@@ -37,7 +38,7 @@ const ERASURE_PATHS: Record<string, ErasurePath> = {
   },
 }
 
-describe('no trace of an erased account in any byte the server keeps', () => {
+describeSqlite('no trace of an erased account in any byte the server keeps', () => {
   for (const [name, erase] of Object.entries(ERASURE_PATHS))
     it(`after ${name}: 0 hits in the database, WAL, storage and logs; the kept account is still found`, async () => {
       const { t, databasePath, storageDir, logs } = fileBackedApp()
@@ -49,7 +50,7 @@ describe('no trace of an erased account in any byte the server keeps', () => {
       ).toContain('email')
 
       await erase(t, victim)
-      const [receipt] = receiptsOf(t, victim.u.user.id)
+      const [receipt] = await receiptsOf(t, victim.u.user.id)
       expect(receipt?.step).toBe('done')
 
       // While the server still runs (the WAL is truncated once the erasure commits)…

@@ -72,7 +72,7 @@ const ERASE: Record<string, (t: TestApp, victim: RichAccount) => Promise<void>> 
 describe('writes in flight around an erasure', () => {
   for (const [name, erase] of Object.entries(ERASE))
     it(`${name}: 50 concurrent uploads, page saves and deploys leave nothing behind and never answer 500`, async () => {
-      const { t, databasePath, storageDir } = fileBackedApp()
+      const { t, databasePath, storageDir } = fileBackedApp({ sqlite: false })
       const victim = await buildRichAccount(t, 'race')
       const png = await pngBytes(400, 400)
       const [statuses] = await Promise.all([fireWrites(t, victim, png), erase(t, victim)])
@@ -80,7 +80,7 @@ describe('writes in flight around an erasure', () => {
       expect(statuses.filter((s) => s >= 500)).toEqual([])
       // Every write either landed before the erasure (200) or was refused (401/403/404).
       for (const status of statuses) expect([200, 401, 403, 404]).toContain(status)
-      const [receipt] = receiptsOf(t, victim.u.user.id)
+      const [receipt] = await receiptsOf(t, victim.u.user.id)
       expect(receipt?.step).toBe('done')
       await Bun.sleep(50) // let any request still unwinding finish its clean-up
       expect(existsSync(t.deps.storage.appDir(victim.appId))).toBe(false)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test'
-import { apiKeys } from '../../db/schema'
+import { apiKeys } from '../../db/tables'
 import { createTestApp } from '../support/harness'
 
 describe('secrets never leave the server except in a creation answer', () => {
@@ -17,11 +17,7 @@ describe('secrets never leave the server except in a creation answer', () => {
     )
     const rotated = (await t.json('GET', '/v1/keys', { token: u.session })).body[0]
     plaintexts.push((await t.json('POST', `/v1/keys/${rotated.id}/rotate`, { token: u.session })).body.key)
-    const hashes = t.store.orm
-      .select({ h: apiKeys.keyHash })
-      .from(apiKeys)
-      .all()
-      .map((r) => r.h)
+    const hashes = (await t.store.orm.select({ h: apiKeys.keyHash }).from(apiKeys).all()).map((r) => r.h)
     expect(hashes.length).toBe(7)
     const reads: [string, string, string][] = [
       ['GET', '/api/api-keys', u.apiKey],

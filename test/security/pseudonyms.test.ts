@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from 'bun:test'
+import { afterEach, expect, it } from 'bun:test'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLogger } from '../../src/lib/logger'
 import { hashUserId, legacyHashUserId, pseudonymKeyPath } from '../../src/lib/pseudonym'
 import { createTestApp } from '../support/harness'
+import { describeSqlite } from '../support/test-database'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -14,12 +15,13 @@ afterEach(() => {
 const logUserOf = (lines: string[]) =>
   lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.user)?.user as string
 
-describe('keyed pseudonyms', () => {
+describeSqlite('keyed pseudonyms', () => {
   it('logs a user hash that cannot be recomputed from the user id, and that changes with the key', async () => {
     const seen: string[] = []
     for (const key of ['k'.repeat(32), 'q'.repeat(32)]) {
       const lines: string[] = []
       const t = createTestApp({
+        sqlite: true,
         env: { PSEUDONYM_KEY: key, LOG_LEVEL: 'info' },
         logger: createLogger('info', (l) => lines.push(l)),
       })
@@ -41,11 +43,11 @@ describe('keyed pseudonyms', () => {
     const dir = mkdtempSync(join(tmpdir(), 'custodian-pseudonym-'))
     dirs.push(dir)
     const databasePath = join(dir, 'custodian.db')
-    const first = createTestApp({ databasePath })
+    const first = createTestApp({ sqlite: true, databasePath })
     const hash = hashUserId('some-user')
     first.close()
     expect(statSync(pseudonymKeyPath(databasePath)).mode & 0o777).toBe(0o600)
-    const second = createTestApp({ databasePath })
+    const second = createTestApp({ sqlite: true, databasePath })
     expect(hashUserId('some-user')).toBe(hash)
     second.close()
   })

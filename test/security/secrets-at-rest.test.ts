@@ -1,21 +1,23 @@
-import { afterEach, describe, expect, it } from 'bun:test'
+import { afterEach, expect, it } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expectApiError, expectV1Error } from '../support/envelopes'
 import { createTestApp } from '../support/harness'
+import { describeSqlite } from '../support/test-database'
 
 const dirs: string[] = []
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
-describe('minted keys are never readable at rest', () => {
+describeSqlite('minted keys are never readable at rest', () => {
   it('keeps no plaintext key in the database or a backup, and replays a key only to the credential that minted it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'custodian-secrets-'))
     dirs.push(dir)
     const databasePath = join(dir, 'custodian.db')
     const t = createTestApp({
+      sqlite: true,
       databasePath,
       env: { RATE_LIMIT_ENABLED: 'false', STORAGE_DIR: join(dir, 'files') },
     })

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'bun:test'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
-import { apps, type DeletionStep, sandboxes, users } from '../../db/schema'
+import type { DeletionStep } from '../../db/schema'
+import { apps, sandboxes, users } from '../../db/tables'
 import { DAY, MINUTE } from '../../src/lib/clock'
 import { hashUserId } from '../../src/lib/pseudonym'
 import { eraseAccount } from '../../src/services/deletion'
@@ -29,8 +30,8 @@ const pauseAfter = (step: DeletionStep) => ({
 })
 
 /** Every owned table reaches no row of the user any more. */
-function expectErased(t: TestApp, userId: string) {
-  for (const [table, rows] of Object.entries(ownedRowIds(t, userId)))
+async function expectErased(t: TestApp, userId: string) {
+  for (const [table, rows] of Object.entries(await ownedRowIds(t, userId)))
     expect({ table, rows: rows.length }).toEqual({ table, rows: 0 })
 }
 
@@ -49,9 +50,9 @@ describe('DELETE /api/account', () => {
     const u = await t.createUser()
     const seeded = await seedFullAccount(t, u)
     writeStoredFiles(t, seeded.appIds)
-    const { customer, sub } = giveSubscription(b, u)
+    const { customer, sub } = await giveSubscription(b, u)
     const runtime = await t.runtimeKey(u)
-    const before = ownedRowIds(t, u.user.id)
+    const before = await ownedRowIds(t, u.user.id)
 
     const r = await t.request('DELETE', '/api/account', { token: u.apiKey })
     expect(r.status).toBe(204)
@@ -59,9 +60,9 @@ describe('DELETE /api/account', () => {
 
     expect(em.subscriptions.get(sub.id)?.status).toBe('canceled')
     expect(em.customers.get(customer.id)?.deleted).toBe(true)
-    expectErased(t, u.user.id)
+    await expectErased(t, u.user.id)
     for (const appId of seeded.appIds) expect(existsSync(t.deps.storage.appDir(appId))).toBe(false)
-    const [receipt] = receiptsOf(t, u.user.id)
+    const [receipt] = await receiptsOf(t, u.user.id)
     expect(receipt).toMatchObject({ step: 'done', mode: 'immediate', userId: null, lastError: null })
     for (const [table, rows] of Object.entries(before))
       expect({ table, erased: receipt?.counts?.[table] ?? 0 }).toEqual({ table, erased: rows.length })
@@ -78,7 +79,7 @@ describe('DELETE /api/account', () => {
     // Its slug is free again for someone else.
     const now = t.clock.now()
     const other = await t.createUser()
-    t.store.orm
+    await t.store.orm
       .insert(apps)
       .values({
         id: '-Nslugreuse000000000',
@@ -96,24 +97,24 @@ describe('DELETE /api/account', () => {
     const { t, em } = b
     const u = await t.createUser()
     await seedFullAccount(t, u)
-    const { sub } = giveSubscription(b, u)
-    const before = ownedRowIds(t, u.user.id)
+    const { sub } = await giveSubscription(b, u)
+    const before = await ownedRowIds(t, u.user.id)
     em.failNext(10, { kind: 'status', status: 500 })
     const r = await t.json('DELETE', '/api/account', { token: u.apiKey })
     expect(r.status).toBe(502)
     expect(expectApiError(r.body, 'PAYMENT_ERROR').message).toContain('nothing was deleted')
-    expect(ownedRowIds(t, u.user.id)).toEqual(before)
+    expect(await ownedRowIds(t, u.user.id)).toEqual(before)
     expect((await t.request('GET', '/api/status', { token: u.apiKey })).status).toBe(200)
     expect(em.subscriptions.get(sub.id)?.status).toBe('active')
-    const [job] = receiptsOf(t, u.user.id)
+    const [job] = await receiptsOf(t, u.user.id)
     expect(job).toMatchObject({ step: 'requested', attempts: 1 })
     expect(job?.lastError).toBeTruthy()
     // Stripe recovers; the client retries and the deletion completes.
     em.recover()
     expect((await t.request('DELETE', '/api/account', { token: u.apiKey })).status).toBe(204)
-    expectErased(t, u.user.id)
+    await expectErased(t, u.user.id)
     expect(em.subscriptions.get(sub.id)?.status).toBe('canceled')
-    expect(receiptsOf(t, u.user.id)).toHaveLength(1)
+    expect(await receiptsOf(t, u.user.id)).toHaveLength(1)
   }, 20_000)
 
   it('fails closed on 429 and on a hang past the timeout; the worker completes it once Stripe recovers', async () => {
@@ -121,19 +122,19 @@ describe('DELETE /api/account', () => {
       const b = billing()
       const { t, em } = b
       const u = await t.createUser()
-      const { customer } = giveSubscription(b, u)
+      const { customer } = await giveSubscription(b, u)
       if (fault === '429') em.failNext(5, { kind: 'status', status: 429 })
       else em.hang()
       const r = await t.json('DELETE', '/api/account', { token: u.apiKey })
       expect({ fault, status: r.status }).toEqual({ fault, status: 502 })
-      expect(t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()).toBeDefined()
+      expect(await t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()).toBeDefined()
       expect((await t.request('GET', '/api/account', { token: u.apiKey })).status).toBe(200)
       em.recover()
       // Within the backoff the worker leaves it alone; after it, the worker finishes the job.
       expect((await purgeOnce(t.deps)).resumed).toBe(0)
       t.clock.advance(MINUTE)
       expect((await purgeOnce(t.deps)).resumed).toBe(1)
-      expectErased(t, u.user.id)
+      await expectErased(t, u.user.id)
       expect(em.customers.get(customer.id)?.deleted).toBe(true)
     }
   }, 30_000)
@@ -142,17 +143,17 @@ describe('DELETE /api/account', () => {
     const b = billing()
     const { t, em } = b
     const u = await t.createUser()
-    giveSubscription(b, u)
+    await giveSubscription(b, u)
     em.hang() // Stripe never answers: the deletion sits in `requested`
     const pending = t.request('DELETE', '/api/account', { token: u.apiKey })
     await Bun.sleep(50)
-    expect(receiptsOf(t, u.user.id)[0]?.step).toBe('requested')
+    expect((await receiptsOf(t, u.user.id))[0]?.step).toBe('requested')
     expect((await t.request('GET', '/api/status', { token: u.apiKey })).status).toBe(401)
     expect((await t.request('GET', '/v1/account/me', { token: u.session })).status).toBe(401)
     // Once Stripe answers, the SDK's retry goes through and the deletion completes.
     em.recover()
     expect((await pending).status).toBe(204)
-    expectErased(t, u.user.id)
+    await expectErased(t, u.user.id)
   }, 20_000)
 
   it('resumes a deletion interrupted after billing_stopped without repeating Stripe calls that would fail', async () => {
@@ -160,19 +161,19 @@ describe('DELETE /api/account', () => {
     const { t, em } = b
     const u = await t.createUser()
     await seedFullAccount(t, u)
-    const { sub, customer } = giveSubscription(b, u)
+    const { sub, customer } = await giveSubscription(b, u)
     // A process that stops right after recording billing_stopped (crash between steps).
     const crashing = { ...t.deps, deletionFaults: pauseAfter('billing_stopped') }
     void eraseAccount(crashing, u.user.id, 'immediate')
-    for (let i = 0; i < 100 && receiptsOf(t, u.user.id)[0]?.step !== 'billing_stopped'; i++)
+    for (let i = 0; i < 100 && (await receiptsOf(t, u.user.id))[0]?.step !== 'billing_stopped'; i++)
       await Bun.sleep(10)
-    expect(receiptsOf(t, u.user.id)[0]?.step).toBe('billing_stopped')
+    expect((await receiptsOf(t, u.user.id))[0]?.step).toBe('billing_stopped')
     const destructive = () => em.calls.filter((c) => c.method === 'DELETE').length
     expect(destructive()).toBe(2)
     // The lease of the dead runner expires; the worker takes over.
     t.clock.advance(2 * MINUTE)
     expect((await purgeOnce(t.deps)).resumed).toBe(1)
-    expectErased(t, u.user.id)
+    await expectErased(t, u.user.id)
     expect(destructive()).toBe(2)
     expect(em.subscriptions.get(sub.id)?.status).toBe('canceled')
     expect(em.customers.get(customer.id)?.deleted).toBe(true)
@@ -182,7 +183,7 @@ describe('DELETE /api/account', () => {
     const b = billing()
     const { t, em } = b
     const u = await t.createUser()
-    const { sub, customer } = giveSubscription(b, u)
+    const { sub, customer } = await giveSubscription(b, u)
     const crashing = { ...t.deps, deletionFaults: pauseAfter('requested') }
     void eraseAccount(crashing, u.user.id, 'immediate')
     await Bun.sleep(20)
@@ -191,8 +192,8 @@ describe('DELETE /api/account', () => {
     em.customers.get(customer.id)!.deleted = true
     t.clock.advance(2 * MINUTE)
     expect((await purgeOnce(t.deps)).resumed).toBe(1)
-    expectErased(t, u.user.id)
-    expect(receiptsOf(t, u.user.id)[0]?.stripeActions).toEqual([
+    await expectErased(t, u.user.id)
+    expect((await receiptsOf(t, u.user.id))[0]?.stripeActions).toEqual([
       `subscription ${sub.id} already ended`,
       `customer ${customer.id} already gone`,
     ])
@@ -222,13 +223,13 @@ describe('DELETE /api/account', () => {
     const { t } = billing()
     const u = await t.createUser()
     expect((await t.request('DELETE', '/api/account', { token: u.apiKey })).status).toBe(204)
-    expect(receiptsOf(t, u.user.id)[0]?.stripeActions).toEqual(['no stripe customer'])
+    expect((await receiptsOf(t, u.user.id))[0]?.stripeActions).toEqual(['no stripe customer'])
     const off = createTestApp()
     const v = await off.createUser()
     await seedFullAccount(off, v)
     expect((await off.request('DELETE', '/api/account', { token: v.apiKey })).status).toBe(204)
-    expectErased(off, v.user.id)
-    expect(receiptsOf(off, v.user.id)[0]?.stripeActions).toEqual(['billing disabled'])
+    await expectErased(off, v.user.id)
+    expect((await receiptsOf(off, v.user.id))[0]?.stripeActions).toEqual(['billing disabled'])
   })
 
   it('dry run changes nothing, and its counts are what the real run then erases', async () => {
@@ -236,19 +237,19 @@ describe('DELETE /api/account', () => {
     const { t, em } = b
     const u = await t.createUser()
     await seedFullAccount(t, u)
-    const { sub, customer } = giveSubscription(b, u)
-    const before = ownedRowIds(t, u.user.id)
+    const { sub, customer } = await giveSubscription(b, u)
+    const before = await ownedRowIds(t, u.user.id)
     const dry = await t.json('DELETE', '/api/account?dryRun=true', { token: u.apiKey })
     expect(dry.status).toBe(200)
     expect(dry.body).toMatchObject({
       dryRun: true,
       stripe: { customerId: customer.id, subscriptions: [sub.id] },
     })
-    expect(ownedRowIds(t, u.user.id)).toEqual(before)
+    expect(await ownedRowIds(t, u.user.id)).toEqual(before)
     expect(em.subscriptions.get(sub.id)?.status).toBe('active')
     expect(em.calls.filter((c) => c.method !== 'GET')).toHaveLength(0)
     expect((await t.request('DELETE', '/api/account', { token: u.apiKey })).status).toBe(204)
-    expect(receiptsOf(t, u.user.id)[0]?.counts).toEqual(dry.body.counts)
+    expect((await receiptsOf(t, u.user.id))[0]?.counts).toEqual(dry.body.counts)
   })
 
   it("leaves every other user's rows untouched (users with near-identical data)", async () => {
@@ -260,11 +261,13 @@ describe('DELETE /api/account', () => {
       people.push(u)
     }
     for (const victim of [people[2], people[0]] as TestUser[]) {
-      const others = people.filter((p) => p !== victim && receiptsOf(t, p.user.id).length === 0)
-      const before = others.map((o) => ownedRowIds(t, o.user.id))
+      const others: TestUser[] = []
+      for (const p of people)
+        if (p !== victim && (await receiptsOf(t, p.user.id)).length === 0) others.push(p)
+      const before = await Promise.all(others.map((o) => ownedRowIds(t, o.user.id)))
       expect((await t.request('DELETE', '/api/account', { token: victim.apiKey })).status).toBe(204)
-      expectErased(t, victim.user.id)
-      expect(others.map((o) => ownedRowIds(t, o.user.id))).toEqual(before)
+      await expectErased(t, victim.user.id)
+      expect(await Promise.all(others.map((o) => ownedRowIds(t, o.user.id)))).toEqual(before)
       for (const o of others)
         expect((await t.request('GET', '/api/account/export', { token: o.apiKey })).status).toBe(200)
     }
@@ -277,12 +280,12 @@ describe('/v1 deletion in two stages', () => {
     const { t, em } = b
     const u = await t.createUser()
     await seedFullAccount(t, u)
-    const { sub } = giveSubscription(b, u)
+    const { sub } = await giveSubscription(b, u)
     const runtime = await t.runtimeKey(u)
     const revoked = await t.runtimeKey(u)
-    t.store.sqlite.run(
-      'UPDATE api_keys SET is_active = 0, revoked_at = ? WHERE key_hash = (SELECT key_hash FROM api_keys ORDER BY created_at DESC, rowid DESC LIMIT 1)',
-      [t.clock.now()],
+    await t.exec(
+      'UPDATE api_keys SET is_active = false, revoked_at = ? WHERE id = (SELECT id FROM api_keys ORDER BY created_at DESC, id DESC LIMIT 1)',
+      t.clock.now(),
     )
 
     const r = await t.json('DELETE', '/v1/account/me', { token: u.session })
@@ -291,7 +294,7 @@ describe('/v1 deletion in two stages', () => {
     expect(r.body.user.delete_scheduled_at).toBe(new Date(t.clock.now() + 30 * DAY).toISOString())
     expect(em.subscriptions.get(sub.id)?.cancel_at_period_end).toBe(true)
     expect((await t.request('GET', '/v1/unknown', { token: runtime })).status).toBe(403)
-    const live = t.store.orm.select().from(sandboxes).where(eq(sandboxes.teamId, u.team.id)).all()
+    const live = await t.store.orm.select().from(sandboxes).where(eq(sandboxes.teamId, u.team.id)).all()
     expect(live.every((s) => s.status === 'destroyed' && s.destroyedAt !== null)).toBe(true)
     const blocked = await t.json('PATCH', '/v1/account/me', { token: u.session, body: { name: 'x' } })
     expectV1Error(blocked.body, 'account_deleted', blocked.headers)
@@ -319,9 +322,9 @@ describe('/v1 deletion in two stages', () => {
     const restoreLate = await t.json('POST', '/v1/account/restore', { token: u.session })
     expect(restoreLate.status).toBe(409)
     expect((await purgeOnce(t.deps)).hardDeleted).toBe(1)
-    expectErased(t, u.user.id)
+    await expectErased(t, u.user.id)
     expect(em.subscriptions.get(sub.id)?.status).toBe('canceled')
-    expect(receiptsOf(t, u.user.id).at(-1)).toMatchObject({ mode: 'scheduled', step: 'done' })
+    expect((await receiptsOf(t, u.user.id)).at(-1)).toMatchObject({ mode: 'scheduled', step: 'done' })
     expect((await t.request('GET', '/v1/account/me', { token: u.session })).status).toBe(401)
   })
 
@@ -330,7 +333,7 @@ describe('/v1 deletion in two stages', () => {
     const u = await t.createUser()
     expect((await t.request('DELETE', '/v1/account/me', { token: u.session })).status).toBe(202)
     expect((await purgeOnce(t.deps)).hardDeleted).toBe(1)
-    expectErased(t, u.user.id)
+    await expectErased(t, u.user.id)
   })
 
   it('needs a verified email, and refuses restore when nothing is pending', async () => {
@@ -349,13 +352,15 @@ describe('/v1 deletion in two stages', () => {
     const b = billing()
     const { t, em } = b
     const u = await t.createUser()
-    giveSubscription(b, u)
+    await giveSubscription(b, u)
     const runtime = await t.runtimeKey(u)
     em.failNext(10)
     const r = await t.json('DELETE', '/v1/account/me', { token: u.session })
     expect(r.status).toBe(503)
     expectV1Error(r.body, 'feature_unavailable', r.headers)
-    expect(t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()?.softDeletedAt).toBeNull()
+    expect(
+      (await t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get())?.softDeletedAt,
+    ).toBeNull()
     expect((await t.request('GET', '/v1/unknown', { token: runtime })).status).toBe(404)
   }, 20_000)
 
@@ -363,14 +368,16 @@ describe('/v1 deletion in two stages', () => {
     const t = createTestApp()
     const u = await t.createUser()
     await seedFullAccount(t, u)
-    const before = ownedRowIds(t, u.user.id)
+    const before = await ownedRowIds(t, u.user.id)
     const r = await t.json('DELETE', '/v1/account/me?dryRun=true', { token: u.session })
     expect(r.status).toBe(200)
     expect(r.body.dry_run).toBe(true)
     expect(r.body.stripe).toBeNull()
     expect(r.body.counts.sandboxes).toBe(3)
-    expect(ownedRowIds(t, u.user.id)).toEqual(before)
-    expect(t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()?.softDeletedAt).toBeNull()
+    expect(await ownedRowIds(t, u.user.id)).toEqual(before)
+    expect(
+      (await t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get())?.softDeletedAt,
+    ).toBeNull()
   })
 })
 
@@ -380,17 +387,17 @@ describe('operator hard delete', () => {
     const { t, em } = b
     const op = await t.createUser({ operator: true })
     const u = await t.createUser()
-    const { customer } = giveSubscription(b, u)
+    const { customer } = await giveSubscription(b, u)
     const notSoft = await t.json('DELETE', `/v1/admin/users/${u.user.id}`, { token: op.session })
     expect(notSoft.status).toBe(409)
     expectV1Error(notSoft.body, 'account_not_soft_deleted', notSoft.headers)
     expect((await t.request('DELETE', '/v1/account/me', { token: u.session })).status).toBe(202)
     const now = t.clock.now()
-    insertRunningSandbox(t, u, 'sb_stillrunning')
+    await insertRunningSandbox(t, u, 'sb_stillrunning')
     const busy = await t.json('DELETE', `/v1/admin/users/${u.user.id}`, { token: op.session })
     expect(busy.status).toBe(409)
     expectV1Error(busy.body, 'account_hard_delete_active_resources', busy.headers)
-    t.store.orm
+    await t.store.orm
       .update(sandboxes)
       .set({ status: 'destroyed', destroyedAt: now })
       .where(eq(sandboxes.id, 'sb_stillrunning'))
@@ -405,7 +412,7 @@ describe('operator hard delete', () => {
       user_hash: hashUserId(u.user.id),
     })
     expect(done.body.deletion.counts).toEqual(dry.body.counts)
-    expectErased(t, u.user.id)
+    await expectErased(t, u.user.id)
     expect(em.customers.get(customer.id)?.deleted).toBe(true)
     const missing = await t.json('DELETE', `/v1/admin/users/${u.user.id}`, { token: op.session })
     expectV1Error(missing.body, 'account_not_found', missing.headers)

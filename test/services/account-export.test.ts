@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { and, eq } from 'drizzle-orm'
 import { OWNED_TABLES } from '../../db/ownership'
-import { apiKeys, apps, auditEvents, sandboxes, users } from '../../db/schema'
+import { apiKeys, apps, auditEvents, sandboxes, users } from '../../db/tables'
 import { hashUserId } from '../../src/lib/pseudonym'
 import { apiExportPlan } from '../../src/projections/export-api'
 import { v1ExportPlan } from '../../src/projections/export-v1'
@@ -237,12 +237,13 @@ describe('account export: no secrets', () => {
     })
     const u = await t.createUser()
     const seeded = await seedFullAccount(t, u)
-    const hashes = t.store.orm
-      .select({ h: apiKeys.keyHash })
-      .from(apiKeys)
-      .where(eq(apiKeys.userId, u.user.id))
-      .all()
-      .map((r) => r.h)
+    const hashes = (
+      await t.store.orm
+        .select({ h: apiKeys.keyHash })
+        .from(apiKeys)
+        .where(eq(apiKeys.userId, u.user.id))
+        .all()
+    ).map((r) => r.h)
     expect(hashes.length).toBeGreaterThanOrEqual(4)
     for (const dialect of ['api', 'v1'] as const) {
       const { text } = await exportOf(t, u, dialect)
@@ -278,7 +279,7 @@ describe('account export: one consistent snapshot', () => {
       chunks.push(firstChunk.value as Uint8Array)
       // Mid-stream: another request adds an app and a sandbox and renames the user.
       const now = t.clock.now()
-      t.store.orm
+      await t.store.orm
         .insert(apps)
         .values({
           id: '-NmidStreamApp000000',
@@ -289,7 +290,7 @@ describe('account export: one consistent snapshot', () => {
           updatedAt: now,
         })
         .run()
-      t.store.orm
+      await t.store.orm
         .insert(sandboxes)
         .values({
           id: 'sb_midstream',
@@ -303,7 +304,7 @@ describe('account export: one consistent snapshot', () => {
           updatedAt: now,
         })
         .run()
-      t.store.orm.update(users).set({ name: 'Renamed mid-stream' }).where(eq(users.id, u.user.id)).run()
+      await t.store.orm.update(users).set({ name: 'Renamed mid-stream' }).where(eq(users.id, u.user.id)).run()
       for (;;) {
         const { value, done } = await reader.read()
         if (done) break
@@ -320,7 +321,7 @@ describe('account export: one consistent snapshot', () => {
       expect(body._manifest.counts.apps).toBe(body.apps.length)
       // The write itself landed.
       expect(
-        t.store.orm
+        await t.store.orm
           .select()
           .from(apps)
           .where(and(eq(apps.userId, u.user.id), eq(apps.id, '-NmidStreamApp000000')))
@@ -333,7 +334,7 @@ describe('account export: access and records', () => {
   it('lets a soft-deleted /v1 account export during its grace period', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    t.store.orm
+    await t.store.orm
       .update(users)
       .set({ softDeletedAt: t.clock.now(), deleteScheduledAt: t.clock.now() + 1e9 })
       .where(eq(users.id, u.user.id))
@@ -348,7 +349,7 @@ describe('account export: access and records', () => {
     const u = await t.createUser()
     await exportOf(t, u, 'api')
     await exportOf(t, u, 'v1')
-    const events = t.store.orm
+    const events = await t.store.orm
       .select()
       .from(auditEvents)
       .where(eq(auditEvents.action, 'account.exported'))

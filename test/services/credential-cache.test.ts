@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'bun:test'
+import { afterEach, expect, it } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestApp, type TestApp } from '../support/harness'
+import { describeSqlite } from '../support/test-database'
 
 // Verified API keys are cached under a credential epoch shared by every process on the database
 // (db/change-epochs.ts). These tests change credentials from outside the serving process and
@@ -40,7 +41,7 @@ function cli(args: string[]) {
   return run.stdout.toString()
 }
 
-describe('cached credentials across processes', () => {
+describeSqlite('cached credentials across processes', () => {
   it('refuses a key on the request right after `custodian purge` erased its account in another process', async () => {
     t = fileBackedApp()
     const app = t

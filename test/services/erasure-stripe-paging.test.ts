@@ -14,7 +14,7 @@ describe('erasure at Stripe, beyond the first page', () => {
     const { t, em } = b
     const u = await t.createUser()
     await seedFullAccount(t, u)
-    const { customer } = giveSubscription(b, u)
+    const { customer } = await giveSubscription(b, u)
     for (let i = 1; i < 120; i++)
       em.createSubscription({
         customer: customer.id,
@@ -24,7 +24,7 @@ describe('erasure at Stripe, beyond the first page', () => {
     const live = () =>
       [...em.subscriptions.values()].filter((s) => s.customer === customer.id && s.status !== 'canceled')
     expect(live()).toHaveLength(120)
-    const before = ownedRowIds(t, u.user.id)
+    const before = await ownedRowIds(t, u.user.id)
 
     // The customer deletion fails after every subscription was cancelled: fail closed, nothing
     // local is touched — proving the cancellations came first.
@@ -32,12 +32,12 @@ describe('erasure at Stripe, beyond the first page', () => {
     const failed = await t.request('DELETE', '/api/account', { token: u.apiKey })
     expect(failed.status).toBe(502)
     expect(live()).toHaveLength(0)
-    expect(ownedRowIds(t, u.user.id)).toEqual(before)
+    expect(await ownedRowIds(t, u.user.id)).toEqual(before)
     expect(em.callsTo('GET', /^\/v1\/subscriptions$/).length).toBeGreaterThanOrEqual(2) // paged
 
     em.recover()
     expect((await t.request('DELETE', '/api/account', { token: u.apiKey })).status).toBe(204)
-    for (const rows of Object.values(ownedRowIds(t, u.user.id))) expect(rows).toHaveLength(0)
+    for (const rows of Object.values(await ownedRowIds(t, u.user.id))) expect(rows).toHaveLength(0)
     const deletions = em.callsTo('DELETE', /^\/v1\/customers\//)
     expect(deletions.length).toBeGreaterThan(0)
     // The customer deletion carries an idempotency key derived from the deletion id.

@@ -17,10 +17,10 @@ describe('team sandbox totals', () => {
   it('always equal a recount of the rows, through creates, destroys, hibernations, resumes, timeouts and midnights', async () => {
     const t = createTestApp({ env: { RATE_LIMIT_ENABLED: 'false' } })
     const u = await t.createUser()
-    t.store.sqlite.run(
+    await t.exec(
       "INSERT INTO quota_tiers (id, display_name, daily_sandbox_creates, max_concurrent_sandboxes, daily_gb_hours) VALUES ('big', 'Big', 100000, 100000, 100000)",
     )
-    t.store.sqlite.run("UPDATE teams SET quota_tier_id = 'big' WHERE id = ?", [u.team.id])
+    await t.exec("UPDATE teams SET quota_tier_id = 'big' WHERE id = ?", u.team.id)
     const key = await t.runtimeKey(u)
     const next = random(42)
     const ids: string[] = []
@@ -46,11 +46,10 @@ describe('team sandbox totals', () => {
       else if (roll < 0.9) await t.request('POST', `/v1/sandboxes/${id}/resume`, { token: key })
       else await sweepExpiredSandboxes(t.deps)
 
-      const totals = t.store.sqlite
-        .query(
-          'SELECT active, running_memory_mb, running_charged_mib_ms, settled_day FROM team_sandbox_totals WHERE team_id = ?',
-        )
-        .get(u.team.id) as {
+      const totals = (await t.row(
+        'SELECT active, running_memory_mb, running_charged_mib_ms, settled_day FROM team_sandbox_totals WHERE team_id = ?',
+        u.team.id,
+      )) as {
         active: number
         running_memory_mb: number
         running_charged_mib_ms: number
@@ -58,20 +57,21 @@ describe('team sandbox totals', () => {
       } | null
       if (!totals || totals.settled_day !== utcDay(t.clock.now())) continue // stale: recomputed at next use
       const dayStart = startOfUtcDay(t.clock.now())
-      const recount = t.store.sqlite
-        .query(
-          `SELECT count(*) AS active,
-                  coalesce(sum(CASE WHEN status = 'running' THEN memory_mb END), 0) AS memory,
-                  coalesce(sum(CASE WHEN status = 'running' THEN memory_mb * (charged_until - ?) END), 0) AS charged
-             FROM sandboxes WHERE team_id = ? AND status IN ('creating', 'running', 'paused')`,
-        )
-        .get(dayStart, u.team.id) as { active: number; memory: number; charged: number }
+      const recount = (await t.row(
+        `SELECT count(*) AS active,
+                coalesce(sum(CASE WHEN status = 'running' THEN memory_mb END), 0) AS memory,
+                coalesce(sum(CASE WHEN status = 'running' THEN memory_mb * (charged_until - ?) END), 0) AS charged
+           FROM sandboxes WHERE team_id = ? AND status IN ('creating', 'running', 'paused')`,
+        dayStart,
+        u.team.id,
+      )) as { active: number; memory: number; charged: number }
+      // Number(): PostgreSQL sums bigints as numeric, which its client hands over as text.
       expect({ step, active: totals.active, memory: totals.running_memory_mb }).toEqual({
         step,
-        active: recount.active,
-        memory: recount.memory,
+        active: Number(recount.active),
+        memory: Number(recount.memory),
       })
-      expect(Math.abs(totals.running_charged_mib_ms - recount.charged)).toBeLessThan(1)
+      expect(Math.abs(totals.running_charged_mib_ms - Number(recount.charged))).toBeLessThan(1)
       checked++
     }
     // The walk crossed several midnights and compared settled totals many times.

@@ -1,7 +1,7 @@
 import { afterEach } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import Stripe from 'stripe'
-import { apps, subscriptions, users } from '../../db/schema'
+import { apps, subscriptions, users } from '../../db/tables'
 import { createTestApp, type TestApp, type TestAppOptions, type TestUser } from './harness'
 import { VALID_PAGES } from './page-fixtures'
 import { type StripeEmulator, startStripeEmulator } from './stripe-emulator'
@@ -45,7 +45,7 @@ export function createBillingTestApp(options: TestAppOptions & { timeoutMs?: num
  * Gives the user a Stripe customer with a live subscription at the emulator, mirrored locally the
  * way billing would have recorded it.
  */
-export function giveSubscription(
+export async function giveSubscription(
   b: BillingTestApp,
   u: TestUser,
   status = 'active',
@@ -59,8 +59,12 @@ export function giveSubscription(
   })
   sub.cancel_at_period_end = cancelAtPeriodEnd
   const now = b.t.clock.now()
-  b.t.store.orm.update(users).set({ stripeCustomerId: customer.id }).where(eq(users.id, u.user.id)).run()
-  b.t.store.orm
+  await b.t.store.orm
+    .update(users)
+    .set({ stripeCustomerId: customer.id })
+    .where(eq(users.id, u.user.id))
+    .run()
+  await b.t.store.orm
     .insert(subscriptions)
     .values({
       id: `subrow_${sub.id}`,
@@ -123,8 +127,12 @@ export async function createAppFor(
 }
 
 /** The emulator's subscription for the user's mirrored one. */
-export function stripeSubscriptionOf(b: BillingTestApp, u: TestUser) {
-  const row = b.t.store.orm.select().from(subscriptions).where(eq(subscriptions.userId, u.user.id)).get()
+export async function stripeSubscriptionOf(b: BillingTestApp, u: TestUser) {
+  const row = await b.t.store.orm
+    .select()
+    .from(subscriptions)
+    .where(eq(subscriptions.userId, u.user.id))
+    .get()
   return row ? b.em.subscriptions.get(row.stripeSubscriptionId) : undefined
 }
 
@@ -146,11 +154,11 @@ export function billingAppsPerTest() {
 }
 
 /** The local mirror row of the user's subscription. */
-export const mirrorOf = (b: BillingTestApp, u: TestUser) =>
-  b.t.store.orm.select().from(subscriptions).where(eq(subscriptions.userId, u.user.id)).get()
+export const mirrorOf = async (b: BillingTestApp, u: TestUser) =>
+  await b.t.store.orm.select().from(subscriptions).where(eq(subscriptions.userId, u.user.id)).get()
 
-export const appRow = (b: BillingTestApp, appId: string) =>
-  b.t.store.orm.select().from(apps).where(eq(apps.id, appId)).get()
+export const appRow = async (b: BillingTestApp, appId: string) =>
+  await b.t.store.orm.select().from(apps).where(eq(apps.id, appId)).get()
 
 /** Saves a policy (something to publish), then deploys through the API. */
 export async function deployThroughApi(

@@ -11,17 +11,18 @@ afterEach(() => {
 })
 
 /**
- * A server on a database file (not `:memory:`), its storage directory and every log line it
- * writes — what the byte-level erasure tests scan. DNS answers nothing (custom domains stay
+ * A server on a SQLite database file (not `:memory:`; whatever TEST_DATABASE says), its storage
+ * directory and every log line it writes — what the byte-level erasure tests scan. DNS answers nothing (custom domains stay
  * pending). Removed after each test.
  */
-export function fileBackedApp() {
+export function fileBackedApp({ sqlite = true }: { sqlite?: boolean } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'custodian-files-'))
   dirs.push(dir)
   const lines: string[] = []
   const databasePath = join(dir, 'custodian.db')
   const storageDir = join(dir, 'files')
   const t = createTestApp({
+    sqlite,
     databasePath,
     env: { STORAGE_DIR: storageDir, RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'debug' },
     logger: createLogger('debug', (line) => lines.push(line)),

@@ -1,13 +1,13 @@
 import { SignJWT } from 'jose'
-import { openStore, type Store, writeTransaction } from '../../db/client'
-import { migrate } from '../../db/migrate'
+import { rawDbOf, readTransaction, type Store, writeTransaction } from '../../db/client'
 import { buildDeps, createApp } from '../../src/app'
 import { testConfig } from '../../src/config'
 import type { AppDeps } from '../../src/deps'
 import { HOUR, ManualClock } from '../../src/lib/clock'
-import { type Logger, silentLogger } from '../../src/lib/logger'
+import { createLogger, type Logger, silentLogger } from '../../src/lib/logger'
 import { createUserWithTeam, type TeamRow, type UserRow } from '../../src/services/accounts'
 import { createKey } from '../../src/services/keys'
+import { TEST_DATABASE, testStore } from './test-database'
 
 export const TEST_JWT_SECRET = 'test-secret-0123456789abcdef0123456789'
 export const TEST_PUBLIC_URL = 'http://custodian.test'
@@ -18,6 +18,11 @@ export interface TestAppOptions {
   clock?: ManualClock
   /** A file path instead of `:memory:` (export snapshots, multi-connection tests). */
   databasePath?: string
+  /**
+   * The test is about SQLite itself (its file, WAL, backups by copy, the key beside it): it runs
+   * on SQLite whatever TEST_DATABASE says. @default false
+   */
+  sqlite?: boolean
   /** Where log lines go (with LOG_LEVEL in `env`); silent by default. */
   logger?: Logger
 }
@@ -56,15 +61,51 @@ export class TestApp {
       CHECK_CACHES: 'true',
       ...options.env,
     })
-    this.store = openStore(options.databasePath ?? ':memory:')
-    migrate(this.store)
+    this.store = testStore(options.databasePath, options.sqlite ? 'sqlite' : TEST_DATABASE)
     this.deps = buildDeps({
       config,
       store: this.store,
       clock: this.clock,
-      logger: options.logger ?? silentLogger,
+      // TEST_LOG=debug|info|warn|error: a failing test's server-side story on stderr.
+      logger:
+        options.logger ??
+        (process.env.TEST_LOG
+          ? createLogger(process.env.TEST_LOG as never, (line) => process.stderr.write(line))
+          : silentLogger),
     })
     this.app = createApp(this.deps)
+  }
+
+  /** Rows of raw SQL (SQLite's dialect, translated on PostgreSQL: db/raw.ts), in a read transaction. */
+  rows<T = Record<string, any>>(sql: string, ...params: (string | number | null)[]): Promise<T[]> {
+    return readTransaction(
+      this.store,
+      async (tx) =>
+        (await rawDbOf(tx)
+          .prepare(sql)
+          .all(...params)) as T[],
+    )
+  }
+
+  /** The first row of `rows`, or undefined. */
+  async row<T = Record<string, any>>(
+    sql: string,
+    ...params: (string | number | null)[]
+  ): Promise<T | undefined> {
+    return (await this.rows<T>(sql, ...params))[0]
+  }
+
+  /** Runs a raw write (setup a route cannot make) in a write transaction; answers rows changed. */
+  exec(sql: string, ...params: (string | number | null)[]): Promise<number> {
+    return writeTransaction(
+      this.store,
+      async (tx) =>
+        (
+          await rawDbOf(tx)
+            .prepare(sql)
+            .run(...params)
+        ).changes,
+    )
   }
 
   request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {

@@ -1,8 +1,8 @@
 import type { Store } from '../../db/client'
-import { writeTransaction } from '../../db/client'
+import { rawDbOf, readTransaction, writeTransaction } from '../../db/client'
 import { OWNED_TABLES, ownerWhere } from '../../db/ownership'
 import type { PageKind } from '../../db/schema'
-import * as schema from '../../db/schema'
+import * as schema from '../../db/tables'
 import type { Clock } from '../../src/lib/clock'
 import type { TeamRow, UserRow } from '../../src/services/accounts'
 import { createKey } from '../../src/services/keys'
@@ -82,12 +82,13 @@ export async function seedFullAccount(
       ).plaintext,
     )
   const appIds: string[] = []
-  await writeTransaction(t.store, (tx) => {
-    appNames.forEach((appName, i) => {
+  await writeTransaction(t.store, async (tx) => {
+    for (const [i, appName] of appNames.entries()) {
       const appId = `-N${suffix}${String(i).padStart(2, '0')}${'x'.repeat(8)}`.slice(0, 20)
       appIds.push(appId)
       const slug = `${appName.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${suffix}`
-      tx.insert(schema.apps)
+      await tx
+        .insert(schema.apps)
         .values({
           id: appId,
           userId: u.user.id,
@@ -99,7 +100,8 @@ export async function seedFullAccount(
           updatedAt: now + i,
         })
         .run()
-      tx.insert(schema.sites)
+      await tx
+        .insert(schema.sites)
         .values({
           appId,
           description: `${appName} description`,
@@ -115,7 +117,8 @@ export async function seedFullAccount(
           updatedAt: now,
         })
         .run()
-      tx.insert(schema.policies)
+      await tx
+        .insert(schema.policies)
         .values({
           appId,
           data: { 'app-info': { app_name: appName, developer_name: 'Dev', email: 'dev@example.com' } },
@@ -124,11 +127,13 @@ export async function seedFullAccount(
         })
         .run()
       for (const kind of PAGE_KINDS)
-        tx.insert(schema.appPages)
+        await tx
+          .insert(schema.appPages)
           .values({ appId, kind, data: { note: `${kind} of ${appName}` }, createdAt: now, updatedAt: now })
           .run()
       for (let v = 0; v < 2; v++)
-        tx.insert(schema.policyVersions)
+        await tx
+          .insert(schema.policyVersions)
           .values({
             id: `pv_${appId}_${v}`,
             appId,
@@ -139,7 +144,8 @@ export async function seedFullAccount(
           })
           .run()
       for (let d = 0; d < 2; d++)
-        tx.insert(schema.deploys)
+        await tx
+          .insert(schema.deploys)
           .values({
             id: `dp_${appId}_${d}`,
             appId,
@@ -148,8 +154,9 @@ export async function seedFullAccount(
             pages: ['privacyPolicy'],
           })
           .run()
-    })
-    tx.insert(schema.subscriptions)
+    }
+    await tx
+      .insert(schema.subscriptions)
       .values({
         id: `sub_row_${suffix}`,
         userId: u.user.id,
@@ -182,11 +189,13 @@ export async function seedFullAccount(
         chargedUntil: now + i,
       })
     for (let i = 0; i < rows.length; i += 500)
-      tx.insert(schema.sandboxes)
+      await tx
+        .insert(schema.sandboxes)
         .values(rows.slice(i, i + 500))
         .run()
     for (let d = 0; d < (options.usageDays ?? 3); d++)
-      tx.insert(schema.quotaUsage)
+      await tx
+        .insert(schema.quotaUsage)
         .values({
           teamId: u.team.id,
           usageDate: new Date(now - d * 86_400_000).toISOString().slice(0, 10),
@@ -196,10 +205,12 @@ export async function seedFullAccount(
         })
         .run()
     // Stale on purpose (no settled day): the first create recomputes it from the rows above.
-    tx.insert(schema.teamSandboxTotals)
+    await tx
+      .insert(schema.teamSandboxTotals)
       .values({ teamId: u.team.id, active: 0, runningMemoryMb: 0, runningChargedMibMs: 0, settledDay: null })
       .run()
-    tx.insert(schema.idempotencyKeys)
+    await tx
+      .insert(schema.idempotencyKeys)
       .values({
         principal: u.user.id,
         key: `idem-${suffix}`,
@@ -216,38 +227,47 @@ export async function seedFullAccount(
       })
       .run()
   })
-  return { plaintexts, ids: ownedRowIds(t, u.user.id), appIds }
+  return { plaintexts, ids: await ownedRowIds(t, u.user.id), appIds }
 }
 
 /** The id columns of every row the registry reaches from a user, per table. */
-export function ownedRowIds(t: SeedTarget, userId: string): Record<string, string[][]> {
-  const ids: Record<string, string[][]> = {}
-  for (const table of OWNED_TABLES) {
-    const rows = t.store.sqlite
-      .query(`SELECT ${table.idColumns.join(', ')} FROM ${table.name} WHERE ${ownerWhere(table)}`)
-      .values(userId) as string[][]
-    ids[table.name] = rows.map((r) => r.map(String))
-  }
-  return ids
+export function ownedRowIds(t: SeedTarget, userId: string): Promise<Record<string, string[][]>> {
+  return readTransaction(t.store, async (tx) => {
+    const ids: Record<string, string[][]> = {}
+    for (const table of OWNED_TABLES) {
+      const rows = (await rawDbOf(tx)
+        .prepare(`SELECT ${table.idColumns.join(', ')} FROM ${table.name} WHERE ${ownerWhere(table)}`)
+        .all(userId)) as Record<string, unknown>[]
+      // In key order, whatever order the engine returns them in.
+      ids[table.name] = rows
+        .map((r) => Object.values(r).map(String))
+        .sort((a, b) => (a.join() < b.join() ? -1 : 1))
+    }
+    return ids
+  })
 }
 
 /** One running sandbox of the user's team, written directly (tests of what a live one blocks). */
 export function insertRunningSandbox(t: SeedTarget, u: SeedUser, id: string) {
   const now = t.clock.now()
-  t.store.orm
-    .insert(schema.sandboxes)
-    .values({
-      id,
-      teamId: u.team.id,
-      userId: u.user.id,
-      template: 'base',
-      status: 'running',
-      vcpus: 1,
-      memoryMb: 256,
-      createdAt: now,
-      updatedAt: now,
-      startedAt: now,
-      chargedUntil: now,
-    })
-    .run()
+  return writeTransaction(
+    t.store,
+    async (tx) =>
+      await tx
+        .insert(schema.sandboxes)
+        .values({
+          id,
+          teamId: u.team.id,
+          userId: u.user.id,
+          template: 'base',
+          status: 'running',
+          vcpus: 1,
+          memoryMb: 256,
+          createdAt: now,
+          updatedAt: now,
+          startedAt: now,
+          chargedUntil: now,
+        })
+        .run(),
+  )
 }

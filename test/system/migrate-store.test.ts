@@ -9,6 +9,7 @@ import { createTestApp, type TestApp } from '../support/harness'
 import { VALID_PAGES } from '../support/page-fixtures'
 import { hasPostgres, type PostgresCluster, startPostgres } from '../support/postgres'
 import { seedFullAccount } from '../support/seed'
+import { describeSqlite, onPostgres } from '../support/test-database'
 
 // `custodian migrate-store`, run as the CLI in its own process, from a SQLite deployment with a
 // bit of everything (seeded accounts, a deployed site's files, the pseudonym key) into databases
@@ -17,7 +18,9 @@ import { seedFullAccount } from '../support/seed'
 const ROOT = join(import.meta.dir, '../..')
 const INTERNAL = new Set(['__drizzle_migrations', 'sqlite_sequence'])
 
-describe.skipIf(!hasPostgres())('custodian migrate-store', () => {
+// The SQLite pass runs it (it starts its own PostgreSQL); a PostgreSQL pass has no SQLite source.
+const suite = onPostgres ? describeSqlite : describe.skipIf(!hasPostgres())
+suite('custodian migrate-store', () => {
   setDefaultTimeout(60_000)
   let pg: PostgresCluster
   let dir: string
@@ -33,7 +36,11 @@ describe.skipIf(!hasPostgres())('custodian migrate-store', () => {
     dir = mkdtempSync(join(tmpdir(), 'custodian-migrate-store-'))
     databasePath = join(dir, 'custodian.db')
     storageDir = join(dir, 'files')
-    t = createTestApp({ databasePath, env: { STORAGE_DIR: storageDir, RATE_LIMIT_ENABLED: 'false' } })
+    t = createTestApp({
+      sqlite: true,
+      databasePath,
+      env: { STORAGE_DIR: storageDir, RATE_LIMIT_ENABLED: 'false' },
+    })
     for (const email of ['ada@example.com', 'grace@example.com']) {
       const u = await t.createUser({ email })
       await seedFullAccount(t, u, { sandboxes: 40, usageDays: 5 })
@@ -79,9 +86,11 @@ describe.skipIf(!hasPostgres())('custodian migrate-store', () => {
     return { stdout, stderr, code }
   }
 
-  const sqliteTables = () =>
+  const sqliteTables = async () =>
     (
-      t.store.sqlite.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
+      (await t.store.sqlite
+        .query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .all()) as {
         name: string
       }[]
     )
@@ -98,9 +107,11 @@ describe.skipIf(!hasPostgres())('custodian migrate-store', () => {
       files: { count: number }
     }
     // Every table, each with the source's count.
-    expect(report.tables.map((r) => r.table).sort()).toEqual(sqliteTables())
+    expect(report.tables.map((r) => r.table).sort()).toEqual(await sqliteTables())
     for (const { table, rows } of report.tables) {
-      const { n } = t.store.sqlite.query(`SELECT count(*) AS n FROM "${table}"`).get() as { n: number }
+      const { n } = (await t.store.sqlite.query(`SELECT count(*) AS n FROM "${table}"`).get()) as {
+        n: number
+      }
       expect({ table, rows }).toEqual({ table, rows: n })
     }
     expect(report.tables.find((r) => r.table === 'sandboxes')?.rows).toBeGreaterThanOrEqual(80)
@@ -108,9 +119,9 @@ describe.skipIf(!hasPostgres())('custodian migrate-store', () => {
     const target = new SQL(url)
     try {
       // Rows as PostgreSQL holds them, against SQLite's: JSON text verbatim, booleans, big integers.
-      const user = t.store.sqlite
+      const user = (await t.store.sqlite
         .query("SELECT * FROM users WHERE email = 'ada@example.com'")
-        .get() as Record<string, unknown>
+        .get()) as Record<string, unknown>
       const [copied] =
         await target`SELECT *, abuse_flags::text AS abuse_flags FROM users WHERE email = 'ada@example.com'`
       expect(copied.id).toBe(user.id)
@@ -118,7 +129,7 @@ describe.skipIf(!hasPostgres())('custodian migrate-store', () => {
       expect(copied.is_operator).toBe(user.is_operator === 1)
       expect(Number(copied.created_at)).toBe(user.created_at as number)
       const metadata = (
-        t.store.sqlite.query('SELECT id, metadata FROM sandboxes ORDER BY id').all() as {
+        (await t.store.sqlite.query('SELECT id, metadata FROM sandboxes ORDER BY id').all()) as {
           id: string
           metadata: string | null
         }[]
@@ -156,7 +167,9 @@ describe.skipIf(!hasPostgres())('custodian migrate-store', () => {
     const check = new SQL(url)
     try {
       const [{ n }] = await check`SELECT count(*)::int AS n FROM users`
-      const { n: source } = t.store.sqlite.query('SELECT count(*) AS n FROM users').get() as { n: number }
+      const { n: source } = (await t.store.sqlite.query('SELECT count(*) AS n FROM users').get()) as {
+        n: number
+      }
       expect(n).toBe(source)
     } finally {
       await check.close()

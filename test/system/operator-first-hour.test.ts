@@ -7,6 +7,7 @@ import { checkBillingCredentials } from '../../src/services/billing-health'
 import { createBillingTestApp } from '../support/billing'
 import { freePort, sharedBinary, waitForPort } from '../support/binary'
 import { createTestApp } from '../support/harness'
+import { itSqlite } from '../support/test-database'
 
 const ROOT = join(import.meta.dir, '../..')
 const dir = mkdtempSync(join(tmpdir(), 'custodian-operator-'))
@@ -117,8 +118,8 @@ describe('start-up failures name the variable, the value and the cause (exit 78)
 })
 
 describe('/readyz', () => {
-  it('answers 503 with a reason when the database cannot be written', async () => {
-    const t = createTestApp()
+  itSqlite('answers 503 with a reason when the database cannot be written', async () => {
+    const t = createTestApp({ sqlite: true })
     expect((await t.json('GET', '/readyz')).body).toMatchObject({ status: 'ready', database: 'ok' })
     t.store.sqlite.exec('PRAGMA query_only = ON') // writes now fail as on a read-only file
     const r = await t.json('GET', '/readyz')

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { quotaUsage, users } from '../../db/schema'
+import { quotaUsage, users } from '../../db/tables'
 import { DAY } from '../../src/lib/clock'
 import { utcDay } from '../../src/lib/time'
 import { expectV1Error, V1_USER_FIELDS } from '../support/envelopes'
@@ -14,7 +14,7 @@ describe('GET /v1/account/me', () => {
     const u = await t.createUser()
     const now = t.clock.now()
     for (const daysAgo of [0, 1, 29, 30, 45])
-      t.store.orm
+      await t.store.orm
         .insert(quotaUsage)
         .values({
           teamId: u.team.id,
@@ -88,7 +88,9 @@ describe('PATCH /v1/account/me', () => {
     })
     const cleared = await t.json('PATCH', '/v1/account/me', { token: u.session, body: { avatar_url: null } })
     expect(cleared.body.user).toMatchObject({ display_name: 'Grace', avatar_url: null })
-    expect(t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()?.avatarUrl).toBeNull()
+    expect(
+      (await t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get())?.avatarUrl,
+    ).toBeNull()
   })
 
   it('refuses invalid values field by field and changes nothing', async () => {
@@ -107,7 +109,7 @@ describe('PATCH /v1/account/me', () => {
       expectV1Error(r.body, 'invalid_fields', r.headers)
       expect(r.body.error_detail.fields[0].field).toBe(field)
     }
-    const row = t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()
+    const row = await t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()
     expect([row?.displayName, row?.avatarUrl, row?.name]).toEqual([null, null, null])
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { teams, users } from '../../db/schema'
+import { teams, users } from '../../db/tables'
 import { expectV1Error } from '../support/envelopes'
 import { createTestApp } from '../support/harness'
 import { insertRunningSandbox } from '../support/seed'
@@ -47,7 +47,7 @@ describe('/v1/admin', () => {
     const op = await t.createUser({ operator: true })
     const u = await t.createUser()
     const runtime = await t.runtimeKey(u)
-    insertRunningSandbox(t, u, 'sb_test1')
+    await insertRunningSandbox(t, u, 'sb_test1')
     const r = await t.json('GET', `/v1/admin/users/${u.user.id}`, { token: op.session })
     expect(r.status).toBe(200)
     expect(Object.keys(r.body)).toEqual([
@@ -90,7 +90,9 @@ describe('/v1/admin', () => {
       is_operator: true,
       email_verified_at: expect.any(String),
     })
-    expect(t.store.orm.select().from(teams).where(eq(teams.ownerUserId, r.body.id)).all()).toHaveLength(1)
+    expect(await t.store.orm.select().from(teams).where(eq(teams.ownerUserId, r.body.id)).all()).toHaveLength(
+      1,
+    )
     const dup = await t.json('POST', '/v1/admin/users', {
       token: op.session,
       body: { email: 'new@example.com' },
@@ -144,7 +146,9 @@ describe('/v1/admin', () => {
     expect(r.body.user).toMatchObject({ tier: 'pro', quota_tier_id: 'pro' })
     expect(r.body.team.quota_tier_id).toBe('pro')
     expect(r.body.quota_tier.id).toBe('pro')
-    expect(t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()?.quotaTierId).toBe('pro')
+    expect((await t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get())?.quotaTierId).toBe(
+      'pro',
+    )
     const me = await t.json('GET', '/v1/account/me', { token: u.session })
     expect(me.body.quota_tier.id).toBe('pro')
     const unknown = await t.json('PUT', `/v1/admin/users/${u.user.id}/tier`, {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'bun:test'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { and, eq } from 'drizzle-orm'
 import { t as types } from 'elysia'
-import { idempotencyKeys, quotaTiers, quotaUsage, sandboxes, teams, users } from '../../db/schema'
+import { idempotencyKeys, quotaTiers, quotaUsage, sandboxes, teams, users } from '../../db/tables'
 import { HOUR, MINUTE } from '../../src/lib/clock'
 import { utcDay } from '../../src/lib/time'
 import { V1Sandbox } from '../../src/projections/v1'
@@ -10,6 +10,7 @@ import { sweepExpiredSandboxes } from '../../src/services/sandboxes'
 import { purgeOnce } from '../../src/workers/purge'
 import { expectV1Error } from '../support/envelopes'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
+import { onPostgres } from '../support/test-database'
 
 const env = { RATE_LIMIT_ENABLED: 'false' }
 const SandboxList = TypeCompiler.Compile(types.Array(V1Sandbox))
@@ -32,9 +33,13 @@ function create(
 }
 
 /** Puts the user's team on a tier of its own with these limits. */
-function tier(t: TestApp, u: TestUser, limits: { creates?: number; concurrent?: number; gbHours?: number }) {
+async function tier(
+  t: TestApp,
+  u: TestUser,
+  limits: { creates?: number; concurrent?: number; gbHours?: number },
+) {
   const id = `tier-${++counter}`
-  t.store.orm
+  await t.store.orm
     .insert(quotaTiers)
     .values({
       id,
@@ -44,11 +49,11 @@ function tier(t: TestApp, u: TestUser, limits: { creates?: number; concurrent?: 
       dailyGbHours: limits.gbHours ?? 1e6,
     })
     .run()
-  t.store.orm.update(teams).set({ quotaTierId: id }).where(eq(teams.id, u.team.id)).run()
-  t.store.orm.update(users).set({ quotaTierId: id, tier: id }).where(eq(users.id, u.user.id)).run()
+  await t.store.orm.update(teams).set({ quotaTierId: id }).where(eq(teams.id, u.team.id)).run()
+  await t.store.orm.update(users).set({ quotaTierId: id, tier: id }).where(eq(users.id, u.user.id)).run()
 }
-const usageOf = (t: TestApp, u: TestUser, day = utcDay(t.clock.now())) =>
-  t.store.orm
+const usageOf = async (t: TestApp, u: TestUser, day = utcDay(t.clock.now())) =>
+  await t.store.orm
     .select()
     .from(quotaUsage)
     .where(and(eq(quotaUsage.teamId, u.team.id), eq(quotaUsage.usageDate, day)))
@@ -75,9 +80,9 @@ describe('POST /v1/sandboxes', () => {
       destroyed_at: null,
     })
     // No metadata is stored as SQL NULL, not the JSON text 'null' (exports show the stored value).
-    expect(
-      t.store.sqlite.query('SELECT typeof(metadata) AS type FROM sandboxes WHERE id = ?').get(r.body.id),
-    ).toEqual({ type: 'null' })
+    expect(await t.row('SELECT metadata IS NULL AS missing FROM sandboxes WHERE id = ?', r.body.id)).toEqual({
+      missing: 1,
+    })
     const full = await create(t, u.session, {
       template: 'python-3.12',
       vcpus: 2,
@@ -96,7 +101,7 @@ describe('POST /v1/sandboxes', () => {
       timeout_action: 'hibernate',
     })
     expect(full.body.timeout_at).toBe(new Date(t.clock.now() + 60_000).toISOString())
-    expect(usageOf(t, u)?.sandboxCreates).toBe(2)
+    expect((await usageOf(t, u))?.sandboxCreates).toBe(2)
   })
 
   it('requires an Idempotency-Key, and replays the sandbox for a repeated one', async () => {
@@ -110,8 +115,8 @@ describe('POST /v1/sandboxes', () => {
     const again = await create(t, key, {}, 'same')
     expect(again.headers.get('idempotent-replayed')).toBe('true')
     expect(again.body.id).toBe(first.body.id)
-    expect(t.store.orm.select().from(sandboxes).all()).toHaveLength(1)
-    expect(usageOf(t, u)?.sandboxCreates).toBe(1)
+    expect(await t.store.orm.select().from(sandboxes).all()).toHaveLength(1)
+    expect((await usageOf(t, u))?.sandboxCreates).toBe(1)
   })
 
   it('validates every field', async () => {
@@ -135,7 +140,7 @@ describe('POST /v1/sandboxes', () => {
       expectV1Error(r.body, 'invalid_fields', r.headers)
       expect(r.body.error_detail.fields[0].field).toBe(field)
     }
-    expect(t.store.orm.select().from(sandboxes).all()).toHaveLength(0)
+    expect(await t.store.orm.select().from(sandboxes).all()).toHaveLength(0)
   })
 })
 
@@ -143,7 +148,7 @@ describe('quotas', () => {
   it('lets exactly 10 of 50 concurrent creates through a tier of 10 a day', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    tier(t, u, { creates: 10 })
+    await tier(t, u, { creates: 10 })
     const key = await t.runtimeKey(u)
     const answers = await Promise.all(Array.from({ length: 50 }, () => create(t, key)))
     expect(answers.filter((a) => a.status === 201)).toHaveLength(10)
@@ -155,21 +160,21 @@ describe('quotas', () => {
       expect(r.body.error).toBe(`Daily sandbox create quota exceeded (10/10 for ${day}).`)
       expect(r.body.error_detail).toEqual({ limit: 10, used: 10, usage_date: day })
     }
-    expect(t.store.orm.select().from(sandboxes).all()).toHaveLength(10)
-    expect(usageOf(t, u)?.sandboxCreates).toBe(10)
+    expect(await t.store.orm.select().from(sandboxes).all()).toHaveLength(10)
+    expect((await usageOf(t, u))?.sandboxCreates).toBe(10)
   })
 
   it('holds the concurrency limit under concurrent creates, and frees a slot on destroy', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    tier(t, u, { concurrent: 5 })
+    await tier(t, u, { concurrent: 5 })
     const key = await t.runtimeKey(u)
     const answers = await Promise.all(Array.from({ length: 30 }, () => create(t, key)))
     const created = answers.filter((a) => a.status === 201)
     expect(created).toHaveLength(5)
     const refused = answers.find((a) => a.status === 429) as { body: any }
     expect(refused.body.error).toBe('Concurrent sandbox quota exceeded (5/5).')
-    expect(usageOf(t, u)?.sandboxCreates).toBe(5)
+    expect((await usageOf(t, u))?.sandboxCreates).toBe(5)
     // Paused sandboxes still hold capacity; destroyed ones do not.
     await t.request('POST', `/v1/sandboxes/${created[0]?.body.id}/hibernate`, { token: key })
     expect((await create(t, key)).status).toBe(429)
@@ -180,7 +185,7 @@ describe('quotas', () => {
   it('refuses creates once the day’s GB-hours are used, counting running sandboxes as they run', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    tier(t, u, { gbHours: 2 })
+    await tier(t, u, { gbHours: 2 })
     t.clock.set(Date.UTC(2026, 2, 10, 8, 0, 0))
     const key = await t.runtimeKey(u)
     expect((await create(t, key, { memory_mb: 1024 })).status).toBe(201)
@@ -199,15 +204,23 @@ describe('quotas', () => {
     const key = await t.runtimeKey(u)
     expect((await create(t, key)).status).toBe(201)
     // The insert fails after the usage row was incremented, in the same transaction.
-    t.store.sqlite.run(
-      "CREATE TRIGGER explode BEFORE INSERT ON sandboxes WHEN NEW.template = 'explode' BEGIN SELECT RAISE(ABORT, 'disk full'); END",
-    )
+    if (onPostgres) {
+      await t.exec(
+        "CREATE FUNCTION explode() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+      )
+      await t.exec(
+        "CREATE TRIGGER explode BEFORE INSERT ON sandboxes FOR EACH ROW WHEN (NEW.template = 'explode') EXECUTE FUNCTION explode()",
+      )
+    } else
+      await t.exec(
+        "CREATE TRIGGER explode BEFORE INSERT ON sandboxes WHEN NEW.template = 'explode' BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+      )
     const failed = await create(t, key, { template: 'explode' }, 'will-fail')
     expect(failed.status).toBe(500)
     expectV1Error(failed.body, 'internal_error', failed.headers)
-    expect(usageOf(t, u)?.sandboxCreates).toBe(1)
+    expect((await usageOf(t, u))?.sandboxCreates).toBe(1)
     expect(
-      t.store.orm.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, 'will-fail')).all(),
+      await t.store.orm.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, 'will-fail')).all(),
     ).toHaveLength(0)
   })
 })
@@ -278,7 +291,7 @@ describe('reading sandboxes', () => {
   it('pages through 1,000 sandboxes exactly once each while new ones are being created', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    tier(t, u, { concurrent: 100_000, creates: 100_000 })
+    await tier(t, u, { concurrent: 100_000, creates: 100_000 })
     const key = await t.runtimeKey(u)
     const now = t.clock.now()
     const rows = Array.from({ length: 1000 }, (_, i) => ({
@@ -296,7 +309,7 @@ describe('reading sandboxes', () => {
       chargedUntil: now,
     }))
     for (let i = 0; i < rows.length; i += 250)
-      t.store.orm
+      await t.store.orm
         .insert(sandboxes)
         .values(rows.slice(i, i + 250))
         .run()
@@ -328,13 +341,13 @@ describe('lifecycle and GB-hours', () => {
     const { id } = (await create(t, key, { memory_mb: 2048 })).body
     t.clock.set(Date.UTC(2026, 4, 2, 2, 30, 0))
     expect((await t.request('DELETE', `/v1/sandboxes/${id}`, { token: key })).status).toBe(204)
-    expect(usageOf(t, u, '2026-05-01')?.gbHours).toBeCloseTo(2, 9) // 2 GiB × 1 h
-    expect(usageOf(t, u, '2026-05-02')?.gbHours).toBeCloseTo(5, 9) // 2 GiB × 2.5 h
+    expect((await usageOf(t, u, '2026-05-01'))?.gbHours).toBeCloseTo(2, 9) // 2 GiB × 1 h
+    expect((await usageOf(t, u, '2026-05-02'))?.gbHours).toBeCloseTo(5, 9) // 2 GiB × 2.5 h
     const gone = (await t.json('GET', `/v1/sandboxes/${id}`, { token: key })).body
     expect(gone).toMatchObject({ status: 'destroyed', destroyed_at: new Date(t.clock.now()).toISOString() })
     // Destroying again changes nothing and charges nothing.
     expect((await t.request('DELETE', `/v1/sandboxes/${id}`, { token: key })).status).toBe(204)
-    expect(usageOf(t, u, '2026-05-02')?.gbHours).toBeCloseTo(5, 9)
+    expect((await usageOf(t, u, '2026-05-02'))?.gbHours).toBeCloseTo(5, 9)
     // The clock moved far past the session's one-hour lifetime: sign in again.
     const session = await t.session(u.user.id, u.user.email)
     const me = await t.json('GET', '/v1/account/me', { token: session })
@@ -356,7 +369,7 @@ describe('lifecycle and GB-hours', () => {
     expect((await t.json('POST', `/v1/sandboxes/${id}/resume`, { token: key })).body.status).toBe('running')
     t.clock.advance(HOUR)
     await t.request('DELETE', `/v1/sandboxes/${id}`, { token: key })
-    expect(usageOf(t, u)?.gbHours).toBeCloseTo(2, 9)
+    expect((await usageOf(t, u))?.gbHours).toBeCloseTo(2, 9)
     const wrong = await t.json('POST', `/v1/sandboxes/${id}/resume`, { token: key })
     expect(wrong.status).toBe(409)
     expectV1Error(wrong.body, 'conflict', wrong.headers)
@@ -394,7 +407,7 @@ describe('lifecycle and GB-hours', () => {
       timeout_at: null,
     })
     expect((await after(sleepy.id)).body).toMatchObject({ status: 'paused', timeout_at: null })
-    expect(usageOf(t, u)?.gbHours).toBeCloseTo(1.5, 9) // 1 h + 0.5 h, not 3 h each
+    expect((await usageOf(t, u))?.gbHours).toBeCloseTo(1.5, 9) // 1 h + 0.5 h, not 3 h each
     expect((await purgeOnce(t.deps)).sandboxesSwept).toBe(0)
     expect(r.body.timeout_at).toMatch(RFC3339)
   })
@@ -403,7 +416,7 @@ describe('lifecycle and GB-hours', () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
     const key = await t.runtimeKey(u)
-    tier(t, u, {})
+    await tier(t, u, {})
     for (let i = 0; i < 7; i++) await create(t, key, { timeout_ms: MINUTE })
     t.clock.advance(2 * MINUTE)
     expect(await sweepExpiredSandboxes(t.deps, 3)).toBe(7)
@@ -453,16 +466,16 @@ describe('sandboxes in export and erasure', () => {
 
     // Soft deletion stops the running sandbox at once; the purge after the grace period erases.
     expect((await t.request('DELETE', '/v1/account/me', { token: session })).status).toBe(202)
-    const stopped = t.store.orm.select().from(sandboxes).where(eq(sandboxes.id, kept.id)).get()
+    const stopped = await t.store.orm.select().from(sandboxes).where(eq(sandboxes.id, kept.id)).get()
     expect(stopped?.status).toBe('destroyed')
     t.clock.advance(31 * 24 * HOUR)
     expect((await purgeOnce(t.deps)).hardDeleted).toBe(1)
-    const left = (table: typeof sandboxes | typeof quotaUsage) =>
-      t.store.orm.select().from(table).where(eq(table.teamId, u.team.id)).all().length
-    expect(left(sandboxes)).toBe(0)
-    expect(left(quotaUsage)).toBe(0)
+    const left = async (table: typeof sandboxes | typeof quotaUsage) =>
+      (await t.store.orm.select().from(table).where(eq(table.teamId, u.team.id)).all()).length
+    expect(await left(sandboxes)).toBe(0)
+    expect(await left(quotaUsage)).toBe(0)
     expect(
-      t.store.orm.select().from(sandboxes).where(eq(sandboxes.teamId, other.team.id)).all(),
+      await t.store.orm.select().from(sandboxes).where(eq(sandboxes.teamId, other.team.id)).all(),
     ).toHaveLength(1)
   })
 })

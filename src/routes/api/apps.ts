@@ -59,12 +59,16 @@ export const apiAppRoutes = (deps: AppDeps) =>
     .get(
       '/:appId',
       ({ principal, params }) =>
-        readTransaction(deps.store, (tx) => {
-          const app = ownedApp(tx, principal.userId, params.appId)
+        readTransaction(deps.store, async (tx) => {
+          const app = await ownedApp(tx, principal.userId, params.appId)
           return {
             appId: app.id,
             appName: app.appName,
-            site: projectSiteForApi(app, siteOf(tx, app.id), subscriptionOfUser(tx, principal.userId)),
+            site: projectSiteForApi(
+              app,
+              await siteOf(tx, app.id),
+              await subscriptionOfUser(tx, principal.userId),
+            ),
           }
         }),
       {

@@ -43,9 +43,9 @@ async function uploadedBytes(request: Request): Promise<Uint8Array> {
 
 export const apiSiteRoutes = (deps: AppDeps) => {
   const siteFor = (userId: string, appId: string) =>
-    readTransaction(deps.store, (tx) => {
-      const app = ownedApp(tx, userId, appId)
-      return projectSiteForApi(app, siteOf(tx, appId), subscriptionOfUser(tx, userId))
+    readTransaction(deps.store, async (tx) => {
+      const app = await ownedApp(tx, userId, appId)
+      return projectSiteForApi(app, await siteOf(tx, appId), await subscriptionOfUser(tx, userId))
     })
   return new Elysia({ prefix: '/api/apps/:appId' })
     .use(principalContext)

@@ -67,9 +67,9 @@ const MAX_CACHED_LOOKUPS = 10_000
 const COLUMNS =
   'SELECT s.app_id, s.published_version, s.search_indexing FROM sites s JOIN apps a ON a.id = s.app_id'
 const lookups = statementsFor((db) => ({
-  bySlug: db.prepare<HostedRow, [string]>(`${COLUMNS} WHERE a.slug = ? AND a.deployed = 1`),
+  bySlug: db.prepare<HostedRow, [string]>(`${COLUMNS} WHERE a.slug = ? AND a.deployed`),
   byDomain: db.prepare<HostedRow, [string]>(
-    `${COLUMNS} WHERE s.custom_domain = ? AND s.domain_status = 'active' AND a.deployed = 1`,
+    `${COLUMNS} WHERE s.custom_domain = ? AND s.domain_status = 'active' AND a.deployed`,
   ),
   domainActive: db.prepare<{ one: number }, [string]>(
     "SELECT 1 AS one FROM sites WHERE custom_domain = ? AND domain_status = 'active'",
@@ -90,16 +90,16 @@ export class Hosting {
 
   /** Synchronous when cached (the common case); a read of the store otherwise. */
   siteBySlug(slug: string): HostedSite | null | Promise<HostedSite | null> {
-    return this.cached(`slug:${slug}`, (tx) => this.hosted(lookups(tx).bySlug.get(slug)))
+    return this.cached(`slug:${slug}`, async (tx) => this.hosted(await lookups(tx).bySlug.get(slug)))
   }
 
   siteByDomain(host: string): HostedSite | null | Promise<HostedSite | null> {
-    return this.cached(`domain:${host}`, (tx) => this.hosted(lookups(tx).byDomain.get(host)))
+    return this.cached(`domain:${host}`, async (tx) => this.hosted(await lookups(tx).byDomain.get(host)))
   }
 
   /** Whether an app has this custom domain verified (active): pending claims are never served. */
   isActive(host: string): boolean | Promise<boolean> {
-    return this.cached(`active:${host}`, (tx) => lookups(tx).domainActive.get(host) !== null)
+    return this.cached(`active:${host}`, async (tx) => (await lookups(tx).domainActive.get(host)) !== null)
   }
 
   /** True while the caches may be used; drops them when the hosting epoch moved. */
@@ -114,14 +114,20 @@ export class Hosting {
     return epoch !== null
   }
 
-  private cached<T extends HostedSite | boolean | null>(key: string, read: (tx: Tx) => T): T | Promise<T> {
+  private cached<T extends HostedSite | boolean | null>(
+    key: string,
+    read: (tx: Tx) => Promise<T>,
+  ): T | Promise<T> {
     if (!this.cacheUsable()) return readTransaction(this.store, read)
     if (this.lookups.has(key)) {
       const hit = this.lookups.get(key) as T
-      // Self-check (CHECK_CACHES, tests only): a hit must equal what the rows say now — read
-      // outside the store's lock, synchronously as the check must be; it changes nothing.
-      if (this.store.epochs.selfCheck && JSON.stringify(hit) !== JSON.stringify(read(this.store.orm)))
-        throw new Error('hosting changed without raising its epoch (db/change-epochs.ts)')
+      // Self-check (CHECK_CACHES, tests): a hit must equal what the rows say now.
+      if (this.store.epochs.selfCheck)
+        return readTransaction(this.store, read).then((fresh) => {
+          if (JSON.stringify(hit) !== JSON.stringify(fresh))
+            throw new Error('hosting changed without raising its epoch (db/change-epochs.ts)')
+          return hit
+        })
       return hit
     }
     const readAt = this.cacheEpoch

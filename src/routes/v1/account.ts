@@ -38,15 +38,15 @@ export function accountForV1({ store, clock }: Pick<AppDeps, 'store' | 'clock'>,
   return readTransaction(store, (tx) => readAccountForV1(tx, clock, principal))
 }
 
-function readAccountForV1(tx: Tx, clock: AppDeps['clock'], principal: Principal) {
-  const user = getUser(tx, principal.userId)
+async function readAccountForV1(tx: Tx, clock: AppDeps['clock'], principal: Principal) {
+  const user = await getUser(tx, principal.userId)
   if (!user) throw new Error('authenticated user vanished')
-  const team = personalTeam(tx, user.id)
+  const team = await personalTeam(tx, user.id)
   return {
     user: projectUserForV1(user),
     team: projectTeamForV1(team),
-    quota_tier: projectTierForV1(quotaTier(tx, team.quotaTierId)),
-    quota_usage: recentUsage(tx, team.id, clock).map(projectUsageForV1),
+    quota_tier: projectTierForV1(await quotaTier(tx, team.quotaTierId)),
+    quota_usage: (await recentUsage(tx, team.id, clock)).map(projectUsageForV1),
     email_verified: principal.emailVerified || user.emailVerifiedAt !== null,
     session_email: principal.sessionEmail,
   }

@@ -84,15 +84,15 @@ export const v1AdminRoutes = (deps: AppDeps) => {
     .get(
       '/users/:user_id',
       ({ params }) =>
-        readTransaction(store, (tx) => {
-          const user = requireUser(tx, params.user_id)
-          const team = personalTeam(tx, user.id)
-          const { keys, sandboxes } = userKeysAndSandboxes(tx, user.id, team.id)
+        readTransaction(store, async (tx) => {
+          const user = await requireUser(tx, params.user_id)
+          const team = await personalTeam(tx, user.id)
+          const { keys, sandboxes } = await userKeysAndSandboxes(tx, user.id, team.id)
           return {
             user: projectUserForV1(user),
             team: projectTeamForV1(team),
-            quota_tier: projectTierForV1(quotaTier(tx, team.quotaTierId)),
-            quota_usage: recentUsage(tx, team.id, clock).map(projectUsageForV1),
+            quota_tier: projectTierForV1(await quotaTier(tx, team.quotaTierId)),
+            quota_usage: (await recentUsage(tx, team.id, clock)).map(projectUsageForV1),
             api_keys: keys.map(projectKeyRowForV1),
             sandboxes: sandboxes.map(projectSandboxForV1),
           }
@@ -142,9 +142,9 @@ export const v1AdminRoutes = (deps: AppDeps) => {
       '/users/:user_id/keys',
       async ({ params, body, set, request }) => {
         markSecretResponse(request)
-        const { user, team } = await readTransaction(store, (tx) => {
-          const user = requireUser(tx, params.user_id)
-          return { user, team: personalTeam(tx, user.id) }
+        const { user, team } = await readTransaction(store, async (tx) => {
+          const user = await requireUser(tx, params.user_id)
+          return { user, team: await personalTeam(tx, user.id) }
         })
         if (user.softDeletedAt !== null)
           throw new AppError('CONFLICT', 'The account is scheduled for deletion.')
@@ -208,9 +208,9 @@ export const v1AdminRoutes = (deps: AppDeps) => {
     .delete(
       '/users/:user_id',
       async ({ params, query }) => {
-        const { user, active } = await readTransaction(store, (tx) => {
-          const user = requireUser(tx, params.user_id)
-          return { user, active: activeSandboxCount(tx, personalTeam(tx, user.id).id) }
+        const { user, active } = await readTransaction(store, async (tx) => {
+          const user = await requireUser(tx, params.user_id)
+          return { user, active: await activeSandboxCount(tx, (await personalTeam(tx, user.id)).id) }
         })
         if (user.softDeletedAt === null)
           throw new AppError(

@@ -1,4 +1,5 @@
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 
 export interface BenchServer {
   url: string
@@ -83,6 +84,10 @@ export async function startServerProcess(
           // A profiled server must exit normally to write its profile.
           proc.kill(process.env.BENCH_PROFILE ? 'SIGTERM' : 'SIGKILL')
           await proc.exited
+          // The server's scratch database and files (GBs for the heavy modes) go with it.
+          const scratch = info.dir ?? (info.databasePath ? dirname(info.databasePath) : null)
+          if (typeof scratch === 'string' && basename(scratch).startsWith('custodian-bench-'))
+            rmSync(scratch, { recursive: true, force: true })
         },
       }
     }

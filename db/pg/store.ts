@@ -1,0 +1,135 @@
+import { SQL } from 'bun'
+import { drizzle } from 'drizzle-orm/bun-sql'
+import { ChangeEpochs } from '../change-epochs'
+import type { Orm, Store, TransactionKind, Tx } from '../client'
+import { useTables } from '../tables'
+import { TransactionLock } from '../transaction-lock'
+import { migratePg } from './migrate'
+import * as pgSchema from './schema'
+import { installSqliteShapedVerbs } from './sqlite-shaped'
+
+/** The URL as it may appear in messages and logs: without its password. */
+export function describePostgresUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return 'postgres://…'
+  }
+}
+
+export interface PgStoreOptions {
+  /** Connections in the pool. @default 10 */
+  max?: number
+  /** Runs before anything else, on first use (the test harness creates the database here). */
+  prepare?: () => Promise<void>
+  /** Closes connections idle this long, in seconds. @default 0 (never) */
+  idleTimeout?: number
+  /** Apply pending migrations when first used. @default true */
+  migrate?: boolean
+  /** Called once ready with the pseudonym key kept in `stored_files` (created on first start). */
+  onPseudonymKey?: (key: Uint8Array) => void
+}
+
+export interface PgStore extends Store {
+  /** Resolves once the database is reachable and migrated (every transaction waits for it). */
+  readonly ready: Promise<void>
+}
+
+const PSEUDONYM_KEY_PATH = 'system/pseudonym.key'
+
+/**
+ * A store on PostgreSQL (`DATABASE_URL=postgres://…`), through Drizzle on Bun's SQL client.
+ * Services run unchanged: db/tables.ts points their tables at the PostgreSQL renderings and
+ * db/pg/sqlite-shaped.ts gives the query builders SQLite's `.get/.all/.run`, awaited. A read
+ * transaction is REPEATABLE READ READ ONLY (one snapshot, like SQLite's). Write transactions of
+ * this process take the store's lock, as on SQLite: within one instance writes keep SQLite's
+ * order, and what several instances need beyond that (advisory and row locks) is the next step.
+ * 64-bit integers come back as BigInt (`bigint: true`), which the rendered columns and the raw
+ * statements (db/raw.ts) turn into numbers: never a string where a number is expected.
+ * Returned at once; it connects and migrates on first use (`ready`), so callers that cannot wait
+ * (the test harness) need not, and `serve` awaits `ready` to fail before it listens.
+ */
+export function createPgStore(url: string | (() => string), options: PgStoreOptions = {}): PgStore {
+  installSqliteShapedVerbs()
+  useTables('postgres', pgSchema)
+  let client: SQL | null = null
+  let orm: ReturnType<typeof drizzle<typeof pgSchema>> | null = null
+  const ready = (async () => {
+    await options.prepare?.()
+    client = new SQL({
+      url: typeof url === 'string' ? url : url(),
+      max: options.max ?? 10,
+      idleTimeout: options.idleTimeout ?? 0,
+      bigint: true,
+    })
+    orm = drizzle({ client, schema: pgSchema })
+    await client`SELECT 1`
+    if (options.migrate !== false) await migratePg(client)
+    if (options.onPseudonymKey) options.onPseudonymKey(await pseudonymKey(client))
+  })()
+  ready.catch(() => {}) // reported to whoever awaits it (every transaction does)
+  const lock = new TransactionLock()
+  const transact = async <T>(kind: TransactionKind, fn: (tx: Tx) => T | Promise<T>): Promise<T> => {
+    await ready
+    const db = orm as NonNullable<typeof orm>
+    const run = async (tx: unknown) => fn(tx as Tx)
+    if (kind === 'read')
+      return db.transaction(run, { isolationLevel: 'repeatable read', accessMode: 'read only' })
+    if (!lock.tryAcquire()) await lock.acquire()
+    try {
+      return await db.transaction(run)
+    } finally {
+      lock.release()
+    }
+  }
+  return {
+    dialect: 'postgres',
+    get path() {
+      return describePostgresUrl(typeof url === 'string' ? url : url())
+    },
+    get sqlite(): never {
+      throw new Error('a PostgreSQL store has no SQLite handle')
+    },
+    /** Drizzle on PostgreSQL, once `ready` (db/ and tests only). */
+    get orm() {
+      return orm as unknown as Orm
+    },
+    epochs: new ChangeEpochs(null, null),
+    lock,
+    ready,
+    transact,
+    close() {
+      void client?.close()
+    },
+  }
+}
+
+/**
+ * The key user ids are pseudonymised with (src/lib/pseudonym.ts): on SQLite a file beside the
+ * database; here a row of `stored_files` every instance reads, created by the first to start
+ * (`ON CONFLICT DO NOTHING`: two starting at once agree on the winner's).
+ */
+async function pseudonymKey(client: SQL): Promise<Uint8Array> {
+  const generated = new TextEncoder().encode(
+    Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex'),
+  )
+  await client`INSERT INTO stored_files (path, bytes, sha256, size, modified_at)
+    VALUES (${PSEUDONYM_KEY_PATH}, ${generated}, ${new Bun.CryptoHasher('sha256').update(generated).digest('hex')}, ${generated.length}, ${Date.now()})
+    ON CONFLICT (path) DO NOTHING`
+  const [row] = await client`SELECT bytes FROM stored_files WHERE path = ${PSEUDONYM_KEY_PATH}`
+  return new TextEncoder().encode(new TextDecoder().decode(row.bytes as Uint8Array).trim())
+}
+
+/**
+ * After an erasure: VACUUM the tables it touched, so the dead row versions PostgreSQL keeps for
+ * older snapshots are reclaimed now rather than by autovacuum later. What VACUUM does not do is
+ * in the README ("Several instances: what an erasure leaves on PostgreSQL"): the freed space is
+ * reused, not overwritten, until rows land on it; WAL segments, archives, replicas and backups
+ * keep copies for as long as the operator keeps them. Runs outside any transaction (VACUUM must).
+ */
+export async function vacuumTables(store: Store, tables: readonly string[]): Promise<void> {
+  const pool = (store.orm as unknown as { $client: SQL }).$client
+  await pool.unsafe(`VACUUM ${tables.map((t) => `"${t}"`).join(', ')}`)
+}
