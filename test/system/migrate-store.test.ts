@@ -4,8 +4,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SQL } from 'bun'
+import { SignJWT } from 'jose'
 import { filesUnder } from '../../db/pg/move'
-import { createTestApp, type TestApp } from '../support/harness'
+import { freePort, waitForPort } from '../support/binary'
+import {
+  createTestApp,
+  TEST_JWT_SECRET,
+  TEST_PUBLIC_URL,
+  type TestApp,
+  type TestUser,
+} from '../support/harness'
 import { VALID_PAGES } from '../support/page-fixtures'
 import { hasPostgres, type PostgresCluster, startPostgres } from '../support/postgres'
 import { seedFullAccount } from '../support/seed'
@@ -29,6 +37,7 @@ suite('custodian migrate-store', () => {
   let storageDir: string
   let socketDir: string
   let databases = 0
+  const people: TestUser[] = []
 
   beforeAll(async () => {
     pg = await startPostgres()
@@ -44,6 +53,7 @@ suite('custodian migrate-store', () => {
     for (const email of ['ada@example.com', 'grace@example.com']) {
       const u = await t.createUser({ email })
       await seedFullAccount(t, u, { sandboxes: 40, usageDays: 5 })
+      people.push(u)
     }
     // A deployed site: rendered files under STORAGE_DIR.
     const u = await t.createUser({ email: 'site@example.com' })
@@ -173,6 +183,73 @@ suite('custodian migrate-store', () => {
       expect(n).toBe(source)
     } finally {
       await check.close()
+    }
+  })
+
+  it('moved, answers both exports byte for byte as before, and its keys and tokens keep working', async () => {
+    const url = await emptyDatabase()
+    expect((await finished(migrateStore(['--to', url, '--json']))).code).toBe(0)
+    // The same deployment served from PostgreSQL: same files, same secrets, same public URL.
+    const port = await freePort()
+    const server = Bun.spawn(['bun', 'src/index.ts', 'serve'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: url,
+        INSTANCES: '1',
+        STORAGE_DIR: storageDir,
+        AUTH_JWT_SECRET: TEST_JWT_SECRET,
+        PUBLIC_URL: TEST_PUBLIC_URL,
+        RATE_LIMIT_ENABLED: 'false',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+      },
+      stdout: 'ignore',
+      stderr: 'pipe',
+    })
+    try {
+      await waitForPort(port, 'custodian serve on the moved database')
+      const moved = (path: string, token: string) =>
+        fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${token}` } })
+      // Session tokens, not keys: a key's first use of the minute records last_used_at, which
+      // the /v1 export shows — the two servers would each record their own.
+      const now = Math.floor(Date.now() / 1000)
+      const sessionOf = (u: TestUser) =>
+        new SignJWT({ email: u.user.email, email_verified: true })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject(u.user.id)
+          .setAudience('authenticated')
+          .setIssuedAt(now)
+          .setExpirationTime(now + 3600)
+          .sign(new TextEncoder().encode(TEST_JWT_SECRET))
+      // The instant of the export is the only difference allowed.
+      const withoutInstant = (text: string) =>
+        text
+          .replace(/"(exportedAt|exported_at|generatedAt)":"[^"]*"/g, '"$1":"…"')
+          .replace(/"(exportedAt|exported_at)":\d+/g, '"$1":…')
+      for (const u of people) {
+        const session = await sessionOf(u)
+        for (const path of ['/api/account/export', '/v1/account/export']) {
+          const before = await t.request('GET', path, { token: session })
+          const after = await moved(path, session)
+          expect({ path, status: after.status }).toEqual({ path, status: 200 })
+          const [a, b] = [await before.text(), await after.text()]
+          expect(a.length).toBeGreaterThan(10_000)
+          expect(withoutInstant(b)).toBe(withoutInstant(a))
+        }
+        // Keys minted before the move still authenticate (their hashes moved with them).
+        expect((await moved('/api/status', u.apiKey)).status).toBe(200)
+      }
+      // A hosted page of the deployed site, from the files on disk and the rows in PostgreSQL.
+      const slug = (await t.row<{ slug: string }>("SELECT slug FROM apps WHERE app_name = 'Weather Ünïcode'"))
+        ?.slug
+      const page = await fetch(`http://127.0.0.1:${port}/sites/${slug}/privacy`)
+      expect(page.status).toBe(200)
+      expect(await page.text()).toContain('Weather Ünïcode')
+    } finally {
+      server.kill('SIGTERM')
+      await server.exited
     }
   })
 
