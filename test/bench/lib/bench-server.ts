@@ -31,18 +31,23 @@ const STATUS_JSON = {
  */
 async function benchApp(
   env: Record<string, string> = {},
-  options: { idempotency?: boolean } = {},
+  options: { idempotency?: boolean; sqlite?: boolean } = {},
   logger?: import('../../../src/lib/logger').Logger,
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'custodian-bench-'))
+  // BENCH_STORE=postgres: the same server on a throwaway PostgreSQL cluster of its own (stopped
+  // when this process gets SIGTERM: server-process.ts sends it then).
+  const postgres = process.env.BENCH_STORE === 'postgres' && !options.sqlite ? await benchPostgres() : null
   const config = loadConfig({
     ...process.env,
     DATABASE_PATH: join(dir, 'bench.db'),
     STORAGE_DIR: join(dir, 'files'),
     PORT: '0',
+    ...(postgres ? { DATABASE_URL: postgres.url, INSTANCES: '1' } : {}),
     ...env,
   })
-  const deps = buildDeps({ config, logger })
+  const deps = buildDeps({ config, logger, ...(postgres ? { store: postgres.store } : {}) })
+  if (postgres) return { dir, config, deps, app: createApp(deps, options) }
   // The erasure benchmark compares secure_delete modes; the product always runs ON (db/client.ts).
   if (process.env.BENCH_SECURE_DELETE)
     deps.store.sqlite.exec(
@@ -54,22 +59,40 @@ async function benchApp(
   return { dir, config, deps, app: createApp(deps, options) }
 }
 
+/** A throwaway PostgreSQL cluster and a migrated store on it (BENCH_STORE=postgres). */
+async function benchPostgres() {
+  const { startPostgres } = await import('../../support/postgres')
+  const { createPgStore } = await import('../../../db/pg/store')
+  const cluster = await startPostgres()
+  process.on('SIGTERM', () => {
+    cluster.stop()
+    process.exit(0)
+  })
+  await cluster.sql`CREATE DATABASE bench`
+  const url = `postgres://custodian@localhost/bench?host=${cluster.socketPath.replace(/\/\.s\.PGSQL\.\d+$/, '')}`
+  const store = createPgStore(url, { max: 10 })
+  await store.ready
+  return { url, store }
+}
+
 /** Puts the team on a quota tier that never refuses (benchmarks measure the server, not quotas). */
 async function unlimitedQuotas(deps: ReturnType<typeof buildDeps>, teamId: string) {
-  const { quotaTiers, teams } = await import('../../../db/schema')
+  const { quotaTiers, teams } = await import('../../../db/tables')
   const { eq } = await import('drizzle-orm')
-  deps.store.orm
-    .insert(quotaTiers)
-    .values({
-      id: 'bench-unlimited',
-      displayName: 'Bench',
-      dailySandboxCreates: 1e9,
-      maxConcurrentSandboxes: 1e9,
-      dailyGbHours: 1e12,
-    })
-    .onConflictDoNothing()
-    .run()
-  deps.store.orm.update(teams).set({ quotaTierId: 'bench-unlimited' }).where(eq(teams.id, teamId)).run()
+  await writeTransaction(deps.store, async (tx) => {
+    await tx
+      .insert(quotaTiers)
+      .values({
+        id: 'bench-unlimited',
+        displayName: 'Bench',
+        dailySandboxCreates: 1e9,
+        maxConcurrentSandboxes: 1e9,
+        dailyGbHours: 1e12,
+      })
+      .onConflictDoNothing()
+      .run()
+    await tx.update(teams).set({ quotaTierId: 'bench-unlimited' }).where(eq(teams.id, teamId)).run()
+  })
 }
 
 /** A verified user with a personal team, and a minter of its keys (no key-count limit). */
@@ -117,7 +140,8 @@ if (mode === 'body-read') {
 } else if (mode === 'floor') {
   // The honest floor: Elysia, SHA-256 of the bearer and one prepared bun:sqlite lookup of the key
   // (WAL) on a database Custodian made — the least work that could answer GET /api/status.
-  const { dir, deps, config } = await benchApp()
+  // The floor is a SQLite lookup whatever BENCH_STORE says.
+  const { dir, deps, config } = await benchApp({}, { sqlite: true })
   const { key } = await benchUser(deps, 'floor@example.com')
   const lookup = deps.store.sqlite.prepare<{ key_hash: string; revoked_at: number | null }, [string]>(
     'SELECT key_hash, user_id, revoked_at FROM api_keys WHERE key_hash = ?',
@@ -289,10 +313,10 @@ if (mode === 'body-read') {
   const { user, team, key } = await benchUser(deps, 'sandboxes@example.com')
   const runtime = await key('runtime')
   await unlimitedQuotas(deps, team.id)
-  const { sandboxes } = await import('../../../db/schema')
+  const { sandboxes } = await import('../../../db/tables')
   const { encodePageToken } = await import('../../../src/lib/page-token')
   const seedStart = deps.clock.now() - seeded
-  await writeTransaction(deps.store, (tx) => {
+  await writeTransaction(deps.store, async (tx) => {
     const now = seedStart
     const rows = []
     for (let i = 0; i < seeded; i++) {
@@ -314,14 +338,15 @@ if (mode === 'body-read') {
       })
     }
     for (let i = 0; i < rows.length; i += 500)
-      tx.insert(sandboxes)
+      await tx
+        .insert(sandboxes)
         .values(rows.slice(i, i + 500))
         .run()
   })
   // A cursor halfway down the list, to time a deep page.
   const half = Math.floor(seeded / 2)
   const middle = seeded ? { at: seedStart + half, id: `sb_bench${String(half).padStart(12, '0')}` } : null
-  deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+  if (deps.store.dialect === 'sqlite') deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
   console.log(
     `READY ${JSON.stringify({

@@ -81,8 +81,11 @@ export async function startServerProcess(
         rssMiB: () => procStatus(proc.pid, 'VmRSS'),
         resetPeak: () => require('node:fs').writeFileSync(`/proc/${proc.pid}/clear_refs`, '5'),
         async stop() {
-          // A profiled server must exit normally to write its profile.
-          proc.kill(process.env.BENCH_PROFILE ? 'SIGTERM' : 'SIGKILL')
+          // A profiled server must exit normally to write its profile; one on PostgreSQL stops
+          // its cluster on SIGTERM.
+          proc.kill(
+            process.env.BENCH_PROFILE || process.env.BENCH_STORE === 'postgres' ? 'SIGTERM' : 'SIGKILL',
+          )
           await proc.exited
           // The server's scratch database and files (GBs for the heavy modes) go with it.
           const scratch = info.dir ?? (info.databasePath ? dirname(info.databasePath) : null)
