@@ -244,9 +244,17 @@ async function run(command: string, config: Config, values: Values, out: Out): P
     case 'healthcheck':
       return healthcheck(config)
     case 'backup':
-      return withStore(config, (store) => backupCommand(store, values, out))
     case 'restore':
-      return restoreCommand(config, values, out)
+      // The SQLite file's own tools; PostgreSQL has its own (README, "On PostgreSQL").
+      if (config.databaseUrl) {
+        process.stderr.write(
+          `custodian ${command} copies the SQLite file; with DATABASE_URL use PostgreSQL's tools (pg_dump, pg_restore or a base backup with WAL archiving).\n`,
+        )
+        return 1
+      }
+      return command === 'backup'
+        ? withStore(config, (store) => backupCommand(store, values, out))
+        : restoreCommand(config, values, out)
     case 'openapi':
       return openapiCommand(config, out)
     case 'migrate-store':

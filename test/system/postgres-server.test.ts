@@ -70,6 +70,22 @@ describe.skipIf(!hasPostgres())('custodian serve on PostgreSQL', () => {
     expect(r.stderr + r.stdout).not.toContain('sekret-pw')
   })
 
+  it("runs the purge on PostgreSQL, and points backup and restore at PostgreSQL's own tools", async () => {
+    const extra = { DATABASE_URL: url, INSTANCES: '1' }
+    const purge = await cli(['purge'], extra)
+    expect(purge.stderr).toBe('')
+    expect(purge.code).toBe(0)
+    expect(JSON.parse(purge.stdout)).toMatchObject({ hardDeleted: 0, resumed: 0 })
+    for (const command of [
+      ['backup', '--to', join(dir, 'b.db')],
+      ['restore', '--from', join(dir, 'b.db')],
+    ]) {
+      const r = await cli(command, extra)
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain('pg_dump')
+    }
+  })
+
   it('migrates at start, mints a user from the CLI and serves the API from PostgreSQL', async () => {
     const extra = { DATABASE_URL: url, INSTANCES: '1' }
     const created = await cli(['user', 'create', '--email', 'pg@example.com', '--json'], extra)
