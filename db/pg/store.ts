@@ -1,5 +1,6 @@
 import { SQL } from 'bun'
 import { drizzle } from 'drizzle-orm/bun-sql'
+import { BunSQLSession, BunSQLTransaction } from 'drizzle-orm/bun-sql/session'
 import { ChangeEpochs } from '../change-epochs'
 import type { Orm, Store, TransactionKind, Tx } from '../client'
 import { useTables } from '../tables'
@@ -75,8 +76,7 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
     await ready
     const db = orm as NonNullable<typeof orm>
     const run = async (tx: unknown) => fn(tx as Tx)
-    if (kind === 'read')
-      return db.transaction(run, { isolationLevel: 'repeatable read', accessMode: 'read only' })
+    if (kind === 'read') return readOnly(client as SQL, db, run)
     if (!lock.tryAcquire()) await lock.acquire()
     try {
       return await db.transaction(run)
@@ -104,6 +104,20 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
       void client?.close()
     },
   }
+}
+
+/**
+ * A read transaction opened by one statement, `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`:
+ * Drizzle's `transaction()` with a config sends BEGIN, then SET TRANSACTION — a round trip more on
+ * every read. The Drizzle transaction is built on Bun's as Drizzle's own `transaction()` builds it.
+ */
+function readOnly<T>(client: SQL, db: unknown, run: (tx: unknown) => Promise<T>): Promise<T> {
+  const { dialect, schema, options } = (db as { session: { dialect: never; schema: never; options: never } })
+    .session
+  return client.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', (connection) => {
+    const session = new BunSQLSession(connection as never, dialect, schema, options)
+    return run(new BunSQLTransaction(dialect, session, schema))
+  }) as Promise<T>
 }
 
 /**
