@@ -197,7 +197,7 @@ if (mode === 'body-read') {
   const neighbours = []
   for (let i = 0; i < 20; i++) neighbours.push(await make(`neighbour${i}@example.com`))
   for (const n of neighbours) await seedFullAccount(deps, n, { sandboxes: 50 })
-  deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+  if (deps.store.dialect === 'sqlite') deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
   Bun.gc(true)
   console.log(
