@@ -171,19 +171,17 @@ export async function updateProfile(
   userId: string,
   patch: ProfilePatch,
 ): Promise<void> {
-  const result = await writeTransaction(
-    store,
-    async (tx) =>
-      await profileUpdate(tx).run({
-        id: userId,
-        now: clock.now(),
-        setDisplayName: patch.displayName === undefined ? 0 : 1,
-        displayName: patch.displayName ?? null,
-        setAvatarUrl: patch.avatarUrl === undefined ? 0 : 1,
-        avatarUrl: patch.avatarUrl ?? null,
-        setName: patch.name === undefined ? 0 : 1,
-        name: patch.name ?? null,
-      }),
+  const result = await writeTransaction(store, (tx) =>
+    profileUpdate(tx).run({
+      id: userId,
+      now: clock.now(),
+      setDisplayName: patch.displayName === undefined ? 0 : 1,
+      displayName: patch.displayName ?? null,
+      setAvatarUrl: patch.avatarUrl === undefined ? 0 : 1,
+      avatarUrl: patch.avatarUrl ?? null,
+      setName: patch.name === undefined ? 0 : 1,
+      name: patch.name ?? null,
+    }),
   )
   if (changesOf(result) === 0) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
 }

@@ -77,9 +77,8 @@ export async function discardAppOutput(
   error: AppError,
 ): Promise<never> {
   for (const output of outputs) await rm(output, { recursive: true, force: true })
-  const appRow = await readTransaction(
-    deps.store,
-    async (tx) => await tx.select({ id: apps.id }).from(apps).where(eq(apps.id, appId)).get(),
+  const appRow = await readTransaction(deps.store, (tx) =>
+    tx.select({ id: apps.id }).from(apps).where(eq(apps.id, appId)).get(),
   )
   if (!appRow) await deps.storage.removeAppFiles(appId)
   else for (const output of outputs) await removeEmptyParents(dirname(output), deps.storage.appDir(appId))

@@ -37,7 +37,7 @@ const liveAppOfUser = preparedFor((orm) =>
 )
 
 export function listApps(store: Store, userId: string): Promise<AppRow[]> {
-  return readTransaction(store, async (tx) => await appsOfUser(tx).all({ user: userId }))
+  return readTransaction(store, (tx) => appsOfUser(tx).all({ user: userId }))
 }
 
 /**

@@ -99,6 +99,23 @@ async function userOf(tx: Tx, userId: string): Promise<UserRow> {
 
 const requireUser = (store: Store, userId: string) => readTransaction(store, (tx) => userOf(tx, userId))
 
+/**
+ * Billing fields of the user row. A write transaction, so cached account statuses everywhere go
+ * when it commits (db/change-epochs.ts).
+ */
+const saveUser = (
+  deps: BillingDeps,
+  userId: string,
+  fields: Partial<Pick<UserRow, 'stripeCustomerId' | 'paymentMethod'>>,
+) =>
+  writeTransaction(deps.store, (tx) =>
+    tx
+      .update(users)
+      .set({ ...fields, updatedAt: deps.clock.now() })
+      .where(eq(users.id, userId))
+      .run(),
+  )
+
 /** The user's Stripe customer, created on the first billing action that needs one. */
 async function ensureCustomer(deps: BillingDeps, billing: BillingPort, user: UserRow): Promise<string> {
   if (user.stripeCustomerId) return user.stripeCustomerId
@@ -106,15 +123,7 @@ async function ensureCustomer(deps: BillingDeps, billing: BillingPort, user: Use
   const customerId = await atStripe(() =>
     billing.createCustomer(user.email, { userId: user.id }, `custodian-customer-${user.id}`),
   )
-  await writeTransaction(
-    deps.store,
-    async (tx) =>
-      await tx
-        .update(users)
-        .set({ stripeCustomerId: customerId, updatedAt: deps.clock.now() })
-        .where(eq(users.id, user.id))
-        .run(),
-  )
+  await saveUser(deps, user.id, { stripeCustomerId: customerId })
   return customerId
 }
 
@@ -424,16 +433,7 @@ export async function setPaymentMethod(
       ),
     )
     if (card === 'missing') throw new AppError('PAYMENT_ERROR', 'No such payment method.')
-    // A write transaction, so cached account statuses everywhere go when it commits.
-    await writeTransaction(
-      deps.store,
-      async (tx) =>
-        await tx
-          .update(users)
-          .set({ paymentMethod: card, updatedAt: deps.clock.now() })
-          .where(eq(users.id, userId))
-          .run(),
-    )
+    await saveUser(deps, userId, { paymentMethod: card })
     return { paymentMethodId: card.id }
   })
 }

@@ -104,7 +104,7 @@ const statements = statementsFor((db) => ({
 
 /** Records that a key was used (at most once a minute per key: it is a write). */
 const touchKey = (store: Store, keyId: string, now: number) =>
-  writeTransaction(store, async (tx) => await statements(tx).touchKey.run(now, keyId))
+  writeTransaction(store, (tx) => statements(tx).touchKey.run(now, keyId))
 
 const userOf = async (tx: Tx, userId: string) => (await statements(tx).userLookup.get(userId)) ?? undefined
 
@@ -252,7 +252,7 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
       const id = user.id
       // In a write transaction, like every write a change epoch watches: cached keys of this
       // user carry the old answer and go when it commits.
-      await writeTransaction(store, async (tx) => await statements(tx).markVerified.run(now, now, id))
+      await writeTransaction(store, (tx) => statements(tx).markVerified.run(now, now, id))
       user = { ...user, email_verified_at: now }
     }
     return {

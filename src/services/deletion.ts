@@ -173,20 +173,18 @@ export function requestDeletion(
 /** Takes the job's lease; false when another runner holds it. */
 async function claimLease(deps: DeletionDeps, id: string): Promise<boolean> {
   const now = deps.clock.now()
-  const result = await writeTransaction(
-    deps.store,
-    async (tx) =>
-      await tx
-        .update(accountDeletions)
-        .set({ lockedUntil: now + deps.config.deletionLeaseMs })
-        .where(
-          and(
-            eq(accountDeletions.id, id),
-            ne(accountDeletions.step, 'done'),
-            or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
-          ),
-        )
-        .run(),
+  const result = await writeTransaction(deps.store, (tx) =>
+    tx
+      .update(accountDeletions)
+      .set({ lockedUntil: now + deps.config.deletionLeaseMs })
+      .where(
+        and(
+          eq(accountDeletions.id, id),
+          ne(accountDeletions.step, 'done'),
+          or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
+        ),
+      )
+      .run(),
   )
   return changesOf(result) === 1
 }
@@ -236,9 +234,8 @@ export async function eraseAccount(
 }
 
 async function loadJob(deps: DeletionDeps, id: string): Promise<DeletionRow> {
-  const job = await readTransaction(
-    deps.store,
-    async (tx) => await tx.select().from(accountDeletions).where(eq(accountDeletions.id, id)).get(),
+  const job = await readTransaction(deps.store, (tx) =>
+    tx.select().from(accountDeletions).where(eq(accountDeletions.id, id)).get(),
   )
   if (!job) throw new Error(`deletion ${id} vanished`)
   return job
@@ -336,15 +333,13 @@ async function subscriptionsToStop(deps: DeletionDeps, userId: string, customerI
 async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<DeletionRow> {
   const { store } = deps
   const userId = job.userId as string
-  const owned = await readTransaction(
-    store,
-    async (tx) =>
-      await tx
-        .select({ id: apps.id, domain: sites.customDomain })
-        .from(apps)
-        .leftJoin(sites, eq(sites.appId, apps.id))
-        .where(eq(apps.userId, userId))
-        .all(),
+  const owned = await readTransaction(store, (tx) =>
+    tx
+      .select({ id: apps.id, domain: sites.customDomain })
+      .from(apps)
+      .leftJoin(sites, eq(sites.appId, apps.id))
+      .where(eq(apps.userId, userId))
+      .all(),
   )
   for (const app of owned) {
     await deps.storage.removeAppFiles(app.id)
@@ -535,22 +530,20 @@ async function recordFailure(deps: DeletionDeps, job: DeletionRow, error: unknow
 /** Worker: resumes deletions stuck between steps whose backoff has passed. */
 export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
   const now = deps.clock.now()
-  const due = await readTransaction(
-    deps.store,
-    async (tx) =>
-      await tx
-        .select({ id: accountDeletions.id, userId: accountDeletions.userId, step: accountDeletions.step })
-        .from(accountDeletions)
-        .where(
-          and(
-            ne(accountDeletions.step, 'done'),
-            or(isNull(accountDeletions.nextAttemptAt), lte(accountDeletions.nextAttemptAt, now)),
-            or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
-          ),
-        )
-        .orderBy(asc(accountDeletions.requestedAt))
-        .limit(20)
-        .all(),
+  const due = await readTransaction(deps.store, (tx) =>
+    tx
+      .select({ id: accountDeletions.id, userId: accountDeletions.userId, step: accountDeletions.step })
+      .from(accountDeletions)
+      .where(
+        and(
+          ne(accountDeletions.step, 'done'),
+          or(isNull(accountDeletions.nextAttemptAt), lte(accountDeletions.nextAttemptAt, now)),
+          or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
+        ),
+      )
+      .orderBy(asc(accountDeletions.requestedAt))
+      .limit(20)
+      .all(),
   )
   let completed = 0
   for (const job of due) {
@@ -558,10 +551,8 @@ export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
     const userId = job.step === 'requested' ? job.userId : null
     // In a write transaction: the account's credentials stop working everywhere when it commits.
     if (userId)
-      await writeTransaction(
-        deps.store,
-        async (tx) =>
-          await tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)).run(),
+      await writeTransaction(deps.store, (tx) =>
+        tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)).run(),
       )
     try {
       await runDeletion(deps, job.id)
@@ -576,21 +567,19 @@ export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
 /** Worker: hard-deletes soft-deleted accounts whose grace period is over. */
 export async function hardDeleteDueAccounts(deps: DeletionDeps): Promise<number> {
   const now = deps.clock.now()
-  const due = await readTransaction(
-    deps.store,
-    async (tx) =>
-      await tx
-        .select({ id: users.id })
-        .from(users)
-        .where(
-          and(
-            isNotNull(users.softDeletedAt),
-            lte(users.deleteScheduledAt, now),
-            isNull(users.erasureRequestedAt),
-          ),
-        )
-        .limit(20)
-        .all(),
+  const due = await readTransaction(deps.store, (tx) =>
+    tx
+      .select({ id: users.id })
+      .from(users)
+      .where(
+        and(
+          isNotNull(users.softDeletedAt),
+          lte(users.deleteScheduledAt, now),
+          isNull(users.erasureRequestedAt),
+        ),
+      )
+      .limit(20)
+      .all(),
   )
   let completed = 0
   for (const { id } of due) {

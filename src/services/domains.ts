@@ -183,16 +183,12 @@ async function progressDomain(deps: DomainDeps, appId: string): Promise<DomainSt
   const update = async (values: Partial<typeof sites.$inferInsert>) => {
     // Only if the app still has this domain (a concurrent PUT or DELETE wins). A write
     // transaction, so hosting caches everywhere drop the old state when it commits.
-    await writeTransaction(
-      deps.store,
-      async (tx) =>
-        await tx
-          .update(sites)
-          .set({ ...values, updatedAt: deps.clock.now() })
-          .where(
-            and(eq(sites.appId, appId), eq(sites.customDomain, domain), ne(sites.domainStatus, 'active')),
-          )
-          .run(),
+    await writeTransaction(deps.store, (tx) =>
+      tx
+        .update(sites)
+        .set({ ...values, updatedAt: deps.clock.now() })
+        .where(and(eq(sites.appId, appId), eq(sites.customDomain, domain), ne(sites.domainStatus, 'active')))
+        .run(),
     )
     site = await siteNow()
   }

@@ -98,7 +98,7 @@ export async function reconcileLedger(
   if (!ledger.path) return result
   const entries = ledger.entries()
   const inLedger = new Set(entries.map((e) => e.id))
-  const receipts = await readTransaction(store, async (tx) => await tx.select().from(accountDeletions).all())
+  const receipts = await readTransaction(store, (tx) => tx.select().from(accountDeletions).all())
   const known = new Map(receipts.map((r) => [r.id, r]))
   for (const receipt of receipts)
     if (receipt.step === 'done' && !inLedger.has(receipt.id)) {
@@ -108,10 +108,7 @@ export async function reconcileLedger(
   const missing = entries.filter((e) => known.get(e.id)?.step !== 'done')
   if (missing.length === 0) return result
   const userByHash = new Map<string, string>()
-  for (const { id } of await readTransaction(
-    store,
-    async (tx) => await tx.select({ id: users.id }).from(users).all(),
-  ))
+  for (const { id } of await readTransaction(store, (tx) => tx.select({ id: users.id }).from(users).all()))
     userByHash.set(hashUserId(id), id)
   await writeTransaction(store, async (tx) => {
     for (const entry of missing) {

@@ -151,12 +151,12 @@ export async function completeIdempotencyKey(
   key: string,
   response: StoredResponse,
 ): Promise<void> {
-  await writeTransaction(store, async (tx) => await completeClaim(tx).run({ principal, key, ...response }))
+  await writeTransaction(store, (tx) => completeClaim(tx).run({ principal, key, ...response }))
 }
 
 /** Forgets a claim whose request failed on our side (5xx), so a retry runs again. */
 export async function releaseIdempotencyKey(store: Store, principal: string, key: string): Promise<void> {
-  await writeTransaction(store, async (tx) => await releaseClaim(tx).run({ principal, key }))
+  await writeTransaction(store, (tx) => releaseClaim(tx).run({ principal, key }))
 }
 
 /** The reaper: deletes keys past their 24-hour retention. Returns how many. */

@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gt, inArray, isNull, or } from 'drizzle-orm'
+import { and, count, desc, eq, gt, inArray, isNull, or, type SQL } from 'drizzle-orm'
 import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
 import type { ApiKeyRow } from '../../db/rows'
 import type { ApiKeyKind } from '../../db/schema'
@@ -104,6 +104,12 @@ export function createKey(store: Store, clock: Clock, input: NewKey): Promise<Mi
   })
 }
 
+/** The user's keys matching `where`, newest first. */
+const keysNewestFirst = (store: Store, where: SQL | undefined): Promise<ApiKeyRow[]> =>
+  readTransaction(store, (tx) =>
+    tx.select().from(apiKeys).where(where).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id)).all(),
+  )
+
 /** Keys that currently authenticate, newest first. */
 export function listActiveKeys(
   store: Store,
@@ -111,35 +117,15 @@ export function listActiveKeys(
   userId: string,
   family: ApiKeyKind[],
 ): Promise<ApiKeyRow[]> {
-  return readTransaction(
+  return keysNewestFirst(
     store,
-    async (tx) =>
-      await tx
-        .select()
-        .from(apiKeys)
-        .where(
-          and(
-            ...usableKeysOf(userId, family),
-            or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, clock.now())),
-          ),
-        )
-        .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
-        .all(),
+    and(...usableKeysOf(userId, family), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, clock.now()))),
   )
 }
 
 /** Every key of a family, revoked and retiring ones included, newest first. */
 export function listAllKeys(store: Store, userId: string, family: ApiKeyKind[]): Promise<ApiKeyRow[]> {
-  return readTransaction(
-    store,
-    async (tx) =>
-      await tx
-        .select()
-        .from(apiKeys)
-        .where(and(eq(apiKeys.userId, userId), inArray(apiKeys.kind, family)))
-        .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
-        .all(),
-  )
+  return keysNewestFirst(store, and(eq(apiKeys.userId, userId), inArray(apiKeys.kind, family)))
 }
 
 async function findOwnKey(

@@ -38,14 +38,12 @@ function lookUp(deps: BillingDeps, event: BillingEvent) {
 }
 
 function remember(deps: BillingDeps, event: BillingEvent) {
-  return writeTransaction(
-    deps.store,
-    async (tx) =>
-      await tx
-        .insert(stripeEvents)
-        .values({ id: event.id, type: event.type, receivedAt: deps.clock.now() })
-        .onConflictDoNothing()
-        .run(),
+  return writeTransaction(deps.store, (tx) =>
+    tx
+      .insert(stripeEvents)
+      .values({ id: event.id, type: event.type, receivedAt: deps.clock.now() })
+      .onConflictDoNothing()
+      .run(),
   )
 }
 
