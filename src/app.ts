@@ -1,7 +1,7 @@
-import { join } from 'node:path'
 import { Elysia } from 'elysia'
 import { openStore, type Store } from '../db/client'
 import { migrate } from '../db/migrate'
+import type { PgStore } from '../db/pg/store'
 import type { BillingPort } from './billing/port'
 import { StripeBilling } from './billing/stripe-adapter'
 import { AcmeCertificateProvider } from './certificates/acme-provider'
@@ -104,7 +104,8 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
   const rateLimitStore =
     options.rateLimitStore ??
     (config.redisUrl ? new RedisRateLimitStore(config.redisUrl) : new MemoryRateLimitStore())
-  const storage = new FileStorage(config.storageDir)
+  // On PostgreSQL files live in the database, so that every instance serves the same (db/pg/files.ts).
+  const storage = new FileStorage(config.storageDir, (store as Partial<PgStore>).files)
   const billing =
     options.billing !== undefined
       ? options.billing
@@ -126,7 +127,7 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
     rateLimitStore,
     billing,
     billingHealth: { state: billing ? 'unchecked' : 'disabled' },
-    billingLocks: new KeyedLock(),
+    billingLocks: new KeyedLock((store as Partial<PgStore>).locks),
     storage,
     // Beside the SQLite file, outside any backup of it. PostgreSQL has no such place yet (README,
     // "Several instances": a ledger outside the database every instance appends to is to come).
@@ -147,7 +148,7 @@ function certificateProviderFor(config: Config, storage: FileStorage): Certifica
     directoryUrl: config.acme.directoryUrl as string,
     email: config.acme.email as string,
     caCertPath: config.acme.caCertPath,
-    accountKeyPath: join(storage.root, 'acme', 'account-key.pem'),
+    storage,
   })
 }
 

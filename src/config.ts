@@ -95,7 +95,7 @@ export const ENV_HELP: Record<keyof Env, string> = {
   HOST: 'listen address (0.0.0.0 in the Docker image)',
   DATABASE_PATH: 'the SQLite file (:memory: allowed)',
   DATABASE_URL: 'PostgreSQL instead of SQLite (postgres://user:password@host:5432/db, or ?host=/socket/dir)',
-  INSTANCES: 'with DATABASE_URL and no REDIS_URL: declare 1 to run a single instance',
+  INSTANCES: 'how many instances share the store; with DATABASE_URL and no REDIS_URL declare 1',
   PUBLIC_URL: 'base of docUrls and hosted-site URLs (default http://localhost:$PORT)',
   PUBLIC_IP: 'custom domains: ask for an A record to this address instead of a CNAME',
   RESERVED_DOMAINS: 'comma-separated hostnames no app may claim as a custom domain',
@@ -215,12 +215,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       'Invalid configuration: DATABASE_URL (PostgreSQL) needs REDIS_URL, so that rate limits are shared by every instance — or declare INSTANCES=1 to run a single instance with limits kept in memory',
     )
-  // IMPORTANT: until the account locks, job leases and shared files of several instances are
-  // built (README, "Several instances"), a second instance on the same PostgreSQL could overshoot
-  // a quota or add a seat twice. Say so rather than start.
-  if (e.DATABASE_URL && e.INSTANCES !== undefined && e.INSTANCES !== 1)
+  // Several processes on one SQLite file lose more than they gain (README, "Scaling"): measured
+  // slower than one, and the in-process locks and caches would not be shared. Say so.
+  if (!e.DATABASE_URL && e.INSTANCES !== undefined && e.INSTANCES !== 1)
     throw new ConfigError(
-      `Invalid configuration: INSTANCES=${e.INSTANCES} — this version runs one instance per PostgreSQL database (INSTANCES=1); several instances need locks it does not have yet`,
+      `Invalid configuration: INSTANCES=${e.INSTANCES} — several instances need a shared store: set DATABASE_URL (PostgreSQL) and REDIS_URL; SQLite serves one instance`,
     )
   if (e.CERT_PROVIDER === 'acme' && (!e.ACME_DIRECTORY_URL || !e.ACME_EMAIL))
     throw new ConfigError('Invalid configuration: CERT_PROVIDER=acme needs ACME_DIRECTORY_URL and ACME_EMAIL')

@@ -3,10 +3,12 @@ import { dirname } from 'node:path'
 import { startBackgroundCheckpoints } from '../db/checkpointer'
 import { isMemoryPath, openStore, type Store, writeProblem } from '../db/client'
 import { migrate } from '../db/migrate'
+import type { PgStore } from '../db/pg/store'
 import { buildDeps, createApp, type DepsOptions } from './app'
 import type { Config } from './config'
 import type { AppDeps } from './deps'
 import { SECOND } from './lib/clock'
+import { errorFields } from './lib/logger'
 import { Metrics } from './lib/metrics'
 import { usePseudonymKey } from './lib/pseudonym'
 import { SELF } from './lib/self'
@@ -150,6 +152,7 @@ export async function serve(
     [{ name: 'purge', run: () => purgeOnce(deps) }],
     config.workerIntervalMs,
     deps.logger,
+    (deps.store as Partial<PgStore>).locks?.tryJob,
   )
 
   let stopping = false
@@ -188,8 +191,10 @@ export async function serve(
  */
 export function startTlsListener(app: ReturnType<typeof createApp>, deps: AppDeps, port: number) {
   let server: ReturnType<typeof Bun.serve> | null = null
-  const start = () => {
-    const entries = deps.certificateStore.entries()
+  let stopped = false
+  const start = async () => {
+    const entries = await deps.certificateStore.entries()
+    if (stopped) return
     server?.stop(false)
     server = null
     if (entries.length === 0) return
@@ -203,10 +208,20 @@ export function startTlsListener(app: ReturnType<typeof createApp>, deps: AppDep
     })
     deps.logger.info('tls listener serving', { port, certificates: entries.length })
   }
-  start()
-  const unsubscribe = deps.certificateStore.onChange(start)
+  // One rebuild at a time, in order: certificates are read asynchronously now.
+  let rebuilding: Promise<void> = Promise.resolve()
+  const restart = () => {
+    rebuilding = rebuilding
+      .then(start)
+      .catch((error) => deps.logger.error('tls listener failed', errorFields(error)))
+  }
+  restart()
+  const unsubscribe = deps.certificateStore.onChange(restart)
   return {
+    /** Resolves once the listener reflects the certificates stored so far. */
+    ready: () => rebuilding,
     stop() {
+      stopped = true
       unsubscribe()
       server?.stop(false)
     },

@@ -5,6 +5,8 @@ import { ChangeEpochs } from '../change-epochs'
 import type { Orm, Store, TransactionKind, Tx } from '../client'
 import { useTables } from '../tables'
 import { TransactionLock } from '../transaction-lock'
+import { storedFilesBackend } from './files'
+import { type AdvisoryLocks, advisoryLocks, WRITES_LOCK_STATEMENT } from './locks'
 import { migratePg } from './migrate'
 import * as pgSchema from './schema'
 import { installSqliteShapedVerbs } from './sqlite-shaped'
@@ -36,6 +38,10 @@ export interface PgStoreOptions {
 export interface PgStore extends Store {
   /** Resolves once the database is reachable and migrated (every transaction waits for it). */
   readonly ready: Promise<void>
+  /** Stored files every instance reads (src/lib/storage.ts): rendered sites, icons, certificates. */
+  readonly files: ReturnType<typeof storedFilesBackend>
+  /** Locks every instance on this database respects (db/pg/locks.ts). */
+  readonly locks: AdvisoryLocks
 }
 
 const PSEUDONYM_KEY_PATH = 'system/pseudonym.key'
@@ -45,8 +51,8 @@ const PSEUDONYM_KEY_PATH = 'system/pseudonym.key'
  * Services run unchanged: db/tables.ts points their tables at the PostgreSQL renderings and
  * db/pg/sqlite-shaped.ts gives the query builders SQLite's `.get/.all/.run`, awaited. A read
  * transaction is REPEATABLE READ READ ONLY (one snapshot, like SQLite's). Write transactions of
- * this process take the store's lock, as on SQLite: within one instance writes keep SQLite's
- * order, and what several instances need beyond that (advisory and row locks) is the next step.
+ * this process take the store's lock, as on SQLite, and then an advisory lock every instance on
+ * the database takes (db/pg/locks.ts): one writer at a time, as SQLite has.
  * 64-bit integers come back as BigInt (`bigint: true`), which the rendered columns and the raw
  * statements (db/raw.ts) turn into numbers: never a string where a number is expected.
  * Returned at once; it connects and migrates on first use (`ready`), so callers that cannot wait
@@ -72,6 +78,7 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
   })()
   ready.catch(() => {}) // reported to whoever awaits it (every transaction does)
   const lock = new TransactionLock()
+  const locks = advisoryLocks(() => (typeof url === 'string' ? url : url()))
   const transact = async <T>(kind: TransactionKind, fn: (tx: Tx) => T | Promise<T>): Promise<T> => {
     await ready
     const db = orm as NonNullable<typeof orm>
@@ -79,7 +86,11 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
     if (kind === 'read') return readOnly(client as SQL, db, run)
     if (!lock.tryAcquire()) await lock.acquire()
     try {
-      return await db.transaction(run)
+      return await db.transaction(async (tx) => {
+        // One writer at a time across every instance on this database (db/pg/locks.ts).
+        await (tx as unknown as { execute(query: string): Promise<unknown> }).execute(WRITES_LOCK_STATEMENT)
+        return run(tx)
+      })
     } finally {
       lock.release()
     }
@@ -99,8 +110,14 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
     epochs: new ChangeEpochs(null, null),
     lock,
     ready,
+    files: storedFilesBackend(async () => {
+      await ready
+      return client as SQL
+    }),
+    locks,
     transact,
     close() {
+      locks.close()
       void client?.close()
     },
   }

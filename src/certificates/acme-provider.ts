@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import https from 'node:https'
-import { dirname } from 'node:path'
 import type acme from 'acme-client'
+import type { FileStorage } from '../lib/storage'
 import { CertificateError, type CertificateProvider, type IssuedCertificate } from './port'
 
 /**
@@ -15,11 +14,17 @@ const loadAcme = () => {
   return acmeModule
 }
 
+const ACCOUNT_KEY_PATH = 'acme/account-key.pem'
+const challengePath = (token: string) => `acme/challenges/${token}`
+
 export interface AcmeProviderOptions {
   directoryUrl: string
   email: string
-  /** Where the ACME account key is kept (created on first use). */
-  accountKeyPath: string
+  /**
+   * Where the ACME account key (created on first use) and the pending HTTP-01 challenges are kept:
+   * with several instances the CA's request for a challenge may reach any of them.
+   */
+  storage: FileStorage
   /** Extra CA to trust for the directory (private or test CAs such as pebble). */
   caCertPath?: string | null
 }
@@ -30,7 +35,6 @@ export interface AcmeProviderOptions {
  */
 export class AcmeCertificateProvider implements CertificateProvider {
   readonly name = 'acme' as const
-  private readonly challenges = new Map<string, string>()
   private client: Promise<acme.Client> | null = null
 
   constructor(private readonly options: AcmeProviderOptions) {}
@@ -44,16 +48,17 @@ export class AcmeCertificateProvider implements CertificateProvider {
     return lib
   }
 
-  challengeResponse(token: string) {
-    return this.challenges.get(token)
+  async challengeResponse(token: string) {
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(token)) return undefined
+    const bytes = await this.options.storage.read(challengePath(token))
+    return bytes ? new TextDecoder().decode(bytes) : undefined
   }
 
   private async accountKey(): Promise<Buffer> {
-    const path = this.options.accountKeyPath
-    if (existsSync(path)) return readFile(path)
+    const stored = await this.options.storage.read(ACCOUNT_KEY_PATH)
+    if (stored) return Buffer.from(stored)
     const key = await (await this.acme()).crypto.createPrivateEcdsaKey()
-    await mkdir(dirname(path), { recursive: true })
-    await writeFile(path, key, { mode: 0o600 })
+    await this.options.storage.write(ACCOUNT_KEY_PATH, key, 0o600)
     return key
   }
 
@@ -73,10 +78,10 @@ export class AcmeCertificateProvider implements CertificateProvider {
         // The DNS check already established that the domain reaches us.
         skipChallengeVerification: true,
         challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
-          this.challenges.set(challenge.token, keyAuthorization)
+          await this.options.storage.write(challengePath(challenge.token), keyAuthorization)
         },
         challengeRemoveFn: async (_authz, challenge) => {
-          this.challenges.delete(challenge.token)
+          await this.options.storage.remove(challengePath(challenge.token))
         },
       })
       return { certPem: cert, keyPem: key.toString() }

@@ -19,11 +19,11 @@ export interface CertificateProvider {
   /** A certificate for the domain; null when TLS is handled elsewhere. Throws CertificateError. */
   issue(domain: string): Promise<IssuedCertificate | null>
   /** The key authorization to answer at /.well-known/acme-challenge/<token>, if one is pending. */
-  challengeResponse(token: string): string | undefined
+  challengeResponse(token: string): Promise<string | undefined>
 }
 
 export const noCertificateProvider: CertificateProvider = {
   name: 'none',
   issue: async () => null,
-  challengeResponse: () => undefined,
+  challengeResponse: async () => undefined,
 }

@@ -1,7 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { FileStorage } from '../lib/storage'
-import { writeFileAtomically } from '../lib/write-file'
 import type { IssuedCertificate } from './port'
 
 export interface SniEntry {
@@ -10,16 +7,15 @@ export interface SniEntry {
   key: string
 }
 
-/** Issued certificates under STORAGE_DIR/certs/<domain>/, and the SNI table made from them. */
+/** Issued certificates under `certs/<domain>/` in the file storage, and the SNI table made from them. */
 export class CertificateStore {
   private readonly listeners = new Set<() => void>()
 
   constructor(private readonly storage: FileStorage) {}
 
   async save(domain: string, issued: IssuedCertificate) {
-    const dir = this.storage.certDir(domain)
-    await writeFileAtomically(join(dir, 'privkey.pem'), issued.keyPem, 0o600)
-    await writeFileAtomically(join(dir, 'fullchain.pem'), issued.certPem)
+    await this.storage.write(this.storage.certPath(domain, 'privkey.pem'), issued.keyPem, 0o600)
+    await this.storage.write(this.storage.certPath(domain, 'fullchain.pem'), issued.certPem)
     this.changed()
   }
 
@@ -29,19 +25,15 @@ export class CertificateStore {
   }
 
   /** Every stored certificate, for the TLS listener's SNI table. */
-  entries(): SniEntry[] {
-    const root = join(this.storage.root, 'certs')
-    if (!existsSync(root)) return []
-    return readdirSync(root)
-      .filter(
-        (domain) =>
-          existsSync(join(root, domain, 'fullchain.pem')) && existsSync(join(root, domain, 'privkey.pem')),
-      )
-      .map((domain) => ({
-        serverName: domain,
-        cert: readFileSync(join(root, domain, 'fullchain.pem'), 'utf8'),
-        key: readFileSync(join(root, domain, 'privkey.pem'), 'utf8'),
-      }))
+  async entries(): Promise<SniEntry[]> {
+    const entries: SniEntry[] = []
+    const text = new TextDecoder()
+    for (const domain of await this.storage.list('certs')) {
+      const cert = await this.storage.read(this.storage.certPath(domain, 'fullchain.pem'))
+      const key = await this.storage.read(this.storage.certPath(domain, 'privkey.pem'))
+      if (cert && key) entries.push({ serverName: domain, cert: text.decode(cert), key: text.decode(key) })
+    }
+    return entries
   }
 
   /** Called whenever certificates change (the TLS listener reloads its SNI table). */

@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../deps'
 
@@ -15,8 +14,8 @@ export const fileRoutes = ({ storage }: AppDeps) =>
           status: 404,
           headers: { 'content-type': 'text/plain; charset=utf-8' },
         })
-      const file = Bun.file(join(storage.appDir(params.appId), 'icons', params.name))
-      if (!(await file.exists()))
+      const file = await storage.body(storage.appPath(params.appId, 'icons', params.name))
+      if (!file)
         return new Response('Not found', {
           status: 404,
           headers: { 'content-type': 'text/plain; charset=utf-8' },

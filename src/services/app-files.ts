@@ -1,5 +1,3 @@
-import { readdir, rm, rmdir } from 'node:fs/promises'
-import { dirname, relative } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
 import { apps } from '../../db/tables'
@@ -21,7 +19,7 @@ interface AppFilesDeps {
  * answers 404, as if it had arrived after the erasure. This holds across processes too (the
  * database decides), and an erasure never waits for a slow upload.
  *
- * `outputs` are the files or directories `write` creates.
+ * `outputs` are the files or directories `write` creates (storage paths).
  */
 export async function writeAppFilesThenCommit<T>(
   deps: AppFilesDeps,
@@ -76,22 +74,16 @@ export async function discardAppOutput(
   outputs: string[],
   error: AppError,
 ): Promise<never> {
-  for (const output of outputs) await rm(output, { recursive: true, force: true })
+  for (const output of outputs) await deps.storage.remove(output)
   const appRow = await readTransaction(deps.store, (tx) =>
     tx.select({ id: apps.id }).from(apps).where(eq(apps.id, appId)).get(),
   )
   if (!appRow) await deps.storage.removeAppFiles(appId)
-  else for (const output of outputs) await removeEmptyParents(dirname(output), deps.storage.appDir(appId))
+  else
+    for (const output of outputs)
+      await deps.storage.backend.removeEmptyDirectories(
+        output.slice(0, output.lastIndexOf('/')),
+        deps.storage.appPath(appId),
+      )
   throw error
-}
-
-/** rmdir upwards from `dir` to `root` (inclusive) while each directory is empty. */
-async function removeEmptyParents(dir: string, root: string) {
-  for (let current = dir; !relative(root, current).startsWith('..'); current = dirname(current)) {
-    const entries = await readdir(current).catch(() => null)
-    if (entries === null) continue
-    if (entries.length > 0) return
-    await rmdir(current).catch(() => undefined)
-    if (current === root) return
-  }
 }

@@ -1,5 +1,3 @@
-import { readdir, rm } from 'node:fs/promises'
-import { join } from 'node:path'
 import { and, desc, eq, notInArray } from 'drizzle-orm'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
@@ -12,7 +10,6 @@ import { sha256Hex } from '../lib/crypto'
 import { uuidv7 } from '../lib/ids'
 import { errorFields } from '../lib/logger'
 import type { FileStorage } from '../lib/storage'
-import { writeFileAtomically } from '../lib/write-file'
 import { PAGE_FILES, type PageName, type RenderedSite, type RenderInput } from '../render/site'
 import { appIsLive, discardAppOutput } from './app-files'
 import { ownedApp } from './apps'
@@ -45,7 +42,7 @@ export interface VersionManifest {
 
 export const siteUrl = (publicUrl: string, slug: string) => `${publicUrl}/sites/${slug}/`
 export const versionDir = (storage: FileStorage, appId: string, version: string) =>
-  join(storage.appDir(appId), 'versions', version)
+  storage.appPath(appId, 'versions', version)
 
 function pageUrls(base: string, published: readonly PageName[]): Record<PageName, string | null> {
   const pages = {} as Record<PageName, string | null>
@@ -119,15 +116,15 @@ export async function deployApp(
   try {
     const manifest: VersionManifest = { files: {} }
     for (const [name, file] of Object.entries(rendered.files)) {
-      await writeFileAtomically(join(dir, name), file.body)
+      await deps.storage.write(`${dir}/${name}`, file.body)
       manifest.files[name] = { contentType: file.contentType, etag: `"${sha256Hex(file.body).slice(0, 24)}"` }
     }
-    await writeFileAtomically(join(dir, 'manifest.json'), JSON.stringify(manifest))
+    await deps.storage.write(`${dir}/manifest.json`, JSON.stringify(manifest))
   } catch (error) {
     // The erasure (or the app's deletion) may have removed the directory under this write.
     if (!(await appIsLive(deps.store, userId, appId)))
       await discardAppOutput(deps, appId, [dir], new AppError('NOT_FOUND', 'No such app.'))
-    await rm(dir, { recursive: true, force: true })
+    await deps.storage.remove(dir)
     deps.logger.error('deploy write failed', { appId, ...errorFields(error) })
     throw new AppError('DEPLOY_FAILED', 'Writing the pages failed; the previous version stays live.', {
       cause: error,
@@ -181,7 +178,7 @@ export async function deployApp(
   } catch (error) {
     if (error instanceof AppError && error.code === 'NOT_FOUND')
       await discardAppOutput(deps, appId, [dir], error)
-    await rm(dir, { recursive: true, force: true })
+    await deps.storage.remove(dir)
     throw error
   }
   await pruneVersions(deps.storage, appId)
@@ -210,10 +207,10 @@ async function keepNewest(
 
 /** Removes rendered versions older than the last VERSIONS_KEPT (names sort by time: UUID v7). */
 async function pruneVersions(storage: FileStorage, appId: string) {
-  const root = join(storage.appDir(appId), 'versions')
-  const versions = (await readdir(root).catch(() => [] as string[])).sort()
+  const root = storage.appPath(appId, 'versions')
+  const versions = (await storage.list(root)).sort()
   for (const old of versions.slice(0, Math.max(0, versions.length - VERSIONS_KEPT)))
-    await rm(join(root, old), { recursive: true, force: true })
+    await storage.remove(`${root}/${old}`)
 }
 
 /** Deploys of an app, newest first (at most 50). */

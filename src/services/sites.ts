@@ -1,5 +1,3 @@
-import { rm } from 'node:fs/promises'
-import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { readTransaction, type Store, writeTransaction } from '../../db/client'
 import { isUniqueViolation } from '../../db/errors'
@@ -12,7 +10,6 @@ import { sha256Hex } from '../lib/crypto'
 import { ImageError, processIcon } from '../lib/images'
 import { sanitizeHomepage } from '../lib/sanitize'
 import type { FileStorage } from '../lib/storage'
-import { writeFileAtomically } from '../lib/write-file'
 import { writeAppFilesThenCommit } from './app-files'
 import { ownedApp, requireOwnedApp, siteOf } from './apps'
 import { isReservedSlug, slugProblem } from './slugs'
@@ -138,7 +135,7 @@ export const MAX_WELL_KNOWN_BYTES = 100 * 1024
 export const isWellKnownFileName = (name: string): name is WellKnownFileName =>
   Object.hasOwn(WELL_KNOWN_FILES, name)
 export const wellKnownPath = (storage: FileStorage, appId: string, name: WellKnownFileName) =>
-  join(storage.appDir(appId), 'well-known', name)
+  storage.appPath(appId, 'well-known', name)
 
 export async function saveWellKnownFile(
   deps: SitesDeps,
@@ -159,7 +156,7 @@ export async function saveWellKnownFile(
     userId,
     appId,
     [path],
-    () => writeFileAtomically(path, bytes),
+    () => deps.storage.write(path, bytes),
     async (tx) => {
       const site = await siteOf(tx, appId)
       const flags: WellKnownFlags = {
@@ -195,7 +192,7 @@ export async function saveIcon(deps: SitesDeps, userId: string, appId: string, b
     throw error
   }
   const name = `icon-${sha256Hex(icon.png).slice(0, 16)}.png`
-  const path = join(deps.storage.appDir(appId), 'icons', name)
+  const path = deps.storage.appPath(appId, 'icons', name)
   const iconUrl = `${deps.config.publicUrl}/files/apps/${appId}/icons/${name}`
   const previous = (await readTransaction(deps.store, (tx) => siteOf(tx, appId)))?.iconUrl
   await writeAppFilesThenCommit(
@@ -203,7 +200,7 @@ export async function saveIcon(deps: SitesDeps, userId: string, appId: string, b
     userId,
     appId,
     [path],
-    () => writeFileAtomically(path, icon.png),
+    () => deps.storage.write(path, icon.png),
     async (tx) => {
       await tx
         .update(sites)
@@ -215,6 +212,6 @@ export async function saveIcon(deps: SitesDeps, userId: string, appId: string, b
   // The old icon file goes once the new URL is recorded.
   const oldName = previous?.split('/icons/')[1]
   if (oldName && oldName !== name && /^icon-[0-9a-f]{16}\.png$/.test(oldName))
-    await rm(join(deps.storage.appDir(appId), 'icons', oldName), { force: true })
+    await deps.storage.remove(deps.storage.appPath(appId, 'icons', oldName))
   return { iconUrl, iconColor: icon.color }
 }

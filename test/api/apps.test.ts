@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'bun:test'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { apps, sites } from '../../db/tables'
 import { expectApiError } from '../support/envelopes'
@@ -170,8 +168,7 @@ describe('/api/apps', () => {
       .set({ customDomain: 'doomed.example.com' })
       .where(eq(sites.appId, doomed))
       .run()
-    mkdirSync(t.deps.storage.appDir(doomed), { recursive: true })
-    writeFileSync(join(t.deps.storage.appDir(doomed), 'icon.png'), 'x')
+    await t.deps.storage.write(t.deps.storage.appPath(doomed, 'icon.png'), 'x')
     const slug = (await t.store.orm.select().from(apps).where(eq(apps.id, doomed)).get())?.slug as string
     const rowsOf = async (appId: string) => {
       const counts: Record<string, number> = {}
@@ -188,7 +185,7 @@ describe('/api/apps', () => {
     expect(Object.values(await rowsOf(doomed))).toEqual([0, 0, 0, 0, 0])
     expect(await rowsOf(kept)).toEqual(keptBefore)
     expect((await ownedRowIds(t, u.user.id)).apps).toEqual([[kept]])
-    expect(existsSync(t.deps.storage.appDir(doomed))).toBe(false)
+    expect(await t.deps.storage.exists(t.deps.storage.appPath(doomed))).toBe(false)
     expect((await t.request('GET', `/api/apps/${doomed}`, { token: u.apiKey })).status).toBe(404)
     // Slug and domain are free for someone else at once.
     const other = await t.createUser()

@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'bun:test'
-import { existsSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { Parser } from 'htmlparser2'
 import { sites } from '../../db/tables'
@@ -233,7 +231,7 @@ describe('POST /api/apps/:appId/deploy', () => {
       await t.json('GET', `/api/apps/${appId}/policy-versions/${versions[0].versionId}`, { token: u.apiKey })
     ).body
     expect(latest.policyData).toEqual({ 'app-info': { app_name: 'v51' } })
-    expect(readdirSync(join(t.deps.storage.appDir(appId), 'versions'))).toHaveLength(2)
+    expect(await t.deps.storage.list(t.deps.storage.appPath(appId, 'versions'))).toHaveLength(2)
   })
 
   it('keeps the previous version live when a render fails (500 DEPLOY_FAILED)', async () => {
@@ -366,7 +364,7 @@ describe('public hosting', () => {
     expect((await t.request('GET', `/sites/${slug}/privacy`)).status).toBe(200)
     await t.request('DELETE', `/api/apps/${appId}`, { token: u.apiKey })
     expect((await t.request('GET', `/sites/${slug}/privacy`)).status).toBe(404)
-    expect(existsSync(t.deps.storage.appDir(appId))).toBe(false)
+    expect(await t.deps.storage.exists(t.deps.storage.appPath(appId))).toBe(false)
   })
 
   it('stops serving every page of an erased account at once, though they were served from memory', async () => {

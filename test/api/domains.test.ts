@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import tls from 'node:tls'
 import type { CertificateProvider } from '../../src/certificates/port'
 import type { DnsResolver } from '../../src/lib/dns'
@@ -172,7 +170,7 @@ describe('custom domains: status without a certificate authority (TLS at the pro
     const provider: CertificateProvider = {
       name: 'acme',
       issue: async () => null,
-      challengeResponse: (token) => (token === 'tok123' ? 'tok123.thumbprint' : undefined),
+      challengeResponse: async (token) => (token === 'tok123' ? 'tok123.thumbprint' : undefined),
     }
     const { t } = domainApp({ certificates: provider })
     const r = await t.request('GET', '/.well-known/acme-challenge/tok123', {
@@ -229,12 +227,13 @@ describe.skipIf(!pebbleInstalled)(
           dnsVerified: true,
           sslProvisioned: true,
         })
-        const certDir = t.deps.storage.certDir('shop.example.test')
-        expect(existsSync(join(certDir, 'fullchain.pem'))).toBe(true)
-        expect(existsSync(join(certDir, 'privkey.pem'))).toBe(true)
+        const certDir = t.deps.storage.certPath('shop.example.test')
+        expect(await t.deps.storage.read(`${certDir}/fullchain.pem`)).not.toBeNull()
+        expect(await t.deps.storage.read(`${certDir}/privkey.pem`)).not.toBeNull()
         // The TLS listener presents it for that name.
         const port = await freePort()
         const listener = startTlsListener(t.app, t.deps, port)
+        await listener.ready()
         try {
           const subject = await new Promise<string>((resolve, reject) => {
             const socket = tls.connect(
@@ -253,7 +252,7 @@ describe.skipIf(!pebbleInstalled)(
         }
         // Erasing the account removes the certificate and the binding.
         expect((await t.request('DELETE', '/api/account', { token: u.apiKey })).status).toBe(204)
-        expect(existsSync(certDir)).toBe(false)
+        expect(await t.deps.storage.exists(certDir)).toBe(false)
         expect((await t.request('GET', '/internal/tls/allowed?domain=shop.example.test')).status).toBe(404)
       })
 
@@ -271,7 +270,7 @@ describe.skipIf(!pebbleInstalled)(
           dnsVerified: true,
           sslProvisioned: false,
         })
-        expect(existsSync(t.deps.storage.certDir('refused.example.test'))).toBe(false)
+        expect(await t.deps.storage.exists(t.deps.storage.certPath('refused.example.test'))).toBe(false)
         // Refused by the CA itself (its challenge could not be met), not a TLS or network mistake.
         const row = (await t.row(
           "SELECT domain_error AS error FROM sites WHERE custom_domain = 'refused.example.test'",

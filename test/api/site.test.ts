@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'bun:test'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { Jimp } from 'jimp'
 import { expectApiError } from '../support/envelopes'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
@@ -222,9 +220,11 @@ describe('well-known files', () => {
       expect(r.body).toEqual({ success: true, fileName })
       const site = (await t.json('GET', `/api/apps/${appId}/site`, { token: u.apiKey })).body
       expect(site.wellKnownFiles[flag]).toBe(true)
-      expect(readFileSync(join(t.deps.storage.appDir(appId), 'well-known', fileName), 'utf8')).toBe(
-        `content of ${fileName}`,
-      )
+      expect(
+        new TextDecoder().decode(
+          (await t.deps.storage.read(t.deps.storage.appPath(appId, 'well-known', fileName))) ?? undefined,
+        ),
+      ).toBe(`content of ${fileName}`)
     }
   })
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'bun:test'
-import { existsSync } from 'node:fs'
 import { DAY } from '../../src/lib/clock'
 import { purgeOnce } from '../../src/workers/purge'
 import { scanForStrings } from '../support/byte-scan'
@@ -83,7 +82,7 @@ describe('writes in flight around an erasure', () => {
       const [receipt] = await receiptsOf(t, victim.u.user.id)
       expect(receipt?.step).toBe('done')
       await Bun.sleep(50) // let any request still unwinding finish its clean-up
-      expect(existsSync(t.deps.storage.appDir(victim.appId))).toBe(false)
+      expect(await t.deps.storage.exists(t.deps.storage.appPath(victim.appId))).toBe(false)
       t.close()
       expect(scanForStrings({ databasePath, storageDir, logs: '' }, victim.strings)).toEqual({})
     })

@@ -1,6 +1,4 @@
 import { afterEach, describe, expect, it } from 'bun:test'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import type { DeletionStep } from '../../db/schema'
 import { apps, sandboxes, users } from '../../db/tables'
@@ -36,11 +34,8 @@ async function expectErased(t: TestApp, userId: string) {
 }
 
 /** Files as apps and domains leave them in storage. */
-function writeStoredFiles(t: TestApp, appIds: string[]) {
-  for (const appId of appIds) {
-    mkdirSync(t.deps.storage.appDir(appId), { recursive: true })
-    writeFileSync(join(t.deps.storage.appDir(appId), 'icon.png'), 'png')
-  }
+async function writeStoredFiles(t: TestApp, appIds: string[]) {
+  for (const appId of appIds) await t.deps.storage.write(t.deps.storage.appPath(appId, 'icon.png'), 'png')
 }
 
 describe('DELETE /api/account', () => {
@@ -49,7 +44,7 @@ describe('DELETE /api/account', () => {
     const { t, em } = b
     const u = await t.createUser()
     const seeded = await seedFullAccount(t, u)
-    writeStoredFiles(t, seeded.appIds)
+    await writeStoredFiles(t, seeded.appIds)
     const { customer, sub } = await giveSubscription(b, u)
     const runtime = await t.runtimeKey(u)
     const before = await ownedRowIds(t, u.user.id)
@@ -61,7 +56,8 @@ describe('DELETE /api/account', () => {
     expect(em.subscriptions.get(sub.id)?.status).toBe('canceled')
     expect(em.customers.get(customer.id)?.deleted).toBe(true)
     await expectErased(t, u.user.id)
-    for (const appId of seeded.appIds) expect(existsSync(t.deps.storage.appDir(appId))).toBe(false)
+    for (const appId of seeded.appIds)
+      expect(await t.deps.storage.exists(t.deps.storage.appPath(appId))).toBe(false)
     const [receipt] = await receiptsOf(t, u.user.id)
     expect(receipt).toMatchObject({ step: 'done', mode: 'immediate', userId: null, lastError: null })
     for (const [table, rows] of Object.entries(before))

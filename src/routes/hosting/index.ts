@@ -41,10 +41,13 @@ export function customDomainStep(deps: AppDeps, hosting: Hosting): GateStep {
   return ({ request, set }) => {
     const { path } = stateOf(request)
     if (path.startsWith(ACME_CHALLENGE)) {
-      const answer = deps.certificates.challengeResponse(path.slice(ACME_CHALLENGE.length))
-      return answer
-        ? new Response(answer, { headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' } })
-        : notFoundPage()
+      return deps.certificates
+        .challengeResponse(path.slice(ACME_CHALLENGE.length))
+        .then((answer) =>
+          answer
+            ? new Response(answer, { headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' } })
+            : notFoundPage(),
+        )
     }
     // IMPORTANT: the API, health, docs and files paths answer whatever the Host; and only a
     // verified (active) domain is served at all — a pending claim captures nothing.

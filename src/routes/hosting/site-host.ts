@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { EpochTopic } from '../../../db/change-epochs'
 import { readTransaction, type Store, statementsFor, type Tx } from '../../../db/client'
 import type { FileStorage } from '../../lib/storage'
@@ -151,9 +149,9 @@ export class Hosting {
     const manifest = await this.manifest(site)
     const entry = manifest?.files[fileName]
     if (!entry) return null
-    const path = join(versionDir(this.storage, site.appId, site.version), fileName)
-    const file = Bun.file(path)
-    if (!(await file.exists())) return null
+    const path = `${versionDir(this.storage, site.appId, site.version)}/${fileName}`
+    const file = await this.storage.body(path)
+    if (!file) return null
     const headers: Record<string, string> = {
       'content-type': entry.contentType,
       etag: entry.etag,
@@ -165,8 +163,8 @@ export class Hosting {
     if (!site.searchIndexing || fileName === PAGE_FILES.testflight.file)
       headers['x-robots-tag'] = 'noindex, nofollow'
     if (entry.contentType.startsWith('text/html')) headers['content-security-policy'] = PAGE_CSP
-    const bytes = file.size <= MAX_CACHED_FILE_BYTES ? await file.bytes() : null
-    const page: PreparedPage = { path, etag: entry.etag, headers, bytes }
+    const bytes = file.size <= MAX_CACHED_FILE_BYTES ? new Uint8Array(await file.arrayBuffer()) : null
+    const page: PreparedPage = { path, storage: this.storage, etag: entry.etag, headers, bytes }
     // Kept only if the epoch did not move while reading: a deploy in between may have removed it.
     if (usable && this.cacheUsable() && this.cacheEpoch === readAt) {
       const size = bytes?.byteLength ?? 0
@@ -191,9 +189,11 @@ export class Hosting {
     let manifest = this.manifests.get(key)
     if (!manifest) {
       try {
-        manifest = JSON.parse(
-          await readFile(join(versionDir(this.storage, site.appId, site.version), 'manifest.json'), 'utf8'),
-        ) as VersionManifest
+        const bytes = await this.storage.read(
+          `${versionDir(this.storage, site.appId, site.version)}/manifest.json`,
+        )
+        if (!bytes) return null
+        manifest = JSON.parse(new TextDecoder().decode(bytes)) as VersionManifest
       } catch {
         return null
       }
@@ -221,8 +221,8 @@ export class Hosting {
 
   private async serveWellKnown(site: HostedSite, name: string): Promise<Response> {
     if (!isWellKnownFileName(name)) return notFoundPage()
-    const file = Bun.file(wellKnownPath(this.storage, site.appId, name))
-    if (!(await file.exists())) return notFoundPage()
+    const file = await this.storage.body(wellKnownPath(this.storage, site.appId, name))
+    if (!file) return notFoundPage()
     const headers: Record<string, string> = {
       'content-type': WELL_KNOWN_TYPES[name] as string,
       'cache-control': CACHE_CONTROL,
@@ -234,15 +234,20 @@ export class Hosting {
 }
 
 interface PreparedPage {
+  /** Where the file is in the storage (read again for each answer when too large to keep). */
   path: string
+  storage: FileStorage
   etag: string
   headers: Readonly<Record<string, string>>
   /** The file's bytes when small enough to keep; otherwise it is streamed from `path`. */
   bytes: Uint8Array | null
 }
 
-function respond(page: PreparedPage, request: Request): Response {
+function respond(page: PreparedPage, request: Request): Response | Promise<Response> {
   if (request.headers.get('if-none-match') === page.etag)
     return new Response(null, { status: 304, headers: page.headers })
-  return new Response(page.bytes ?? Bun.file(page.path), { headers: page.headers })
+  if (page.bytes) return new Response(page.bytes, { headers: page.headers })
+  return page.storage
+    .body(page.path)
+    .then((body) => (body ? new Response(body, { headers: page.headers }) : notFoundPage()))
 }

@@ -1,0 +1,71 @@
+import { SQL } from 'bun'
+
+/**
+ * Advisory locks shared by every instance on one PostgreSQL database. Three kinds, each its own
+ * key space (the first of the two 32-bit keys):
+ *
+ * - `WRITES`: taken by every write transaction as its first statement (`pg_advisory_xact_lock`,
+ *   released by COMMIT or ROLLBACK). Writes run one at a time across all instances, each in READ
+ *   COMMITTED and so seeing every write committed before it took the lock: the single-writer
+ *   rule SQLite gives one process, now for several. Every check-then-write the services make
+ *   (quotas, seat counts, slugs, idempotency claims, deletion leases) keeps the meaning it has on
+ *   SQLite without a per-service lock. Reads are not affected: they run in their own snapshots.
+ * - `ACCOUNT`: held for the duration of work that spans more than a transaction — an account's
+ *   billing changes, which call Stripe between reading and writing seats (`pg_advisory_lock` on a
+ *   reserved connection of a pool of its own, so that lock holders' transactions never wait for
+ *   a connection a waiter holds).
+ * - `JOB`: a background job's turn (`pg_try_advisory_lock`): one instance runs a job's pass at a
+ *   time; the others skip it. A crashed holder's connection closes, and with it its locks.
+ */
+const SPACE = { WRITES: 0x43550001, ACCOUNT: 0x43550002, JOB: 0x43550003 } as const
+
+export const WRITES_LOCK_STATEMENT = `SELECT pg_advisory_xact_lock(${SPACE.WRITES}, 0)`
+
+export interface AdvisoryLocks {
+  /** Runs `fn` holding the lock named `key` across instances (waits for it). */
+  hold<T>(key: string, fn: () => Promise<T>): Promise<T>
+  /** Runs `fn` if no other instance holds the job's lock; returns whether it ran. */
+  tryJob(name: string, fn: () => Promise<unknown>): Promise<boolean>
+  close(): void
+}
+
+export function advisoryLocks(url: () => string, max = 8): AdvisoryLocks {
+  let pool: SQL | null = null
+  const connection = () => {
+    pool ??= new SQL({ url: url(), max, idleTimeout: 30 })
+    return pool.reserve()
+  }
+  return {
+    async hold(key, fn) {
+      const reserved = await connection()
+      try {
+        await reserved`SELECT pg_advisory_lock(${SPACE.ACCOUNT}, hashtext(${key}))`
+        try {
+          return await fn()
+        } finally {
+          await reserved`SELECT pg_advisory_unlock(${SPACE.ACCOUNT}, hashtext(${key}))`
+        }
+      } finally {
+        reserved.release()
+      }
+    },
+    async tryJob(name, fn) {
+      const reserved = await connection()
+      try {
+        const [row] = await reserved`SELECT pg_try_advisory_lock(${SPACE.JOB}, hashtext(${name})) AS taken`
+        if (!row.taken) return false
+        try {
+          await fn()
+          return true
+        } finally {
+          await reserved`SELECT pg_advisory_unlock(${SPACE.JOB}, hashtext(${name}))`
+        }
+      } finally {
+        reserved.release()
+      }
+    },
+    close() {
+      void pool?.close()
+    },
+  }
+}
