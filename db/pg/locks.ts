@@ -16,10 +16,27 @@ import { SQL } from 'bun'
  *   a connection a waiter holds).
  * - `JOB`: a background job's turn (`pg_try_advisory_lock`): one instance runs a job's pass at a
  *   time; the others skip it. A crashed holder's connection closes, and with it its locks.
+ * - `MIGRATIONS`: held while an instance applies migrations, so that instances started together
+ *   apply them once (the others wait, then find nothing pending).
  */
-const SPACE = { WRITES: 0x43550001, ACCOUNT: 0x43550002, JOB: 0x43550003 } as const
+const SPACE = { WRITES: 0x43550001, ACCOUNT: 0x43550002, JOB: 0x43550003, MIGRATIONS: 0x43550004 } as const
 
 export const WRITES_LOCK_STATEMENT = `SELECT pg_advisory_xact_lock(${SPACE.WRITES}, 0)`
+
+/** Runs `fn` holding the migrations lock, on a connection of `client` reserved for it. */
+export async function whileMigrating<T>(client: SQL, fn: () => Promise<T>): Promise<T> {
+  const reserved = await client.reserve()
+  try {
+    await reserved`SELECT pg_advisory_lock(${SPACE.MIGRATIONS}, 0)`
+    try {
+      return await fn()
+    } finally {
+      await reserved`SELECT pg_advisory_unlock(${SPACE.MIGRATIONS}, 0)`
+    }
+  } finally {
+    reserved.release()
+  }
+}
 
 export interface AdvisoryLocks {
   /** Runs `fn` holding the lock named `key` across instances (waits for it). */

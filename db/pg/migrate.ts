@@ -1,20 +1,24 @@
 import type { SQL } from 'bun'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { embeddedMigrations } from '../migrations.macro' with { type: 'macro' }
+import { whileMigrating } from './locks'
 
 /** The PostgreSQL migrations (db/migrations-pg), embedded at build time like SQLite's. */
 const migrations = embeddedMigrations('migrations-pg')
 
 /**
  * Applies what is pending, in one transaction (drizzle's dialect migrator, as db/migrate.ts does
- * for SQLite). Its bookkeeping table lives in the `drizzle` schema, not among ours.
+ * for SQLite). Its bookkeeping table lives in the `drizzle` schema, not among ours. Instances
+ * started together take turns (an advisory lock): the first applies, the others find it done.
  */
 export async function migratePg(client: SQL): Promise<void> {
   const orm = drizzle({ client }) as unknown as {
     dialect: { migrate(m: unknown, session: unknown, config: unknown): Promise<void> }
     session: unknown
   }
-  await orm.dialect.migrate(migrations, orm.session, { migrationsFolder: 'embedded' })
+  await whileMigrating(client, () =>
+    orm.dialect.migrate(migrations, orm.session, { migrationsFolder: 'embedded' }),
+  )
 }
 
 /** Migrations embedded in this binary that the database has not applied yet. */

@@ -31,6 +31,8 @@ export async function benchSandboxes(durationSec: number) {
     rows.push({ name: `create — ${label}`, result, peakRssMiB: server.peakRssMiB() })
     await server.stop()
   }
+  // With BENCH_STORE=postgres, the same 32 clients spread over three instances on one database.
+  if (process.env.BENCH_STORE === 'postgres') rows.push(await createsOnThreeInstances(durationSec))
   loadTable(rows)
 
   header(
@@ -76,4 +78,52 @@ export async function benchSandboxes(durationSec: number) {
   })
   await server.stop()
   loadTable(listRows)
+}
+
+/**
+ * 32 clients creating sandboxes through three instances on one PostgreSQL database (11, 11 and 10
+ * connections, one wrk each, run at once): requests and throughput summed, the worst p50 and p99.
+ */
+async function createsOnThreeInstances(durationSec: number) {
+  const first = await startBenchServer('sandboxes', {}, ['0'])
+  const others = await Promise.all(
+    [0, 1].map(() => startBenchServer('instance', { BENCH_DATABASE_URL: first.info.databaseUrl })),
+  )
+  const servers = [first, ...others]
+  try {
+    const results = await Promise.all(
+      servers.map((server, i) =>
+        runLoad({
+          url: `${server.url}/v1/sandboxes`,
+          method: 'POST',
+          body: '{"template":"base","memory_mb":512,"metadata":{"job":"bench"}}',
+          headers: { authorization: `Bearer ${first.info.runtimeKey}`, 'content-type': 'application/json' },
+          uniqueHeader: 'Idempotency-Key',
+          connections: i === 2 ? 10 : 11,
+          threads: 1,
+          durationSec,
+        }),
+      ),
+    )
+    const sum = (pick: (r: (typeof results)[number]) => number) => results.reduce((n, r) => n + pick(r), 0)
+    const max = (pick: (r: (typeof results)[number]) => number) => Math.max(...results.map(pick))
+    const result = {
+      ...(results[0] as (typeof results)[number]),
+      requests: sum((r) => r.requests),
+      rps: sum((r) => r.rps),
+      errors: sum((r) => r.errors),
+      non2xx: sum((r) => r.non2xx),
+      p50Ms: max((r) => r.p50Ms),
+      p99Ms: max((r) => r.p99Ms),
+      maxMs: max((r) => r.maxMs),
+    }
+    return {
+      name: 'create — 32 concurrent clients over 3 instances',
+      result,
+      peakRssMiB: Math.max(...servers.map((s) => s.peakRssMiB())),
+    }
+  } finally {
+    for (const server of others) await server.stop()
+    await first.stop()
+  }
 }

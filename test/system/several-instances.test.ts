@@ -102,9 +102,8 @@ register('several instances on one PostgreSQL and one Redis', () => {
     url = `postgres://custodian@localhost/several?host=${cluster.socketPath.replace(/\/\.s\.PGSQL\.\d+$/, '')}`
     redis = (await startRedis()) as RedisProcess
     dir = mkdtempSync(join(tmpdir(), 'custodian-several-'))
-    // The first start migrates; the others find the schema in place.
-    instances.push(await start('a'))
-    instances.push(...(await Promise.all([start('b'), start('c')])))
+    // Started together on an empty database: one applies the migrations, the others wait for it.
+    instances.push(...(await Promise.all([start('a'), start('b'), start('c')])))
     db = new SQL({ url, max: 2 })
   }, 60_000)
 

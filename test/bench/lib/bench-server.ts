@@ -59,10 +59,19 @@ async function benchApp(
   return { dir, config, deps, app: createApp(deps, options) }
 }
 
-/** A throwaway PostgreSQL cluster and a migrated store on it (BENCH_STORE=postgres). */
+/**
+ * A throwaway PostgreSQL cluster and a migrated store on it (BENCH_STORE=postgres); or, with
+ * BENCH_DATABASE_URL, a store on another benchmark server's database (one more instance).
+ */
 async function benchPostgres() {
   const { startPostgres } = await import('../../support/postgres')
   const { createPgStore } = await import('../../../db/pg/store')
+  const shared = process.env.BENCH_DATABASE_URL
+  if (shared) {
+    const store = createPgStore(shared, { max: 10 })
+    await store.ready
+    return { url: shared, store }
+  }
   const cluster = await startPostgres()
   process.on('SIGTERM', () => {
     cluster.stop()
@@ -354,8 +363,14 @@ if (mode === 'body-read') {
       runtimeKey: runtime,
       middleToken: middle ? encodePageToken(middle) : null,
       databasePath: config.databasePath,
+      databaseUrl: config.databaseUrl,
     })}`,
   )
+} else if (mode === 'instance') {
+  // One more instance on a benchmark server's PostgreSQL database (BENCH_DATABASE_URL): serves only.
+  const { app } = await benchApp({ RATE_LIMIT_ENABLED: 'false' })
+  app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
+  console.log(`READY ${JSON.stringify({ url: `http://127.0.0.1:${app.server?.port}` })}`)
 } else {
   console.error(`unknown mode ${mode}`)
   process.exit(2)

@@ -47,6 +47,8 @@ async function runWrk(o: LoadOptions): Promise<LoadResult> {
   let lua = REPORTER
   if (o.method && o.method !== 'GET') lua += `wrk.method = ${JSON.stringify(o.method)}\n`
   if (o.body) lua += `wrk.body = ${JSON.stringify(o.body)}\n`
+  // Unique across wrk processes too (several run at once against several instances): a nonce per
+  // run, since wrk's Lua random numbers start from the same seed in every process.
   if (o.uniqueHeader)
     lua += `
 local threads = 0
@@ -56,7 +58,7 @@ function request()
   counter = counter + 1
   local h = {}
   for k, v in pairs(wrk.headers) do h[k] = v end
-  h[${JSON.stringify(o.uniqueHeader)}] = "bench-" .. tid .. "-" .. counter .. "-" .. math.random(1, 1000000000)
+  h[${JSON.stringify(o.uniqueHeader)}] = "bench-${crypto.randomUUID().slice(0, 8)}-" .. tid .. "-" .. counter
   return wrk.format(nil, nil, h, nil)
 end
 `
