@@ -31,6 +31,8 @@ register('several instances on one PostgreSQL and one Redis', () => {
   let dir: string
   let db: SQL
   const instances: Instance[] = []
+  /** Every server process started, so that none outlives the file even when a start fails. */
+  const spawned: Subprocess[] = []
 
   const env = (name: string, extra: Record<string, string> = {}) => ({
     ...process.env,
@@ -73,6 +75,7 @@ register('several instances on one PostgreSQL and one Redis', () => {
       stdout: 'ignore',
       stderr: 'inherit',
     })
+    spawned.push(proc)
     await waitForPort(port, `instance ${name}`, 20_000)
     return { name, base: `http://127.0.0.1:${port}`, process: proc }
   }
@@ -108,8 +111,8 @@ register('several instances on one PostgreSQL and one Redis', () => {
   }, 60_000)
 
   afterAll(async () => {
-    for (const i of instances) i.process.kill('SIGKILL')
-    await Promise.all(instances.map((i) => i.process.exited))
+    for (const p of spawned) p.kill('SIGKILL')
+    await Promise.all(spawned.map((p) => p.exited))
     await db?.close()
     await redis?.stop()
     cluster?.stop()
