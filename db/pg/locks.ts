@@ -23,13 +23,16 @@ const SPACE = { WRITES: 0x43550001, ACCOUNT: 0x43550002, JOB: 0x43550003, MIGRAT
 
 export const WRITES_LOCK_STATEMENT = `SELECT pg_advisory_xact_lock(${SPACE.WRITES}, 0)`
 
-/** Runs `fn` holding the migrations lock, on a connection of `client` reserved for it. */
-export async function whileMigrating<T>(client: SQL, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on a connection of `client` reserved for it, holding the migrations lock. `fn` must
+ * use that connection: the pool may have no other (`migrate-store` opens its target with one).
+ */
+export async function whileMigrating<T>(client: SQL, fn: (connection: SQL) => Promise<T>): Promise<T> {
   const reserved = await client.reserve()
   try {
     await reserved`SELECT pg_advisory_lock(${SPACE.MIGRATIONS}, 0)`
     try {
-      return await fn()
+      return await fn(reserved)
     } finally {
       await reserved`SELECT pg_advisory_unlock(${SPACE.MIGRATIONS}, 0)`
     }

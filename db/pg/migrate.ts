@@ -12,13 +12,13 @@ const migrations = embeddedMigrations('migrations-pg')
  * started together take turns (an advisory lock): the first applies, the others find it done.
  */
 export async function migratePg(client: SQL): Promise<void> {
-  const orm = drizzle({ client }) as unknown as {
-    dialect: { migrate(m: unknown, session: unknown, config: unknown): Promise<void> }
-    session: unknown
-  }
-  await whileMigrating(client, () =>
-    orm.dialect.migrate(migrations, orm.session, { migrationsFolder: 'embedded' }),
-  )
+  await whileMigrating(client, (connection) => {
+    const orm = drizzle({ client: connection }) as unknown as {
+      dialect: { migrate(m: unknown, session: unknown, config: unknown): Promise<void> }
+      session: unknown
+    }
+    return orm.dialect.migrate(migrations, orm.session, { migrationsFolder: 'embedded' })
+  })
 }
 
 /** Migrations embedded in this binary that the database has not applied yet. */
