@@ -93,8 +93,16 @@ export async function startBinary(
 }
 
 /** Runs a CLI subcommand of the binary from `/` (nothing beside it). */
-export async function runCli(binary: string, _dir: string, args: string[], env: Record<string, string>) {
-  const proc = Bun.spawn([binary, ...args], { cwd: '/', env, stdout: 'pipe', stderr: 'pipe' })
+export function runCli(binary: string, _dir: string, args: string[], env: Record<string, string>) {
+  return runToEnd([binary, ...args], env)
+}
+
+/** `custodian` from the source tree, as `bun src/index.ts` (no build needed). */
+export const SOURCE_CLI = ['bun', join(ROOT, 'src/index.ts')]
+
+/** Runs a command to its end: what it printed and its exit code. */
+export async function runToEnd(argv: string[], env: Record<string, string | undefined>, cwd = '/') {
+  const proc = Bun.spawn(argv, { cwd, env, stdout: 'pipe', stderr: 'pipe' })
   const [stdout, stderr, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),

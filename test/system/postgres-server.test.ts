@@ -2,13 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, waitForPort } from '../support/binary'
+import { freePort, runToEnd, SOURCE_CLI, waitForPort } from '../support/binary'
 import { hasPostgres, type PostgresCluster, startPostgres } from '../support/postgres'
 
 // `custodian serve` on PostgreSQL, as an operator starts it: DATABASE_URL, the guard on several
 // instances, migrations at start, a user minted by the CLI, and the API answering from the
 // database. (The HTTP suite runs on PostgreSQL with TEST_DATABASE=postgres; this is the process.)
-const ROOT = join(import.meta.dir, '../..')
 
 describe.skipIf(!hasPostgres())('custodian serve on PostgreSQL', () => {
   let cluster: PostgresCluster
@@ -30,20 +29,8 @@ describe.skipIf(!hasPostgres())('custodian serve on PostgreSQL', () => {
     LOG_LEVEL: 'warn',
     ...extra,
   })
-  const cli = async (args: string[], extra: Record<string, string>) => {
-    const proc = Bun.spawn(['bun', join(ROOT, 'src/index.ts'), ...args], {
-      cwd: dir,
-      env: env(extra),
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
-    const [code, stdout, stderr] = await Promise.all([
-      proc.exited,
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-    ])
-    return { code, stdout, stderr }
-  }
+  const cli = (args: string[], extra: Record<string, string>) =>
+    runToEnd([...SOURCE_CLI, ...args], env(extra), dir)
 
   it('refuses to start without shared rate limits unless one instance is declared, naming why', async () => {
     const alone = await cli(['serve'], { DATABASE_URL: url })
@@ -92,7 +79,7 @@ describe.skipIf(!hasPostgres())('custodian serve on PostgreSQL', () => {
     expect(created.code).toBe(0)
     const { apiKey } = JSON.parse(created.stdout) as { apiKey: string }
     const port = await freePort()
-    const server = Bun.spawn(['bun', join(ROOT, 'src/index.ts'), 'serve'], {
+    const server = Bun.spawn([...SOURCE_CLI, 'serve'], {
       cwd: dir,
       env: env({ ...extra, PORT: String(port), HOST: '127.0.0.1' }),
       stdout: 'ignore',

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SQL, type Subprocess } from 'bun'
-import { freePort, waitForPort } from '../support/binary'
+import { freePort, runToEnd, SOURCE_CLI, waitForPort } from '../support/binary'
 import { pngBytes } from '../support/images'
 import { hasPostgres, type PostgresCluster, startPostgres } from '../support/postgres'
 import { type RedisProcess, startRedis } from '../support/redis'
@@ -13,7 +13,6 @@ import { onPostgres } from '../support/test-database'
 // directory of its own (so that whatever they share, they share through the database): what the
 // README's "Several instances" promises, checked from outside. It starts its own cluster, so it is
 // registered in one pass only (the default one; the PostgreSQL pass runs the rest of the suite).
-const ROOT = join(import.meta.dir, '../..')
 
 interface Instance {
   name: string
@@ -52,24 +51,14 @@ register('several instances on one PostgreSQL and one Redis', () => {
   })
 
   const cli = async (args: string[]) => {
-    const proc = Bun.spawn(['bun', join(ROOT, 'src/index.ts'), ...args], {
-      cwd: dir,
-      env: env('cli'),
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
-    const [code, stdout, stderr] = await Promise.all([
-      proc.exited,
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-    ])
+    const { code, stdout, stderr } = await runToEnd([...SOURCE_CLI, ...args], env('cli'), dir)
     if (code !== 0) throw new Error(`custodian ${args.join(' ')}: ${stderr}`)
     return JSON.parse(stdout)
   }
 
   const start = async (name: string): Promise<Instance> => {
     const port = await freePort()
-    const proc = Bun.spawn(['bun', join(ROOT, 'src/index.ts'), 'serve'], {
+    const proc = Bun.spawn([...SOURCE_CLI, 'serve'], {
       cwd: dir,
       env: env(name, { PORT: String(port), HOST: '127.0.0.1' }),
       stdout: 'ignore',
