@@ -187,14 +187,19 @@ export async function serve(
 
 /**
  * HTTPS for custom domains: one listener with every issued certificate, chosen by SNI. Started
- * once a certificate exists and rebuilt whenever certificates change.
+ * once a certificate exists and rebuilt whenever certificates change — through this instance at
+ * once; with several instances (shared file storage) also when another instance's certificate
+ * appears, found by reading the stored certificates every worker interval.
  */
 export function startTlsListener(app: ReturnType<typeof createApp>, deps: AppDeps, port: number) {
   let server: ReturnType<typeof Bun.serve> | null = null
   let stopped = false
+  let served = ''
   const start = async () => {
     const entries = await deps.certificateStore.entries()
-    if (stopped) return
+    const digest = new Bun.CryptoHasher('sha256').update(JSON.stringify(entries)).digest('hex')
+    if (stopped || digest === served) return
+    served = digest
     server?.stop(false)
     server = null
     if (entries.length === 0) return
@@ -217,11 +222,13 @@ export function startTlsListener(app: ReturnType<typeof createApp>, deps: AppDep
   }
   restart()
   const unsubscribe = deps.certificateStore.onChange(restart)
+  const poll = deps.storage.backend.shared ? setInterval(restart, deps.config.workerIntervalMs) : null
   return {
     /** Resolves once the listener reflects the certificates stored so far. */
     ready: () => rebuilding,
     stop() {
       stopped = true
+      if (poll) clearInterval(poll)
       unsubscribe()
       server?.stop(false)
     },

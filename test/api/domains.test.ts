@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import tls from 'node:tls'
 import type { CertificateProvider } from '../../src/certificates/port'
 import type { DnsResolver } from '../../src/lib/dns'
@@ -7,6 +10,7 @@ import { freePort } from '../support/binary'
 import { expectApiError } from '../support/envelopes'
 import { createTestApp, type TestApp, type TestAppOptions, type TestUser } from '../support/harness'
 import { type Pebble, startPebble } from '../support/pebble'
+import { onPostgres } from '../support/test-database'
 
 /** DNS answers the test controls. */
 class StubResolver implements DnsResolver {
@@ -282,3 +286,54 @@ describe.skipIf(!pebbleInstalled)(
     })
   },
 )
+
+// With several instances the certificates are rows every instance reads: one issued through
+// another instance reaches this one's TLS listener at its next worker interval. (On SQLite the
+// storage is this process's directory and every change goes through its own CertificateStore.)
+if (onPostgres)
+  describe('custom domains: TLS with several instances', () => {
+    it('serves a certificate another instance stored, read at the next worker interval', async () => {
+      const { t } = domainApp({ env: { WORKER_INTERVAL_SECONDS: '1' } })
+      const dir = mkdtempSync(join(tmpdir(), 'custodian-other-cert-'))
+      const made = Bun.spawnSync(
+        ['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem')]
+          .concat(['-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=other.example.test'])
+          .concat(['-addext', 'subjectAltName=DNS:other.example.test']),
+      )
+      expect(made.exitCode).toBe(0)
+      const port = await freePort()
+      const listener = startTlsListener(t.app, t.deps, port)
+      try {
+        await listener.ready()
+        // What another instance's CertificateStore.save writes: rows, and no event here.
+        const storage = t.deps.storage
+        await storage.write(
+          storage.certPath('other.example.test', 'privkey.pem'),
+          readFileSync(join(dir, 'key.pem')),
+        )
+        await storage.write(
+          storage.certPath('other.example.test', 'fullchain.pem'),
+          readFileSync(join(dir, 'cert.pem')),
+        )
+        let subject = ''
+        for (let attempt = 0; attempt < 40 && !subject.includes('other.example.test'); attempt++) {
+          await Bun.sleep(100)
+          subject = await new Promise<string>((resolve) => {
+            const socket = tls.connect(
+              { host: '127.0.0.1', port, servername: 'other.example.test', rejectUnauthorized: false },
+              () => {
+                const cert = socket.getPeerCertificate()
+                resolve(String(cert.subjectaltname ?? cert.subject?.CN))
+                socket.end()
+              },
+            )
+            socket.on('error', () => resolve(''))
+          })
+        }
+        expect(subject).toContain('other.example.test')
+      } finally {
+        listener.stop()
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  })
