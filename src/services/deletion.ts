@@ -450,7 +450,8 @@ const pendingScrubs = new WeakSet<Store>()
 
 /** PostgreSQL: reclaim the erased rows' dead versions now (db/pg/store.ts, vacuumTables). */
 function vacuumSoon(deps: Pick<DeletionDeps, 'store' | 'logger'>) {
-  const tables = [...OWNED_TABLES.map((t) => t.name), 'account_deletions', 'audit_events']
+  // stored_files: the account's sites, icons and certificates are rows there on PostgreSQL.
+  const tables = [...OWNED_TABLES.map((t) => t.name), 'account_deletions', 'audit_events', 'stored_files']
   import('../../db/pg/store')
     .then(({ vacuumTables }) => vacuumTables(deps.store, tables))
     .catch((error) => deps.logger.warn('VACUUM after an erasure failed', errorFields(error)))

@@ -11,6 +11,7 @@ import { expectApiError, expectV1Error } from '../support/envelopes'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
 import { receiptsOf } from '../support/receipts'
 import { insertRunningSandbox, ownedRowIds, seedFullAccount } from '../support/seed'
+import { onPostgres } from '../support/test-database'
 
 const opened: BillingTestApp[] = []
 const billing = (options: Parameters<typeof createBillingTestApp>[0] = {}) => {
@@ -438,3 +439,33 @@ describe('operator hard delete', () => {
     }
   })
 })
+
+// PostgreSQL keeps dead row versions until VACUUM; an erasure runs it on what it touched, the
+// stored files (sites, icons, certificates) included (README, "On PostgreSQL").
+if (onPostgres)
+  describe('erasure on PostgreSQL', () => {
+    it('vacuums the tables it touched, stored files included, and leaves no dead rows there', async () => {
+      const t = createTestApp()
+      const u = await t.createUser()
+      const seeded = await seedFullAccount(t, u)
+      await writeStoredFiles(t, seeded.appIds)
+      expect((await t.request('DELETE', '/api/account', { token: u.apiKey })).status).toBe(204)
+      const watched = ['stored_files', 'sandboxes', 'apps', 'users']
+      let stats: { relname: string; last_vacuum: unknown; n_dead_tup: number }[] = []
+      for (let attempt = 0; attempt < 100; attempt++) {
+        stats = await t.rows(
+          `SELECT relname, last_vacuum, n_dead_tup FROM pg_stat_user_tables WHERE relname IN (${watched.map(() => '?').join(', ')}) ORDER BY relname`,
+          ...watched,
+        )
+        if (stats.length === watched.length && stats.every((s) => s.last_vacuum !== null)) break
+        await Bun.sleep(50)
+      }
+      expect(
+        stats.map((s) => ({
+          table: s.relname,
+          vacuumed: s.last_vacuum !== null,
+          dead: Number(s.n_dead_tup),
+        })),
+      ).toEqual([...watched].sort().map((table) => ({ table, vacuumed: true, dead: 0 })))
+    })
+  })
