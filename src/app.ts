@@ -129,9 +129,10 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
     billingHealth: { state: billing ? 'unchecked' : 'disabled' },
     billingLocks: new KeyedLock((store as Partial<PgStore>).locks),
     storage,
-    // Beside the SQLite file, outside any backup of it. PostgreSQL has no such place yet (README,
-    // "Several instances": a ledger outside the database every instance appends to is to come).
-    erasureLedger: new ErasureLedger(store.dialect === 'sqlite' ? store.path : ':memory:'),
+    // Outside any backup of the database: beside the SQLite file; on PostgreSQL in this instance's
+    // data directory (DATABASE_PATH's), where each instance keeps the erasures it completed and,
+    // at each start, every receipt the database has (README, "Several instances").
+    erasureLedger: new ErasureLedger(store.dialect === 'sqlite' ? store.path : config.databasePath),
     deletionFaults: options.deletionFaults,
     pushId: createPushIdGenerator(clock),
     renderSite: options.renderSite ?? renderSite,

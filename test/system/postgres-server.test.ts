@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, runToEnd, SOURCE_CLI, waitForPort } from '../support/binary'
-import { hasPostgres, type PostgresCluster, startPostgres } from '../support/postgres'
+import { hasPostgres, type PostgresCluster, postgresBin, startPostgres } from '../support/postgres'
 
 // `custodian serve` on PostgreSQL, as an operator starts it: DATABASE_URL, the guard on several
 // instances, migrations at start, a user minted by the CLI, and the API answering from the
@@ -110,6 +110,61 @@ describe.skipIf(!hasPostgres())('custodian serve on PostgreSQL', () => {
     } finally {
       server.kill('SIGTERM')
       await server.exited
+    }
+  }, 60_000)
+
+  it('forgets again, at start, an account erased after the pg_dump a database was restored from', async () => {
+    // Its own database and data directory (where this instance keeps its erasure ledger).
+    await cluster.sql`CREATE DATABASE restored`
+    const restoredUrl = url.replace('/served?', '/restored?')
+    const dataDir = join(dir, 'ledger-instance')
+    const extra = { DATABASE_URL: restoredUrl, INSTANCES: '1', DATABASE_PATH: join(dataDir, 'custodian.db') }
+    const created = await cli(['user', 'create', '--email', 'restored@example.com', '--json'], extra)
+    const { apiKey, userId } = JSON.parse(created.stdout) as { apiKey: string; userId: string }
+    const bin = postgresBin() as string
+    const socketDir = cluster.socketPath.replace(/\/\.s\.PGSQL\.\d+$/, '')
+    const dump = join(dir, 'before-erasure.dump')
+    const pg = (tool: string, args: string[]) =>
+      runToEnd([join(bin, tool), '-h', socketDir, '-U', 'custodian', ...args], process.env)
+    expect((await pg('pg_dump', ['-Fc', '-f', dump, 'restored'])).code).toBe(0)
+
+    const serveOnce = async (fn: (base: string) => Promise<void>) => {
+      const port = await freePort()
+      const server = Bun.spawn([...SOURCE_CLI, 'serve'], {
+        cwd: dir,
+        env: env({ ...extra, PORT: String(port), HOST: '127.0.0.1' }),
+        stdout: 'ignore',
+        stderr: 'ignore',
+      })
+      try {
+        await waitForPort(port, 'custodian serve on PostgreSQL')
+        await fn(`http://127.0.0.1:${port}`)
+      } finally {
+        server.kill('SIGTERM')
+        await server.exited
+      }
+    }
+    const auth = { authorization: `Bearer ${apiKey}` }
+    await serveOnce(async (base) => {
+      expect((await fetch(`${base}/api/account`, { method: 'DELETE', headers: auth })).status).toBe(204)
+    })
+    const own = new Bun.SQL({ url: restoredUrl, max: 1 })
+    const usersNamed = async () => (await own`SELECT count(*)::int AS n FROM users WHERE id = ${userId}`)[0].n
+    try {
+      expect(await usersNamed()).toBe(0)
+      // The operator restores the dump taken before the erasure: the account is back in the rows.
+      const restore = await pg('pg_restore', ['--clean', '--if-exists', '-d', 'restored', dump])
+      expect(restore.stderr).toBe('')
+      expect(await usersNamed()).toBe(1)
+      // The next start re-applies the erasure from the ledger before it serves anything.
+      await serveOnce(async (base) => {
+        expect(await usersNamed()).toBe(0)
+        expect((await fetch(`${base}/api/status`, { headers: auth })).status).toBe(401)
+      })
+      const [receipt] = await own`SELECT step, user_id FROM account_deletions`
+      expect(receipt).toEqual({ step: 'done', user_id: null })
+    } finally {
+      await own.close()
     }
   }, 60_000)
 })
