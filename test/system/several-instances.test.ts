@@ -39,7 +39,8 @@ register('several instances on one PostgreSQL and one Redis', () => {
     REDIS_URL: redis.url,
     INSTANCES: '3',
     STORAGE_DIR: join(dir, name, 'files'),
-    DATABASE_PATH: join(dir, name, 'unused.db'),
+    // No SQLite file on PostgreSQL; its directory holds this instance's erasure ledger.
+    DATABASE_PATH: join(dir, name, 'custodian.db'),
     PUBLIC_URL: 'http://custodian.test',
     LOG_LEVEL: 'warn',
     RATE_LIMIT_DEFAULT: '100000/60',
