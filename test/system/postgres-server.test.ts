@@ -32,6 +32,24 @@ describe.skipIf(!hasPostgres())('custodian serve on PostgreSQL', () => {
   const cli = (args: string[], extra: Record<string, string>) =>
     runToEnd([...SOURCE_CLI, ...args], env(extra), dir)
 
+  /** `custodian serve` with these variables until `fn` is done, then SIGTERM. */
+  const whileServing = async (extra: Record<string, string>, fn: (base: string) => Promise<void>) => {
+    const port = await freePort()
+    const server = Bun.spawn([...SOURCE_CLI, 'serve'], {
+      cwd: dir,
+      env: env({ ...extra, PORT: String(port), HOST: '127.0.0.1' }),
+      stdout: 'ignore',
+      stderr: 'ignore',
+    })
+    try {
+      await waitForPort(port, 'custodian serve on PostgreSQL')
+      await fn(`http://127.0.0.1:${port}`)
+    } finally {
+      server.kill('SIGTERM')
+      await server.exited
+    }
+  }
+
   it('refuses to start without shared rate limits unless one instance is declared, naming why', async () => {
     const alone = await cli(['serve'], { DATABASE_URL: url })
     expect(alone.code).toBe(78)
@@ -78,16 +96,7 @@ describe.skipIf(!hasPostgres())('custodian serve on PostgreSQL', () => {
     const created = await cli(['user', 'create', '--email', 'pg@example.com', '--json'], extra)
     expect(created.code).toBe(0)
     const { apiKey } = JSON.parse(created.stdout) as { apiKey: string }
-    const port = await freePort()
-    const server = Bun.spawn([...SOURCE_CLI, 'serve'], {
-      cwd: dir,
-      env: env({ ...extra, PORT: String(port), HOST: '127.0.0.1' }),
-      stdout: 'ignore',
-      stderr: 'pipe',
-    })
-    try {
-      await waitForPort(port, 'custodian serve on PostgreSQL')
-      const base = `http://127.0.0.1:${port}`
+    await whileServing(extra, async (base) => {
       const ready = (await (await fetch(`${base}/readyz`)).json()) as Record<string, unknown>
       expect(ready).toMatchObject({ status: 'ready', database: 'ok', pendingMigrations: 0 })
       const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }
@@ -107,10 +116,7 @@ describe.skipIf(!hasPostgres())('custodian serve on PostgreSQL', () => {
       expect(await (await fetch(`${base}/api/status`, { headers: auth })).json()).toMatchObject({
         appCount: 1,
       })
-    } finally {
-      server.kill('SIGTERM')
-      await server.exited
-    }
+    })
   }, 60_000)
 
   it('forgets again, at start, an account erased after the pg_dump a database was restored from', async () => {
@@ -128,24 +134,8 @@ describe.skipIf(!hasPostgres())('custodian serve on PostgreSQL', () => {
       runToEnd([join(bin, tool), '-h', socketDir, '-U', 'custodian', ...args], process.env)
     expect((await pg('pg_dump', ['-Fc', '-f', dump, 'restored'])).code).toBe(0)
 
-    const serveOnce = async (fn: (base: string) => Promise<void>) => {
-      const port = await freePort()
-      const server = Bun.spawn([...SOURCE_CLI, 'serve'], {
-        cwd: dir,
-        env: env({ ...extra, PORT: String(port), HOST: '127.0.0.1' }),
-        stdout: 'ignore',
-        stderr: 'ignore',
-      })
-      try {
-        await waitForPort(port, 'custodian serve on PostgreSQL')
-        await fn(`http://127.0.0.1:${port}`)
-      } finally {
-        server.kill('SIGTERM')
-        await server.exited
-      }
-    }
     const auth = { authorization: `Bearer ${apiKey}` }
-    await serveOnce(async (base) => {
+    await whileServing(extra, async (base) => {
       expect((await fetch(`${base}/api/account`, { method: 'DELETE', headers: auth })).status).toBe(204)
     })
     const own = new Bun.SQL({ url: restoredUrl, max: 1 })
@@ -157,7 +147,7 @@ describe.skipIf(!hasPostgres())('custodian serve on PostgreSQL', () => {
       expect(restore.stderr).toBe('')
       expect(await usersNamed()).toBe(1)
       // The next start re-applies the erasure from the ledger before it serves anything.
-      await serveOnce(async (base) => {
+      await whileServing(extra, async (base) => {
         expect(await usersNamed()).toBe(0)
         expect((await fetch(`${base}/api/status`, { headers: auth })).status).toBe(401)
       })
