@@ -24,22 +24,45 @@ const SPACE = { WRITES: 0x43550001, ACCOUNT: 0x43550002, JOB: 0x43550003, MIGRAT
 export const WRITES_LOCK_STATEMENT = `SELECT pg_advisory_xact_lock(${SPACE.WRITES}, 0)`
 
 /**
- * Runs `fn` on a connection of `client` reserved for it, holding the migrations lock. `fn` must
- * use that connection: the pool may have no other (`migrate-store` opens its target with one).
+ * On a connection of `pool` reserved for it: takes the session lock `(space, key)` — waiting for
+ * it, or only if it is free — runs `fn` on that connection, then releases the lock and the
+ * connection. Not taken (only without `wait`): `fn` does not run.
  */
-export async function whileMigrating<T>(client: SQL, fn: (connection: SQL) => Promise<T>): Promise<T> {
-  const reserved = await client.reserve()
+async function withSessionLock<T>(
+  pool: SQL,
+  space: number,
+  key: string,
+  wait: boolean,
+  fn: (connection: SQL) => Promise<T>,
+): Promise<{ taken: false } | { taken: true; value: T }> {
+  const reserved = await pool.reserve()
   try {
-    await reserved`SELECT pg_advisory_lock(${SPACE.MIGRATIONS}, 0)`
+    const [row] = wait
+      ? await reserved`SELECT pg_advisory_lock(${space}, hashtext(${key})), true AS taken`
+      : await reserved`SELECT pg_try_advisory_lock(${space}, hashtext(${key})) AS taken`
+    if (!row.taken) return { taken: false }
     try {
-      return await fn(reserved)
+      return { taken: true, value: await fn(reserved) }
     } finally {
-      await reserved`SELECT pg_advisory_unlock(${SPACE.MIGRATIONS}, 0)`
+      await reserved`SELECT pg_advisory_unlock(${space}, hashtext(${key}))`
     }
   } finally {
     reserved.release()
   }
 }
+
+/** Waits for the lock, then runs `fn` holding it. */
+async function holding<T>(pool: SQL, space: number, key: string, fn: (connection: SQL) => Promise<T>) {
+  const held = await withSessionLock(pool, space, key, true, fn)
+  return (held as { value: T }).value
+}
+
+/**
+ * Runs `fn` on a connection of `client` reserved for it, holding the migrations lock. `fn` must
+ * use that connection: the pool may have no other (`migrate-store` opens its target with one).
+ */
+export const whileMigrating = <T>(client: SQL, fn: (connection: SQL) => Promise<T>): Promise<T> =>
+  holding(client, SPACE.MIGRATIONS, 'migrations', fn)
 
 export interface AdvisoryLocks {
   /** Runs `fn` holding the lock named `key` across instances (waits for it). */
@@ -51,38 +74,14 @@ export interface AdvisoryLocks {
 
 export function advisoryLocks(url: () => string, max = 8): AdvisoryLocks {
   let pool: SQL | null = null
-  const connection = () => {
+  const lockPool = () => {
     pool ??= new SQL({ url: url(), max, idleTimeout: 30 })
-    return pool.reserve()
+    return pool
   }
   return {
-    async hold(key, fn) {
-      const reserved = await connection()
-      try {
-        await reserved`SELECT pg_advisory_lock(${SPACE.ACCOUNT}, hashtext(${key}))`
-        try {
-          return await fn()
-        } finally {
-          await reserved`SELECT pg_advisory_unlock(${SPACE.ACCOUNT}, hashtext(${key}))`
-        }
-      } finally {
-        reserved.release()
-      }
-    },
+    hold: (key, fn) => holding(lockPool(), SPACE.ACCOUNT, key, () => fn()),
     async tryJob(name, fn) {
-      const reserved = await connection()
-      try {
-        const [row] = await reserved`SELECT pg_try_advisory_lock(${SPACE.JOB}, hashtext(${name})) AS taken`
-        if (!row.taken) return false
-        try {
-          await fn()
-          return true
-        } finally {
-          await reserved`SELECT pg_advisory_unlock(${SPACE.JOB}, hashtext(${name}))`
-        }
-      } finally {
-        reserved.release()
-      }
+      return (await withSessionLock(lockPool(), SPACE.JOB, name, false, fn)).taken
     },
     close() {
       void pool?.close()

@@ -24,6 +24,18 @@ class StubResolver implements DnsResolver {
   }
 }
 
+/** The names in the certificate the TLS listener on `port` presents for `servername`. */
+function presentedName(port: number, servername: string) {
+  return new Promise<string>((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
+      const cert = socket.getPeerCertificate()
+      resolve(String(cert.subjectaltname ?? cert.subject?.CN))
+      socket.end()
+    })
+    socket.on('error', reject)
+  })
+}
+
 function domainApp(
   options: TestAppOptions & { resolver?: StubResolver; certificates?: CertificateProvider } = {},
 ) {
@@ -239,18 +251,7 @@ describe.skipIf(!pebbleInstalled)(
         const listener = startTlsListener(t.app, t.deps, port)
         await listener.ready()
         try {
-          const subject = await new Promise<string>((resolve, reject) => {
-            const socket = tls.connect(
-              { host: '127.0.0.1', port, servername: 'shop.example.test', rejectUnauthorized: false },
-              () => {
-                const cert = socket.getPeerCertificate()
-                resolve(String(cert.subjectaltname ?? cert.subject?.CN))
-                socket.end()
-              },
-            )
-            socket.on('error', reject)
-          })
-          expect(subject).toContain('shop.example.test')
+          expect(await presentedName(port, 'shop.example.test')).toContain('shop.example.test')
         } finally {
           listener.stop()
         }
@@ -318,17 +319,7 @@ if (onPostgres)
         let subject = ''
         for (let attempt = 0; attempt < 40 && !subject.includes('other.example.test'); attempt++) {
           await Bun.sleep(100)
-          subject = await new Promise<string>((resolve) => {
-            const socket = tls.connect(
-              { host: '127.0.0.1', port, servername: 'other.example.test', rejectUnauthorized: false },
-              () => {
-                const cert = socket.getPeerCertificate()
-                resolve(String(cert.subjectaltname ?? cert.subject?.CN))
-                socket.end()
-              },
-            )
-            socket.on('error', () => resolve(''))
-          })
+          subject = await presentedName(port, 'other.example.test').catch(() => '')
         }
         expect(subject).toContain('other.example.test')
       } finally {

@@ -164,7 +164,7 @@ export class Hosting {
       headers['x-robots-tag'] = 'noindex, nofollow'
     if (entry.contentType.startsWith('text/html')) headers['content-security-policy'] = PAGE_CSP
     const bytes = file.size <= MAX_CACHED_FILE_BYTES ? new Uint8Array(await file.arrayBuffer()) : null
-    const page: PreparedPage = { path, storage: this.storage, etag: entry.etag, headers, bytes }
+    const page: PreparedPage = { path, etag: entry.etag, headers, bytes }
     // Kept only if the epoch did not move while reading: a deploy in between may have removed it.
     if (usable && this.cacheUsable() && this.cacheEpoch === readAt) {
       const size = bytes?.byteLength ?? 0
@@ -215,8 +215,10 @@ export class Hosting {
     if (!fileName) return notFoundPage()
     const key = `${site.appId}/${site.version}/${fileName}/${site.searchIndexing ? 1 : 0}`
     const page = this.cacheUsable() ? this.pages.get(key) : undefined
-    if (page) return respond(page, request)
-    return this.preparePage(site, fileName, key).then((p) => (p ? respond(p, request) : notFoundPage()))
+    if (page) return respond(page, request, this.storage)
+    return this.preparePage(site, fileName, key).then((p) =>
+      p ? respond(p, request, this.storage) : notFoundPage(),
+    )
   }
 
   private async serveWellKnown(site: HostedSite, name: string): Promise<Response> {
@@ -236,18 +238,17 @@ export class Hosting {
 interface PreparedPage {
   /** Where the file is in the storage (read again for each answer when too large to keep). */
   path: string
-  storage: FileStorage
   etag: string
   headers: Readonly<Record<string, string>>
   /** The file's bytes when small enough to keep; otherwise it is streamed from `path`. */
   bytes: Uint8Array | null
 }
 
-function respond(page: PreparedPage, request: Request): Response | Promise<Response> {
+function respond(page: PreparedPage, request: Request, storage: FileStorage): Response | Promise<Response> {
   if (request.headers.get('if-none-match') === page.etag)
     return new Response(null, { status: 304, headers: page.headers })
   if (page.bytes) return new Response(page.bytes, { headers: page.headers })
-  return page.storage
+  return storage
     .body(page.path)
     .then((body) => (body ? new Response(body, { headers: page.headers }) : notFoundPage()))
 }
