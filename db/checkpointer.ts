@@ -8,17 +8,35 @@ import { isMemoryPath, type Store } from './client'
  * is the event loop, so under mixed load (about six checkpoints a second, most of the server's
  * pwrite and pread calls) every other request waited behind it. `serve` turns the auto-checkpoint
  * off on its connection and runs PASSIVE checkpoints from a worker thread with its own
- * connection instead: PASSIVE never blocks readers or writers, it copies what it can and the next
- * writer restarts the WAL from the top once it is all copied. CLI processes (`custodian purge`,
- * backups) keep SQLite's auto-checkpoint.
+ * connection instead: PASSIVE never blocks readers or writers, it copies what it can.
  *
- * The worker is a Blob module so the compiled binary needs no second entry point. If it fails,
- * the connection gets its auto-checkpoint back: the WAL never grows unchecked.
+ * IMPORTANT: copying is not enough. SQLite restarts the WAL from its top only when a transaction
+ * of the server's connection begins at a moment every frame has been copied back; with writes back
+ * to back the worker's copy never catches up (new frames land while it copies), and the WAL grew
+ * without bound — 1.95 GB in 40 s of `bun run bench:load`, kept until the next pause in writes.
+ * So once the WAL holds `restartAtFrames` frames and the worker has nearly caught up, the server
+ * copies the last frames itself, between two of its transactions (its transaction lock held): the
+ * next write restarts the WAL, and `journal_size_limit` gives the file back its space.
+ *
+ * CLI processes (`custodian purge`, backups) keep SQLite's auto-checkpoint. The worker is a Blob
+ * module so the compiled binary needs no second entry point. If it fails, the connection gets its
+ * auto-checkpoint back: the WAL never grows unchecked.
  */
 const WORKER_SOURCE = `
 import { Database } from 'bun:sqlite'
 let db = null
 let timer = null
+let checkpoint = null
+const run = () => {
+  try {
+    return checkpoint.get()
+  } catch (error) {
+    // SQLITE_BUSY (another checkpoint is running: a TRUNCATE after an erasure) is routine.
+    if (!String(error).includes('busy') && !String(error).includes('locked'))
+      postMessage({ type: 'failed', error: String(error) })
+    return null
+  }
+}
 self.onmessage = (event) => {
   const message = event.data
   if (message.type === 'start') {
@@ -26,15 +44,16 @@ self.onmessage = (event) => {
     // A checkpoint waits for no one: PASSIVE never invokes the busy handler for its work.
     db.exec('PRAGMA busy_timeout = 0')
     db.exec('PRAGMA secure_delete = ON')
-    const checkpoint = db.query('PRAGMA wal_checkpoint(PASSIVE)')
+    checkpoint = db.query('PRAGMA wal_checkpoint(PASSIVE)')
     timer = setInterval(() => {
-      try {
-        checkpoint.get()
-      } catch (error) {
-        // SQLITE_BUSY (another checkpoint is running: a TRUNCATE after an erasure) is routine.
-        if (!String(error).includes('busy') && !String(error).includes('locked'))
-          postMessage({ type: 'failed', error: String(error) })
+      // Passes until it has (nearly) caught up with the writers: each copies what the last left.
+      let state = null
+      for (let pass = 0; pass < 8; pass++) {
+        state = run()
+        if (!state || state.log - state.checkpointed <= message.caughtUpFrames) break
       }
+      if (state && state.log >= message.restartAtFrames && state.log - state.checkpointed <= message.caughtUpFrames)
+        postMessage({ type: 'restart-ready' })
     }, message.intervalMs)
     postMessage({ type: 'started' })
   } else if (message.type === 'stop') {
@@ -51,6 +70,23 @@ export const CHECKPOINT_INTERVAL_MS = 250
 /** SQLite's default auto-checkpoint threshold (pages), restored when the worker goes away. */
 const AUTO_CHECKPOINT_PAGES = 1000
 
+/**
+ * The WAL is restarted once it holds this many frames (64 MiB). Each restart holds the event loop
+ * for the last pass — 3–13 ms under `bun run bench:load` (the copy and two fsyncs), every request
+ * in flight waiting — so not at SQLite's 1,000 pages (four a second there) but about once every
+ * 1.2 s at that load. When writes pause, the WAL restarts on its own, whatever its size.
+ */
+const RESTART_AT_FRAMES = 16_384
+
+/** Frames left to copy that the last pass, under the server's lock, copies in well under 1 ms. */
+const CAUGHT_UP_FRAMES = 256
+
+/**
+ * After a restart the WAL file is cut back to this size (SQLite keeps its largest size otherwise):
+ * twice the restart size, so the routine cycle never truncates, only a WAL that grew past it.
+ */
+const WAL_SIZE_LIMIT_BYTES = 2 * RESTART_AT_FRAMES * 4096
+
 export interface BackgroundCheckpoints {
   /** Stops the worker and gives the connection its auto-checkpoint back. */
   stop(): Promise<void>
@@ -59,7 +95,10 @@ export interface BackgroundCheckpoints {
 export async function startBackgroundCheckpoints(
   store: Store,
   onProblem: (message: string, fields: Record<string, unknown>) => void,
-  intervalMs = CHECKPOINT_INTERVAL_MS,
+  {
+    intervalMs = CHECKPOINT_INTERVAL_MS,
+    restartAtFrames = RESTART_AT_FRAMES,
+  }: { intervalMs?: number; restartAtFrames?: number } = {},
 ): Promise<BackgroundCheckpoints | null> {
   if (isMemoryPath(store.path)) return null
   const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'application/javascript' }))
@@ -68,11 +107,30 @@ export async function startBackgroundCheckpoints(
   const restoreAutoCheckpoint = () =>
     store.sqlite.exec(`PRAGMA wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`)
   let stopped: (() => void) | null = null
+  // The last frames are copied on the server's own connection, between two of its transactions.
+  // Asking the worker to copy them while the lock was held kept every transaction waiting 7–14 ms
+  // under load (an event-loop turn each way on top of the copy); here it is the copy, 3–8 ms.
+  const lastPass = store.sqlite.prepare('PRAGMA wal_checkpoint(PASSIVE)')
+  let finishing = false
+  const finishCheckpoint = async () => {
+    finishing = true
+    await store.lock.acquire()
+    try {
+      lastPass.get()
+    } catch {
+      // SQLITE_BUSY: the worker's own pass is running; the next restart-ready tries again.
+    } finally {
+      store.lock.release()
+      finishing = false
+    }
+  }
   const started = new Promise<boolean>((resolve) => {
     worker.onmessage = (event: MessageEvent) => {
       const message = event.data as { type: string; error?: string }
       if (message.type === 'started') resolve(true)
-      else if (message.type === 'stopped') stopped?.()
+      else if (message.type === 'restart-ready') {
+        if (!finishing) void finishCheckpoint()
+      } else if (message.type === 'stopped') stopped?.()
       else if (message.type === 'failed') onProblem('background checkpoint failed', { error: message.error })
     }
     worker.onerror = (event) => {
@@ -81,13 +139,20 @@ export async function startBackgroundCheckpoints(
       resolve(false)
     }
   })
-  worker.postMessage({ type: 'start', path: store.path, intervalMs })
+  worker.postMessage({
+    type: 'start',
+    path: store.path,
+    intervalMs,
+    restartAtFrames,
+    caughtUpFrames: CAUGHT_UP_FRAMES,
+  })
   if (!(await started)) {
     worker.terminate()
     URL.revokeObjectURL(url)
     return null
   }
   store.sqlite.exec('PRAGMA wal_autocheckpoint = 0')
+  store.sqlite.exec(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`)
   // The worker alone must not keep a finished CLI or test process alive.
   worker.unref()
   return {
