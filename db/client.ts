@@ -139,8 +139,10 @@ async function sqliteTransaction<T>(
     const statements = transactionStatementsOf(db)
     ;(kind === 'write' ? statements.beginImmediate : statements.begin).run()
     let result: T
+    let counters: number[] | null = null
     try {
       result = await fn(store.orm)
+      if (kind === 'write') counters = store.epochs.beforeCommit()
       statements.commit.run()
     } catch (error) {
       if (db.inTransaction) statements.rollback.run()
@@ -148,7 +150,7 @@ async function sqliteTransaction<T>(
     }
     // Committed: if it changed a credential or an account's status (the triggers moved a
     // counter), every process's caches of that go now, before the caller answers anyone.
-    if (kind === 'write') store.epochs.noteWrites()
+    if (kind === 'write') store.epochs.noteWrites(counters)
     return result
   } finally {
     store.lock.release()
