@@ -73,8 +73,8 @@ const AUTO_CHECKPOINT_PAGES = 1000
 /**
  * The WAL is restarted once it holds this many frames (64 MiB). Each restart holds the event loop
  * for the last pass — 3–13 ms under `bun run bench:load` (the copy and two fsyncs), every request
- * in flight waiting — so not at SQLite's 1,000 pages (four a second there) but about once every
- * 1.2 s at that load. When writes pause, the WAL restarts on its own, whatever its size.
+ * in flight waiting — so not at SQLite’s 1,000 pages (four a second there) but about once a
+ * second at that load. When writes pause, the WAL restarts on its own, whatever its size.
  */
 const RESTART_AT_FRAMES = 16_384
 
