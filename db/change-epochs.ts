@@ -68,8 +68,9 @@ export class ChangeEpochs {
   }
 
   /**
-   * The triggers' counters as committed, by topic (null before migration 0006 ran). A SQLite
-   * read: used after writes and by the caches' self-check, never on the hot path.
+   * The triggers' counters, by topic (null before migration 0006 ran). A SQLite read: by a write
+   * transaction just before its COMMIT (where it costs no read lock of its own, and the write lock
+   * held since BEGIN IMMEDIATE keeps them from moving), and by the caches' self-check.
    */
   committed(): number[] | null {
     if (this.sqlite === null) return null
@@ -83,18 +84,8 @@ export class ChangeEpochs {
   }
 
   /**
-   * The triggers' counters as the transaction about to commit leaves them: read inside it, just
-   * before COMMIT, where the read costs no read lock of its own (after COMMIT it was an autocommit
-   * read, ~2% of the server's time under mixed load). The write lock held since BEGIN IMMEDIATE
-   * means nothing else can move them before the COMMIT.
-   */
-  beforeCommit(): number[] | null {
-    return this.sqlite === null ? null : this.committed()
-  }
-
-  /**
    * After a commit: raise the shared counter of every topic whose row moved since this process
-   * last looked (`values` from `beforeCommit`; read now when not given: a write made outside
+   * last looked (`values` as `committed()` read them before the COMMIT; read now when not given: a write made outside
    * `writeTransaction`). Inside an outer transaction it waits for that one's commit (raising
    * before it would let another process cache what is about to change).
    */
