@@ -15,8 +15,9 @@ import { isMemoryPath, type Store } from './client'
  * to back the worker's copy never catches up (new frames land while it copies), and the WAL grew
  * without bound — 1.95 GB in 40 s of `bun run bench:load`, kept until the next pause in writes.
  * So once the WAL holds `restartAtFrames` frames and the worker has nearly caught up, the server
- * copies the last frames itself, between two of its transactions (its transaction lock held): the
- * next write restarts the WAL, and `journal_size_limit` gives the file back its space.
+ * holds back its write transactions (db/write-pause.ts; reads go on) while the worker copies the
+ * last frames: the next write restarts the WAL, and `journal_size_limit` gives the file back its
+ * space.
  *
  * CLI processes (`custodian purge`, backups) keep SQLite's auto-checkpoint. The worker is a Blob
  * module so the compiled binary needs no second entry point. If it fails, the connection gets its
@@ -57,6 +58,11 @@ self.onmessage = (event) => {
       if (caughtUp && state.log >= message.restartAtFrames) postMessage({ type: 'restart-ready' })
     }, message.intervalMs)
     postMessage({ type: 'started' })
+  } else if (message.type === 'final-pass') {
+    // The server holds its writes back: nothing lands while this copies, so it catches up.
+    let state = run()
+    for (let pass = 1; pass < 8 && state && state.log > state.checkpointed; pass++) state = run()
+    postMessage({ type: 'final-done' })
   } else if (message.type === 'stop') {
     clearInterval(timer)
     db?.close()
@@ -72,15 +78,18 @@ export const CHECKPOINT_INTERVAL_MS = 250
 const AUTO_CHECKPOINT_PAGES = 1000
 
 /**
- * The WAL is restarted once it holds this many frames (64 MiB). Each restart holds the event loop
- * for the last pass — 3–13 ms under `bun run bench:load` (the copy and two fsyncs), every request
- * in flight waiting — so not at SQLite’s 1,000 pages (four a second there) but about once a
- * second at that load. When writes pause, the WAL restarts on its own, whatever its size.
+ * The WAL is restarted once it holds this many frames (64 MiB). Each restart holds writes back for
+ * the last pass — 9–24 ms under `bun run bench:load` (the copy and two fsyncs), every write in
+ * flight waiting — so not at SQLite’s 1,000 pages (four a second there) but about once a second
+ * at that load. When writes pause, the WAL restarts on its own, whatever its size.
  */
 const RESTART_AT_FRAMES = 16_384
 
 /** Frames the worker may leave for the server's last pass (more land before that pass runs). */
 const CAUGHT_UP_FRAMES = 256
+
+/** How long writes may be held back for the worker's last pass, should it never answer. */
+const FINAL_PASS_TIMEOUT_MS = 1000
 
 /**
  * After a restart the WAL file is cut back to this size (SQLite keeps its largest size otherwise):
@@ -108,22 +117,24 @@ export async function startBackgroundCheckpoints(
   const restoreAutoCheckpoint = () =>
     store.sqlite.exec(`PRAGMA wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`)
   let stopped: (() => void) | null = null
-  // The last frames are copied on the server's own connection, between two of its transactions.
-  // Asking the worker to copy them while the lock was held kept every transaction waiting 7–14 ms
-  // under load (an event-loop turn each way on top of the copy); here it is the copy, 3–13 ms.
-  const lastPass = store.sqlite.prepare('PRAGMA wal_checkpoint(PASSIVE)')
+  // The last frames are copied by the worker while the server holds back its writes (reads go
+  // on): the event loop never waits for the copy and its fsyncs. Copying them on the server's own
+  // connection instead held every request for 5–22 ms, the pass growing over a run (measured).
   let finishing = false
+  let finishTimer: Timer | null = null
   const finishCheckpoint = async () => {
     finishing = true
-    await store.lock.acquire()
-    try {
-      lastPass.get()
-    } catch {
-      // SQLITE_BUSY: the worker's own pass is running; the next restart-ready tries again.
-    } finally {
-      store.lock.release()
-      finishing = false
-    }
+    await store.writes.pause()
+    if (!finishing) return // stopped meanwhile
+    worker.postMessage({ type: 'final-pass' })
+    // A worker that never answers must not hold writes back.
+    finishTimer = setTimeout(endFinish, FINAL_PASS_TIMEOUT_MS)
+  }
+  const endFinish = () => {
+    if (finishTimer) clearTimeout(finishTimer)
+    finishTimer = null
+    finishing = false
+    store.writes.resume()
   }
   const started = new Promise<boolean>((resolve) => {
     worker.onmessage = (event: MessageEvent) => {
@@ -131,10 +142,12 @@ export async function startBackgroundCheckpoints(
       if (message.type === 'started') resolve(true)
       else if (message.type === 'restart-ready') {
         if (!finishing) void finishCheckpoint()
-      } else if (message.type === 'stopped') stopped?.()
+      } else if (message.type === 'final-done') endFinish()
+      else if (message.type === 'stopped') stopped?.()
       else if (message.type === 'failed') onProblem('background checkpoint failed', { error: message.error })
     }
     worker.onerror = (event) => {
+      if (finishing) endFinish()
       restoreAutoCheckpoint()
       onProblem('checkpoint worker stopped; auto-checkpoint restored', { error: String(event.message) })
       resolve(false)
@@ -158,6 +171,7 @@ export async function startBackgroundCheckpoints(
   worker.unref()
   return {
     async stop() {
+      if (finishing) endFinish()
       restoreAutoCheckpoint()
       const done = new Promise<void>((resolve) => {
         stopped = resolve

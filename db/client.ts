@@ -6,6 +6,7 @@ import { type PgClient, postgresRaw, type RawDb, sqliteRaw } from './raw'
 import * as schema from './schema'
 import { withStablePlan } from './stable-plans'
 import { TransactionLock } from './transaction-lock'
+import { WritePause } from './write-pause'
 
 export type Orm = BunSQLiteDatabase<typeof schema> & { $client: Database }
 /**
@@ -36,6 +37,8 @@ export interface Store {
   readonly epochs: ChangeEpochs
   /** Whose turn it is to run a transaction on the connection (db/transaction-lock.ts). */
   readonly lock: TransactionLock
+  /** Holds back write transactions while reads go on (db/write-pause.ts; SQLite's WAL restart). */
+  readonly writes: WritePause
   close(): void
 }
 
@@ -96,6 +99,7 @@ export function openStore(path: string): Store {
     orm,
     epochs: new ChangeEpochs(sqlite, isMemoryPath(path) ? null : path),
     lock: new TransactionLock(),
+    writes: new WritePause(),
     transact: (kind, fn) => sqliteTransaction(store, kind, fn),
     close() {
       sqlite.close()
@@ -130,6 +134,10 @@ async function sqliteTransaction<T>(
   kind: TransactionKind,
   fn: (tx: Tx) => T | Promise<T>,
 ): Promise<T> {
+  if (kind === 'write') {
+    const paused = store.writes.enter()
+    if (paused !== undefined) await paused
+  }
   if (!store.lock.tryAcquire()) await store.lock.acquire()
   try {
     // Our own BEGIN … COMMIT on prepared statements, not Drizzle's `transaction()`, which builds
@@ -156,6 +164,7 @@ async function sqliteTransaction<T>(
     return result
   } finally {
     store.lock.release()
+    if (kind === 'write') store.writes.leave()
   }
 }
 

@@ -5,6 +5,7 @@ import { ChangeEpochs } from '../change-epochs'
 import type { Orm, Store, TransactionKind, Tx } from '../client'
 import { useTables } from '../tables'
 import { TransactionLock } from '../transaction-lock'
+import { WritePause } from '../write-pause'
 import { storedFilesBackend } from './files'
 import { type AdvisoryLocks, advisoryLocks, WRITES_LOCK_STATEMENT } from './locks'
 import { migratePg } from './migrate'
@@ -109,6 +110,8 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
     },
     epochs: new ChangeEpochs(null, null),
     lock,
+    // Never paused: PostgreSQL checkpoints without us.
+    writes: new WritePause(),
     ready,
     files: storedFilesBackend(async () => {
       await ready
