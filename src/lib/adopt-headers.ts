@@ -25,17 +25,23 @@ export function adoptSetHeadersOf(
     : adoptSetHeaders(set, response)
 }
 
+/** The content type of the JSON answers routes build themselves (and of their stored replays). */
+export const JSON_CONTENT_TYPE = 'application/json;charset=utf-8'
+
 /** A JSON answer as a finished Response carrying the pipeline's headers (see adoptSetHeaders). */
 export function jsonResponse(
   set: { headers: Record<string, string | number> },
   body: unknown,
   status = 200,
 ): Response {
-  return adoptSetHeaders(
-    set,
-    new Response(JSON.stringify(body), {
-      status,
-      headers: { 'content-type': 'application/json;charset=utf-8' },
-    }),
-  )
+  return jsonTextResponse(set, JSON.stringify(body), status)
+}
+
+/** The same for JSON already serialised. */
+export function jsonTextResponse(
+  set: { headers: Record<string, string | number> },
+  json: string,
+  status = 200,
+): Response {
+  return adoptSetHeaders(set, new Response(json, { status, headers: { 'content-type': JSON_CONTENT_TYPE } }))
 }

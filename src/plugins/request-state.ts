@@ -26,6 +26,12 @@ export interface RequestState {
    */
   settleResponse?: (response: Response) => Promise<void>
   responseSettled?: boolean
+  /**
+   * Set when the route stored its answer with the claim inside its own write transaction
+   * (idempotency/settle-within.ts): its success needs no settling after it. An error still does
+   * (that transaction rolled back).
+   */
+  settledWithin?: boolean
   /** The body as read (within its limit) by the body guard, on /api and /v1. */
   body?: Uint8Array
   /** That body parsed, for JSON routes (undefined when empty or raw). */

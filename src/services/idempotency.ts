@@ -1,5 +1,5 @@
 import { and, eq, lte, sql } from 'drizzle-orm'
-import { changesOf, preparedFor, type Store, statementsFor, writeTransaction } from '../../db/client'
+import { changesOf, preparedFor, type Store, statementsFor, type Tx, writeTransaction } from '../../db/client'
 import { idempotencyKeys } from '../../db/tables'
 import { type Clock, DAY, SECOND } from '../lib/clock'
 
@@ -151,7 +151,17 @@ export async function completeIdempotencyKey(
   key: string,
   response: StoredResponse,
 ): Promise<void> {
-  await writeTransaction(store, (tx) => completeClaim(tx).run({ principal, key, ...response }))
+  await writeTransaction(store, (tx) => completeIdempotencyKeyWithin(tx, principal, key, response))
+}
+
+/** The same inside the caller's write transaction: the outcome commits with the work. */
+export async function completeIdempotencyKeyWithin(
+  tx: Tx,
+  principal: string,
+  key: string,
+  response: StoredResponse,
+): Promise<void> {
+  await completeClaim(tx).run({ principal, key, ...response })
 }
 
 /** Forgets a claim whose request failed on our side (5xx), so a retry runs again. */

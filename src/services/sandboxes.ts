@@ -126,6 +126,8 @@ export function createSandbox(
   userId: string,
   teamId: string,
   input: NewSandbox,
+  /** Runs last inside the create's transaction (the route stores its answer there). */
+  created?: (tx: Tx, sandbox: SandboxRow) => void | Promise<void>,
 ): Promise<SandboxRow> {
   return writeTransaction(deps.store, async (tx) => {
     const now = deps.clock.now()
@@ -152,7 +154,7 @@ export function createSandbox(
     await addUsage(tx, teamId, day, { sandboxCreates: 1 }, now)
     await adjustTotals(tx, teamId, now, { active: 1, runningMemoryMb: input.memoryMb, chargedFrom: now })
     // Prepared once (the builder cost more than the insert); runs inside this transaction.
-    return (await insertSandbox(tx).get({
+    const sandbox = (await insertSandbox(tx).get({
       id: sandboxId(),
       teamId,
       userId,
@@ -166,6 +168,8 @@ export function createSandbox(
       timeoutAt: input.timeoutMs === null ? null : now + input.timeoutMs,
       now,
     })) as SandboxRow
+    await created?.(tx, sandbox)
+    return sandbox
   })
 }
 

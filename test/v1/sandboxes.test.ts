@@ -119,6 +119,39 @@ describe('POST /v1/sandboxes', () => {
     expect((await usageOf(t, u))?.sandboxCreates).toBe(1)
   })
 
+  it('stores a create’s answer with the sandbox, in one transaction, and a refused create not at all', async () => {
+    const t = createTestApp({ env })
+    const u = await t.createUser()
+    const key = await t.runtimeKey(u)
+    await tier(t, u, { creates: 1 })
+    const send = (idempotencyKey: string) =>
+      t.request('POST', '/v1/sandboxes', {
+        token: key,
+        headers: { 'idempotency-key': idempotencyKey },
+        body: {},
+      })
+    const first = await send('one')
+    const firstText = await first.text()
+    expect(first.status).toBe(201)
+    const stored = await t.store.orm.select().from(idempotencyKeys).all()
+    expect(stored.map((row) => [row.state, row.status, row.body, row.contentType])).toEqual([
+      ['done', 201, firstText, first.headers.get('content-type')],
+    ])
+    const again = await send('one')
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    expect(again.headers.get('content-type')).toBe(first.headers.get('content-type'))
+    expect(await again.text()).toBe(firstText)
+    // Over the quota: the transaction rolls back, the 429 is not stored (traffic.md §3), and the
+    // same key runs anew once the quota allows it.
+    const refused = await send('two')
+    expect(refused.status).toBe(429)
+    await tier(t, u, { creates: 5 })
+    const retried = await send('two')
+    expect(retried.status).toBe(201)
+    expect(retried.headers.get('idempotent-replayed')).toBeNull()
+    expect(await t.store.orm.select().from(sandboxes).all()).toHaveLength(2)
+  })
+
   it('validates every field', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()

@@ -117,7 +117,7 @@ export function idempotencyParts({ store, clock, onReplay }: IdempotencyOptions)
     { as: 'global' },
     ({ request, response, set }) => {
       const state = stateOf(request)
-      if (!state.settleResponse || state.responseSettled) return undefined
+      if (!state.settleResponse || state.responseSettled || state.settledWithin) return undefined
       const final = toResponse(response, set.status)
       return state.settleResponse(final).then(() => final)
     },

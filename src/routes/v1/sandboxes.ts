@@ -2,8 +2,9 @@ import { Elysia, t } from 'elysia'
 import type { SandboxStatus } from '../../../db/schema'
 import type { AppDeps } from '../../deps'
 import { fieldError } from '../../errors'
-import { jsonResponse } from '../../lib/adopt-headers'
+import { JSON_CONTENT_TYPE, jsonTextResponse } from '../../lib/adopt-headers'
 import { decodePageToken, encodePageToken } from '../../lib/page-token'
+import { settleClaimWithin } from '../../plugins/idempotency/settle-within'
 import { principalContext } from '../../plugins/principal'
 import { routeOptions } from '../../plugins/route-options'
 import { DateTime, JsonObject, nullable, oneOf } from '../../projections/schema-helpers'
@@ -83,10 +84,11 @@ export const v1SandboxRoutes = (deps: AppDeps) =>
     .use(routeOptions)
     .post(
       '',
-      async ({ principal, body, set }) => {
+      async ({ principal, body, set, request }) => {
         if (body.metadata && JSON.stringify(body.metadata).length > MAX_METADATA_BYTES)
           throw fieldError(['metadata'], `must be at most ${MAX_METADATA_BYTES} bytes of JSON`)
-        const sandbox = await createSandbox(deps, principal.userId, principal.teamId, {
+        let answer = ''
+        const input = {
           template: body.template ?? 'base',
           vcpus: body.vcpus ?? 1,
           memoryMb: body.memory_mb ?? 256,
@@ -94,10 +96,20 @@ export const v1SandboxRoutes = (deps: AppDeps) =>
           timeoutMs: body.timeout_ms ?? null,
           timeoutAction: body.timeout_action ?? 'destroy',
           metadata: body.metadata ?? null,
+        }
+        await createSandbox(deps, principal.userId, principal.teamId, input, (tx, sandbox) => {
+          answer = JSON.stringify(projectSandboxForV1(sandbox))
+          // The Idempotency-Key's outcome commits with the sandbox: one write transaction fewer.
+          return settleClaimWithin(tx, request, {
+            status: 201,
+            body: answer,
+            contentType: JSON_CONTENT_TYPE,
+            location: null,
+          })
         })
         // A finished Response, like the list: no interpreted clean/check of the union-free but
         // nested answer on every create (the route tests check it against V1Sandbox).
-        return jsonResponse(set, projectSandboxForV1(sandbox), 201)
+        return jsonTextResponse(set, answer, 201)
       },
       {
         body: CreateBody,
