@@ -129,6 +129,10 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
   // again; expiry (rotation) is re-checked on every use. Only successes are kept. Keyed by a
   // digest of the presented key, so a lookup's timing says nothing about stored keys.
   const keyCache = new EpochCache<CachedKey>(store.epochs, EpochTopic.credentials)
+  // Session users the same way, by user id: the row every session request read (a read
+  // transaction of its own) goes with the same epoch when the user is soft-deleted, restored,
+  // erased, purged, verified, made operator or given another email. Only live users are kept.
+  const sessionUsers = new EpochCache<UserAuthRow>(store.epochs, EpochTopic.credentials)
 
   /** Synchronous on a cache hit (the hot path); reads or writes the store otherwise. */
   function verifyKey(token: string, kind: ApiKeyKind): Credential | Promise<Credential> {
@@ -225,17 +229,22 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     const claimEmail = typeof payload.email === 'string' ? normaliseEmail(payload.email) : null
     const claimVerified = emailVerifiedClaim(payload)
 
-    const found = await readTransaction(store, async (tx) => {
-      const user = await userOf(tx, userId)
-      if (user) return { user, erased: null }
-      // IMPORTANT: a token issued before this subject's account was erased must never
-      // re-create it (data-rights.md: "refused even before it expires").
-      // Receipts written before pseudonyms were keyed carry the unkeyed hash: look for both.
-      const { erasedAfter } = statements(tx)
-      const erased =
-        (await erasedAfter.get(hashUserId(userId))) ?? (await erasedAfter.get(legacyHashUserId(userId)))
-      return { user, erased }
-    })
+    // Read before the rows: a change committed after this point moves the epoch past it.
+    const epoch = sessionUsers.epoch()
+    const cachedUser = sessionUsers.get(userId, epoch)
+    const found = cachedUser
+      ? { user: cachedUser, erased: null }
+      : await readTransaction(store, async (tx) => {
+          const user = await userOf(tx, userId)
+          if (user) return { user, erased: null }
+          // IMPORTANT: a token issued before this subject's account was erased must never
+          // re-create it (data-rights.md: "refused even before it expires").
+          // Receipts written before pseudonyms were keyed carry the unkeyed hash: look for both.
+          const { erasedAfter } = statements(tx)
+          const erased =
+            (await erasedAfter.get(hashUserId(userId))) ?? (await erasedAfter.get(legacyHashUserId(userId)))
+          return { user, erased }
+        })
     let user: UserAuthRow | undefined = found.user
     if (!user) {
       const erased = found.erased
@@ -246,6 +255,7 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
       if (!user) return INVALID
     }
     if (user.erasure_requested_at !== null || !user.team_id) return INVALID
+    if (user === found.user && !cachedUser) sessionUsers.set(userId, epoch, user)
     // A verified claim counts only for the address it names: the stored one.
     if (claimVerified && user.email_verified_at === null && claimEmail === normaliseEmail(user.email)) {
       const now = clock.now()
@@ -317,8 +327,8 @@ interface CachedKey {
  * Tokens whose signature, audience and algorithm jose has already verified. jose costs ~70 µs per
  * verification under Bun (WebCrypto), and clients reuse one token for many requests. Only
  * successes are kept (a flood of forged tokens cannot fill it); `exp` and `nbf` are re-checked on
- * every use; the size is bounded (oldest entries go first). The user row is still read on every
- * request, so an erased user's cached token is refused as before.
+ * every use; the size is bounded (oldest entries go first). The user row is cached apart, under the
+ * credentials epoch, so an erased user's cached token is refused on the very next request.
  */
 class VerifiedTokenCache {
   private readonly entries = new Map<string, JWTPayload>()

@@ -61,6 +61,25 @@ describeSqlite('cached credentials across processes', () => {
     expect(((await after.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED')
   }, 30_000)
 
+  it('refuses a session token on the request right after `custodian purge` erased its account', async () => {
+    t = fileBackedApp()
+    const app = t
+    const u = await app.createUser()
+    // PATCH: refused while the account is soft-deleted (GET /v1/account/me is still allowed).
+    const rename = () =>
+      app.request('PATCH', '/v1/account/me', { token: u.session, body: { display_name: 'renamed' } })
+    // Twice: the second is answered from the cached user row.
+    for (let i = 0; i < 2; i++) expect((await rename()).status).toBe(200)
+    expect((await app.request('DELETE', '/v1/account/me', { token: u.session })).status).toBe(202)
+    const suspended = await rename()
+    expect(suspended.status).toBe(403)
+    expect(((await suspended.json()) as { code: string }).code).toBe('account_deleted')
+    cli(['purge'])
+    const after = await rename()
+    expect(after.status).toBe(401)
+    expect(((await after.json()) as { code: string }).code).toBe('unauthorized')
+  }, 30_000)
+
   it('keeps serving other accounts from the cache and re-reads them after the epoch moved', async () => {
     t = fileBackedApp()
     const app = t
