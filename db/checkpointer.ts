@@ -62,6 +62,8 @@ self.onmessage = (event) => {
     // The server holds its writes back: nothing lands while this copies, so it catches up.
     let state = run()
     for (let pass = 1; pass < 8 && state && state.log > state.checkpointed; pass++) state = run()
+    // Seen by the server's next write at once; the message may wait behind a busy event loop.
+    Atomics.store(message.done, 0, 1)
     postMessage({ type: 'final-done' })
   } else if (message.type === 'stop') {
     clearInterval(timer)
@@ -122,11 +124,15 @@ export async function startBackgroundCheckpoints(
   // connection instead held every request for 5–22 ms, the pass growing over a run (measured).
   let finishing = false
   let finishTimer: Timer | null = null
+  // Set by the worker when its last pass is done: the server's next write ends the pause there
+  // (its message took 5–12 ms more to arrive under load, measured).
+  const finalPassDone = new Int32Array(new SharedArrayBuffer(4))
   const finishCheckpoint = async () => {
     finishing = true
-    await store.writes.pause()
+    Atomics.store(finalPassDone, 0, 0)
+    await store.writes.pause(() => Atomics.load(finalPassDone, 0) === 1)
     if (!finishing) return // stopped meanwhile
-    worker.postMessage({ type: 'final-pass' })
+    worker.postMessage({ type: 'final-pass', done: finalPassDone })
     // A worker that never answers must not hold writes back.
     finishTimer = setTimeout(endFinish, FINAL_PASS_TIMEOUT_MS)
   }

@@ -11,6 +11,7 @@ export class WritePause {
   #resume: (() => void) | null = null
   #inFlight = 0
   #drained: (() => void) | null = null
+  #over: (() => boolean) | null = null
 
   get paused(): boolean {
     return this.#paused !== null
@@ -18,7 +19,13 @@ export class WritePause {
 
   /** Before a write transaction takes its turn: undefined to go on now, or a promise to wait for. */
   enter(): Promise<void> | undefined {
-    if (this.#paused !== null) return this.#paused.then(() => this.enter())
+    if (this.#paused !== null) {
+      const paused = this.#paused
+      // The first write after the reason for the pause is over lets the held ones go (no need to
+      // wait for an event-loop turn, a message, to say so), and goes after them.
+      if (this.#over?.()) this.resume()
+      return paused.then(() => this.enter())
+    }
     this.#inFlight++
     return undefined
   }
@@ -33,8 +40,12 @@ export class WritePause {
     }
   }
 
-  /** Holds back new writes; resolves once the writes already begun have finished. */
-  pause(): Promise<void> {
+  /**
+   * Holds back new writes; resolves once the writes already begun have finished. `over`, when
+   * given, is asked by each write that arrives meanwhile: true ends the pause there.
+   */
+  pause(over?: () => boolean): Promise<void> {
+    this.#over = over ?? null
     if (this.#paused === null) this.#paused = new Promise((resolve) => (this.#resume = resolve))
     if (this.#inFlight === 0) return Promise.resolve()
     return new Promise((resolve) => (this.#drained = resolve))
@@ -46,6 +57,7 @@ export class WritePause {
     this.#paused = null
     this.#resume = null
     this.#drained = null
+    this.#over = null
     resume?.()
   }
 }

@@ -92,3 +92,24 @@ itSqlite('lets held writes go in the order they arrived', async () => {
   const order = store.sqlite.query('SELECT n FROM pause_order ORDER BY rowid').all() as { n: number }[]
   expect(order.map((row) => row.n)).toEqual([1, 2, 3])
 })
+
+itSqlite('ends the pause at the next write once its reason is over, without waiting to be told', async () => {
+  t = app()
+  const store = t.store
+  store.sqlite.run('CREATE TABLE pause_over (n INTEGER)')
+  let over = false
+  await store.writes.pause(() => over)
+  const held = writeTransaction(store, (tx) => {
+    tx.$client.run('INSERT INTO pause_over VALUES (1)')
+  })
+  expect(await settledWithin(held, 20)).toBe(false)
+  over = true
+  // Nobody calls resume(): the next write sees the pause is over and lets both go.
+  await writeTransaction(store, (tx) => {
+    tx.$client.run('INSERT INTO pause_over VALUES (2)')
+  })
+  await held
+  expect(store.writes.paused).toBe(false)
+  const rows = store.sqlite.query('SELECT n FROM pause_over ORDER BY rowid').all() as { n: number }[]
+  expect(rows.map((row) => row.n)).toEqual([1, 2])
+})
