@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'bun:test'
+import { Type } from '@sinclair/typebox'
 import { eq } from 'drizzle-orm'
 import { apps, sites } from '../../db/tables'
+import { ApiAppSummary } from '../../src/projections/api'
+import { expectAnswerToMatch } from '../support/answer-schema'
 import { expectApiError } from '../support/envelopes'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
 import { ownedRowIds, seedFullAccount } from '../support/seed'
@@ -25,6 +28,7 @@ describe('/api/apps', () => {
     const b = await create(t, u, 'Notes')
     expect(b.body.appId > a.body.appId).toBe(true)
     const list = await t.json('GET', '/api/apps', { token: u.session })
+    expectAnswerToMatch(Type.Array(ApiAppSummary), list.body)
     expect(list.body).toEqual([
       {
         appId: a.body.appId,

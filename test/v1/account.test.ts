@@ -3,6 +3,8 @@ import { eq } from 'drizzle-orm'
 import { quotaUsage, users } from '../../db/tables'
 import { DAY } from '../../src/lib/clock'
 import { utcDay } from '../../src/lib/time'
+import { V1Account } from '../../src/routes/v1/account'
+import { expectAnswerToMatch } from '../support/answer-schema'
 import { expectV1Error, V1_USER_FIELDS } from '../support/envelopes'
 import { createTestApp } from '../support/harness'
 
@@ -26,6 +28,7 @@ describe('GET /v1/account/me', () => {
         .run()
     const r = await t.json('GET', '/v1/account/me', { token: u.session })
     expect(r.status).toBe(200)
+    expectAnswerToMatch(V1Account, r.body)
     expect(Object.keys(r.body)).toEqual([
       'user',
       'team',
@@ -80,6 +83,7 @@ describe('PATCH /v1/account/me', () => {
       body: { display_name: 'Grace', avatar_url: 'https://img.example/g.png', name: 'Grace Hopper' },
     })
     expect(set.status).toBe(200)
+    expectAnswerToMatch(V1Account, set.body)
     expect(set.body.user).toMatchObject({
       display_name: 'Grace',
       avatar_url: 'https://img.example/g.png',
@@ -87,6 +91,7 @@ describe('PATCH /v1/account/me', () => {
       updated_at: new Date(t.clock.now()).toISOString(),
     })
     const cleared = await t.json('PATCH', '/v1/account/me', { token: u.session, body: { avatar_url: null } })
+    expectAnswerToMatch(V1Account, cleared.body)
     expect(cleared.body.user).toMatchObject({ display_name: 'Grace', avatar_url: null })
     expect(
       (await t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get())?.avatarUrl,

@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
 import { readTransaction } from '../../../db/client'
 import type { AppDeps } from '../../deps'
+import { jsonResponse } from '../../lib/adopt-headers'
 import { principalContext } from '../../plugins/principal'
 import { requestKeyOf } from '../../plugins/request-state'
 import { routeOptions } from '../../plugins/route-options'
@@ -25,7 +26,9 @@ export const apiAppRoutes = (deps: AppDeps) =>
     .use(routeOptions)
     .get(
       '',
-      async ({ principal }) => (await listApps(deps.store, principal.userId)).map(projectAppSummaryForApi),
+      // A finished Response, like the account's: test/api/apps.test.ts checks it against the schema.
+      async ({ principal, set }) =>
+        jsonResponse(set, (await listApps(deps.store, principal.userId)).map(projectAppSummaryForApi)),
       {
         ...apiDoc({
           operationId: 'listApps',

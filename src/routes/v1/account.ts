@@ -2,6 +2,7 @@ import { Elysia, t } from 'elysia'
 import { readTransaction, type Tx } from '../../../db/client'
 import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
+import { jsonResponse } from '../../lib/adopt-headers'
 import { principalContext } from '../../plugins/principal'
 import { routeOptions } from '../../plugins/route-options'
 import { projectPreviewForV1, V1DeletionPreview } from '../../projections/deletion'
@@ -75,7 +76,9 @@ export const v1AccountRoutes = (deps: AppDeps) =>
         errors: [403],
       }),
     })
-    .get('/me', ({ principal }) => accountForV1(deps, principal), {
+    // A finished Response (no interpreted response clean and check: a third of the route's time, in
+    // process): the projection builds exactly V1Account, which test/v1/account.test.ts checks.
+    .get('/me', async ({ principal, set }) => jsonResponse(set, await accountForV1(deps, principal)), {
       ...v1Doc({
         operationId: 'getMe',
         summary: 'The account, its team, tier and recent usage',
@@ -86,13 +89,13 @@ export const v1AccountRoutes = (deps: AppDeps) =>
     })
     .patch(
       '/me',
-      async ({ principal, body }) => {
+      async ({ principal, body, set }) => {
         await updateProfile(deps.store, deps.clock, principal.userId, {
           displayName: body.display_name,
           avatarUrl: body.avatar_url,
           name: body.name,
         })
-        return accountForV1(deps, principal)
+        return jsonResponse(set, await accountForV1(deps, principal))
       },
       {
         body: t.Object({
