@@ -1,31 +1,20 @@
 import { afterEach, expect } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { writeTransaction } from '../../db/client'
-import { createTestApp, type TestApp } from '../support/harness'
+import { fileBackedApp } from '../support/file-backed-app'
+import type { TestApp } from '../support/harness'
 import { itSqlite } from '../support/test-database'
 
 // The WAL restart holds back writes while the checkpoint worker copies the last frames, and only
 // writes (db/write-pause.ts): requests that read keep being answered meanwhile.
 
-let dir = ''
 let t: TestApp | null = null
 afterEach(() => {
   t?.store.writes.resume()
   t?.close()
   t = null
-  if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
-function app() {
-  dir = mkdtempSync(join(tmpdir(), 'custodian-write-pause-'))
-  return createTestApp({
-    sqlite: true,
-    databasePath: join(dir, 'custodian.db'),
-    env: { STORAGE_DIR: join(dir, 'files') },
-  })
-}
+const app = () => fileBackedApp().t
 
 const settledWithin = async (promise: Promise<unknown>, ms: number) => {
   let settled = false
@@ -71,7 +60,7 @@ itSqlite('pauses only once the writes already begun have committed', async () =>
   release()
   await inFlight
   await paused
-  // Committed before the pause resolved: a reader on another connection sees it.
+  // The write had finished before the pause resolved.
   const count = store.sqlite.query('SELECT count(*) AS n FROM pause_probe').get() as { n: number }
   expect(count.n).toBe(1)
   store.writes.resume()
