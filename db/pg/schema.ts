@@ -122,7 +122,12 @@ function render(table: SQLiteTable): AnyPgTable {
       ),
       ...config.indexes.map((ix) => {
         const on = (ix.config.unique ? uniqueIndex : index)(ix.config.name)
-        return on.on(...((ix.config.columns as SQLiteColumn[]).map(col) as [AnyPgColumn, ...AnyPgColumn[]]))
+        const built = on.on(
+          ...((ix.config.columns as SQLiteColumn[]).map(col) as [AnyPgColumn, ...AnyPgColumn[]]),
+        )
+        // A partial index's condition is written as plain SQL text in the SQLite schema, which
+        // PostgreSQL reads the same way.
+        return ix.config.where ? built.where(sql.raw(sqlTextOf(ix.config.where))) : built
       }),
       ...config.foreignKeys.map((fk) => {
         const reference = fk.reference()

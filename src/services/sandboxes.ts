@@ -279,21 +279,27 @@ export async function sweepExpiredSandboxes(deps: SandboxDeps, batch = 500): Pro
   }
 }
 
+/**
+ * Live sandboxes whose deadline has passed. `timeout_at IS NOT NULL` is spelt out so SQLite may use
+ * the partial `sandboxes_timeout_idx`, which holds only sandboxes with a timeout.
+ */
+export const expiredSandboxes = (tx: Tx, now: number, batch: number) =>
+  tx
+    .select()
+    .from(sandboxes)
+    .where(
+      and(
+        inArray(sandboxes.status, ['running', 'creating'] as SandboxStatus[]),
+        isNotNull(sandboxes.timeoutAt),
+        lte(sandboxes.timeoutAt, now),
+      ),
+    )
+    .limit(batch)
+
 function sweepBatch(deps: SandboxDeps, batch: number): Promise<number> {
   return writeTransaction(deps.store, async (tx) => {
     const now = deps.clock.now()
-    const expired = await tx
-      .select()
-      .from(sandboxes)
-      .where(
-        and(
-          inArray(sandboxes.status, ['running', 'creating'] as SandboxStatus[]),
-          isNotNull(sandboxes.timeoutAt),
-          lte(sandboxes.timeoutAt, now),
-        ),
-      )
-      .limit(batch)
-      .all()
+    const expired = await expiredSandboxes(tx, now, batch).all()
     for (const sandbox of expired) {
       const stopAt = Math.max(sandbox.chargedUntil ?? 0, Math.min(now, sandbox.timeoutAt as number))
       const ended = await endRun(

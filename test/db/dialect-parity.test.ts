@@ -88,17 +88,19 @@ describe.skipIf(!hasPostgres())('the PostgreSQL schema against the SQLite one', 
     }
   })
 
-  it('has the same primary keys, unique column sets and named indexes', async () => {
+  it('has the same primary keys, unique column sets and named indexes, partial where SQLite’s are', async () => {
     for (const table of sqliteTables()) {
       const liteIndexes = (
         lite.sqlite.query(`PRAGMA index_list(${table})`).all() as {
           name: string
           unique: number
           origin: string
+          partial: number
         }[]
       ).map((ix) => ({
         name: ix.origin === 'c' && !ix.name.endsWith('_unique') ? ix.name : null,
         unique: ix.unique === 1,
+        partial: ix.partial === 1,
         columns: (lite.sqlite.query(`PRAGMA index_info('${ix.name}')`).all() as { name: string }[]).map(
           (c) => c.name,
         ),
@@ -108,11 +110,11 @@ describe.skipIf(!hasPostgres())('the PostgreSQL schema against the SQLite one', 
         lite.sqlite.query(`PRAGMA table_info(${table})`).all() as { name: string; type: string; pk: number }[]
       )
         .filter((c) => c.pk > 0 && c.type.toLowerCase() === 'integer')
-        .map((c) => ({ name: null, unique: true, columns: [c.name] }))
+        .map((c) => ({ name: null, unique: true, partial: false, columns: [c.name] }))
       const pgIndexes = (
         (await pg.sql`
           SELECT i.relname AS name, x.indisunique AS unique, x.indisprimary AS primary,
-                 array_agg(a.attname ORDER BY k.ord) AS columns
+                 x.indpred IS NOT NULL AS partial, array_agg(a.attname ORDER BY k.ord) AS columns
           FROM pg_index x
           JOIN pg_class i ON i.oid = x.indexrelid
           JOIN pg_class t ON t.oid = x.indrelid
@@ -120,20 +122,22 @@ describe.skipIf(!hasPostgres())('the PostgreSQL schema against the SQLite one', 
           CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
           JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
           WHERE n.nspname = 'public' AND t.relname = ${table}
-          GROUP BY i.relname, x.indisunique, x.indisprimary`) as {
+          GROUP BY i.relname, x.indisunique, x.indisprimary, x.indpred IS NOT NULL`) as {
           name: string
           unique: boolean
           primary: boolean
+          partial: boolean
           columns: string[]
         }[]
       ).map((ix) => ({
         // Constraint-backed indexes are named by each engine its own way; named ones must match.
         name: ix.primary || ix.name.endsWith('_unique') ? null : ix.name,
         unique: ix.unique,
+        partial: ix.partial,
         columns: [...ix.columns],
       }))
-      const key = (ix: { name: string | null; unique: boolean; columns: string[] }) =>
-        `${ix.name ?? '-'} ${ix.unique ? 'unique' : 'plain'} (${ix.columns.join(',')})`
+      const key = (ix: { name: string | null; unique: boolean; partial: boolean; columns: string[] }) =>
+        `${ix.name ?? '-'} ${ix.unique ? 'unique' : 'plain'}${ix.partial ? ' partial' : ''} (${ix.columns.join(',')})`
       expect({ table, indexes: pgIndexes.map(key).sort() }).toEqual({
         table,
         indexes: [...liteIndexes, ...rowidKey].map(key).sort(),

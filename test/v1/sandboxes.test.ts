@@ -6,11 +6,11 @@ import { idempotencyKeys, quotaTiers, quotaUsage, sandboxes, teams, users } from
 import { HOUR, MINUTE } from '../../src/lib/clock'
 import { utcDay } from '../../src/lib/time'
 import { V1Sandbox } from '../../src/projections/v1'
-import { sweepExpiredSandboxes } from '../../src/services/sandboxes'
+import { expiredSandboxes, sweepExpiredSandboxes } from '../../src/services/sandboxes'
 import { purgeOnce } from '../../src/workers/purge'
 import { expectV1Error } from '../support/envelopes'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
-import { onPostgres } from '../support/test-database'
+import { itSqlite, onPostgres } from '../support/test-database'
 
 const env = { RATE_LIMIT_ENABLED: 'false' }
 const SandboxList = TypeCompiler.Compile(types.Array(V1Sandbox))
@@ -456,6 +456,32 @@ describe('lifecycle and GB-hours', () => {
     const live = await t.json('GET', '/v1/sandboxes', { token: key })
     expect(live.body).toEqual([])
   })
+
+  itSqlite(
+    'keeps only sandboxes with a timeout in the sweeper’s index, and the sweeper seeks it',
+    async () => {
+      const t = createTestApp({ env })
+      const u = await t.createUser()
+      const key = await t.runtimeKey(u)
+      await tier(t, u, {})
+      for (let i = 0; i < 4; i++) await create(t, key)
+      await create(t, key, { timeout_ms: MINUTE })
+      const db = t.store.sqlite
+      const indexes = db.query('PRAGMA index_list(sandboxes)').all() as { name: string; partial: number }[]
+      expect(indexes.find((ix) => ix.name === 'sandboxes_timeout_idx')?.partial).toBe(1)
+      const entries = db
+        .query(
+          'SELECT count(*) AS n FROM sandboxes INDEXED BY sandboxes_timeout_idx WHERE timeout_at IS NOT NULL',
+        )
+        .get() as { n: number }
+      expect(entries.n).toBe(1)
+      const sweep = expiredSandboxes(t.store.orm, t.clock.now(), 500).toSQL()
+      const plan = db.query(`EXPLAIN QUERY PLAN ${sweep.sql}`).all(...(sweep.params as [])) as {
+        detail: string
+      }[]
+      expect(plan.map((row) => row.detail).join('\n')).toContain('USING INDEX sandboxes_timeout_idx')
+    },
+  )
 
   it('refuses sandbox creation to a soft-deleted account', async () => {
     const t = createTestApp({ env })
