@@ -51,7 +51,7 @@ import { systemRoutes } from './routes/system'
 import { v1AccountRoutes } from './routes/v1/account'
 import { v1AdminRoutes } from './routes/v1/admin'
 import { v1KeyRoutes } from './routes/v1/keys'
-import { v1SandboxRoutes } from './routes/v1/sandboxes'
+import { SANDBOX_CREATE_CLAIMS_WITHIN, v1SandboxRoutes } from './routes/v1/sandboxes'
 import { type Credential, createCredentialVerifier } from './services/credentials'
 import type { DeletionFaults } from './services/deletion'
 import type { SiteRenderer } from './services/deploy'
@@ -186,7 +186,12 @@ export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {
   const idempotency =
     options.idempotency === false
       ? null
-      : idempotencyParts({ store, clock, onReplay: () => deps.metrics.idempotentReplay() })
+      : idempotencyParts({
+          store,
+          clock,
+          onReplay: () => deps.metrics.idempotentReplay(),
+          claimedWithin: new Set([SANDBOX_CREATE_CLAIMS_WITHIN]),
+        })
   // Before routing, in the fixed order, as one hook (request-gate.ts: one await, not six).
   const gate = gateOf([
     requestIdStep,

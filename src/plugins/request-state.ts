@@ -1,6 +1,8 @@
+import type { Tx } from '../../db/client'
 import type { PolicyName } from '../config'
 import type { Dialect } from '../errors'
 import type { Credential, Principal } from '../services/credentials'
+import type { IdempotentRequest } from '../services/idempotency'
 
 /**
  * Per-request state shared by the plugins. Elysia's onRequest hooks cannot add to the context,
@@ -32,6 +34,13 @@ export interface RequestState {
    * (that transaction rolled back).
    */
   settledWithin?: boolean
+  /**
+   * A claim left to the route's own write transaction (a route the idempotency plugin lists as
+   * `claimedWithin`): cleared once taken. While set, an outcome is recorded without a claim.
+   */
+  pendingClaim?: IdempotentRequest
+  /** Takes that claim inside the route's transaction: see idempotency/settle-within.ts. */
+  takeClaim?: (tx: Tx) => Promise<Response | undefined>
   /** The body as read (within its limit) by the body guard, on /api and /v1. */
   body?: Uint8Array
   /** That body parsed, for JSON routes (undefined when empty or raw). */

@@ -41,11 +41,27 @@ const claimSql = (cast: (type: string) => string) =>
           $fingerprint${cast('text')}, 'in_progress', $now${cast('bigint')}, $now${cast('bigint')}, $expiresAt${cast('bigint')}
     WHERE EXISTS (SELECT 1 FROM users WHERE id = $principal AND erasure_requested_at IS NULL)
    ON CONFLICT DO NOTHING`
+/** The same, for an outcome recorded without a claim before it (recordIdempotencyOutcome). */
+const outcomeSql = (cast: (type: string) => string) =>
+  `INSERT INTO idempotency_keys (principal, key, method, path, fingerprint, state, status, body, content_type,
+                                 location, created_at, locked_at, expires_at)
+   SELECT $principal${cast('text')}, $key${cast('text')}, $method${cast('text')}, $path${cast('text')},
+          $fingerprint${cast('text')}, 'done', $status${cast('bigint')}, $body${cast('text')},
+          $contentType${cast('text')}, $location${cast('text')}, $now${cast('bigint')}, $now${cast('bigint')},
+          $expiresAt${cast('bigint')}
+    WHERE EXISTS (SELECT 1 FROM users WHERE id = $principal AND erasure_requested_at IS NULL)
+   ON CONFLICT DO NOTHING`
 // PostgreSQL types the parameters of a SELECT list only when told.
 const insertClaim = statementsFor((db) =>
   db.prepare(
     claimSql(() => ''),
     claimSql((type) => `::${type}`),
+  ),
+)
+const insertOutcome = statementsFor((db) =>
+  db.prepare(
+    outcomeSql(() => ''),
+    outcomeSql((type) => `::${type}`),
   ),
 )
 const findClaim = preparedFor((orm) =>
@@ -72,46 +88,73 @@ export function claimIdempotencyKey(
   request: IdempotentRequest,
 ): Promise<ClaimOutcome> {
   const now = clock.now()
-  return writeTransaction(store, async (tx): Promise<ClaimOutcome> => {
-    // The common case: the insert claims it.
-    if (changesOf(await insertClaim(tx).run({ ...request, now, expiresAt: now + IDEMPOTENCY_TTL_MS })) === 1)
-      return { kind: 'claimed' }
-    const existing = await findClaim(tx).get({ principal: request.principal, key: request.key })
-    // Nothing inserted and nothing there: the account is being erased (the insert's condition).
-    if (!existing) return { kind: 'account_gone' }
-    const restart = async () => {
-      await tx
-        .update(idempotencyKeys)
-        .set({
-          ...request,
-          state: 'in_progress',
-          status: null,
-          body: null,
-          contentType: null,
-          location: null,
-          createdAt: now,
-          lockedAt: now,
-          expiresAt: now + IDEMPOTENCY_TTL_MS,
-        })
-        .where(and(eq(idempotencyKeys.principal, request.principal), eq(idempotencyKeys.key, request.key)))
-        .run()
-      return { kind: 'claimed' as const }
+  return writeTransaction(store, (tx) => claimIdempotencyKeyWithin(tx, now, request))
+}
+
+/**
+ * The same inside the caller's write transaction, as its first statement: only `claimed` writes
+ * anything, so on any other outcome the caller may return at once and commit nothing.
+ */
+export async function claimIdempotencyKeyWithin(
+  tx: Tx,
+  now: number,
+  request: IdempotentRequest,
+): Promise<ClaimOutcome> {
+  // The common case: the insert claims it.
+  if (changesOf(await insertClaim(tx).run({ ...request, now, expiresAt: now + IDEMPOTENCY_TTL_MS })) === 1)
+    return { kind: 'claimed' }
+  const existing = await findClaim(tx).get({ principal: request.principal, key: request.key })
+  // Nothing inserted and nothing there: the account is being erased (the insert's condition).
+  if (!existing) return { kind: 'account_gone' }
+  const restart = async () => {
+    await tx
+      .update(idempotencyKeys)
+      .set({
+        ...request,
+        state: 'in_progress',
+        status: null,
+        body: null,
+        contentType: null,
+        location: null,
+        createdAt: now,
+        lockedAt: now,
+        expiresAt: now + IDEMPOTENCY_TTL_MS,
+      })
+      .where(and(eq(idempotencyKeys.principal, request.principal), eq(idempotencyKeys.key, request.key)))
+      .run()
+    return { kind: 'claimed' as const }
+  }
+  if (existing.expiresAt <= now) return restart()
+  if (existing.fingerprint !== request.fingerprint) return { kind: 'mismatch' }
+  if (existing.state === 'done')
+    return {
+      kind: 'replay',
+      response: {
+        status: existing.status ?? 200,
+        body: existing.body,
+        contentType: existing.contentType,
+        location: existing.location,
+      },
     }
-    if (existing.expiresAt <= now) return restart()
-    if (existing.fingerprint !== request.fingerprint) return { kind: 'mismatch' }
-    if (existing.state === 'done')
-      return {
-        kind: 'replay',
-        response: {
-          status: existing.status ?? 200,
-          body: existing.body,
-          contentType: existing.contentType,
-          location: existing.location,
-        },
-      }
-    if (existing.lockedAt > now - STALE_CLAIM_MS) return { kind: 'in_progress' }
-    return restart()
-  })
+  if (existing.lockedAt > now - STALE_CLAIM_MS) return { kind: 'in_progress' }
+  return restart()
+}
+
+/**
+ * Stores the outcome of a request whose claim was to be taken inside its route's transaction but
+ * never was (refused before the route ran, or its transaction rolled back): one insert, unless
+ * the key is already there or the account is being erased.
+ */
+export async function recordIdempotencyOutcome(
+  store: Store,
+  clock: Clock,
+  request: IdempotentRequest,
+  response: StoredResponse,
+): Promise<void> {
+  const now = clock.now()
+  await writeTransaction(store, (tx) =>
+    insertOutcome(tx).run({ ...request, ...response, now, expiresAt: now + IDEMPOTENCY_TTL_MS }),
+  )
 }
 
 const completeClaim = preparedFor((orm) =>

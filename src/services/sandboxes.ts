@@ -119,17 +119,22 @@ async function checkGbHours(tx: Tx, teamId: string, tier: Tier, totals: SandboxT
  * Records a new running sandbox. The team's quotas — creates per UTC day, sandboxes holding
  * capacity, GB-hours of the day — are checked and the create is charged in the same write
  * transaction as the insert: concurrent creates cannot overshoot, and a create that fails is not
- * charged.
+ * charged. The route's Idempotency-Key is claimed and settled in that transaction too (hooks).
  */
 export function createSandbox(
   deps: SandboxDeps,
   userId: string,
   teamId: string,
   input: NewSandbox,
-  /** Runs last inside the create's transaction (the route stores its answer there). */
-  created?: (tx: Tx, sandbox: SandboxRow) => void | Promise<void>,
-): Promise<SandboxRow> {
+  hooks: {
+    /** Runs first inside the create's transaction; false: create nothing and answer null. */
+    claim?: (tx: Tx) => Promise<boolean>
+    /** Runs last inside the create's transaction (the route stores its answer there). */
+    created?: (tx: Tx, sandbox: SandboxRow) => void | Promise<void>
+  } = {},
+): Promise<SandboxRow | null> {
   return writeTransaction(deps.store, async (tx) => {
+    if (hooks.claim && !(await hooks.claim(tx))) return null
     const now = deps.clock.now()
     const day = utcDay(now)
     const tier = await teamTier(tx, teamId)
@@ -168,7 +173,7 @@ export function createSandbox(
       timeoutAt: input.timeoutMs === null ? null : now + input.timeoutMs,
       now,
     })) as SandboxRow
-    await created?.(tx, sandbox)
+    await hooks.created?.(tx, sandbox)
     return sandbox
   })
 }

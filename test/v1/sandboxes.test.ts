@@ -152,6 +152,41 @@ describe('POST /v1/sandboxes', () => {
     expect(await t.store.orm.select().from(sandboxes).all()).toHaveLength(2)
   })
 
+  it('claims the key in the create’s own transaction: a concurrent duplicate replays, a refusal is stored', async () => {
+    const t = createTestApp({ env })
+    const u = await t.createUser()
+    const key = await t.runtimeKey(u)
+    // Five at once with one key: the claim commits with the first sandbox, so the others find the
+    // finished answer (never an in-progress claim) and replay it.
+    const same = await Promise.all(Array.from({ length: 5 }, () => create(t, key, { memory_mb: 512 }, 'dup')))
+    expect(same.map((r) => r.status)).toEqual([201, 201, 201, 201, 201])
+    expect(new Set(same.map((r) => r.body.id)).size).toBe(1)
+    expect(same.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(4)
+    expect(await t.store.orm.select().from(sandboxes).all()).toHaveLength(1)
+    expect((await usageOf(t, u))?.sandboxCreates).toBe(1)
+    // Refused by validation, before the route's transaction: the 400 is recorded under the key,
+    // so the key stays bound to that request (the same request is refused the same way again).
+    const invalid = await create(t, key, { vcpus: 0 }, 'bad')
+    expect(invalid.status).toBe(400)
+    const invalidAgain = await create(t, key, { vcpus: 0 }, 'bad')
+    expect([invalidAgain.status, invalidAgain.body.error]).toEqual([invalid.status, invalid.body.error])
+    // Another request under a used key: refused, and nothing is created or stored for it.
+    for (const [body, used] of [
+      [{ memory_mb: 256 }, 'dup'],
+      [{}, 'bad'],
+    ] as const) {
+      const reused = await create(t, key, body, used)
+      expect(reused.status).toBe(422)
+      expectV1Error(reused.body, 'conflict', reused.headers)
+    }
+    const rows = await t.store.orm.select().from(idempotencyKeys).all()
+    expect(rows.map((row) => [row.key, row.state, row.status]).sort()).toEqual([
+      ['bad', 'done', 400],
+      ['dup', 'done', 201],
+    ])
+    expect(await t.store.orm.select().from(sandboxes).all()).toHaveLength(1)
+  })
+
   it('validates every field', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()

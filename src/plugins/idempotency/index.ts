@@ -4,8 +4,11 @@ import { AppError } from '../../errors'
 import type { Clock } from '../../lib/clock'
 import type { Principal } from '../../services/credentials'
 import {
+  type ClaimOutcome,
   claimIdempotencyKey,
+  claimIdempotencyKeyWithin,
   completeIdempotencyKey,
+  recordIdempotencyOutcome,
   releaseIdempotencyKey,
   type StoredResponse,
 } from '../../services/idempotency'
@@ -22,6 +25,12 @@ export interface IdempotencyOptions {
   clock: Clock
   /** Called on every replay (metrics). @default undefined */
   onReplay?: () => void
+  /**
+   * Routes (`"POST /v1/sandboxes"`) whose whole effect is one write transaction that takes the
+   * claim itself, as its first statement (takeClaimWithin): one write transaction per request
+   * instead of two. @default none
+   */
+  claimedWithin?: ReadonlySet<string>
 }
 
 /**
@@ -31,12 +40,13 @@ export interface IdempotencyOptions {
  * same request replays the stored bytes with `Idempotent-Replayed: true` and the handler does not
  * run. Claim, work and store are separate short transactions.
  */
-export function idempotencyParts({ store, clock, onReplay }: IdempotencyOptions) {
+export function idempotencyParts({ store, clock, onReplay, claimedWithin }: IdempotencyOptions) {
   async function settle(principal: string, key: string, response: Response, request: Request) {
+    const pending = stateOf(request).pendingClaim
     // traffic.md §3: 401 and 429 are never stored (a refusal must not outlive its cause), and a
-    // 5xx releases the claim so a retry runs again.
+    // 5xx releases the claim so a retry runs again. A claim never taken has nothing to release.
     if (response.status >= 500 || response.status === 401 || response.status === 429) {
-      await releaseIdempotencyKey(store, principal, key)
+      if (!pending) await releaseIdempotencyKey(store, principal, key)
       return
     }
     const text = response.body === null ? '' : await response.clone().text()
@@ -47,12 +57,14 @@ export function idempotencyParts({ store, clock, onReplay }: IdempotencyOptions)
         : stateOf(request).secretResponse
           ? await sealBody(text, credentialOf(request), key)
           : text
-    await completeIdempotencyKey(store, principal, key, {
+    const outcome: StoredResponse = {
       status: response.status,
       body,
       contentType: response.headers.get('content-type'),
       location: response.headers.get('location'),
-    })
+    }
+    if (pending) await recordIdempotencyOutcome(store, clock, pending, outcome)
+    else await completeIdempotencyKey(store, principal, key, outcome)
   }
 
   /** Synchronous for everything but a mutating request that carries a key. */
@@ -63,18 +75,61 @@ export function idempotencyParts({ store, clock, onReplay }: IdempotencyOptions)
     if (!principal) return undefined // a public route: nobody to scope a key to
     const raw = request.headers.get('idempotency-key')
     if (raw === null) return undefined
-    return claimKey(request, state, principal, parseIdempotencyKey(raw))
+    const key = parseIdempotencyKey(raw)
+    if (claimedWithin?.has(`${request.method} ${state.path}`))
+      return deferClaim(request, state, principal, key)
+    return claimKey(request, state, principal, key)
   }
 
+  const claimOf = async (request: Request, state: RequestState, principal: Principal, key: string) => ({
+    principal: principal.userId,
+    key,
+    method: request.method,
+    path: state.path,
+    fingerprint: await requestFingerprint(request, state.path),
+  })
+
   async function claimKey(request: Request, state: RequestState, principal: Principal, key: string) {
-    const fingerprint = await requestFingerprint(request, state.path)
-    const claim = await claimIdempotencyKey(store, clock, {
-      principal: principal.userId,
-      key,
-      method: request.method,
-      path: state.path,
-      fingerprint,
-    })
+    const claim = await claimIdempotencyKey(store, clock, await claimOf(request, state, principal, key))
+    const answer = await answerTo(claim, request, state, key)
+    if (answer === undefined) holdClaim(request, state, principal.userId, key)
+    return answer
+  }
+
+  /**
+   * The claim is left to the route's transaction (settle-within.ts: takeClaimWithin). Until it is
+   * taken, an outcome (a validation error, a rolled-back transaction) is recorded without one.
+   */
+  async function deferClaim(request: Request, state: RequestState, principal: Principal, key: string) {
+    const pending = await claimOf(request, state, principal, key)
+    state.pendingClaim = pending
+    state.takeClaim = async (tx) => {
+      const claim = await claimIdempotencyKeyWithin(tx, clock.now(), pending)
+      if (claim.kind === 'claimed') {
+        state.pendingClaim = undefined
+        return undefined
+      }
+      state.responseSettled = true // replayed or refused: nothing to store, as when claimed first
+      return answerTo(claim, request, state, key)
+    }
+    holdClaim(request, state, principal.userId, key)
+  }
+
+  function holdClaim(request: Request, state: RequestState, principal: string, key: string) {
+    state.idempotency = { principal, key }
+    state.settleResponse = async (response) => {
+      state.responseSettled = true
+      await settle(principal, key, response, request)
+    }
+  }
+
+  /** What a claim's outcome answers: undefined when the request goes on to its route. */
+  async function answerTo(
+    claim: ClaimOutcome,
+    request: Request,
+    state: RequestState,
+    key: string,
+  ): Promise<Response | undefined> {
     switch (claim.kind) {
       case 'replay': {
         let stored = claim.response
@@ -105,11 +160,7 @@ export function idempotencyParts({ store, clock, onReplay }: IdempotencyOptions)
           { headers: { 'retry-after': '1' } },
         )
       case 'claimed':
-        state.idempotency = { principal: principal.userId, key }
-        state.settleResponse = async (response) => {
-          state.responseSettled = true
-          await settle(principal.userId, key, response, request)
-        }
+        return undefined
     }
   }
 

@@ -18,3 +18,15 @@ export async function settleClaimWithin(tx: Tx, request: Request, answer: Stored
   await completeIdempotencyKeyWithin(tx, state.idempotency.principal, state.idempotency.key, answer)
   state.settledWithin = true
 }
+
+/**
+ * For a route the idempotency plugin lists as `claimedWithin`: takes the request's Idempotency-Key
+ * claim as the first statement of the route's write transaction, so the claim, the work and the
+ * stored answer commit together — one write transaction per request instead of two, and no
+ * `in_progress` row is ever visible. Answers undefined to go on (claimed, or no key sent), or a
+ * Response to send instead — a replay — with nothing written; throws the claim's refusals
+ * (mismatch, in progress, account being erased), which roll the transaction back.
+ */
+export function takeClaimWithin(tx: Tx, request: Request): Promise<Response | undefined> | undefined {
+  return stateOf(request).takeClaim?.(tx)
+}

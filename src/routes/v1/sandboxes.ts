@@ -4,7 +4,7 @@ import type { AppDeps } from '../../deps'
 import { fieldError } from '../../errors'
 import { JSON_CONTENT_TYPE, jsonTextResponse } from '../../lib/adopt-headers'
 import { decodePageToken, encodePageToken } from '../../lib/page-token'
-import { settleClaimWithin } from '../../plugins/idempotency/settle-within'
+import { settleClaimWithin, takeClaimWithin } from '../../plugins/idempotency/settle-within'
 import { principalContext } from '../../plugins/principal'
 import { routeOptions } from '../../plugins/route-options'
 import { DateTime, JsonObject, nullable, oneOf } from '../../projections/schema-helpers'
@@ -78,6 +78,9 @@ function parseMetadata(raw: string | undefined): Record<string, unknown> | undef
 
 const MAX_METADATA_BYTES = 8 * 1024
 
+/** The create takes its Idempotency-Key claim inside its own transaction (app.ts tells the plugin). */
+export const SANDBOX_CREATE_CLAIMS_WITHIN = 'POST /v1/sandboxes'
+
 export const v1SandboxRoutes = (deps: AppDeps) =>
   new Elysia({ prefix: '/v1/sandboxes' })
     .use(principalContext)
@@ -97,16 +100,25 @@ export const v1SandboxRoutes = (deps: AppDeps) =>
           timeoutAction: body.timeout_action ?? 'destroy',
           metadata: body.metadata ?? null,
         }
-        await createSandbox(deps, principal.userId, principal.teamId, input, (tx, sandbox) => {
-          answer = JSON.stringify(projectSandboxForV1(sandbox))
-          // The Idempotency-Key's outcome commits with the sandbox: one write transaction fewer.
-          return settleClaimWithin(tx, request, {
-            status: 201,
-            body: answer,
-            contentType: JSON_CONTENT_TYPE,
-            location: null,
-          })
+        let replayed: Response | undefined
+        // The Idempotency-Key is claimed, the sandbox created and the answer stored in one write
+        // transaction (SANDBOX_CREATE_CLAIMS_WITHIN): one COMMIT per create instead of two.
+        await createSandbox(deps, principal.userId, principal.teamId, input, {
+          claim: async (tx) => {
+            replayed = await takeClaimWithin(tx, request)
+            return replayed === undefined
+          },
+          created: (tx, sandbox) => {
+            answer = JSON.stringify(projectSandboxForV1(sandbox))
+            return settleClaimWithin(tx, request, {
+              status: 201,
+              body: answer,
+              contentType: JSON_CONTENT_TYPE,
+              location: null,
+            })
+          },
         })
+        if (replayed) return replayed
         // A finished Response, like the list: no interpreted clean/check of the union-free but
         // nested answer on every create (the route tests check it against V1Sandbox).
         return jsonTextResponse(set, answer, 201)
