@@ -193,7 +193,7 @@ const perConnection = <T>(build: (tx: Tx) => T): ((tx: Tx) => T) => perKey(build
 export const preparedFor = <T>(build: (tx: Tx) => T): ((tx: Tx) => T) => perConnection(build)
 
 /** Named parameters of a raw statement (bun:sqlite, strict mode: keys without the `$`). */
-type NamedParams = Extract<SQLQueryBindings, Record<string, unknown>>
+export type NamedParams = Extract<SQLQueryBindings, Record<string, unknown>>
 
 /** A raw statement with named `$parameters` (db/raw.ts), prepared once per connection. */
 export const statementFor = <Params extends NamedParams>(

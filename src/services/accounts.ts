@@ -1,7 +1,9 @@
-import { and, desc, eq, gte, sql } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import { changesOf, preparedFor, type Store, type Tx, writeTransaction } from '../../db/client'
+import { rowsOf } from '../../db/row-reader'
 import type { QuotaTierRow, QuotaUsageRow, TeamRow, UserRow } from '../../db/rows'
-import { quotaTiers, quotaUsage, teams, users } from '../../db/tables'
+import * as schema from '../../db/schema'
+import { teams, users } from '../../db/tables'
 import { AppError } from '../errors'
 import { type Clock, DAY } from '../lib/clock'
 import { randomBase62, uuidv7 } from '../lib/ids'
@@ -74,13 +76,8 @@ export async function createUserWithTeam(
   return { user, team }
 }
 
-const userById = preparedFor((orm) =>
-  orm
-    .select()
-    .from(users)
-    .where(eq(users.id, sql.placeholder('id')))
-    .prepare(),
-)
+// The account reads of every GET and PATCH of /v1/account/me: raw (db/row-reader.ts: rowsOf).
+const userById = rowsOf<typeof schema.users, { id: string }>(schema.users, 'WHERE id = $id')
 const userByEmail = preparedFor((orm) =>
   orm
     .select()
@@ -88,34 +85,14 @@ const userByEmail = preparedFor((orm) =>
     .where(eq(users.email, sql.placeholder('email')))
     .prepare(),
 )
-const teamOfOwner = preparedFor((orm) =>
-  orm
-    .select()
-    .from(teams)
-    .where(eq(teams.ownerUserId, sql.placeholder('owner')))
-    .orderBy(teams.createdAt)
-    .limit(1)
-    .prepare(),
+const teamOfOwner = rowsOf<typeof schema.teams, { owner: string }>(
+  schema.teams,
+  'WHERE owner_user_id = +$owner ORDER BY created_at LIMIT 1',
 )
-const tierById = preparedFor((orm) =>
-  orm
-    .select()
-    .from(quotaTiers)
-    .where(eq(quotaTiers.id, sql.placeholder('id')))
-    .prepare(),
-)
-const usageSince = preparedFor((orm) =>
-  orm
-    .select()
-    .from(quotaUsage)
-    .where(
-      and(
-        eq(quotaUsage.teamId, sql.placeholder('team')),
-        gte(quotaUsage.usageDate, sql.placeholder('since')),
-      ),
-    )
-    .orderBy(desc(quotaUsage.usageDate))
-    .prepare(),
+const tierById = rowsOf<typeof schema.quotaTiers, { id: string }>(schema.quotaTiers, 'WHERE id = $id')
+const usageSince = rowsOf<typeof schema.quotaUsage, { team: string; since: string }>(
+  schema.quotaUsage,
+  'WHERE team_id = +$team AND usage_date >= +$since ORDER BY usage_date DESC',
 )
 
 export async function findUserByEmail(tx: Tx, email: string): Promise<UserRow | undefined> {
@@ -123,25 +100,25 @@ export async function findUserByEmail(tx: Tx, email: string): Promise<UserRow | 
 }
 
 export async function getUser(tx: Tx, userId: string): Promise<UserRow | undefined> {
-  return await userById(tx).get({ id: userId })
+  return await userById.get(tx, { id: userId })
 }
 
 /** The user's personal team. */
 export async function personalTeam(tx: Tx, userId: string): Promise<TeamRow> {
-  const team = await teamOfOwner(tx).get({ owner: userId })
+  const team = await teamOfOwner.get(tx, { owner: userId })
   if (!team) throw new Error(`user ${userId} has no personal team`)
   return team
 }
 
 export async function quotaTier(tx: Tx, tierId: string): Promise<QuotaTierRow> {
-  const tier = await tierById(tx).get({ id: tierId })
+  const tier = await tierById.get(tx, { id: tierId })
   if (!tier) throw new Error(`quota tier ${tierId} does not exist`)
   return tier
 }
 
 /** Usage rows of the last `days` UTC days, newest first. */
 export async function recentUsage(tx: Tx, teamId: string, clock: Clock, days = 30): Promise<QuotaUsageRow[]> {
-  return await usageSince(tx).all({ team: teamId, since: utcDay(clock.now() - (days - 1) * DAY) })
+  return await usageSince.all(tx, { team: teamId, since: utcDay(clock.now() - (days - 1) * DAY) })
 }
 
 export interface ProfilePatch {

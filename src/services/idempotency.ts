@@ -1,5 +1,13 @@
 import { and, eq, lte, sql } from 'drizzle-orm'
-import { changesOf, preparedFor, type Store, statementsFor, type Tx, writeTransaction } from '../../db/client'
+import {
+  changesOf,
+  preparedFor,
+  type Store,
+  statementFor,
+  statementsFor,
+  type Tx,
+  writeTransaction,
+} from '../../db/client'
 import { idempotencyKeys } from '../../db/tables'
 import { type Clock, DAY, SECOND } from '../lib/clock'
 
@@ -157,23 +165,11 @@ export async function recordIdempotencyOutcome(
   )
 }
 
-const completeClaim = preparedFor((orm) =>
-  orm
-    .update(idempotencyKeys)
-    .set({
-      state: 'done',
-      status: sql`${sql.placeholder('status')}`,
-      body: sql`${sql.placeholder('body')}`,
-      contentType: sql`${sql.placeholder('contentType')}`,
-      location: sql`${sql.placeholder('location')}`,
-    })
-    .where(
-      and(
-        eq(idempotencyKeys.principal, sql.placeholder('principal')),
-        eq(idempotencyKeys.key, sql.placeholder('key')),
-      ),
-    )
-    .prepare(),
+// Raw (db/row-reader.ts): it runs inside every idempotent create's transaction.
+const completeClaim = statementFor<Record<string, string | number | null>>(
+  `UPDATE idempotency_keys SET state = 'done', status = $status, body = $body, content_type = $contentType,
+     location = $location
+   WHERE principal = $principal AND key = $key`,
 )
 const releaseClaim = preparedFor((orm) =>
   orm
