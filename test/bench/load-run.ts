@@ -264,7 +264,8 @@ console.log(
   `\nlatency spread (all): ${[10, 50, 90, 95, 99, 99.9].map((p) => `p${p} ${percentile(all, p).toFixed(1)}`).join(' · ')} ms`,
 )
 // LOAD_SERIES=1: the throughput of each second in order (does it sag as the run goes on?).
-if (process.env.LOAD_SERIES) console.log(`seconds in order: ${perSecond.slice(0, Math.floor(elapsed)).join(' ')}`)
+if (process.env.LOAD_SERIES)
+  console.log(`seconds in order: ${perSecond.slice(0, Math.floor(elapsed)).join(' ')}`)
 const seconds = perSecond.slice(0, Math.floor(elapsed)).sort((a, b) => a - b)
 console.log(
   `throughput second by second: min ${seconds[0] ?? 0} · median ${percentile(seconds, 50)} · max ${seconds.at(-1) ?? 0} req/s; WAL file at the end ${walMiB.toFixed(1)} MiB`,
