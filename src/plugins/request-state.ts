@@ -36,9 +36,11 @@ export interface RequestState {
   settledWithin?: boolean
   /**
    * A claim left to the route's own write transaction (a route the idempotency plugin lists as
-   * `claimedWithin`): cleared once taken. While set, an outcome is recorded without a claim.
+   * `claimedWithin`): its outcome is recorded by an upsert, whether the claim was taken or not.
    */
   pendingClaim?: IdempotentRequest
+  /** Set once the route's transaction took that claim (which may still roll back). */
+  claimTaken?: boolean
   /** Takes that claim inside the route's transaction: see idempotency/settle-within.ts. */
   takeClaim?: (tx: Tx) => Promise<Response | undefined>
   /** The body as read (within its limit) by the body guard, on /api and /v1. */

@@ -49,7 +49,11 @@ const claimSql = (cast: (type: string) => string) =>
           $fingerprint${cast('text')}, 'in_progress', $now${cast('bigint')}, $now${cast('bigint')}, $expiresAt${cast('bigint')}
     WHERE EXISTS (SELECT 1 FROM users WHERE id = $principal AND erasure_requested_at IS NULL)
    ON CONFLICT DO NOTHING`
-/** The same, for an outcome recorded without a claim before it (recordIdempotencyOutcome). */
+/**
+ * The same, for an outcome stored by a request whose claim was left to its route's transaction
+ * (recordIdempotencyOutcome): inserted finished, or finishing this request's own claim when that
+ * transaction committed it; another request's finished outcome is left as it is.
+ */
 const outcomeSql = (cast: (type: string) => string) =>
   `INSERT INTO idempotency_keys (principal, key, method, path, fingerprint, state, status, body, content_type,
                                  location, created_at, locked_at, expires_at)
@@ -58,7 +62,9 @@ const outcomeSql = (cast: (type: string) => string) =>
           $contentType${cast('text')}, $location${cast('text')}, $now${cast('bigint')}, $now${cast('bigint')},
           $expiresAt${cast('bigint')}
     WHERE EXISTS (SELECT 1 FROM users WHERE id = $principal AND erasure_requested_at IS NULL)
-   ON CONFLICT DO NOTHING`
+   ON CONFLICT (principal, key) DO UPDATE SET state = 'done', status = excluded.status, body = excluded.body,
+     content_type = excluded.content_type, location = excluded.location
+   WHERE idempotency_keys.state = 'in_progress' AND idempotency_keys.fingerprint = excluded.fingerprint`
 // PostgreSQL types the parameters of a SELECT list only when told.
 const insertClaim = statementsFor((db) =>
   db.prepare(
@@ -149,9 +155,10 @@ export async function claimIdempotencyKeyWithin(
 }
 
 /**
- * Stores the outcome of a request whose claim was to be taken inside its route's transaction but
- * never was (refused before the route ran, or its transaction rolled back): one insert, unless
- * the key is already there or the account is being erased.
+ * Stores the outcome of a request whose claim was left to its route's transaction, whatever became
+ * of that claim: never taken (refused before the route ran) or rolled back with the transaction —
+ * one insert; committed still in progress (an answer settled after the transaction) — finished.
+ * Nothing when another request's outcome is there or the account is being erased.
  */
 export async function recordIdempotencyOutcome(
   store: Store,

@@ -42,11 +42,12 @@ export interface IdempotencyOptions {
  */
 export function idempotencyParts({ store, clock, onReplay, claimedWithin }: IdempotencyOptions) {
   async function settle(principal: string, key: string, response: Response, request: Request) {
-    const pending = stateOf(request).pendingClaim
+    const { pendingClaim: pending, claimTaken } = stateOf(request)
     // traffic.md §3: 401 and 429 are never stored (a refusal must not outlive its cause), and a
-    // 5xx releases the claim so a retry runs again. A claim never taken has nothing to release.
+    // 5xx releases the claim so a retry runs again. A claim never taken has nothing to release
+    // (and must not release another request's).
     if (response.status >= 500 || response.status === 401 || response.status === 429) {
-      if (!pending) await releaseIdempotencyKey(store, principal, key)
+      if (!pending || claimTaken) await releaseIdempotencyKey(store, principal, key)
       return
     }
     const text = response.body === null ? '' : await response.clone().text()
@@ -106,7 +107,8 @@ export function idempotencyParts({ store, clock, onReplay, claimedWithin }: Idem
     state.takeClaim = async (tx) => {
       const claim = await claimIdempotencyKeyWithin(tx, clock.now(), pending)
       if (claim.kind === 'claimed') {
-        state.pendingClaim = undefined
+        // Whether it commits is the transaction's affair: settling records the outcome either way.
+        state.claimTaken = true
         return undefined
       }
       state.responseSettled = true // replayed or refused: nothing to store, as when claimed first
