@@ -85,9 +85,9 @@ export class ChangeEpochs {
 
   /**
    * After a commit: raise the shared counter of every topic whose row moved since this process
-   * last looked (`values` as `committed()` read them before the COMMIT; read now when not given: a write made outside
-   * `writeTransaction`). Inside an outer transaction it waits for that one's commit (raising
-   * before it would let another process cache what is about to change).
+   * last looked: `values` as `committed()` read them just before the COMMIT, or read now when not
+   * given (a write made outside `writeTransaction`). Inside an outer transaction it waits for that
+   * one's commit (raising before it would let another process cache what is about to change).
    */
   noteWrites(values: number[] | null = this.committed()) {
     if (this.sqlite === null || this.sqlite.inTransaction || values === null) return

@@ -39,8 +39,7 @@ const notFound = () => new AppError('SANDBOX_NOT_FOUND', 'No such sandbox in you
 
 type Tier = typeof schema.quotaTiers.$inferSelect
 
-// The quota reads run inside every create: prepared once (see preparedFor), not rebuilt per call.
-const _ph = sql.placeholder
+// The quota reads run inside every create: raw statements prepared once (db/row-reader.ts).
 // A scalar subquery, not a JOIN: SQLite builds a Bloom filter for the join on every run, and the
 // join measured 12.5 µs against 1.7 µs for this.
 const tierOfTeam = rowsOf<typeof schema.quotaTiers, { team: string }>(

@@ -38,11 +38,12 @@ export interface IdempotencyOptions {
  * authenticated principal. The claim is taken before routing; the outcome is stored once the
  * response exists (2xx and 4xx; a 5xx releases the claim so a retry runs again). A repeat with the
  * same request replays the stored bytes with `Idempotent-Replayed: true` and the handler does not
- * run. Claim, work and store are separate short transactions.
+ * run. Claim, work and store are separate short transactions — except on a route listed as
+ * `claimedWithin`, whose own transaction takes the claim and stores its answer (settle-within.ts).
  */
 export function idempotencyParts({ store, clock, onReplay, claimedWithin }: IdempotencyOptions) {
   async function settle(principal: string, key: string, response: Response, request: Request) {
-    const { pendingClaim: pending, claimTaken } = stateOf(request)
+    const { pendingClaim: pending, claimTaken, secretResponse } = stateOf(request)
     // traffic.md §3: 401 and 429 are never stored (a refusal must not outlive its cause), and a
     // 5xx releases the claim so a retry runs again. A claim never taken has nothing to release
     // (and must not release another request's).
@@ -52,12 +53,7 @@ export function idempotencyParts({ store, clock, onReplay, claimedWithin }: Idem
     }
     const text = response.body === null ? '' : await response.clone().text()
     // IMPORTANT: never keep a minted key readable at rest (in the database or a backup).
-    const body =
-      text === ''
-        ? null
-        : stateOf(request).secretResponse
-          ? await sealBody(text, credentialOf(request), key)
-          : text
+    const body = text === '' ? null : secretResponse ? await sealBody(text, credentialOf(request), key) : text
     const outcome: StoredResponse = {
       status: response.status,
       body,
@@ -98,8 +94,8 @@ export function idempotencyParts({ store, clock, onReplay, claimedWithin }: Idem
   }
 
   /**
-   * The claim is left to the route's transaction (settle-within.ts: takeClaimWithin). Until it is
-   * taken, an outcome (a validation error, a rolled-back transaction) is recorded without one.
+   * The claim is left to the route's transaction (settle-within.ts: takeClaimWithin). An outcome
+   * settled afterwards (a validation error, a rolled-back transaction) is recorded by an upsert.
    */
   async function deferClaim(request: Request, state: RequestState, principal: Principal, key: string) {
     const pending = await claimOf(request, state, principal, key)
