@@ -1,5 +1,7 @@
+import { dirname, resolve } from 'node:path'
 import { Elysia } from 'elysia'
-import { openStore, type Store } from '../db/client'
+import { isMemoryPath, openStore, type Store } from '../db/client'
+import { storeHealth } from '../db/health'
 import { migrate } from '../db/migrate'
 import type { PgStore } from '../db/pg/store'
 import type { BillingPort } from './billing/port'
@@ -11,13 +13,15 @@ import { type Config, loadConfig } from './config'
 import type { AppDeps } from './deps'
 import { clientIp, type PeerSource } from './lib/client-ip'
 import { type Clock, systemClock } from './lib/clock'
+import { writeProblemIn } from './lib/disk-space'
 import { type DnsResolver, systemResolver } from './lib/dns'
 import { restoreFastFormats } from './lib/formats'
 import { createPushIdGenerator } from './lib/ids'
 import { KeyedLock } from './lib/keyed-lock'
 import { createLogger, type Logger } from './lib/logger'
 import { Metrics } from './lib/metrics'
-import { loadPseudonymKey, usePseudonymKey } from './lib/pseudonym'
+import { Outages } from './lib/outages'
+import { loadPseudonymKey, pseudonymOfPartition, usePseudonymKey } from './lib/pseudonym'
 import { RouteIndex } from './lib/route-index'
 import { FileStorage } from './lib/storage'
 import { bearerAuthStep, resolveCredential } from './plugins/bearer-auth'
@@ -101,9 +105,31 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
     usePseudonymKey(loadPseudonymKey(store.path, config.pseudonymKey))
   store.epochs.selfCheck = config.checkCaches
   const verifier = createCredentialVerifier({ store, clock, config, logger })
+  const outages = new Outages(logger, metrics)
+  // The storage that can fill up or turn read-only: the SQLite file's directory and STORAGE_DIR
+  // (on PostgreSQL files live in the database, and its disk is the server's).
+  const storageDirectories = [
+    ...(store.dialect === 'sqlite' && !isMemoryPath(store.path) ? [dirname(resolve(store.path))] : []),
+    ...(store.dialect === 'sqlite' ? [resolve(config.storageDir)] : []),
+  ]
+  if (storageDirectories[0]) metrics.watchDiskSpace('database', storageDirectories[0])
+  if (store.dialect === 'sqlite') metrics.watchDiskSpace('storage', resolve(config.storageDir))
+  outages.watch('database', () => storeHealth(store).then(() => true))
+  outages.watch('storage', async () =>
+    storageDirectories.length
+      ? storageDirectories.every((d) => writeProblemIn(d, 1024 * 1024) === null)
+      : (await storeHealth(store)).writeProblem === null,
+  )
   const rateLimitStore =
     options.rateLimitStore ??
-    (config.redisUrl ? new RedisRateLimitStore(config.redisUrl) : new MemoryRateLimitStore())
+    (config.redisUrl
+      ? new RedisRateLimitStore(config.redisUrl, {
+          timeoutMs: config.redisTimeoutMs,
+          outages,
+          onFallback: () => metrics.rateLimitFallback(),
+          pseudonym: pseudonymOfPartition,
+        })
+      : new MemoryRateLimitStore())
   // On PostgreSQL files live in the database, so that every instance serves the same (db/pg/files.ts).
   const storage = new FileStorage(config.storageDir, (store as Partial<PgStore>).files)
   const billing =
@@ -123,6 +149,7 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
     clock,
     logger,
     metrics,
+    outages,
     verifier,
     rateLimitStore,
     billing,
@@ -224,6 +251,7 @@ export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {
         publicUrl: config.publicUrl,
         logger,
         allowedMethods: (path) => options.routeIndex?.methodsFor(path) ?? [],
+        outages: deps.outages,
       }),
     )
     .use(idempotency ? idempotency.plugin : new Elysia({ name: 'custodian/idempotency-off' }))

@@ -70,6 +70,7 @@ const EnvSchema = T.Object({
     },
   ),
   REDIS_URL: T.Optional(T.String({ pattern: '^rediss?://' })),
+  REDIS_TIMEOUT_MS: T.Integer({ minimum: 1, maximum: 10_000, default: 50 }),
   /** Secret of the keyed user pseudonyms; by default generated into pseudonym.key beside the database. */
   /** Serve /metrics to any peer without a token (the default is loopback only). */
   METRICS_PUBLIC: T.Boolean({ default: false }),
@@ -119,6 +120,8 @@ export const ENV_HELP: Record<keyof Env, string> = {
     'turn rate limiting off (benchmarks); RATE_LIMIT_<POLICY>=<limit>/<seconds> sets one policy',
   LOG_LEVEL: 'debug, info, warn, error or silent',
   REDIS_URL: 'shared rate-limit store for several instances',
+  REDIS_TIMEOUT_MS:
+    'longest a request waits for Redis; past it (or while Redis is down) limits are counted per instance',
   METRICS_TOKEN: 'when set, GET /metrics needs it as a bearer token',
   METRICS_PUBLIC: 'serve /metrics to any peer without a token (default: loopback only)',
   PSEUDONYM_KEY:
@@ -170,6 +173,7 @@ export interface Config {
   rateLimit: { enabled: boolean; policies: Record<PolicyName, RatePolicy> }
   logLevel: Env['LOG_LEVEL']
   redisUrl: string | null
+  redisTimeoutMs: number
   metricsToken: string | null
   metricsPublic: boolean
   pseudonymKey: string | null
@@ -258,6 +262,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimit: { enabled: e.RATE_LIMIT_ENABLED, policies: parsePolicies(env) },
     logLevel: e.LOG_LEVEL,
     redisUrl: e.REDIS_URL ?? null,
+    redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     metricsToken: e.METRICS_TOKEN ?? null,
     metricsPublic: e.METRICS_PUBLIC,
     pseudonymKey: e.PSEUDONYM_KEY ?? null,

@@ -8,6 +8,7 @@ import type { DnsResolver } from './lib/dns'
 import type { KeyedLock } from './lib/keyed-lock'
 import type { Logger } from './lib/logger'
 import type { Metrics } from './lib/metrics'
+import type { Outages } from './lib/outages'
 import type { FileStorage } from './lib/storage'
 import type { RateLimitStore } from './plugins/rate-limit/store'
 import type { CredentialVerifier } from './services/credentials'
@@ -23,6 +24,8 @@ export interface AppDeps {
   logger: Logger
   /** Prometheus metrics behind GET /metrics. */
   metrics: Metrics
+  /** Open episodes of Redis, the database or the disk being unavailable (/readyz, one log line each). */
+  outages: Outages
   verifier: CredentialVerifier
   rateLimitStore: RateLimitStore
   /** null when billing is disabled (no STRIPE_SECRET_KEY). */

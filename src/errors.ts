@@ -54,6 +54,8 @@ export const V1_ERROR_CODES = [
   'quota_exceeded',
   'rate_limit_exceeded',
   'feature_unavailable',
+  'service_unavailable',
+  'storage_full',
   'internal_error',
 ] as const
 export type V1ErrorCode = (typeof V1_ERROR_CODES)[number]
@@ -280,6 +282,22 @@ export const ERROR_CATALOGUE = {
     'account_hard_delete_active_resources',
     409,
     'The account still has running, creating or paused sandboxes.',
+  ),
+  // /api's code enum is closed (its clients decode it strictly): outages keep INTERNAL_ERROR there
+  // and say what happened with the status (503, 507), Retry-After and the message.
+  SERVICE_UNAVAILABLE: m(
+    'INTERNAL_ERROR',
+    503,
+    'service_unavailable',
+    503,
+    'The database is unreachable for now; nothing was changed. Retry after Retry-After seconds.',
+  ),
+  STORAGE_FULL: m(
+    'INTERNAL_ERROR',
+    507,
+    'storage_full',
+    507,
+    'The server’s disk (database or file storage) is full; nothing was changed. Retry once the operator has freed space.',
   ),
   INTERNAL_ERROR: m(
     'INTERNAL_ERROR',

@@ -108,6 +108,10 @@ export async function serve(
   const reapplied = await applyErasureLedger(deps)
   if (reapplied.erased > 0 || reapplied.receiptsCopied > 0)
     deps.logger.warn('re-applied erasures recorded after this database was backed up', reapplied)
+  if (deps.rateLimitStore.ready && !(await deps.rateLimitStore.ready()))
+    deps.logger.warn(
+      'starting without Redis: rate limits are counted per instance until it answers, and /readyz says not ready',
+    )
   const app = createApp(deps)
   const checkpoints =
     store.dialect === 'sqlite'
@@ -172,6 +176,7 @@ export async function serve(
     tls?.stop()
     await workers.stop()
     await deps.rateLimitStore.close?.()
+    deps.outages.stop()
     await checkpoints?.stop()
     try {
       if (deps.store.dialect === 'sqlite') deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')

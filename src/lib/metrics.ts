@@ -1,4 +1,6 @@
-import { Counter, collectDefaultMetrics, type Metric, Registry } from 'prom-client'
+import { statfsSync } from 'node:fs'
+import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client'
+import type { Dependency, OutageMetrics } from './outages'
 import { RequestMetrics } from './request-metrics'
 
 /**
@@ -6,7 +8,7 @@ import { RequestMetrics } from './request-metrics'
  * never share counters. Label values are bounded: route patterns (never raw paths), status codes,
  * policy names, deletion steps, Stripe error kinds.
  */
-export class Metrics {
+export class Metrics implements OutageMetrics {
   readonly registry = new Registry()
   private readonly requests = new RequestMetrics()
   private readonly rateLimited = new Counter({
@@ -33,7 +35,44 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  private readonly dependencyUpGauge = new Gauge({
+    name: 'custodian_dependency_up',
+    help: 'Whether a service Custodian depends on answers (redis, database, storage): 1 up, 0 in an outage',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  })
+  private readonly dependencyFailures = new Counter({
+    name: 'custodian_dependency_failures_total',
+    help: 'Requests that found a dependency unavailable (answered 503/507, or rate-limited locally)',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  })
+  private readonly localFallbacks = new Counter({
+    name: 'custodian_rate_limit_local_fallback_total',
+    help: 'Requests counted in this instance’s memory because Redis did not answer in REDIS_TIMEOUT_MS',
+    registers: [this.registry],
+  })
+  /** Directories whose free space /metrics reports (the database's and STORAGE_DIR). */
+  private readonly watchedDirectories = new Map<string, string>()
+
   constructor(options: { processMetrics?: boolean } = {}) {
+    const directories = this.watchedDirectories
+    new Gauge({
+      name: 'custodian_disk_free_bytes',
+      help: 'Free bytes (for an unprivileged user) on the filesystem of the database and of STORAGE_DIR',
+      labelNames: ['directory'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [name, path] of directories) {
+          try {
+            const stats = statfsSync(path)
+            this.set({ directory: name }, stats.bavail * stats.bsize)
+          } catch {
+            // A directory that cannot be read reports nothing rather than a stale figure.
+          }
+        }
+      },
+    })
     // prom-client types registerMetric for its own classes; these render through the same get().
     this.registry.registerMetric(this.requests.requests as unknown as Metric)
     this.registry.registerMetric(this.requests.duration as unknown as Metric)
@@ -54,6 +93,19 @@ export class Metrics {
   }
   stripeError(kind: string) {
     this.stripeErrors.inc({ kind })
+  }
+  dependencyUp(dependency: Dependency, up: boolean) {
+    this.dependencyUpGauge.set({ dependency }, up ? 1 : 0)
+  }
+  dependencyFailure(dependency: Dependency) {
+    this.dependencyFailures.inc({ dependency })
+  }
+  rateLimitFallback() {
+    this.localFallbacks.inc()
+  }
+  /** Reports the free space of `path`'s filesystem as `directory="name"`. */
+  watchDiskSpace(name: string, path: string) {
+    this.watchedDirectories.set(name, path)
   }
 
   contentType() {

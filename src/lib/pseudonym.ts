@@ -44,6 +44,7 @@ export function loadPseudonymKey(databasePath: string, configured: string | null
 export function usePseudonymKey(key: Uint8Array) {
   currentKey = key
   recentHashes.clear()
+  recentPartitions.clear()
 }
 
 /**
@@ -74,3 +75,21 @@ export function hashUserId(userId: string): string {
 export function legacyHashUserId(userId: string): string {
   return sha256Hex(`custodian:user:${userId}`)
 }
+
+/**
+ * The keyed pseudonym of a rate-limit partition (`user:<id>`, `ip:<address>`): what Redis stores
+ * instead of the user id or client address. Cached like hashUserId (every request names one).
+ */
+export function pseudonymOfPartition(partition: string): string {
+  let hash = recentPartitions.get(partition)
+  if (hash === undefined) {
+    const hmac = new Bun.CryptoHasher('sha256', currentKey)
+    hmac.update(`custodian:rate-limit:${partition}`)
+    hash = hmac.digest('base64url').slice(0, 32)
+    if (recentPartitions.size >= RECENT_HASHES_MAX)
+      recentPartitions.delete(recentPartitions.keys().next().value as string)
+    recentPartitions.set(partition, hash)
+  }
+  return hash
+}
+const recentPartitions = new Map<string, string>()

@@ -1,6 +1,8 @@
 import { Elysia } from 'elysia'
+import { unavailability } from '../../db/errors'
 import { AppError, type Dialect, docAnchor, ERROR_CATALOGUE, type ValidationIssue } from '../errors'
 import { errorFields, type Logger } from '../lib/logger'
+import type { Outages } from '../lib/outages'
 import { fieldLabel, issueMessage, type ValueErrorLike } from '../lib/validation-message'
 import { type RequestState, stateOf } from './request-state'
 
@@ -13,7 +15,13 @@ export interface ErrorEnvelopeOptions {
    * is mounted. @default () => []
    */
   allowedMethods?: (path: string) => string[]
+  /** Where an unreachable database or a full disk is counted: one log line per episode. */
+  outages?: Outages
 }
+
+/** Seconds a client is told to wait when the database is unreachable or a disk is full. */
+const RETRY_AFTER_UNAVAILABLE = '5'
+const RETRY_AFTER_FULL = '60'
 
 /** The body of an error in the request's dialect (traffic.md §4). */
 export function errorBody(error: AppError, state: RequestState, publicUrl: string): string {
@@ -68,7 +76,14 @@ export const errorEnvelopePlugin = (options: ErrorEnvelopeOptions) =>
         delete set.headers['content-disposition']
         const response = errorResponse(appError, state, options.publicUrl)
         // A request holding an idempotency claim stores its 4xx (or releases the claim on 5xx).
-        if (state.settleResponse && !state.responseSettled) await state.settleResponse(response)
+        if (state.settleResponse && !state.responseSettled)
+          try {
+            await state.settleResponse(response)
+          } catch (settleError) {
+            // The database went away under the request: its claim is released as stale later
+            // (traffic.md §3); the client still gets the 503, not a 500.
+            if (!unavailability(settleError)) throw settleError
+          }
         return response
       } catch {
         // IMPORTANT: mapping the error failed too (a stack overflow does that): still answer in
@@ -121,6 +136,23 @@ function toAppError(
     case 'INVALID_FILE_TYPE':
       return new AppError('VALIDATION_FAILED', 'The uploaded file has a type this route does not accept.')
     default: {
+      const down = unavailability(error)
+      if (down) {
+        options.outages?.failed(down.dependency, down.reason)
+        if (down.full)
+          return new AppError(
+            'STORAGE_FULL',
+            'The server’s disk is full; nothing was changed. Retry later.',
+            {
+              headers: { 'retry-after': RETRY_AFTER_FULL },
+            },
+          )
+        return new AppError(
+          'SERVICE_UNAVAILABLE',
+          `The ${down.dependency === 'database' ? 'database is unreachable' : 'file storage cannot be written'}; nothing was changed. Retry in ${RETRY_AFTER_UNAVAILABLE} s.`,
+          { headers: { 'retry-after': RETRY_AFTER_UNAVAILABLE } },
+        )
+      }
       options.logger.error('unhandled error', {
         requestId: state.requestId,
         path: state.path,

@@ -1,9 +1,11 @@
 import { Elysia, t } from 'elysia'
+import { unavailability } from '../../db/errors'
 import { storeHealth } from '../../db/health'
 import pkg from '../../package.json'
 import type { AppDeps } from '../deps'
 import { clientIp, type PeerSource } from '../lib/client-ip'
 import { digestsEqual, sha256Hex } from '../lib/crypto'
+import { writeProblemIn } from '../lib/disk-space'
 import { bearerToken } from '../plugins/bearer-auth'
 import { Int } from '../projections/schema-helpers'
 
@@ -12,7 +14,7 @@ import { Int } from '../projections/schema-helpers'
  * set (then the scraper sends it as a bearer token); keep /metrics off the public internet either
  * way, at the proxy.
  */
-export const systemRoutes = ({ store, metrics, config, billingHealth }: AppDeps) =>
+export const systemRoutes = ({ store, metrics, config, billingHealth, outages, rateLimitStore }: AppDeps) =>
   new Elysia()
     .get(
       '/metrics',
@@ -98,34 +100,63 @@ export const systemRoutes = ({ store, metrics, config, billingHealth }: AppDeps)
       '/readyz',
       async ({ set }) => {
         set.headers['cache-control'] = 'no-store'
-        const notReady = (database: string, pendingMigrations: number, reason: string) => {
+        const redis = !config.redisUrl
+          ? 'disabled'
+          : rateLimitStore.available === false
+            ? 'unreachable'
+            : 'ok'
+        const report = {
+          database: 'ok',
+          pendingMigrations: 0,
+          billing: billingHealth.state as string,
+          redis,
+          storage: 'ok',
+        }
+        const notReady = (reason: string) => {
           set.status = 503
-          return {
-            status: 'not_ready' as const,
-            database,
-            pendingMigrations,
-            billing: billingHealth.state,
-            reason,
-          }
+          return { status: 'not_ready' as const, ...report, reason }
         }
         try {
           const health = await storeHealth(store)
-          const pending = health.pendingMigrations
-          if (pending > 0) return notReady('ok', pending, `${pending} migration(s) not applied`)
+          outages.recovered('database')
+          report.pendingMigrations = health.pendingMigrations
+          if (health.pendingMigrations > 0)
+            return notReady(`${health.pendingMigrations} migration(s) not applied`)
           // A database that reads but cannot be written would answer every write with 500.
-          const problem = health.writeProblem
-          if (problem) return notReady('read_only', 0, `the database cannot be written: ${problem}`)
-          if (billingHealth.state === 'refused')
-            return notReady('ok', 0, 'Stripe refused STRIPE_SECRET_KEY: billing calls would fail')
-          return {
-            status: 'ready' as const,
-            database: 'ok',
-            pendingMigrations: 0,
-            billing: billingHealth.state,
+          if (health.writeProblem) {
+            report.database = 'read_only'
+            return notReady(`the database cannot be written: ${health.writeProblem}`)
           }
         } catch (error) {
-          return notReady('unavailable', -1, (error as Error).message)
+          report.database = 'unavailable'
+          report.pendingMigrations = -1
+          return notReady(
+            `the database is unreachable: ${unavailability(error)?.reason ?? (error as Error).message}`,
+          )
         }
+        // Deploys and icons land in STORAGE_DIR (on SQLite): a directory that cannot take a small
+        // file would fail them all.
+        const storageProblem = store.dialect === 'sqlite' ? writeProblemIn(config.storageDir, 4096) : null
+        const full = outages.current('storage')
+        if (storageProblem || full) {
+          report.storage = /space|full|quota/i.test(storageProblem ?? full?.reason ?? '')
+            ? 'full'
+            : 'unwritable'
+          return notReady(
+            storageProblem
+              ? `STORAGE_DIR=${JSON.stringify(config.storageDir)} cannot be written: ${storageProblem}`
+              : `storage: ${full?.reason} (since ${new Date(full?.since ?? 0).toISOString()}, ${full?.count} request(s) refused)`,
+          )
+        }
+        if (redis === 'unreachable') {
+          const since = outages.current('redis')?.since
+          return notReady(
+            `Redis (REDIS_URL) is unreachable${since ? ` since ${new Date(since).toISOString()}` : ''}: rate limits are counted per instance until it answers`,
+          )
+        }
+        if (billingHealth.state === 'refused')
+          return notReady('Stripe refused STRIPE_SECRET_KEY: billing calls would fail')
+        return { status: 'ready' as const, ...report }
       },
       {
         response: {
@@ -135,6 +166,8 @@ export const systemRoutes = ({ store, metrics, config, billingHealth }: AppDeps)
               database: t.String(),
               pendingMigrations: Int(),
               billing: t.String(),
+              redis: t.String(),
+              storage: t.String(),
             },
             { description: 'Ready' },
           ),
@@ -142,8 +175,10 @@ export const systemRoutes = ({ store, metrics, config, billingHealth }: AppDeps)
             {
               status: t.Literal('not_ready'),
               database: t.String({ description: 'ok, read_only or unavailable' }),
-              pendingMigrations: Int(),
+              pendingMigrations: Int({ description: '-1 when the database cannot be asked' }),
               billing: t.String({ description: 'disabled, unchecked, ok, unreachable or refused' }),
+              redis: t.String({ description: 'disabled (no REDIS_URL), ok or unreachable' }),
+              storage: t.String({ description: 'ok, full or unwritable' }),
               reason: t.String(),
             },
             { description: 'Not ready' },
@@ -151,7 +186,8 @@ export const systemRoutes = ({ store, metrics, config, billingHealth }: AppDeps)
         },
         detail: {
           operationId: 'readyz',
-          summary: 'Readiness: database answers and can be written, migrations applied, Stripe key accepted',
+          summary:
+            'Readiness: database answers and can be written, migrations applied, storage writable with room, Redis reachable, Stripe key accepted',
           tags: ['system'],
           security: [],
         },

@@ -44,6 +44,8 @@ export interface DeletionDeps {
   metrics?: { deletionStep(step: string): void }
   /** Where completed erasures are recorded for restores; absent for in-memory databases. */
   erasureLedger?: ErasureLedger
+  /** The account's rate-limit counters are dropped with it (Redis keeps them for two windows). */
+  rateLimitStore?: { forget?(partition: string): void | Promise<void> }
 }
 
 export interface DeletionFaults {
@@ -409,6 +411,7 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
   // Files a request in flight wrote after the first pass: its own check removes them too
   // (sites.ts), this pass covers a request that died between its write and that check.
   for (const app of owned) await deps.storage.removeAppFiles(app.id)
+  if (job.userId) await deps.rateLimitStore?.forget?.(`user:${job.userId}`)
   deps.metrics?.deletionStep('data_erased')
   return row
 }

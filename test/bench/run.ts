@@ -2,6 +2,7 @@
 // BENCH_SECONDS sets the length of each load run (default 10).
 import { benchAwaitCost } from './await-cost'
 import { benchBodyRead } from './body-read.bench'
+import { benchDocsPage } from './docs-page.bench'
 import { benchErasure } from './erasure.bench'
 import { benchExport } from './export.bench'
 import { benchHosting } from './hosting.bench'
@@ -26,6 +27,7 @@ const benches: Record<string, () => Promise<void>> = {
   mix: () => benchMixCost(),
   await: () => benchAwaitCost(),
   body: () => benchBodyRead(seconds),
+  docs: () => benchDocsPage(),
   sandboxes: async () => {
     await benchSandboxCreateCost()
     await benchSandboxes(seconds)

@@ -67,7 +67,8 @@ export async function benchTraffic(durationSec: number) {
   const redis = await startRedis()
   if (!redis) console.log('redis store: skipped (redis-server not installed)')
   else {
-    const store = new RedisRateLimitStore(redis.url, 'bench:')
+    const store = new RedisRateLimitStore(redis.url, { prefix: 'bench:', timeoutMs: 1000 })
+    await store.ready()
     const m = 20_000
     const s = Bun.nanoseconds()
     for (let i = 0; i < m; i++) await store.hit(partitions[i % 1000] as string, policy, now + i)

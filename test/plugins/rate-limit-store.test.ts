@@ -13,6 +13,7 @@ function storeContract(name: string, make: () => RateLimitStore) {
   describe(`${name} store`, () => {
     it('admits the limit, refuses the next with a usable wait, and recovers', async () => {
       const store = make()
+      await store.ready?.()
       const p = `user:${crypto.randomUUID()}`
       const results = []
       for (let i = 0; i < 6; i++) results.push(await store.hit(p, policy, T0 + i))
@@ -25,6 +26,7 @@ function storeContract(name: string, make: () => RateLimitStore) {
 
     it('keeps partitions and policies apart', async () => {
       const store = make()
+      await store.ready?.()
       const a = `user:${crypto.randomUUID()}`
       const b = `user:${crypto.randomUUID()}`
       for (let i = 0; i < 5; i++) await store.hit(a, policy, T0)
@@ -35,6 +37,7 @@ function storeContract(name: string, make: () => RateLimitStore) {
 
     it('never over-admits under concurrent hits', async () => {
       const store = make()
+      await store.ready?.()
       const p = `user:${crypto.randomUUID()}`
       const results = await Promise.all(
         Array.from({ length: 40 }, () => store.hit(p, { ...policy, limit: 10 }, T0 + 30_000)),
@@ -84,15 +87,17 @@ describe.skipIf(!redis)('with a real redis-server (skipped where redis-server is
     await server.stop()
   })
   storeContract('redis', () => {
-    const s = new RedisRateLimitStore(server.url, `test:${crypto.randomUUID()}:`)
+    const s = new RedisRateLimitStore(server.url, { prefix: `test:${crypto.randomUUID()}:` })
     stores.push(s)
     return s
   })
   describe('the redis store', () => {
     it('shares one budget between two instances', async () => {
-      const a = new RedisRateLimitStore(server.url, 'shared:')
-      const b = new RedisRateLimitStore(server.url, 'shared:')
+      const a = new RedisRateLimitStore(server.url, { prefix: 'shared:' })
+      const b = new RedisRateLimitStore(server.url, { prefix: 'shared:' })
       stores.push(a, b)
+      expect(await a.ready()).toBe(true)
+      expect(await b.ready()).toBe(true)
       const p = `user:${crypto.randomUUID()}`
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).hit(p, policy, T0 + 100)),

@@ -1,4 +1,4 @@
-import type { RatePolicy } from '../../config'
+import { POLICY_NAMES, type RatePolicy } from '../../config'
 import { type Decision, decide, type WindowCounts } from './sliding-window'
 import type { RateLimitStore } from './store'
 
@@ -59,6 +59,11 @@ export class MemoryRateLimitStore implements RateLimitStore {
       this.entries.set(key, { ...decision.counts, windowMs: policy.windowMs })
     }
     return decision
+  }
+
+  /** Drops every counter of `partition` (an erased account's). */
+  forget(partition: string) {
+    for (const name of POLICY_NAMES) this.entries.delete(`${name}\u0000${partition}`)
   }
 
   /** Drops entries whose current and previous windows are both over (at most once a second). */
