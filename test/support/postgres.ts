@@ -15,6 +15,10 @@ export interface PostgresCluster {
   /** The settings a client needs: `new SQL({ url, path })`. */
   url: string
   socketPath: string
+  /** Stops the server (fast shutdown) and keeps its data: an outage. */
+  pause(): void
+  /** Starts the paused server again on the same socket. */
+  resume(): void
   stop(): void
 }
 
@@ -64,20 +68,22 @@ export async function startPostgres(): Promise<PostgresCluster> {
     asPostgres,
   )
   // fsync off: a test cluster is thrown away, and its durability is not what the tests measure.
-  run(
-    [
-      join(bin, 'pg_ctl'),
-      '-D',
-      data,
-      '-o',
-      `-k ${dir} -c listen_addresses='' -c fsync=off -c full_page_writes=off`,
-      '-l',
-      join(dir, 'log'),
-      '-w',
-      'start',
-    ],
-    asPostgres,
-  )
+  const start = () =>
+    run(
+      [
+        join(bin, 'pg_ctl'),
+        '-D',
+        data,
+        '-o',
+        `-k ${dir} -c listen_addresses='' -c fsync=off -c full_page_writes=off`,
+        '-l',
+        join(dir, 'log'),
+        '-w',
+        'start',
+      ],
+      asPostgres,
+    )
+  start()
   const url = 'postgres://custodian@localhost/postgres'
   const socketPath = join(dir, '.s.PGSQL.5432')
   const sql = new SQL({ url, path: socketPath, max: 4 })
@@ -85,6 +91,8 @@ export async function startPostgres(): Promise<PostgresCluster> {
     sql,
     url,
     socketPath,
+    pause: () => run([join(bin, 'pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop'], asPostgres),
+    resume: start,
     stop() {
       void sql.close()
       try {

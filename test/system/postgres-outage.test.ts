@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort, runToEnd, SOURCE_CLI, waitForPort } from '../support/binary'
+import { hasPostgres, type PostgresCluster, startPostgres } from '../support/postgres'
+
+// PostgreSQL stopped under a running `custodian serve`: every request answers 503 in its
+// dialect's envelope with Retry-After (not 500), one log line per outage (with a count), /readyz
+// 503 with a reason, and the server serves again by itself once PostgreSQL is back, with every
+// acknowledged write kept. A process of its own: one process builds queries for one store.
+if (!hasPostgres() && process.env.CI) throw new Error('postgresql is required in CI (.ci/run installs it)')
+
+describe.skipIf(!hasPostgres())('PostgreSQL unavailable under a running server', () => {
+  let cluster: PostgresCluster
+  let dir: string
+  beforeAll(async () => {
+    cluster = await startPostgres()
+    await cluster.sql`CREATE DATABASE outage`
+    dir = mkdtempSync(join(tmpdir(), 'custodian-pg-outage-'))
+  })
+  afterAll(() => {
+    cluster?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('answers 503 with Retry-After in both envelopes, logs the outage once, and recovers by itself', async () => {
+    const host = cluster.socketPath.replace(/\/\.s\.PGSQL\.\d+$/, '')
+    const port = await freePort()
+    const env = {
+      ...process.env,
+      DATABASE_URL: `postgres://custodian@localhost/outage?host=${host}`,
+      INSTANCES: '1',
+      DATABASE_PATH: join(dir, 'data', 'custodian.db'),
+      STORAGE_DIR: join(dir, 'files'),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    }
+    const cli = async (args: string[]) => {
+      const r = await runToEnd([...SOURCE_CLI, ...args], env, dir)
+      expect(r.code).toBe(0)
+      return JSON.parse(r.stdout) as Record<string, string>
+    }
+    const apiKey = (await cli(['user', 'create', '--email', 'outage@example.com', '--json'])).apiKey as string
+    const runtimeKey = (await cli(['key', 'create', '--email', 'outage@example.com', '--kind', 'runtime', '--json']))
+      .key as string
+    const server = Bun.spawn([...SOURCE_CLI, 'serve'], { cwd: dir, env, stdout: 'pipe', stderr: 'ignore' })
+    let log = ''
+    const reading = (async () => {
+      for await (const chunk of server.stdout) log += new TextDecoder().decode(chunk)
+    })()
+    const lines = (msg: string) => log.split('\n').filter((l) => l.includes(`"msg":"${msg}"`))
+    const base = `http://127.0.0.1:${port}`
+    const call = (method: string, path: string, token: string, body?: unknown) =>
+      fetch(`${base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+    try {
+      await waitForPort(port, 'custodian serve on PostgreSQL')
+      const acknowledged = await call('POST', '/api/apps', apiKey, { appName: 'Before the outage' })
+      expect(acknowledged.status).toBe(201)
+      const appId = ((await acknowledged.json()) as { appId: string }).appId
+
+      cluster.pause()
+      try {
+        const answers: Response[] = []
+        for (let i = 0; i < 20; i++) {
+          answers.push(await call('POST', '/api/apps', apiKey, { appName: `During ${i}` }))
+          answers.push(await call('GET', '/v1/account/me', runtimeKey))
+        }
+        expect(answers.map((r) => r.status).filter((s) => s !== 503)).toEqual([])
+        const api = answers[0] as Response
+        expect(api.headers.get('retry-after')).toMatch(/^\d+$/)
+        expect(((await api.json()) as { error: { code: string } }).error.code).toBe('INTERNAL_ERROR')
+        const v1 = answers[1] as Response
+        expect(v1.headers.get('retry-after')).toMatch(/^\d+$/)
+        expect(((await v1.json()) as { code: string }).code).toBe('service_unavailable')
+        const ready = await fetch(`${base}/readyz`)
+        expect(ready.status).toBe(503)
+        const readiness = (await ready.json()) as { database: string; reason: string }
+        expect(readiness.database).toBe('unavailable')
+        expect(readiness.reason).toContain('unreachable')
+      } finally {
+        cluster.resume()
+      }
+      // Back without a restart: requests are served again and the outage is closed in one line.
+      const deadline = Date.now() + 20_000
+      let after = await call('GET', `/api/apps/${appId}`, apiKey)
+      while (after.status !== 200 && Date.now() < deadline) {
+        await Bun.sleep(200)
+        after = await call('GET', `/api/apps/${appId}`, apiKey)
+      }
+      expect(after.status).toBe(200)
+      expect(((await after.json()) as { appName: string }).appName).toBe('Before the outage')
+      while (lines('database available again').length === 0 && Date.now() < deadline) await Bun.sleep(100)
+      expect((await fetch(`${base}/readyz`)).status).toBe(200)
+      // Only the acknowledged app exists: none of the refused creates left a row.
+      const list = (await (await call('GET', '/api/apps', apiKey)).json()) as { appName: string }[] | { apps: { appName: string }[] }
+      const names = (Array.isArray(list) ? list : list.apps).map((a) => a.appName)
+      expect(names).toEqual(['Before the outage'])
+    } finally {
+      server.kill('SIGTERM')
+      await server.exited
+      await reading
+    }
+    expect(lines('database unavailable')).toHaveLength(1)
+    const recovered = lines('database available again')
+    expect(recovered).toHaveLength(1)
+    expect(JSON.parse(recovered[0] as string).failures).toBeGreaterThanOrEqual(40)
+    expect(lines('unhandled error')).toEqual([])
+  }, 90_000)
+})
