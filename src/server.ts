@@ -8,6 +8,7 @@ import { buildDeps, createApp, type DepsOptions } from './app'
 import type { Config } from './config'
 import type { AppDeps } from './deps'
 import { SECOND } from './lib/clock'
+import { writeProblemIn } from './lib/disk-space'
 import { errorFields } from './lib/logger'
 import { Metrics } from './lib/metrics'
 import { usePseudonymKey } from './lib/pseudonym'
@@ -38,6 +39,16 @@ export function ensureDataDirectories(config: Config) {
   if (!isMemoryPath(config.databasePath))
     make('DATABASE_PATH', config.databasePath, dirname(config.databasePath))
   make('STORAGE_DIR', config.storageDir, config.storageDir)
+}
+
+/** `serve` on SQLite writes deploys and icons to STORAGE_DIR: one that cannot take a file stops the start. */
+function checkStorageWritable(config: Config) {
+  if (config.databaseUrl) return // files live in PostgreSQL (db/pg/files.ts)
+  const problem = writeProblemIn(config.storageDir, 4096)
+  if (problem)
+    throw new StartupError(
+      `STORAGE_DIR=${JSON.stringify(config.storageDir)} cannot be written (${problem}): deploys and icons are stored there; give the server a writable directory with free space.`,
+    )
 }
 
 /**
@@ -100,6 +111,7 @@ export async function serve(
   options: Pick<DepsOptions, 'deletionFaults'> = {},
 ): Promise<void> {
   ensureDataDirectories(config)
+  checkStorageWritable(config)
   // Process metrics (CPU, memory, event-loop lag) only in a real server, not per test app.
   const store = await openDatabase(config)
   const deps = buildDeps({ ...options, config, store, metrics: new Metrics({ processMetrics: true }) })

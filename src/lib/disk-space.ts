@@ -20,6 +20,10 @@ export function writeProblemIn(directory: string, bytes = 64 * 1024): string | n
     return code === 'ENOSPC' ? 'no space left on device' : (code ?? String(error))
   } finally {
     if (fd !== null) closeSync(fd)
-    rmSync(probe, { force: true })
+    try {
+      rmSync(probe, { force: true })
+    } catch {
+      // A read-only filesystem refuses even the removal of a file that was never made.
+    }
   }
 }

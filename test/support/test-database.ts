@@ -68,12 +68,15 @@ export function testStore(path = ':memory:', kind: 'sqlite' | 'postgres' = TEST_
 /**
  * Tests about SQLite itself (its file and WAL, backups by copy, the key file beside it, several
  * processes on one file) create their apps with `sqlite: true`. A process builds its queries for
- * one dialect (db/tables.ts), so under TEST_DATABASE=postgres they are not registered: the SQLite
- * pass runs them. PostgreSQL's counterparts are listed in the README ("Several instances").
+ * one dialect (db/tables.ts), so under TEST_DATABASE=postgres they cannot run in the same process:
+ * they are reported as skipped, with the reason in their name, and run in the SQLite pass.
+ * PostgreSQL's counterparts are listed in docs/postgresql.md.
  */
-export const describeSqlite = (name: string, fn: () => void) => {
-  if (!onPostgres) describe(name, fn)
-}
-export const itSqlite = (name: string, fn: () => Promise<void>, timeout?: number) => {
-  if (!onPostgres) it(name, fn, timeout)
-}
+export const SQLITE_ONLY = ' [SQLite only: runs in the SQLite pass]'
+export const describeSqlite = (name: string, fn: () => void) =>
+  onPostgres ? describe.skip(`${name}${SQLITE_ONLY}`, fn) : describe(name, fn)
+export const itSqlite = (name: string, fn: () => Promise<void>, timeout?: number) =>
+  onPostgres ? it.skip(`${name}${SQLITE_ONLY}`, fn, timeout) : it(name, fn, timeout)
+
+/** Tests that start their own processes on their own PostgreSQL: one pass is enough. */
+export const ONE_PASS = ' [runs in the SQLite pass: its server processes use a PostgreSQL of their own]'

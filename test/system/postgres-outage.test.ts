@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, runToEnd, SOURCE_CLI, waitForPort } from '../support/binary'
 import { hasPostgres, type PostgresCluster, startPostgres } from '../support/postgres'
+import { ONE_PASS, onPostgres } from '../support/test-database'
 
 // PostgreSQL stopped under a running `custodian serve`: every request answers 503 in its
 // dialect's envelope with Retry-After (not 500), one log line per outage (with a count), /readyz
@@ -11,7 +12,10 @@ import { hasPostgres, type PostgresCluster, startPostgres } from '../support/pos
 // acknowledged write kept. A process of its own: one process builds queries for one store.
 if (!hasPostgres() && process.env.CI) throw new Error('postgresql is required in CI (.ci/run installs it)')
 
-describe.skipIf(!hasPostgres())('PostgreSQL unavailable under a running server', () => {
+const register = onPostgres
+  ? (name: string, fn: () => void) => describe.skip(`${name}${ONE_PASS}`, fn)
+  : describe.skipIf(!hasPostgres())
+register('PostgreSQL unavailable under a running server', () => {
   let cluster: PostgresCluster
   let dir: string
   beforeAll(async () => {
@@ -43,8 +47,9 @@ describe.skipIf(!hasPostgres())('PostgreSQL unavailable under a running server',
       return JSON.parse(r.stdout) as Record<string, string>
     }
     const apiKey = (await cli(['user', 'create', '--email', 'outage@example.com', '--json'])).apiKey as string
-    const runtimeKey = (await cli(['key', 'create', '--email', 'outage@example.com', '--kind', 'runtime', '--json']))
-      .key as string
+    const runtimeKey = (
+      await cli(['key', 'create', '--email', 'outage@example.com', '--kind', 'runtime', '--json'])
+    ).key as string
     const server = Bun.spawn([...SOURCE_CLI, 'serve'], { cwd: dir, env, stdout: 'pipe', stderr: 'ignore' })
     let log = ''
     const reading = (async () => {
@@ -98,7 +103,9 @@ describe.skipIf(!hasPostgres())('PostgreSQL unavailable under a running server',
       while (lines('database available again').length === 0 && Date.now() < deadline) await Bun.sleep(100)
       expect((await fetch(`${base}/readyz`)).status).toBe(200)
       // Only the acknowledged app exists: none of the refused creates left a row.
-      const list = (await (await call('GET', '/api/apps', apiKey)).json()) as { appName: string }[] | { apps: { appName: string }[] }
+      const list = (await (await call('GET', '/api/apps', apiKey)).json()) as
+        | { appName: string }[]
+        | { apps: { appName: string }[] }
       const names = (Array.isArray(list) ? list : list.apps).map((a) => a.appName)
       expect(names).toEqual(['Before the outage'])
     } finally {

@@ -7,7 +7,7 @@ import { freePort, runToEnd, SOURCE_CLI, waitForPort } from '../support/binary'
 import { pngBytes } from '../support/images'
 import { hasPostgres, type PostgresCluster, startPostgres } from '../support/postgres'
 import { type RedisProcess, startRedis } from '../support/redis'
-import { onPostgres } from '../support/test-database'
+import { ONE_PASS, onPostgres } from '../support/test-database'
 
 // Three `custodian serve` processes on one PostgreSQL database and one Redis, each with a storage
 // directory of its own (so that whatever they share, they share through the database): what the
@@ -22,7 +22,9 @@ interface Instance {
 
 // Skipped only where PostgreSQL or Redis is not installed: inside the image build (.ci/run
 // installs both, so CI runs it).
-const register = onPostgres ? () => {} : describe.skipIf(!hasPostgres() || !Bun.which('redis-server'))
+const register = onPostgres
+  ? (name: string, fn: () => void) => describe.skip(`${name}${ONE_PASS}`, fn)
+  : describe.skipIf(!hasPostgres() || !Bun.which('redis-server'))
 register('several instances on one PostgreSQL and one Redis', () => {
   let cluster: PostgresCluster
   let redis: RedisProcess
