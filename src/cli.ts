@@ -1,9 +1,12 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { eq } from 'drizzle-orm'
 import { SignJWT } from 'jose'
 import { isMemoryPath, openStore, readTransaction, type Store, writeTransaction } from '../db/client'
+import { DatabaseInUse, type InstanceLock, takeInstanceLock } from '../db/instance-lock'
 import { migrate } from '../db/migrate'
+import { accountDeletions } from '../db/tables'
 import pkg from '../package.json'
 import { buildDeps, createApp } from './app'
 import { type Config, ConfigError, configHelp, loadConfig } from './config'
@@ -15,7 +18,7 @@ import { SELF } from './lib/self'
 import { ensureDataDirectories, openDatabase, serve } from './server'
 import { createUserWithTeam, findUserByEmail, personalTeam } from './services/accounts'
 import { applyErasureLedger } from './services/deletion'
-import { erasureLedgerPath } from './services/erasure-ledger'
+import { ErasureLedger, erasureLedgerPath, ledgerEntryOf } from './services/erasure-ledger'
 import { createKey } from './services/keys'
 import { causeOf, StartupError } from './startup-error'
 import { purgeOnce } from './workers/purge'
@@ -78,10 +81,17 @@ const COMMANDS: CommandHelp[] = [
   },
   {
     name: 'restore',
-    args: '--from FILE [--json]',
+    args: '--from FILE [--ledger-missing-ok] [--json]',
     summary: 'replace the database with a backup (server stopped), erasing again every account erased since',
-    options: [['--from FILE', 'a file made by `backup`'], JSON_OPTION],
-    flags: ['from', 'json'],
+    options: [
+      ['--from FILE', 'a file made by `backup`'],
+      [
+        '--ledger-missing-ok',
+        'restore although erasure-ledger.jsonl is missing or unreadable (the current database’s receipts still count)',
+      ],
+      JSON_OPTION,
+    ],
+    flags: ['from', 'json', 'ledger-missing-ok'],
   },
   {
     name: 'migrate-store',
@@ -281,6 +291,7 @@ function parse(argv: string[]) {
       export: { type: 'boolean' },
       to: { type: 'string' },
       from: { type: 'string' },
+      'ledger-missing-ok': { type: 'boolean' },
       version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -419,12 +430,15 @@ function backupCommand(store: Store, values: Values, out: Out): number {
 
 /**
  * Replaces the database with a backup. The backup is copied beside the database, migrated, and
- * every erasure in the ledger that it does not know is applied to it (locally: Stripe was stopped
- * by the original erasure) before it is moved into place — so an erased account never comes back,
- * even for an instant. The server must be stopped; an interrupted restore leaves the current
- * database untouched and can simply be run again.
+ * every erasure known — the ledger's entries and the receipts of the database being replaced —
+ * is applied to it (locally: Stripe was stopped by the original erasure) before it is moved into
+ * place, so an erased account never comes back, even for an instant. A running server holds the
+ * deployment's lock and the restore refuses; an interrupted or failed restore leaves the current
+ * database untouched, removes its staging copy and can simply be run again.
  */
 async function restoreCommand(config: Config, values: Values, out: Out): Promise<number> {
+  let lock: InstanceLock | null = null
+  let staging: string | null = null
   try {
     if (!values.from) throw new Error('--from FILE is required')
     const source = resolve(values.from)
@@ -433,9 +447,24 @@ async function restoreCommand(config: Config, values: Values, out: Out): Promise
       throw new Error('DATABASE_PATH is :memory:; nothing to restore into.')
     ensureDataDirectories(config)
     const target = resolve(config.databasePath)
-    const staging = `${target}.restoring`
-    for (const leftover of [staging, `${staging}-wal`, `${staging}-shm`]) rmSync(leftover, { force: true })
+    try {
+      lock = takeInstanceLock(target, 'restore')
+    } catch (error) {
+      if (error instanceof DatabaseInUse) throw new Error(`Cannot restore: ${error.message}; stop it first.`)
+      throw error
+    }
+    const ledger = new ErasureLedger(target)
+    const problem = ledger.problem()
+    if (problem && !values['ledger-missing-ok'])
+      throw new Error(
+        `Cannot restore: ${problem}. It lists the accounts erased since the backup; without it they could come back. Put it back beside the database, or run again with --ledger-missing-ok to rely on the receipts of the current database alone.`,
+      )
+    if (problem) ledger.startOver()
+    const fromCurrent = existsSync(target) ? await recordCurrentReceipts(target, ledger) : 0
+    staging = `${target}.restoring`
+    removeStaging(staging)
     copyFileSync(source, staging)
+    chmodSync(staging, 0o600)
     const store = openStore(staging)
     let report: Awaited<ReturnType<typeof applyErasureLedger>>
     try {
@@ -449,15 +478,49 @@ async function restoreCommand(config: Config, values: Values, out: Out): Promise
     }
     for (const old of [`${target}-wal`, `${target}-shm`]) rmSync(old, { force: true })
     renameSync(staging, target)
+    staging = null
     out(
       values.json
-        ? JSON.stringify({ restored: target, from: source, ...report })
+        ? JSON.stringify({ restored: target, from: source, ...report, receiptsFromCurrent: fromCurrent })
         : `Restored ${target} from ${source}; erased again: ${report.erased} account(s), receipts copied: ${report.receiptsCopied}.`,
     )
     return 0
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`)
     return 1
+  } finally {
+    // A failed restore leaves no copy of every account beside the database.
+    if (staging) removeStaging(staging)
+    lock?.release()
+  }
+}
+
+function removeStaging(staging: string) {
+  for (const file of [staging, `${staging}-wal`, `${staging}-shm`, `${staging}.epochs`])
+    rmSync(file, { force: true })
+}
+
+/**
+ * The receipts of the database a restore replaces, written to the ledger where it lacks them: the
+ * ledger may be torn, empty or new, but the receipts are in the file about to be overwritten.
+ */
+async function recordCurrentReceipts(target: string, ledger: ErasureLedger): Promise<number> {
+  const current = openStore(target)
+  try {
+    migrate(current)
+    const known = new Set(ledger.entries().map((e) => e.id))
+    const receipts = await readTransaction(current, (tx) =>
+      tx.select().from(accountDeletions).where(eq(accountDeletions.step, 'done')).all(),
+    )
+    let appended = 0
+    for (const receipt of receipts)
+      if (!known.has(receipt.id)) {
+        ledger.append(ledgerEntryOf(receipt))
+        appended++
+      }
+    return appended
+  } finally {
+    current.close()
   }
 }
 

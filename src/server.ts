@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { startBackgroundCheckpoints } from '../db/checkpointer'
 import { isMemoryPath, openStore, type Store, writeProblem } from '../db/client'
+import { DatabaseInUse, takeInstanceLock } from '../db/instance-lock'
 import { migrate } from '../db/migrate'
 import type { PgStore } from '../db/pg/store'
 import { buildDeps, createApp, type DepsOptions } from './app'
@@ -39,6 +40,20 @@ export function ensureDataDirectories(config: Config) {
   if (!isMemoryPath(config.databasePath))
     make('DATABASE_PATH', config.databasePath, dirname(config.databasePath))
   make('STORAGE_DIR', config.storageDir, config.storageDir)
+}
+
+/** One server per SQLite file: a second one (or a restore) would lose writes (db/instance-lock.ts). */
+function lockForServe(config: Config) {
+  if (config.databaseUrl || isMemoryPath(config.databasePath)) return null
+  try {
+    return takeInstanceLock(resolve(config.databasePath), 'serve')
+  } catch (error) {
+    if (error instanceof DatabaseInUse)
+      throw new StartupError(
+        `Cannot serve DATABASE_PATH=${JSON.stringify(config.databasePath)}: ${error.message}. One server per SQLite file; several instances need PostgreSQL (DATABASE_URL).`,
+      )
+    throw error
+  }
 }
 
 /** `serve` on SQLite writes deploys and icons to STORAGE_DIR: one that cannot take a file stops the start. */
@@ -112,11 +127,13 @@ export async function serve(
 ): Promise<void> {
   ensureDataDirectories(config)
   checkStorageWritable(config)
+  const instanceLock = lockForServe(config)
   // Process metrics (CPU, memory, event-loop lag) only in a real server, not per test app.
   const store = await openDatabase(config)
   const deps = buildDeps({ ...options, config, store, metrics: new Metrics({ processMetrics: true }) })
   // IMPORTANT: before the first request: a database restored from a backup must forget again
   // every account erased after that backup was taken (the erasure ledger).
+  deps.erasureLedger.ensureExists()
   const reapplied = await applyErasureLedger(deps)
   if (reapplied.erased > 0 || reapplied.receiptsCopied > 0)
     deps.logger.warn('re-applied erasures recorded after this database was backed up', reapplied)
@@ -194,6 +211,7 @@ export async function serve(
       if (deps.store.dialect === 'sqlite') deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
     } finally {
       deps.store.close()
+      instanceLock?.release()
     }
     deps.logger.info('stopped', { signal })
     process.exit(0)

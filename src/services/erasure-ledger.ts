@@ -1,4 +1,14 @@
-import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync } from 'node:fs'
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+} from 'node:fs'
 import { dirname, join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { isMemoryPath, readTransaction, type Store, writeTransaction } from '../../db/client'
@@ -33,13 +43,57 @@ export class ErasureLedger {
     this.path = isMemoryPath(databasePath) ? null : erasureLedgerPath(databasePath)
   }
 
-  /** Appends one entry and syncs it to disk before returning. */
+  /** Creates the (empty) ledger if there is none, so that a missing one later means a lost one. */
+  ensureExists() {
+    if (this.path && !existsSync(this.path)) appendFileSync(this.path, '', { mode: 0o600 })
+  }
+
+  /**
+   * Why the ledger cannot be trusted as the list of erasures: it is missing or unreadable (a
+   * restore then stops unless told --ledger-missing-ok), else null.
+   */
+  problem(): string | null {
+    if (!this.path) return null
+    if (!existsSync(this.path)) return `the erasure ledger ${this.path} is missing`
+    try {
+      readFileSync(this.path)
+      return null
+    } catch (error) {
+      return `the erasure ledger ${this.path} cannot be read (${(error as NodeJS.ErrnoException).code ?? error})`
+    }
+  }
+
+  /** Sets an unreadable ledger aside (kept, renamed) and begins an empty one. */
+  startOver() {
+    if (!this.path) return
+    if (existsSync(this.path)) renameSync(this.path, `${this.path}.unreadable-${Date.now()}`)
+    this.ensureExists()
+  }
+
+  /** Appends one entry, on a line of its own, and syncs it to disk before returning. */
   append(entry: LedgerEntry) {
     if (!this.path) return
-    appendFileSync(this.path, `${JSON.stringify(entry)}\n`, { mode: 0o600 })
+    // IMPORTANT: a crash mid-append leaves a torn last line without its newline; an entry appended
+    // after it would join that line and be unreadable too.
+    const lead = this.endsTorn() ? '\n' : ''
+    appendFileSync(this.path, `${lead}${JSON.stringify(entry)}\n`, { mode: 0o600 })
     const fd = openSync(this.path, 'r')
     try {
       fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+  }
+
+  private endsTorn(): boolean {
+    if (!this.path || !existsSync(this.path)) return false
+    const fd = openSync(this.path, 'r')
+    try {
+      const size = fstatSync(fd).size
+      if (size === 0) return false
+      const last = Buffer.alloc(1)
+      readSync(fd, last, 0, 1, size - 1)
+      return last[0] !== 0x0a
     } finally {
       closeSync(fd)
     }

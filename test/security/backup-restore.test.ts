@@ -1,9 +1,20 @@
 import { afterEach, expect, it } from 'bun:test'
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { main } from '../../src/cli'
 import { applyErasureLedger } from '../../src/services/deletion'
+import { freePort, runToEnd, SOURCE_CLI, waitForPort } from '../support/binary'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
 import { describeSqlite } from '../support/test-database'
 
@@ -107,5 +118,88 @@ describeSqlite('backups that keep erasures', () => {
     expect((await cli(['restore'])).code).toBe(1)
     expect((await cli(['restore', '--from', '/nonexistent/backup.db'])).code).toBe(1)
     expect(readFileSync(databasePath).equals(before)).toBe(true)
+  })
+
+  /** A deployment with a backup taken before `erased` was erased, its server stopped. */
+  async function erasedAfterBackup() {
+    const d = await deployment()
+    const backup = join(d.dir, 'before.db')
+    expect((await cli(['backup', '--to', backup])).code).toBe(0)
+    expect((await d.t.request('DELETE', '/api/account', { token: d.erased.apiKey })).status).toBe(204)
+    d.t.close()
+    return { ...d, backup, ledger: join(d.dir, 'erasure-ledger.jsonl') }
+  }
+
+  it('takes erasures from the replaced database when the ledger is torn, and repairs the ledger', async () => {
+    const { backup, ledger, open, erased, kept, databasePath } = await erasedAfterBackup()
+    const line = readFileSync(ledger, 'utf8')
+    truncateSync(ledger, line.length - 12) // a crash mid-append: no newline, no closing brace
+    expect((await cli(['restore', '--from', backup])).code).toBe(0)
+    const after = open()
+    await expectForgotten(after, erased, kept, databasePath)
+    after.close()
+    // The receipt was appended on a line of its own, after the torn one: readable next time.
+    const lines = readFileSync(ledger, 'utf8').split('\n')
+    expect(JSON.parse(lines[1] as string).userHash).toMatch(/^[0-9a-f]{64}$/)
+  })
+
+  it('takes erasures from the replaced database when the ledger is empty', async () => {
+    const { backup, ledger, open, erased, kept, databasePath } = await erasedAfterBackup()
+    writeFileSync(ledger, '')
+    expect((await cli(['restore', '--from', backup])).code).toBe(0)
+    const after = open()
+    await expectForgotten(after, erased, kept, databasePath)
+    after.close()
+  })
+
+  it('stops when the ledger is missing, unless --ledger-missing-ok is given', async () => {
+    const { backup, ledger, open, erased, kept, databasePath } = await erasedAfterBackup()
+    rmSync(ledger)
+    const before = readFileSync(databasePath)
+    const refused = await runToEnd([...SOURCE_CLI, 'restore', '--from', backup], { ...process.env })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('erasure ledger')
+    expect(refused.stderr).toContain('--ledger-missing-ok')
+    expect(readFileSync(databasePath).equals(before)).toBe(true)
+    expect((await cli(['restore', '--from', backup, '--ledger-missing-ok'])).code).toBe(0)
+    const after = open()
+    await expectForgotten(after, erased, kept, databasePath)
+    after.close()
+  })
+
+  it('removes its staging copy when the restore fails', async () => {
+    const { dir, databasePath, t } = await deployment()
+    t.close()
+    const garbage = join(dir, 'not-a-backup.db')
+    writeFileSync(garbage, 'this is not a SQLite database, but it is long enough to look like a file '.repeat(20))
+    expect((await cli(['restore', '--from', garbage])).code).toBe(1)
+    expect(readdirSync(dir).filter((f) => f.includes('.restoring'))).toEqual([])
+    expect(existsSync(databasePath)).toBe(true)
+  })
+
+  it('refuses to restore under a running server, and a second server on the same file, naming the first', async () => {
+    const { dir, databasePath, t } = await deployment()
+    const backup = join(dir, 'before.db')
+    expect((await cli(['backup', '--to', backup])).code).toBe(0)
+    t.close()
+    const port = await freePort()
+    const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent' }
+    const server = Bun.spawn([...SOURCE_CLI, 'serve'], { cwd: dir, env, stdout: 'ignore', stderr: 'ignore' })
+    try {
+      await waitForPort(port, 'custodian serve')
+      const restore = await runToEnd([...SOURCE_CLI, 'restore', '--from', backup], env, dir)
+      expect(restore.code).toBe(1)
+      expect(restore.stderr).toContain(`process ${server.pid}`)
+      expect(restore.stderr.trim().split('\n')).toHaveLength(1)
+      const second = await runToEnd([...SOURCE_CLI, 'serve'], { ...env, PORT: String(await freePort()) }, dir)
+      expect(second.code).toBe(78)
+      expect(second.stderr).toContain(`process ${server.pid}`)
+      expect(existsSync(`${databasePath}.restoring`)).toBe(false)
+    } finally {
+      server.kill('SIGTERM')
+      await server.exited
+    }
+    // Once it has stopped, the restore runs.
+    expect((await runToEnd([...SOURCE_CLI, 'restore', '--from', backup], env, dir)).code).toBe(0)
   })
 })
