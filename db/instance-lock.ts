@@ -41,7 +41,9 @@ export function takeInstanceLock(databasePath: string, command: string): Instanc
   try {
     db.exec('PRAGMA busy_timeout = 0')
     db.exec('PRAGMA journal_mode = DELETE')
-    db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL, command TEXT NOT NULL, since TEXT NOT NULL)')
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL, command TEXT NOT NULL, since TEXT NOT NULL)',
+    )
     db.exec('BEGIN IMMEDIATE')
     db.exec('DELETE FROM holder')
     db.run('INSERT INTO holder VALUES (?, ?, ?)', [process.pid, command, new Date().toISOString()])

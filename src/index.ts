@@ -8,6 +8,10 @@ import { writeAllSync } from './lib/write-all'
 // (`custodian openapi | …` was cut at 64–128 KiB); Bun.write on the pipe misreported partial writes.
 const writeAll = (line: string) => writeAllSync(1, `${line}\n`)
 
+// The database, its -wal and -shm, the data directory and stored files hold personal data: created
+// readable by this user only, like backups, pseudonym.key and the erasure ledger.
+process.umask(0o077)
+
 // No top-level await: a bytecode-compiled binary (`bun build --bytecode`) is CommonJS.
 main(process.argv.slice(2), writeAll).then(
   (code) => {

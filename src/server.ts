@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { chmodSync, mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { startBackgroundCheckpoints } from '../db/checkpointer'
 import { isMemoryPath, openStore, type Store, writeProblem } from '../db/client'
@@ -30,7 +30,7 @@ export const SHUTDOWN_GRACE_MS = 10 * SECOND
 export function ensureDataDirectories(config: Config) {
   const make = (variable: string, value: string, dir: string) => {
     try {
-      mkdirSync(dir, { recursive: true })
+      mkdirSync(dir, { recursive: true, mode: 0o700 })
     } catch (error) {
       throw new StartupError(
         `Cannot create the directory ${dir} for ${variable}=${JSON.stringify(value)}: ${causeOf(error)}`,
@@ -85,6 +85,13 @@ export async function openDatabase(config: Config): Promise<Store> {
     store.close()
     throw new StartupError(`Cannot migrate the database ${where}: ${causeOf(error)}`)
   }
+  // A deployment made before files were created 0600 is tightened at its next start.
+  for (const file of [config.databasePath, `${config.databasePath}-wal`, `${config.databasePath}-shm`])
+    try {
+      chmodSync(file, 0o600)
+    } catch {
+      // Not there (yet), or not ours: SQLite and the write check below report what matters.
+    }
   const problem = writeProblem(store)
   if (!problem && store.epochs.sharedProblem) {
     store.close()

@@ -157,13 +157,36 @@ async function pseudonymKey(client: SQL): Promise<Uint8Array> {
 }
 
 /**
- * After an erasure: VACUUM the tables it touched, so the dead row versions PostgreSQL keeps for
- * older snapshots are reclaimed now rather than by autovacuum later. What VACUUM does not do is
- * in the README ("Several instances: what an erasure leaves on PostgreSQL"): the freed space is
- * reused, not overwritten, until rows land on it; WAL segments, archives, replicas and backups
- * keep copies for as long as the operator keeps them. Runs outside any transaction (VACUUM must).
+ * After an erasure: VACUUM (ANALYZE) the tables it touched, so the dead row versions PostgreSQL
+ * keeps for older snapshots are reclaimed now rather than by autovacuum later, and the planner's
+ * statistics (`pg_stats`: common values, histogram bounds) are rebuilt without the erased values.
+ * A snapshot older than the erasure (an export streaming) keeps those versions alive and VACUUM
+ * then reclaims nothing: it is run again once no such snapshot remains, as the SQLite WAL scrub
+ * is retried. What VACUUM does not do is in docs/postgresql.md: the freed space is reused, not
+ * overwritten, until rows land on it; WAL segments, archives, replicas and backups keep copies for
+ * as long as the operator keeps them. Runs outside any transaction (VACUUM must).
  */
-export async function vacuumTables(store: Store, tables: readonly string[]): Promise<void> {
+export async function vacuumTables(
+  store: Store,
+  tables: readonly string[],
+  { retryMs = 1000, maxWaitMs = 6 * 60 * 60 * 1000 }: { retryMs?: number; maxWaitMs?: number } = {},
+): Promise<void> {
   const pool = (store.orm as unknown as { $client: SQL }).$client
-  await pool.unsafe(`VACUUM ${tables.map((t) => `"${t}"`).join(', ')}`)
+  // Transactions that began after the erasure committed see none of its rows.
+  const [{ horizon }] =
+    await pool`SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::bigint % 4294967296) AS horizon`
+  const vacuum = () => pool.unsafe(`VACUUM (ANALYZE) ${tables.map((t) => `"${t}"`).join(', ')}`)
+  await vacuum()
+  const olderSnapshots = async () => {
+    const [{ n }] = await pool`SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL
+        AND backend_xmin::text::bigint < ${horizon}`
+    return Number(n)
+  }
+  if ((await olderSnapshots()) === 0) return
+  const deadline = Date.now() + maxWaitMs
+  while (Date.now() < deadline) {
+    await Bun.sleep(retryMs)
+    if ((await olderSnapshots()) === 0) return void (await vacuum())
+  }
 }

@@ -171,7 +171,10 @@ describeSqlite('backups that keep erasures', () => {
     const { dir, databasePath, t } = await deployment()
     t.close()
     const garbage = join(dir, 'not-a-backup.db')
-    writeFileSync(garbage, 'this is not a SQLite database, but it is long enough to look like a file '.repeat(20))
+    writeFileSync(
+      garbage,
+      'this is not a SQLite database, but it is long enough to look like a file '.repeat(20),
+    )
     expect((await cli(['restore', '--from', garbage])).code).toBe(1)
     expect(readdirSync(dir).filter((f) => f.includes('.restoring'))).toEqual([])
     expect(existsSync(databasePath)).toBe(true)
