@@ -41,6 +41,9 @@ export const observabilityPlugin = (options: ObservabilityOptions) =>
         durationMs: Math.round(ms * 100) / 100,
       }
       if (state.principal) fields.user = hashUserId(state.principal.userId)
-      options.logger.info('request', fields)
+      // Probes and scrapes (8,640 a day from the image's HEALTHCHECK alone) only at debug.
+      if (route === '/healthz' || route === '/readyz' || route === '/metrics')
+        options.logger.debug('request', fields)
+      else options.logger.info('request', fields)
     },
   )

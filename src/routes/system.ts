@@ -194,11 +194,32 @@ export const systemRoutes = ({ store, metrics, config, billingHealth, outages, r
       },
     )
 
-const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip']
+/**
+ * Headers by which a proxy says it relays someone else: any of them makes a loopback peer "not
+ * local" (a proxy on this machine would otherwise hand /metrics to the internet).
+ */
+const FORWARDING_HEADERS = [
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-server',
+  'forwarded',
+  'x-real-ip',
+  'via',
+  'cf-connecting-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'fastly-client-ip',
+  'x-original-forwarded-for',
+  'x-appengine-user-ip',
+]
 
 /** A loopback peer that is not a proxy relaying someone else (in-process requests count as local). */
 function isLocalScrape(request: Request, server: PeerSource | null | undefined): boolean {
   if (FORWARDING_HEADERS.some((h) => request.headers.has(h))) return false
+  for (const name of request.headers.keys()) if (/^x-forwarded-|client-ip$/.test(name)) return false
   const peer = clientIp(request, server, 0)
   return peer === 'local' || peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.')
 }

@@ -317,6 +317,20 @@ describe('8. /metrics is not public by default', () => {
     expect((await closed.request('GET', '/metrics')).status).toBe(200) // in-process: local
     const relayed = await closed.request('GET', '/metrics', { headers: { 'x-forwarded-for': '203.0.113.9' } })
     expect(relayed.status).toBe(403)
+    // Any header by which a proxy on loopback says it relays someone else.
+    for (const [name, value] of [
+      ['via', '1.1 proxy'],
+      ['cf-connecting-ip', '203.0.113.9'],
+      ['true-client-ip', '203.0.113.9'],
+      ['x-forwarded-host', 'metrics.example'],
+      ['x-client-ip', '203.0.113.9'],
+      ['x-forwarded-proto', 'https'],
+      ['x-some-vendor-client-ip', '203.0.113.9'],
+    ] as const)
+      expect({
+        name,
+        status: (await closed.request('GET', '/metrics', { headers: { [name]: value } })).status,
+      }).toEqual({ name, status: 403 })
     const open = createTestApp({ env: { METRICS_PUBLIC: 'true' } })
     expect(
       (await open.request('GET', '/metrics', { headers: { 'x-forwarded-for': '203.0.113.9' } })).status,

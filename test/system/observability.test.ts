@@ -128,7 +128,8 @@ describe('request logs', () => {
     await t.request('GET', '/healthz')
     await afterResponses()
     const requests = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request')
-    expect(requests).toHaveLength(4)
+    // Probes and scrapes are logged at debug only (the image's HEALTHCHECK runs every 10 s).
+    expect(requests).toHaveLength(3)
     expect(requests[0]).toEqual({
       time: expect.any(String),
       level: 'info',
@@ -144,7 +145,6 @@ describe('request logs', () => {
       ['GET', '/api/status', 200],
       ['POST', '/api/api-keys', 201],
       ['PATCH', '/v1/account/me', 200],
-      ['GET', '/healthz', 200],
     ])
     const all = lines.join('\n')
     for (const secret of [
@@ -157,6 +157,22 @@ describe('request logs', () => {
       u.user.id,
     ])
       expect({ secret, found: all.includes(secret) }).toEqual({ secret, found: false })
+  })
+
+  it('logs health checks and metric scrapes at debug, not info', async () => {
+    const lines: string[] = []
+    const t = createTestApp({
+      env: { LOG_LEVEL: 'debug' },
+      logger: createLogger('debug', (l) => lines.push(l)),
+    })
+    for (const path of ['/healthz', '/readyz', '/metrics']) await t.request('GET', path)
+    await afterResponses()
+    const requests = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request')
+    expect(requests.map((l) => [l.route, l.level])).toEqual([
+      ['/healthz', 'debug'],
+      ['/readyz', 'debug'],
+      ['/metrics', 'debug'],
+    ])
   })
 
   it('writes nothing per request below LOG_LEVEL=info', async () => {

@@ -68,14 +68,19 @@ export const rateLimitStep = (options: RateLimitOptions): GateStep => {
       limit: policy.limit,
       windowSeconds: Math.round(policy.windowMs / 1000),
       remaining: decision.remaining,
-      resetSeconds: Math.ceil(decision.retryAfterMs / 1000),
+      resetSeconds: Math.min(Math.ceil(decision.retryAfterMs / 1000), Math.round(policy.windowMs / 1000)),
     }
     if (state.rateLimits) state.rateLimits.push(outcome)
     else state.rateLimits = [outcome]
     writeHeaders(set, state.rateLimits)
     if (!decision.allowed) {
       options.onRejected?.(policy.name)
-      const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
+      // The sliding window's estimate can put the next slot past one window (3,648 s for a
+      // 10/3600 policy); never advertise more than the window (README, "Rate limits").
+      const retryAfter = Math.max(
+        1,
+        Math.min(Math.ceil(decision.retryAfterMs / 1000), Math.round(policy.windowMs / 1000)),
+      )
       throw new AppError(
         'RATE_LIMITED',
         `Too many requests (policy "${policy.name}"); retry in ${retryAfter} s.`,
