@@ -66,6 +66,12 @@ const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/
 /** Single-line fields refuse tab and line breaks too. */
 const LINE_BREAK = /[\t\n\r\u2028\u2029]/
 /**
+ * Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): in a name they
+ * reorder what is shown ("Evil\u202Egnp.exe App" displays as "Evil…exe.png App"). Single-line
+ * fields refuse them; multi-line text (descriptions, pages) may quote right-to-left scripts.
+ */
+const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/
+/**
  * Names, slugs, emails and domains are single-line by nature; they are recognised by their key
  * (`appName`, `name`, `display_name`, `contactEmail`, `slug`, `domain`, …) in both dialects.
  */
@@ -82,8 +88,11 @@ function findControlCharacter(
   if (typeof value === 'string') {
     if (CONTROL.test(value)) return { path, message: 'must not contain control characters' }
     const key = path[path.length - 1]
-    if (typeof key === 'string' && SINGLE_LINE_KEY.test(key) && LINE_BREAK.test(value))
-      return { path, message: 'must be a single line (no tabs or line breaks)' }
+    if (typeof key === 'string' && SINGLE_LINE_KEY.test(key)) {
+      if (LINE_BREAK.test(value)) return { path, message: 'must be a single line (no tabs or line breaks)' }
+      if (BIDI_CONTROL.test(value))
+        return { path, message: 'must not contain bidirectional control characters (U+202A–U+202E, U+2066–U+2069)' }
+    }
     return null
   }
   if (Array.isArray(value)) {

@@ -256,7 +256,15 @@ describe('6. input hygiene', () => {
     const bad = await post(invalid)
     expect(bad.status).toBe(400)
     expect(expectApiError(bad.body, 'VALIDATION_FAILED').message).toContain('UTF-8')
-    for (const appName of ['a\u0000b', '\u0000\u0000', 'bell\u0007', 'two\nlines']) {
+    for (const appName of [
+      'a\u0000b',
+      '\u0000\u0000',
+      'bell\u0007',
+      'two\nlines',
+      'Evil\u202Egnp.exe App',
+      'iso\u2066late\u2069',
+      'embed\u202Aded',
+    ]) {
       const r = await post(JSON.stringify({ appName }))
       expect({ appName, status: r.status }).toEqual({ appName, status: 400 })
       expect(expectApiError(r.body, 'VALIDATION_FAILED').details[0].path).toEqual(['appName'])
