@@ -91,7 +91,10 @@ function findControlCharacter(
     if (typeof key === 'string' && SINGLE_LINE_KEY.test(key)) {
       if (LINE_BREAK.test(value)) return { path, message: 'must be a single line (no tabs or line breaks)' }
       if (BIDI_CONTROL.test(value))
-        return { path, message: 'must not contain bidirectional control characters (U+202A–U+202E, U+2066–U+2069)' }
+        return {
+          path,
+          message: 'must not contain bidirectional control characters (U+202A–U+202E, U+2066–U+2069)',
+        }
     }
     return null
   }

@@ -1,3 +1,4 @@
+import { AppError } from '../errors'
 import { requestId as newRequestId } from '../lib/ids'
 import type { GateStep } from './request-gate'
 import { stateOf } from './request-state'
@@ -11,5 +12,9 @@ export const requestIdStep: GateStep = ({ request, set }) => {
   const id = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : newRequestId()
   stateOf(request).requestId = id
   set.headers['x-request-id'] = id
+  // An HTTP/1.0 request without Host reaches us with a relative URL ("/path"): nothing after this
+  // step could tell which site it is for, and URL parsing would fail.
+  if (request.url.charCodeAt(0) === 47 /* / */)
+    throw new AppError('INVALID_REQUEST', 'The Host header is required.')
   return undefined
 }

@@ -238,6 +238,36 @@ describe('5b. a body cut short by the client', () => {
 })
 
 describe('6. input hygiene', () => {
+  it('answers an HTTP/1.0 request without Host with 400 in the envelope, on any path', async () => {
+    const t = createTestApp()
+    const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: (r) => t.app.handle(r) })
+    try {
+      for (const path of ['/api/status', '/v1/account/me', '/', '/some/site/page']) {
+        let raw = ''
+        await new Promise<void>((resolve, reject) => {
+          Bun.connect({
+            hostname: '127.0.0.1',
+            port: server.port as number,
+            socket: {
+              open: (socket) => void socket.write(`GET ${path} HTTP/1.0\r\n\r\n`),
+              data: (_socket, chunk) => {
+                raw += new TextDecoder().decode(chunk)
+              },
+              close: () => resolve(),
+              error: (_socket, error) => reject(error),
+            },
+          }).catch(reject)
+        })
+        const [head = '', body = ''] = raw.split('\r\n\r\n')
+        expect({ path, status: head.split(' ')[1] }).toEqual({ path, status: '400' })
+        expect(body).toContain('Host header is required')
+        expect(body).not.toContain('    at ')
+      }
+    } finally {
+      server.stop(true)
+    }
+  })
+
   it('refuses invalid UTF-8 and control characters instead of storing them', async () => {
     const t = createTestApp({ env: { RATE_LIMIT_ENABLED: 'false' } })
     const u = await t.createUser()
