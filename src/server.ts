@@ -52,7 +52,9 @@ function lockForServe(config: Config) {
       throw new StartupError(
         `Cannot serve DATABASE_PATH=${JSON.stringify(config.databasePath)}: ${error.message}. One server per SQLite file; several instances need PostgreSQL (DATABASE_URL).`,
       )
-    throw error
+    throw new StartupError(
+      `Cannot open the database DATABASE_PATH=${JSON.stringify(config.databasePath)} (its lock file ${config.databasePath}.lock): ${causeOf(error)}`,
+    )
   }
 }
 

@@ -1,5 +1,6 @@
 import { FormatRegistry } from '@sinclair/typebox'
 import { fullFormats } from 'elysia/type-system/format'
+import { isEmailFormat } from './email'
 
 /** The string formats our schemas use. */
 const FORMATS = ['uuid', 'email', 'date', 'date-time', 'uri', 'hostname'] as const
@@ -12,7 +13,9 @@ const FORMATS = ['uuid', 'email', 'date', 'date-time', 'uri', 'hostname'] as con
  */
 export function restoreFastFormats() {
   for (const name of FORMATS) {
-    const check = fullFormats[name] as RegExp | ((value: string) => boolean)
+    // Emails follow the one rule of every path that takes one (email.ts).
+    const check =
+      name === 'email' ? isEmailFormat : (fullFormats[name] as RegExp | ((value: string) => boolean))
     FormatRegistry.Set(name, typeof check === 'function' ? check : (value) => check.test(value))
   }
 }

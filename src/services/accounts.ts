@@ -6,21 +6,14 @@ import * as schema from '../../db/schema'
 import { teams, users } from '../../db/tables'
 import { AppError } from '../errors'
 import { type Clock, DAY } from '../lib/clock'
+import { isValidEmail, normaliseEmail } from '../lib/email'
 import { randomBase62, uuidv7 } from '../lib/ids'
 import { slugify } from '../lib/slug'
 import { utcDay } from '../lib/time'
 
 export type { QuotaTierRow, QuotaUsageRow, TeamRow, UserRow }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
-
-export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase()
-}
-
-export function isValidEmail(email: string): boolean {
-  return email.length <= 254 && EMAIL.test(email)
-}
+export { isValidEmail, normaliseEmail }
 
 export interface NewUser {
   /** Defaults to a fresh UUID v7; session users keep their identity provider's subject. */

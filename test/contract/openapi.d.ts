@@ -65,7 +65,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: database answers and can be written, migrations applied, Stripe key accepted */
+        /** Readiness: database answers and can be written, migrations applied, storage writable with room, Redis reachable, Stripe key accepted */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -1498,7 +1498,7 @@ export interface components {
             mappedTo: string | null;
         }[];
         /** @enum {string} */
-        V1ErrorCode: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "internal_error";
+        V1ErrorCode: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "service_unavailable" | "storage_full" | "internal_error";
         DeleteMe200Stripe: {
             customer_id: string | null;
             subscriptions: string[];
@@ -1992,6 +1992,8 @@ export interface operations {
                         database: string;
                         pendingMigrations: number;
                         billing: string;
+                        redis: string;
+                        storage: string;
                     };
                 };
             };
@@ -2006,9 +2008,14 @@ export interface operations {
                         status: "not_ready";
                         /** @description ok, read_only or unavailable */
                         database: string;
+                        /** @description -1 when the database cannot be asked */
                         pendingMigrations: number;
                         /** @description disabled, unchecked, ok, unreachable or refused */
                         billing: string;
+                        /** @description disabled (no REDIS_URL), ok or unreachable */
+                        redis: string;
+                        /** @description ok, full or unwritable */
+                        storage: string;
                         reason: string;
                     };
                 };
