@@ -54,7 +54,41 @@ const NON_PUBLIC_SUFFIXES = [
   'invalid',
   'onion',
   'alt',
+  // Cluster-internal names (Kubernetes, Consul, Docker, Azure/AWS/GCP private DNS).
+  'svc',
+  'cluster.local',
+  'consul',
+  'docker.internal',
+  'compute.internal',
+  'ec2.internal',
+  'corp',
+  'private',
 ]
+/**
+ * Public names that are documented to resolve to loopback or to the name of an address: wildcard
+ * DNS services (which also take hex, `7f000001.nip.io`) and loopback aliases (`lvh.me`).
+ */
+const ADDRESS_ECHO_DOMAINS = [
+  'nip.io',
+  'sslip.io',
+  'xip.io',
+  'traefik.me',
+  'localtest.me',
+  'lvh.me',
+  'vcap.me',
+  'lacolhost.com',
+  'fuf.me',
+  'yoogle.com',
+  'localhost.run',
+  'ngrok.io',
+  'nip.direct',
+  'backname.io',
+]
+/**
+ * An IPv4 address as a label of 8 hex digits (`7f000001.…`, as wildcard-DNS services read it).
+ * Decision: a whole label only, with a digit: `build-1a2b3c4d` preview names stay allowed.
+ */
+const HEX_IPV4_LABEL = /^[0-9a-f]{8}$/
 /** An IPv4 address inside a name, dotted or dashed (`1.2.3.4.nip.io`, `10-0-0-1.sslip.io`). */
 const EMBEDDED_IPV4 = /(^|[.-])\d{1,3}([.-])\d{1,3}\2\d{1,3}\2\d{1,3}($|[.-])/
 
@@ -76,7 +110,10 @@ export function normaliseDomain(input: string, publicHost: string, reserved: rea
     NON_PUBLIC_SUFFIXES.some((suffix) => isNameOrSubdomainOf(domain, suffix))
   )
     throw fail('must be a public hostname (not localhost, .local, .internal or another private name)')
-  if (EMBEDDED_IPV4.test(domain)) throw fail('must be a hostname, not one that embeds an IP address')
+  if (ADDRESS_ECHO_DOMAINS.some((echo) => isNameOrSubdomainOf(domain, echo)))
+    throw fail('must be a hostname of your own, not a wildcard-DNS or loopback alias (nip.io, sslip.io, lvh.me…)')
+  if (EMBEDDED_IPV4.test(domain) || labels.slice(0, -2).some((l) => HEX_IPV4_LABEL.test(l) && /\d/.test(l)))
+    throw fail('must be a hostname, not one that embeds an IP address')
   return domain
 }
 

@@ -79,6 +79,18 @@ describe('custom domains: setting one', () => {
       'x'.repeat(64) + '.example.com',
       'ünïcode.example',
       42,
+      // Wildcard DNS and loopback aliases, hex-encoded addresses, cluster-internal names.
+      '7f000001.nip.io',
+      'a9fea9fe.nip.io',
+      'app.7f000001.example.com',
+      '127.0.0.1.sslip.io',
+      'lvh.me',
+      'shop.lvh.me',
+      'localtest.me',
+      'kubernetes.default.svc',
+      'api.default.svc.cluster.local',
+      'vault.service.consul',
+      'host.docker.internal',
     ]) {
       const r = await putDomain(t, u, appId, domain)
       expect({ domain, status: r.status }).toEqual({ domain, status: 400 })
