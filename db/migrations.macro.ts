@@ -11,6 +11,8 @@ export interface EmbeddedMigration {
   bps: boolean
   folderMillis: number
   hash: string
+  /** The file's name without `.sql` (`0007_partial_timeout_index`), for the log. */
+  tag: string
 }
 
 /** `directory`: `migrations` (SQLite) or `migrations-pg` (PostgreSQL), beside this file. */
@@ -27,6 +29,7 @@ export function embeddedMigrations(directory = 'migrations'): EmbeddedMigration[
       bps: entry.breakpoints,
       folderMillis: entry.when,
       hash: createHash('sha256').update(query).digest('hex'),
+      tag: entry.tag,
     }
   })
 }

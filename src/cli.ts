@@ -15,7 +15,7 @@ import { parseDuration } from './lib/duration'
 import { terminalProgress } from './lib/progress'
 import { pseudonymKeyPath } from './lib/pseudonym'
 import { SELF } from './lib/self'
-import { ensureDataDirectories, openDatabase, serve } from './server'
+import { ensureDataDirectories, migrationsAppliedAtOpen, openDatabase, serve } from './server'
 import { createUserWithTeam, findUserByEmail, personalTeam } from './services/accounts'
 import { applyErasureLedger } from './services/deletion'
 import { ErasureLedger, erasureLedgerPath, ledgerEntryOf } from './services/erasure-ledger'
@@ -35,7 +35,13 @@ interface CommandHelp {
 const JSON_OPTION: [string, string] = ['--json', 'machine-readable output']
 const COMMANDS: CommandHelp[] = [
   { name: 'serve', summary: 'migrate, then serve HTTP (the default command)', flags: [] },
-  { name: 'migrate', summary: 'apply pending migrations and exit', flags: [] },
+  {
+    name: 'migrate',
+    args: '[--json]',
+    summary: 'apply pending migrations, list them, and exit',
+    options: [JSON_OPTION],
+    flags: ['json'],
+  },
   {
     name: 'user create',
     args: '--email E [--operator] [--json | --export]',
@@ -241,8 +247,11 @@ async function run(command: string, config: Config, values: Values, out: Out): P
       await serve(config)
       return -1 // keep running
     case 'migrate':
-      return withStore(config, () => {
-        out('Database is up to date.')
+      return withStore(config, (store) => {
+        const applied = migrationsAppliedAtOpen(store)
+        if (values.json) out(JSON.stringify({ applied }))
+        else if (applied.length === 0) out('Database is up to date: no migration to apply.')
+        else out(`Applied ${applied.length} migration(s):\n${applied.map((tag) => `  ${tag}`).join('\n')}`)
         return 0
       })
     case 'user create':

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path'
 import { startBackgroundCheckpoints } from '../db/checkpointer'
 import { isMemoryPath, openStore, type Store, writeProblem } from '../db/client'
 import { DatabaseInUse, takeInstanceLock } from '../db/instance-lock'
-import { migrate } from '../db/migrate'
+import { DatabaseNewerThanBinary, migrate } from '../db/migrate'
 import type { PgStore } from '../db/pg/store'
 import { buildDeps, createApp, type DepsOptions } from './app'
 import type { Config } from './config'
@@ -68,12 +68,20 @@ function checkStorageWritable(config: Config) {
     )
 }
 
+/** The migrations openDatabase applied to a store, for the log and `custodian migrate`. */
+const appliedAtOpen = new WeakMap<Store, string[]>()
+export const migrationsAppliedAtOpen = (store: Store) => appliedAtOpen.get(store) ?? []
+
 /**
  * Opens, migrates and checks the database of `serve` and the CLI: any failure becomes a
  * StartupError naming DATABASE_PATH — including a file that opens but cannot be written.
  */
 export async function openDatabase(config: Config): Promise<Store> {
-  if (config.databaseUrl) return openPostgres(config, config.databaseUrl)
+  if (config.databaseUrl) {
+    const store = await openPostgres(config, config.databaseUrl)
+    appliedAtOpen.set(store, (store as PgStore).appliedMigrations)
+    return store
+  }
   const where = `DATABASE_PATH=${JSON.stringify(config.databasePath)}`
   let store: Store
   try {
@@ -82,9 +90,11 @@ export async function openDatabase(config: Config): Promise<Store> {
     throw new StartupError(`Cannot open the database ${where}: ${causeOf(error)}`)
   }
   try {
-    migrate(store)
+    appliedAtOpen.set(store, migrate(store).applied)
   } catch (error) {
     store.close()
+    if (error instanceof DatabaseNewerThanBinary)
+      throw new StartupError(`Refusing the database ${where}: ${error.message}.`)
     throw new StartupError(`Cannot migrate the database ${where}: ${causeOf(error)}`)
   }
   // A deployment made before files were created 0600 is tightened at its next start.
@@ -121,6 +131,8 @@ async function openPostgres(config: Config, url: string): Promise<Store> {
     await store.ready
   } catch (error) {
     store.close()
+    if (error instanceof DatabaseNewerThanBinary)
+      throw new StartupError(`Refusing the database DATABASE_URL=${store.path}: ${error.message}.`)
     throw new StartupError(`Cannot open the database DATABASE_URL=${store.path}: ${causeOf(error)}`)
   }
   return store
@@ -140,6 +152,7 @@ export async function serve(
   // Process metrics (CPU, memory, event-loop lag) only in a real server, not per test app.
   const store = await openDatabase(config)
   const deps = buildDeps({ ...options, config, store, metrics: new Metrics({ processMetrics: true }) })
+  for (const migration of migrationsAppliedAtOpen(store)) deps.logger.info('migration applied', { migration })
   // IMPORTANT: before the first request: a database restored from a backup must forget again
   // every account erased after that backup was taken (the erasure ledger).
   deps.erasureLedger.ensureExists()

@@ -39,6 +39,8 @@ export interface PgStoreOptions {
 export interface PgStore extends Store {
   /** Resolves once the database is reachable and migrated (every transaction waits for it). */
   readonly ready: Promise<void>
+  /** The migrations this store applied when it became ready, in order. */
+  readonly appliedMigrations: string[]
   /** Stored files every instance reads (src/lib/storage.ts): rendered sites, icons, certificates. */
   readonly files: ReturnType<typeof storedFilesBackend>
   /** Locks every instance on this database respects (db/pg/locks.ts). */
@@ -64,6 +66,7 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
   useTables('postgres', pgSchema)
   let client: SQL | null = null
   let orm: ReturnType<typeof drizzle<typeof pgSchema>> | null = null
+  const appliedMigrations: string[] = []
   const ready = (async () => {
     await options.prepare?.()
     client = new SQL({
@@ -74,7 +77,7 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
     })
     orm = drizzle({ client, schema: pgSchema })
     await client`SELECT 1`
-    if (options.migrate !== false) await migratePg(client)
+    if (options.migrate !== false) appliedMigrations.push(...(await migratePg(client)).applied)
     if (options.onPseudonymKey) options.onPseudonymKey(await pseudonymKey(client))
   })()
   ready.catch(() => {}) // reported to whoever awaits it (every transaction does)
@@ -113,6 +116,7 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
     // Never paused: PostgreSQL checkpoints without us.
     writes: new WritePause(),
     ready,
+    appliedMigrations,
     files: storedFilesBackend(async () => {
       await ready
       return client as SQL
