@@ -202,16 +202,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const converted = Value.Convert(EnvSchema, withDefaults) as Record<string, unknown>
   for (const flag of ['RATE_LIMIT_ENABLED', 'METRICS_PUBLIC', 'CHECK_CACHES'] as const)
     if (typeof raw[flag] === 'string') converted[flag] = parseBool(flag, raw[flag] as string)
+  refuseUnknownRateLimits(env)
   const firstError = Value.Errors(EnvSchema, converted).First()
   if (firstError) {
     const name = firstError.path.replace(/^\//, '')
-    // IMPORTANT: never echo a secret back into logs.
-    const shown = /SECRET|KEY|TOKEN|_URL/.test(name) ? '<redacted>' : JSON.stringify(env[name] ?? '')
+    const value = env[name] ?? ''
+    // IMPORTANT: never echo a secret back into logs; of a URL, only its scheme.
+    const shown = /_URL$/.test(name)
+      ? `<redacted${/^[a-z][a-z0-9+.-]*:/i.test(value) ? `, scheme "${value.split(':')[0]}:"` : ', no scheme'}>`
+      : /SECRET|KEY|TOKEN/.test(name)
+        ? '<redacted>'
+        : JSON.stringify(value)
     throw new ConfigError(
-      `Invalid configuration: ${name}=${shown} — ${issueMessage(firstError as ValueErrorLike)}`,
+      `Invalid configuration: ${name}=${shown} — ${FORMAT_HINTS[name] ?? issueMessage(firstError as ValueErrorLike)}`,
     )
   }
   const e = converted as Env
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL'] as const) {
+    const value = e[name]
+    if (value === undefined || URL.canParse(value)) continue
+    throw new ConfigError(
+      `Invalid configuration: ${name}=<redacted, scheme "${value.split(':')[0]}:"> — is not a valid URL (a character such as @, : or / in the password must be percent-encoded); ${FORMAT_HINTS[name]}`,
+    )
+  }
   const port = e.PORT
   // With PostgreSQL, several instances may share the store: rate limits kept in one process's
   // memory would let each instance admit the whole limit. Refuse, unless one instance is declared.
@@ -276,6 +289,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerIntervalMs: e.WORKER_INTERVAL_SECONDS * 1000,
     checkCaches: e.CHECK_CACHES,
   }
+}
+
+/** What a variable with a pattern must look like, said in words (TypeBox would say "the format"). */
+const FORMAT_HINTS: Record<string, string> = {
+  DATABASE_URL:
+    'must be a PostgreSQL URL starting with postgres:// or postgresql://, e.g. postgres://user:password@db:5432/custodian (or ?host=/run/postgresql for a socket)',
+  PUBLIC_URL:
+    'must be the http:// or https:// URL clients reach this server at, with a host and no spaces, e.g. https://custodian.example.com',
+  REDIS_URL: 'must be a Redis URL starting with redis:// or rediss://, e.g. redis://redis:6379',
+  STRIPE_API_BASE: 'must be an http:// or https:// URL with a host',
+  AUTH_JWKS_URL: 'must be an http:// or https:// URL',
+  ACME_DIRECTORY_URL: 'must be an http:// or https:// URL',
+}
+
+/** A RATE_LIMIT_* variable that names no policy is a typo that would silently change nothing. */
+function refuseUnknownRateLimits(env: Record<string, string | undefined>) {
+  const known = new Set([
+    'RATE_LIMIT_ENABLED',
+    ...POLICY_NAMES.map((name) => `RATE_LIMIT_${name.toUpperCase().replace(/-/g, '_')}`),
+  ])
+  const unknown = Object.keys(env).filter((key) => key.startsWith('RATE_LIMIT_') && !known.has(key))
+  if (unknown.length > 0)
+    throw new ConfigError(
+      `Invalid configuration: ${unknown.join(', ')} — no such rate-limit policy; the variables are ${[...known].join(', ')}`,
+    )
 }
 
 function parseBool(name: string, value: string): boolean {
