@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
 # Multi-stage: install (lockfile) → type check and test → compile → a small runtime image.
-# Base images are build arguments: the defaults come from Docker Hub; CI builds offline from a
+# Base images are build arguments: the defaults come from Docker Hub, named in full so that podman
+# and other engines whose default registry is not Docker Hub find them; CI builds offline from a
 # debootstrapped Debian (see .ci/container-check), where the build stage fetches Bun from npm.
-ARG BUILD_BASE=oven/bun:1.4-debian
-ARG RUNTIME_BASE=debian:bookworm-slim
+ARG BUILD_BASE=docker.io/oven/bun:1.4-debian
+ARG RUNTIME_BASE=docker.io/library/debian:bookworm-slim
 
 FROM ${BUILD_BASE} AS install
 WORKDIR /src
