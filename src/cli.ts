@@ -6,6 +6,7 @@ import { SignJWT } from 'jose'
 import { isMemoryPath, openStore, readTransaction, type Store, writeTransaction } from '../db/client'
 import { DatabaseInUse, type InstanceLock, takeInstanceLock } from '../db/instance-lock'
 import { migrate } from '../db/migrate'
+import { markMoved, movedMessage, movedTo } from '../db/moved'
 import { accountDeletions } from '../db/tables'
 import pkg from '../package.json'
 import { buildDeps, createApp } from './app'
@@ -516,6 +517,8 @@ function removeStaging(staging: string) {
 async function recordCurrentReceipts(target: string, ledger: ErasureLedger): Promise<number> {
   const current = openStore(target)
   try {
+    const moved = movedTo(current)
+    if (moved) throw new Error(`Cannot restore: ${movedMessage(target, moved)}`)
     migrate(current)
     const known = new Set(ledger.entries().map((e) => e.id))
     const receipts = await readTransaction(current, (tx) =>
@@ -574,6 +577,8 @@ async function migrateStoreCommand(config: Config, values: Values, out: Out): Pr
           ),
       })
       progress.done()
+      // From now on every command on the SQLite file refuses, naming the PostgreSQL database.
+      markMoved(source, (await import('../db/pg/store')).describePostgresUrl(values.to))
       const rows = report.tables.reduce((sum, t) => sum + t.rows, 0)
       out(
         values.json

@@ -4,6 +4,7 @@ import { startBackgroundCheckpoints } from '../db/checkpointer'
 import { isMemoryPath, openStore, type Store, writeProblem } from '../db/client'
 import { DatabaseInUse, takeInstanceLock } from '../db/instance-lock'
 import { DatabaseNewerThanBinary, migrate } from '../db/migrate'
+import { movedMessage, movedTo } from '../db/moved'
 import type { PgStore } from '../db/pg/store'
 import { buildDeps, createApp, type DepsOptions } from './app'
 import type { Config } from './config'
@@ -88,6 +89,11 @@ export async function openDatabase(config: Config): Promise<Store> {
     store = openStore(config.databasePath)
   } catch (error) {
     throw new StartupError(`Cannot open the database ${where}: ${causeOf(error)}`)
+  }
+  const moved = movedTo(store)
+  if (moved) {
+    store.close()
+    throw new StartupError(movedMessage(where, moved))
   }
   try {
     appliedAtOpen.set(store, migrate(store).applied)
@@ -197,10 +203,12 @@ export async function serve(
   const tls = config.tlsPort ? startTlsListener(app, deps, config.tlsPort) : null
   void checkBillingCredentials(deps)
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${app.server?.port}`
-  deps.logger.info('listening', { url, docs: `${url}/docs`, database: config.databasePath })
+  // The store actually used (a PostgreSQL URL without its password), not DATABASE_PATH.
+  const database = store.dialect === 'sqlite' ? `SQLite ${store.path}` : `PostgreSQL ${store.path}`
+  deps.logger.info('listening', { url, docs: `${url}/docs`, database })
   if (config.logLevel !== 'silent')
     process.stderr.write(
-      `Custodian is listening on ${url}\n  API docs:         ${url}/docs\n  First credential: ${SELF} user create --email you@example.com\n`,
+      `Custodian is listening on ${url}\n  Database:         ${database}\n  API docs:         ${url}/docs\n  First credential: ${SELF} user create --email you@example.com\n`,
     )
 
   const workers = startScheduler(

@@ -1,7 +1,7 @@
 import type { SQL } from 'bun'
 import { drizzle } from 'drizzle-orm/bun-sql'
-import { embeddedMigrations } from '../migrations.macro' with { type: 'macro' }
 import { DatabaseNewerThanBinary } from '../migrate'
+import { embeddedMigrations } from '../migrations.macro' with { type: 'macro' }
 import { whileMigrating } from './locks'
 
 /** The PostgreSQL migrations (db/migrations-pg), embedded at build time like SQLite's. */

@@ -111,7 +111,9 @@ export function normaliseDomain(input: string, publicHost: string, reserved: rea
   )
     throw fail('must be a public hostname (not localhost, .local, .internal or another private name)')
   if (ADDRESS_ECHO_DOMAINS.some((echo) => isNameOrSubdomainOf(domain, echo)))
-    throw fail('must be a hostname of your own, not a wildcard-DNS or loopback alias (nip.io, sslip.io, lvh.me…)')
+    throw fail(
+      'must be a hostname of your own, not a wildcard-DNS or loopback alias (nip.io, sslip.io, lvh.me…)',
+    )
   if (EMBEDDED_IPV4.test(domain) || labels.slice(0, -2).some((l) => HEX_IPV4_LABEL.test(l) && /\d/.test(l)))
     throw fail('must be a hostname, not one that embeds an IP address')
   return domain

@@ -10,7 +10,10 @@ const ROOT = join(import.meta.dir, '../..')
 describe('Dockerfile and compose.yaml', () => {
   it('names every base image fully (registry host included)', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
-    const bases = [...dockerfile.matchAll(/^ARG (\w+_BASE)=(\S+)$/gm)].map(([, name, image]) => ({ name, image }))
+    const bases = [...dockerfile.matchAll(/^ARG (\w+_BASE)=(\S+)$/gm)].map(([, name, image]) => ({
+      name,
+      image,
+    }))
     expect(bases.length).toBeGreaterThanOrEqual(2)
     for (const { name, image } of bases)
       expect({ name, registry: (image as string).split('/')[0] }).toEqual({ name, registry: 'docker.io' })

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { SQL } from 'bun'
 import { SignJWT } from 'jose'
 import { filesUnder } from '../../db/pg/move'
-import { freePort, waitForPort } from '../support/binary'
+import { freePort, runToEnd, waitForPort } from '../support/binary'
 import {
   createTestApp,
   TEST_JWT_SECRET,
@@ -24,7 +24,8 @@ import { describeSqlite, onPostgres } from '../support/test-database'
 // of a throwaway PostgreSQL cluster.
 
 const ROOT = join(import.meta.dir, '../..')
-const INTERNAL = new Set(['__drizzle_migrations', 'sqlite_sequence'])
+// custodian_moved_to: the note a finished move leaves in the source (db/moved.ts), not moved itself.
+const INTERNAL = new Set(['__drizzle_migrations', 'sqlite_sequence', 'custodian_moved_to'])
 
 // The SQLite pass runs it (it starts its own PostgreSQL); a PostgreSQL pass has no SQLite source.
 const suite = onPostgres ? describeSqlite : describe.skipIf(!hasPostgres())
@@ -291,6 +292,28 @@ suite('custodian migrate-store', () => {
     const again = await finished(migrateStore(['--to', url, '--json']))
     expect(again.stderr).toBe('')
     expect(again.code).toBe(0)
+  })
+
+  it('leaves the SQLite file marked: every later command on it refuses, naming the move’s target', async () => {
+    const url = await emptyDatabase()
+    expect((await finished(migrateStore(['--to', url, '--json']))).code).toBe(0)
+    const env = { ...process.env, DATABASE_PATH: databasePath, STORAGE_DIR: storageDir, LOG_LEVEL: 'silent' }
+    for (const args of [
+      ['serve'],
+      ['user', 'create', '--email', 'late@example.com'],
+      ['migrate'],
+      ['purge'],
+    ]) {
+      const run = await runToEnd(['bun', 'src/index.ts', ...args], env, ROOT)
+      expect({ args, code: run.code }).toEqual({ args, code: 78 })
+      expect(run.stderr).toContain('moved to PostgreSQL')
+      expect(run.stderr).toContain(url.split('?')[0] as string)
+      expect(run.stderr).toContain('DATABASE_URL')
+    }
+    const late = t.store.sqlite
+      .query("SELECT count(*) AS n FROM users WHERE email = 'late@example.com'")
+      .get()
+    expect(late).toEqual({ n: 0 })
   })
 
   it('names an unreachable target plainly, without its password', async () => {

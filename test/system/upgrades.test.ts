@@ -47,6 +47,9 @@ it('custodian serve logs each migration it applies', async () => {
     .filter((l) => l.includes('"msg":"migration applied"'))
     .map((l) => JSON.parse(l).migration)
   expect(migrations[0]).toBe('0000_init')
+  // The listening line names the store actually used.
+  const listening = JSON.parse(log.split('\n').find((l) => l.includes('"msg":"listening"')) as string)
+  expect(listening.database).toBe(`SQLite ${env.DATABASE_PATH}`)
   expect(migrations.length).toBeGreaterThan(5)
 })
 
