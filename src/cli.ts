@@ -449,6 +449,7 @@ function backupCommand(store: Store, values: Values, out: Out): number {
 async function restoreCommand(config: Config, values: Values, out: Out): Promise<number> {
   let lock: InstanceLock | null = null
   let staging: string | null = null
+  const progress = terminalProgress(values.json === true)
   try {
     if (!values.from) throw new Error('--from FILE is required')
     const source = resolve(values.from)
@@ -470,15 +471,19 @@ async function restoreCommand(config: Config, values: Values, out: Out): Promise
         `Cannot restore: ${problem}. It lists the accounts erased since the backup; without it they could come back. Put it back beside the database, or run again with --ledger-missing-ok to rely on the receipts of the current database alone.`,
       )
     if (problem) ledger.startOver()
+    progress.update('reading the erasures of the database being replaced')
     const fromCurrent = existsSync(target) ? await recordCurrentReceipts(target, ledger) : 0
     staging = `${target}.restoring`
     removeStaging(staging)
+    progress.update(`copying ${source} beside the database`)
     copyFileSync(source, staging)
     chmodSync(staging, 0o600)
     const store = openStore(staging)
     let report: Awaited<ReturnType<typeof applyErasureLedger>>
     try {
+      progress.update('migrating the copy')
       migrate(store)
+      progress.update('erasing again the accounts erased since the backup')
       // The staging copy sits beside DATABASE_PATH: buildDeps finds the same erasure ledger and
       // pseudonym key there.
       report = await applyErasureLedger(buildDeps({ config, store }))
@@ -486,9 +491,11 @@ async function restoreCommand(config: Config, values: Values, out: Out): Promise
     } finally {
       store.close()
     }
+    progress.update('moving the copy into place')
     for (const old of [`${target}-wal`, `${target}-shm`]) rmSync(old, { force: true })
     renameSync(staging, target)
     staging = null
+    progress.done()
     out(
       values.json
         ? JSON.stringify({ restored: target, from: source, ...report, receiptsFromCurrent: fromCurrent })
@@ -496,6 +503,7 @@ async function restoreCommand(config: Config, values: Values, out: Out): Promise
     )
     return 0
   } catch (error) {
+    progress.done()
     process.stderr.write(`${(error as Error).message}\n`)
     return 1
   } finally {

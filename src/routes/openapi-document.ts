@@ -225,6 +225,9 @@ export function extractComponents(document: Json): Json {
 export function toOpenApi30ForDisplay(document: Json): Json {
   const copy = structuredClone(document)
   copy.openapi = '3.0.3'
+  // The page's "OAS 3.0" badge says which rendition it shows; say why, and where the 3.1 one is.
+  if (isObject(copy.info))
+    copy.info.description = `${copy.info.description ?? ''}\n\nThis page shows an OpenAPI 3.0.3 rendition of the document, which Swagger UI draws faster; the document itself is OpenAPI 3.1, at [/docs/json](/docs/json).`
   const convert = (node: unknown): void => {
     if (Array.isArray(node)) {
       for (const item of node) convert(item)

@@ -202,7 +202,9 @@ describeSqlite('backups that keep erasures', () => {
       server.kill('SIGTERM')
       await server.exited
     }
-    // Once it has stopped, the restore runs.
-    expect((await runToEnd([...SOURCE_CLI, 'restore', '--from', backup], env, dir)).code).toBe(0)
+    // Once it has stopped, the restore runs, telling a log (not a terminal) what it is doing.
+    const restored = await runToEnd([...SOURCE_CLI, 'restore', '--from', backup], env, dir)
+    expect(restored.code).toBe(0)
+    expect(restored.stderr).toContain('erasing again the accounts erased since the backup\n')
   })
 })

@@ -20,6 +20,14 @@ describe('API documentation', () => {
     expect(css.headers.get('content-type')).toContain('text/css')
   })
 
+  it('serves OpenAPI 3.1 at /docs/json, and says on the page why the UI shows a 3.0 rendition', async () => {
+    const t = createTestApp()
+    expect((await t.json('GET', '/docs/json')).body.openapi).toMatch(/^3\.1\./)
+    const ui = (await t.json('GET', '/docs/ui.json')).body
+    expect(ui.openapi).toBe('3.0.3')
+    expect(ui.info.description).toContain('OpenAPI 3.1, at [/docs/json](/docs/json)')
+  })
+
   it('describes every route with an operationId, summary, tag, security and error responses', async () => {
     const doc = (await (await t.request('GET', '/docs/json')).json()) as any
     expect(doc.openapi).toMatch(/^3\./)
