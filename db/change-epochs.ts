@@ -47,7 +47,7 @@ export class ChangeEpochs {
 
   /**
    * `sqlite` null: a PostgreSQL store, where nothing is cached yet — several instances would need
-   * the counters shared between machines (README, architecture: "Change epochs across instances").
+   * the counters shared between machines (docs/architecture.md).
    */
   constructor(
     private readonly sqlite: Database | null,

@@ -51,10 +51,10 @@ const PAGE_CACHE_KIB = 64 * 1024
 /** Pragmas proven on SQLite servers (PocketBase): see ../shared/toolchain.md for the measured gain. */
 export function applyPragmas(sqlite: Database, path: string) {
   sqlite.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
-  // IMPORTANT: an erased account must leave no bytes behind (data-rights.md). With secure_delete
+  // IMPORTANT: an erased account must leave no bytes behind (docs/spec/data-rights.md). With secure_delete
   // ON, SQLite overwrites deleted cells and freed pages with zeros as it frees them; FAST leaves
   // whole freed pages on the freelist untouched — which is where a chunked erasure puts most of an
-  // account. Measured on `bun run bench erasure`: see the README's "Erasure" notes.
+  // account. Measured on `bun run bench erasure`: see the docs/api.md's "Erasure" notes.
   sqlite.exec('PRAGMA secure_delete = ON')
   if (!isMemoryPath(path)) sqlite.exec('PRAGMA journal_mode = WAL')
   sqlite.exec('PRAGMA synchronous = NORMAL')

@@ -64,7 +64,7 @@ import { ErasureLedger } from './services/erasure-ledger'
 /** Routes whose bodies are not JSON; everything else on /api and /v1 speaks JSON. */
 const RAW_BODY_ROUTES: BodyRule[] = [
   { pattern: /^\/api\/webhooks\/stripe$/, raw: true },
-  // Icons are refused above 2 MB with a 400 by the route itself (api-orbit.md); only bodies
+  // Icons are refused above 2 MB with a 400 by the route itself (docs/spec/api-orbit.md); only bodies
   // past twice that are cut off here, unread.
   { pattern: /^\/api\/apps\/[^/]+\/site\/icon$/, raw: true, maxBytes: 4 * 1024 * 1024 },
   { pattern: /^\/api\/apps\/[^/]+\/well-known\/[^/]+$/, raw: true },
@@ -158,7 +158,7 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
     storage,
     // Outside any backup of the database: beside the SQLite file; on PostgreSQL in this instance's
     // data directory (DATABASE_PATH's), where each instance keeps the erasures it completed and,
-    // at each start, every receipt the database has (README, "Several instances").
+    // at each start, every receipt the database has (docs/postgresql.md, "Several instances").
     erasureLedger: new ErasureLedger(store.dialect === 'sqlite' ? store.path : config.databasePath),
     deletionFaults: options.deletionFaults,
     pushId: createPushIdGenerator(clock),
@@ -189,7 +189,7 @@ export interface PipelineOptions {
 }
 
 /**
- * The plugins, in the fixed order of traffic.md: request id → error envelope → rate limit →
+ * The plugins, in the fixed order of docs/spec/traffic.md: request id → error envelope → rate limit →
  * bearer auth → (body guard) → idempotency. Every route mounted on the result is covered.
  */
 export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {

@@ -265,7 +265,7 @@ async function run(command: string, config: Config, values: Values, out: Out): P
       return healthcheck(config)
     case 'backup':
     case 'restore':
-      // The SQLite file's own tools; PostgreSQL has its own (README, "On PostgreSQL").
+      // The SQLite file's own tools; PostgreSQL has its own (docs/postgresql.md).
       if (config.databaseUrl) {
         process.stderr.write(
           `custodian ${command} copies the SQLite file; with DATABASE_URL use PostgreSQL's tools (pg_dump, pg_restore or a base backup with WAL archiving).\n`,

@@ -2,7 +2,7 @@ import { type Static, Type as T } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { issueMessage, type ValueErrorLike } from './lib/validation-message'
 
-/** Rate-limit policy names (traffic.md §2). */
+/** Rate-limit policy names (docs/spec/traffic.md §2). */
 export const POLICY_NAMES = [
   'default',
   'unauthenticated',
@@ -90,7 +90,7 @@ const EnvSchema = T.Object({
 })
 type Env = Static<typeof EnvSchema>
 
-/** One line per variable, for `custodian help config` (the README's table says the same). */
+/** One line per variable, for `custodian help config` (the docs/operations.md's table says the same). */
 export const ENV_HELP: Record<keyof Env, string> = {
   PORT: 'listen port',
   HOST: 'listen address (0.0.0.0 in the Docker image)',
@@ -190,7 +190,7 @@ export class ConfigError extends Error {
 
 /**
  * Parses the environment. A bad value stops the start with a message naming the variable
- * (operations.md: "fail fast").
+ * (docs/spec/operations.md: "fail fast").
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const raw: Record<string, unknown> = {}
@@ -232,7 +232,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       'Invalid configuration: DATABASE_URL (PostgreSQL) needs REDIS_URL, so that rate limits are shared by every instance — or declare INSTANCES=1 to run a single instance with limits kept in memory',
     )
-  // Several processes on one SQLite file lose more than they gain (README, "Scaling"): measured
+  // Several processes on one SQLite file lose more than they gain (docs/operations.md, "Scaling"): measured
   // slower than one, and the in-process locks and caches would not be shared. Say so.
   if (!e.DATABASE_URL && e.INSTANCES !== undefined && e.INSTANCES !== 1)
     throw new ConfigError(

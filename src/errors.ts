@@ -1,7 +1,7 @@
 /**
  * The one internal error type and its code catalogue. Services throw `AppError` with an internal
  * code; each dialect maps it to its own envelope (plugins/error-envelope.ts). The /api dialect's
- * clients decode its code enum strictly, so /api codes are only ever those of traffic.md §4.
+ * clients decode its code enum strictly, so /api codes are only ever those of docs/spec/traffic.md §4.
  */
 
 export type Dialect = 'api' | 'v1'

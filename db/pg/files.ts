@@ -6,7 +6,7 @@ const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataTyp
  * PostgreSQL only: the files every instance must read — rendered sites, icons, well-known files,
  * certificates, the ACME account key — and the two files SQLite keeps beside its database
  * (`system/pseudonym.key`, `system/erasure-ledger.jsonl`). A table rather than S3: one system to
- * back up, and a file goes in the same transaction as the rows that name it (README, architecture).
+ * back up, and a file goes in the same transaction as the rows that name it (docs/architecture.md).
  */
 export const storedFiles = pgTable('stored_files', {
   /** Relative to STORAGE_DIR, `/`-separated; `system/…` for the files beside the database. */

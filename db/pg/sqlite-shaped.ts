@@ -2,7 +2,7 @@ import { BunSQLPreparedQuery } from 'drizzle-orm/bun-sql/session'
 import { PgDeleteBase, PgInsertBase, PgPreparedQuery, PgSelectBase, PgUpdateBase } from 'drizzle-orm/pg-core'
 
 /**
- * Services run one code path on both stores (README, architecture): they build queries with the
+ * Services run one code path on both stores (docs/architecture.md): they build queries with the
  * bindings of db/tables.ts and execute them the SQLite way — `.get()`, `.all()`, `.run()` — always
  * awaited. On SQLite those answer at once; here, on PostgreSQL's query builders and prepared
  * queries, they are the same three verbs over Drizzle's `execute`, answering promises of the

@@ -50,7 +50,7 @@ export const users = sqliteTable(
     deleteScheduledAt: integer('delete_scheduled_at'),
     /**
      * Internal: set while an erasure is executing. From this moment every credential of the
-     * user is refused, even before the data is gone (data-rights.md §2 step 1). Cleared again
+     * user is refused, even before the data is gone (docs/spec/data-rights.md §2 step 1). Cleared again
      * when the erasure fails closed at Stripe, so the account stays usable.
      */
     erasureRequestedAt: integer('erasure_requested_at'),

@@ -39,7 +39,7 @@ export function createStripeClient(options: StripeAdapterOptions): Stripe {
   const base = options.apiBase ? new URL(options.apiBase) : null
   const StripeClient = stripeSdk()
   return new StripeClient(options.secretKey, {
-    // Pinned: the adapter is written for this version's objects (README, "Billing").
+    // Pinned: the adapter is written for this version's objects (docs/api.md, "Billing").
     apiVersion: STRIPE_API_VERSION,
     maxNetworkRetries: options.maxNetworkRetries ?? 2,
     timeout: options.timeoutMs ?? 10_000,

@@ -1,6 +1,6 @@
 import { AppError } from '../errors'
 
-/** Deepest nesting of arrays and objects a JSON body may have (README, "API notes"). */
+/** Deepest nesting of arrays and objects a JSON body may have (docs/api-notes.md). */
 export const MAX_JSON_DEPTH = 32
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })

@@ -12,7 +12,7 @@ export interface Logger {
 
 /**
  * One JSON object per line on stdout. Callers pass only what is safe to keep: never tokens, keys,
- * emails or bodies (operations.md).
+ * emails or bodies (docs/spec/operations.md).
  */
 let stdoutWriter: ReturnType<typeof bufferedWriter> | undefined
 

@@ -21,7 +21,7 @@ export const pseudonymKeyPath = (databasePath: string) => join(dirname(databaseP
 /**
  * The key from configuration, else from `pseudonym.key` beside the database, generated (0600) on
  * first start. A `:memory:` database gets the process's random key.
- * IMPORTANT: back this file up with the database (README, "Backups"): without it, restored
+ * IMPORTANT: back this file up with the database (docs/operations.md, "Restores never resurrect nor lose"): without it, restored
  * receipts can no longer be matched to the accounts they erased.
  */
 export function loadPseudonymKey(databasePath: string, configured: string | null): Uint8Array {

@@ -24,7 +24,7 @@ const FLUSH_AT_BYTES = 64 * 1024
 /**
  * Log lines gathered and written together: at most every `flushMs` (or at once past 64 KiB),
  * and at exit. One write for many lines instead of one per request; a kill -9 loses at most the
- * last `flushMs` of lines (README, "Logs"). Lines are encoded as they arrive into one growing
+ * last `flushMs` of lines (docs/operations.md, "Logs"). Lines are encoded as they arrive into one growing
  * buffer (Bun's ArrayBufferSink): appending to a string and encoding it at flush cost four times
  * as much per line.
  */

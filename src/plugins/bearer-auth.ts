@@ -3,7 +3,7 @@ import type { Credential, CredentialKind, CredentialVerifier, Principal } from '
 import type { GateStep } from './request-gate'
 import { type RequestState, stateOf } from './request-state'
 
-/** What a route takes (traffic.md §1, "Which credential a route takes"). */
+/** What a route takes (docs/spec/traffic.md §1, "Which credential a route takes"). */
 export interface CredentialRule {
   accepts: readonly CredentialKind[]
   verifiedEmail?: boolean
@@ -33,7 +33,7 @@ export function credentialRuleFor(path: string): CredentialRule | null {
   return RUNTIME
 }
 
-/** While soft-deleted, a /v1 account may only read itself, export and restore (data-rights.md §2). */
+/** While soft-deleted, a /v1 account may only read itself, export and restore (docs/spec/data-rights.md §2). */
 function allowedWhileSoftDeleted(method: string, path: string): boolean {
   if (method === 'GET' || method === 'HEAD') return path === '/v1/account/me' || path === '/v1/account/export'
   return method === 'POST' && path === '/v1/account/restore'

@@ -23,7 +23,7 @@ export interface ErrorEnvelopeOptions {
 const RETRY_AFTER_UNAVAILABLE = '5'
 const RETRY_AFTER_FULL = '60'
 
-/** The body of an error in the request's dialect (traffic.md §4). */
+/** The body of an error in the request's dialect (docs/spec/traffic.md §4). */
 export function errorBody(error: AppError, state: RequestState, publicUrl: string): string {
   const [code] = ERROR_CATALOGUE[error.code][state.dialect]
   if (state.dialect === 'v1') {
@@ -81,7 +81,7 @@ export const errorEnvelopePlugin = (options: ErrorEnvelopeOptions) =>
             await state.settleResponse(response)
           } catch (settleError) {
             // The database went away under the request: its claim is released as stale later
-            // (traffic.md §3); the client still gets the 503, not a 500.
+            // (docs/spec/traffic.md §3); the client still gets the 503, not a 500.
             if (!unavailability(settleError)) throw settleError
           }
         return response

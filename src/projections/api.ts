@@ -194,7 +194,7 @@ export const ApiSite = t.Object({
 })
 
 /**
- * The `<Site>` object (api-orbit.md). The subscription fields describe the account's subscription
+ * The `<Site>` object (docs/spec/api-orbit.md). The subscription fields describe the account's subscription
  * as it covers this app: set when the app holds a seat or is deployed, under a subscription.
  */
 export function projectSiteForApi(

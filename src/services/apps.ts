@@ -9,7 +9,7 @@ import type { Clock } from '../lib/clock'
 import type { FileStorage } from '../lib/storage'
 import { baseSlug, isReservedSlug } from './slugs'
 
-/** At most this many apps per account (api-orbit.md). */
+/** At most this many apps per account (docs/spec/api-orbit.md). */
 export const MAX_APPS = 10
 
 export interface AppsDeps {

@@ -112,7 +112,7 @@ const INVALID: Credential = { ok: false, reason: 'invalid' }
 const MALFORMED: Credential = { ok: false, reason: 'malformed' }
 
 /**
- * Verifies bearer credentials (traffic.md §1). Knows nothing of HTTP: it takes the token string.
+ * Verifies bearer credentials (docs/spec/traffic.md §1). Knows nothing of HTTP: it takes the token string.
  * Messages never say whether a key exists: every failure is the same `invalid`.
  */
 export function createCredentialVerifier({ store, clock, config, logger }: CredentialVerifierDeps) {
@@ -167,10 +167,10 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     if (!key || !digestsEqual(key.key_hash, digest) || key.kind !== kind) return INVALID
     if (key.revoked_at !== null) return INVALID
     if (key.expires_at !== null && key.expires_at <= now) return INVALID
-    // Keys of an erased owner stop working at once (traffic.md §1): 401.
+    // Keys of an erased owner stop working at once (docs/spec/traffic.md §1): 401.
     if (!user || user.erasure_requested_at !== null) return INVALID
     // A soft-deleted owner's keys are suspended: while the account can still be restored they
-    // answer 403 account_deleted, as session tokens do (data-rights.md), not 401.
+    // answer 403 account_deleted, as session tokens do (docs/spec/data-rights.md), not 401.
     const suspended = !key.is_active && key.suspended_at !== null && user.soft_deleted_at !== null
     if (!key.is_active && !suspended) return INVALID
     const teamId = key.team_id ?? user.team_id
@@ -238,7 +238,7 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
           const user = await userOf(tx, userId)
           if (user) return { user, erased: null }
           // IMPORTANT: a token issued before this subject's account was erased must never
-          // re-create it (data-rights.md: "refused even before it expires").
+          // re-create it (docs/spec/data-rights.md: "refused even before it expires").
           // Receipts written before pseudonyms were keyed carry the unkeyed hash: look for both.
           const { erasedAfter } = statements(tx)
           const erased =

@@ -59,7 +59,7 @@ export interface DeletionPreview {
   stripe: { customerId: string | null; subscriptions: string[] } | null
 }
 
-/** Longest a single erase transaction should hold the write lock (data-rights.md §2). */
+/** Longest a single erase transaction should hold the write lock (docs/spec/data-rights.md §2). */
 const CHUNK_TARGET_MS = 10
 /**
  * On PostgreSQL a chunk blocks no reader (MVCC), only this instance's other writes (its write

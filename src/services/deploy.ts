@@ -16,7 +16,7 @@ import { ownedApp } from './apps'
 import { MAX_POLICY_VERSIONS } from './pages'
 import { requireSeatable, type SeatDeps, withNewSeat } from './seats'
 
-/** Deploy history and policy snapshots kept per app (api-orbit.md). */
+/** Deploy history and policy snapshots kept per app (docs/spec/api-orbit.md). */
 export const MAX_DEPLOYS = 50
 /** Rendered versions kept on disk: the live one and the one before it. */
 const VERSIONS_KEPT = 2

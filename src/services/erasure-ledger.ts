@@ -19,7 +19,7 @@ import { hashUserId } from '../lib/pseudonym'
 /**
  * The erasure ledger: one JSON line per completed erasure, appended beside the database
  * (`erasure-ledger.jsonl`). It is what lets a restored backup forget again the accounts erased
- * after that backup was taken (data-rights.md: an erased account never comes back). It holds
+ * after that backup was taken (docs/spec/data-rights.md: an erased account never comes back). It holds
  * only what a receipt holds — the deletion id, the keyed pseudonym, times, counts and the Stripe
  * objects that were stopped — none of it personal data.
  */

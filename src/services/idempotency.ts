@@ -11,7 +11,7 @@ import {
 import { idempotencyKeys } from '../../db/tables'
 import { type Clock, DAY, SECOND } from '../lib/clock'
 
-/** Stored outcomes are replayed for 24 hours, then the key runs anew (traffic.md §3). */
+/** Stored outcomes are replayed for 24 hours, then the key runs anew (docs/spec/traffic.md §3). */
 export const IDEMPOTENCY_TTL_MS = DAY
 /** A claim still `in_progress` after this long belongs to a process that died: take it over. */
 export const STALE_CLAIM_MS = 60 * SECOND

@@ -11,7 +11,7 @@ import { recordAudit } from './audit'
 
 export type { ApiKeyRow }
 
-/** At most this many active (not retiring) keys per family (api-orbit.md, api-v1.md). */
+/** At most this many active (not retiring) keys per family (docs/spec/api-orbit.md, docs/spec/api-v1.md). */
 export const MAX_ACTIVE_KEYS = 10
 /** A rotated /v1 key keeps working this long. */
 export const ROTATION_OVERLAP_MS = DAY

@@ -124,7 +124,7 @@ export function policyWarnings(data: Record<string, unknown>): string[] {
   return warnings
 }
 
-/** Policy snapshots kept (and listed) per app (api-orbit.md). */
+/** Policy snapshots kept (and listed) per app (docs/spec/api-orbit.md). */
 export const MAX_POLICY_VERSIONS = 20
 
 /** Policy snapshots of an app, newest first, at most MAX_POLICY_VERSIONS. */

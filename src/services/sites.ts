@@ -36,7 +36,7 @@ export interface SitePatch {
   customHomepageHtml?: string | null
 }
 
-/** The largest custom homepage, in UTF-8 bytes (api-orbit.md: ≤ 50 KB). */
+/** The largest custom homepage, in UTF-8 bytes (docs/spec/api-orbit.md: ≤ 50 KB). */
 export const MAX_HOMEPAGE_BYTES = 50 * 1024
 
 /**

@@ -5,7 +5,7 @@ import type { BillingEvent } from '../billing/port'
 import { atStripe, type BillingDeps, completeCheckout, requireBilling, underBillingLock } from './billing'
 import { mirror } from './subscription-mirror'
 
-/** The events that change the local mirror (api-orbit.md); others are acknowledged and ignored. */
+/** The events that change the local mirror (docs/spec/api-orbit.md); others are acknowledged and ignored. */
 export const HANDLED_EVENTS = [
   'checkout.session.completed',
   'customer.subscription.updated',

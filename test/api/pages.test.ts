@@ -109,7 +109,7 @@ describe('policy versions', () => {
   })
 })
 
-// One invalid value for every field constraint of api-orbit.md ("Pages"): [page, body, field].
+// One invalid value for every field constraint of docs/spec/api-orbit.md ("Pages"): [page, body, field].
 const INVALID: [string, Record<string, unknown>, string][] = [
   ['policy', { 'app-info': { app_name: 'x'.repeat(201) } }, 'app-info'],
   ['policy', { 'app-info': { email: 'not-an-email' } }, 'app-info'],

@@ -38,7 +38,7 @@ function operationsOf(document: any): Operation[] {
 
 type Credential = 'api key' | 'session' | 'runtime key' | 'operator session' | 'none' | 'garbage'
 
-/** The credential the route takes (traffic.md §1), so most requests get past authentication. */
+/** The credential the route takes (docs/spec/traffic.md §1), so most requests get past authentication. */
 function rightCredential(path: string): Credential {
   if (path.startsWith('/api')) return 'api key'
   if (path.startsWith('/v1/admin')) return 'operator session'

@@ -6,7 +6,7 @@ import { freePort } from '../support/binary'
 import { createTestApp, type TestApp } from '../support/harness'
 import { type RedisProcess, startRedis } from '../support/redis'
 
-// Redis unreachable, stalled or restarted under a running app (README, "Rate limits"): requests
+// Redis unreachable, stalled or restarted under a running app (docs/operations.md, "When a service it depends on fails"; docs/api-notes.md): requests
 // never hang on it nor answer 500, /readyz names it, one log line per outage, and the app goes
 // back to Redis by itself once it answers.
 const HAS_REDIS = Bun.which('redis-server') !== null

@@ -441,7 +441,7 @@ describe('operator hard delete', () => {
 })
 
 // PostgreSQL keeps dead row versions until VACUUM; an erasure runs it on what it touched, the
-// stored files (sites, icons, certificates) included (README, "On PostgreSQL").
+// stored files (sites, icons, certificates) included (docs/postgresql.md).
 if (onPostgres)
   describe('erasure on PostgreSQL', () => {
     it('vacuums the tables it touched, stored files included, and leaves no dead rows there', async () => {

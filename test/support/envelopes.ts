@@ -21,7 +21,7 @@ export function expectV1Error(body: any, code: string, headers: Headers) {
   return body
 }
 
-/** The fields of a /v1 `user` object (api-v1.md), sorted: account reads and the export agree. */
+/** The fields of a /v1 `user` object (docs/spec/api-v1.md), sorted: account reads and the export agree. */
 export const V1_USER_FIELDS = [
   'abuse_flags',
   'avatar_url',

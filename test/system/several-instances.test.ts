@@ -11,7 +11,7 @@ import { ONE_PASS, onPostgres } from '../support/test-database'
 
 // Three `custodian serve` processes on one PostgreSQL database and one Redis, each with a storage
 // directory of its own (so that whatever they share, they share through the database): what the
-// README's "Several instances" promises, checked from outside. It starts its own cluster, so it is
+// docs/postgresql.md's "Several instances" promises, checked from outside. It starts its own cluster, so it is
 // registered in one pass only (the default one; the PostgreSQL pass runs the rest of the suite).
 
 interface Instance {

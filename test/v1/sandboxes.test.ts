@@ -141,7 +141,7 @@ describe('POST /v1/sandboxes', () => {
     expect(again.headers.get('idempotent-replayed')).toBe('true')
     expect(again.headers.get('content-type')).toBe(first.headers.get('content-type'))
     expect(await again.text()).toBe(firstText)
-    // Over the quota: the transaction rolls back, the 429 is not stored (traffic.md §3), and the
+    // Over the quota: the transaction rolls back, the 429 is not stored (docs/spec/traffic.md §3), and the
     // same key runs anew once the quota allows it.
     const refused = await send('two')
     expect(refused.status).toBe(429)

@@ -3,7 +3,7 @@ import { sha256Hex } from '../../lib/crypto'
 import { stateOf } from '../request-state'
 
 /**
- * What makes two requests "the same" (traffic.md §3): method, path, query and the body — its
+ * What makes two requests "the same" (docs/spec/traffic.md §3): method, path, query and the body — its
  * canonical JSON for JSON bodies (key order and spacing do not matter), the form fields and file
  * digests for multipart (the boundary does not matter), the raw bytes otherwise. Reads the bytes
  * the body guard kept, so the route still has them.

@@ -34,7 +34,7 @@ export interface IdempotencyOptions {
 }
 
 /**
- * Idempotency keys (traffic.md §3) on POST/PUT/PATCH/DELETE of both dialects, scoped to the
+ * Idempotency keys (docs/spec/traffic.md §3) on POST/PUT/PATCH/DELETE of both dialects, scoped to the
  * authenticated principal. The claim is taken before routing; the outcome is stored once the
  * response exists (2xx and 4xx; a 5xx releases the claim so a retry runs again). A repeat with the
  * same request replays the stored bytes with `Idempotent-Replayed: true` and the handler does not
@@ -44,7 +44,7 @@ export interface IdempotencyOptions {
 export function idempotencyParts({ store, clock, onReplay, claimedWithin }: IdempotencyOptions) {
   async function settle(principal: string, key: string, response: Response, request: Request) {
     const { pendingClaim: pending, claimTaken, secretResponse } = stateOf(request)
-    // traffic.md §3: 401 and 429 are never stored (a refusal must not outlive its cause), and a
+    // docs/spec/traffic.md §3: 401 and 429 are never stored (a refusal must not outlive its cause), and a
     // 5xx releases the claim so a retry runs again. A claim never taken has nothing to release
     // (and must not release another request's).
     if (response.status >= 500 || response.status === 401 || response.status === 429) {

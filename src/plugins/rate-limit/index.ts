@@ -76,7 +76,7 @@ export const rateLimitStep = (options: RateLimitOptions): GateStep => {
     if (!decision.allowed) {
       options.onRejected?.(policy.name)
       // The sliding window's estimate can put the next slot past one window (3,648 s for a
-      // 10/3600 policy); never advertise more than the window (README, "Rate limits").
+      // 10/3600 policy); never advertise more than the window (docs/operations.md, "When a service it depends on fails"; docs/api-notes.md).
       const retryAfter = Math.max(
         1,
         Math.min(Math.ceil(decision.retryAfterMs / 1000), Math.round(policy.windowMs / 1000)),

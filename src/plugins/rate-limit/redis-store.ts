@@ -57,7 +57,7 @@ class RedisTimeout extends Error {
 }
 
 /**
- * Redis with a policy for when it does not answer (README, "Rate limits"): no request waits for
+ * Redis with a policy for when it does not answer (docs/operations.md, "When a service it depends on fails"; docs/api-notes.md): no request waits for
  * it longer than `timeoutMs`. Past that — or at once while Redis is known to be down — the request
  * is counted in this instance's own memory window (limits then hold per instance), the outage is
  * logged once and shown on /readyz, and a background loop reconnects for as long as it takes.

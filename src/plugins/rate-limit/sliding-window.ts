@@ -1,5 +1,5 @@
 /**
- * The sliding-window counter (traffic.md §2), pure: the clock comes in as `now`.
+ * The sliding-window counter (docs/spec/traffic.md §2), pure: the clock comes in as `now`.
  *
  * Windows sit on a fixed grid of `windowMs`. The estimate of requests in the rolling window that
  * ends at `now` is the current window's count plus the previous window's count weighted by the

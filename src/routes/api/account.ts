@@ -104,7 +104,7 @@ export const apiAccountRoutes = (deps: AppDeps) => {
 
 /**
  * A retried DELETE /api/account (same credential, same Idempotency-Key) after the account is gone
- * replays its 204 rather than a 401 (data-rights.md §2): the credential no longer exists, but the
+ * replays its 204 rather than a 401 (docs/spec/data-rights.md §2): the credential no longer exists, but the
  * receipt remembers a hash of it with the key.
  */
 export function replayCompletedDeletion({ store }: AppDeps) {

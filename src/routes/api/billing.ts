@@ -56,7 +56,7 @@ const Invoice = t.Object({
 })
 
 /**
- * /api billing (api-orbit.md "Billing"). With billing off every route answers 403 FORBIDDEN.
+ * /api billing (docs/spec/api-orbit.md "Billing"). With billing off every route answers 403 FORBIDDEN.
  * Statuses are the /api ones (a usable `trialing` reads as `active`).
  */
 export const apiBillingRoutes = (deps: AppDeps) =>

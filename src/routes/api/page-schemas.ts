@@ -1,7 +1,7 @@
 import { t } from 'elysia'
 import { nullable, oneOf } from '../../projections/schema-helpers'
 
-// Request schemas of the /api page routes: every limit and format of api-orbit.md ("Pages").
+// Request schemas of the /api page routes: every limit and format of docs/spec/api-orbit.md ("Pages").
 // Optional text fields also accept "" and null (forms send empty fields), never other types.
 
 const text = (max: number) => t.String({ maxLength: max, error: `must be text of at most ${max} characters` })

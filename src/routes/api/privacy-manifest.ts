@@ -75,7 +75,7 @@ plistResponses['200'] = {
   content: { 'application/x-plist': { schema: { type: 'string' } } },
 }
 
-/** The iOS privacy manifest of an app (api-orbit.md): config, wizard starter, plist, Apple's lists. */
+/** The iOS privacy manifest of an app (docs/spec/api-orbit.md): config, wizard starter, plist, Apple's lists. */
 export const apiPrivacyManifestRoutes = (deps: AppDeps) =>
   new Elysia()
     .use(principalContext)
