@@ -62,7 +62,8 @@ const DESCRIPTIONS: Record<number, string> = {
   429: 'Too many requests (rate limit or quota)',
   500: 'Internal error',
   502: 'Payment provider unreachable',
-  503: 'Feature unavailable',
+  503: 'Feature unavailable, or the database unreachable for now (see Retry-After)',
+  507: 'The server’s disk is full; nothing was changed (see Retry-After)',
 }
 
 export interface RouteDoc<Ok> {
@@ -87,17 +88,18 @@ type Dialect = 'api' | 'v1'
  * The error statuses as literal keys: with a plain `number` key every status, 200 included, would
  * also map to the error body, and typed clients (Eden Treaty) would see errors in `data`.
  */
-type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503
+type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 507
 type ErrorSchemas = Record<ErrorStatus, typeof ApiErrorBody | typeof V1ErrorBody>
 
 function errorStatuses(doc: RouteDoc<unknown>): number[] {
   const statuses = new Set<number>(doc.errors ?? [])
   // 403: every credentialed route refuses an account scheduled for deletion (account_deleted).
   if (!doc.public) statuses.add(401).add(403).add(429)
-  statuses.add(500)
-  if (doc.body) statuses.add(400).add(413).add(415)
+  // 503: the database unreachable; 507: a write on a full disk (docs/operations.md, outages).
+  statuses.add(500).add(503)
+  if (doc.body) statuses.add(400).add(413).add(415).add(507)
   // Mutating routes: a body may be sent even where none is expected, and the body guard checks it.
-  if (doc.idempotent) statuses.add(400).add(409).add(413).add(415).add(422)
+  if (doc.idempotent) statuses.add(400).add(409).add(413).add(415).add(422).add(507)
   return [...statuses].sort((a, b) => a - b)
 }
 

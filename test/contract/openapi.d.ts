@@ -1609,6 +1609,15 @@ export interface components {
                 "application/json": components["schemas"]["ApiError"];
             };
         };
+        /** @description Feature unavailable, or the database unreachable for now (see Retry-After) */
+        ApiError503: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiError"];
+            };
+        };
         /** @description Invalid request or fields, or an invalid Idempotency-Key */
         ApiError400: {
             headers: {
@@ -1656,6 +1665,15 @@ export interface components {
         };
         /** @description Payment provider unreachable */
         ApiError502: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiError"];
+            };
+        };
+        /** @description The server’s disk is full; nothing was changed (see Retry-After) */
+        ApiError507: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1771,6 +1789,15 @@ export interface components {
                 "application/json": components["schemas"]["V1Error"];
             };
         };
+        /** @description Feature unavailable, or the database unreachable for now (see Retry-After) */
+        V1Error503: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["V1Error"];
+            };
+        };
         /** @description OK */
         GetMe200: {
             headers: {
@@ -1825,6 +1852,15 @@ export interface components {
                 "application/json": components["schemas"]["V1Error"];
             };
         };
+        /** @description The server’s disk is full; nothing was changed (see Retry-After) */
+        V1Error507: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["V1Error"];
+            };
+        };
         /** @description OK */
         DeleteMe200: {
             headers: {
@@ -1841,15 +1877,6 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["DeleteMe202"];
-            };
-        };
-        /** @description Feature unavailable */
-        V1Error503: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["V1Error"];
             };
         };
         /** @description Created */
@@ -2052,6 +2079,7 @@ export interface operations {
             403: components["responses"]["ApiError403"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     getAccount: {
@@ -2119,6 +2147,7 @@ export interface operations {
             403: components["responses"]["ApiError403"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     deleteAccount: {
@@ -2169,6 +2198,8 @@ export interface operations {
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
             502: components["responses"]["ApiError502"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     exportAccount: {
@@ -2222,6 +2253,7 @@ export interface operations {
             403: components["responses"]["ApiError403"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     listApiKeys: {
@@ -2255,6 +2287,7 @@ export interface operations {
             403: components["responses"]["ApiError403"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     createApiKey: {
@@ -2298,6 +2331,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     deleteApiKey: {
@@ -2328,6 +2363,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     listApps: {
@@ -2361,6 +2398,7 @@ export interface operations {
             403: components["responses"]["ApiError403"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     createApp: {
@@ -2400,6 +2438,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     getApp: {
@@ -2431,6 +2471,7 @@ export interface operations {
             404: components["responses"]["ApiError404"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     deleteApp: {
@@ -2462,6 +2503,8 @@ export interface operations {
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
             502: components["responses"]["ApiError502"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     getSite: {
@@ -2481,6 +2524,7 @@ export interface operations {
             404: components["responses"]["ApiError404"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     updateSite: {
@@ -2515,6 +2559,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     uploadIcon: {
@@ -2550,6 +2596,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     getSmartBanner: {
@@ -2569,6 +2617,7 @@ export interface operations {
             404: components["responses"]["ApiError404"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     saveSmartBanner: {
@@ -2604,6 +2653,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     uploadWellKnownFile: {
@@ -2641,6 +2692,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     getPolicy: {
@@ -2677,6 +2730,7 @@ export interface operations {
             404: components["responses"]["ApiError404"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     savePolicy: {
@@ -2730,6 +2784,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     listPolicyVersions: {
@@ -2763,6 +2819,7 @@ export interface operations {
             404: components["responses"]["ApiError404"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     getPolicyVersion: {
@@ -2800,6 +2857,7 @@ export interface operations {
             404: components["responses"]["ApiError404"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     getSupportPage: {
@@ -2819,6 +2877,7 @@ export interface operations {
             404: components["responses"]["ApiError404"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     saveSupportPage: {
@@ -2856,6 +2915,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     getDeletionPage: {
@@ -2875,6 +2936,7 @@ export interface operations {
             404: components["responses"]["ApiError404"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     saveDeletionPage: {
@@ -2912,6 +2974,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     getTestflightPage: {
@@ -2931,6 +2995,7 @@ export interface operations {
             404: components["responses"]["ApiError404"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     saveTestflightPage: {
@@ -2965,6 +3030,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     getAasa: {
@@ -2984,6 +3051,7 @@ export interface operations {
             404: components["responses"]["ApiError404"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     saveAasa: {
@@ -3017,6 +3085,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     privacyManifestReference: {
@@ -3062,6 +3132,7 @@ export interface operations {
             403: components["responses"]["ApiError403"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     getPrivacyManifest: {
@@ -3081,6 +3152,7 @@ export interface operations {
             404: components["responses"]["ApiError404"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     savePrivacyManifest: {
@@ -3122,6 +3194,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     syncPrivacyManifestFromWizard: {
@@ -3146,6 +3220,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     downloadPrivacyManifest: {
@@ -3173,6 +3249,7 @@ export interface operations {
             404: components["responses"]["ApiError404"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     deployApp: {
@@ -3239,6 +3316,8 @@ export interface operations {
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
             502: components["responses"]["ApiError502"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     getDeployHistory: {
@@ -3271,6 +3350,7 @@ export interface operations {
             404: components["responses"]["ApiError404"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     createSubscription: {
@@ -3316,6 +3396,8 @@ export interface operations {
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
             502: components["responses"]["ApiError502"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     createCheckoutSession: {
@@ -3361,6 +3443,8 @@ export interface operations {
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
             502: components["responses"]["ApiError502"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     verifyCheckout: {
@@ -3410,6 +3494,8 @@ export interface operations {
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
             502: components["responses"]["ApiError502"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     cancelSubscription: {
@@ -3447,6 +3533,8 @@ export interface operations {
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
             502: components["responses"]["ApiError502"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     reactivateSubscription: {
@@ -3482,6 +3570,8 @@ export interface operations {
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
             502: components["responses"]["ApiError502"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     changePlan: {
@@ -3524,6 +3614,8 @@ export interface operations {
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
             502: components["responses"]["ApiError502"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     createSetupIntent: {
@@ -3556,6 +3648,8 @@ export interface operations {
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
             502: components["responses"]["ApiError502"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     setPaymentMethod: {
@@ -3594,6 +3688,8 @@ export interface operations {
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
             502: components["responses"]["ApiError502"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     createBillingPortalSession: {
@@ -3627,6 +3723,8 @@ export interface operations {
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
             502: components["responses"]["ApiError502"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     listInvoices: {
@@ -3667,6 +3765,7 @@ export interface operations {
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
             502: components["responses"]["ApiError502"];
+            503: components["responses"]["ApiError503"];
         };
     };
     stripeWebhook: {
@@ -3696,6 +3795,7 @@ export interface operations {
             403: components["responses"]["ApiError403"];
             500: components["responses"]["ApiError500"];
             502: components["responses"]["ApiError502"];
+            503: components["responses"]["ApiError503"];
         };
     };
     setCustomDomain: {
@@ -3744,6 +3844,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     removeCustomDomain: {
@@ -3774,6 +3876,8 @@ export interface operations {
             422: components["responses"]["ApiError422"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
         };
     };
     getCustomDomainStatus: {
@@ -3807,6 +3911,7 @@ export interface operations {
             404: components["responses"]["ApiError404"];
             429: components["responses"]["ApiError429"];
             500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
         };
     };
     tlsAllowed: {
@@ -3887,6 +3992,7 @@ export interface operations {
             403: components["responses"]["V1Error403"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
         };
     };
     getMe: {
@@ -3903,6 +4009,7 @@ export interface operations {
             403: components["responses"]["V1Error403"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
         };
     };
     deleteMe: {
@@ -3928,6 +4035,7 @@ export interface operations {
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
             503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
     updateMe: {
@@ -3957,6 +4065,8 @@ export interface operations {
             422: components["responses"]["V1Error422"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
     requestAccountDeletion: {
@@ -3982,6 +4092,7 @@ export interface operations {
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
             503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
     restoreAccount: {
@@ -4004,6 +4115,7 @@ export interface operations {
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
             503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
     listKeys: {
@@ -4056,6 +4168,7 @@ export interface operations {
             403: components["responses"]["V1Error403"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
         };
     };
     createKey: {
@@ -4081,6 +4194,8 @@ export interface operations {
             422: components["responses"]["V1Error422"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
     rotateKey: {
@@ -4109,6 +4224,8 @@ export interface operations {
             422: components["responses"]["V1Error422"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
     revokeKey: {
@@ -4139,6 +4256,8 @@ export interface operations {
             422: components["responses"]["V1Error422"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
     adminListUsers: {
@@ -4171,6 +4290,7 @@ export interface operations {
             403: components["responses"]["V1Error403"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
         };
     };
     adminCreateUser: {
@@ -4208,6 +4328,8 @@ export interface operations {
             422: components["responses"]["V1Error422"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
     adminGetUser: {
@@ -4273,6 +4395,7 @@ export interface operations {
             404: components["responses"]["V1Error404"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
         };
     };
     adminHardDeleteUser: {
@@ -4321,6 +4444,7 @@ export interface operations {
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
             503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
     adminCreateUserKey: {
@@ -4368,6 +4492,8 @@ export interface operations {
             422: components["responses"]["V1Error422"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
     adminSetUserTier: {
@@ -4410,6 +4536,8 @@ export interface operations {
             422: components["responses"]["V1Error422"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
     adminListDeletions: {
@@ -4441,6 +4569,7 @@ export interface operations {
             403: components["responses"]["V1Error403"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
         };
     };
     listSandboxes: {
@@ -4475,6 +4604,7 @@ export interface operations {
             403: components["responses"]["V1Error403"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
         };
     };
     createSandbox: {
@@ -4519,6 +4649,8 @@ export interface operations {
             422: components["responses"]["V1Error422"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
     getSandbox: {
@@ -4538,6 +4670,7 @@ export interface operations {
             404: components["responses"]["V1Error404"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
         };
     };
     destroySandbox: {
@@ -4568,6 +4701,8 @@ export interface operations {
             422: components["responses"]["V1Error422"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
     setSandboxTimeout: {
@@ -4618,6 +4753,8 @@ export interface operations {
             422: components["responses"]["V1Error422"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
     hibernateSandbox: {
@@ -4642,6 +4779,8 @@ export interface operations {
             422: components["responses"]["V1Error422"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
     resumeSandbox: {
@@ -4666,6 +4805,8 @@ export interface operations {
             422: components["responses"]["V1Error422"];
             429: components["responses"]["V1Error429"];
             500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
         };
     };
 }
