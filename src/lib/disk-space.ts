@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 
 /**
@@ -10,6 +10,8 @@ export function writeProblemIn(directory: string, bytes = 64 * 1024): string | n
   const probe = join(directory, `.custodian-probe-${process.pid}`)
   let fd: number | null = null
   try {
+    // A directory not made yet is made, as the first deploy would make it.
+    mkdirSync(directory, { recursive: true, mode: 0o700 })
     fd = openSync(probe, 'w', 0o600)
     const chunk = new Uint8Array(Math.min(bytes, 64 * 1024))
     for (let written = 0; written < bytes; written += chunk.length) writeSync(fd, chunk)
