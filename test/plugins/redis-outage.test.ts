@@ -166,3 +166,50 @@ describe.skipIf(!HAS_REDIS)('an erasure drops the account’s rate-limit counter
     }
   })
 })
+
+describe.skipIf(!HAS_REDIS)('a Redis that answers but refuses writes (a read-only replica)', () => {
+  it('counts locally without flapping: one outage line, however many requests', async () => {
+    const binary = Bun.which('redis-server') as string
+    const port = await freePort()
+    // A replica of a master that does not exist: it answers PING and reads, refuses every write.
+    const replica = Bun.spawn(
+      [
+        binary,
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--replicaof',
+        '127.0.0.1',
+        String(await freePort()),
+      ],
+      { stdout: 'ignore', stderr: 'ignore' },
+    )
+    const lines: string[] = []
+    const t = createTestApp({
+      env: { REDIS_URL: `redis://127.0.0.1:${port}`, RATE_LIMIT_DEFAULT: '3/60' },
+      logger: createLogger('info', (line) => lines.push(line)),
+    })
+    try {
+      await Bun.sleep(300)
+      expect(await t.deps.rateLimitStore.ready?.(1500)).toBe(false)
+      const u = await t.createUser()
+      const statuses: number[] = []
+      for (let i = 0; i < 20; i++)
+        statuses.push((await t.request('GET', '/api/status', { token: u.apiKey })).status)
+      expect(statuses.slice(0, 3)).toEqual([200, 200, 200])
+      expect(new Set(statuses.slice(3))).toEqual(new Set([429]))
+      expect((await t.json('GET', '/readyz')).body.redis).toBe('unreachable')
+      expect(lines.filter((l) => l.includes('"msg":"redis unavailable"'))).toHaveLength(1)
+      expect(lines.filter((l) => l.includes('"msg":"redis available again"'))).toHaveLength(0)
+    } finally {
+      await t.deps.rateLimitStore.close?.()
+      t.deps.outages.stop()
+      t.close()
+      replica.kill()
+      await replica.exited
+    }
+  })
+})

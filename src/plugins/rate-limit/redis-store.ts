@@ -176,9 +176,14 @@ export class RedisRateLimitStore implements RateLimitStore {
     })
   }
 
-  /** A fresh client each attempt (a stalled connection is never reused), until one answers PING. */
+  /**
+   * A fresh client each attempt (a stalled connection is never reused), until one runs the
+   * counting script: a PING would pass on a server that refuses writes (a read-only replica, out
+   * of memory), and the store would flap between Redis and the local window on every request.
+   */
   private async reconnectLoop() {
     let wait = this.options.reconnectMs ?? 250
+    const probeKey = `${this.prefix}probe`
     while (!this.closed) {
       this.client?.close()
       const client = new RedisClient(this.url, {
@@ -194,8 +199,15 @@ export class RedisRateLimitStore implements RateLimitStore {
       this.sha = null
       try {
         await Promise.race([
-          client.connect().then(() => client.send('PING', [])),
-          new Promise((_, reject) => setTimeout(() => reject(new RedisTimeout('PING timed out')), 2000)),
+          client
+            .connect()
+            .then(() =>
+              this.evaluate(client, probeKey, { name: 'default', limit: 1, windowMs: 1000 }, Date.now()),
+            )
+            .then(() => client.send('DEL', [probeKey])),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new RedisTimeout('no answer to the probe')), 2000),
+          ),
         ])
         if (this.closed) return
         this.up = true
