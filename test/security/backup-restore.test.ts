@@ -207,4 +207,18 @@ describeSqlite('backups that keep erasures', () => {
     expect(restored.code).toBe(0)
     expect(restored.stderr).toContain('erasing again the accounts erased since the backup\n')
   })
+
+  it('leaves no stale lock behind a server killed with -9', async () => {
+    const { dir, t } = await deployment()
+    const backup = join(dir, 'before.db')
+    expect((await cli(['backup', '--to', backup])).code).toBe(0)
+    t.close()
+    const port = await freePort()
+    const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent' }
+    const server = Bun.spawn([...SOURCE_CLI, 'serve'], { cwd: dir, env, stdout: 'ignore', stderr: 'ignore' })
+    await waitForPort(port, 'custodian serve')
+    server.kill('SIGKILL')
+    await server.exited
+    expect((await runToEnd([...SOURCE_CLI, 'restore', '--from', backup], env, dir)).code).toBe(0)
+  })
 })
