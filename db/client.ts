@@ -39,6 +39,13 @@ export interface Store {
   readonly lock: TransactionLock
   /** Holds back write transactions while reads go on (db/write-pause.ts; SQLite's WAL restart). */
   readonly writes: WritePause
+  /**
+   * Tells every other instance on this database that something happened on `channel`
+   * (PostgreSQL's NOTIFY). One process owns a SQLite store: there, nobody else is told.
+   */
+  announce(channel: string): Promise<void>
+  /** Calls `fn` when another instance announces on `channel`; resolves to a function that stops it. */
+  onAnnouncement(channel: string, fn: () => void): Promise<() => Promise<void>>
   close(): void
 }
 
@@ -108,6 +115,8 @@ export function openStore(path: string): Store {
     lock: new TransactionLock(),
     writes: new WritePause(),
     transact: (kind, fn) => sqliteTransaction(store, kind, fn),
+    announce: async () => {},
+    onAnnouncement: async () => async () => {},
     close() {
       sqlite.close()
     },

@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { startBackgroundCheckpoints } from '../db/checkpointer'
 import { isMemoryPath, openStore, type Store, writeProblem } from '../db/client'
+import { unavailability } from '../db/errors'
 import { DatabaseInUse, takeInstanceLock } from '../db/instance-lock'
 import { DatabaseNewerThanBinary, migrate } from '../db/migrate'
 import { movedMessage, movedTo } from '../db/moved'
@@ -18,6 +19,7 @@ import { SELF } from './lib/self'
 import { lastResortResponse } from './plugins/error-envelope'
 import { checkBillingCredentials } from './services/billing-health'
 import { applyErasureLedger } from './services/deletion'
+import { copyErasuresFromStore, ERASURES_CHANNEL } from './services/erasure-ledger'
 import { causeOf, StartupError } from './startup-error'
 import { purgeOnce } from './workers/purge'
 import { startScheduler } from './workers/scheduler'
@@ -41,6 +43,36 @@ export function ensureDataDirectories(config: Config) {
   if (!isMemoryPath(config.databasePath))
     make('DATABASE_PATH', config.databasePath, dirname(config.databasePath))
   make('STORAGE_DIR', config.storageDir, config.storageDir)
+}
+
+/**
+ * Keeps this instance's erasure ledger holding every erasure, whichever instance completed it: on
+ * each announcement (PostgreSQL NOTIFY) and every worker interval, which catches up a missed one.
+ */
+async function startLedgerSync(deps: AppDeps) {
+  const copy = () =>
+    copyErasuresFromStore(deps.store, deps.erasureLedger).catch((error) => {
+      const down = unavailability(error)
+      if (down) deps.outages.failed(down.dependency, down.reason)
+      else deps.logger.warn('could not copy completed erasures into the ledger', errorFields(error))
+    })
+  const unlisten = await deps.store
+    .onAnnouncement(ERASURES_CHANNEL, () => void copy())
+    .catch((error) => {
+      deps.logger.warn(
+        'not told of other instances’ erasures (copied every worker interval instead)',
+        errorFields(error),
+      )
+      return async () => {}
+    })
+  const timer = setInterval(() => void copy(), deps.config.workerIntervalMs)
+  timer.unref?.()
+  return {
+    async stop() {
+      clearInterval(timer)
+      await unlisten().catch(() => {})
+    },
+  }
 }
 
 /** One server per SQLite file: a second one (or a restore) would lose writes (db/instance-lock.ts). */
@@ -217,6 +249,7 @@ export async function serve(
     deps.logger,
     (deps.store as Partial<PgStore>).locks?.tryJob,
   )
+  const ledgerSync = await startLedgerSync(deps)
 
   let stopping = false
   const shutdown = async (signal: string) => {
@@ -234,6 +267,7 @@ export async function serve(
     }
     tls?.stop()
     await workers.stop()
+    await ledgerSync.stop()
     await deps.rateLimitStore.close?.()
     deps.outages.stop()
     await checkpoints?.stop()

@@ -123,6 +123,16 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
     }),
     locks,
     transact,
+    async announce(channel) {
+      await ready
+      await (client as SQL).notify(channel, '')
+    },
+    async onAnnouncement(channel, fn) {
+      await ready
+      // Bun keeps one LISTEN connection and re-subscribes after it reconnects.
+      const subscription = await (client as SQL).listen(channel, () => fn())
+      return () => subscription.unlisten()
+    },
     close() {
       locks.close()
       void client?.close()

@@ -23,7 +23,7 @@ import { subscriptionOfUser } from './account-overview'
 import { getUser } from './accounts'
 import { recordAudit } from './audit'
 import { atStripeFailClosed } from './billing'
-import { type ErasureLedger, ledgerEntryOf, reconcileLedger } from './erasure-ledger'
+import { ERASURES_CHANNEL, type ErasureLedger, ledgerEntryOf, reconcileLedger } from './erasure-ledger'
 
 export type { DeletionRow }
 
@@ -444,6 +444,12 @@ async function finish(deps: DeletionDeps, job: DeletionRow): Promise<DeletionRow
   })
   deps.metrics?.deletionStep('done')
   deps.erasureLedger?.append(ledgerEntryOf(row))
+  // The other instances copy it into their own ledgers (erasure-ledger.ts, copyErasuresFromStore).
+  deps.store
+    .announce(ERASURES_CHANNEL)
+    .catch((error) =>
+      deps.logger.warn('could not announce an erasure to other instances', errorFields(error)),
+    )
   if (deps.store.dialect === 'postgres') vacuumSoon(deps)
   else scrubWalSoon(deps)
   return row

@@ -10,7 +10,7 @@ import {
   renameSync,
 } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { eq } from 'drizzle-orm'
+import { eq, inArray } from 'drizzle-orm'
 import { isMemoryPath, readTransaction, type Store, writeTransaction } from '../../db/client'
 import type { DeletionMode } from '../../db/schema'
 import { accountDeletions, users } from '../../db/tables'
@@ -67,12 +67,22 @@ export class ErasureLedger {
   startOver() {
     if (!this.path) return
     if (existsSync(this.path)) renameSync(this.path, `${this.path}.unreadable-${Date.now()}`)
+    this.known = null
     this.ensureExists()
+  }
+
+  /** Deletion ids already in the file (read once, then kept up to date by append). */
+  private known: Set<string> | null = null
+
+  has(id: string): boolean {
+    this.known ??= new Set(this.entries().map((e) => e.id))
+    return this.known.has(id)
   }
 
   /** Appends one entry, on a line of its own, and syncs it to disk before returning. */
   append(entry: LedgerEntry) {
     if (!this.path) return
+    this.known?.add(entry.id)
     // IMPORTANT: a crash mid-append leaves a torn last line without its newline; an entry appended
     // after it would join that line and be unreadable too.
     const lead = this.endsTorn() ? '\n' : ''
@@ -190,4 +200,33 @@ export async function reconcileLedger(
     }
   })
   return result
+}
+
+/** Where instances announce a completed erasure (PostgreSQL NOTIFY; db/client.ts, announce). */
+export const ERASURES_CHANNEL = 'custodian_erasures'
+
+/**
+ * Appends to this instance's ledger every completed erasure the database holds and the ledger
+ * lacks — those other instances completed. Run when another instance announces one and on every
+ * worker turn (which catches up what a missed notification did not bring), so that every
+ * instance's ledger holds every erasure: losing one instance's volume loses none, and whichever
+ * instance starts after a `pg_restore` erases again what any of them erased. Answers how many
+ * entries it appended.
+ */
+export async function copyErasuresFromStore(store: Store, ledger: ErasureLedger): Promise<number> {
+  if (!ledger.path) return 0
+  const done = await readTransaction(store, (tx) =>
+    tx
+      .select({ id: accountDeletions.id })
+      .from(accountDeletions)
+      .where(eq(accountDeletions.step, 'done'))
+      .all(),
+  )
+  const missing = done.filter((r) => !ledger.has(r.id)).map((r) => r.id)
+  if (missing.length === 0) return 0
+  const rows = await readTransaction(store, (tx) =>
+    tx.select().from(accountDeletions).where(inArray(accountDeletions.id, missing)).all(),
+  )
+  for (const row of rows) if (row.step === 'done' && !ledger.has(row.id)) ledger.append(ledgerEntryOf(row))
+  return rows.length
 }

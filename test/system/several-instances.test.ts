@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SQL, type Subprocess } from 'bun'
 import { freePort, runToEnd, SOURCE_CLI, waitForPort } from '../support/binary'
 import { pngBytes } from '../support/images'
-import { hasPostgres, type PostgresCluster, startPostgres } from '../support/postgres'
+import { hasPostgres, type PostgresCluster, postgresBin, startPostgres } from '../support/postgres'
 import { type RedisProcess, startRedis } from '../support/redis'
 import { ONE_PASS, onPostgres } from '../support/test-database'
 
@@ -276,6 +276,72 @@ register('several instances on one PostgreSQL and one Redis', () => {
     // The exports did overlap the writes: they saw different numbers of sandboxes.
     expect(seen.size).toBeGreaterThan(1)
   }, 60_000)
+
+  it('shares the erasure ledger: every instance holds every erasure, so a restore forgets it again without the eraser', async () => {
+    // A database of its own (a pg_restore must not disturb the other tests) and two instances.
+    await cluster.sql`CREATE DATABASE ledgers`
+    const ledgersUrl = url.replace('/several?', '/ledgers?')
+    // Workers an hour apart: Y can only learn of X's erasure by its announcement (NOTIFY).
+    const own = { DATABASE_URL: ledgersUrl, INSTANCES: '2', WORKER_INTERVAL_SECONDS: '3600' }
+    const startOn = async (name: string) => {
+      const port = await freePort()
+      const proc = Bun.spawn([...SOURCE_CLI, 'serve'], {
+        cwd: dir,
+        env: env(name, { ...own, PORT: String(port), HOST: '127.0.0.1' }),
+        stdout: 'ignore',
+        stderr: 'inherit',
+      })
+      spawned.push(proc)
+      await waitForPort(port, `instance ${name}`, 20_000)
+      return { name, base: `http://127.0.0.1:${port}`, process: proc }
+    }
+    const x = await startOn('x')
+    const y = await startOn('y')
+    const created = await runToEnd(
+      [...SOURCE_CLI, 'user', 'create', '--email', 'ledger@example.com', '--json'],
+      env('ledger-cli', own),
+      dir,
+    )
+    const { apiKey, userId } = JSON.parse(created.stdout) as { apiKey: string; userId: string }
+    const bin = postgresBin() as string
+    const socketDir = cluster.socketPath.replace(/\/\.s\.PGSQL\.\d+$/, '')
+    const dump = join(dir, 'ledgers-before-erasure.dump')
+    const pg = (tool: string, args: string[]) =>
+      runToEnd([join(bin, tool), '-h', socketDir, '-U', 'custodian', ...args], process.env)
+    expect((await pg('pg_dump', ['-Fc', '-f', dump, 'ledgers'])).code).toBe(0)
+
+    // Erased through X: Y (which did nothing) has the entry in its own ledger at once.
+    expect((await call(x, 'DELETE', '/api/account', apiKey)).status).toBe(204)
+    const ledgers = new SQL({ url: ledgersUrl, max: 1 })
+    try {
+      const [{ id: deletionId }] = await ledgers`SELECT id FROM account_deletions WHERE step = 'done'`
+      const yLedger = join(dir, 'y', 'erasure-ledger.jsonl')
+      const deadline = Date.now() + 10_000
+      const inY = () => existsSync(yLedger) && readFileSync(yLedger, 'utf8').includes(deletionId)
+      while (!inY() && Date.now() < deadline) await Bun.sleep(50)
+      expect(inY()).toBe(true)
+
+      // X's volume is lost; the operator restores the dump taken before the erasure.
+      for (const i of [x, y]) {
+        i.process.kill('SIGTERM')
+        await i.process.exited
+      }
+      rmSync(join(dir, 'x'), { recursive: true, force: true })
+      const restore = await pg('pg_restore', ['--clean', '--if-exists', '-d', 'ledgers', dump])
+      expect(restore.stderr).toBe('')
+      const usersNamed = async () =>
+        (await ledgers`SELECT count(*)::int AS n FROM users WHERE id = ${userId}`)[0].n
+      expect(await usersNamed()).toBe(1)
+      // Y alone, started on the restored database, erases the account again before it serves.
+      const again = await startOn('y')
+      expect(await usersNamed()).toBe(0)
+      expect((await call(again, 'GET', '/api/status', apiKey)).status).toBe(401)
+      again.process.kill('SIGTERM')
+      await again.process.exited
+    } finally {
+      await ledgers.close()
+    }
+  }, 90_000)
 
   it('finishes on B a deletion started on A after A is killed -9 mid-erasure, leaving nothing', async () => {
     const u = await newUser('victim@example.com')
