@@ -180,16 +180,27 @@ describeSqlite('backups that keep erasures', () => {
     expect(existsSync(databasePath)).toBe(true)
   })
 
-  it('refuses to restore under a running server, and a second server on the same file, naming the first', async () => {
-    const { dir, databasePath, t } = await deployment()
-    const backup = join(dir, 'before.db')
+  /** A deployment backed up, then served by a real `custodian serve` process on its file. */
+  async function servedWithBackup() {
+    const d = await deployment()
+    const backup = join(d.dir, 'before.db')
     expect((await cli(['backup', '--to', backup])).code).toBe(0)
-    t.close()
+    d.t.close()
     const port = await freePort()
     const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent' }
-    const server = Bun.spawn([...SOURCE_CLI, 'serve'], { cwd: dir, env, stdout: 'ignore', stderr: 'ignore' })
+    const server = Bun.spawn([...SOURCE_CLI, 'serve'], {
+      cwd: d.dir,
+      env,
+      stdout: 'ignore',
+      stderr: 'ignore',
+    })
+    await waitForPort(port, 'custodian serve')
+    return { ...d, backup, env, server }
+  }
+
+  it('refuses to restore under a running server, and a second server on the same file, naming the first', async () => {
+    const { dir, databasePath, backup, env, server } = await servedWithBackup()
     try {
-      await waitForPort(port, 'custodian serve')
       const restore = await runToEnd([...SOURCE_CLI, 'restore', '--from', backup], env, dir)
       expect(restore.code).toBe(1)
       expect(restore.stderr).toContain(`process ${server.pid}`)
@@ -209,14 +220,7 @@ describeSqlite('backups that keep erasures', () => {
   })
 
   it('leaves no stale lock behind a server killed with -9', async () => {
-    const { dir, t } = await deployment()
-    const backup = join(dir, 'before.db')
-    expect((await cli(['backup', '--to', backup])).code).toBe(0)
-    t.close()
-    const port = await freePort()
-    const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent' }
-    const server = Bun.spawn([...SOURCE_CLI, 'serve'], { cwd: dir, env, stdout: 'ignore', stderr: 'ignore' })
-    await waitForPort(port, 'custodian serve')
+    const { dir, backup, env, server } = await servedWithBackup()
     server.kill('SIGKILL')
     await server.exited
     expect((await runToEnd([...SOURCE_CLI, 'restore', '--from', backup], env, dir)).code).toBe(0)

@@ -2,6 +2,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SQL } from 'bun'
+import { runToEnd } from './binary'
 
 /**
  * A throwaway PostgreSQL cluster for tests: `initdb` in a temporary directory, a server listening
@@ -33,6 +34,15 @@ export function postgresBin(): string | null {
 }
 
 export const hasPostgres = () => postgresBin() !== null
+
+/** Runs one of PostgreSQL's client tools (pg_dump, pg_restore) against the cluster's socket. */
+export function postgresTool(cluster: PostgresCluster, tool: string, args: string[]) {
+  const socketDir = cluster.socketPath.replace(/\/\.s\.PGSQL\.\d+$/, '')
+  return runToEnd(
+    [join(postgresBin() as string, tool), '-h', socketDir, '-U', 'custodian', ...args],
+    process.env,
+  )
+}
 
 function run(argv: string[], asPostgres: boolean) {
   const command = asPostgres ? ['runuser', '-u', 'postgres', '--', ...argv] : argv

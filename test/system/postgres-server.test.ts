@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, runToEnd, SOURCE_CLI, waitForPort } from '../support/binary'
-import { hasPostgres, type PostgresCluster, postgresBin, startPostgres } from '../support/postgres'
+import { hasPostgres, type PostgresCluster, postgresTool, startPostgres } from '../support/postgres'
 
 // `custodian serve` on PostgreSQL, as an operator starts it: DATABASE_URL, the guard on several
 // instances, migrations at start, a user minted by the CLI, and the API answering from the
@@ -127,11 +127,8 @@ describe.skipIf(!hasPostgres())('custodian serve on PostgreSQL', () => {
     const extra = { DATABASE_URL: restoredUrl, INSTANCES: '1', DATABASE_PATH: join(dataDir, 'custodian.db') }
     const created = await cli(['user', 'create', '--email', 'restored@example.com', '--json'], extra)
     const { apiKey, userId } = JSON.parse(created.stdout) as { apiKey: string; userId: string }
-    const bin = postgresBin() as string
-    const socketDir = cluster.socketPath.replace(/\/\.s\.PGSQL\.\d+$/, '')
     const dump = join(dir, 'before-erasure.dump')
-    const pg = (tool: string, args: string[]) =>
-      runToEnd([join(bin, tool), '-h', socketDir, '-U', 'custodian', ...args], process.env)
+    const pg = (tool: string, args: string[]) => postgresTool(cluster, tool, args)
     expect((await pg('pg_dump', ['-Fc', '-f', dump, 'restored'])).code).toBe(0)
 
     const auth = { authorization: `Bearer ${apiKey}` }

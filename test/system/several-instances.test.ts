@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { SQL, type Subprocess } from 'bun'
 import { freePort, runToEnd, SOURCE_CLI, waitForPort } from '../support/binary'
 import { pngBytes } from '../support/images'
-import { hasPostgres, type PostgresCluster, postgresBin, startPostgres } from '../support/postgres'
+import { hasPostgres, type PostgresCluster, postgresTool, startPostgres } from '../support/postgres'
 import { type RedisProcess, startRedis } from '../support/redis'
 import { ONE_PASS, onPostgres } from '../support/test-database'
 
@@ -303,11 +303,8 @@ register('several instances on one PostgreSQL and one Redis', () => {
       dir,
     )
     const { apiKey, userId } = JSON.parse(created.stdout) as { apiKey: string; userId: string }
-    const bin = postgresBin() as string
-    const socketDir = cluster.socketPath.replace(/\/\.s\.PGSQL\.\d+$/, '')
     const dump = join(dir, 'ledgers-before-erasure.dump')
-    const pg = (tool: string, args: string[]) =>
-      runToEnd([join(bin, tool), '-h', socketDir, '-U', 'custodian', ...args], process.env)
+    const pg = (tool: string, args: string[]) => postgresTool(cluster, tool, args)
     expect((await pg('pg_dump', ['-Fc', '-f', dump, 'ledgers'])).code).toBe(0)
 
     // Erased through X: Y (which did nothing) has the entry in its own ledger at once.
