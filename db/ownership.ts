@@ -143,3 +143,14 @@ export function schemaTableNames(): string[] {
     .filter((value): value is SQLiteTable => is(value, SQLiteTable))
     .map((table) => getTableName(table))
 }
+
+/**
+ * Every table an erasure writes to: the owned ones, its receipts, the audit trail and (on
+ * PostgreSQL) the stored files. What the post-erasure VACUUM and `custodian compact` rewrite.
+ */
+export const ERASURE_TOUCHED_TABLES: readonly string[] = [
+  ...OWNED_TABLES.map((t) => t.name),
+  'account_deletions',
+  'audit_events',
+  'stored_files',
+]

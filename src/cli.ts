@@ -5,6 +5,7 @@ import { eq } from 'drizzle-orm'
 import { SignJWT } from 'jose'
 import { isMemoryPath, openStore, readTransaction, type Store, writeTransaction } from '../db/client'
 import { DatabaseInUse, type InstanceLock, takeInstanceLock } from '../db/instance-lock'
+import { compactStore } from '../db/compact'
 import { migrate } from '../db/migrate'
 import { markMoved, movedMessage, movedTo } from '../db/moved'
 import { accountDeletions } from '../db/tables'
@@ -113,6 +114,14 @@ const COMMANDS: CommandHelp[] = [
       JSON_OPTION,
     ],
     flags: ['to', 'from', 'json'],
+  },
+  {
+    name: 'compact',
+    args: '[--json]',
+    summary:
+      'rewrite the tables erasures touch so no freed bytes of erased accounts remain in the database files (PostgreSQL: VACUUM FULL, each table locked while rewritten)',
+    options: [JSON_OPTION],
+    flags: ['json'],
   },
   { name: 'openapi', summary: 'print the OpenAPI document (what /docs/json serves)', flags: [] },
   {
@@ -277,6 +286,8 @@ async function run(command: string, config: Config, values: Values, out: Out): P
         : restoreCommand(config, values, out)
     case 'openapi':
       return openapiCommand(config, out)
+    case 'compact':
+      return withStore(config, (store) => compactCommand(store, values, out))
     case 'migrate-store':
       return migrateStoreCommand(config, values, out)
     default:
@@ -608,6 +619,23 @@ async function migrateStoreCommand(config: Config, values: Values, out: Out): Pr
     process.stderr.write(`${(error as Error).message}\n`)
     return 1
   }
+}
+
+/** `custodian compact`: see db/compact.ts. Safe to interrupt and run again (each table is one statement). */
+async function compactCommand(store: Store, values: Values, out: Out): Promise<number> {
+  const progress = terminalProgress(values.json === true)
+  const started = Date.now()
+  const { tables } = await compactStore(store, (table, done, total) =>
+    progress.update(`rewriting ${table}: ${done + 1}/${total}`),
+  )
+  progress.done()
+  const seconds = (Date.now() - started) / 1000
+  out(
+    values.json
+      ? JSON.stringify({ compacted: tables, seconds })
+      : `Compacted ${tables.length} table(s) in ${seconds.toFixed(1)} s: no freed bytes of erased accounts remain in the database files.`,
+  )
+  return 0
 }
 
 /** The OpenAPI document of this build, from an in-memory instance (no database touched). */

@@ -204,3 +204,16 @@ export async function vacuumTables(
     if ((await olderSnapshots()) === 0) return void (await vacuum())
   }
 }
+
+/** `VACUUM FULL` of each table in turn (db/compact.ts): new files, the old ones unlinked. */
+export async function compactTables(
+  store: Store,
+  tables: readonly string[],
+  onTable: (table: string, done: number, total: number) => void,
+): Promise<void> {
+  const pool = (store.orm as unknown as { $client: SQL }).$client
+  for (const [i, table] of tables.entries()) {
+    onTable(table, i, tables.length)
+    await pool.unsafe(`VACUUM (FULL, ANALYZE) "${table}"`)
+  }
+}

@@ -7,7 +7,7 @@ import {
   truncateWal,
   writeTransaction,
 } from '../../db/client'
-import { OWNED_TABLES, ownerWhere } from '../../db/ownership'
+import { ERASURE_TOUCHED_TABLES, OWNED_TABLES, ownerWhere } from '../../db/ownership'
 import type { DeletionRow } from '../../db/rows'
 import type { DeletionMode, DeletionStep } from '../../db/schema'
 import { accountDeletions, apps, sites, users } from '../../db/tables'
@@ -460,9 +460,8 @@ const pendingScrubs = new WeakSet<Store>()
 /** PostgreSQL: reclaim the erased rows' dead versions now (db/pg/store.ts, vacuumTables). */
 function vacuumSoon(deps: Pick<DeletionDeps, 'store' | 'logger'>) {
   // stored_files: the account's sites, icons and certificates are rows there on PostgreSQL.
-  const tables = [...OWNED_TABLES.map((t) => t.name), 'account_deletions', 'audit_events', 'stored_files']
   import('../../db/pg/store')
-    .then(({ vacuumTables }) => vacuumTables(deps.store, tables))
+    .then(({ vacuumTables }) => vacuumTables(deps.store, ERASURE_TOUCHED_TABLES))
     .catch((error) => deps.logger.warn('VACUUM after an erasure failed', errorFields(error)))
 }
 
