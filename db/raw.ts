@@ -6,14 +6,39 @@ import type { Database, SQLQueryBindings, Statement } from 'bun:sqlite'
  * `+` before a parameter to keep SQLite's plan (db/stable-plans.ts) — and run on either store:
  * on SQLite as a bun:sqlite statement; on PostgreSQL translated (`$N` parameters, no unary plus)
  * and run on the transaction's connection, with rows shaped as bun:sqlite shapes them (booleans
- * as 1/0, 64-bit integers as numbers, JSON as its text). A statement whose SQL must differ by
- * dialect passes PostgreSQL's text too.
+ * as 1/0, 64-bit integers as numbers, JSON as its text). Where the dialects differ, a statement
+ * says so with the connection's `words`, never with SQL of one engine.
  */
 export interface RawDb {
   prepare<Row = unknown, Params extends SQLQueryBindings[] = SQLQueryBindings[]>(
-    sqliteSql: string,
-    postgresSql?: string,
+    sql: string,
   ): Statement<Row, Params>
+  readonly words: SqlWords
+}
+
+/** The few places where a statement written for both engines needs each engine's own word. */
+export interface SqlWords {
+  /** A row's physical address, for picking rows without sorting: `rowid`, `ctid`. */
+  readonly rowAddress: string
+  /** A parameter holding JSON text, as the JSON column takes it. */
+  json(parameter: string): string
+  /** An aggregate of 64-bit integers as a 64-bit integer (PostgreSQL sums them as numeric). */
+  bigint(expression: string): string
+  /** A parameter with its type stated, where PostgreSQL cannot infer it (a SELECT list). */
+  typed(parameter: string, type: 'text' | 'bigint'): string
+}
+
+const SQLITE_WORDS: SqlWords = {
+  rowAddress: 'rowid',
+  json: (parameter) => parameter,
+  bigint: (expression) => expression,
+  typed: (parameter) => parameter,
+}
+const POSTGRES_WORDS: SqlWords = {
+  rowAddress: 'ctid',
+  json: (parameter) => `${parameter}::text::json`,
+  bigint: (expression) => `(${expression})::bigint`,
+  typed: (parameter, type) => `${parameter}::${type}`,
 }
 
 /** Bun SQL's transaction client, as far as raw statements use it. */
@@ -22,13 +47,15 @@ export interface PgClient {
 }
 
 export const sqliteRaw = (db: Database): RawDb => ({
-  prepare: (sqliteSql) => db.prepare(sqliteSql) as never,
+  prepare: (sql) => db.prepare(sql) as never,
+  words: SQLITE_WORDS,
 })
 
 export function postgresRaw(client: PgClient): RawDb {
   return {
-    prepare(sqliteSql, postgresSql) {
-      const { text, names } = toPostgres(postgresSql ?? sqliteSql)
+    words: POSTGRES_WORDS,
+    prepare(sql) {
+      const { text, names } = toPostgres(sql)
       const run = (params: unknown[]) => {
         const values =
           names.length > 0

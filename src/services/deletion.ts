@@ -360,7 +360,8 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
     for (;;) {
       const started = performance.now()
       const deleted = await writeTransaction(store, async (tx) => {
-        const n = (await rawDbOf(tx).prepare(chunkSql('rowid'), chunkSql('ctid')).run(userId, chunk)).changes
+        const raw = rawDbOf(tx)
+        const n = (await raw.prepare(chunkSql(raw.words.rowAddress)).run(userId, chunk)).changes
         if (n > 0) {
           counts[table.name] = (counts[table.name] ?? 0) + n
           await tx

@@ -8,6 +8,7 @@ import {
   type Tx,
   writeTransaction,
 } from '../../db/client'
+import type { SqlWords } from '../../db/raw'
 import { idempotencyKeys } from '../../db/tables'
 import { type Clock, DAY, SECOND } from '../lib/clock'
 
@@ -43,10 +44,10 @@ export type ClaimOutcome =
  * IMPORTANT: a claim is only inserted while its account is live. A request authenticated a moment
  * before an erasure was requested must not leave a row (holding the user id) after the erasure.
  */
-const claimSql = (cast: (type: string) => string) =>
+const claimSql = (typed: SqlWords['typed']) =>
   `INSERT INTO idempotency_keys (principal, key, method, path, fingerprint, state, created_at, locked_at, expires_at)
-   SELECT $principal${cast('text')}, $key${cast('text')}, $method${cast('text')}, $path${cast('text')},
-          $fingerprint${cast('text')}, 'in_progress', $now${cast('bigint')}, $now${cast('bigint')}, $expiresAt${cast('bigint')}
+   SELECT ${typed('$principal', 'text')}, ${typed('$key', 'text')}, ${typed('$method', 'text')}, ${typed('$path', 'text')},
+          ${typed('$fingerprint', 'text')}, 'in_progress', ${typed('$now', 'bigint')}, ${typed('$now', 'bigint')}, ${typed('$expiresAt', 'bigint')}
     WHERE EXISTS (SELECT 1 FROM users WHERE id = $principal AND erasure_requested_at IS NULL)
    ON CONFLICT DO NOTHING`
 /**
@@ -54,30 +55,20 @@ const claimSql = (cast: (type: string) => string) =>
  * (recordIdempotencyOutcome): inserted finished, or finishing this request's own claim when that
  * transaction committed it; another request's finished outcome is left as it is.
  */
-const outcomeSql = (cast: (type: string) => string) =>
+const outcomeSql = (typed: SqlWords['typed']) =>
   `INSERT INTO idempotency_keys (principal, key, method, path, fingerprint, state, status, body, content_type,
                                  location, created_at, locked_at, expires_at)
-   SELECT $principal${cast('text')}, $key${cast('text')}, $method${cast('text')}, $path${cast('text')},
-          $fingerprint${cast('text')}, 'done', $status${cast('bigint')}, $body${cast('text')},
-          $contentType${cast('text')}, $location${cast('text')}, $now${cast('bigint')}, $now${cast('bigint')},
-          $expiresAt${cast('bigint')}
+   SELECT ${typed('$principal', 'text')}, ${typed('$key', 'text')}, ${typed('$method', 'text')}, ${typed('$path', 'text')},
+          ${typed('$fingerprint', 'text')}, 'done', ${typed('$status', 'bigint')}, ${typed('$body', 'text')},
+          ${typed('$contentType', 'text')}, ${typed('$location', 'text')}, ${typed('$now', 'bigint')}, ${typed('$now', 'bigint')},
+          ${typed('$expiresAt', 'bigint')}
     WHERE EXISTS (SELECT 1 FROM users WHERE id = $principal AND erasure_requested_at IS NULL)
    ON CONFLICT (principal, key) DO UPDATE SET state = 'done', status = excluded.status, body = excluded.body,
      content_type = excluded.content_type, location = excluded.location
    WHERE idempotency_keys.state = 'in_progress' AND idempotency_keys.fingerprint = excluded.fingerprint`
 // PostgreSQL types the parameters of a SELECT list only when told.
-const insertClaim = statementsFor((db) =>
-  db.prepare(
-    claimSql(() => ''),
-    claimSql((type) => `::${type}`),
-  ),
-)
-const insertOutcome = statementsFor((db) =>
-  db.prepare(
-    outcomeSql(() => ''),
-    outcomeSql((type) => `::${type}`),
-  ),
-)
+const insertClaim = statementsFor((db) => db.prepare(claimSql(db.words.typed)))
+const insertOutcome = statementsFor((db) => db.prepare(outcomeSql(db.words.typed)))
 const findClaim = preparedFor((orm) =>
   orm
     .select()

@@ -40,10 +40,10 @@ interface Statements {
   save: Statement<unknown, [string, number, number, number, string]>
 }
 
-const recountSql = (cast: string) =>
+const recountSql = (bigint: (expression: string) => string) =>
   `SELECT count(*) AS active,
-          coalesce(sum(CASE WHEN status = 'running' THEN memory_mb ELSE 0 END), 0)${cast} AS memory,
-          coalesce(sum(CASE WHEN status = 'running' THEN memory_mb * (charged_until - ?1) ELSE 0 END), 0)${cast} AS charged
+          ${bigint("coalesce(sum(CASE WHEN status = 'running' THEN memory_mb ELSE 0 END), 0)")} AS memory,
+          ${bigint("coalesce(sum(CASE WHEN status = 'running' THEN memory_mb * (charged_until - ?1) ELSE 0 END), 0)")} AS charged
      FROM sandboxes WHERE team_id = ?2 AND status IN ('creating', 'running', 'paused')`
 
 const statements = statementsFor((db): Statements => {
@@ -63,7 +63,7 @@ const statements = statementsFor((db): Statements => {
     ),
     restart: db.prepare('UPDATE sandboxes SET charged_until = ?1 WHERE id = ?2 AND charged_until < ?3'),
     // Sums of bigints are numeric on PostgreSQL (a string to Bun's client): cast back.
-    recount: db.prepare(recountSql(''), recountSql('::bigint')),
+    recount: db.prepare(recountSql(db.words.bigint)),
     save: db.prepare(
       `INSERT INTO team_sandbox_totals (team_id, active, running_memory_mb, running_charged_mib_ms, settled_day)
          VALUES (?1, ?2, ?3, ?4, ?5)

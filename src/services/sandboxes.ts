@@ -57,8 +57,7 @@ const insertSandboxSql = (metadata: string) =>
    RETURNING ${sandboxRow.columns}`
 const insertSandbox = statementsFor((db) =>
   db.prepare<Record<string, unknown>, [Record<string, string | number | null>]>(
-    insertSandboxSql('$metadata'),
-    insertSandboxSql('$metadata::text::json'),
+    insertSandboxSql(db.words.json('$metadata')),
   ),
 )
 const usageOfDay = statementFor<{ team: string; day: string }>(
