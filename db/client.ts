@@ -46,8 +46,22 @@ export interface Store {
   announce(channel: string): Promise<void>
   /** Calls `fn` when another instance announces on `channel`; resolves to a function that stops it. */
   onAnnouncement(channel: string, fn: () => void): Promise<() => Promise<void>>
+  /**
+   * Longest one erase transaction should hold its lock, in ms: SQLite's writer holds back every
+   * other write (and a reader's checkpoint); a PostgreSQL chunk blocks no reader.
+   */
+  readonly erasureChunkMs: number
+  /**
+   * After an erasure committed: leaves its bytes unreadable as far as the engine allows, retrying
+   * while a reader's snapshot prevents it (SQLite: the WAL checkpointed and truncated; PostgreSQL:
+   * VACUUM (ANALYZE) of `tables`). Never waits; `report` hears of a failure.
+   */
+  afterErasure(tables: readonly string[], report: (message: string, error?: unknown) => void): void
   close(): void
 }
+
+/** Longest a single erase transaction should hold SQLite's write lock (docs/spec/data-rights.md §2). */
+const SQLITE_ERASURE_CHUNK_MS = 10
 
 export const isMemoryPath = (path: string) => path === ':memory:' || path.startsWith('file::memory:')
 
@@ -117,6 +131,8 @@ export function openStore(path: string): Store {
     transact: (kind, fn) => sqliteTransaction(store, kind, fn),
     announce: async () => {},
     onAnnouncement: async () => async () => {},
+    erasureChunkMs: SQLITE_ERASURE_CHUNK_MS,
+    afterErasure: (_tables, report) => scrubWalSoon(store, report),
     close() {
       sqlite.close()
     },
@@ -286,6 +302,34 @@ export function truncateWal(store: Store): boolean {
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
     store.lock.release()
   }
+}
+
+const pendingScrubs = new WeakSet<Store>()
+
+/**
+ * The freed pages are zeroed in the database (secure_delete), but the WAL still holds frames of
+ * the pages as they were: checkpoint and truncate it once the erasure is committed. When a long
+ * read (an export) holds a snapshot, try again every second until it is done.
+ */
+function scrubWalSoon(store: Store, report: (message: string) => void, attempt = 0) {
+  if (truncateWal(store)) {
+    pendingScrubs.delete(store)
+    return
+  }
+  if (attempt === 0 && pendingScrubs.has(store)) return // one retry loop per store
+  pendingScrubs.add(store)
+  if (attempt >= 300) {
+    report('WAL still busy after an erasure; it is truncated at the next checkpoint or shutdown')
+    pendingScrubs.delete(store)
+    return
+  }
+  setTimeout(() => {
+    try {
+      scrubWalSoon(store, report, attempt + 1)
+    } catch {
+      pendingScrubs.delete(store) // the store was closed meanwhile
+    }
+  }, 1000).unref()
 }
 
 /**

@@ -59,15 +59,6 @@ export interface DeletionPreview {
   stripe: { customerId: string | null; subscriptions: string[] } | null
 }
 
-/** Longest a single erase transaction should hold the write lock (docs/spec/data-rights.md §2). */
-const CHUNK_TARGET_MS = 10
-/**
- * On PostgreSQL a chunk blocks no reader (MVCC), only this instance's other writes (its write
- * lock): chunks may run longer, and fewer round trips make the erasure faster. Measured with
- * `BENCH_STORE=postgres bun run bench erasure` (100,590 rows): 26.7 s at 10 ms, 1.3 s at 100 ms,
- * with reads of other accounts unchanged (p99 39 ms against 44 ms without the erasure).
- */
-const PG_CHUNK_TARGET_MS = 100
 const MAX_BACKOFF_MS = HOUR
 
 /** The hash a retried `DELETE /api/account` is recognised by once the account is gone. */
@@ -351,7 +342,8 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
   const counts: Record<string, number> = Object.fromEntries(OWNED_TABLES.map((t) => [t.name, 0]))
   Object.assign(counts, job.counts)
   let chunk = 1000
-  const target = store.dialect === 'postgres' ? PG_CHUNK_TARGET_MS : CHUNK_TARGET_MS
+  // How long one chunk may hold its lock is the engine's (db/client.ts, erasureChunkMs).
+  const target = store.erasureChunkMs
   for (const table of OWNED_TABLES) {
     if (table.name === 'users') continue
     // A row's physical address (rowid, ctid) picks each chunk without sorting.
@@ -451,45 +443,11 @@ async function finish(deps: DeletionDeps, job: DeletionRow): Promise<DeletionRow
     .catch((error) =>
       deps.logger.warn('could not announce an erasure to other instances', errorFields(error)),
     )
-  if (deps.store.dialect === 'postgres') vacuumSoon(deps)
-  else scrubWalSoon(deps)
+  // The erased bytes out of the WAL (SQLite) or the dead row versions and statistics (PostgreSQL).
+  deps.store.afterErasure(ERASURE_TOUCHED_TABLES, (message, error) =>
+    deps.logger.warn(message, error === undefined ? undefined : errorFields(error)),
+  )
   return row
-}
-
-const pendingScrubs = new WeakSet<Store>()
-
-/** PostgreSQL: reclaim the erased rows' dead versions now (db/pg/store.ts, vacuumTables). */
-function vacuumSoon(deps: Pick<DeletionDeps, 'store' | 'logger'>) {
-  // stored_files: the account's sites, icons and certificates are rows there on PostgreSQL.
-  import('../../db/pg/store')
-    .then(({ vacuumTables }) => vacuumTables(deps.store, ERASURE_TOUCHED_TABLES))
-    .catch((error) => deps.logger.warn('VACUUM after an erasure failed', errorFields(error)))
-}
-
-/**
- * The freed pages are zeroed in the database (secure_delete), but the WAL still holds frames of
- * the pages as they were: checkpoint and truncate it once the erasure is committed. When a long
- * read (an export) holds a snapshot, try again every second until it is done.
- */
-export function scrubWalSoon(deps: Pick<DeletionDeps, 'store' | 'logger'>, attempt = 0) {
-  if (truncateWal(deps.store)) {
-    pendingScrubs.delete(deps.store)
-    return
-  }
-  if (attempt === 0 && pendingScrubs.has(deps.store)) return // one retry loop per store
-  pendingScrubs.add(deps.store)
-  if (attempt >= 300) {
-    deps.logger.warn('WAL still busy after an erasure; it is truncated at the next checkpoint or shutdown')
-    pendingScrubs.delete(deps.store)
-    return
-  }
-  setTimeout(() => {
-    try {
-      scrubWalSoon(deps, attempt + 1)
-    } catch {
-      pendingScrubs.delete(deps.store) // the store was closed meanwhile
-    }
-  }, 1000).unref()
 }
 
 /**
