@@ -1,4 +1,5 @@
 import { Database, type SQLQueryBindings, type Statement } from 'bun:sqlite'
+import { dirname, resolve } from 'node:path'
 import { type SQL, sql } from 'drizzle-orm'
 import { type BunSQLiteDatabase, drizzle } from 'drizzle-orm/bun-sqlite'
 import { ChangeEpochs } from './change-epochs'
@@ -57,7 +58,56 @@ export interface Store {
    * VACUUM (ANALYZE) of `tables`). Never waits; `report` hears of a failure.
    */
   afterErasure(tables: readonly string[], report: (message: string, error?: unknown) => void): void
+  /** "SQLite <file>" or "PostgreSQL <URL without password>": what logs and banners name. */
+  readonly description: string
+  /**
+   * The directory of the database file, where its side files live (pseudonym.key, the erasure
+   * ledger, the instance lock), and whose disk it fills; null when there is none (PostgreSQL,
+   * an in-memory database).
+   */
+  readonly fileDirectory: string | null
+  /**
+   * Stored files (sites, icons, certificates) every instance reads, kept in the database; null:
+   * they live in STORAGE_DIR on this machine.
+   */
+  readonly sharedFiles: SharedFiles | null
+  /** Locks and job turns across instances; null where one process owns the store. */
+  readonly instanceLocks: InstanceLocks | null
+  /** Whether the store keeps the pseudonym key itself (shared by its instances). */
+  readonly keepsPseudonymKey: boolean
+  /** The migrations applied to it since it was opened (in order), for the log and `migrate`. */
+  readonly appliedMigrations: string[]
+  /**
+   * Background upkeep while serving (SQLite: WAL checkpoints from a worker thread), stopped with
+   * the returned function; none for PostgreSQL.
+   */
+  startUpkeep(
+    report: (message: string, fields: Record<string, unknown>) => void,
+  ): Promise<{ stop(): Promise<void> }>
+  /** A consistent copy of the whole database into a new file (SQLite's VACUUM INTO). */
+  backupTo(file: string): void
+  /** Closes it; `checkpoint` first folds the WAL into the file and truncates it (a clean stop). */
+  close(options?: { checkpoint?: boolean }): void
+}
+
+/** Locks every instance on one database respects (db/pg/locks.ts). */
+export interface InstanceLocks {
+  /** Runs `fn` holding the lock named `key` across instances (waits for it). */
+  hold<T>(key: string, fn: () => Promise<T>): Promise<T>
+  /** Runs `fn` if no other instance holds the job's lock; returns whether it ran. */
+  tryJob(name: string, fn: () => Promise<unknown>): Promise<boolean>
   close(): void
+}
+
+/** Files kept in the database for every instance (db/pg/files.ts; src/lib/storage.ts's backend). */
+export interface SharedFiles {
+  readonly shared: true
+  write(path: string, bytes: Uint8Array | string, mode?: number): Promise<void>
+  read(path: string): Promise<Uint8Array | null>
+  body(path: string): Promise<Blob | null>
+  remove(path: string): Promise<void>
+  list(path: string): Promise<string[]>
+  removeEmptyDirectories(path: string, stop: string): Promise<void>
 }
 
 /** Longest a single erase transaction should hold SQLite's write lock (docs/spec/data-rights.md §2). */
@@ -133,7 +183,28 @@ export function openStore(path: string): Store {
     onAnnouncement: async () => async () => {},
     erasureChunkMs: SQLITE_ERASURE_CHUNK_MS,
     afterErasure: (_tables, report) => scrubWalSoon(store, report),
-    close() {
+    description: `SQLite ${path}`,
+    fileDirectory: isMemoryPath(path) ? null : dirname(resolve(path)),
+    sharedFiles: null,
+    instanceLocks: null,
+    keepsPseudonymKey: false,
+    appliedMigrations: [],
+    async startUpkeep(report) {
+      // Loaded on demand: only `serve` runs the checkpoint worker.
+      const { startBackgroundCheckpoints } = await import('./checkpointer')
+      const checkpoints = await startBackgroundCheckpoints(store, report)
+      return { stop: async () => checkpoints?.stop() }
+    },
+    backupTo(file) {
+      sqlite.run('VACUUM INTO ?', [file])
+    },
+    close(options) {
+      if (options?.checkpoint)
+        try {
+          sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+        } catch {
+          // Closing matters more than folding the WAL: SQLite replays it at the next open.
+        }
       sqlite.close()
     },
   }

@@ -26,7 +26,9 @@ export function migrate(store: Store): { applied: string[] } {
   // drizzle's dialect migrator: creates its table, applies what is newer, all in one transaction.
   const orm = store.orm as unknown as { dialect: any; session: any }
   orm.dialect.migrate(migrations, orm.session, { migrationsFolder: 'embedded' })
-  return { applied: migrations.slice(before, countApplied(store)).map((m) => m.tag) }
+  const applied = migrations.slice(before, countApplied(store)).map((m) => m.tag)
+  store.appliedMigrations.push(...applied)
+  return { applied }
 }
 
 function refuseNewer(store: Store, applied: number) {

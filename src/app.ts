@@ -1,9 +1,8 @@
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { Elysia } from 'elysia'
-import { isMemoryPath, openStore, type Store } from '../db/client'
+import { openStore, type Store } from '../db/client'
 import { storeHealth } from '../db/health'
 import { migrate } from '../db/migrate'
-import type { PgStore } from '../db/pg/store'
 import type { BillingPort } from './billing/port'
 import { StripeBilling } from './billing/stripe-adapter'
 import { AcmeCertificateProvider } from './certificates/acme-provider'
@@ -100,20 +99,18 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
       migrate(opened)
       return opened
     })()
-  // On PostgreSQL the key lives in the database, shared by every instance (db/pg/store.ts).
-  if (store.dialect === 'sqlite' || config.pseudonymKey)
+  // A store that keeps the key (PostgreSQL, shared by every instance) hands it over when ready.
+  if (!store.keepsPseudonymKey || config.pseudonymKey)
     usePseudonymKey(loadPseudonymKey(store.path, config.pseudonymKey))
   store.epochs.selfCheck = config.checkCaches
   const verifier = createCredentialVerifier({ store, clock, config, logger })
   const outages = new Outages(logger, metrics)
-  // The storage that can fill up or turn read-only: the SQLite file's directory and STORAGE_DIR
-  // (on PostgreSQL files live in the database, and its disk is the server's).
-  const storageDirectories = [
-    ...(store.dialect === 'sqlite' && !isMemoryPath(store.path) ? [dirname(resolve(store.path))] : []),
-    ...(store.dialect === 'sqlite' ? [resolve(config.storageDir)] : []),
-  ]
-  if (storageDirectories[0]) metrics.watchDiskSpace('database', storageDirectories[0])
-  if (store.dialect === 'sqlite') metrics.watchDiskSpace('storage', resolve(config.storageDir))
+  // The storage that can fill up or turn read-only: the database file's directory and, where files
+  // are kept on this machine, STORAGE_DIR (a store that keeps them is on its server's disk).
+  const localFiles = store.sharedFiles === null ? resolve(config.storageDir) : null
+  const storageDirectories = [store.fileDirectory, localFiles].filter((d): d is string => d !== null)
+  if (store.fileDirectory) metrics.watchDiskSpace('database', store.fileDirectory)
+  if (localFiles) metrics.watchDiskSpace('storage', localFiles)
   outages.watch('database', () => storeHealth(store).then(() => true))
   outages.watch('storage', async () =>
     storageDirectories.length
@@ -130,8 +127,8 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
           pseudonym: pseudonymOfPartition,
         })
       : new MemoryRateLimitStore())
-  // On PostgreSQL files live in the database, so that every instance serves the same (db/pg/files.ts).
-  const storage = new FileStorage(config.storageDir, (store as Partial<PgStore>).files)
+  // Files the store keeps (PostgreSQL) are served alike by every instance (db/pg/files.ts).
+  const storage = new FileStorage(config.storageDir, store.sharedFiles ?? undefined)
   const billing =
     options.billing !== undefined
       ? options.billing
@@ -154,12 +151,12 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
     rateLimitStore,
     billing,
     billingHealth: { state: billing ? 'unchecked' : 'disabled' },
-    billingLocks: new KeyedLock((store as Partial<PgStore>).locks),
+    billingLocks: new KeyedLock(store.instanceLocks ?? undefined),
     storage,
-    // Outside any backup of the database: beside the SQLite file; on PostgreSQL in this instance's
-    // data directory (DATABASE_PATH's), where each instance keeps the erasures it completed and,
-    // at each start, every receipt the database has (docs/postgresql.md, "Several instances").
-    erasureLedger: new ErasureLedger(store.dialect === 'sqlite' ? store.path : config.databasePath),
+    // Outside any backup of the database: beside its file; for a store without one, in this
+    // instance's data directory (DATABASE_PATH's), holding every erasure of every instance
+    // (docs/postgresql.md, "The erasure ledger").
+    erasureLedger: new ErasureLedger(store.fileDirectory ? store.path : config.databasePath),
     deletionFaults: options.deletionFaults,
     pushId: createPushIdGenerator(clock),
     renderSite: options.renderSite ?? renderSite,

@@ -17,7 +17,7 @@ import { parseDuration } from './lib/duration'
 import { terminalProgress } from './lib/progress'
 import { pseudonymKeyPath } from './lib/pseudonym'
 import { SELF } from './lib/self'
-import { ensureDataDirectories, migrationsAppliedAtOpen, openDatabase, serve } from './server'
+import { ensureDataDirectories, openDatabase, serve } from './server'
 import { createUserWithTeam, findUserByEmail, personalTeam } from './services/accounts'
 import { applyErasureLedger } from './services/deletion'
 import { ErasureLedger, erasureLedgerPath, ledgerEntryOf } from './services/erasure-ledger'
@@ -258,7 +258,7 @@ async function run(command: string, config: Config, values: Values, out: Out): P
       return -1 // keep running
     case 'migrate':
       return withStore(config, (store) => {
-        const applied = migrationsAppliedAtOpen(store)
+        const applied = store.appliedMigrations
         if (values.json) out(JSON.stringify({ applied }))
         else if (applied.length === 0) out('Database is up to date: no migration to apply.')
         else out(`Applied ${applied.length} migration(s):\n${applied.map((tag) => `  ${tag}`).join('\n')}`)
@@ -436,7 +436,7 @@ function backupCommand(store: Store, values: Values, out: Out): number {
   // A backup holds every account: readable by its owner only, from the moment it exists.
   const previous = process.umask(0o077)
   try {
-    store.sqlite.run('VACUUM INTO ?', [target])
+    store.backupTo(target)
   } finally {
     process.umask(previous)
   }
@@ -498,9 +498,8 @@ async function restoreCommand(config: Config, values: Values, out: Out): Promise
       // The staging copy sits beside DATABASE_PATH: buildDeps finds the same erasure ledger and
       // pseudonym key there.
       report = await applyErasureLedger(buildDeps({ config, store }))
-      store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
     } finally {
-      store.close()
+      store.close({ checkpoint: true })
     }
     progress.update('moving the copy into place')
     for (const old of [`${target}-wal`, `${target}-shm`]) rmSync(old, { force: true })

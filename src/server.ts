@@ -1,12 +1,10 @@
 import { chmodSync, mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { startBackgroundCheckpoints } from '../db/checkpointer'
 import { isMemoryPath, openStore, type Store, writeProblem } from '../db/client'
 import { unavailability } from '../db/errors'
 import { DatabaseInUse, takeInstanceLock } from '../db/instance-lock'
 import { DatabaseNewerThanBinary, migrate } from '../db/migrate'
 import { movedMessage, movedTo } from '../db/moved'
-import type { PgStore } from '../db/pg/store'
 import { buildDeps, createApp, type DepsOptions } from './app'
 import type { Config } from './config'
 import type { AppDeps } from './deps'
@@ -101,20 +99,12 @@ function checkStorageWritable(config: Config) {
     )
 }
 
-/** The migrations openDatabase applied to a store, for the log and `custodian migrate`. */
-const appliedAtOpen = new WeakMap<Store, string[]>()
-export const migrationsAppliedAtOpen = (store: Store) => appliedAtOpen.get(store) ?? []
-
 /**
  * Opens, migrates and checks the database of `serve` and the CLI: any failure becomes a
  * StartupError naming DATABASE_PATH — including a file that opens but cannot be written.
  */
 export async function openDatabase(config: Config): Promise<Store> {
-  if (config.databaseUrl) {
-    const store = await openPostgres(config, config.databaseUrl)
-    appliedAtOpen.set(store, (store as PgStore).appliedMigrations)
-    return store
-  }
+  if (config.databaseUrl) return openPostgres(config, config.databaseUrl)
   const where = `DATABASE_PATH=${JSON.stringify(config.databasePath)}`
   let store: Store
   try {
@@ -128,7 +118,7 @@ export async function openDatabase(config: Config): Promise<Store> {
     throw new StartupError(movedMessage(where, moved))
   }
   try {
-    appliedAtOpen.set(store, migrate(store).applied)
+    migrate(store)
   } catch (error) {
     store.close()
     if (error instanceof DatabaseNewerThanBinary)
@@ -190,7 +180,7 @@ export async function serve(
   // Process metrics (CPU, memory, event-loop lag) only in a real server, not per test app.
   const store = await openDatabase(config)
   const deps = buildDeps({ ...options, config, store, metrics: new Metrics({ processMetrics: true }) })
-  for (const migration of migrationsAppliedAtOpen(store)) deps.logger.info('migration applied', { migration })
+  for (const migration of store.appliedMigrations) deps.logger.info('migration applied', { migration })
   // IMPORTANT: before the first request: a database restored from a backup must forget again
   // every account erased after that backup was taken (the erasure ledger).
   deps.erasureLedger.ensureExists()
@@ -202,10 +192,7 @@ export async function serve(
       'starting without Redis: rate limits are counted per instance until it answers, and /readyz says not ready',
     )
   const app = createApp(deps)
-  const checkpoints =
-    store.dialect === 'sqlite'
-      ? await startBackgroundCheckpoints(store, (message, fields) => deps.logger.warn(message, fields))
-      : null
+  const upkeep = await store.startUpkeep((message, fields) => deps.logger.warn(message, fields))
   try {
     app.listen({
       port: config.port,
@@ -219,7 +206,7 @@ export async function serve(
       ...NO_ERROR_PAGES,
     })
   } catch (error) {
-    await checkpoints?.stop()
+    await upkeep.stop()
     deps.store.close()
     const code = (error as { code?: string }).code
     const cause =
@@ -236,7 +223,7 @@ export async function serve(
   void checkBillingCredentials(deps)
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${app.server?.port}`
   // The store actually used (a PostgreSQL URL without its password), not DATABASE_PATH.
-  const database = store.dialect === 'sqlite' ? `SQLite ${store.path}` : `PostgreSQL ${store.path}`
+  const database = store.description
   deps.logger.info('listening', { url, docs: `${url}/docs`, database })
   if (config.logLevel !== 'silent')
     process.stderr.write(
@@ -247,7 +234,7 @@ export async function serve(
     [{ name: 'purge', run: () => purgeOnce(deps) }],
     config.workerIntervalMs,
     deps.logger,
-    (deps.store as Partial<PgStore>).locks?.tryJob,
+    deps.store.instanceLocks?.tryJob,
   )
   const ledgerSync = await startLedgerSync(deps)
 
@@ -270,11 +257,10 @@ export async function serve(
     await ledgerSync.stop()
     await deps.rateLimitStore.close?.()
     deps.outages.stop()
-    await checkpoints?.stop()
+    await upkeep.stop()
     try {
-      if (deps.store.dialect === 'sqlite') deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+      deps.store.close({ checkpoint: true })
     } finally {
-      deps.store.close()
       instanceLock?.release()
     }
     deps.logger.info('stopped', { signal })

@@ -39,12 +39,10 @@ export interface PgStoreOptions {
 export interface PgStore extends Store {
   /** Resolves once the database is reachable and migrated (every transaction waits for it). */
   readonly ready: Promise<void>
-  /** The migrations this store applied when it became ready, in order. */
-  readonly appliedMigrations: string[]
   /** Stored files every instance reads (src/lib/storage.ts): rendered sites, icons, certificates. */
-  readonly files: ReturnType<typeof storedFilesBackend>
+  readonly sharedFiles: ReturnType<typeof storedFilesBackend>
   /** Locks every instance on this database respects (db/pg/locks.ts). */
-  readonly locks: AdvisoryLocks
+  readonly instanceLocks: AdvisoryLocks
 }
 
 const PSEUDONYM_KEY_PATH = 'system/pseudonym.key'
@@ -125,11 +123,23 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
     writes: new WritePause(),
     ready,
     appliedMigrations,
-    files: storedFilesBackend(async () => {
+    sharedFiles: storedFilesBackend(async () => {
       await ready
       return client as SQL
     }),
-    locks,
+    instanceLocks: locks,
+    keepsPseudonymKey: true,
+    fileDirectory: null,
+    get description() {
+      return `PostgreSQL ${store.path}`
+    },
+    // PostgreSQL checkpoints and vacuums without us.
+    startUpkeep: async () => ({ stop: async () => {} }),
+    backupTo() {
+      throw new Error(
+        'a PostgreSQL database is backed up with its own tools (pg_dump, or a base backup with WAL archiving)',
+      )
+    },
     transact,
     async announce(channel) {
       await ready

@@ -134,9 +134,9 @@ export const systemRoutes = ({ store, metrics, config, billingHealth, outages, r
             `the database is unreachable: ${unavailability(error)?.reason ?? (error as Error).message}`,
           )
         }
-        // Deploys and icons land in STORAGE_DIR (on SQLite): a directory that cannot take a small
-        // file would fail them all.
-        const storageProblem = store.dialect === 'sqlite' ? writeProblemIn(config.storageDir, 4096) : null
+        // Deploys and icons land in STORAGE_DIR unless the store keeps them: a directory that
+        // cannot take a small file would fail them all.
+        const storageProblem = store.sharedFiles === null ? writeProblemIn(config.storageDir, 4096) : null
         const full = outages.current('storage')
         if (storageProblem || full) {
           report.storage = /space|full|quota/i.test(storageProblem ?? full?.reason ?? '')
