@@ -102,11 +102,16 @@ export interface InstanceLocks {
 /** Files kept in the database for every instance (db/pg/files.ts; src/lib/storage.ts's backend). */
 export interface SharedFiles {
   readonly shared: true
+  /** Replaces the file whole: a reader sees the old bytes or the new, never half. */
   write(path: string, bytes: Uint8Array | string, mode?: number): Promise<void>
   read(path: string): Promise<Uint8Array | null>
+  /** A response body for the file (a local file streams), or null when there is none. */
   body(path: string): Promise<Blob | null>
+  /** Removes the file, or everything under the directory `path`; idempotent. */
   remove(path: string): Promise<void>
+  /** Names directly under the directory `path` (files and directories). */
   list(path: string): Promise<string[]>
+  /** Removes the directories from `path` up to `stop` (inclusive) while each is empty. */
   removeEmptyDirectories(path: string, stop: string): Promise<void>
 }
 

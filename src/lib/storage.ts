@@ -1,28 +1,19 @@
 import { readdir, rm, rmdir } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
+import type { SharedFiles } from '../../db/client'
 import { writeFileAtomically } from './write-file'
 
 const SAFE_SEGMENT = /^[A-Za-z0-9._-]{1,253}$/
 
 /**
  * Where stored files physically live. Paths are relative and `/`-separated
- * (`apps/<appId>/icons/icon-….png`). Two backends: a directory (SQLite deployments, one
- * instance) and, on PostgreSQL, the `stored_files` table every instance reads (db/pg/files.ts).
+ * (`apps/<appId>/icons/icon-….png`). Two backends with one shape (db/client.ts, `SharedFiles`):
+ * a directory (SQLite deployments, one instance) and, on PostgreSQL, the `stored_files` table every
+ * instance reads (db/pg/files.ts).
  */
-export interface FileBackend {
+export interface FileBackend extends Omit<SharedFiles, 'shared'> {
   /** Whether every instance sees the same files (false: a local directory). */
   readonly shared: boolean
-  /** Replaces the file whole: a reader sees the old bytes or the new, never half. */
-  write(path: string, bytes: Uint8Array | string, mode?: number): Promise<void>
-  read(path: string): Promise<Uint8Array | null>
-  /** A response body for the file (a local file streams), or null when there is none. */
-  body(path: string): Promise<Blob | null>
-  /** Removes the file, or everything under the directory `path`; idempotent. */
-  remove(path: string): Promise<void>
-  /** Names directly under the directory `path` (files and directories). */
-  list(path: string): Promise<string[]>
-  /** Removes the directories from `path` up to `stop` (inclusive) while each is empty. */
-  removeEmptyDirectories(path: string, stop: string): Promise<void>
 }
 
 /**
