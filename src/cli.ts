@@ -557,10 +557,12 @@ async function recordCurrentReceipts(target: string, ledger: ErasureLedger): Pro
 /**
  * Copies the SQLite deployment into an empty PostgreSQL database in one transaction that commits
  * only once every table and file is verified (db/pg/move.ts): interrupted, it leaves the target
- * empty and can be run again. The source may keep serving; its rows are read from one snapshot.
+ * empty and can be run again. Refused while a server runs on the source (its later writes would
+ * stay behind); other commands beside it are fine, since its rows are read from one snapshot.
  */
 async function migrateStoreCommand(config: Config, values: Values, out: Out): Promise<number> {
   const progress = terminalProgress(values.json === true)
+  let releaseLock = () => {}
   try {
     if (!values.to || !/^postgres(ql)?:\/\//.test(values.to))
       throw new Error('--to postgres://… is required (the PostgreSQL database to fill).')
@@ -568,6 +570,19 @@ async function migrateStoreCommand(config: Config, values: Values, out: Out): Pr
     if (isMemoryPath(from) || !existsSync(from)) throw new Error(`${from} does not exist.`)
     const { SQL } = await import('bun')
     const { checkReachable, filesUnder, moveToPostgres } = await import('../db/pg/move')
+    // Not under a running server: what it acknowledged after the copy's snapshot would stay in
+    // the SQLite file, which is marked moved once the copy is verified.
+    let lock: InstanceLock
+    try {
+      lock = takeInstanceLock(from, 'migrate-store')
+    } catch (error) {
+      if (error instanceof DatabaseInUse)
+        throw new Error(
+          `Cannot move: ${error.message}; stop it first, so that no write it acknowledges is left behind.`,
+        )
+      throw error
+    }
+    releaseLock = () => lock.release()
     let source: Store | null = null
     try {
       source = openStore(from)
@@ -617,6 +632,8 @@ async function migrateStoreCommand(config: Config, values: Values, out: Out): Pr
     progress.done()
     process.stderr.write(`${(error as Error).message}\n`)
     return 1
+  } finally {
+    releaseLock()
   }
 }
 

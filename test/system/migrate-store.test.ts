@@ -316,6 +316,38 @@ suite('custodian migrate-store', () => {
     expect(late).toEqual({ n: 0 })
   })
 
+  it('refuses to move a deployment while a server runs on it, naming the server', async () => {
+    // A deployment of its own: the suite's source is marked moved by the tests above.
+    const served = join(dir, 'served', 'custodian.db')
+    const port = await freePort()
+    const env = {
+      ...process.env,
+      DATABASE_PATH: served,
+      STORAGE_DIR: join(dir, 'served', 'files'),
+      LOG_LEVEL: 'silent',
+    }
+    const server = Bun.spawn(['bun', 'src/index.ts', 'serve'], {
+      cwd: ROOT,
+      env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
+      stdout: 'ignore',
+      stderr: 'ignore',
+    })
+    try {
+      await waitForPort(port, 'custodian serve on the source')
+      const run = await finished(migrateStore(['--to', await emptyDatabase(), '--from', served]))
+      expect(run.code).toBe(1)
+      expect(run.stderr).toContain(`process ${server.pid}`)
+      expect(run.stderr).toContain('stop it first')
+    } finally {
+      server.kill('SIGTERM')
+      await server.exited
+    }
+    // Stopped, it moves.
+    expect(
+      (await finished(migrateStore(['--to', await emptyDatabase(), '--from', served, '--json']))).code,
+    ).toBe(0)
+  })
+
   it('names an unreachable target plainly, without its password', async () => {
     const run = await finished(migrateStore(['--to', 'postgres://mover:s3cr3t-pw@127.0.0.1:1/custodian']))
     expect(run.code).toBe(1)
