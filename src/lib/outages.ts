@@ -25,7 +25,10 @@ export interface OutageMetrics {
  */
 export class Outages {
   private readonly open = new Map<Dependency, Outage>()
-  private readonly probes = new Map<Dependency, () => Promise<boolean> | boolean>()
+  private readonly probes = new Map<
+    Dependency,
+    { probe: () => Promise<boolean> | boolean; intervalMs: number }
+  >()
   private readonly timers = new Map<Dependency, ReturnType<typeof setInterval>>()
 
   constructor(
@@ -53,14 +56,13 @@ export class Outages {
    * answers true: recovery is noticed without waiting for a request to succeed.
    */
   watch(dependency: Dependency, probe: () => Promise<boolean> | boolean, intervalMs = 1000) {
-    this.probes.set(dependency, probe)
-    this.intervalMs = intervalMs
+    this.probes.set(dependency, { probe, intervalMs })
   }
-  private intervalMs = 1000
 
   private startProbing(dependency: Dependency) {
-    const probe = this.probes.get(dependency)
-    if (!probe || this.timers.has(dependency)) return
+    const watched = this.probes.get(dependency)
+    if (!watched || this.timers.has(dependency)) return
+    const { probe, intervalMs } = watched
     let running = false
     const timer = setInterval(async () => {
       if (running) return
@@ -72,7 +74,7 @@ export class Outages {
       } finally {
         running = false
       }
-    }, this.intervalMs)
+    }, intervalMs)
     timer.unref?.()
     this.timers.set(dependency, timer)
   }
@@ -102,10 +104,5 @@ export class Outages {
 
   current(dependency: Dependency): Outage | null {
     return this.open.get(dependency) ?? null
-  }
-
-  /** Whether any episode is open (cheap enough for every request). */
-  get any(): boolean {
-    return this.open.size > 0
   }
 }

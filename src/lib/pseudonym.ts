@@ -52,18 +52,26 @@ export function usePseudonymKey(key: Uint8Array) {
  * more than the rest of the line. Bounded; cleared when the key changes.
  */
 const recentHashes = new Map<string, string>()
+const recentPartitions = new Map<string, string>()
 const RECENT_HASHES_MAX = 10_000
 
 /** The pseudonymous user id kept in receipts, audit events and log lines. */
 export function hashUserId(userId: string): string {
-  let hash = recentHashes.get(userId)
+  return keyedHash(recentHashes, `custodian:user:${userId}`, userId, 'hex')
+}
+
+/** HMAC-SHA-256 of `text` under the current key, remembered under `cacheKey` (bounded). */
+function keyedHash(
+  cache: Map<string, string>,
+  text: string,
+  cacheKey: string,
+  encoding: 'hex' | 'base64url',
+) {
+  let hash = cache.get(cacheKey)
   if (hash === undefined) {
-    const hmac = new Bun.CryptoHasher('sha256', currentKey)
-    hmac.update(`custodian:user:${userId}`)
-    hash = hmac.digest('hex')
-    if (recentHashes.size >= RECENT_HASHES_MAX)
-      recentHashes.delete(recentHashes.keys().next().value as string)
-    recentHashes.set(userId, hash)
+    hash = new Bun.CryptoHasher('sha256', currentKey).update(text).digest(encoding)
+    if (cache.size >= RECENT_HASHES_MAX) cache.delete(cache.keys().next().value as string)
+    cache.set(cacheKey, hash)
   }
   return hash
 }
@@ -81,15 +89,5 @@ export function legacyHashUserId(userId: string): string {
  * instead of the user id or client address. Cached like hashUserId (every request names one).
  */
 export function pseudonymOfPartition(partition: string): string {
-  let hash = recentPartitions.get(partition)
-  if (hash === undefined) {
-    const hmac = new Bun.CryptoHasher('sha256', currentKey)
-    hmac.update(`custodian:rate-limit:${partition}`)
-    hash = hmac.digest('base64url').slice(0, 32)
-    if (recentPartitions.size >= RECENT_HASHES_MAX)
-      recentPartitions.delete(recentPartitions.keys().next().value as string)
-    recentPartitions.set(partition, hash)
-  }
-  return hash
+  return keyedHash(recentPartitions, `custodian:rate-limit:${partition}`, partition, 'base64url').slice(0, 32)
 }
-const recentPartitions = new Map<string, string>()

@@ -10,7 +10,7 @@ import {
   renameSync,
 } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { eq, inArray } from 'drizzle-orm'
+import { and, eq, gte, inArray } from 'drizzle-orm'
 import { isMemoryPath, readTransaction, type Store, writeTransaction } from '../../db/client'
 import type { DeletionMode } from '../../db/schema'
 import { accountDeletions, users } from '../../db/tables'
@@ -78,6 +78,14 @@ export class ErasureLedger {
     this.known ??= new Set(this.entries().map((e) => e.id))
     return this.known.has(id)
   }
+
+  /** Reads the file again: another process (`custodian purge`) may have appended to it. */
+  reload() {
+    this.known = null
+  }
+
+  /** Receipts completed before this (epoch ms) are in the ledger already (copyErasuresFromStore). */
+  syncedThrough: number | null = null
 
   /** Appends one entry, on a line of its own, and syncs it to disk before returning. */
   append(entry: LedgerEntry) {
@@ -215,18 +223,40 @@ export const ERASURES_CHANNEL = 'custodian_erasures'
  */
 export async function copyErasuresFromStore(store: Store, ledger: ErasureLedger): Promise<number> {
   if (!ledger.path) return 0
+  // After the first pass only receipts completed since the last one are read, less a margin for
+  // other instances' clocks: the cost stays flat as receipts accumulate.
+  const since = ledger.syncedThrough === null ? null : ledger.syncedThrough - CLOCK_SKEW_MS
   const done = await readTransaction(store, (tx) =>
     tx
-      .select({ id: accountDeletions.id })
+      .select({ id: accountDeletions.id, completedAt: accountDeletions.completedAt })
       .from(accountDeletions)
-      .where(eq(accountDeletions.step, 'done'))
+      .where(
+        since === null
+          ? eq(accountDeletions.step, 'done')
+          : and(eq(accountDeletions.step, 'done'), gte(accountDeletions.completedAt, since)),
+      )
       .all(),
   )
-  const missing = done.filter((r) => !ledger.has(r.id)).map((r) => r.id)
-  if (missing.length === 0) return 0
-  const rows = await readTransaction(store, (tx) =>
-    tx.select().from(accountDeletions).where(inArray(accountDeletions.id, missing)).all(),
-  )
-  for (const row of rows) if (row.step === 'done' && !ledger.has(row.id)) ledger.append(ledgerEntryOf(row))
-  return rows.length
+  const newest = done.reduce((max, r) => Math.max(max, r.completedAt ?? 0), ledger.syncedThrough ?? 0)
+  let missing = done.filter((r) => !ledger.has(r.id)).map((r) => r.id)
+  if (missing.length > 0) {
+    ledger.reload()
+    missing = missing.filter((id) => !ledger.has(id))
+  }
+  let appended = 0
+  if (missing.length > 0) {
+    const rows = await readTransaction(store, (tx) =>
+      tx.select().from(accountDeletions).where(inArray(accountDeletions.id, missing)).all(),
+    )
+    for (const row of rows)
+      if (row.step === 'done' && !ledger.has(row.id)) {
+        ledger.append(ledgerEntryOf(row))
+        appended++
+      }
+  }
+  ledger.syncedThrough = newest
+  return appended
 }
+
+/** How far another instance's clock may be behind this one's, for the incremental copy. */
+const CLOCK_SKEW_MS = 10 * 60 * 1000

@@ -2,17 +2,11 @@ import { describe, expect, it } from 'bun:test'
 import type { SQL } from 'bun'
 import { createTestApp } from '../support/harness'
 import { onPostgres } from '../support/test-database'
+import { until } from '../support/until'
 
 // After an erasure on PostgreSQL, neither the planner's statistics (pg_stats) nor dead row
 // versions keep the account: VACUUM (ANALYZE), run again once an export's older snapshot is gone.
 // Registered in the PostgreSQL pass (`bun run test:postgres`): a process builds one dialect.
-async function until(condition: () => Promise<boolean>, what: string, ms = 20_000) {
-  const deadline = Date.now() + ms
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(100)
-  }
-}
 
 if (onPostgres)
   describe('what an erasure leaves in PostgreSQL’s statistics and dead rows', () => {

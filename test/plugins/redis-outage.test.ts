@@ -5,20 +5,13 @@ import { RedisRateLimitStore } from '../../src/plugins/rate-limit/redis-store'
 import { freePort } from '../support/binary'
 import { createTestApp, type TestApp } from '../support/harness'
 import { type RedisProcess, startRedis } from '../support/redis'
+import { until } from '../support/until'
 
 // Redis unreachable, stalled or restarted under a running app (docs/operations.md, "When a service it depends on fails"; docs/api-notes.md): requests
 // never hang on it nor answer 500, /readyz names it, one log line per outage, and the app goes
 // back to Redis by itself once it answers.
 const HAS_REDIS = Bun.which('redis-server') !== null
 if (!HAS_REDIS && process.env.CI) throw new Error('redis-server is required in CI (.ci/run installs it)')
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 15_000) {
-  const deadline = Date.now() + ms
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(50)
-  }
-}
 
 describe.skipIf(!HAS_REDIS)('rate limits while Redis is away (skipped without redis-server)', () => {
   const apps: TestApp[] = []
