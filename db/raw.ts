@@ -26,6 +26,13 @@ export interface SqlWords {
   bigint(expression: string): string
   /** A parameter with its type stated, where PostgreSQL cannot infer it (a SELECT list). */
   typed(parameter: string, type: 'text' | 'bigint'): string
+  /**
+   * A row-locking clause (`FOR SHARE`…) as written, on PostgreSQL; nothing on SQLite, where a
+   * write transaction already excludes every other writer.
+   */
+  locking(clause: string): string
+  /** A statement taking a transaction-scoped lock on a name, on PostgreSQL; null on SQLite (as above). */
+  nameLock(space: number, parameter: string): string | null
 }
 
 const SQLITE_WORDS: SqlWords = {
@@ -33,12 +40,17 @@ const SQLITE_WORDS: SqlWords = {
   json: (parameter) => parameter,
   bigint: (expression) => expression,
   typed: (parameter) => parameter,
+  locking: () => '',
+  nameLock: () => null,
 }
 const POSTGRES_WORDS: SqlWords = {
   rowAddress: 'ctid',
   json: (parameter) => `${parameter}::text::json`,
   bigint: (expression) => `(${expression})::bigint`,
   typed: (parameter, type) => `${parameter}::${type}`,
+  locking: (clause) => ` ${clause}`,
+  nameLock: (space, parameter) =>
+    `SELECT pg_advisory_xact_lock(${space}, hashtext(${parameter})) IS NULL AS locked`,
 }
 
 /** Bun SQL's transaction client, as far as raw statements use it. */

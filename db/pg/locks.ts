@@ -1,15 +1,10 @@
 import { SQL } from 'bun'
 
 /**
- * Advisory locks shared by every instance on one PostgreSQL database. Three kinds, each its own
- * key space (the first of the two 32-bit keys):
+ * Advisory locks shared by every instance on one PostgreSQL database, for work that spans more
+ * than a transaction (a transaction's invariants are held by row locks: db/row-locks.ts). Each
+ * kind is its own key space (the first of the two 32-bit keys):
  *
- * - `WRITES`: taken by every write transaction as its first statement (`pg_advisory_xact_lock`,
- *   released by COMMIT or ROLLBACK). Writes run one at a time across all instances, each in READ
- *   COMMITTED and so seeing every write committed before it took the lock: the single-writer
- *   rule SQLite gives one process, now for several. Every check-then-write the services make
- *   (quotas, seat counts, slugs, idempotency claims, deletion leases) keeps the meaning it has on
- *   SQLite without a per-service lock. Reads are not affected: they run in their own snapshots.
  * - `ACCOUNT`: held for the duration of work that spans more than a transaction — an account's
  *   billing changes, which call Stripe between reading and writing seats (`pg_advisory_lock` on a
  *   reserved connection of a pool of its own, so that lock holders' transactions never wait for
@@ -18,10 +13,15 @@ import { SQL } from 'bun'
  *   time; the others skip it. A crashed holder's connection closes, and with it its locks.
  * - `MIGRATIONS`: held while an instance applies migrations, so that instances started together
  *   apply them once (the others wait, then find nothing pending).
+ * - `NAME`: transaction-scoped (`pg_advisory_xact_lock`), for a name being chosen — a slug's
+ *   base — so that writers choosing from the same names take turns (db/row-locks.ts).
  */
-const SPACE = { WRITES: 0x43550001, ACCOUNT: 0x43550002, JOB: 0x43550003, MIGRATIONS: 0x43550004 } as const
-
-export const WRITES_LOCK_STATEMENT = `SELECT pg_advisory_xact_lock(${SPACE.WRITES}, 0)`
+export const SPACE = {
+  ACCOUNT: 0x43550002,
+  JOB: 0x43550003,
+  MIGRATIONS: 0x43550004,
+  NAME: 0x43550005,
+} as const
 
 /**
  * On a connection of `pool` reserved for it: takes the session lock `(space, key)` — waiting for

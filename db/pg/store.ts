@@ -7,7 +7,7 @@ import { useTables } from '../tables'
 import { TransactionLock } from '../transaction-lock'
 import { WritePause } from '../write-pause'
 import { storedFilesBackend } from './files'
-import { type AdvisoryLocks, advisoryLocks, WRITES_LOCK_STATEMENT } from './locks'
+import { type AdvisoryLocks, advisoryLocks } from './locks'
 import { migratePg } from './migrate'
 import * as pgSchema from './schema'
 import { installSqliteShapedVerbs } from './sqlite-shaped'
@@ -59,9 +59,9 @@ const PG_ERASURE_CHUNK_MS = 100
  * A store on PostgreSQL (`DATABASE_URL=postgres://…`), through Drizzle on Bun's SQL client.
  * Services run unchanged: db/tables.ts points their tables at the PostgreSQL renderings and
  * db/pg/sqlite-shaped.ts gives the query builders SQLite's `.get/.all/.run`, awaited. A read
- * transaction is REPEATABLE READ READ ONLY (one snapshot, like SQLite's). Write transactions of
- * this process take the store's lock, as on SQLite, and then an advisory lock every instance on
- * the database takes (db/pg/locks.ts): one writer at a time, as SQLite has.
+ * transaction is REPEATABLE READ READ ONLY (one snapshot, like SQLite's). Write transactions run
+ * in parallel, across this process and every instance, in READ COMMITTED: what each check relies
+ * on is locked where it lives (db/row-locks.ts; docs/architecture.md, "Who holds each invariant").
  * 64-bit integers come back as BigInt (`bigint: true`), which the rendered columns and the raw
  * statements (db/raw.ts) turn into numbers: never a string where a number is expected.
  * Returned at once; it connects and migrates on first use (`ready`), so callers that cannot wait
@@ -87,23 +87,16 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
     if (options.onPseudonymKey) options.onPseudonymKey(await pseudonymKey(client))
   })()
   ready.catch(() => {}) // reported to whoever awaits it (every transaction does)
-  const lock = new TransactionLock()
   const locks = advisoryLocks(() => (typeof url === 'string' ? url : url()))
   const transact = async <T>(kind: TransactionKind, fn: (tx: Tx) => T | Promise<T>): Promise<T> => {
     await ready
     const db = orm as NonNullable<typeof orm>
     const run = async (tx: unknown) => fn(tx as Tx)
     if (kind === 'read') return readOnly(client as SQL, db, run)
-    if (!lock.tryAcquire()) await lock.acquire()
-    try {
-      return await db.transaction(async (tx) => {
-        // One writer at a time across every instance on this database (db/pg/locks.ts).
-        await (tx as unknown as { execute(query: string): Promise<unknown> }).execute(WRITES_LOCK_STATEMENT)
-        return run(tx)
-      })
-    } finally {
-      lock.release()
-    }
+    // Write transactions run in parallel, each on its own connection (READ COMMITTED): the
+    // invariants are held by the rows that own them (db/row-locks.ts, unique indexes,
+    // conditional updates), not by a lock every write takes.
+    return retryingConflicts(() => db.transaction(run))
   }
   const store: PgStore = {
     dialect: 'postgres',
@@ -118,7 +111,7 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
       return orm as unknown as Orm
     },
     epochs: new ChangeEpochs(null, null),
-    lock,
+    lock: new TransactionLock(),
     // Never paused: PostgreSQL checkpoints without us.
     writes: new WritePause(),
     ready,
@@ -161,6 +154,28 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
     },
   }
   return store
+}
+
+/** PostgreSQL's answers for a transaction that lost a deadlock or a serialization conflict. */
+const CONFLICT_CODES = new Set(['40P01', '40001'])
+const CONFLICT_ATTEMPTS = 5
+
+/**
+ * Runs the transaction again when PostgreSQL aborted it as a deadlock's victim or for a
+ * serialization conflict: nothing of it was committed, and the other transaction went on. Bounded
+ * (a conflict that keeps coming back is reported, not looped on), with a short random pause so two
+ * victims do not meet again at once.
+ */
+export async function retryingConflicts<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt()
+    } catch (error) {
+      const code = String((error as { errno?: unknown }).errno ?? (error as { code?: unknown }).code ?? '')
+      if (!CONFLICT_CODES.has(code) || n >= CONFLICT_ATTEMPTS) throw error
+      await Bun.sleep(Math.random() * 5 * n)
+    }
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { readTransaction, type Store, type Tx, writeTransaction } from '../../db
 import { apps } from '../../db/tables'
 import { AppError } from '../errors'
 import type { FileStorage } from '../lib/storage'
-import { ownedApp } from './apps'
+import { ownedApp, ownedAppToChange } from './apps'
 
 interface AppFilesDeps {
   store: Store
@@ -39,7 +39,7 @@ export async function writeAppFilesThenCommit<T>(
   }
   try {
     return await writeTransaction(deps.store, async (tx) => {
-      await ownedApp(tx, userId, appId)
+      await ownedAppToChange(tx, userId, appId)
       return commit(tx)
     })
   } catch (error) {

@@ -2,11 +2,13 @@ import { and, asc, count, eq, like, or, sql } from 'drizzle-orm'
 import { preparedFor, rawDbOf, readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
 import { isUniqueViolation } from '../../db/errors'
 import { OWNED_TABLES } from '../../db/ownership'
+import { lockAccount, lockName } from '../../db/row-locks'
 import type { AppRow, SiteRow } from '../../db/rows'
 import { apps, sites } from '../../db/tables'
 import { AppError } from '../errors'
 import type { Clock } from '../lib/clock'
 import type { FileStorage } from '../lib/storage'
+import { lockLiveAccount } from './live-account'
 import { baseSlug, isReservedSlug } from './slugs'
 
 /** At most this many apps per account (docs/spec/api-orbit.md). */
@@ -62,6 +64,15 @@ export const requireOwnedApp = (store: Store, userId: string, appId: string): Pr
  */
 const ownerIsLive = sql`NOT EXISTS (SELECT 1 FROM users WHERE users.id = ${apps.userId} AND users.erasure_requested_at IS NOT NULL)`
 
+/**
+ * `ownedApp` for a write: first locks the owner's account row (db/row-locks.ts), so an erasure
+ * requested meanwhile waits for this write, or this write sees it and answers NOT_FOUND.
+ */
+export async function ownedAppToChange(tx: Tx, userId: string, appId: string): Promise<AppRow> {
+  await lockAccount(tx, userId)
+  return ownedApp(tx, userId, appId)
+}
+
 export async function siteOf(tx: Tx, appId: string): Promise<SiteRow | undefined> {
   return await tx.select().from(sites).where(eq(sites.appId, appId)).get()
 }
@@ -72,6 +83,7 @@ export async function siteOf(tx: Tx, appId: string): Promise<SiteRow | undefined
  */
 async function freeSlug(tx: Tx, appName: string): Promise<string> {
   const base = baseSlug(appName)
+  await lockName(tx, 'slug', base)
   const taken = new Set(
     (
       await tx
@@ -93,6 +105,8 @@ export async function createApp(deps: AppsDeps, userId: string, appName: string)
   for (let attempt = 0; ; attempt++) {
     try {
       return await writeTransaction(deps.store, async (tx) => {
+        // The app count is the account's: one create at a time per account (db/row-locks.ts).
+        await lockLiveAccount(tx, userId, 'update')
         const n = (await tx.select({ n: count() }).from(apps).where(eq(apps.userId, userId)).get())?.n ?? 0
         if (n >= MAX_APPS)
           throw new AppError('APP_LIMIT_REACHED', `An account may have at most ${MAX_APPS} apps.`)
@@ -131,7 +145,7 @@ export async function deleteApp(
   appId: string,
 ): Promise<{ app: AppRow; domain: string | null }> {
   const { app, domain } = await writeTransaction(deps.store, async (tx) => {
-    const app = await ownedApp(tx, userId, appId)
+    const app = await ownedAppToChange(tx, userId, appId)
     const domain = (await siteOf(tx, appId))?.customDomain ?? null
     for (const table of OWNED_TABLES) {
       if (table.owner.via !== 'app') continue

@@ -8,6 +8,7 @@ import {
   writeTransaction,
 } from '../../db/client'
 import { ERASURE_TOUCHED_TABLES, OWNED_TABLES, ownerWhere } from '../../db/ownership'
+import { lockAccount } from '../../db/row-locks'
 import type { DeletionRow } from '../../db/rows'
 import type { DeletionMode, DeletionStep } from '../../db/schema'
 import { accountDeletions, apps, sites, users } from '../../db/tables'
@@ -121,6 +122,8 @@ export function requestDeletion(
 ): Promise<DeletionRow> {
   const { store, clock } = deps
   return writeTransaction(store, async (tx) => {
+    // Writes holding the account's row finish first; the ones after see the mark (db/row-locks.ts).
+    await lockAccount(tx, userId, 'update')
     const now = clock.now()
     const user = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).get()
     if (!user) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
@@ -378,7 +381,9 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
   const row = await writeTransaction(store, async (tx) => {
     // IMPORTANT: a request authenticated just before the erasure was requested may have written a
     // row after its table's chunks were done; sweep every table again with the user row, so
-    // nothing of the account outlives it.
+    // nothing of the account outlives it. The row lock first: a write still holding the account
+    // (db/row-locks.ts) commits before the sweep, which then sees its rows.
+    await lockAccount(tx, userId, 'update')
     for (const table of OWNED_TABLES) {
       const n = (
         await rawDbOf(tx)

@@ -12,7 +12,7 @@ import { errorFields } from '../lib/logger'
 import type { FileStorage } from '../lib/storage'
 import { PAGE_FILES, type PageName, type RenderedSite, type RenderInput } from '../render/site'
 import { appIsLive, discardAppOutput } from './app-files'
-import { ownedApp } from './apps'
+import { ownedApp, ownedAppToChange } from './apps'
 import { MAX_POLICY_VERSIONS } from './pages'
 import { requireSeatable, type SeatDeps, withNewSeat } from './seats'
 
@@ -136,7 +136,7 @@ export async function deployApp(
   const publish = (recordSeat: (tx: Tx) => Promise<void>) =>
     writeTransaction(deps.store, async (tx) => {
       // Still live? An erasure may have begun while the pages were written (app-files.ts).
-      await ownedApp(tx, userId, appId)
+      await ownedAppToChange(tx, userId, appId)
       const now = deps.clock.now()
       await recordSeat(tx)
       const updatedSite = (await tx

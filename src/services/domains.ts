@@ -9,7 +9,7 @@ import { AppError, fieldError } from '../errors'
 import type { Clock } from '../lib/clock'
 import type { DnsResolver } from '../lib/dns'
 import { errorFields, type Logger } from '../lib/logger'
-import { ownedApp, siteOf } from './apps'
+import { ownedApp, ownedAppToChange, siteOf } from './apps'
 
 export interface DomainDeps {
   store: Store
@@ -151,7 +151,7 @@ export async function setDomain(deps: DomainDeps, userId: string, appId: string,
   let previous: string | null = null
   try {
     await writeTransaction(deps.store, async (tx) => {
-      await ownedApp(tx, userId, appId)
+      await ownedAppToChange(tx, userId, appId)
       const site = await siteOf(tx, appId)
       previous = site?.customDomain ?? null
       // Setting the same domain again changes nothing, unless its last order failed: then retry.
@@ -191,7 +191,7 @@ export async function domainStatus(deps: DomainDeps, userId: string, appId: stri
 
 export async function removeDomain(deps: DomainDeps, userId: string, appId: string) {
   const domain = await writeTransaction(deps.store, async (tx) => {
-    await ownedApp(tx, userId, appId)
+    await ownedAppToChange(tx, userId, appId)
     const current = (await siteOf(tx, appId))?.customDomain ?? null
     if (!current) throw new AppError('NOT_FOUND', 'This app has no custom domain.')
     await tx

@@ -3,6 +3,7 @@ import { OWNED_TABLES } from '../../db/ownership'
 import { openSnapshot, type Snapshot } from '../../db/snapshot'
 import type { Clock } from '../lib/clock'
 import { recordAudit } from './audit'
+import { lockLiveAccount } from './live-account'
 
 export const EXPORT_FORMAT_VERSION = 1
 /** Bytes of JSON gathered before a chunk is handed to the socket. */
@@ -56,9 +57,10 @@ export async function exportAccount(
   const now = clock.now()
   const snapshot = await openSnapshot(store, userId)
   try {
-    await writeTransaction(store, (tx) =>
-      recordAudit(tx, clock, userId, 'account.exported', { dialect: plan.dialect }),
-    )
+    await writeTransaction(store, async (tx) => {
+      await lockLiveAccount(tx, userId)
+      await recordAudit(tx, clock, userId, 'account.exported', { dialect: plan.dialect })
+    })
   } catch (error) {
     await snapshot.close()
     throw error

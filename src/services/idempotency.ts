@@ -9,6 +9,7 @@ import {
   writeTransaction,
 } from '../../db/client'
 import type { SqlWords } from '../../db/raw'
+import { lockAccount } from '../../db/row-locks'
 import { idempotencyKeys } from '../../db/tables'
 import { type Clock, DAY, SECOND } from '../lib/clock'
 
@@ -105,6 +106,8 @@ export async function claimIdempotencyKeyWithin(
   now: number,
   request: IdempotentRequest,
 ): Promise<ClaimOutcome> {
+  // The account stays live until this transaction ends (an erasure waits for it): db/row-locks.ts.
+  await lockAccount(tx, request.principal)
   // The common case: the insert claims it.
   if (changesOf(await insertClaim(tx).run({ ...request, now, expiresAt: now + IDEMPOTENCY_TTL_MS })) === 1)
     return { kind: 'claimed' }
@@ -158,9 +161,10 @@ export async function recordIdempotencyOutcome(
   response: StoredResponse,
 ): Promise<void> {
   const now = clock.now()
-  await writeTransaction(store, (tx) =>
-    insertOutcome(tx).run({ ...request, ...response, now, expiresAt: now + IDEMPOTENCY_TTL_MS }),
-  )
+  await writeTransaction(store, async (tx) => {
+    await lockAccount(tx, request.principal)
+    await insertOutcome(tx).run({ ...request, ...response, now, expiresAt: now + IDEMPOTENCY_TTL_MS })
+  })
 }
 
 // Raw (db/row-reader.ts): it runs inside every idempotent create's transaction.

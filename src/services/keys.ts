@@ -1,5 +1,6 @@
 import { and, count, desc, eq, gt, inArray, isNull, or, type SQL } from 'drizzle-orm'
 import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
+import { lockAccount } from '../../db/row-locks'
 import type { ApiKeyRow } from '../../db/rows'
 import type { ApiKeyKind } from '../../db/schema'
 import { apiKeys } from '../../db/tables'
@@ -8,6 +9,7 @@ import { type Clock, DAY } from '../lib/clock'
 import { sha256Hex } from '../lib/crypto'
 import { randomBase62, randomHex, uuidv7 } from '../lib/ids'
 import { recordAudit } from './audit'
+import { lockLiveAccount } from './live-account'
 
 export type { ApiKeyRow }
 
@@ -93,6 +95,8 @@ async function insertKey(
 export function createKey(store: Store, clock: Clock, input: NewKey): Promise<MintedKey> {
   const family = input.kind === 'orbit' ? ORBIT_FAMILY : V1_FAMILY
   return writeTransaction(store, async (tx) => {
+    // The active-key count is the account's: one create at a time per account (db/row-locks.ts).
+    await lockLiveAccount(tx, input.userId, 'update')
     if (input.enforceLimit !== false && (await countActive(tx, input.userId, family)) >= MAX_ACTIVE_KEYS)
       throw new AppError(
         'API_KEY_LIMIT_REACHED',
@@ -155,6 +159,7 @@ export function revokeKey(
   { requireActive }: { requireActive: boolean },
 ): Promise<void> {
   return writeTransaction(store, async (tx) => {
+    await lockAccount(tx, userId)
     const key = await findOwnKey(tx, userId, keyId, family)
     const now = clock.now()
     const active = key?.isActive && key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now)
@@ -182,6 +187,8 @@ export function rotateKey(
   changes: { name?: string | null; scope?: string | null },
 ): Promise<MintedKey> {
   return writeTransaction(store, async (tx) => {
+    // One successor per key: two rotations of it run one after the other (db/row-locks.ts).
+    await lockLiveAccount(tx, userId, 'update')
     const old = await findOwnKey(tx, userId, keyId, V1_FAMILY)
     if (!old) throw new AppError('NOT_FOUND', 'No such API key.')
     if (!old.isActive || old.revokedAt !== null)

@@ -10,7 +10,7 @@ import type { PageKind } from '../../db/schema'
 import { appPages, policies, policyVersions } from '../../db/tables'
 import { AppError } from '../errors'
 import type { Clock } from '../lib/clock'
-import { ownedApp } from './apps'
+import { ownedApp, ownedAppToChange } from './apps'
 
 export interface SavedPage {
   data: Record<string, unknown>
@@ -62,7 +62,7 @@ export function savePage(
   data: Record<string, unknown>,
 ): Promise<SavedPage> {
   return writeTransaction(store, async (tx) => {
-    await ownedApp(tx, userId, appId)
+    await ownedAppToChange(tx, userId, appId)
     const now = clock.now()
     await upsertPage(tx).run({ appId, kind, data: JSON.stringify(data), now })
     return { data, updatedAt: now }
@@ -86,7 +86,7 @@ export async function savePolicy(
   data: Record<string, unknown>,
 ) {
   const saved = await writeTransaction(store, async (tx) => {
-    await ownedApp(tx, userId, appId)
+    await ownedAppToChange(tx, userId, appId)
     const now = clock.now()
     await tx
       .insert(policies)

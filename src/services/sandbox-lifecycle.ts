@@ -1,5 +1,6 @@
 import { and, count, eq, inArray, sql } from 'drizzle-orm'
 import { preparedFor, type Tx } from '../../db/client'
+import { lockTeam } from '../../db/row-locks'
 import type { SandboxRow } from '../../db/rows'
 import type { SandboxStatus } from '../../db/schema'
 import { sandboxes } from '../../db/tables'
@@ -59,6 +60,7 @@ const endRunUpdate = preparedFor((orm) =>
 
 /** Destroys every sandbox of a team that still holds capacity, charging what ran. */
 export async function destroyActiveSandboxes(tx: Tx, teamId: string, now: number): Promise<number> {
+  await lockTeam(tx, teamId)
   const active = await tx
     .select()
     .from(sandboxes)

@@ -1,5 +1,6 @@
 import type { Statement } from 'bun:sqlite'
 import { statementsFor, type Tx } from '../../db/client'
+import { lockTeam } from '../../db/row-locks'
 import { HOUR } from '../lib/clock'
 import { startOfUtcDay, utcDay } from '../lib/time'
 import { chargeGbHours } from './quota-usage'
@@ -77,6 +78,8 @@ const statements = statementsFor((db): Statements => {
  * the write transaction that uses them.
  */
 export async function settledTotals(tx: Tx, teamId: string, now: number): Promise<SandboxTotals> {
+  // The totals are the team's: read, settled and changed under its row lock (db/row-locks.ts).
+  await lockTeam(tx, teamId)
   const s = statements(tx)
   const day = utcDay(now)
   const dayStart = startOfUtcDay(now)
@@ -123,6 +126,7 @@ export async function adjustTotals(
   now: number,
   change: { active?: number; runningMemoryMb?: number; chargedFrom?: number },
 ) {
+  await lockTeam(tx, teamId)
   const s = statements(tx)
   const dayStart = startOfUtcDay(now)
   const memory = change.runningMemoryMb ?? 0

@@ -8,6 +8,7 @@ import {
   writeTransaction,
 } from '../../db/client'
 import { jsonFieldEquals } from '../../db/json-match'
+import { lockTeam } from '../../db/row-locks'
 import { rowReader, rowsOf } from '../../db/row-reader'
 import type { SandboxStatus, TimeoutAction } from '../../db/schema'
 import * as schema from '../../db/schema'
@@ -16,6 +17,7 @@ import { AppError } from '../errors'
 import type { Clock } from '../lib/clock'
 import { sandboxId } from '../lib/ids'
 import { utcDay } from '../lib/time'
+import { lockLiveTeam } from './live-account'
 import { addUsage } from './quota-usage'
 import { ACTIVE_STATUSES, endRun, type SandboxRow } from './sandbox-lifecycle'
 import { adjustTotals, runningGbHoursToday, type SandboxTotals, settledTotals } from './sandbox-totals'
@@ -122,6 +124,8 @@ export function createSandbox(
 ): Promise<SandboxRow | null> {
   return writeTransaction(deps.store, async (tx) => {
     if (hooks.claim && !(await hooks.claim(tx))) return null
+    // The quotas are the team's: checked and charged under its row lock (db/row-locks.ts).
+    await lockLiveTeam(tx, teamId)
     const now = deps.clock.now()
     const day = utcDay(now)
     const tier = await teamTier(tx, teamId)
@@ -178,6 +182,12 @@ async function ownSandbox(tx: Tx, teamId: string, id: string): Promise<SandboxRo
   return row
 }
 
+/** `ownSandbox` for a change: under the team's row lock first (its totals change with it). */
+async function ownSandboxToChange(tx: Tx, teamId: string, id: string): Promise<SandboxRow> {
+  await lockTeam(tx, teamId)
+  return ownSandbox(tx, teamId, id)
+}
+
 export function getSandbox(store: Store, teamId: string, id: string): Promise<SandboxRow> {
   return readTransaction(store, (tx) => ownSandbox(tx, teamId, id))
 }
@@ -185,7 +195,7 @@ export function getSandbox(store: Store, teamId: string, id: string): Promise<Sa
 /** Destroys a sandbox (charging what ran); destroying one already gone is a no-op. */
 export function destroySandbox(deps: SandboxDeps, teamId: string, id: string): Promise<SandboxRow> {
   return writeTransaction(deps.store, async (tx) => {
-    const sandbox = await ownSandbox(tx, teamId, id)
+    const sandbox = await ownSandboxToChange(tx, teamId, id)
     if (sandbox.status === 'destroyed' || sandbox.status === 'error') return sandbox
     return endRun(tx, sandbox, 'destroyed', deps.clock.now())
   })
@@ -199,7 +209,7 @@ const wrongState = (sandbox: SandboxRow, action: string) =>
 /** running → paused: the running segment is charged; nothing accrues while paused. */
 export function hibernateSandbox(deps: SandboxDeps, teamId: string, id: string): Promise<SandboxRow> {
   return writeTransaction(deps.store, async (tx) => {
-    const sandbox = await ownSandbox(tx, teamId, id)
+    const sandbox = await ownSandboxToChange(tx, teamId, id)
     if (sandbox.status === 'paused') return sandbox
     if (sandbox.status !== 'running') throw wrongState(sandbox, 'hibernate')
     return endRun(tx, sandbox, 'paused', deps.clock.now())
@@ -209,7 +219,7 @@ export function hibernateSandbox(deps: SandboxDeps, teamId: string, id: string):
 /** paused → running, if the day's GB-hours allow; the timeout starts again. */
 export function resumeSandbox(deps: SandboxDeps, teamId: string, id: string): Promise<SandboxRow> {
   return writeTransaction(deps.store, async (tx) => {
-    const sandbox = await ownSandbox(tx, teamId, id)
+    const sandbox = await ownSandboxToChange(tx, teamId, id)
     if (sandbox.status === 'running') return sandbox
     if (sandbox.status !== 'paused') throw wrongState(sandbox, 'resume')
     const now = deps.clock.now()
@@ -238,7 +248,7 @@ export function setSandboxTimeout(
   action?: TimeoutAction,
 ): Promise<SandboxRow> {
   return writeTransaction(deps.store, async (tx) => {
-    const sandbox = await ownSandbox(tx, teamId, id)
+    const sandbox = await ownSandboxToChange(tx, teamId, id)
     if (!ACTIVE_STATUSES.includes(sandbox.status)) throw wrongState(sandbox, 'set the timeout of')
     const now = deps.clock.now()
     return (await tx
@@ -290,7 +300,15 @@ function sweepBatch(deps: SandboxDeps, batch: number): Promise<number> {
   return writeTransaction(deps.store, async (tx) => {
     const now = deps.clock.now()
     const expired = await expiredSandboxes(tx, now, batch).all()
-    for (const sandbox of expired) {
+    for (const found of expired) {
+      // Read again under the team's lock: a destroy or resume may have changed it since.
+      const sandbox = await ownSandboxToChange(tx, found.teamId, found.id)
+      if (
+        !['running', 'creating'].includes(sandbox.status) ||
+        sandbox.timeoutAt === null ||
+        sandbox.timeoutAt > now
+      )
+        continue
       const stopAt = Math.max(sandbox.chargedUntil ?? 0, Math.min(now, sandbox.timeoutAt as number))
       const ended = await endRun(
         tx,

@@ -11,7 +11,7 @@ import { ImageError, processIcon } from '../lib/images'
 import { sanitizeHomepage } from '../lib/sanitize'
 import type { FileStorage } from '../lib/storage'
 import { writeAppFilesThenCommit } from './app-files'
-import { ownedApp, requireOwnedApp, siteOf } from './apps'
+import { ownedApp, ownedAppToChange, requireOwnedApp, siteOf } from './apps'
 import { isReservedSlug, slugProblem } from './slugs'
 
 /** A site with none of the Apple well-known files uploaded. */
@@ -64,7 +64,7 @@ export async function updateSite(
   }
   try {
     return await writeTransaction(deps.store, async (tx) => {
-      const app = await ownedApp(tx, userId, appId)
+      const app = await ownedAppToChange(tx, userId, appId)
       const now = deps.clock.now()
       const appChanges: Partial<AppRow> = {}
       if (patch.appName !== undefined) appChanges.appName = patch.appName
@@ -113,7 +113,7 @@ export function saveSmartBanner(
   banner: SmartBanner,
 ): Promise<SmartBanner> {
   return writeTransaction(deps.store, async (tx) => {
-    await ownedApp(tx, userId, appId)
+    await ownedAppToChange(tx, userId, appId)
     await tx
       .update(sites)
       .set({ smartBanner: banner, updatedAt: deps.clock.now() })

@@ -1,5 +1,6 @@
 import { and, count, eq, isNull } from 'drizzle-orm'
 import { type Store, type Tx, writeTransaction } from '../../db/client'
+import { lockAccount } from '../../db/row-locks'
 import { apps, subscriptions, users } from '../../db/tables'
 import { type BillingSubscription, isTerminal, type PlanType } from '../billing/port'
 import type { Clock } from '../lib/clock'
@@ -51,6 +52,9 @@ export async function mirrorSubscription(
   view: BillingSubscription,
   prices: PriceConfig,
 ): Promise<SubscriptionRow | null> {
+  // Which subscription is the account's is decided from what is there: one mirror at a time per
+  // account (a webhook and a checkout return may race): db/row-locks.ts.
+  await lockAccount(tx, userId, 'update')
   const now = clock.now()
   const existing = await tx.select().from(subscriptions).where(eq(subscriptions.userId, userId)).get()
   if (

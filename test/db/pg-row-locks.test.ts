@@ -1,0 +1,238 @@
+import { describe, expect, it } from 'bun:test'
+import { type Tx, writeTransaction } from '../../db/client'
+import { createPgStore, type PgStore } from '../../db/pg/store'
+import { lockAccount } from '../../db/row-locks'
+import { buildDeps, createApp } from '../../src/app'
+import { countOwnedRows } from '../../src/services/deletion'
+import { MAX_ACTIVE_KEYS } from '../../src/services/keys'
+import { createTestApp, type TestApp } from '../support/harness'
+import { onPostgres } from '../support/test-database'
+
+// Write transactions on PostgreSQL run in parallel: each invariant is held by the row that owns it
+// (db/row-locks.ts; the table in docs/architecture.md, "Who holds each invariant"). Three
+// "instances" here are three stores — three connection pools — on one database, each with its
+// own app, as three `serve` processes would be. Registered in the PostgreSQL pass.
+
+const ENV = { RATE_LIMIT_DEFAULT: '1000000/60', RATE_LIMIT_APPS_CREATE: '1000000/60' }
+
+interface Instance {
+  request: (method: string, path: string, token: string, body?: unknown) => Promise<Response>
+  store: PgStore
+}
+
+async function instances(t: TestApp, n: number): Promise<Instance[]> {
+  await (t.store as PgStore).ready
+  const of = (store: PgStore, app: { handle(r: Request): Promise<Response> }): Instance => ({
+    store,
+    request: (method, path, token, body) =>
+      app.handle(
+        new Request(`http://localhost${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            // /v1 creates require one; each request is a new operation.
+            ...(method === 'POST' && path.startsWith('/v1/') ? { 'idempotency-key': crypto.randomUUID() } : {}),
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        }),
+      ),
+  })
+  const all = [of(t.store as PgStore, t.app)]
+  for (let i = 1; i < n; i++) {
+    const store = createPgStore(t.store.path, { max: 4, migrate: false })
+    await store.ready
+    const deps = buildDeps({ config: t.deps.config, store, clock: t.clock, logger: t.deps.logger })
+    all.push(of(store, createApp(deps)))
+  }
+  return all
+}
+
+const closeAll = (all: Instance[]) => {
+  for (const i of all.slice(1)) i.store.close()
+}
+
+/** Settles `promise`, or answers 'pending' if it has not settled by the time `others` have. */
+const settledBefore = async (promise: Promise<unknown>, others: Promise<unknown>) => {
+  let done = false
+  promise.then(
+    () => {
+      done = true
+    },
+    () => {
+      done = true
+    },
+  )
+  await others
+  await Bun.sleep(0)
+  return done
+}
+
+if (onPostgres)
+  describe('row locks instead of one writer (PostgreSQL)', () => {
+    it("lets other accounts write through another instance while one account's row is held", async () => {
+      const t = createTestApp({ env: ENV })
+      const [a, b] = [await t.createUser(), await t.createUser()]
+      const [first, second] = await instances(t, 2)
+      let release = () => {}
+      const held = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      let locked = () => {}
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve
+      })
+      // A slow transaction holding account A's row, on the first instance.
+      const slow = writeTransaction((first as Instance).store, async (tx: Tx) => {
+        await lockAccount(tx, a.user.id, 'update')
+        locked()
+        await held
+      })
+      await isLocked
+      const started = performance.now()
+      const others = Promise.all(
+        Array.from({ length: 8 }, (_, n) =>
+          (second as Instance)
+            .request('POST', '/api/apps', b.apiKey, { appName: `Other ${n}` })
+            .then((r) => r.status),
+        ),
+      )
+      // Account A's own app create waits for the row (the lock is real)…
+      const own = (second as Instance).request('POST', '/api/apps', a.apiKey, { appName: 'Own' })
+      // …while B's creates all finish with A's row still held.
+      expect(await settledBefore(others, others)).toBe(true)
+      expect(await others).toEqual(Array(8).fill(201))
+      const tookMs = performance.now() - started
+      expect(await settledBefore(own, Bun.sleep(200))).toBe(false)
+      release()
+      await slow
+      expect((await own).status).toBe(201)
+      console.log(`other accounts' 8 app creates while one account's row was held: ${tookMs.toFixed(0)} ms`)
+      closeAll([first as Instance, second as Instance])
+    })
+
+    it('never lets 96 concurrent creates through 3 instances exceed the app or key limits of one account', async () => {
+      const t = createTestApp({ env: ENV })
+      const u = await t.createUser()
+      const all = await instances(t, 3)
+      const apps = await Promise.all(
+        Array.from({ length: 96 }, (_, n) =>
+          (all[n % 3] as Instance)
+            .request('POST', '/api/apps', u.apiKey, { appName: `Race ${n}` })
+            .then((r) => r.status),
+        ),
+      )
+      expect(apps.filter((s) => s === 201)).toHaveLength(10)
+      expect(apps.filter((s) => s !== 201 && s !== 400 && s !== 409 && s !== 403)).toEqual([])
+      expect(await t.row('SELECT count(*) AS n FROM apps WHERE user_id = ?', u.user.id)).toEqual({ n: 10 })
+      const keys = await Promise.all(
+        Array.from({ length: 96 }, (_, n) =>
+          (all[n % 3] as Instance)
+            .request('POST', '/api/api-keys', u.apiKey, { name: `k${n}` })
+            .then((r) => r.status),
+        ),
+      )
+      expect(keys.filter((s) => s === 201).length).toBe(MAX_ACTIVE_KEYS - 1) // one key exists already
+      expect(
+        await t.row(
+          'SELECT count(*) AS n FROM api_keys WHERE user_id = ? AND is_active AND revoked_at IS NULL',
+          u.user.id,
+        ),
+      ).toEqual({ n: MAX_ACTIVE_KEYS })
+      closeAll(all)
+    })
+
+    it('gives 48 accounts creating the same app name at once 48 different slugs', async () => {
+      const t = createTestApp({ env: ENV })
+      const users = await Promise.all(Array.from({ length: 48 }, () => t.createUser()))
+      const all = await instances(t, 3)
+      const created = await Promise.all(
+        users.map(async (u, n) => {
+          const r = await (all[n % 3] as Instance).request('POST', '/api/apps', u.apiKey, { appName: 'Same' })
+          return { status: r.status, body: (await r.json()) as { slug?: string; app?: { slug?: string } } }
+        }),
+      )
+      expect(created.map((c) => c.status)).toEqual(Array(48).fill(201))
+      const slugs = await t.rows<{ slug: string }>("SELECT slug FROM apps WHERE slug LIKE 'same%'")
+      expect(new Set(slugs.map((s) => s.slug)).size).toBe(48)
+      closeAll(all)
+    })
+
+    it('keeps the sandbox quota of one team under 96 creates through 3 instances', async () => {
+      const t = createTestApp({ env: ENV })
+      const u = await t.createUser()
+      await t.exec(
+        "INSERT INTO quota_tiers (id, display_name, daily_sandbox_creates, max_concurrent_sandboxes, daily_gb_hours) VALUES ('race', 'race', 1000, 25, 1000000)",
+      )
+      await t.exec("UPDATE teams SET quota_tier_id = 'race' WHERE id = ?", u.team.id)
+      const runtime = await t.runtimeKey(u)
+      const all = await instances(t, 3)
+      const statuses = await Promise.all(
+        Array.from({ length: 96 }, (_, n) =>
+          (all[n % 3] as Instance).request('POST', '/v1/sandboxes', runtime, {}).then((r) => r.status),
+        ),
+      )
+      expect(statuses.filter((s) => s === 201)).toHaveLength(25)
+      expect(statuses.filter((s) => s !== 201 && s !== 429)).toEqual([])
+      expect(await t.row('SELECT count(*) AS n FROM sandboxes WHERE team_id = ?', u.team.id)).toEqual({
+        n: 25,
+      })
+      expect(await t.row('SELECT active FROM team_sandbox_totals WHERE team_id = ?', u.team.id)).toEqual({
+        active: 25,
+      })
+      closeAll(all)
+    })
+
+    it('leaves nothing of an account erased through one instance while two others write for it', async () => {
+      const t = createTestApp({ env: ENV })
+      const all = await instances(t, 3)
+      for (let round = 0; round < 3; round++) {
+        const u = await t.createUser()
+        const runtime = await t.runtimeKey(u)
+        const writes = Array.from({ length: 24 }, (_, n) => {
+          const via = all[1 + (n % 2)] as Instance
+          return n % 3 === 0
+            ? via.request('POST', '/v1/sandboxes', runtime, {})
+            : n % 3 === 1
+              ? via.request('POST', '/api/apps', u.apiKey, { appName: `Late ${n}` })
+              : via.request('POST', '/api/api-keys', u.apiKey, { name: `late${n}` })
+        })
+        const erased = (all[0] as Instance).request('DELETE', '/api/account', u.apiKey)
+        const answers = await Promise.all([erased, ...writes])
+        expect((answers[0] as Response).status).toBe(204)
+        // Each write either landed before the erasure took the account (and was erased with it)
+        // or was refused; none failed.
+        for (const r of answers.slice(1)) expect(r.status).toBeLessThan(500)
+        const left = Object.entries(await countOwnedRows(t.store, u.user.id)).filter(([, n]) => n > 0)
+        expect(left).toEqual([])
+      }
+      closeAll(all)
+    })
+
+    it('runs the victim of a deadlock again: both transactions commit', async () => {
+      const t = createTestApp({ env: ENV })
+      const [a, b] = [await t.createUser(), await t.createUser()]
+      const attempts = [0, 0]
+      let arrived = 0
+      let bothHoldOne = () => {}
+      const barrier = new Promise<void>((resolve) => {
+        bothHoldOne = resolve
+      })
+      const crosswise = (index: number, firstId: string, secondId: string) =>
+        writeTransaction(t.store, async (tx) => {
+          attempts[index] = (attempts[index] ?? 0) + 1
+          await lockAccount(tx, firstId, 'update')
+          if (attempts[index] === 1) {
+            if (++arrived === 2) bothHoldOne()
+            await barrier
+          }
+          await lockAccount(tx, secondId, 'update')
+          return index
+        })
+      expect(
+        await Promise.all([crosswise(0, a.user.id, b.user.id), crosswise(1, b.user.id, a.user.id)]),
+      ).toEqual([0, 1])
+      // PostgreSQL aborted one of them as the deadlock's victim; the store ran it again.
+      expect(attempts.toSorted()).toEqual([1, 2])
+    })
+  })
