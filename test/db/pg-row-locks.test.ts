@@ -2,6 +2,7 @@ import { describe, expect, it } from 'bun:test'
 import { type Tx, writeTransaction } from '../../db/client'
 import { createPgStore, type PgStore } from '../../db/pg/store'
 import { lockAccount } from '../../db/row-locks'
+import { apps, sites } from '../../db/schema'
 import { buildDeps, createApp } from '../../src/app'
 import { countOwnedRows } from '../../src/services/deletion'
 import { MAX_ACTIVE_KEYS } from '../../src/services/keys'
@@ -31,7 +32,9 @@ async function instances(t: TestApp, n: number): Promise<Instance[]> {
           headers: {
             authorization: `Bearer ${token}`,
             // /v1 creates require one; each request is a new operation.
-            ...(method === 'POST' && path.startsWith('/v1/') ? { 'idempotency-key': crypto.randomUUID() } : {}),
+            ...(method === 'POST' && path.startsWith('/v1/')
+              ? { 'idempotency-key': crypto.randomUUID() }
+              : {}),
             ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           },
           body: body === undefined ? undefined : JSON.stringify(body),
@@ -207,6 +210,48 @@ if (onPostgres)
         expect(left).toEqual([])
       }
       closeAll(all)
+    })
+
+    it('makes an erasure wait for a write holding the account, then erases what that write stored', async () => {
+      const t = createTestApp({ env: ENV })
+      const u = await t.createUser()
+      const [first, second] = await instances(t, 2)
+      let release = () => {}
+      const held = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      let checked = () => {}
+      const isChecked = new Promise<void>((resolve) => {
+        checked = resolve
+      })
+      // A write on the first instance that found the account live and has not committed yet.
+      const write = writeTransaction((first as Instance).store, async (tx: Tx) => {
+        expect(await lockAccount(tx, u.user.id)).toBe(true)
+        checked()
+        await held
+        const now = t.clock.now()
+        await tx
+          .insert(apps)
+          .values({
+            id: 'late-app',
+            userId: u.user.id,
+            appName: 'Late',
+            slug: 'late-app',
+            createdAt: now,
+            updatedAt: now,
+          })
+          .run()
+        await tx.insert(sites).values({ appId: 'late-app', createdAt: now, updatedAt: now }).run()
+      })
+      await isChecked
+      const erased = (second as Instance).request('DELETE', '/api/account', u.apiKey)
+      expect(await settledBefore(erased, Bun.sleep(300))).toBe(false)
+      release()
+      await write
+      expect((await erased).status).toBe(204)
+      const left = Object.entries(await countOwnedRows(t.store, u.user.id)).filter(([, n]) => n > 0)
+      expect(left).toEqual([])
+      closeAll([first as Instance, second as Instance])
     })
 
     it('runs the victim of a deadlock again: both transactions commit', async () => {
