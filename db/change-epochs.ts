@@ -30,8 +30,8 @@ const TOPICS = Object.values(EpochTopic)
  *
  * Where the shared file cannot be made (a read-only directory) nothing is cached: `current()`
  * answers null. An in-memory database lives in one process; its counters are process-local.
- * With several instances on one PostgreSQL (not built yet) the slots would have to be shared
- * between machines: until then caching is for one host.
+ * On PostgreSQL the rows are the only counters, read once for all the requests waiting
+ * (db/pg/change-epochs.ts).
  */
 export class ChangeEpochs {
   private readonly shared: Int32Array | null
@@ -68,6 +68,15 @@ export class ChangeEpochs {
   }
 
   /**
+   * The topic's counter as of a moment after this call began, for a cache consulted by a request
+   * that began before it: here the shared counter, at once; on PostgreSQL a read of the rows
+   * every instance raises (db/pg/change-epochs.ts). Null: nothing may be cached.
+   */
+  fresh(topic: EpochTopic): number | null | Promise<number | null> {
+    return this.current(topic)
+  }
+
+  /**
    * The triggers' counters, by topic (null before migration 0006 ran). A SQLite read: by a write
    * transaction just before its COMMIT (where it costs no read lock of its own, and the write lock
    * held since BEGIN IMMEDIATE keeps them from moving), and by the caches' self-check.
@@ -75,7 +84,7 @@ export class ChangeEpochs {
   committed(): number[] | null {
     if (this.sqlite === null) return null
     try {
-      this.rows ??= this.sqlite.prepare('SELECT value FROM change_epochs ORDER BY id')
+      this.rows ??= this.sqlite.prepare('SELECT value FROM change_epochs WHERE id < 10 ORDER BY id')
       const values = this.rows.all().map((row) => row.value)
       return values.length === TOPICS.length ? values : null
     } catch {
@@ -154,6 +163,11 @@ export class EpochCache<V> {
   /** The topic's epoch now (null: nothing may be cached). */
   epoch(): number | null {
     return this.epochs.current(this.topic)
+  }
+
+  /** The topic's epoch as of a moment after this call (ChangeEpochs.fresh): for requests. */
+  freshEpoch(): number | null | Promise<number | null> {
+    return this.epochs.fresh(this.topic)
   }
 
   get(key: string, epoch: number | null): V | undefined {

@@ -1,11 +1,11 @@
 import { SQL } from 'bun'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { BunSQLSession, BunSQLTransaction } from 'drizzle-orm/bun-sql/session'
-import { ChangeEpochs } from '../change-epochs'
 import type { Orm, Store, TransactionKind, Tx } from '../client'
 import { useTables } from '../tables'
 import { TransactionLock } from '../transaction-lock'
 import { WritePause } from '../write-pause'
+import { PgChangeEpochs } from './change-epochs'
 import { storedFilesBackend } from './files'
 import { type AdvisoryLocks, advisoryLocks } from './locks'
 import { migratePg } from './migrate'
@@ -110,7 +110,10 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
     get orm() {
       return orm as unknown as Orm
     },
-    epochs: new ChangeEpochs(null, null),
+    epochs: new PgChangeEpochs(async () => {
+      await ready
+      return client as SQL
+    }),
     lock: new TransactionLock(),
     // Never paused: PostgreSQL checkpoints without us.
     writes: new WritePause(),

@@ -4,6 +4,7 @@ import { preparedFor, readTransaction, type Store, statementsFor, type Tx } from
 import type { SubscriptionRow } from '../../db/rows'
 import type { PlanType } from '../../db/schema'
 import { apps, sites, subscriptions } from '../../db/tables'
+import { andThen } from '../lib/maybe-async'
 import type { UserRow } from './accounts'
 import { getUser } from './accounts'
 
@@ -132,16 +133,17 @@ export function accountStatus(store: Store, userId: string): AccountStatus | Pro
     answers = new EpochCache<AccountStatus>(store.epochs, EpochTopic.accountStatus)
     statusCaches.set(store, answers)
   }
-  // Read before the rows: a change committed after this point moves the epoch past it.
-  const epoch = answers.epoch()
-  const cached = answers.get(userId, epoch)
-  if (cached && store.epochs.selfCheck) return recheckedStatus(store, userId, cached)
-  if (cached) return cached
   const cache = answers
-  return readTransaction(store, async (tx) => {
-    const status = await readStatus(tx, userId)
-    cache.set(userId, epoch, status)
-    return status
+  // Read before the rows: a change committed after this point moves the epoch past it.
+  return andThen(cache.freshEpoch(), (epoch) => {
+    const cached = cache.get(userId, epoch)
+    if (cached && store.epochs.selfCheck) return recheckedStatus(store, userId, cached)
+    if (cached) return cached
+    return readTransaction(store, async (tx) => {
+      const status = await readStatus(tx, userId)
+      cache.set(userId, epoch, status)
+      return status
+    })
   })
 }
 

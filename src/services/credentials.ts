@@ -13,6 +13,7 @@ import { AppError } from '../errors'
 import { type Clock, MINUTE } from '../lib/clock'
 import { digestsEqual, sha256Hex } from '../lib/crypto'
 import type { Logger } from '../lib/logger'
+import { andThen } from '../lib/maybe-async'
 import { hashUserId, legacyHashUserId } from '../lib/pseudonym'
 import { createUserWithTeam, isValidEmail, normaliseEmail } from './accounts'
 
@@ -137,9 +138,16 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
   /** Synchronous on a cache hit (the hot path); reads or writes the store otherwise. */
   function verifyKey(token: string, kind: ApiKeyKind): Credential | Promise<Credential> {
     const digest = sha256Hex(token)
-    const now = clock.now()
     // Read before the rows: a change committed after this point moves the epoch past it.
-    const epoch = keyCache.epoch()
+    return andThen(keyCache.freshEpoch(), (epoch) => verifyKeyAt(digest, kind, epoch))
+  }
+
+  function verifyKeyAt(
+    digest: string,
+    kind: ApiKeyKind,
+    epoch: number | null,
+  ): Credential | Promise<Credential> {
+    const now = clock.now()
     const cached = keyCache.get(digest, epoch)
     if (cached && cached.principal.credential === kind) {
       if (cached.expiresAt !== null && cached.expiresAt <= now) return INVALID
@@ -230,7 +238,7 @@ export function createCredentialVerifier({ store, clock, config, logger }: Crede
     const claimVerified = emailVerifiedClaim(payload)
 
     // Read before the rows: a change committed after this point moves the epoch past it.
-    const epoch = sessionUsers.epoch()
+    const epoch = await sessionUsers.freshEpoch()
     const cachedUser = sessionUsers.get(userId, epoch)
     const found = cachedUser
       ? { user: cachedUser, erased: null }

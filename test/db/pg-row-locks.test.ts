@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'bun:test'
 import { type Tx, writeTransaction } from '../../db/client'
-import { createPgStore, type PgStore } from '../../db/pg/store'
 import { lockAccount } from '../../db/row-locks'
 import { apps, sites } from '../../db/schema'
-import { buildDeps, createApp } from '../../src/app'
 import { countOwnedRows } from '../../src/services/deletion'
 import { MAX_ACTIVE_KEYS } from '../../src/services/keys'
-import { createTestApp, type TestApp } from '../support/harness'
+import { createTestApp } from '../support/harness'
+import { closeAll, type Instance, instances } from '../support/pg-instances'
 import { onPostgres } from '../support/test-database'
 
 // Write transactions on PostgreSQL run in parallel: each invariant is held by the row that owns it
@@ -15,45 +14,6 @@ import { onPostgres } from '../support/test-database'
 // own app, as three `serve` processes would be. Registered in the PostgreSQL pass.
 
 const ENV = { RATE_LIMIT_DEFAULT: '1000000/60', RATE_LIMIT_APPS_CREATE: '1000000/60' }
-
-interface Instance {
-  request: (method: string, path: string, token: string, body?: unknown) => Promise<Response>
-  store: PgStore
-}
-
-async function instances(t: TestApp, n: number): Promise<Instance[]> {
-  await (t.store as PgStore).ready
-  const of = (store: PgStore, app: { handle(r: Request): Promise<Response> }): Instance => ({
-    store,
-    request: (method, path, token, body) =>
-      app.handle(
-        new Request(`http://localhost${path}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${token}`,
-            // /v1 creates require one; each request is a new operation.
-            ...(method === 'POST' && path.startsWith('/v1/')
-              ? { 'idempotency-key': crypto.randomUUID() }
-              : {}),
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        }),
-      ),
-  })
-  const all = [of(t.store as PgStore, t.app)]
-  for (let i = 1; i < n; i++) {
-    const store = createPgStore(t.store.path, { max: 4, migrate: false })
-    await store.ready
-    const deps = buildDeps({ config: t.deps.config, store, clock: t.clock, logger: t.deps.logger })
-    all.push(of(store, createApp(deps)))
-  }
-  return all
-}
-
-const closeAll = (all: Instance[]) => {
-  for (const i of all.slice(1)) i.store.close()
-}
 
 /** Settles `promise`, or answers 'pending' if it has not settled by the time `others` have. */
 const settledBefore = async (promise: Promise<unknown>, others: Promise<unknown>) => {

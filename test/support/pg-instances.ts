@@ -1,0 +1,46 @@
+import { createPgStore, type PgStore } from '../../db/pg/store'
+import { buildDeps, createApp } from '../../src/app'
+import type { TestApp } from './harness'
+
+export interface Instance {
+  request: (method: string, path: string, token: string, body?: unknown) => Promise<Response>
+  store: PgStore
+}
+
+/**
+ * `n` "instances" on the test app's PostgreSQL database: the first is the test app itself; the
+ * others are stores of their own (connection pools) with an app each, as `serve` processes would be.
+ */
+export async function instances(t: TestApp, n: number): Promise<Instance[]> {
+  await (t.store as PgStore).ready
+  const of = (store: PgStore, app: { handle(r: Request): Promise<Response> }): Instance => ({
+    store,
+    request: (method, path, token, body) =>
+      app.handle(
+        new Request(`http://localhost${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            // /v1 creates require one; each request is a new operation.
+            ...(method === 'POST' && path.startsWith('/v1/')
+              ? { 'idempotency-key': crypto.randomUUID() }
+              : {}),
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        }),
+      ),
+  })
+  const all = [of(t.store as PgStore, t.app)]
+  for (let i = 1; i < n; i++) {
+    const store = createPgStore(t.store.path, { max: 4, migrate: false })
+    await store.ready
+    const deps = buildDeps({ config: t.deps.config, store, clock: t.clock, logger: t.deps.logger })
+    all.push(of(store, createApp(deps)))
+  }
+  return all
+}
+
+export const closeAll = (all: Instance[]) => {
+  for (const i of all.slice(1)) i.store.close()
+}
