@@ -7,9 +7,9 @@ import { type BenchServer, startBenchServer, startServerProcess } from './lib/se
 
 const PEERS = join(import.meta.dir, 'peers')
 
-/** The peer's own dependencies (Fastify, better-sqlite3), installed once, on demand, with npm. */
+/** The peers' own dependencies (Fastify, better-sqlite3, pg), installed once, on demand, with npm. */
 async function ensurePeerInstalled() {
-  if (await Bun.file(join(PEERS, 'node_modules/better-sqlite3/package.json')).exists()) return true
+  if (await Bun.file(join(PEERS, 'node_modules/pg/package.json')).exists()) return true
   console.log('(installing the Fastify peer: npm install in test/bench/peers — once)')
   const npm = Bun.spawn(['npm', 'install', '--no-audit', '--no-fund', '--silent'], {
     cwd: PEERS,
@@ -22,7 +22,8 @@ async function ensurePeerInstalled() {
 /**
  * Authenticated GET /api/status side by side in one run: a bare Bun.serve (the ceiling), the
  * honest floor (Elysia + SHA-256 + one prepared lookup), a Fastify + better-sqlite3 peer doing the
- * same lookup, and Custodian as it ships (rate limits on, request logs at info to a file). Each
+ * same lookup (with BENCH_STORE=postgres: floor and peer on PostgreSQL, Bun SQL and
+ * node-postgres), and Custodian as it ships (rate limits on, request logs at info to a file). Each
  * row is the server's median of BENCH_ROUNDS interleaved rounds (default 3).
  */
 export async function benchStatus(durationSec: number) {
@@ -46,11 +47,21 @@ export async function benchStatus(durationSec: number) {
   const floor = add('honest floor: Elysia + SHA-256 + 1 lookup', floorServer, floorKey)
   let peer: Contender | null = null
   if (await ensurePeerInstalled()) {
-    const server = await startServerProcess(['node', join(PEERS, 'fastify-status.mjs')], {
-      DATABASE_PATH: floorServer.info.databasePath as string,
-      STATUS_JSON: JSON.stringify(floorServer.info.statusJson),
-    })
-    peer = add('peer: Fastify (Node) + better-sqlite3', server, floorKey)
+    // With BENCH_STORE=postgres the peer queries the floor's PostgreSQL database through pg.Pool.
+    const databaseUrl = floorServer.info.databaseUrl as string | null
+    const server = await startServerProcess(
+      ['node', join(PEERS, databaseUrl ? 'fastify-status-pg.mjs' : 'fastify-status.mjs')],
+      {
+        DATABASE_PATH: floorServer.info.databasePath as string,
+        ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+        STATUS_JSON: JSON.stringify(floorServer.info.statusJson),
+      },
+    )
+    peer = add(
+      databaseUrl ? 'peer: Fastify (Node) + node-postgres' : 'peer: Fastify (Node) + better-sqlite3',
+      server,
+      floorKey,
+    )
   } else console.log('(the Fastify peer could not be installed: its row is missing)')
   const logFile = join(mkdtempSync(join(tmpdir(), 'custodian-bench-log-')), 'requests.log')
   const app = await startBenchServer('app', {

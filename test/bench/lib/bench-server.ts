@@ -147,29 +147,44 @@ if (mode === 'body-read') {
   })
   console.log(`READY ${JSON.stringify({ url: `http://127.0.0.1:${server.port}` })}`)
 } else if (mode === 'floor') {
-  // The honest floor: Elysia, SHA-256 of the bearer and one prepared bun:sqlite lookup of the key
-  // (WAL) on a database Custodian made — the least work that could answer GET /api/status.
-  // The floor is a SQLite lookup whatever BENCH_STORE says.
-  const { dir, deps, config } = await benchApp({}, { sqlite: true })
+  // The honest floor: Elysia, SHA-256 of the bearer and one lookup of the key — a prepared
+  // bun:sqlite statement (WAL) or, with BENCH_STORE=postgres, one Bun SQL query on a pool of 10 —
+  // on a database Custodian made: the least work that could answer GET /api/status.
+  const onPostgres = process.env.BENCH_STORE === 'postgres'
+  const { dir, deps, config } = await benchApp({}, { sqlite: !onPostgres })
   const { key } = await benchUser(deps, 'floor@example.com')
-  const lookup = deps.store.sqlite.prepare<{ key_hash: string; revoked_at: number | null }, [string]>(
-    'SELECT key_hash, user_id, revoked_at FROM api_keys WHERE key_hash = ?',
-  )
+  type KeyRow = { key_hash: string; revoked_at: number | null }
+  let lookup: (digest: string) => KeyRow | null | Promise<KeyRow | undefined>
+  if (onPostgres) {
+    const sql = new Bun.SQL({ url: config.databaseUrl as string, max: 10 })
+    lookup = async (digest) =>
+      (
+        (await sql`SELECT key_hash, user_id, revoked_at FROM api_keys WHERE key_hash = ${digest}`) as KeyRow[]
+      )[0]
+  } else {
+    const statement = deps.store.sqlite.prepare<KeyRow, [string]>(
+      'SELECT key_hash, user_id, revoked_at FROM api_keys WHERE key_hash = ?',
+    )
+    lookup = (digest) => statement.get(digest)
+  }
   const { Elysia } = await import('elysia')
   const { digestsEqual, sha256Hex } = await import('../../../src/lib/crypto')
-  const floor = new Elysia().get('/api/status', ({ request, set }) => {
-    const token = (request.headers.get('authorization') ?? '').slice(7)
-    const digest = sha256Hex(token)
-    const row = lookup.get(digest)
+  const answer = (row: KeyRow | null | undefined, digest: string, set: { status?: number | string }) => {
     if (!row || row.revoked_at !== null || !digestsEqual(row.key_hash, digest)) {
       set.status = 401
       return { error: 'unauthorized' }
     }
     return STATUS_JSON
+  }
+  const floor = new Elysia().get('/api/status', ({ request, set }) => {
+    const token = (request.headers.get('authorization') ?? '').slice(7)
+    const digest = sha256Hex(token)
+    const row = lookup(digest)
+    return row instanceof Promise ? row.then((r) => answer(r, digest, set)) : answer(row, digest, set)
   })
   floor.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
   console.log(
-    `READY ${JSON.stringify({ url: `http://127.0.0.1:${floor.server?.port}`, apiKey: await key('orbit'), dir, databasePath: config.databasePath, statusJson: STATUS_JSON })}`,
+    `READY ${JSON.stringify({ url: `http://127.0.0.1:${floor.server?.port}`, apiKey: await key('orbit'), dir, databasePath: config.databasePath, databaseUrl: onPostgres ? config.databaseUrl : null, statusJson: STATUS_JSON })}`,
   )
 } else if (mode === 'app') {
   // Custodian as it ships: rate limits on (a policy that admits), request logs at the default
