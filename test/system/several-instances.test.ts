@@ -111,14 +111,14 @@ register('several instances on one PostgreSQL and one Redis', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('never lets 32 clients creating sandboxes through all three exceed the quota', async () => {
+  it('never lets 96 clients creating sandboxes through all three exceed the quota', async () => {
     const u = await newUser('quota@example.com')
     await db`INSERT INTO quota_tiers (id, display_name, daily_sandbox_creates, max_concurrent_sandboxes, daily_gb_hours)
       VALUES ('several', 'several', 1000, 25, 1000000)`
     await db`UPDATE teams SET quota_tier_id = 'several' WHERE id = ${u.teamId}`
     await db`UPDATE users SET quota_tier_id = 'several', tier = 'several' WHERE id = ${u.userId}`
     const statuses = await Promise.all(
-      Array.from({ length: 32 }, async (_, client) => {
+      Array.from({ length: 96 }, async (_, client) => {
         const seen: number[] = []
         for (let n = 0; n < 3; n++) {
           const r = await call(
@@ -146,14 +146,14 @@ register('several instances on one PostgreSQL and one Redis', () => {
     expect(Number(totals.active)).toBe(25)
   }, 60_000)
 
-  it('executes one Idempotency-Key sent to two instances at once once', async () => {
+  it('executes one Idempotency-Key sent by 96 clients through the three at once once', async () => {
     const u = await newUser('idem@example.com')
     for (let round = 0; round < 5; round++) {
       const headers = { 'idempotency-key': `same-${round}` }
-      const [x, y] = await Promise.all(
-        [instances[0], instances[1]].map((i) =>
+      const answers = await Promise.all(
+        Array.from({ length: 96 }, (_, client) =>
           call(
-            i as Instance,
+            instances[client % 3] as Instance,
             'POST',
             '/v1/sandboxes',
             u.runtimeKey,
@@ -162,8 +162,8 @@ register('several instances on one PostgreSQL and one Redis', () => {
           ),
         ),
       )
-      const bodies = [await x?.json(), await y?.json()] as { id?: string }[]
-      const created = [x, y].map((r, k) => ({ status: r?.status, id: bodies[k]?.id }))
+      const bodies = (await Promise.all(answers.map((r) => r.json()))) as { id?: string }[]
+      const created = answers.map((r, k) => ({ status: r.status, id: bodies[k]?.id }))
       // One executed it; the other replays its answer, or is told it is still in flight.
       expect(created.filter((c) => c.status === 201).length).toBeGreaterThanOrEqual(1)
       for (const c of created) expect([201, 409]).toContain(c.status as number)
