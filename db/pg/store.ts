@@ -230,7 +230,7 @@ export async function vacuumTables(
   // Transactions that began after the erasure committed see none of its rows.
   const [{ horizon }] =
     await pool`SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::bigint % 4294967296) AS horizon`
-  const vacuum = () => pool.unsafe(`VACUUM (ANALYZE) ${tables.map((t) => `"${t}"`).join(', ')}`)
+  const vacuum = () => oneVacuumAtATime(pool, `VACUUM (ANALYZE) ${tables.map((t) => `"${t}"`).join(', ')}`)
   await vacuum()
   const olderSnapshots = async () => {
     const [{ n }] = await pool`SELECT count(*)::int AS n FROM pg_stat_activity
@@ -244,6 +244,27 @@ export async function vacuumTables(
     await Bun.sleep(retryMs)
     if ((await olderSnapshots()) === 0) return void (await vacuum())
   }
+}
+
+let vacuums: Promise<unknown> = Promise.resolve()
+
+/**
+ * IMPORTANT: each VACUUM on a connection reserved for it — Bun's pool may queue a request's
+ * statements behind a busy connection's, and a VACUUM can take seconds — and one at a time in
+ * this process: two VACUUMs of the same tables wait for each other's truncation (up to 5 s a
+ * table). Measured: two erasures' VACUUMs at once held a request's transaction for 20 s.
+ */
+function oneVacuumAtATime(pool: SQL, statement: string): Promise<void> {
+  const run = vacuums.then(async () => {
+    const connection = await pool.reserve()
+    try {
+      await connection.unsafe(statement)
+    } finally {
+      connection.release()
+    }
+  })
+  vacuums = run.catch(() => {})
+  return run
 }
 
 /** `VACUUM FULL` of each table in turn (db/compact.ts): new files, the old ones unlinked. */

@@ -13,9 +13,10 @@ export async function benchSandboxes(durationSec: number) {
     `POST /v1/sandboxes with quota checks — wrk, unique Idempotency-Key per request, ${durationSec}s each`,
   )
   const rows = []
-  for (const [label, connections, threads] of [
-    ['sequential (1 client)', 1, 1],
-    ['32 concurrent clients', 32, 2],
+  for (const [label, connections, threads, teams] of [
+    ['sequential (1 client)', 1, 1, 1],
+    ['32 concurrent clients', 32, 2, 1],
+    ['32 concurrent clients over 32 teams', 32, 2, 32],
   ] as const) {
     const server = await startBenchServer('sandboxes', {}, ['0'])
     const result = await runLoad({
@@ -24,6 +25,7 @@ export async function benchSandboxes(durationSec: number) {
       body: '{"template":"base","memory_mb":512,"metadata":{"job":"bench"}}',
       headers: { authorization: `Bearer ${server.info.runtimeKey}`, 'content-type': 'application/json' },
       uniqueHeader: 'Idempotency-Key',
+      ...(teams > 1 ? { rotateHeader: teamKeysHeader(server.info.teamKeys as string[]) } : {}),
       connections,
       threads,
       durationSec,
@@ -32,7 +34,10 @@ export async function benchSandboxes(durationSec: number) {
     await server.stop()
   }
   // With BENCH_STORE=postgres, the same 32 clients spread over three instances on one database.
-  if (process.env.BENCH_STORE === 'postgres') rows.push(await createsOnThreeInstances(durationSec))
+  if (process.env.BENCH_STORE === 'postgres') {
+    rows.push(await createsOnThreeInstances(durationSec, 1))
+    rows.push(await createsOnThreeInstances(durationSec, 32))
+  }
   loadTable(rows)
 
   header(
@@ -84,7 +89,7 @@ export async function benchSandboxes(durationSec: number) {
  * 32 clients creating sandboxes through three instances on one PostgreSQL database (11, 11 and 10
  * connections, one wrk each, run at once): requests and throughput summed, the worst p50 and p99.
  */
-async function createsOnThreeInstances(durationSec: number) {
+async function createsOnThreeInstances(durationSec: number, teams: 1 | 32) {
   const first = await startBenchServer('sandboxes', {}, ['0'])
   const others = await Promise.all(
     [0, 1].map(() => startBenchServer('instance', { BENCH_DATABASE_URL: first.info.databaseUrl })),
@@ -99,6 +104,7 @@ async function createsOnThreeInstances(durationSec: number) {
           body: '{"template":"base","memory_mb":512,"metadata":{"job":"bench"}}',
           headers: { authorization: `Bearer ${first.info.runtimeKey}`, 'content-type': 'application/json' },
           uniqueHeader: 'Idempotency-Key',
+          ...(teams > 1 ? { rotateHeader: teamKeysHeader(first.info.teamKeys as string[]) } : {}),
           connections: i === 2 ? 10 : 11,
           threads: 1,
           durationSec,
@@ -118,7 +124,7 @@ async function createsOnThreeInstances(durationSec: number) {
       maxMs: max((r) => r.maxMs),
     }
     return {
-      name: 'create — 32 concurrent clients over 3 instances',
+      name: `create — 32 concurrent clients over 3 instances${teams > 1 ? ', 32 teams' : ''}`,
       result,
       peakRssMiB: Math.max(...servers.map((s) => s.peakRssMiB())),
     }
@@ -127,3 +133,6 @@ async function createsOnThreeInstances(durationSec: number) {
     await first.stop()
   }
 }
+
+/** Each request as one of 32 teams in turn (their quotas are rows of their own). */
+const teamKeysHeader = (keys: string[]) => ({ name: 'authorization', values: keys.map((k) => `Bearer ${k}`) })

@@ -337,6 +337,13 @@ if (mode === 'body-read') {
   const { user, team, key } = await benchUser(deps, 'sandboxes@example.com')
   const runtime = await key('runtime')
   await unlimitedQuotas(deps, team.id)
+  // 31 more teams, for creates spread over 32 teams (each team's quota is its own row lock).
+  const teamKeys = [runtime]
+  for (let n = 1; n < 32; n++) {
+    const other = await benchUser(deps, `sandboxes-${n}@example.com`)
+    await unlimitedQuotas(deps, other.team.id)
+    teamKeys.push(await other.key('runtime'))
+  }
   const { sandboxes } = await import('../../../db/tables')
   const { encodePageToken } = await import('../../../src/lib/page-token')
   const seedStart = deps.clock.now() - seeded
@@ -376,6 +383,7 @@ if (mode === 'body-read') {
     `READY ${JSON.stringify({
       url: `http://127.0.0.1:${app.server?.port}`,
       runtimeKey: runtime,
+      teamKeys,
       middleToken: middle ? encodePageToken(middle) : null,
       databasePath: config.databasePath,
       databaseUrl: config.databaseUrl,

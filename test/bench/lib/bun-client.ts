@@ -5,12 +5,18 @@ const o = JSON.parse(process.argv[2] as string) as LoadOptions
 const latencies: number[] = []
 let errors = 0
 let non2xx = 0
+let sent = 0
 const end = performance.now() + (o.durationSec ?? 10) * 1000
 async function worker() {
   while (performance.now() < end) {
     const start = performance.now()
     try {
-      const headers = o.uniqueHeader ? { ...o.headers, [o.uniqueHeader]: crypto.randomUUID() } : o.headers
+      const rotate = o.rotateHeader
+      const headers = {
+        ...o.headers,
+        ...(o.uniqueHeader ? { [o.uniqueHeader]: crypto.randomUUID() } : {}),
+        ...(rotate ? { [rotate.name]: rotate.values[sent++ % rotate.values.length] as string } : {}),
+      }
       const r = await fetch(o.url, { method: o.method ?? 'GET', headers, body: o.body })
       await r.arrayBuffer()
       if (r.status < 200 || r.status > 299) non2xx++

@@ -12,6 +12,8 @@ export interface LoadOptions {
   durationSec?: number
   /** A header sent with a value unique to each request (e.g. Idempotency-Key). */
   uniqueHeader?: string
+  /** A header whose value goes round `values`, one request after another (e.g. 32 teams' keys). */
+  rotateHeader?: { name: string; values: string[] }
 }
 
 export interface LoadResult {
@@ -49,19 +51,23 @@ async function runWrk(o: LoadOptions): Promise<LoadResult> {
   if (o.body) lua += `wrk.body = ${JSON.stringify(o.body)}\n`
   // Unique across wrk processes too (several run at once against several instances): a nonce per
   // run, since wrk's Lua random numbers start from the same seed in every process.
-  if (o.uniqueHeader)
+  if (o.uniqueHeader || o.rotateHeader) {
+    const rotate = o.rotateHeader
     lua += `
 local threads = 0
 function setup(thread) thread:set("tid", threads); threads = threads + 1 end
 local counter = 0
+${rotate ? `local rotating = { ${rotate.values.map((v) => JSON.stringify(v)).join(', ')} }` : ''}
 function request()
   counter = counter + 1
   local h = {}
   for k, v in pairs(wrk.headers) do h[k] = v end
-  h[${JSON.stringify(o.uniqueHeader)}] = "bench-${crypto.randomUUID().slice(0, 8)}-" .. tid .. "-" .. counter
+  ${o.uniqueHeader ? `h[${JSON.stringify(o.uniqueHeader)}] = "bench-${crypto.randomUUID().slice(0, 8)}-" .. tid .. "-" .. counter` : ''}
+  ${rotate ? `h[${JSON.stringify(rotate.name)}] = rotating[((counter + tid) % #rotating) + 1]` : ''}
   return wrk.format(nil, nil, h, nil)
 end
 `
+  }
   writeFileSync(script, lua)
   const args = [
     'wrk',
