@@ -31,6 +31,49 @@ export function startReaders(urls: { url: string; headers: Record<string, string
   }
 }
 
+/**
+ * Closed-loop writers: each creates an app for one of `keys` and deletes it again, recording both
+ * requests (two writes of other accounts, each a transaction with the account's row lock).
+ */
+export function startWriters(base: string, keys: string[], concurrency: number) {
+  const samples: TimedSample[] = []
+  let running = true
+  const timed = async (send: () => Promise<Response>, expect: number) => {
+    const startedAt = performance.now()
+    let response: Response | null = null
+    try {
+      response = await send()
+    } catch {}
+    const body = response ? await response.text() : ''
+    samples.push({ startedAt, ms: performance.now() - startedAt, ok: response?.status === expect })
+    return response?.status === expect ? body : null
+  }
+  const workers = Array.from({ length: concurrency }, async (_, w) => {
+    const headers = { authorization: `Bearer ${keys[w % keys.length]}`, 'content-type': 'application/json' }
+    for (let n = 0; running; n++) {
+      const created = await timed(
+        () =>
+          fetch(`${base}/api/apps`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ appName: `w${w}-${n}` }),
+          }),
+        201,
+      )
+      if (!created) continue
+      const { appId } = JSON.parse(created) as { appId: string }
+      await timed(() => fetch(`${base}/api/apps/${appId}`, { method: 'DELETE', headers }), 204)
+    }
+  })
+  return {
+    samples,
+    async stop() {
+      running = false
+      await Promise.all(workers)
+    },
+  }
+}
+
 export function summarise(samples: TimedSample[]) {
   const ms = samples.map((s) => s.ms).sort((a, b) => a - b)
   const pct = (p: number) => ms[Math.min(ms.length - 1, Math.floor((p / 100) * ms.length))] ?? 0
