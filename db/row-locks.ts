@@ -29,10 +29,10 @@ export type RowLockMode = 'share' | 'update'
 // cost: the write transaction already excludes every other writer.
 const ACCOUNT_SQL = 'SELECT erasure_requested_at AS erasing FROM users WHERE id = ?'
 const TEAM_SQL =
-  'SELECT u.erasure_requested_at AS erasing FROM teams t JOIN users u ON u.id = t.owner_user_id WHERE t.id = ?'
+  'SELECT u.erasure_requested_at AS erasing, u.id AS owner FROM teams t JOIN users u ON u.id = t.owner_user_id WHERE t.id = ?'
 const statements = statementsFor((db) => {
   const locking = (sql: string, clause: string) =>
-    db.prepare<{ erasing: unknown }, [string]>(`${sql}${db.words.locking(clause)}`)
+    db.prepare<{ erasing: unknown; owner?: string }, [string]>(`${sql}${db.words.locking(clause)}`)
   const nameLock = db.words.nameLock(SPACE.NAME, '?')
   return {
     share: locking(ACCOUNT_SQL, 'FOR SHARE'),
@@ -51,9 +51,11 @@ async function lock(tx: Tx, key: string, take: () => unknown): Promise<boolean> 
   const held = taken.get(tx) ?? new Map<string, boolean>()
   const known = held.get(key)
   if (known !== undefined) return known
-  const row = (await take()) as { erasing: unknown } | null | undefined
+  const row = (await take()) as { erasing: unknown; owner?: string } | null | undefined
   const live = row !== null && row !== undefined && (row.erasing === null || row.erasing === undefined)
   held.set(key, live)
+  // A team's lock holds its owner's row in share mode too: the owner's share lock is taken.
+  if (row?.owner !== undefined) held.set(`u:share:${row.owner}`, live)
   taken.set(tx, held)
   return live
 }

@@ -123,9 +123,10 @@ export function createSandbox(
   } = {},
 ): Promise<SandboxRow | null> {
   return writeTransaction(deps.store, async (tx) => {
-    if (hooks.claim && !(await hooks.claim(tx))) return null
-    // The quotas are the team's: checked and charged under its row lock (db/row-locks.ts).
+    // The quotas are the team's: checked and charged under its row lock (db/row-locks.ts). Taken
+    // before the claim, whose share lock on the account the team's lock then already holds.
     await lockLiveTeam(tx, teamId)
+    if (hooks.claim && !(await hooks.claim(tx))) return null
     const now = deps.clock.now()
     const day = utcDay(now)
     const tier = await teamTier(tx, teamId)
