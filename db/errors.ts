@@ -4,6 +4,16 @@
  * with the table and `Key (slug)=(…) already exists.` (Drizzle wraps it; the driver's error is the
  * cause).
  */
+/** The SQLSTATE PostgreSQL answered, from `error` or one of its causes (Drizzle wraps the driver's). */
+export function sqlStateOf(error: unknown): string | null {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const pg = e as Error & { errno?: unknown; code?: unknown }
+    for (const value of [pg.errno, pg.code])
+      if (typeof value === 'string' && /^[0-9A-Z]{5}$/.test(value)) return value
+  }
+  return null
+}
+
 export function isUniqueViolation(error: unknown, qualifiedColumn: string): boolean {
   if (!(error instanceof Error)) return false
   if (/UNIQUE constraint failed/.test(error.message)) return error.message.includes(qualifiedColumn)

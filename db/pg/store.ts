@@ -2,6 +2,7 @@ import { SQL } from 'bun'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { BunSQLSession, BunSQLTransaction } from 'drizzle-orm/bun-sql/session'
 import type { Orm, Store, TransactionKind, Tx } from '../client'
+import { sqlStateOf } from '../errors'
 import { useTables } from '../tables'
 import { TransactionLock } from '../transaction-lock'
 import { WritePause } from '../write-pause'
@@ -174,8 +175,7 @@ export async function retryingConflicts<T>(attempt: () => Promise<T>): Promise<T
     try {
       return await attempt()
     } catch (error) {
-      const code = String((error as { errno?: unknown }).errno ?? (error as { code?: unknown }).code ?? '')
-      if (!CONFLICT_CODES.has(code) || n >= CONFLICT_ATTEMPTS) throw error
+      if (!CONFLICT_CODES.has(sqlStateOf(error) ?? '') || n >= CONFLICT_ATTEMPTS) throw error
       await Bun.sleep(Math.random() * 5 * n)
     }
   }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'bun:test'
+import { eq } from 'drizzle-orm'
 import { type Tx, writeTransaction } from '../../db/client'
 import { lockAccount } from '../../db/row-locks'
-import { apps, sites } from '../../db/schema'
+import { apps, sites, users } from '../../db/tables'
 import { countOwnedRows } from '../../src/services/deletion'
 import { MAX_ACTIVE_KEYS } from '../../src/services/keys'
 import { createTestApp } from '../support/harness'
@@ -238,6 +239,34 @@ if (onPostgres)
         await Promise.all([crosswise(0, a.user.id, b.user.id), crosswise(1, b.user.id, a.user.id)]),
       ).toEqual([0, 1])
       // PostgreSQL aborted one of them as the deadlock's victim; the store ran it again.
+      expect(attempts.toSorted()).toEqual([1, 2])
+    })
+
+    it('runs the victim again when the deadlock is met inside a Drizzle query (its error wraps the cause)', async () => {
+      const t = createTestApp({ env: ENV })
+      const [a, b] = [await t.createUser(), await t.createUser()]
+      const attempts = [0, 0]
+      let arrived = 0
+      let bothHoldOne = () => {}
+      const barrier = new Promise<void>((resolve) => {
+        bothHoldOne = resolve
+      })
+      const touch = (tx: Tx, id: string) =>
+        tx.update(users).set({ updatedAt: t.clock.now() }).where(eq(users.id, id)).run()
+      const crosswise = (index: number, firstId: string, secondId: string) =>
+        writeTransaction(t.store, async (tx) => {
+          attempts[index] = (attempts[index] ?? 0) + 1
+          await touch(tx, firstId)
+          if (attempts[index] === 1) {
+            if (++arrived === 2) bothHoldOne()
+            await barrier
+          }
+          await touch(tx, secondId)
+          return index
+        })
+      expect(
+        await Promise.all([crosswise(0, a.user.id, b.user.id), crosswise(1, b.user.id, a.user.id)]),
+      ).toEqual([0, 1])
       expect(attempts.toSorted()).toEqual([1, 2])
     })
   })
