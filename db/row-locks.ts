@@ -47,8 +47,14 @@ const statements = statementsFor((db) => {
 /** Per transaction: what was locked, and whether its account was live then (it cannot change while held). */
 const taken = new WeakMap<object, Map<string, boolean>>()
 
-async function lock(tx: Tx, key: string, take: () => unknown): Promise<boolean> {
+function heldBy(tx: Tx): Map<string, boolean> {
   const held = taken.get(tx) ?? new Map<string, boolean>()
+  taken.set(tx, held)
+  return held
+}
+
+async function lock(tx: Tx, key: string, take: () => unknown): Promise<boolean> {
+  const held = heldBy(tx)
   const known = held.get(key)
   if (known !== undefined) return known
   const row = (await take()) as { erasing: unknown; owner?: string } | null | undefined
@@ -56,7 +62,6 @@ async function lock(tx: Tx, key: string, take: () => unknown): Promise<boolean> 
   held.set(key, live)
   // A team's lock holds its owner's row in share mode too: the owner's share lock is taken.
   if (row?.owner !== undefined) held.set(`u:share:${row.owner}`, live)
-  taken.set(tx, held)
   return live
 }
 
@@ -85,9 +90,9 @@ export function lockTeam(tx: Tx, teamId: string): Promise<boolean> {
  */
 export async function lockName(tx: Tx, kind: string, name: string): Promise<void> {
   const statement = statements(tx).name
-  if (statement)
-    await lock(tx, `n:${kind}:${name}`, async () => {
-      await statement.get(`${kind}:${name}`)
-      return { erasing: null }
-    })
+  const held = heldBy(tx)
+  const key = `n:${kind}:${name}`
+  if (statement === null || held.has(key)) return
+  await statement.get(`${kind}:${name}`)
+  held.set(key, true)
 }

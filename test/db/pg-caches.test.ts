@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import type { PgStore } from '../../db/pg/store'
 import { createTestApp } from '../support/harness'
-import { closeAll, instances } from '../support/pg-instances'
+import { closeAll, twoInstances } from '../support/pg-instances'
 import { onPostgres } from '../support/test-database'
 
 // Credentials and account status are cached on PostgreSQL too, under change epochs every
@@ -16,8 +16,7 @@ if (onPostgres)
     it('caches a verified key: a change made behind the triggers goes unseen until an epoch moves', async () => {
       const t = createTestApp({ env: ENV })
       const u = await t.createUser()
-      const [, b] = await instances(t, 2)
-      if (!b) throw new Error('no second instance')
+      const [, b] = await twoInstances(t)
       expect((await b.request('GET', '/api/status', u.apiKey)).status).toBe(200)
       // Revoked with the triggers off (a superuser's replica mode): no epoch moves, so B keeps
       // answering from its cache — the cache is real, and the epoch is all that invalidates it.
@@ -36,8 +35,7 @@ if (onPostgres)
     it("refuses a key revoked through A on B's very next request, 100 times", async () => {
       const t = createTestApp({ env: ENV })
       const u = await t.createUser()
-      const [a, b] = await instances(t, 2)
-      if (!a || !b) throw new Error('no instances')
+      const [a, b] = await twoInstances(t)
       const refusedAtOnce: number[] = []
       for (let round = 0; round < 100; round++) {
         const created = await a.request('POST', '/api/api-keys', u.apiKey, { name: `r${round}` })
@@ -55,8 +53,7 @@ if (onPostgres)
 
     it("refuses an account erased through A on B's next request, keys and sessions alike", async () => {
       const t = createTestApp({ env: ENV })
-      const [a, b] = await instances(t, 2)
-      if (!a || !b) throw new Error('no instances')
+      const [a, b] = await twoInstances(t)
       for (let round = 0; round < 10; round++) {
         const u = await t.createUser()
         for (const token of [u.apiKey, u.session])
@@ -71,8 +68,7 @@ if (onPostgres)
     it('answers on B the status an app created through A just changed', async () => {
       const t = createTestApp({ env: ENV })
       const u = await t.createUser()
-      const [a, b] = await instances(t, 2)
-      if (!a || !b) throw new Error('no instances')
+      const [a, b] = await twoInstances(t)
       const counts: number[] = []
       for (let n = 1; n <= 10; n++) {
         await b.request('GET', '/api/status', u.apiKey) // cached on B

@@ -5,8 +5,8 @@ import { lockAccount } from '../../db/row-locks'
 import { apps, sites, users } from '../../db/tables'
 import { countOwnedRows } from '../../src/services/deletion'
 import { MAX_ACTIVE_KEYS } from '../../src/services/keys'
-import { createTestApp } from '../support/harness'
-import { closeAll, type Instance, instances } from '../support/pg-instances'
+import { createTestApp, type TestApp } from '../support/harness'
+import { closeAll, type Instance, instances, twoInstances } from '../support/pg-instances'
 import { onPostgres } from '../support/test-database'
 
 // Write transactions on PostgreSQL run in parallel: each invariant is held by the row that owns it
@@ -32,22 +32,42 @@ const settledBefore = async (promise: Promise<unknown>, others: Promise<unknown>
   return done
 }
 
+/**
+ * Two transactions each take `take` on one of two accounts, wait for each other, then on the
+ * other's: a deadlock. Answers how many times each ran, sorted, once both committed.
+ */
+async function deadlockAttempts(t: TestApp, take: (tx: Tx, userId: string) => unknown) {
+  const [a, b] = [await t.createUser(), await t.createUser()]
+  const attempts = [0, 0]
+  let arrived = 0
+  const { promise: barrier, resolve: bothHoldOne } = Promise.withResolvers<void>()
+  const crosswise = (index: number, firstId: string, secondId: string) =>
+    writeTransaction(t.store, async (tx) => {
+      attempts[index] = (attempts[index] ?? 0) + 1
+      await take(tx, firstId)
+      if (attempts[index] === 1) {
+        if (++arrived === 2) bothHoldOne()
+        await barrier
+      }
+      await take(tx, secondId)
+      return index
+    })
+  expect(await Promise.all([crosswise(0, a.user.id, b.user.id), crosswise(1, b.user.id, a.user.id)])).toEqual(
+    [0, 1],
+  )
+  return attempts.toSorted()
+}
+
 if (onPostgres)
   describe('row locks instead of one writer (PostgreSQL)', () => {
     it("lets other accounts write through another instance while one account's row is held", async () => {
       const t = createTestApp({ env: ENV })
       const [a, b] = [await t.createUser(), await t.createUser()]
-      const [first, second] = await instances(t, 2)
-      let release = () => {}
-      const held = new Promise<void>((resolve) => {
-        release = resolve
-      })
-      let locked = () => {}
-      const isLocked = new Promise<void>((resolve) => {
-        locked = resolve
-      })
+      const [first, second] = await twoInstances(t)
+      const { promise: held, resolve: release } = Promise.withResolvers<void>()
+      const { promise: isLocked, resolve: locked } = Promise.withResolvers<void>()
       // A slow transaction holding account A's row, on the first instance.
-      const slow = writeTransaction((first as Instance).store, async (tx: Tx) => {
+      const slow = writeTransaction(first.store, async (tx: Tx) => {
         await lockAccount(tx, a.user.id, 'update')
         locked()
         await held
@@ -56,13 +76,11 @@ if (onPostgres)
       const started = performance.now()
       const others = Promise.all(
         Array.from({ length: 8 }, (_, n) =>
-          (second as Instance)
-            .request('POST', '/api/apps', b.apiKey, { appName: `Other ${n}` })
-            .then((r) => r.status),
+          second.request('POST', '/api/apps', b.apiKey, { appName: `Other ${n}` }).then((r) => r.status),
         ),
       )
       // Account A's own app create waits for the row (the lock is real)…
-      const own = (second as Instance).request('POST', '/api/apps', a.apiKey, { appName: 'Own' })
+      const own = second.request('POST', '/api/apps', a.apiKey, { appName: 'Own' })
       // …while B's creates all finish with A's row still held.
       expect(await settledBefore(others, others)).toBe(true)
       expect(await others).toEqual(Array(8).fill(201))
@@ -72,7 +90,7 @@ if (onPostgres)
       await slow
       expect((await own).status).toBe(201)
       console.log(`other accounts' 8 app creates while one account's row was held: ${tookMs.toFixed(0)} ms`)
-      closeAll([first as Instance, second as Instance])
+      closeAll([first, second])
     })
 
     it('never lets 96 concurrent creates through 3 instances exceed the app or key limits of one account', async () => {
@@ -176,17 +194,11 @@ if (onPostgres)
     it('makes an erasure wait for a write holding the account, then erases what that write stored', async () => {
       const t = createTestApp({ env: ENV })
       const u = await t.createUser()
-      const [first, second] = await instances(t, 2)
-      let release = () => {}
-      const held = new Promise<void>((resolve) => {
-        release = resolve
-      })
-      let checked = () => {}
-      const isChecked = new Promise<void>((resolve) => {
-        checked = resolve
-      })
+      const [first, second] = await twoInstances(t)
+      const { promise: held, resolve: release } = Promise.withResolvers<void>()
+      const { promise: isChecked, resolve: checked } = Promise.withResolvers<void>()
       // A write on the first instance that found the account live and has not committed yet.
-      const write = writeTransaction((first as Instance).store, async (tx: Tx) => {
+      const write = writeTransaction(first.store, async (tx: Tx) => {
         expect(await lockAccount(tx, u.user.id)).toBe(true)
         checked()
         await held
@@ -205,68 +217,26 @@ if (onPostgres)
         await tx.insert(sites).values({ appId: 'late-app', createdAt: now, updatedAt: now }).run()
       })
       await isChecked
-      const erased = (second as Instance).request('DELETE', '/api/account', u.apiKey)
+      const erased = second.request('DELETE', '/api/account', u.apiKey)
       expect(await settledBefore(erased, Bun.sleep(300))).toBe(false)
       release()
       await write
       expect((await erased).status).toBe(204)
       const left = Object.entries(await countOwnedRows(t.store, u.user.id)).filter(([, n]) => n > 0)
       expect(left).toEqual([])
-      closeAll([first as Instance, second as Instance])
+      closeAll([first, second])
     })
 
     it('runs the victim of a deadlock again: both transactions commit', async () => {
       const t = createTestApp({ env: ENV })
-      const [a, b] = [await t.createUser(), await t.createUser()]
-      const attempts = [0, 0]
-      let arrived = 0
-      let bothHoldOne = () => {}
-      const barrier = new Promise<void>((resolve) => {
-        bothHoldOne = resolve
-      })
-      const crosswise = (index: number, firstId: string, secondId: string) =>
-        writeTransaction(t.store, async (tx) => {
-          attempts[index] = (attempts[index] ?? 0) + 1
-          await lockAccount(tx, firstId, 'update')
-          if (attempts[index] === 1) {
-            if (++arrived === 2) bothHoldOne()
-            await barrier
-          }
-          await lockAccount(tx, secondId, 'update')
-          return index
-        })
-      expect(
-        await Promise.all([crosswise(0, a.user.id, b.user.id), crosswise(1, b.user.id, a.user.id)]),
-      ).toEqual([0, 1])
-      // PostgreSQL aborted one of them as the deadlock's victim; the store ran it again.
-      expect(attempts.toSorted()).toEqual([1, 2])
+      // PostgreSQL aborts one of them as the deadlock's victim; the store runs it again.
+      expect(await deadlockAttempts(t, (tx, id) => lockAccount(tx, id, 'update'))).toEqual([1, 2])
     })
 
     it('runs the victim again when the deadlock is met inside a Drizzle query (its error wraps the cause)', async () => {
       const t = createTestApp({ env: ENV })
-      const [a, b] = [await t.createUser(), await t.createUser()]
-      const attempts = [0, 0]
-      let arrived = 0
-      let bothHoldOne = () => {}
-      const barrier = new Promise<void>((resolve) => {
-        bothHoldOne = resolve
-      })
       const touch = (tx: Tx, id: string) =>
         tx.update(users).set({ updatedAt: t.clock.now() }).where(eq(users.id, id)).run()
-      const crosswise = (index: number, firstId: string, secondId: string) =>
-        writeTransaction(t.store, async (tx) => {
-          attempts[index] = (attempts[index] ?? 0) + 1
-          await touch(tx, firstId)
-          if (attempts[index] === 1) {
-            if (++arrived === 2) bothHoldOne()
-            await barrier
-          }
-          await touch(tx, secondId)
-          return index
-        })
-      expect(
-        await Promise.all([crosswise(0, a.user.id, b.user.id), crosswise(1, b.user.id, a.user.id)]),
-      ).toEqual([0, 1])
-      expect(attempts.toSorted()).toEqual([1, 2])
+      expect(await deadlockAttempts(t, touch)).toEqual([1, 2])
     })
   })

@@ -44,3 +44,10 @@ export async function instances(t: TestApp, n: number): Promise<Instance[]> {
 export const closeAll = (all: Instance[]) => {
   for (const i of all.slice(1)) i.store.close()
 }
+
+/** Two instances (as `instances`), typed as a pair. */
+export async function twoInstances(t: TestApp): Promise<[Instance, Instance]> {
+  const [a, b] = await instances(t, 2)
+  if (!a || !b) throw new Error('two instances were asked for')
+  return [a, b]
+}
