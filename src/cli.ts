@@ -8,6 +8,7 @@ import { compactStore } from '../db/compact'
 import { DatabaseInUse, type InstanceLock, takeInstanceLock } from '../db/instance-lock'
 import { migrate } from '../db/migrate'
 import { markMoved, movedMessage, movedTo } from '../db/moved'
+import { many } from '../db/query'
 import { accountDeletions } from '../db/tables'
 import pkg from '../package.json'
 import { buildDeps, createApp } from './app'
@@ -540,7 +541,7 @@ async function recordCurrentReceipts(target: string, ledger: ErasureLedger): Pro
     migrate(current)
     const known = new Set(ledger.entries().map((e) => e.id))
     const receipts = await readTransaction(current, (tx) =>
-      tx.select().from(accountDeletions).where(eq(accountDeletions.step, 'done')).all(),
+      many(tx.select().from(accountDeletions).where(eq(accountDeletions.step, 'done'))),
     )
     let appended = 0
     for (const receipt of receipts)

@@ -11,7 +11,6 @@ import { storedFilesBackend } from './files'
 import { type AdvisoryLocks, advisoryLocks } from './locks'
 import { migratePg } from './migrate'
 import * as pgSchema from './schema'
-import { installSqliteShapedVerbs } from './sqlite-shaped'
 
 /** The URL as it may appear in messages and logs: without its password. */
 export function describePostgresUrl(url: string): string {
@@ -69,7 +68,6 @@ const PG_ERASURE_CHUNK_MS = 100
  * (the test harness) need not, and `serve` awaits `ready` to fail before it listens.
  */
 export function createPgStore(url: string | (() => string), options: PgStoreOptions = {}): PgStore {
-  installSqliteShapedVerbs()
   useTables('postgres', pgSchema)
   let client: SQL | null = null
   let orm: ReturnType<typeof drizzle<typeof pgSchema>> | null = null

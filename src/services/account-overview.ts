@@ -1,6 +1,7 @@
 import { and, asc, count, eq, or, sql } from 'drizzle-orm'
 import { EpochCache, EpochTopic } from '../../db/change-epochs'
 import { preparedFor, readTransaction, type Store, statementsFor, type Tx } from '../../db/client'
+import { many, one } from '../../db/query'
 import type { SubscriptionRow } from '../../db/rows'
 import type { PlanType } from '../../db/schema'
 import { apps, sites, subscriptions } from '../../db/tables'
@@ -77,7 +78,7 @@ const subscriptionOf = preparedFor((orm) =>
 )
 
 export async function subscriptionOfUser(tx: Tx, userId: string): Promise<SubscriptionRow | null> {
-  return (await subscriptionOf(tx).get({ user: userId })) ?? null
+  return (await one(subscriptionOf(tx), { user: userId })) ?? null
 }
 
 /** What `GET /api/status` and `GET /api/account` start from, read from the local mirror. */
@@ -87,7 +88,7 @@ export function accountOverview(store: Store, userId: string): Promise<AccountOv
     if (!user) throw new Error(`user ${userId} vanished during the request`)
     return {
       user,
-      appCount: (await appCountOf(tx).get({ user: userId }))?.n ?? 0,
+      appCount: (await one(appCountOf(tx), { user: userId }))?.n ?? 0,
       subscription: await subscriptionOfUser(tx, userId),
     }
   })
@@ -170,5 +171,5 @@ async function readStatus(tx: Tx, userId: string): Promise<AccountStatus> {
 
 /** The account's deployed apps and apps holding a seat, oldest first. */
 export async function deployedApps(tx: Tx, userId: string): Promise<DeployedAppSummary[]> {
-  return await deployedAppsOf(tx).all({ user: userId })
+  return await many(deployedAppsOf(tx), { user: userId })
 }

@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm'
 import { changesOf, preparedFor, type Store, type Tx, writeTransaction } from '../../db/client'
+import { exec, one } from '../../db/query'
 import { rowsOf } from '../../db/row-reader'
 import type { QuotaTierRow, QuotaUsageRow, TeamRow, UserRow } from '../../db/rows'
 import * as schema from '../../db/schema'
@@ -38,34 +39,36 @@ export async function createUserWithTeam(
     throw new AppError('VALIDATION_FAILED', 'Validation failed: email: must be an email address', {
       issues: [{ path: ['email'], message: 'must be an email address' }],
     })
-  const existing = await tx.select({ id: users.id }).from(users).where(eq(users.email, email)).get()
+  const existing = await one(tx.select({ id: users.id }).from(users).where(eq(users.email, email)))
   if (existing) throw new AppError('CONFLICT', 'An account with this email already exists.')
-  const user = await tx
-    .insert(users)
-    .values({
-      id: input.id ?? uuidv7(clock),
-      email,
-      isOperator: input.isOperator ?? false,
-      emailVerifiedAt: input.emailVerified ? now : null,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning()
-    .get()
+  const user = await one(
+    tx
+      .insert(users)
+      .values({
+        id: input.id ?? uuidv7(clock),
+        email,
+        isOperator: input.isOperator ?? false,
+        emailVerifiedAt: input.emailVerified ? now : null,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning(),
+  )
   const local = slugify(email.split('@')[0] ?? '', 40) || 'team'
-  const team = await tx
-    .insert(teams)
-    .values({
-      id: uuidv7(clock),
-      ownerUserId: user.id,
-      name: `${email.split('@')[0]}'s team`,
-      slug: `${local}-${randomBase62(8).toLowerCase()}`,
-      quotaTierId: user.quotaTierId,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning()
-    .get()
+  const team = await one(
+    tx
+      .insert(teams)
+      .values({
+        id: uuidv7(clock),
+        ownerUserId: user.id,
+        name: `${email.split('@')[0]}'s team`,
+        slug: `${local}-${randomBase62(8).toLowerCase()}`,
+        quotaTierId: user.quotaTierId,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning(),
+  )
   return { user, team }
 }
 
@@ -89,7 +92,7 @@ const usageSince = rowsOf<typeof schema.quotaUsage, { team: string; since: strin
 )
 
 export async function findUserByEmail(tx: Tx, email: string): Promise<UserRow | undefined> {
-  return await userByEmail(tx).get({ email: normaliseEmail(email) })
+  return await one(userByEmail(tx), { email: normaliseEmail(email) })
 }
 
 export async function getUser(tx: Tx, userId: string): Promise<UserRow | undefined> {
@@ -142,7 +145,7 @@ export async function updateProfile(
   patch: ProfilePatch,
 ): Promise<void> {
   const result = await writeTransaction(store, (tx) =>
-    profileUpdate(tx).run({
+    exec(profileUpdate(tx), {
       id: userId,
       now: clock.now(),
       setDisplayName: patch.displayName === undefined ? 0 : 1,

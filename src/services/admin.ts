@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, like, sql } from 'drizzle-orm'
 import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
+import { many, one } from '../../db/query'
 import { apiKeys, quotaTiers, sandboxes, teams, users } from '../../db/tables'
 import { AppError, fieldError } from '../errors'
 import type { Clock } from '../lib/clock'
@@ -18,18 +19,19 @@ export async function requireUser(tx: Tx, userId: string): Promise<UserRow> {
 export function searchUsers(store: Store, query: string, limit: number, afterId: string | null) {
   return readTransaction(store, async (tx) => {
     const pattern = `%${normaliseEmail(query).replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-    const rows = await tx
-      .select()
-      .from(users)
-      .where(
-        and(
-          query ? like(users.email, sql`${pattern} ESCAPE '\\'`) : undefined,
-          afterId ? gt(users.id, afterId) : undefined,
-        ),
-      )
-      .orderBy(asc(users.id))
-      .limit(limit + 1)
-      .all()
+    const rows = await many(
+      tx
+        .select()
+        .from(users)
+        .where(
+          and(
+            query ? like(users.email, sql`${pattern} ESCAPE '\\'`) : undefined,
+            afterId ? gt(users.id, afterId) : undefined,
+          ),
+        )
+        .orderBy(asc(users.id))
+        .limit(limit + 1),
+    )
     const hasMore = rows.length > limit
     const page = hasMore ? rows.slice(0, limit) : rows
     return { users: page, lastId: hasMore ? (page[page.length - 1]?.id ?? null) : null }
@@ -38,42 +40,38 @@ export function searchUsers(store: Store, query: string, limit: number, afterId:
 
 export async function userKeysAndSandboxes(tx: Tx, userId: string, teamId: string) {
   return {
-    keys: await tx
-      .select()
-      .from(apiKeys)
-      .where(eq(apiKeys.userId, userId))
-      .orderBy(desc(apiKeys.createdAt))
-      .all(),
-    sandboxes: await tx
-      .select()
-      .from(sandboxes)
-      .where(eq(sandboxes.teamId, teamId))
-      .orderBy(desc(sandboxes.createdAt), desc(sandboxes.id))
-      .limit(ADMIN_DETAIL_SANDBOXES)
-      .all(),
+    keys: await many(
+      tx.select().from(apiKeys).where(eq(apiKeys.userId, userId)).orderBy(desc(apiKeys.createdAt)),
+    ),
+    sandboxes: await many(
+      tx
+        .select()
+        .from(sandboxes)
+        .where(eq(sandboxes.teamId, teamId))
+        .orderBy(desc(sandboxes.createdAt), desc(sandboxes.id))
+        .limit(ADMIN_DETAIL_SANDBOXES),
+    ),
   }
 }
 
 /** Moves a user and its personal team to another quota tier, in one transaction. */
 export function setQuotaTier(store: Store, clock: Clock, userId: string, tierId: string) {
   return writeTransaction(store, async (tx) => {
-    const tier = await tx.select().from(quotaTiers).where(eq(quotaTiers.id, tierId)).get()
+    const tier = await one(tx.select().from(quotaTiers).where(eq(quotaTiers.id, tierId)))
     if (!tier) throw fieldError(['quota_tier_id'], `unknown quota tier "${tierId}"`)
     const now = clock.now()
-    const user = await tx
-      .update(users)
-      .set({ quotaTierId: tier.id, tier: tier.id, updatedAt: now })
-      .where(eq(users.id, userId))
-      .returning()
-      .get()
+    const user = await one(
+      tx
+        .update(users)
+        .set({ quotaTierId: tier.id, tier: tier.id, updatedAt: now })
+        .where(eq(users.id, userId))
+        .returning(),
+    )
     if (!user) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
     const team = await personalTeam(tx, userId)
-    const updatedTeam = await tx
-      .update(teams)
-      .set({ quotaTierId: tier.id, updatedAt: now })
-      .where(eq(teams.id, team.id))
-      .returning()
-      .get()
+    const updatedTeam = await one(
+      tx.update(teams).set({ quotaTierId: tier.id, updatedAt: now }).where(eq(teams.id, team.id)).returning(),
+    )
     return { user, team: updatedTeam ?? team, tier }
   })
 }

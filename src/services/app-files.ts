@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
+import { one } from '../../db/query'
 import { apps } from '../../db/tables'
 import { AppError } from '../errors'
 import type { FileStorage } from '../lib/storage'
@@ -76,7 +77,7 @@ export async function discardAppOutput(
 ): Promise<never> {
   for (const output of outputs) await deps.storage.remove(output)
   const appRow = await readTransaction(deps.store, (tx) =>
-    tx.select({ id: apps.id }).from(apps).where(eq(apps.id, appId)).get(),
+    one(tx.select({ id: apps.id }).from(apps).where(eq(apps.id, appId))),
   )
   if (!appRow) await deps.storage.removeAppFiles(appId)
   else

@@ -2,6 +2,7 @@ import { and, asc, count, eq, like, or, sql } from 'drizzle-orm'
 import { preparedFor, rawDbOf, readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
 import { isUniqueViolation } from '../../db/errors'
 import { OWNED_TABLES } from '../../db/ownership'
+import { exec, many, one } from '../../db/query'
 import { lockAccount, lockName } from '../../db/row-locks'
 import type { AppRow, SiteRow } from '../../db/rows'
 import { apps, sites } from '../../db/tables'
@@ -39,7 +40,7 @@ const liveAppOfUser = preparedFor((orm) =>
 )
 
 export function listApps(store: Store, userId: string): Promise<AppRow[]> {
-  return readTransaction(store, (tx) => appsOfUser(tx).all({ user: userId }))
+  return readTransaction(store, (tx) => many(appsOfUser(tx), { user: userId }))
 }
 
 /**
@@ -47,7 +48,7 @@ export function listApps(store: Store, userId: string): Promise<AppRow[]> {
  * alike.
  */
 export async function ownedApp(tx: Tx, userId: string, appId: string): Promise<AppRow> {
-  const app = await liveAppOfUser(tx).get({ app: appId, user: userId })
+  const app = await one(liveAppOfUser(tx), { app: appId, user: userId })
   if (!app) throw new AppError('NOT_FOUND', 'No such app.')
   return app
 }
@@ -74,7 +75,7 @@ export async function ownedAppToChange(tx: Tx, userId: string, appId: string): P
 }
 
 export async function siteOf(tx: Tx, appId: string): Promise<SiteRow | undefined> {
-  return await tx.select().from(sites).where(eq(sites.appId, appId)).get()
+  return await one(tx.select().from(sites).where(eq(sites.appId, appId)))
 }
 
 /**
@@ -86,11 +87,12 @@ async function freeSlug(tx: Tx, appName: string): Promise<string> {
   await lockName(tx, 'slug', base)
   const taken = new Set(
     (
-      await tx
-        .select({ slug: apps.slug })
-        .from(apps)
-        .where(or(eq(apps.slug, base), like(apps.slug, `${base}-%`)))
-        .all()
+      await many(
+        tx
+          .select({ slug: apps.slug })
+          .from(apps)
+          .where(or(eq(apps.slug, base), like(apps.slug, `${base}-%`))),
+      )
     ).map((r) => r.slug),
   )
   if (!taken.has(base) && !isReservedSlug(base)) return base
@@ -107,23 +109,24 @@ export async function createApp(deps: AppsDeps, userId: string, appName: string)
       return await writeTransaction(deps.store, async (tx) => {
         // The app count is the account's: one create at a time per account (db/row-locks.ts).
         await lockLiveAccount(tx, userId, 'update')
-        const n = (await tx.select({ n: count() }).from(apps).where(eq(apps.userId, userId)).get())?.n ?? 0
+        const n = (await one(tx.select({ n: count() }).from(apps).where(eq(apps.userId, userId))))?.n ?? 0
         if (n >= MAX_APPS)
           throw new AppError('APP_LIMIT_REACHED', `An account may have at most ${MAX_APPS} apps.`)
         const now = deps.clock.now()
-        const app = await tx
-          .insert(apps)
-          .values({
-            id: deps.pushId(),
-            userId,
-            appName,
-            slug: await freeSlug(tx, appName),
-            createdAt: now,
-            updatedAt: now,
-          })
-          .returning()
-          .get()
-        await tx.insert(sites).values({ appId: app.id, createdAt: now, updatedAt: now }).run()
+        const app = await one(
+          tx
+            .insert(apps)
+            .values({
+              id: deps.pushId(),
+              userId,
+              appName,
+              slug: await freeSlug(tx, appName),
+              createdAt: now,
+              updatedAt: now,
+            })
+            .returning(),
+        )
+        await exec(tx.insert(sites).values({ appId: app.id, createdAt: now, updatedAt: now }))
         return app
       })
     } catch (error) {
@@ -151,7 +154,7 @@ export async function deleteApp(
       if (table.owner.via !== 'app') continue
       await rawDbOf(tx).prepare(`DELETE FROM ${table.name} WHERE ${table.owner.column} = ?`).run(appId)
     }
-    await tx.delete(apps).where(eq(apps.id, appId)).run()
+    await exec(tx.delete(apps).where(eq(apps.id, appId)))
     return { app, domain }
   })
   await deps.storage.removeAppFiles(appId)

@@ -1,4 +1,5 @@
 import type { Tx } from '../../db/client'
+import { exec } from '../../db/query'
 import { auditEvents } from '../../db/tables'
 import type { Clock } from '../lib/clock'
 import { uuidv7 } from '../lib/ids'
@@ -24,8 +25,9 @@ export async function recordAudit(
   action: AuditAction,
   details: Record<string, string | number | boolean | null> | null = null,
 ) {
-  await tx
-    .insert(auditEvents)
-    .values({ id: uuidv7(clock), userHash: hashUserId(userId), action, at: clock.now(), details })
-    .run()
+  await exec(
+    tx
+      .insert(auditEvents)
+      .values({ id: uuidv7(clock), userHash: hashUserId(userId), action, at: clock.now(), details }),
+  )
 }

@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
+import { exec } from '../../db/query'
 import { users } from '../../db/tables'
 import {
   BillingError,
@@ -109,11 +110,12 @@ const saveUser = (
   fields: Partial<Pick<UserRow, 'stripeCustomerId' | 'paymentMethod'>>,
 ) =>
   writeTransaction(deps.store, (tx) =>
-    tx
-      .update(users)
-      .set({ ...fields, updatedAt: deps.clock.now() })
-      .where(eq(users.id, userId))
-      .run(),
+    exec(
+      tx
+        .update(users)
+        .set({ ...fields, updatedAt: deps.clock.now() })
+        .where(eq(users.id, userId)),
+    ),
   )
 
 /** The user's Stripe customer, created on the first billing action that needs one. */

@@ -8,6 +8,7 @@ import {
   writeTransaction,
 } from '../../db/client'
 import { ERASURE_TOUCHED_TABLES, OWNED_TABLES, ownerWhere } from '../../db/ownership'
+import { exec, many, one } from '../../db/query'
 import { lockAccount } from '../../db/row-locks'
 import type { DeletionRow } from '../../db/rows'
 import type { DeletionMode, DeletionStep } from '../../db/schema'
@@ -72,16 +73,17 @@ export function hasDeletionReplay(
   idempotencyKey: string,
 ): Promise<boolean> {
   return readTransaction(store, async (tx) => {
-    const row = await tx
-      .select({ id: accountDeletions.id })
-      .from(accountDeletions)
-      .where(
-        and(
-          eq(accountDeletions.replayHash, deletionReplayHash(credential, idempotencyKey)),
-          eq(accountDeletions.step, 'done'),
+    const row = await one(
+      tx
+        .select({ id: accountDeletions.id })
+        .from(accountDeletions)
+        .where(
+          and(
+            eq(accountDeletions.replayHash, deletionReplayHash(credential, idempotencyKey)),
+            eq(accountDeletions.step, 'done'),
+          ),
         ),
-      )
-      .get()
+    )
     return row !== undefined
   })
 }
@@ -125,44 +127,47 @@ export function requestDeletion(
     // Writes holding the account's row finish first; the ones after see the mark (db/row-locks.ts).
     await lockAccount(tx, userId, 'update')
     const now = clock.now()
-    const user = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).get()
+    const user = await one(tx.select({ id: users.id }).from(users).where(eq(users.id, userId)))
     if (!user) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
-    await tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)).run()
-    const open = await tx
-      .select()
-      .from(accountDeletions)
-      .where(and(eq(accountDeletions.userId, userId), ne(accountDeletions.step, 'done')))
-      .get()
+    await exec(tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)))
+    const open = await one(
+      tx
+        .select()
+        .from(accountDeletions)
+        .where(and(eq(accountDeletions.userId, userId), ne(accountDeletions.step, 'done'))),
+    )
     if (open)
-      return (await tx
-        .update(accountDeletions)
-        .set({
-          lockedUntil: now + deps.config.deletionLeaseMs,
-          updatedAt: now,
-          ...(replayHash ? { replayHash } : {}),
-        })
-        .where(eq(accountDeletions.id, open.id))
-        .returning()
-        .get()) as DeletionRow
+      return (await one(
+        tx
+          .update(accountDeletions)
+          .set({
+            lockedUntil: now + deps.config.deletionLeaseMs,
+            updatedAt: now,
+            ...(replayHash ? { replayHash } : {}),
+          })
+          .where(eq(accountDeletions.id, open.id))
+          .returning(),
+      )) as DeletionRow
     await recordAudit(tx, clock, userId, 'account.deletion_requested', { mode })
     deps.metrics?.deletionStep('requested')
-    return await tx
-      .insert(accountDeletions)
-      .values({
-        id: uuidv7(clock),
-        userId,
-        userHash: hashUserId(userId),
-        mode,
-        step: 'requested',
-        requestedAt: now,
-        updatedAt: now,
-        lockedUntil: now + deps.config.deletionLeaseMs,
-        replayHash,
-        counts: {},
-        stripeActions: [],
-      })
-      .returning()
-      .get()
+    return await one(
+      tx
+        .insert(accountDeletions)
+        .values({
+          id: uuidv7(clock),
+          userId,
+          userHash: hashUserId(userId),
+          mode,
+          step: 'requested',
+          requestedAt: now,
+          updatedAt: now,
+          lockedUntil: now + deps.config.deletionLeaseMs,
+          replayHash,
+          counts: {},
+          stripeActions: [],
+        })
+        .returning(),
+    )
   })
 }
 
@@ -170,17 +175,18 @@ export function requestDeletion(
 async function claimLease(deps: DeletionDeps, id: string): Promise<boolean> {
   const now = deps.clock.now()
   const result = await writeTransaction(deps.store, (tx) =>
-    tx
-      .update(accountDeletions)
-      .set({ lockedUntil: now + deps.config.deletionLeaseMs })
-      .where(
-        and(
-          eq(accountDeletions.id, id),
-          ne(accountDeletions.step, 'done'),
-          or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
+    exec(
+      tx
+        .update(accountDeletions)
+        .set({ lockedUntil: now + deps.config.deletionLeaseMs })
+        .where(
+          and(
+            eq(accountDeletions.id, id),
+            ne(accountDeletions.step, 'done'),
+            or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
+          ),
         ),
-      )
-      .run(),
+    ),
   )
   return changesOf(result) === 1
 }
@@ -231,7 +237,7 @@ export async function eraseAccount(
 
 async function loadJob(deps: DeletionDeps, id: string): Promise<DeletionRow> {
   const job = await readTransaction(deps.store, (tx) =>
-    tx.select().from(accountDeletions).where(eq(accountDeletions.id, id)).get(),
+    one(tx.select().from(accountDeletions).where(eq(accountDeletions.id, id))),
   )
   if (!job) throw new Error(`deletion ${id} vanished`)
   return job
@@ -248,18 +254,19 @@ async function advance(
   const row = await writeTransaction(
     deps.store,
     async (tx) =>
-      (await tx
-        .update(accountDeletions)
-        .set({
-          step,
-          updatedAt: now,
-          lockedUntil: now + deps.config.deletionLeaseMs,
-          lastError: null,
-          ...extra,
-        })
-        .where(eq(accountDeletions.id, job.id))
-        .returning()
-        .get()) as DeletionRow,
+      (await one(
+        tx
+          .update(accountDeletions)
+          .set({
+            step,
+            updatedAt: now,
+            lockedUntil: now + deps.config.deletionLeaseMs,
+            lastError: null,
+            ...extra,
+          })
+          .where(eq(accountDeletions.id, job.id))
+          .returning(),
+      )) as DeletionRow,
   )
   deps.metrics?.deletionStep(step)
   return row
@@ -330,12 +337,13 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
   const { store } = deps
   const userId = job.userId as string
   const owned = await readTransaction(store, (tx) =>
-    tx
-      .select({ id: apps.id, domain: sites.customDomain })
-      .from(apps)
-      .leftJoin(sites, eq(sites.appId, apps.id))
-      .where(eq(apps.userId, userId))
-      .all(),
+    many(
+      tx
+        .select({ id: apps.id, domain: sites.customDomain })
+        .from(apps)
+        .leftJoin(sites, eq(sites.appId, apps.id))
+        .where(eq(apps.userId, userId)),
+    ),
   )
   for (const app of owned) {
     await deps.storage.removeAppFiles(app.id)
@@ -359,11 +367,12 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
         const n = (await raw.prepare(chunkSql(raw.words.rowAddress)).run(userId, chunk)).changes
         if (n > 0) {
           counts[table.name] = (counts[table.name] ?? 0) + n
-          await tx
-            .update(accountDeletions)
-            .set({ counts, updatedAt: deps.clock.now() })
-            .where(eq(accountDeletions.id, job.id))
-            .run()
+          await exec(
+            tx
+              .update(accountDeletions)
+              .set({ counts, updatedAt: deps.clock.now() })
+              .where(eq(accountDeletions.id, job.id)),
+          )
         }
         return n
       })
@@ -393,18 +402,19 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
       counts[table.name] = (counts[table.name] ?? 0) + n
     }
     const now = deps.clock.now()
-    return (await tx
-      .update(accountDeletions)
-      .set({
-        step: 'data_erased',
-        counts,
-        updatedAt: now,
-        lockedUntil: now + deps.config.deletionLeaseMs,
-        lastError: null,
-      })
-      .where(eq(accountDeletions.id, job.id))
-      .returning()
-      .get()) as DeletionRow
+    return (await one(
+      tx
+        .update(accountDeletions)
+        .set({
+          step: 'data_erased',
+          counts,
+          updatedAt: now,
+          lockedUntil: now + deps.config.deletionLeaseMs,
+          lastError: null,
+        })
+        .where(eq(accountDeletions.id, job.id))
+        .returning(),
+    )) as DeletionRow
   })
   // Files a request in flight wrote after the first pass: its own check removes them too
   // (sites.ts), this pass covers a request that died between its write and that check.
@@ -425,20 +435,21 @@ async function finish(deps: DeletionDeps, job: DeletionRow): Promise<DeletionRow
         rows: total,
       })
     }
-    return (await tx
-      .update(accountDeletions)
-      .set({
-        step: 'done',
-        userId: null,
-        completedAt: now,
-        updatedAt: now,
-        lockedUntil: null,
-        nextAttemptAt: null,
-        lastError: null,
-      })
-      .where(eq(accountDeletions.id, job.id))
-      .returning()
-      .get()) as DeletionRow
+    return (await one(
+      tx
+        .update(accountDeletions)
+        .set({
+          step: 'done',
+          userId: null,
+          completedAt: now,
+          updatedAt: now,
+          lockedUntil: null,
+          nextAttemptAt: null,
+          lastError: null,
+        })
+        .where(eq(accountDeletions.id, job.id))
+        .returning(),
+    )) as DeletionRow
   })
   deps.metrics?.deletionStep('done')
   deps.erasureLedger?.append(ledgerEntryOf(row))
@@ -484,13 +495,20 @@ async function recordFailure(deps: DeletionDeps, job: DeletionRow, error: unknow
   const backoff = Math.min(MAX_BACKOFF_MS, 30 * SECOND * 2 ** (attempts - 1))
   const message = error instanceof Error ? error.message.slice(0, 500) : String(error).slice(0, 500)
   await writeTransaction(deps.store, async (tx) => {
-    await tx
-      .update(accountDeletions)
-      .set({ attempts, lastError: message, nextAttemptAt: now + backoff, lockedUntil: null, updatedAt: now })
-      .where(eq(accountDeletions.id, job.id))
-      .run()
+    await exec(
+      tx
+        .update(accountDeletions)
+        .set({
+          attempts,
+          lastError: message,
+          nextAttemptAt: now + backoff,
+          lockedUntil: null,
+          updatedAt: now,
+        })
+        .where(eq(accountDeletions.id, job.id)),
+    )
     if (job.step === 'requested' && job.userId)
-      await tx.update(users).set({ erasureRequestedAt: null }).where(eq(users.id, job.userId)).run()
+      await exec(tx.update(users).set({ erasureRequestedAt: null }).where(eq(users.id, job.userId)))
   })
   deps.logger.warn('deletion attempt failed', {
     deletionId: job.id,
@@ -504,19 +522,20 @@ async function recordFailure(deps: DeletionDeps, job: DeletionRow, error: unknow
 export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
   const now = deps.clock.now()
   const due = await readTransaction(deps.store, (tx) =>
-    tx
-      .select({ id: accountDeletions.id, userId: accountDeletions.userId, step: accountDeletions.step })
-      .from(accountDeletions)
-      .where(
-        and(
-          ne(accountDeletions.step, 'done'),
-          or(isNull(accountDeletions.nextAttemptAt), lte(accountDeletions.nextAttemptAt, now)),
-          or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
-        ),
-      )
-      .orderBy(asc(accountDeletions.requestedAt))
-      .limit(20)
-      .all(),
+    many(
+      tx
+        .select({ id: accountDeletions.id, userId: accountDeletions.userId, step: accountDeletions.step })
+        .from(accountDeletions)
+        .where(
+          and(
+            ne(accountDeletions.step, 'done'),
+            or(isNull(accountDeletions.nextAttemptAt), lte(accountDeletions.nextAttemptAt, now)),
+            or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
+          ),
+        )
+        .orderBy(asc(accountDeletions.requestedAt))
+        .limit(20),
+    ),
   )
   let completed = 0
   for (const job of due) {
@@ -525,7 +544,7 @@ export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
     // In a write transaction: the account's credentials stop working everywhere when it commits.
     if (userId)
       await writeTransaction(deps.store, (tx) =>
-        tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)).run(),
+        exec(tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId))),
       )
     try {
       await runDeletion(deps, job.id)
@@ -541,18 +560,19 @@ export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
 export async function hardDeleteDueAccounts(deps: DeletionDeps): Promise<number> {
   const now = deps.clock.now()
   const due = await readTransaction(deps.store, (tx) =>
-    tx
-      .select({ id: users.id })
-      .from(users)
-      .where(
-        and(
-          isNotNull(users.softDeletedAt),
-          lte(users.deleteScheduledAt, now),
-          isNull(users.erasureRequestedAt),
-        ),
-      )
-      .limit(20)
-      .all(),
+    many(
+      tx
+        .select({ id: users.id })
+        .from(users)
+        .where(
+          and(
+            isNotNull(users.softDeletedAt),
+            lte(users.deleteScheduledAt, now),
+            isNull(users.erasureRequestedAt),
+          ),
+        )
+        .limit(20),
+    ),
   )
   let completed = 0
   for (const { id } of due) {
@@ -573,20 +593,21 @@ export function listDeletions(
   before: { requestedAt: number; id: string } | null,
 ) {
   return readTransaction(store, async (tx) => {
-    const rows = await tx
-      .select()
-      .from(accountDeletions)
-      .where(
-        before
-          ? or(
-              lt(accountDeletions.requestedAt, before.requestedAt),
-              and(eq(accountDeletions.requestedAt, before.requestedAt), lt(accountDeletions.id, before.id)),
-            )
-          : undefined,
-      )
-      .orderBy(desc(accountDeletions.requestedAt), desc(accountDeletions.id))
-      .limit(limit + 1)
-      .all()
+    const rows = await many(
+      tx
+        .select()
+        .from(accountDeletions)
+        .where(
+          before
+            ? or(
+                lt(accountDeletions.requestedAt, before.requestedAt),
+                and(eq(accountDeletions.requestedAt, before.requestedAt), lt(accountDeletions.id, before.id)),
+              )
+            : undefined,
+        )
+        .orderBy(desc(accountDeletions.requestedAt), desc(accountDeletions.id))
+        .limit(limit + 1),
+    )
     const hasMore = rows.length > limit
     return { rows: hasMore ? rows.slice(0, limit) : rows, hasMore }
   })

@@ -1,6 +1,7 @@
 import { and, desc, eq, notInArray } from 'drizzle-orm'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
+import { exec, many, one } from '../../db/query'
 import type { AppRow, SiteRow } from '../../db/rows'
 import type { PageKind } from '../../db/schema'
 import { appPages, apps, deploys, policies, policyVersions, sites } from '../../db/tables'
@@ -72,11 +73,11 @@ function answer(
 function loadInput(store: Store, userId: string, appId: string): Promise<RenderInput> {
   return readTransaction(store, async (tx) => {
     const app = await ownedApp(tx, userId, appId)
-    const site = await tx.select().from(sites).where(eq(sites.appId, appId)).get()
+    const site = await one(tx.select().from(sites).where(eq(sites.appId, appId)))
     if (!site) throw new Error(`app ${appId} has no site row`)
-    const policy = (await tx.select().from(policies).where(eq(policies.appId, appId)).get())?.data ?? null
+    const policy = (await one(tx.select().from(policies).where(eq(policies.appId, appId))))?.data ?? null
     const pages: RenderInput['pages'] = {}
-    for (const row of await tx.select().from(appPages).where(eq(appPages.appId, appId)).all())
+    for (const row of await many(tx.select().from(appPages).where(eq(appPages.appId, appId))))
       pages[row.kind as PageKind] = row.data
     return { app, site, policy, pages }
   })
@@ -139,35 +140,37 @@ export async function deployApp(
       await ownedAppToChange(tx, userId, appId)
       const now = deps.clock.now()
       await recordSeat(tx)
-      const updatedSite = (await tx
-        .update(sites)
-        .set({ publishedVersion: version, publishedHash: hash })
-        .where(eq(sites.appId, appId))
-        .returning()
-        .get()) as SiteRow
-      const updatedApp = (await tx
-        .update(apps)
-        .set({ deployed: true, deployedAt: now, updatedAt: now })
-        .where(eq(apps.id, appId))
-        .returning()
-        .get()) as AppRow
-      await tx
-        .insert(deploys)
-        .values({ id: uuidv7(deps.clock), appId, deployedAt: now, url, pages: rendered.published })
-        .run()
+      const updatedSite = (await one(
+        tx
+          .update(sites)
+          .set({ publishedVersion: version, publishedHash: hash })
+          .where(eq(sites.appId, appId))
+          .returning(),
+      )) as SiteRow
+      const updatedApp = (await one(
+        tx
+          .update(apps)
+          .set({ deployed: true, deployedAt: now, updatedAt: now })
+          .where(eq(apps.id, appId))
+          .returning(),
+      )) as AppRow
+      await exec(
+        tx
+          .insert(deploys)
+          .values({ id: uuidv7(deps.clock), appId, deployedAt: now, url, pages: rendered.published }),
+      )
       await keepNewest(tx, deploys, deploys.deployedAt, appId, MAX_DEPLOYS)
       if (input.policy) {
-        await tx
-          .insert(policyVersions)
-          .values({
+        await exec(
+          tx.insert(policyVersions).values({
             id: uuidv7(deps.clock),
             appId,
             snapshotAt: now,
             trigger: 'deploy',
             appName: updatedApp.appName,
             policyData: input.policy,
-          })
-          .run()
+          }),
+        )
         await keepNewest(tx, policyVersions, policyVersions.snapshotAt, appId, MAX_POLICY_VERSIONS)
       }
       return { app: updatedApp, site: updatedSite, now }
@@ -199,10 +202,7 @@ async function keepNewest(
     .where(eq(table.appId, appId))
     .orderBy(desc(newest), desc(table.id))
     .limit(keep)
-  await tx
-    .delete(table)
-    .where(and(eq(table.appId, appId), notInArray(table.id, kept)))
-    .run()
+  await exec(tx.delete(table).where(and(eq(table.appId, appId), notInArray(table.id, kept))))
 }
 
 /** Removes rendered versions older than the last VERSIONS_KEPT (names sort by time: UUID v7). */
@@ -217,12 +217,13 @@ async function pruneVersions(storage: FileStorage, appId: string) {
 export function deployHistory(store: Store, userId: string, appId: string) {
   return readTransaction(store, async (tx) => {
     await ownedApp(tx, userId, appId)
-    return await tx
-      .select()
-      .from(deploys)
-      .where(eq(deploys.appId, appId))
-      .orderBy(desc(deploys.deployedAt), desc(deploys.id))
-      .limit(MAX_DEPLOYS)
-      .all()
+    return await many(
+      tx
+        .select()
+        .from(deploys)
+        .where(eq(deploys.appId, appId))
+        .orderBy(desc(deploys.deployedAt), desc(deploys.id))
+        .limit(MAX_DEPLOYS),
+    )
   })
 }

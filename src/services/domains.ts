@@ -1,6 +1,7 @@
 import { and, eq, ne } from 'drizzle-orm'
 import { readTransaction, type Store, writeTransaction } from '../../db/client'
 import { isUniqueViolation } from '../../db/errors'
+import { exec, one } from '../../db/query'
 import type { DomainStatus } from '../../db/schema'
 import { sites } from '../../db/tables'
 import { CertificateError, type CertificateProvider } from '../certificates/port'
@@ -156,18 +157,19 @@ export async function setDomain(deps: DomainDeps, userId: string, appId: string,
       previous = site?.customDomain ?? null
       // Setting the same domain again changes nothing, unless its last order failed: then retry.
       if (previous === domain && site?.domainStatus !== 'error') return
-      await tx
-        .update(sites)
-        .set({
-          customDomain: domain,
-          domainStatus: 'pending_dns',
-          domainDnsVerified: false,
-          domainSslProvisioned: false,
-          domainError: null,
-          updatedAt: deps.clock.now(),
-        })
-        .where(eq(sites.appId, appId))
-        .run()
+      await exec(
+        tx
+          .update(sites)
+          .set({
+            customDomain: domain,
+            domainStatus: 'pending_dns',
+            domainDnsVerified: false,
+            domainSslProvisioned: false,
+            domainError: null,
+            updatedAt: deps.clock.now(),
+          })
+          .where(eq(sites.appId, appId)),
+      )
     })
   } catch (error) {
     if (isUniqueViolation(error, 'sites.custom_domain'))
@@ -194,18 +196,19 @@ export async function removeDomain(deps: DomainDeps, userId: string, appId: stri
     await ownedAppToChange(tx, userId, appId)
     const current = (await siteOf(tx, appId))?.customDomain ?? null
     if (!current) throw new AppError('NOT_FOUND', 'This app has no custom domain.')
-    await tx
-      .update(sites)
-      .set({
-        customDomain: null,
-        domainStatus: null,
-        domainDnsVerified: false,
-        domainSslProvisioned: false,
-        domainError: null,
-        updatedAt: deps.clock.now(),
-      })
-      .where(eq(sites.appId, appId))
-      .run()
+    await exec(
+      tx
+        .update(sites)
+        .set({
+          customDomain: null,
+          domainStatus: null,
+          domainDnsVerified: false,
+          domainSslProvisioned: false,
+          domainError: null,
+          updatedAt: deps.clock.now(),
+        })
+        .where(eq(sites.appId, appId)),
+    )
     return current
   })
   await deps.certificateStore.remove(domain)
@@ -223,11 +226,14 @@ async function progressDomain(deps: DomainDeps, appId: string): Promise<DomainSt
     // Only if the app still has this domain (a concurrent PUT or DELETE wins). A write
     // transaction, so hosting caches everywhere drop the old state when it commits.
     await writeTransaction(deps.store, (tx) =>
-      tx
-        .update(sites)
-        .set({ ...values, updatedAt: deps.clock.now() })
-        .where(and(eq(sites.appId, appId), eq(sites.customDomain, domain), ne(sites.domainStatus, 'active')))
-        .run(),
+      exec(
+        tx
+          .update(sites)
+          .set({ ...values, updatedAt: deps.clock.now() })
+          .where(
+            and(eq(sites.appId, appId), eq(sites.customDomain, domain), ne(sites.domainStatus, 'active')),
+          ),
+      ),
     )
     site = await siteNow()
   }
@@ -283,10 +289,11 @@ export function isActiveDomain(store: Store, domain: string): Promise<boolean> {
   return readTransaction(
     store,
     async (tx) =>
-      (await tx
-        .select({ appId: sites.appId })
-        .from(sites)
-        .where(and(eq(sites.customDomain, domain.toLowerCase()), eq(sites.domainStatus, 'active')))
-        .get()) !== undefined,
+      (await one(
+        tx
+          .select({ appId: sites.appId })
+          .from(sites)
+          .where(and(eq(sites.customDomain, domain.toLowerCase()), eq(sites.domainStatus, 'active'))),
+      )) !== undefined,
   )
 }

@@ -12,6 +12,7 @@ import {
 import { dirname, join } from 'node:path'
 import { and, eq, gte, inArray } from 'drizzle-orm'
 import { isMemoryPath, readTransaction, type Store, writeTransaction } from '../../db/client'
+import { exec, many } from '../../db/query'
 import type { DeletionMode } from '../../db/schema'
 import { accountDeletions, users } from '../../db/tables'
 import { hashUserId } from '../lib/pseudonym'
@@ -170,7 +171,7 @@ export async function reconcileLedger(
   if (!ledger.path) return result
   const entries = ledger.entries()
   const inLedger = new Set(entries.map((e) => e.id))
-  const receipts = await readTransaction(store, (tx) => tx.select().from(accountDeletions).all())
+  const receipts = await readTransaction(store, (tx) => many(tx.select().from(accountDeletions)))
   const known = new Map(receipts.map((r) => [r.id, r]))
   for (const receipt of receipts)
     if (receipt.step === 'done' && !inLedger.has(receipt.id)) {
@@ -180,15 +181,14 @@ export async function reconcileLedger(
   const missing = entries.filter((e) => known.get(e.id)?.step !== 'done')
   if (missing.length === 0) return result
   const userByHash = new Map<string, string>()
-  for (const { id } of await readTransaction(store, (tx) => tx.select({ id: users.id }).from(users).all()))
+  for (const { id } of await readTransaction(store, (tx) => many(tx.select({ id: users.id }).from(users))))
     userByHash.set(hashUserId(id), id)
   await writeTransaction(store, async (tx) => {
     for (const entry of missing) {
       const userId = userByHash.get(entry.userHash) ?? null
-      await tx.delete(accountDeletions).where(eq(accountDeletions.id, entry.id)).run()
-      await tx
-        .insert(accountDeletions)
-        .values({
+      await exec(tx.delete(accountDeletions).where(eq(accountDeletions.id, entry.id)))
+      await exec(
+        tx.insert(accountDeletions).values({
           id: entry.id,
           userId,
           userHash: entry.userHash,
@@ -199,10 +199,10 @@ export async function reconcileLedger(
           requestedAt: entry.requestedAt,
           updatedAt: now,
           completedAt: userId ? null : entry.completedAt,
-        })
-        .run()
+        }),
+      )
       if (userId) {
-        await tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)).run()
+        await exec(tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)))
         result.toErase.push({ deletionId: entry.id, userId })
       } else result.receiptsCopied++
     }
@@ -227,15 +227,16 @@ export async function copyErasuresFromStore(store: Store, ledger: ErasureLedger)
   // other instances' clocks: the cost stays flat as receipts accumulate.
   const since = ledger.syncedThrough === null ? null : ledger.syncedThrough - CLOCK_SKEW_MS
   const done = await readTransaction(store, (tx) =>
-    tx
-      .select({ id: accountDeletions.id, completedAt: accountDeletions.completedAt })
-      .from(accountDeletions)
-      .where(
-        since === null
-          ? eq(accountDeletions.step, 'done')
-          : and(eq(accountDeletions.step, 'done'), gte(accountDeletions.completedAt, since)),
-      )
-      .all(),
+    many(
+      tx
+        .select({ id: accountDeletions.id, completedAt: accountDeletions.completedAt })
+        .from(accountDeletions)
+        .where(
+          since === null
+            ? eq(accountDeletions.step, 'done')
+            : and(eq(accountDeletions.step, 'done'), gte(accountDeletions.completedAt, since)),
+        ),
+    ),
   )
   const newest = done.reduce((max, r) => Math.max(max, r.completedAt ?? 0), ledger.syncedThrough ?? 0)
   let missing = done.filter((r) => !ledger.has(r.id)).map((r) => r.id)
@@ -246,7 +247,7 @@ export async function copyErasuresFromStore(store: Store, ledger: ErasureLedger)
   let appended = 0
   if (missing.length > 0) {
     const rows = await readTransaction(store, (tx) =>
-      tx.select().from(accountDeletions).where(inArray(accountDeletions.id, missing)).all(),
+      many(tx.select().from(accountDeletions).where(inArray(accountDeletions.id, missing))),
     )
     for (const row of rows)
       if (row.step === 'done' && !ledger.has(row.id)) {

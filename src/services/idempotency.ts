@@ -8,6 +8,7 @@ import {
   type Tx,
   writeTransaction,
 } from '../../db/client'
+import { exec, one } from '../../db/query'
 import type { SqlWords } from '../../db/raw'
 import { lockAccount } from '../../db/row-locks'
 import { idempotencyKeys } from '../../db/tables'
@@ -111,25 +112,26 @@ export async function claimIdempotencyKeyWithin(
   // The common case: the insert claims it.
   if (changesOf(await insertClaim(tx).run({ ...request, now, expiresAt: now + IDEMPOTENCY_TTL_MS })) === 1)
     return { kind: 'claimed' }
-  const existing = await findClaim(tx).get({ principal: request.principal, key: request.key })
+  const existing = await one(findClaim(tx), { principal: request.principal, key: request.key })
   // Nothing inserted and nothing there: the account is being erased (the insert's condition).
   if (!existing) return { kind: 'account_gone' }
   const restart = async () => {
-    await tx
-      .update(idempotencyKeys)
-      .set({
-        ...request,
-        state: 'in_progress',
-        status: null,
-        body: null,
-        contentType: null,
-        location: null,
-        createdAt: now,
-        lockedAt: now,
-        expiresAt: now + IDEMPOTENCY_TTL_MS,
-      })
-      .where(and(eq(idempotencyKeys.principal, request.principal), eq(idempotencyKeys.key, request.key)))
-      .run()
+    await exec(
+      tx
+        .update(idempotencyKeys)
+        .set({
+          ...request,
+          state: 'in_progress',
+          status: null,
+          body: null,
+          contentType: null,
+          location: null,
+          createdAt: now,
+          lockedAt: now,
+          expiresAt: now + IDEMPOTENCY_TTL_MS,
+        })
+        .where(and(eq(idempotencyKeys.principal, request.principal), eq(idempotencyKeys.key, request.key))),
+    )
     return { kind: 'claimed' as const }
   }
   if (existing.expiresAt <= now) return restart()
@@ -207,12 +209,12 @@ export async function completeIdempotencyKeyWithin(
 
 /** Forgets a claim whose request failed on our side (5xx), so a retry runs again. */
 export async function releaseIdempotencyKey(store: Store, principal: string, key: string): Promise<void> {
-  await writeTransaction(store, (tx) => releaseClaim(tx).run({ principal, key }))
+  await writeTransaction(store, (tx) => exec(releaseClaim(tx), { principal, key }))
 }
 
 /** The reaper: deletes keys past their 24-hour retention. Returns how many. */
 export function reapIdempotencyKeys(store: Store, now: number): Promise<number> {
   return writeTransaction(store, async (tx) =>
-    changesOf(await tx.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)).run()),
+    changesOf(await exec(tx.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)))),
   )
 }

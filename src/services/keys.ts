@@ -1,5 +1,6 @@
 import { and, count, desc, eq, gt, inArray, isNull, or, type SQL } from 'drizzle-orm'
 import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
+import { exec, many, one } from '../../db/query'
 import { lockAccount } from '../../db/row-locks'
 import type { ApiKeyRow } from '../../db/rows'
 import type { ApiKeyKind } from '../../db/schema'
@@ -48,11 +49,12 @@ const usableKeysOf = (userId: string, family: ApiKeyKind[]) => [
 
 /** Active and not retiring: what counts towards the limit. */
 async function countActive(tx: Tx, userId: string, family: ApiKeyKind[]): Promise<number> {
-  const row = await tx
-    .select({ n: count() })
-    .from(apiKeys)
-    .where(and(...usableKeysOf(userId, family), isNull(apiKeys.expiresAt)))
-    .get()
+  const row = await one(
+    tx
+      .select({ n: count() })
+      .from(apiKeys)
+      .where(and(...usableKeysOf(userId, family), isNull(apiKeys.expiresAt))),
+  )
   return row?.n ?? 0
 }
 
@@ -72,23 +74,24 @@ async function insertKey(
   input: NewKey & { rotationParentKeyId?: string },
 ): Promise<MintedKey> {
   const { plaintext, prefix } = keyMaterial(input.kind)
-  const row = await tx
-    .insert(apiKeys)
-    .values({
-      id: uuidv7(clock),
-      userId: input.userId,
-      teamId: input.teamId,
-      kind: input.kind,
-      keyPrefix: prefix,
-      keyHash: sha256Hex(plaintext),
-      name: input.name,
-      scope: input.scope,
-      isActive: true,
-      createdAt: clock.now(),
-      rotationParentKeyId: input.rotationParentKeyId ?? null,
-    })
-    .returning()
-    .get()
+  const row = await one(
+    tx
+      .insert(apiKeys)
+      .values({
+        id: uuidv7(clock),
+        userId: input.userId,
+        teamId: input.teamId,
+        kind: input.kind,
+        keyPrefix: prefix,
+        keyHash: sha256Hex(plaintext),
+        name: input.name,
+        scope: input.scope,
+        isActive: true,
+        createdAt: clock.now(),
+        rotationParentKeyId: input.rotationParentKeyId ?? null,
+      })
+      .returning(),
+  )
   return { row, plaintext }
 }
 
@@ -111,7 +114,7 @@ export function createKey(store: Store, clock: Clock, input: NewKey): Promise<Mi
 /** The user's keys matching `where`, newest first. */
 const keysNewestFirst = (store: Store, where: SQL | undefined): Promise<ApiKeyRow[]> =>
   readTransaction(store, (tx) =>
-    tx.select().from(apiKeys).where(where).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id)).all(),
+    many(tx.select().from(apiKeys).where(where).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))),
   )
 
 /** Keys that currently authenticate, newest first. */
@@ -138,11 +141,12 @@ async function findOwnKey(
   keyId: string,
   family: ApiKeyKind[],
 ): Promise<ApiKeyRow | undefined> {
-  return await tx
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.userId, userId), inArray(apiKeys.kind, family)))
-    .get()
+  return await one(
+    tx
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.id, keyId), eq(apiKeys.userId, userId), inArray(apiKeys.kind, family))),
+  )
 }
 
 /**
@@ -165,11 +169,12 @@ export function revokeKey(
     const active = key?.isActive && key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now)
     if (!key || (requireActive && !active)) throw new AppError('NOT_FOUND', 'No such API key.')
     if (key.revokedAt !== null) return
-    await tx
-      .update(apiKeys)
-      .set({ isActive: false, revokedAt: now, suspendedAt: null })
-      .where(eq(apiKeys.id, key.id))
-      .run()
+    await exec(
+      tx
+        .update(apiKeys)
+        .set({ isActive: false, revokedAt: now, suspendedAt: null })
+        .where(eq(apiKeys.id, key.id)),
+    )
     await recordAudit(tx, clock, userId, 'key.revoked', { keyId: key.id, kind: key.kind })
   })
 }
@@ -195,11 +200,12 @@ export function rotateKey(
       throw new AppError('CONFLICT', 'This key is revoked and cannot be rotated.')
     if (old.expiresAt !== null) throw new AppError('CONFLICT', 'This key has already been rotated.')
     const now = clock.now()
-    await tx
-      .update(apiKeys)
-      .set({ expiresAt: now + ROTATION_OVERLAP_MS })
-      .where(eq(apiKeys.id, old.id))
-      .run()
+    await exec(
+      tx
+        .update(apiKeys)
+        .set({ expiresAt: now + ROTATION_OVERLAP_MS })
+        .where(eq(apiKeys.id, old.id)),
+    )
     const minted = await insertKey(tx, clock, {
       userId,
       teamId: old.teamId as string,

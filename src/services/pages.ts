@@ -6,6 +6,7 @@ import {
   type Store,
   writeTransaction,
 } from '../../db/client'
+import { exec, many, one } from '../../db/query'
 import type { PageKind } from '../../db/schema'
 import { appPages, policies, policyVersions } from '../../db/tables'
 import { AppError } from '../errors'
@@ -21,11 +22,12 @@ export interface SavedPage {
 export function pageOf(store: Store, userId: string, appId: string, kind: PageKind): Promise<SavedPage> {
   return readTransaction(store, async (tx) => {
     await ownedApp(tx, userId, appId)
-    const row = await tx
-      .select()
-      .from(appPages)
-      .where(and(eq(appPages.appId, appId), eq(appPages.kind, kind)))
-      .get()
+    const row = await one(
+      tx
+        .select()
+        .from(appPages)
+        .where(and(eq(appPages.appId, appId), eq(appPages.kind, kind))),
+    )
     if (!row) throw new AppError('NOT_FOUND', 'This page has not been saved yet.')
     return { data: row.data, updatedAt: row.updatedAt }
   })
@@ -64,7 +66,7 @@ export function savePage(
   return writeTransaction(store, async (tx) => {
     await ownedAppToChange(tx, userId, appId)
     const now = clock.now()
-    await upsertPage(tx).run({ appId, kind, data: JSON.stringify(data), now })
+    await exec(upsertPage(tx), { appId, kind, data: JSON.stringify(data), now })
     return { data, updatedAt: now }
   })
 }
@@ -72,7 +74,7 @@ export function savePage(
 export function policyOf(store: Store, userId: string, appId: string): Promise<SavedPage> {
   return readTransaction(store, async (tx) => {
     await ownedApp(tx, userId, appId)
-    const row = await tx.select().from(policies).where(eq(policies.appId, appId)).get()
+    const row = await one(tx.select().from(policies).where(eq(policies.appId, appId)))
     if (!row) throw new AppError('NOT_FOUND', 'No privacy policy has been saved for this app yet.')
     return { data: row.data, updatedAt: row.updatedAt }
   })
@@ -88,11 +90,12 @@ export async function savePolicy(
   const saved = await writeTransaction(store, async (tx) => {
     await ownedAppToChange(tx, userId, appId)
     const now = clock.now()
-    await tx
-      .insert(policies)
-      .values({ appId, data, createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({ target: policies.appId, set: { data, updatedAt: now } })
-      .run()
+    await exec(
+      tx
+        .insert(policies)
+        .values({ appId, data, createdAt: now, updatedAt: now })
+        .onConflictDoUpdate({ target: policies.appId, set: { data, updatedAt: now } }),
+    )
     return { data, updatedAt: now }
   })
   return { ...saved, warnings: policyWarnings(data) }
@@ -131,24 +134,26 @@ export const MAX_POLICY_VERSIONS = 20
 export function listPolicyVersions(store: Store, userId: string, appId: string) {
   return readTransaction(store, async (tx) => {
     await ownedApp(tx, userId, appId)
-    return await tx
-      .select()
-      .from(policyVersions)
-      .where(eq(policyVersions.appId, appId))
-      .orderBy(desc(policyVersions.snapshotAt), desc(policyVersions.id))
-      .limit(MAX_POLICY_VERSIONS)
-      .all()
+    return await many(
+      tx
+        .select()
+        .from(policyVersions)
+        .where(eq(policyVersions.appId, appId))
+        .orderBy(desc(policyVersions.snapshotAt), desc(policyVersions.id))
+        .limit(MAX_POLICY_VERSIONS),
+    )
   })
 }
 
 export function policyVersion(store: Store, userId: string, appId: string, versionId: string) {
   return readTransaction(store, async (tx) => {
     await ownedApp(tx, userId, appId)
-    const row = await tx
-      .select()
-      .from(policyVersions)
-      .where(and(eq(policyVersions.appId, appId), eq(policyVersions.id, versionId)))
-      .get()
+    const row = await one(
+      tx
+        .select()
+        .from(policyVersions)
+        .where(and(eq(policyVersions.appId, appId), eq(policyVersions.id, versionId))),
+    )
     if (!row) throw new AppError('NOT_FOUND', 'No such policy version.')
     return row
   })

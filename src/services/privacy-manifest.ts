@@ -1,5 +1,6 @@
 import { and, eq } from 'drizzle-orm'
 import { readTransaction, type Store, type Tx } from '../../db/client'
+import { one } from '../../db/query'
 import { appPages, policies } from '../../db/tables'
 import type { Clock } from '../lib/clock'
 import {
@@ -24,17 +25,18 @@ export interface PrivacyManifestView {
 
 async function wizardAnswers(tx: Tx, appId: string): Promise<Record<string, unknown> | null> {
   return (
-    (await tx.select({ data: policies.data }).from(policies).where(eq(policies.appId, appId)).get())?.data ??
+    (await one(tx.select({ data: policies.data }).from(policies).where(eq(policies.appId, appId))))?.data ??
     null
   )
 }
 
 async function savedManifest(tx: Tx, appId: string) {
-  return await tx
-    .select()
-    .from(appPages)
-    .where(and(eq(appPages.appId, appId), eq(appPages.kind, 'privacy_manifest')))
-    .get()
+  return await one(
+    tx
+      .select()
+      .from(appPages)
+      .where(and(eq(appPages.appId, appId), eq(appPages.kind, 'privacy_manifest'))),
+  )
 }
 
 /** The saved config, or — before the first save — a starter derived from the wizard (never 404). */

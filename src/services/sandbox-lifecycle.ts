@@ -1,5 +1,6 @@
 import { and, count, eq, inArray, sql } from 'drizzle-orm'
 import { preparedFor, type Tx } from '../../db/client'
+import { many, one } from '../../db/query'
 import { lockTeam } from '../../db/row-locks'
 import type { SandboxRow } from '../../db/rows'
 import type { SandboxStatus } from '../../db/schema'
@@ -33,7 +34,7 @@ export async function endRun(
       ? { runningMemoryMb: -sandbox.memoryMb, chargedFrom: sandbox.chargedUntil ?? now }
       : {}),
   })
-  return (await endRunUpdate(tx).get({
+  return (await one(endRunUpdate(tx), {
     id: sandbox.id,
     status,
     now,
@@ -61,11 +62,12 @@ const endRunUpdate = preparedFor((orm) =>
 /** Destroys every sandbox of a team that still holds capacity, charging what ran. */
 export async function destroyActiveSandboxes(tx: Tx, teamId: string, now: number): Promise<number> {
   await lockTeam(tx, teamId)
-  const active = await tx
-    .select()
-    .from(sandboxes)
-    .where(and(eq(sandboxes.teamId, teamId), inArray(sandboxes.status, ACTIVE_STATUSES)))
-    .all()
+  const active = await many(
+    tx
+      .select()
+      .from(sandboxes)
+      .where(and(eq(sandboxes.teamId, teamId), inArray(sandboxes.status, ACTIVE_STATUSES))),
+  )
   for (const sandbox of active) await endRun(tx, sandbox, 'destroyed', now)
   return active.length
 }
@@ -74,11 +76,12 @@ export async function destroyActiveSandboxes(tx: Tx, teamId: string, now: number
 export async function activeSandboxCount(tx: Tx, teamId: string): Promise<number> {
   return (
     (
-      await tx
-        .select({ n: count() })
-        .from(sandboxes)
-        .where(and(eq(sandboxes.teamId, teamId), inArray(sandboxes.status, ACTIVE_STATUSES)))
-        .get()
+      await one(
+        tx
+          .select({ n: count() })
+          .from(sandboxes)
+          .where(and(eq(sandboxes.teamId, teamId), inArray(sandboxes.status, ACTIVE_STATUSES))),
+      )
     )?.n ?? 0
   )
 }

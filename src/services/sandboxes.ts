@@ -8,6 +8,7 @@ import {
   writeTransaction,
 } from '../../db/client'
 import { jsonFieldEquals } from '../../db/json-match'
+import { exec, many, one } from '../../db/query'
 import { lockTeam } from '../../db/row-locks'
 import { rowReader, rowsOf } from '../../db/row-reader'
 import type { SandboxStatus, TimeoutAction } from '../../db/schema'
@@ -226,17 +227,18 @@ export function resumeSandbox(deps: SandboxDeps, teamId: string, id: string): Pr
     const now = deps.clock.now()
     await checkGbHours(tx, teamId, await teamTier(tx, teamId), await settledTotals(tx, teamId, now), now)
     await adjustTotals(tx, teamId, now, { runningMemoryMb: sandbox.memoryMb, chargedFrom: now })
-    return (await tx
-      .update(sandboxes)
-      .set({
-        status: 'running',
-        chargedUntil: now,
-        updatedAt: now,
-        timeoutAt: sandbox.timeoutMs === null ? null : now + sandbox.timeoutMs,
-      })
-      .where(eq(sandboxes.id, id))
-      .returning()
-      .get()) as SandboxRow
+    return (await one(
+      tx
+        .update(sandboxes)
+        .set({
+          status: 'running',
+          chargedUntil: now,
+          updatedAt: now,
+          timeoutAt: sandbox.timeoutMs === null ? null : now + sandbox.timeoutMs,
+        })
+        .where(eq(sandboxes.id, id))
+        .returning(),
+    )) as SandboxRow
   })
 }
 
@@ -252,17 +254,18 @@ export function setSandboxTimeout(
     const sandbox = await ownSandboxToChange(tx, teamId, id)
     if (!ACTIVE_STATUSES.includes(sandbox.status)) throw wrongState(sandbox, 'set the timeout of')
     const now = deps.clock.now()
-    return (await tx
-      .update(sandboxes)
-      .set({
-        timeoutMs,
-        timeoutAt: now + timeoutMs,
-        timeoutAction: action ?? sandbox.timeoutAction,
-        updatedAt: now,
-      })
-      .where(eq(sandboxes.id, id))
-      .returning()
-      .get()) as SandboxRow
+    return (await one(
+      tx
+        .update(sandboxes)
+        .set({
+          timeoutMs,
+          timeoutAt: now + timeoutMs,
+          timeoutAction: action ?? sandbox.timeoutAction,
+          updatedAt: now,
+        })
+        .where(eq(sandboxes.id, id))
+        .returning(),
+    )) as SandboxRow
   })
 }
 
@@ -300,7 +303,7 @@ export const expiredSandboxes = (tx: Tx, now: number, batch: number) =>
 function sweepBatch(deps: SandboxDeps, batch: number): Promise<number> {
   return writeTransaction(deps.store, async (tx) => {
     const now = deps.clock.now()
-    const expired = await expiredSandboxes(tx, now, batch).all()
+    const expired = await many(expiredSandboxes(tx, now, batch))
     for (const found of expired) {
       // Read again under the team's lock: a destroy or resume may have changed it since.
       const sandbox = await ownSandboxToChange(tx, found.teamId, found.id)
@@ -317,11 +320,9 @@ function sweepBatch(deps: SandboxDeps, batch: number): Promise<number> {
         sandbox.timeoutAction === 'hibernate' ? 'paused' : 'destroyed',
         stopAt,
       )
-      await tx
-        .update(sandboxes)
-        .set({ updatedAt: now, timeoutAt: null })
-        .where(eq(sandboxes.id, ended.id))
-        .run()
+      await exec(
+        tx.update(sandboxes).set({ updatedAt: now, timeoutAt: null }).where(eq(sandboxes.id, ended.id)),
+      )
     }
     return expired.length
   })
@@ -392,13 +393,14 @@ async function sandboxPage(tx: Tx, teamId: string, filter: SandboxFilter) {
             limit: filter.limit + 1,
           })
         ).map(sandboxRow.decode)
-      : await tx
-          .select()
-          .from(sandboxes)
-          .where(and(...where))
-          .orderBy(desc(sandboxes.createdAt), desc(sandboxes.id))
-          .limit(filter.limit + 1)
-          .all()
+      : await many(
+          tx
+            .select()
+            .from(sandboxes)
+            .where(and(...where))
+            .orderBy(desc(sandboxes.createdAt), desc(sandboxes.id))
+            .limit(filter.limit + 1),
+        )
   // One index-ordered query per state, merged here: a single `status IN (…)` query makes SQLite
   // walk the team's whole history in list order to find the few live rows among the destroyed.
   const states = [...new Set(filter.states ?? [])]

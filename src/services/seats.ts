@@ -1,5 +1,6 @@
 import { and, eq } from 'drizzle-orm'
 import { readTransaction, type Tx, writeTransaction } from '../../db/client'
+import { exec } from '../../db/query'
 import type { AppRow } from '../../db/rows'
 import { subscriptions } from '../../db/tables'
 import { isTerminal } from '../billing/port'
@@ -121,16 +122,17 @@ export async function withSeatReleased<T>(
         ),
       )
       await writeTransaction(deps.store, async (tx) => {
-        await tx
-          .update(subscriptions)
-          .set({ status: 'canceled', cancelAtPeriodEnd: false, updatedAt: deps.clock.now() })
-          .where(
-            and(
-              eq(subscriptions.userId, userId),
-              eq(subscriptions.stripeSubscriptionId, row.stripeSubscriptionId),
+        await exec(
+          tx
+            .update(subscriptions)
+            .set({ status: 'canceled', cancelAtPeriodEnd: false, updatedAt: deps.clock.now() })
+            .where(
+              and(
+                eq(subscriptions.userId, userId),
+                eq(subscriptions.stripeSubscriptionId, row.stripeSubscriptionId),
+              ),
             ),
-          )
-          .run()
+        )
         await clearSeats(tx, userId)
       })
       return remove()

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm'
 import { readTransaction, type Store, writeTransaction } from '../../db/client'
 import { isUniqueViolation } from '../../db/errors'
+import { exec, one } from '../../db/query'
 import type { AppRow, SiteRow } from '../../db/rows'
 import type { SmartBanner, WellKnownFlags } from '../../db/schema'
 import { apps, sites } from '../../db/tables'
@@ -71,23 +72,21 @@ export async function updateSite(
       if (patch.slug !== undefined && patch.slug !== app.slug) appChanges.slug = patch.slug
       const updatedApp =
         Object.keys(appChanges).length > 0
-          ? ((await tx
-              .update(apps)
-              .set({ ...appChanges, updatedAt: now })
-              .where(eq(apps.id, appId))
-              .returning()
-              .get()) as AppRow)
+          ? ((await one(
+              tx
+                .update(apps)
+                .set({ ...appChanges, updatedAt: now })
+                .where(eq(apps.id, appId))
+                .returning(),
+            )) as AppRow)
           : app
       const siteChanges: Partial<SiteRow> = { updatedAt: now }
       if (patch.description !== undefined) siteChanges.description = patch.description
       if (patch.searchIndexing !== undefined) siteChanges.searchIndexing = patch.searchIndexing
       if (homepage !== undefined) siteChanges.customHomepageHtml = homepage
-      const site = (await tx
-        .update(sites)
-        .set(siteChanges)
-        .where(eq(sites.appId, appId))
-        .returning()
-        .get()) as SiteRow
+      const site = (await one(
+        tx.update(sites).set(siteChanges).where(eq(sites.appId, appId)).returning(),
+      )) as SiteRow
       return { app: updatedApp, site }
     })
   } catch (error) {
@@ -114,11 +113,12 @@ export function saveSmartBanner(
 ): Promise<SmartBanner> {
   return writeTransaction(deps.store, async (tx) => {
     await ownedAppToChange(tx, userId, appId)
-    await tx
-      .update(sites)
-      .set({ smartBanner: banner, updatedAt: deps.clock.now() })
-      .where(eq(sites.appId, appId))
-      .run()
+    await exec(
+      tx
+        .update(sites)
+        .set({ smartBanner: banner, updatedAt: deps.clock.now() })
+        .where(eq(sites.appId, appId)),
+    )
     return banner
   })
 }
@@ -164,11 +164,12 @@ export async function saveWellKnownFile(
         ...site?.wellKnownFiles,
         [WELL_KNOWN_FILES[name]]: true,
       }
-      await tx
-        .update(sites)
-        .set({ wellKnownFiles: flags, updatedAt: deps.clock.now() })
-        .where(eq(sites.appId, appId))
-        .run()
+      await exec(
+        tx
+          .update(sites)
+          .set({ wellKnownFiles: flags, updatedAt: deps.clock.now() })
+          .where(eq(sites.appId, appId)),
+      )
     },
   )
   return { success: true as const, fileName: name }
@@ -202,11 +203,12 @@ export async function saveIcon(deps: SitesDeps, userId: string, appId: string, b
     [path],
     () => deps.storage.write(path, icon.png),
     async (tx) => {
-      await tx
-        .update(sites)
-        .set({ iconUrl, iconColor: icon.color, updatedAt: deps.clock.now() })
-        .where(eq(sites.appId, appId))
-        .run()
+      await exec(
+        tx
+          .update(sites)
+          .set({ iconUrl, iconColor: icon.color, updatedAt: deps.clock.now() })
+          .where(eq(sites.appId, appId)),
+      )
     },
   )
   // The old icon file goes once the new URL is recorded.

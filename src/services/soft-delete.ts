@@ -1,5 +1,6 @@
 import { and, eq, isNotNull, isNull } from 'drizzle-orm'
 import { readTransaction, type Store, writeTransaction } from '../../db/client'
+import { exec } from '../../db/query'
 import { apiKeys, subscriptions, teams, users } from '../../db/tables'
 import { type BillingPort, isTerminal } from '../billing/port'
 import { AppError } from '../errors'
@@ -40,25 +41,28 @@ export async function softDeleteAccount(deps: SoftDeleteDeps, userId: string): P
   await writeTransaction(store, async (tx) => {
     const now = clock.now()
     const scheduled = now + Math.round(deps.config.deletionGraceDays * DAY)
-    await tx
-      .update(users)
-      .set({ softDeletedAt: now, deleteScheduledAt: scheduled, updatedAt: now })
-      .where(eq(users.id, userId))
-      .run()
+    await exec(
+      tx
+        .update(users)
+        .set({ softDeletedAt: now, deleteScheduledAt: scheduled, updatedAt: now })
+        .where(eq(users.id, userId)),
+    )
     const team = await personalTeam(tx, userId)
-    await tx.update(teams).set({ softDeletedAt: now, updatedAt: now }).where(eq(teams.id, team.id)).run()
-    await tx
-      .update(apiKeys)
-      .set({ isActive: false, suspendedAt: now })
-      .where(and(eq(apiKeys.userId, userId), eq(apiKeys.isActive, true), isNull(apiKeys.revokedAt)))
-      .run()
+    await exec(tx.update(teams).set({ softDeletedAt: now, updatedAt: now }).where(eq(teams.id, team.id)))
+    await exec(
+      tx
+        .update(apiKeys)
+        .set({ isActive: false, suspendedAt: now })
+        .where(and(eq(apiKeys.userId, userId), eq(apiKeys.isActive, true), isNull(apiKeys.revokedAt))),
+    )
     await destroyActiveSandboxes(tx, team.id, now)
     if (cancelSetByUs && sub)
-      await tx
-        .update(subscriptions)
-        .set({ cancelAtPeriodEnd: true, cancelSetByDeletion: true, updatedAt: now })
-        .where(eq(subscriptions.id, sub.id))
-        .run()
+      await exec(
+        tx
+          .update(subscriptions)
+          .set({ cancelAtPeriodEnd: true, cancelSetByDeletion: true, updatedAt: now })
+          .where(eq(subscriptions.id, sub.id)),
+      )
     await recordAudit(tx, clock, userId, 'account.deletion_requested', {
       mode: 'soft',
       graceDays: deps.config.deletionGraceDays,
@@ -89,27 +93,28 @@ export async function restoreAccount(deps: SoftDeleteDeps, userId: string): Prom
     )
   await writeTransaction(store, async (tx) => {
     const now = clock.now()
-    await tx
-      .update(users)
-      .set({ softDeletedAt: null, deleteScheduledAt: null, updatedAt: now })
-      .where(eq(users.id, userId))
-      .run()
-    await tx
-      .update(teams)
-      .set({ softDeletedAt: null, updatedAt: now })
-      .where(eq(teams.ownerUserId, userId))
-      .run()
-    await tx
-      .update(apiKeys)
-      .set({ isActive: true, suspendedAt: null })
-      .where(and(eq(apiKeys.userId, userId), isNotNull(apiKeys.suspendedAt), isNull(apiKeys.revokedAt)))
-      .run()
+    await exec(
+      tx
+        .update(users)
+        .set({ softDeletedAt: null, deleteScheduledAt: null, updatedAt: now })
+        .where(eq(users.id, userId)),
+    )
+    await exec(
+      tx.update(teams).set({ softDeletedAt: null, updatedAt: now }).where(eq(teams.ownerUserId, userId)),
+    )
+    await exec(
+      tx
+        .update(apiKeys)
+        .set({ isActive: true, suspendedAt: null })
+        .where(and(eq(apiKeys.userId, userId), isNotNull(apiKeys.suspendedAt), isNull(apiKeys.revokedAt))),
+    )
     if (sub?.cancelSetByDeletion)
-      await tx
-        .update(subscriptions)
-        .set({ cancelAtPeriodEnd: false, cancelSetByDeletion: false, updatedAt: now })
-        .where(eq(subscriptions.id, sub.id))
-        .run()
+      await exec(
+        tx
+          .update(subscriptions)
+          .set({ cancelAtPeriodEnd: false, cancelSetByDeletion: false, updatedAt: now })
+          .where(eq(subscriptions.id, sub.id)),
+      )
     await recordAudit(tx, clock, userId, 'account.deletion_restored')
   })
 }

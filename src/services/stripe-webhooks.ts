@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { readTransaction, writeTransaction } from '../../db/client'
+import { exec, one } from '../../db/query'
 import { stripeEvents, users } from '../../db/tables'
 import type { BillingEvent } from '../billing/port'
 import { atStripe, type BillingDeps, completeCheckout, requireBilling, underBillingLock } from './billing'
@@ -20,18 +21,14 @@ export type WebhookOutcome = 'processed' | 'duplicate' | 'ignored'
 function lookUp(deps: BillingDeps, event: BillingEvent) {
   return readTransaction(deps.store, async (tx) => ({
     seen:
-      (await tx
-        .select({ id: stripeEvents.id })
-        .from(stripeEvents)
-        .where(eq(stripeEvents.id, event.id))
-        .get()) !== undefined,
+      (await one(
+        tx.select({ id: stripeEvents.id }).from(stripeEvents).where(eq(stripeEvents.id, event.id)),
+      )) !== undefined,
     userId: event.customerId
       ? ((
-          await tx
-            .select({ id: users.id })
-            .from(users)
-            .where(eq(users.stripeCustomerId, event.customerId))
-            .get()
+          await one(
+            tx.select({ id: users.id }).from(users).where(eq(users.stripeCustomerId, event.customerId)),
+          )
         )?.id ?? null)
       : null,
   }))
@@ -39,11 +36,12 @@ function lookUp(deps: BillingDeps, event: BillingEvent) {
 
 function remember(deps: BillingDeps, event: BillingEvent) {
   return writeTransaction(deps.store, (tx) =>
-    tx
-      .insert(stripeEvents)
-      .values({ id: event.id, type: event.type, receivedAt: deps.clock.now() })
-      .onConflictDoNothing()
-      .run(),
+    exec(
+      tx
+        .insert(stripeEvents)
+        .values({ id: event.id, type: event.type, receivedAt: deps.clock.now() })
+        .onConflictDoNothing(),
+    ),
   )
 }
 

@@ -1,5 +1,6 @@
 import { and, count, eq, isNull } from 'drizzle-orm'
 import { type Store, type Tx, writeTransaction } from '../../db/client'
+import { exec, one } from '../../db/query'
 import { lockAccount } from '../../db/row-locks'
 import { apps, subscriptions, users } from '../../db/tables'
 import { type BillingSubscription, isTerminal, type PlanType } from '../billing/port'
@@ -31,11 +32,12 @@ export function stripeKey(userId: string, requestKey: string, operation: string)
 export async function seatCount(tx: Tx, userId: string): Promise<number> {
   return (
     (
-      await tx
-        .select({ n: count() })
-        .from(apps)
-        .where(and(eq(apps.userId, userId), eq(apps.seat, true)))
-        .get()
+      await one(
+        tx
+          .select({ n: count() })
+          .from(apps)
+          .where(and(eq(apps.userId, userId), eq(apps.seat, true))),
+      )
     )?.n ?? 0
   )
 }
@@ -56,7 +58,7 @@ export async function mirrorSubscription(
   // account (a webhook and a checkout return may race): db/row-locks.ts.
   await lockAccount(tx, userId, 'update')
   const now = clock.now()
-  const existing = await tx.select().from(subscriptions).where(eq(subscriptions.userId, userId)).get()
+  const existing = await one(tx.select().from(subscriptions).where(eq(subscriptions.userId, userId)))
   if (
     existing &&
     existing.stripeSubscriptionId !== view.id &&
@@ -74,34 +76,37 @@ export async function mirrorSubscription(
     updatedAt: now,
     ...(existing && existing.stripeSubscriptionId !== view.id ? { cancelSetByDeletion: false } : {}),
   }
-  const row = await tx
-    .insert(subscriptions)
-    .values({ id: uuidv7(clock), userId, createdAt: now, ...fields })
-    .onConflictDoUpdate({ target: subscriptions.userId, set: fields })
-    .returning()
-    .get()
+  const row = await one(
+    tx
+      .insert(subscriptions)
+      .values({ id: uuidv7(clock), userId, createdAt: now, ...fields })
+      .onConflictDoUpdate({ target: subscriptions.userId, set: fields })
+      .returning(),
+  )
   if (isTerminal(view.status)) await clearSeats(tx, userId)
   if (view.trialEnd !== null)
-    await tx
-      .update(users)
-      .set({ trialUsedAt: now })
-      .where(and(eq(users.id, userId), isNull(users.trialUsedAt)))
-      .run()
+    await exec(
+      tx
+        .update(users)
+        .set({ trialUsedAt: now })
+        .where(and(eq(users.id, userId), isNull(users.trialUsedAt))),
+    )
   return row
 }
 
 /** No app of the account holds a seat (its subscription ended). */
 export async function clearSeats(tx: Tx, userId: string) {
-  await tx.update(apps).set({ seat: false }).where(eq(apps.userId, userId)).run()
+  await exec(tx.update(apps).set({ seat: false }).where(eq(apps.userId, userId)))
 }
 
 /** Gives the user's app a seat (apps named by Stripe metadata are checked to be theirs). */
 export async function grantSeat(tx: Tx, userId: string, appId: string) {
-  await tx
-    .update(apps)
-    .set({ seat: true })
-    .where(and(eq(apps.id, appId), eq(apps.userId, userId)))
-    .run()
+  await exec(
+    tx
+      .update(apps)
+      .set({ seat: true })
+      .where(and(eq(apps.id, appId), eq(apps.userId, userId))),
+  )
 }
 
 /** The mirror row when it describes a subscription that can still bill (or null). */

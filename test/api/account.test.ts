@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { eq } from 'drizzle-orm'
+import { exec } from '../../db/query'
 import { apps, sites, subscriptions, users } from '../../db/tables'
 import { ApiStatus } from '../../src/projections/api'
 import { createTestApp } from '../support/harness'
@@ -48,11 +49,12 @@ describe('GET /api/account', () => {
   it('answers both field generations for an account with a subscription', async () => {
     const t = createTestApp()
     const u = await t.createUser()
-    await t.store.orm
-      .update(users)
-      .set({ displayName: 'Ada', avatarUrl: 'https://img.example/a.png' })
-      .where(eq(users.id, u.user.id))
-      .run()
+    await exec(
+      t.store.orm
+        .update(users)
+        .set({ displayName: 'Ada', avatarUrl: 'https://img.example/a.png' })
+        .where(eq(users.id, u.user.id)),
+    )
     await seedBilling(t, u.user.id, 'active')
     const r = await t.json('GET', '/api/account', { token: u.apiKey })
     expect(r.status).toBe(200)
@@ -108,17 +110,17 @@ describe('GET /api/account', () => {
 /** Two apps (one deployed), a yearly subscription and a card, written straight to the mirror. */
 async function seedBilling(t: ReturnType<typeof createTestApp>, userId: string, status: string) {
   const now = t.clock.now()
-  await t.store.orm
-    .update(users)
-    .set({
-      stripeCustomerId: `cus_${userId.slice(0, 8)}`,
-      paymentMethod: { id: 'pm_1', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 },
-    })
-    .where(eq(users.id, userId))
-    .run()
-  await t.store.orm
-    .insert(apps)
-    .values([
+  await exec(
+    t.store.orm
+      .update(users)
+      .set({
+        stripeCustomerId: `cus_${userId.slice(0, 8)}`,
+        paymentMethod: { id: 'pm_1', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 },
+      })
+      .where(eq(users.id, userId)),
+  )
+  await exec(
+    t.store.orm.insert(apps).values([
       {
         id: '-Napp1',
         userId,
@@ -137,15 +139,15 @@ async function seedBilling(t: ReturnType<typeof createTestApp>, userId: string, 
         createdAt: now + 1,
         updatedAt: now + 1,
       },
-    ])
-    .run()
-  await t.store.orm
-    .insert(sites)
-    .values({ appId: '-Napp1', iconUrl: 'https://cdn/icon.png', createdAt: now, updatedAt: now })
-    .run()
-  await t.store.orm
-    .insert(subscriptions)
-    .values({
+    ]),
+  )
+  await exec(
+    t.store.orm
+      .insert(sites)
+      .values({ appId: '-Napp1', iconUrl: 'https://cdn/icon.png', createdAt: now, updatedAt: now }),
+  )
+  await exec(
+    t.store.orm.insert(subscriptions).values({
       id: 's1',
       userId,
       stripeSubscriptionId: 'sub_1',
@@ -155,6 +157,6 @@ async function seedBilling(t: ReturnType<typeof createTestApp>, userId: string, 
       currentPeriodEnd: 1800000000,
       createdAt: now,
       updatedAt: now,
-    })
-    .run()
+    }),
+  )
 }

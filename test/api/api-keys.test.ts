@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
+import { one } from '../../db/query'
 import { apiKeys } from '../../db/tables'
 import { sha256Hex } from '../../src/lib/crypto'
 import { expectApiError } from '../support/envelopes'
@@ -15,7 +16,7 @@ describe('/api/api-keys', () => {
     expect(r.body.key).toMatch(/^ok_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}$/)
     expect(r.body.key.startsWith(r.body.prefix)).toBe(true)
     expect(r.body).toMatchObject({ name: 'CI deploys', createdAt: t.clock.now() })
-    const stored = await t.store.orm.select().from(apiKeys).where(eq(apiKeys.id, r.body.keyId)).get()
+    const stored = await one(t.store.orm.select().from(apiKeys).where(eq(apiKeys.id, r.body.keyId)))
     expect(stored?.keyHash).toBe(sha256Hex(r.body.key))
     expect(JSON.stringify(stored)).not.toContain(r.body.key)
     expect((await t.request('GET', '/api/status', { token: r.body.key })).status).toBe(200)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { Type } from '@sinclair/typebox'
 import { eq } from 'drizzle-orm'
+import { exec, many, one } from '../../db/query'
 import { apps, sites } from '../../db/tables'
 import { ApiAppSummary } from '../../src/projections/api'
 import { expectAnswerToMatch } from '../support/answer-schema'
@@ -167,13 +168,11 @@ describe('/api/apps', () => {
     const u = await t.createUser()
     const seeded = await seedFullAccount(t, u)
     const [doomed, kept] = seeded.appIds as [string, string]
-    await t.store.orm
-      .update(sites)
-      .set({ customDomain: 'doomed.example.com' })
-      .where(eq(sites.appId, doomed))
-      .run()
+    await exec(
+      t.store.orm.update(sites).set({ customDomain: 'doomed.example.com' }).where(eq(sites.appId, doomed)),
+    )
     await t.deps.storage.write(t.deps.storage.appPath(doomed, 'icon.png'), 'x')
-    const slug = (await t.store.orm.select().from(apps).where(eq(apps.id, doomed)).get())?.slug as string
+    const slug = (await one(t.store.orm.select().from(apps).where(eq(apps.id, doomed))))?.slug as string
     const rowsOf = async (appId: string) => {
       const counts: Record<string, number> = {}
       for (const table of ['sites', 'policies', 'app_pages', 'policy_versions', 'deploys'])
@@ -198,11 +197,12 @@ describe('/api/apps', () => {
       (await t.request('PATCH', `/api/apps/${mine.body.appId}/site`, { token: other.apiKey, body: { slug } }))
         .status,
     ).toBe(200)
-    await t.store.orm
-      .update(sites)
-      .set({ customDomain: 'doomed.example.com' })
-      .where(eq(sites.appId, mine.body.appId))
-      .run()
+    await exec(
+      t.store.orm
+        .update(sites)
+        .set({ customDomain: 'doomed.example.com' })
+        .where(eq(sites.appId, mine.body.appId)),
+    )
   })
 
   it('gives 20 apps of the same name, created concurrently by 20 users, 20 distinct slugs', async () => {
@@ -213,6 +213,6 @@ describe('/api/apps', () => {
     const slugs = answers.map((a) => a.body.slug)
     expect(new Set(slugs).size).toBe(20)
     expect(slugs).toContain('shared-name')
-    expect(await t.store.orm.select().from(apps).all()).toHaveLength(20)
+    expect(await many(t.store.orm.select().from(apps))).toHaveLength(20)
   })
 })

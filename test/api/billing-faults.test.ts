@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
+import { many } from '../../db/query'
 import { apps } from '../../db/tables'
 import {
   addCard,
@@ -47,7 +48,7 @@ async function expectAgreement(b: BillingTestApp, u: TestUser) {
   const live = [...b.em.subscriptions.values()].filter((s) => s.status !== 'canceled')
   expect(live).toHaveLength(1)
   expect(row?.stripeSubscriptionId).toBe(live[0]?.id)
-  const seats = (await b.t.store.orm.select().from(apps).where(eq(apps.userId, u.user.id)).all()).filter(
+  const seats = (await many(b.t.store.orm.select().from(apps).where(eq(apps.userId, u.user.id)))).filter(
     (a) => a.seat,
   ).length
   expect(live[0]?.items.data[0].quantity).toBe(seats)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
+import { many, one } from '../../db/query'
 import { apps, stripeEvents, subscriptions, users } from '../../db/tables'
 import { MINUTE } from '../../src/lib/clock'
 import {
@@ -72,7 +73,7 @@ describe('POST /api/webhooks/stripe', () => {
       expectApiError(r.body, 'VALIDATION_FAILED')
     }
     expect((await mirrorOf(b, u))?.status).toBe('trialing')
-    expect(await b.t.store.orm.select().from(stripeEvents).all()).toEqual([])
+    expect(await many(b.t.store.orm.select().from(stripeEvents))).toEqual([])
     expect(b.em.calls.length).toBe(stripeCalls)
     // The genuine delivery of the same event still works.
     expect((await deliver(b, event)).body.outcome).toBe('processed')
@@ -90,7 +91,7 @@ describe('POST /api/webhooks/stripe', () => {
     expect(b.em.calls.length).toBe(calls)
     expect((await mirrorOf(b, u))?.cancelAtPeriodEnd).toBe(true)
     expect(
-      await b.t.store.orm.select().from(stripeEvents).where(eq(stripeEvents.id, event.id)).all(),
+      await many(b.t.store.orm.select().from(stripeEvents).where(eq(stripeEvents.id, event.id))),
     ).toHaveLength(1)
   })
 
@@ -112,7 +113,7 @@ describe('POST /api/webhooks/stripe', () => {
     await deliver(b, deleted)
     await deliver(b, b.em.event('customer.subscription.updated', { ...older.data.object }))
     expect((await mirrorOf(b, u))?.status).toBe('canceled')
-    expect((await b.t.store.orm.select().from(apps).where(eq(apps.id, appId)).get())?.seat).toBe(false)
+    expect((await one(b.t.store.orm.select().from(apps).where(eq(apps.id, appId))))?.seat).toBe(false)
     expect((await b.t.json('GET', '/api/status', { token: u.apiKey })).body.subscription).toBe('canceled')
   })
 
@@ -127,8 +128,8 @@ describe('POST /api/webhooks/stripe', () => {
     const late = await deliver(b, b.em.event('customer.subscription.updated', sub))
     expect(late.status).toBe(200)
     expect(late.body).toEqual({ received: true, outcome: 'ignored' })
-    expect(await b.t.store.orm.select().from(subscriptions).all()).toEqual([])
-    expect(await b.t.store.orm.select().from(users).where(eq(users.id, u.user.id)).all()).toEqual([])
+    expect(await many(b.t.store.orm.select().from(subscriptions))).toEqual([])
+    expect(await many(b.t.store.orm.select().from(users).where(eq(users.id, u.user.id)))).toEqual([])
   })
 
   it('completes a checkout from checkout.session.completed', async () => {
@@ -144,7 +145,7 @@ describe('POST /api/webhooks/stripe', () => {
     const event = completeCheckout(b.em, sessionId)
     expect((await deliver(b, event)).body.outcome).toBe('processed')
     expect(await mirrorOf(b, u)).toMatchObject({ status: 'trialing', quantity: 1, planType: 'monthly' })
-    expect((await b.t.store.orm.select().from(apps).where(eq(apps.id, appId)).get())?.seat).toBe(true)
+    expect((await one(b.t.store.orm.select().from(apps).where(eq(apps.id, appId))))?.seat).toBe(true)
     // The redirect's verify-checkout afterwards agrees and changes nothing.
     const verified = await b.t.json('POST', `/api/apps/${appId}/verify-checkout`, {
       token: u.apiKey,
@@ -162,7 +163,7 @@ describe('POST /api/webhooks/stripe', () => {
     expect(r.status).toBe(502)
     expectApiError(r.body, 'PAYMENT_ERROR')
     expect((await mirrorOf(b, u))?.status).toBe('trialing')
-    expect(await b.t.store.orm.select().from(stripeEvents).all()).toEqual([])
+    expect(await many(b.t.store.orm.select().from(stripeEvents))).toEqual([])
     expect((await deliver(b, event)).body.outcome).toBe('processed')
     expect((await mirrorOf(b, u))?.status).toBe('past_due')
   })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
+import { one } from '../../db/query'
 import { users } from '../../db/tables'
 import { DAY } from '../../src/lib/clock'
 import {
@@ -30,7 +31,7 @@ const post = (
 const deploy = deployThroughApi
 
 const userRow = async (b: BillingTestApp, u: TestUser) =>
-  await b.t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()
+  await one(b.t.store.orm.select().from(users).where(eq(users.id, u.user.id)))
 
 describe('billing disabled', () => {
   it('answers 403 FORBIDDEN on every billing route, and deploys for free', async () => {

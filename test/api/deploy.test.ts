@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { Parser } from 'htmlparser2'
+import { exec } from '../../db/query'
 import { sites } from '../../db/tables'
 import { renderSite } from '../../src/render/site'
 import type { SiteRenderer } from '../../src/services/deploy'
@@ -325,11 +326,12 @@ describe('public hosting', () => {
     const u = await t.createUser()
     const { appId } = await appWithPages(t, u, 'Domain', ['policy'])
     await deploy(t, u, appId)
-    await t.store.orm
-      .update(sites)
-      .set({ customDomain: 'shop.example.com', domainStatus: 'active' })
-      .where(eq(sites.appId, appId))
-      .run()
+    await exec(
+      t.store.orm
+        .update(sites)
+        .set({ customDomain: 'shop.example.com', domainStatus: 'active' })
+        .where(eq(sites.appId, appId)),
+    )
     const onDomain = (path: string) => t.request('GET', path, { headers: { host: 'shop.example.com' } })
     const privacy = await onDomain('/privacy')
     expect(privacy.status).toBe(200)
@@ -345,7 +347,7 @@ describe('public hosting', () => {
     ).toBe(200)
     expect((await onDomain('/healthz')).status).toBe(200)
     // Attached but not active yet: a plain 404; an unknown host reaches the API as usual.
-    await t.store.orm.update(sites).set({ domainStatus: 'pending_dns' }).where(eq(sites.appId, appId)).run()
+    await exec(t.store.orm.update(sites).set({ domainStatus: 'pending_dns' }).where(eq(sites.appId, appId)))
     // Written behind the services' back: announce it as they do (db/change-epochs.ts).
     t.store.epochs.noteWrites()
     expect((await onDomain('/privacy')).status).toBe(404)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'bun:test'
+import { exec } from '../../db/query'
 import { policyVersions } from '../../db/tables'
 import { expectApiError } from '../support/envelopes'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
@@ -76,17 +77,16 @@ describe('policy versions', () => {
   it('lists snapshots newest first (at most 20) and answers one with its data', async () => {
     const { t, u, appId } = await setup()
     for (let i = 0; i < 22; i++)
-      await t.store.orm
-        .insert(policyVersions)
-        .values({
+      await exec(
+        t.store.orm.insert(policyVersions).values({
           id: `pv_${String(i).padStart(2, '0')}`,
           appId,
           snapshotAt: t.clock.now() + i,
           trigger: 'deploy',
           appName: 'Pages App',
           policyData: { n: i },
-        })
-        .run()
+        }),
+      )
     const list = await t.json('GET', `/api/apps/${appId}/policy-versions`, { token: u.apiKey })
     expect(list.body).toHaveLength(20)
     expect(list.body[0]).toEqual({

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeTransaction } from '../../db/client'
+import { exec } from '../../db/query'
 import { sandboxes } from '../../db/schema'
 import { createTestApp } from '../support/harness'
 import { header } from './lib/report'
@@ -50,10 +51,10 @@ async function teamWithRunning(running: number) {
   )
   t.store.sqlite.run("UPDATE teams SET quota_tier_id = 'bench' WHERE id = ?", [u.team.id])
   const now = t.clock.now()
-  await writeTransaction(t.store, (tx) => {
+  await writeTransaction(t.store, async (tx) => {
     for (let i = 0; i < running; i += 500)
-      tx.insert(sandboxes)
-        .values(
+      await exec(
+        tx.insert(sandboxes).values(
           Array.from({ length: Math.min(500, running - i) }, (_, j) => ({
             id: `sb_seed${String(i + j).padStart(12, '0')}`,
             teamId: u.team.id,
@@ -67,8 +68,8 @@ async function teamWithRunning(running: number) {
             startedAt: now - 1000,
             chargedUntil: now - 1000,
           })),
-        )
-        .run()
+        ),
+      )
   })
   // The seeded rows go into the database file now: copying them is not the creates' cost.
   t.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')

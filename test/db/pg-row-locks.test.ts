@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { type Tx, writeTransaction } from '../../db/client'
+import { exec } from '../../db/query'
 import { lockAccount } from '../../db/row-locks'
 import { apps, sites, users } from '../../db/tables'
 import { countOwnedRows } from '../../src/services/deletion'
@@ -203,18 +204,17 @@ if (onPostgres)
         checked()
         await held
         const now = t.clock.now()
-        await tx
-          .insert(apps)
-          .values({
+        await exec(
+          tx.insert(apps).values({
             id: 'late-app',
             userId: u.user.id,
             appName: 'Late',
             slug: 'late-app',
             createdAt: now,
             updatedAt: now,
-          })
-          .run()
-        await tx.insert(sites).values({ appId: 'late-app', createdAt: now, updatedAt: now }).run()
+          }),
+        )
+        await exec(tx.insert(sites).values({ appId: 'late-app', createdAt: now, updatedAt: now }))
       })
       await isChecked
       const erased = second.request('DELETE', '/api/account', u.apiKey)
@@ -236,7 +236,7 @@ if (onPostgres)
     it('runs the victim again when the deadlock is met inside a Drizzle query (its error wraps the cause)', async () => {
       const t = createTestApp({ env: ENV })
       const touch = (tx: Tx, id: string) =>
-        tx.update(users).set({ updatedAt: t.clock.now() }).where(eq(users.id, id)).run()
+        exec(tx.update(users).set({ updatedAt: t.clock.now() }).where(eq(users.id, id)))
       expect(await deadlockAttempts(t, touch)).toEqual([1, 2])
     })
   })

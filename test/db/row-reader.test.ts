@@ -2,12 +2,13 @@ import { expect, it } from 'bun:test'
 import { getTableName, sql } from 'drizzle-orm'
 import { openStore } from '../../db/client'
 import { migrate } from '../../db/migrate'
+import { many } from '../../db/query'
 import { rowReader } from '../../db/row-reader'
 import { sandboxes, sites, users } from '../../db/schema'
 
 // rowReader reads rows straight from bun:sqlite for hot lists; what it returns must be exactly
 // what Drizzle's select returns for the same rows: JSON parsed (or null), booleans, numbers.
-it('reads rows exactly as Drizzle does, JSON and boolean columns included', () => {
+it('reads rows exactly as Drizzle does, JSON and boolean columns included', async () => {
   const store = openStore(':memory:')
   try {
     migrate(store)
@@ -38,7 +39,7 @@ it('reads rows exactly as Drizzle does, JSON and boolean columns included', () =
           unknown
         >[]
       ).map(reader.decode)
-      const viaDrizzle = store.orm.select().from(table).orderBy(sql`rowid`).all()
+      const viaDrizzle = await many(store.orm.select().from(table).orderBy(sql`rowid`))
       expect(raw as unknown[]).toEqual(viaDrizzle as unknown[])
     }
   } finally {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
+import { exec, one } from '../../db/query'
 import { apiKeys, users } from '../../db/tables'
 import { DAY } from '../../src/lib/clock'
 import { hashUserId } from '../../src/lib/pseudonym'
@@ -43,11 +44,12 @@ describe('the auth contract', () => {
     const u = await t.createUser()
     const revoked = await t.runtimeKey(u)
     const orbit = u.apiKey
-    await t.store.orm
-      .update(apiKeys)
-      .set({ isActive: false, revokedAt: t.clock.now() })
-      .where(eq(apiKeys.userId, u.user.id))
-      .run()
+    await exec(
+      t.store.orm
+        .update(apiKeys)
+        .set({ isActive: false, revokedAt: t.clock.now() })
+        .where(eq(apiKeys.userId, u.user.id)),
+    )
     const rotated = await t.runtimeKey(u)
     await t.exec(
       'UPDATE api_keys SET expires_at = ? WHERE user_id = ? AND revoked_at IS NULL',
@@ -120,11 +122,9 @@ describe('the auth contract', () => {
     const u = await t.createUser()
     const runtime = await t.runtimeKey(u)
     expect((await t.request('GET', '/api/status', { token: u.apiKey })).status).toBe(200)
-    await t.store.orm
-      .update(users)
-      .set({ erasureRequestedAt: t.clock.now() })
-      .where(eq(users.id, u.user.id))
-      .run()
+    await exec(
+      t.store.orm.update(users).set({ erasureRequestedAt: t.clock.now() }).where(eq(users.id, u.user.id)),
+    )
     // Written behind the services' back: announce it as they do (db/change-epochs.ts).
     t.store.epochs.noteWrites()
     for (const route of routes) {
@@ -158,7 +158,7 @@ describe('the auth contract', () => {
       )
     await expectUnauthorized(await t.request('GET', '/api/status', { token: oldToken }), 'api', 'erased JWT')
     await expectUnauthorized(await t.request('GET', '/api/status', { token: u.apiKey }), 'api', 'erased key')
-    expect(await t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()).toBeUndefined()
+    expect(await one(t.store.orm.select().from(users).where(eq(users.id, u.user.id)))).toBeUndefined()
     // A sign-in after the erasure is a new account, not the old one coming back.
     t.clock.advance(DAY)
     const fresh = await t.session(u.user.id, u.user.email)
@@ -168,11 +168,12 @@ describe('the auth contract', () => {
   it('lets a soft-deleted session read, export and restore, and nothing else', async () => {
     const u = await t.createUser()
     const runtime = await t.runtimeKey(u)
-    await t.store.orm
-      .update(users)
-      .set({ softDeletedAt: t.clock.now(), deleteScheduledAt: t.clock.now() + 30 * DAY })
-      .where(eq(users.id, u.user.id))
-      .run()
+    await exec(
+      t.store.orm
+        .update(users)
+        .set({ softDeletedAt: t.clock.now(), deleteScheduledAt: t.clock.now() + 30 * DAY })
+        .where(eq(users.id, u.user.id)),
+    )
     expect((await t.request('GET', '/v1/account/me', { token: u.session })).status).toBe(200)
     const patch = await t.json('PATCH', '/v1/account/me', { token: u.session, body: { name: 'x' } })
     expect(patch.status).toBe(403)

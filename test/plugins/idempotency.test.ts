@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { count, eq } from 'drizzle-orm'
+import { exec, many, one } from '../../db/query'
 import { apiKeys, idempotencyKeys } from '../../db/tables'
 import { HOUR, SECOND } from '../../src/lib/clock'
 import { reapIdempotencyKeys } from '../../src/services/idempotency'
@@ -8,7 +9,7 @@ import { createTestApp, type TestApp, type TestUser } from '../support/harness'
 
 const env = { RATE_LIMIT_ENABLED: 'false' }
 const keysOf = async (t: TestApp, u: TestUser) =>
-  (await t.store.orm.select({ n: count() }).from(apiKeys).where(eq(apiKeys.userId, u.user.id)).get())?.n ?? 0
+  (await one(t.store.orm.select({ n: count() }).from(apiKeys).where(eq(apiKeys.userId, u.user.id))))?.n ?? 0
 const createKey = (t: TestApp, u: TestUser, key: string, body: unknown = { name: 'ci' }) =>
   t.request('POST', '/api/api-keys', { token: u.apiKey, body, headers: { 'idempotency-key': key } })
 
@@ -71,11 +72,12 @@ describe('idempotency keys', () => {
     const u = await t.createUser()
     expect((await createKey(t, u, 'busy')).status).toBe(201)
     // Put the stored claim back in flight, as if the first request were still running.
-    await t.store.orm
-      .update(idempotencyKeys)
-      .set({ state: 'in_progress', lockedAt: t.clock.now() })
-      .where(eq(idempotencyKeys.key, 'busy'))
-      .run()
+    await exec(
+      t.store.orm
+        .update(idempotencyKeys)
+        .set({ state: 'in_progress', lockedAt: t.clock.now() })
+        .where(eq(idempotencyKeys.key, 'busy')),
+    )
     const r = await t.json('POST', '/api/api-keys', {
       token: u.apiKey,
       body: { name: 'ci' },
@@ -166,7 +168,7 @@ describe('idempotency keys', () => {
     const failed = await createKey(t, u, 'flaky')
     expect(failed.status).toBe(500)
     expect(
-      await t.store.orm.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, 'flaky')).all(),
+      await many(t.store.orm.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, 'flaky'))),
     ).toHaveLength(0)
     await t.exec('ALTER TABLE audit_events_away RENAME TO audit_events')
     const retry = await createKey(t, u, 'flaky')
@@ -179,11 +181,12 @@ describe('idempotency keys', () => {
     const u = await t.createUser()
     await createKey(t, u, 'stale')
     // Simulate a process that died mid-request: the row stays in_progress.
-    await t.store.orm
-      .update(idempotencyKeys)
-      .set({ state: 'in_progress', status: null, body: null })
-      .where(eq(idempotencyKeys.key, 'stale'))
-      .run()
+    await exec(
+      t.store.orm
+        .update(idempotencyKeys)
+        .set({ state: 'in_progress', status: null, body: null })
+        .where(eq(idempotencyKeys.key, 'stale')),
+    )
     t.clock.advance(30 * SECOND)
     expect((await createKey(t, u, 'stale')).status).toBe(409)
     t.clock.advance(31 * SECOND)
@@ -232,7 +235,7 @@ describe('idempotency keys', () => {
     await createKey(t, u, 'young')
     t.clock.advance(13 * HOUR)
     expect(await reapIdempotencyKeys(t.store, t.clock.now())).toBe(1)
-    expect(await t.store.orm.select({ key: idempotencyKeys.key }).from(idempotencyKeys).all()).toEqual([
+    expect(await many(t.store.orm.select({ key: idempotencyKeys.key }).from(idempotencyKeys))).toEqual([
       { key: 'young' },
     ])
   })

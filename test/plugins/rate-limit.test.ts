@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { count, eq } from 'drizzle-orm'
+import { one } from '../../db/query'
 import { apiKeys } from '../../db/tables'
 import { clientIp } from '../../src/lib/client-ip'
 import { SECOND } from '../../src/lib/clock'
@@ -79,7 +80,7 @@ describe('over the limit', () => {
     const t = createTestApp({ env: { RATE_LIMIT_KEYS_CREATE: '2/3600' } })
     const u = await t.createUser()
     const keys = async () =>
-      (await t.store.orm.select({ n: count() }).from(apiKeys).where(eq(apiKeys.userId, u.user.id)).get())?.n
+      (await one(t.store.orm.select({ n: count() }).from(apiKeys).where(eq(apiKeys.userId, u.user.id))))?.n
     for (const name of ['a', 'b'])
       expect((await t.request('POST', '/api/api-keys', { token: u.apiKey, body: { name } })).status).toBe(201)
     const before = await keys()

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose'
+import { many, one } from '../../db/query'
 import { apiKeys, teams, users } from '../../db/tables'
 import { MINUTE } from '../../src/lib/clock'
 import { createTestApp, TEST_JWT_SECRET, type TestApp } from '../support/harness'
@@ -90,7 +91,7 @@ describe('just-in-time provisioning', () => {
     expect(first.body.session_email).toBe('new.person@example.com')
     const again = await t.json('GET', '/api/account', { token })
     expect(again.status).toBe(200)
-    expect(await t.store.orm.select().from(teams).where(eq(teams.ownerUserId, sub)).all()).toHaveLength(1)
+    expect(await many(t.store.orm.select().from(teams).where(eq(teams.ownerUserId, sub)))).toHaveLength(1)
   })
 
   it('marks the email verified when the token says so, top level or in user_metadata', async () => {
@@ -121,7 +122,7 @@ describe('just-in-time provisioning', () => {
     ]
     for (const token of cases) expect((await t.request('GET', '/api/status', { token })).status).toBe(401)
     expect(
-      await t.store.orm.select().from(users).where(eq(users.email, 'taken@example.com')).all(),
+      await many(t.store.orm.select().from(users).where(eq(users.email, 'taken@example.com'))),
     ).toHaveLength(1)
     expect(existing.user.email).toBe('taken@example.com')
   })
@@ -145,7 +146,7 @@ describe('key usage tracking', () => {
     const t = createTestApp()
     const u = await t.createUser()
     const lastUsed = async () =>
-      (await t.store.orm.select().from(apiKeys).where(eq(apiKeys.userId, u.user.id)).get())?.lastUsedAt
+      (await one(t.store.orm.select().from(apiKeys).where(eq(apiKeys.userId, u.user.id))))?.lastUsedAt
     await t.request('GET', '/api/status', { token: u.apiKey })
     const first = await lastUsed()
     expect(first).toBe(t.clock.now())

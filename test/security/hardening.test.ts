@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { SignJWT } from 'jose'
+import { one } from '../../db/query'
 import { users } from '../../db/tables'
 import { SECOND } from '../../src/lib/clock'
 import { createLogger } from '../../src/lib/logger'
@@ -156,7 +157,7 @@ describe('4. a verified claim counts only for the email it names', () => {
     expect((await t.json('POST', '/v1/keys', { token: first, body: {} })).status).toBe(403)
     const second = await t.session(sub, 'b@example.com', { verified: true })
     await t.request('GET', '/v1/account/me', { token: second })
-    const row = await t.store.orm.select().from(users).where(eq(users.id, sub)).get()
+    const row = await one(t.store.orm.select().from(users).where(eq(users.id, sub)))
     expect(row?.email).toBe('a@example.com')
     expect(row?.emailVerifiedAt).toBeNull()
     const again = await t.json('POST', '/v1/keys', { token: first, body: {} })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'bun:test'
+import { many } from '../../db/query'
 import { apiKeys } from '../../db/tables'
 import { createTestApp } from '../support/harness'
 
@@ -17,7 +18,7 @@ describe('secrets never leave the server except in a creation answer', () => {
     )
     const rotated = (await t.json('GET', '/v1/keys', { token: u.session })).body[0]
     plaintexts.push((await t.json('POST', `/v1/keys/${rotated.id}/rotate`, { token: u.session })).body.key)
-    const hashes = (await t.store.orm.select({ h: apiKeys.keyHash }).from(apiKeys).all()).map((r) => r.h)
+    const hashes = (await many(t.store.orm.select({ h: apiKeys.keyHash }).from(apiKeys))).map((r) => r.h)
     expect(hashes.length).toBe(7)
     const reads: [string, string, string][] = [
       ['GET', '/api/api-keys', u.apiKey],

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
+import { exec, many, one } from '../../db/query'
 import type { DeletionStep } from '../../db/schema'
 import { apps, sandboxes, users } from '../../db/tables'
 import { DAY, MINUTE } from '../../src/lib/clock'
@@ -76,17 +77,16 @@ describe('DELETE /api/account', () => {
     // Its slug is free again for someone else.
     const now = t.clock.now()
     const other = await t.createUser()
-    await t.store.orm
-      .insert(apps)
-      .values({
+    await exec(
+      t.store.orm.insert(apps).values({
         id: '-Nslugreuse000000000',
         userId: other.user.id,
         appName: 'x',
         slug: `my-app-${u.user.id.slice(-8)}`,
         createdAt: now,
         updatedAt: now,
-      })
-      .run()
+      }),
+    )
   })
 
   it('fails closed when Stripe errors after retries: 502 PAYMENT_ERROR, nothing erased, account usable', async () => {
@@ -124,7 +124,7 @@ describe('DELETE /api/account', () => {
       else em.hang()
       const r = await t.json('DELETE', '/api/account', { token: u.apiKey })
       expect({ fault, status: r.status }).toEqual({ fault, status: 502 })
-      expect(await t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()).toBeDefined()
+      expect(await one(t.store.orm.select().from(users).where(eq(users.id, u.user.id)))).toBeDefined()
       expect((await t.request('GET', '/api/account', { token: u.apiKey })).status).toBe(200)
       em.recover()
       // Within the backoff the worker leaves it alone; after it, the worker finishes the job.
@@ -291,7 +291,7 @@ describe('/v1 deletion in two stages', () => {
     expect(r.body.user.delete_scheduled_at).toBe(new Date(t.clock.now() + 30 * DAY).toISOString())
     expect(em.subscriptions.get(sub.id)?.cancel_at_period_end).toBe(true)
     expect((await t.request('GET', '/v1/unknown', { token: runtime })).status).toBe(403)
-    const live = await t.store.orm.select().from(sandboxes).where(eq(sandboxes.teamId, u.team.id)).all()
+    const live = await many(t.store.orm.select().from(sandboxes).where(eq(sandboxes.teamId, u.team.id)))
     expect(live.every((s) => s.status === 'destroyed' && s.destroyedAt !== null)).toBe(true)
     const blocked = await t.json('PATCH', '/v1/account/me', { token: u.session, body: { name: 'x' } })
     expectV1Error(blocked.body, 'account_deleted', blocked.headers)
@@ -356,7 +356,7 @@ describe('/v1 deletion in two stages', () => {
     expect(r.status).toBe(503)
     expectV1Error(r.body, 'feature_unavailable', r.headers)
     expect(
-      (await t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get())?.softDeletedAt,
+      (await one(t.store.orm.select().from(users).where(eq(users.id, u.user.id))))?.softDeletedAt,
     ).toBeNull()
     expect((await t.request('GET', '/v1/unknown', { token: runtime })).status).toBe(404)
   }, 20_000)
@@ -373,7 +373,7 @@ describe('/v1 deletion in two stages', () => {
     expect(r.body.counts.sandboxes).toBe(3)
     expect(await ownedRowIds(t, u.user.id)).toEqual(before)
     expect(
-      (await t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get())?.softDeletedAt,
+      (await one(t.store.orm.select().from(users).where(eq(users.id, u.user.id))))?.softDeletedAt,
     ).toBeNull()
   })
 })
@@ -394,11 +394,12 @@ describe('operator hard delete', () => {
     const busy = await t.json('DELETE', `/v1/admin/users/${u.user.id}`, { token: op.session })
     expect(busy.status).toBe(409)
     expectV1Error(busy.body, 'account_hard_delete_active_resources', busy.headers)
-    await t.store.orm
-      .update(sandboxes)
-      .set({ status: 'destroyed', destroyedAt: now })
-      .where(eq(sandboxes.id, 'sb_stillrunning'))
-      .run()
+    await exec(
+      t.store.orm
+        .update(sandboxes)
+        .set({ status: 'destroyed', destroyedAt: now })
+        .where(eq(sandboxes.id, 'sb_stillrunning')),
+    )
     const dry = await t.json('DELETE', `/v1/admin/users/${u.user.id}?dryRun=true`, { token: op.session })
     expect(dry.body.dry_run).toBe(true)
     const done = await t.json('DELETE', `/v1/admin/users/${u.user.id}`, { token: op.session })

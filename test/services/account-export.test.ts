@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { and, eq } from 'drizzle-orm'
 import { OWNED_TABLES } from '../../db/ownership'
+import { exec, many } from '../../db/query'
 import { apiKeys, apps, auditEvents, sandboxes, users } from '../../db/tables'
 import { hashUserId } from '../../src/lib/pseudonym'
 import { apiExportPlan } from '../../src/projections/export-api'
@@ -238,11 +239,9 @@ describe('account export: no secrets', () => {
     const u = await t.createUser()
     const seeded = await seedFullAccount(t, u)
     const hashes = (
-      await t.store.orm
-        .select({ h: apiKeys.keyHash })
-        .from(apiKeys)
-        .where(eq(apiKeys.userId, u.user.id))
-        .all()
+      await many(
+        t.store.orm.select({ h: apiKeys.keyHash }).from(apiKeys).where(eq(apiKeys.userId, u.user.id)),
+      )
     ).map((r) => r.h)
     expect(hashes.length).toBeGreaterThanOrEqual(4)
     for (const dialect of ['api', 'v1'] as const) {
@@ -279,20 +278,18 @@ describe('account export: one consistent snapshot', () => {
       chunks.push(firstChunk.value as Uint8Array)
       // Mid-stream: another request adds an app and a sandbox and renames the user.
       const now = t.clock.now()
-      await t.store.orm
-        .insert(apps)
-        .values({
+      await exec(
+        t.store.orm.insert(apps).values({
           id: '-NmidStreamApp000000',
           userId: u.user.id,
           appName: 'Late',
           slug: 'late-app',
           createdAt: now,
           updatedAt: now,
-        })
-        .run()
-      await t.store.orm
-        .insert(sandboxes)
-        .values({
+        }),
+      )
+      await exec(
+        t.store.orm.insert(sandboxes).values({
           id: 'sb_midstream',
           teamId: u.team.id,
           userId: u.user.id,
@@ -302,9 +299,9 @@ describe('account export: one consistent snapshot', () => {
           memoryMb: 256,
           createdAt: now + 1e7,
           updatedAt: now,
-        })
-        .run()
-      await t.store.orm.update(users).set({ name: 'Renamed mid-stream' }).where(eq(users.id, u.user.id)).run()
+        }),
+      )
+      await exec(t.store.orm.update(users).set({ name: 'Renamed mid-stream' }).where(eq(users.id, u.user.id)))
       for (;;) {
         const { value, done } = await reader.read()
         if (done) break
@@ -321,11 +318,12 @@ describe('account export: one consistent snapshot', () => {
       expect(body._manifest.counts.apps).toBe(body.apps.length)
       // The write itself landed.
       expect(
-        await t.store.orm
-          .select()
-          .from(apps)
-          .where(and(eq(apps.userId, u.user.id), eq(apps.id, '-NmidStreamApp000000')))
-          .all(),
+        await many(
+          t.store.orm
+            .select()
+            .from(apps)
+            .where(and(eq(apps.userId, u.user.id), eq(apps.id, '-NmidStreamApp000000'))),
+        ),
       ).toHaveLength(1)
     })
 })
@@ -334,11 +332,12 @@ describe('account export: access and records', () => {
   it('lets a soft-deleted /v1 account export during its grace period', async () => {
     const t = createTestApp({ env })
     const u = await t.createUser()
-    await t.store.orm
-      .update(users)
-      .set({ softDeletedAt: t.clock.now(), deleteScheduledAt: t.clock.now() + 1e9 })
-      .where(eq(users.id, u.user.id))
-      .run()
+    await exec(
+      t.store.orm
+        .update(users)
+        .set({ softDeletedAt: t.clock.now(), deleteScheduledAt: t.clock.now() + 1e9 })
+        .where(eq(users.id, u.user.id)),
+    )
     const r = await exportOf(t, u, 'v1')
     expect(r.status).toBe(200)
     expect(r.body.user.soft_deleted_at).toMatch(RFC3339)
@@ -349,11 +348,9 @@ describe('account export: access and records', () => {
     const u = await t.createUser()
     await exportOf(t, u, 'api')
     await exportOf(t, u, 'v1')
-    const events = await t.store.orm
-      .select()
-      .from(auditEvents)
-      .where(eq(auditEvents.action, 'account.exported'))
-      .all()
+    const events = await many(
+      t.store.orm.select().from(auditEvents).where(eq(auditEvents.action, 'account.exported')),
+    )
     expect(events.map((e) => e.details)).toEqual([{ dialect: 'api' }, { dialect: 'v1' }])
     for (const e of events) {
       expect(e.userHash).toBe(hashUserId(u.user.id))

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
+import { exec, many } from '../../db/query'
 import { idempotencyKeys, users } from '../../db/tables'
 import {
   claimIdempotencyKey,
@@ -31,7 +32,7 @@ describe('recordIdempotencyOutcome', () => {
       fingerprint,
     })
     const row = async (key: string) =>
-      (await t.store.orm.select().from(idempotencyKeys).all()).find((r) => r.key === key)
+      (await many(t.store.orm.select().from(idempotencyKeys))).find((r) => r.key === key)
 
     // Never taken, or rolled back with the route's transaction: inserted, finished.
     await recordIdempotencyOutcome(t.store, t.clock, request('absent'), answer(400, '{"a":1}'))
@@ -55,11 +56,9 @@ describe('recordIdempotencyOutcome', () => {
     expect(await row('theirs')).toMatchObject({ state: 'in_progress', status: null, body: null })
 
     // An account being erased keeps no new row.
-    await t.store.orm
-      .update(users)
-      .set({ erasureRequestedAt: t.clock.now() })
-      .where(eq(users.id, u.user.id))
-      .run()
+    await exec(
+      t.store.orm.update(users).set({ erasureRequestedAt: t.clock.now() }).where(eq(users.id, u.user.id)),
+    )
     await recordIdempotencyOutcome(t.store, t.clock, request('late'), answer(400, '{"e":5}'))
     expect(await row('late')).toBeUndefined()
     t.close()

@@ -1,6 +1,7 @@
 import { afterEach } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import Stripe from 'stripe'
+import { exec, one } from '../../db/query'
 import { apps, subscriptions, users } from '../../db/tables'
 import { createTestApp, type TestApp, type TestAppOptions, type TestUser } from './harness'
 import { VALID_PAGES } from './page-fixtures'
@@ -59,30 +60,29 @@ export async function giveSubscription(
   })
   sub.cancel_at_period_end = cancelAtPeriodEnd
   const now = b.t.clock.now()
-  await b.t.store.orm
-    .update(users)
-    .set({ stripeCustomerId: customer.id })
-    .where(eq(users.id, u.user.id))
-    .run()
-  await b.t.store.orm
-    .insert(subscriptions)
-    .values({
-      id: `subrow_${sub.id}`,
-      userId: u.user.id,
-      stripeSubscriptionId: sub.id,
-      status,
-      planType: 'monthly',
-      quantity: 1,
-      cancelAtPeriodEnd,
-      currentPeriodEnd: sub.items.data[0].current_period_end,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .onConflictDoUpdate({
-      target: subscriptions.userId,
-      set: { stripeSubscriptionId: sub.id, status, cancelAtPeriodEnd },
-    })
-    .run()
+  await exec(
+    b.t.store.orm.update(users).set({ stripeCustomerId: customer.id }).where(eq(users.id, u.user.id)),
+  )
+  await exec(
+    b.t.store.orm
+      .insert(subscriptions)
+      .values({
+        id: `subrow_${sub.id}`,
+        userId: u.user.id,
+        stripeSubscriptionId: sub.id,
+        status,
+        planType: 'monthly',
+        quantity: 1,
+        cancelAtPeriodEnd,
+        currentPeriodEnd: sub.items.data[0].current_period_end,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .onConflictDoUpdate({
+        target: subscriptions.userId,
+        set: { stripeSubscriptionId: sub.id, status, cancelAtPeriodEnd },
+      }),
+  )
   return { customer, sub }
 }
 
@@ -128,11 +128,7 @@ export async function createAppFor(
 
 /** The emulator's subscription for the user's mirrored one. */
 export async function stripeSubscriptionOf(b: BillingTestApp, u: TestUser) {
-  const row = await b.t.store.orm
-    .select()
-    .from(subscriptions)
-    .where(eq(subscriptions.userId, u.user.id))
-    .get()
+  const row = await one(b.t.store.orm.select().from(subscriptions).where(eq(subscriptions.userId, u.user.id)))
   return row ? b.em.subscriptions.get(row.stripeSubscriptionId) : undefined
 }
 
@@ -155,10 +151,10 @@ export function billingAppsPerTest() {
 
 /** The local mirror row of the user's subscription. */
 export const mirrorOf = async (b: BillingTestApp, u: TestUser) =>
-  await b.t.store.orm.select().from(subscriptions).where(eq(subscriptions.userId, u.user.id)).get()
+  await one(b.t.store.orm.select().from(subscriptions).where(eq(subscriptions.userId, u.user.id)))
 
 export const appRow = async (b: BillingTestApp, appId: string) =>
-  await b.t.store.orm.select().from(apps).where(eq(apps.id, appId)).get()
+  await one(b.t.store.orm.select().from(apps).where(eq(apps.id, appId)))
 
 /** Saves a policy (something to publish), then deploys through the API. */
 export async function deployThroughApi(

@@ -1,6 +1,7 @@
 import type { Store } from '../../db/client'
 import { rawDbOf, readTransaction, writeTransaction } from '../../db/client'
 import { OWNED_TABLES, ownerWhere } from '../../db/ownership'
+import { exec } from '../../db/query'
 import type { PageKind } from '../../db/schema'
 import * as schema from '../../db/tables'
 import type { Clock } from '../../src/lib/clock'
@@ -87,9 +88,8 @@ export async function seedFullAccount(
       const appId = `-N${suffix}${String(i).padStart(2, '0')}${'x'.repeat(8)}`.slice(0, 20)
       appIds.push(appId)
       const slug = `${appName.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${suffix}`
-      await tx
-        .insert(schema.apps)
-        .values({
+      await exec(
+        tx.insert(schema.apps).values({
           id: appId,
           userId: u.user.id,
           appName,
@@ -98,11 +98,10 @@ export async function seedFullAccount(
           deployedAt: i === 0 ? now : null,
           createdAt: now + i,
           updatedAt: now + i,
-        })
-        .run()
-      await tx
-        .insert(schema.sites)
-        .values({
+        }),
+      )
+      await exec(
+        tx.insert(schema.sites).values({
           appId,
           description: `${appName} description`,
           iconUrl: `https://cdn.example/${appId}.png`,
@@ -115,49 +114,46 @@ export async function seedFullAccount(
           },
           createdAt: now,
           updatedAt: now,
-        })
-        .run()
-      await tx
-        .insert(schema.policies)
-        .values({
+        }),
+      )
+      await exec(
+        tx.insert(schema.policies).values({
           appId,
           data: { 'app-info': { app_name: appName, developer_name: 'Dev', email: 'dev@example.com' } },
           createdAt: now,
           updatedAt: now,
-        })
-        .run()
+        }),
+      )
       for (const kind of PAGE_KINDS)
-        await tx
-          .insert(schema.appPages)
-          .values({ appId, kind, data: { note: `${kind} of ${appName}` }, createdAt: now, updatedAt: now })
-          .run()
+        await exec(
+          tx
+            .insert(schema.appPages)
+            .values({ appId, kind, data: { note: `${kind} of ${appName}` }, createdAt: now, updatedAt: now }),
+        )
       for (let v = 0; v < 2; v++)
-        await tx
-          .insert(schema.policyVersions)
-          .values({
+        await exec(
+          tx.insert(schema.policyVersions).values({
             id: `pv_${appId}_${v}`,
             appId,
             snapshotAt: now + v,
             trigger: 'deploy',
             appName,
             policyData: { v },
-          })
-          .run()
+          }),
+        )
       for (let d = 0; d < 2; d++)
-        await tx
-          .insert(schema.deploys)
-          .values({
+        await exec(
+          tx.insert(schema.deploys).values({
             id: `dp_${appId}_${d}`,
             appId,
             deployedAt: now + d,
             url: `http://custodian.test/sites/${slug}/`,
             pages: ['privacyPolicy'],
-          })
-          .run()
+          }),
+        )
     }
-    await tx
-      .insert(schema.subscriptions)
-      .values({
+    await exec(
+      tx.insert(schema.subscriptions).values({
         id: `sub_row_${suffix}`,
         userId: u.user.id,
         stripeSubscriptionId: `sub_${suffix}`,
@@ -167,8 +163,8 @@ export async function seedFullAccount(
         currentPeriodEnd: Math.floor(now / 1000) + 86400,
         createdAt: now,
         updatedAt: now,
-      })
-      .run()
+      }),
+    )
     const statuses = ['running', 'paused', 'destroyed'] as const
     const sandboxCount = options.sandboxes ?? 3
     const rows = []
@@ -189,29 +185,29 @@ export async function seedFullAccount(
         chargedUntil: now + i,
       })
     for (let i = 0; i < rows.length; i += 500)
-      await tx
-        .insert(schema.sandboxes)
-        .values(rows.slice(i, i + 500))
-        .run()
+      await exec(tx.insert(schema.sandboxes).values(rows.slice(i, i + 500)))
     for (let d = 0; d < (options.usageDays ?? 3); d++)
-      await tx
-        .insert(schema.quotaUsage)
-        .values({
+      await exec(
+        tx.insert(schema.quotaUsage).values({
           teamId: u.team.id,
           usageDate: new Date(now - d * 86_400_000).toISOString().slice(0, 10),
           sandboxCreates: d + 1,
           gbHours: 0.25,
           updatedAt: now,
-        })
-        .run()
+        }),
+      )
     // Stale on purpose (no settled day): the first create recomputes it from the rows above.
-    await tx
-      .insert(schema.teamSandboxTotals)
-      .values({ teamId: u.team.id, active: 0, runningMemoryMb: 0, runningChargedMibMs: 0, settledDay: null })
-      .run()
-    await tx
-      .insert(schema.idempotencyKeys)
-      .values({
+    await exec(
+      tx.insert(schema.teamSandboxTotals).values({
+        teamId: u.team.id,
+        active: 0,
+        runningMemoryMb: 0,
+        runningChargedMibMs: 0,
+        settledDay: null,
+      }),
+    )
+    await exec(
+      tx.insert(schema.idempotencyKeys).values({
         principal: u.user.id,
         key: `idem-${suffix}`,
         method: 'POST',
@@ -224,8 +220,8 @@ export async function seedFullAccount(
         createdAt: now,
         lockedAt: now,
         expiresAt: now + 86_400_000,
-      })
-      .run()
+      }),
+    )
   })
   return { plaintexts, ids: await ownedRowIds(t, u.user.id), appIds }
 }
@@ -253,9 +249,8 @@ export function insertRunningSandbox(t: SeedTarget, u: SeedUser, id: string) {
   return writeTransaction(
     t.store,
     async (tx) =>
-      await tx
-        .insert(schema.sandboxes)
-        .values({
+      await exec(
+        tx.insert(schema.sandboxes).values({
           id,
           teamId: u.team.id,
           userId: u.user.id,
@@ -267,7 +262,7 @@ export function insertRunningSandbox(t: SeedTarget, u: SeedUser, id: string) {
           updatedAt: now,
           startedAt: now,
           chargedUntil: now,
-        })
-        .run(),
+        }),
+      ),
   )
 }

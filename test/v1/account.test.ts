@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
+import { exec, one } from '../../db/query'
 import { quotaUsage, users } from '../../db/tables'
 import { DAY } from '../../src/lib/clock'
 import { utcDay } from '../../src/lib/time'
@@ -16,16 +17,15 @@ describe('GET /v1/account/me', () => {
     const u = await t.createUser()
     const now = t.clock.now()
     for (const daysAgo of [0, 1, 29, 30, 45])
-      await t.store.orm
-        .insert(quotaUsage)
-        .values({
+      await exec(
+        t.store.orm.insert(quotaUsage).values({
           teamId: u.team.id,
           usageDate: utcDay(now - daysAgo * DAY),
           sandboxCreates: daysAgo + 1,
           gbHours: 0.5,
           updatedAt: now,
-        })
-        .run()
+        }),
+      )
     const r = await t.json('GET', '/v1/account/me', { token: u.session })
     expect(r.status).toBe(200)
     expectAnswerToMatch(V1Account, r.body)
@@ -93,9 +93,7 @@ describe('PATCH /v1/account/me', () => {
     const cleared = await t.json('PATCH', '/v1/account/me', { token: u.session, body: { avatar_url: null } })
     expectAnswerToMatch(V1Account, cleared.body)
     expect(cleared.body.user).toMatchObject({ display_name: 'Grace', avatar_url: null })
-    expect(
-      (await t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get())?.avatarUrl,
-    ).toBeNull()
+    expect((await one(t.store.orm.select().from(users).where(eq(users.id, u.user.id))))?.avatarUrl).toBeNull()
   })
 
   it('refuses invalid values field by field and changes nothing', async () => {
@@ -114,7 +112,7 @@ describe('PATCH /v1/account/me', () => {
       expectV1Error(r.body, 'invalid_fields', r.headers)
       expect(r.body.error_detail.fields[0].field).toBe(field)
     }
-    const row = await t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get()
+    const row = await one(t.store.orm.select().from(users).where(eq(users.id, u.user.id)))
     expect([row?.displayName, row?.avatarUrl, row?.name]).toEqual([null, null, null])
   })
 })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
+import { many, one } from '../../db/query'
 import { teams, users } from '../../db/tables'
 import { expectV1Error } from '../support/envelopes'
 import { createTestApp } from '../support/harness'
@@ -90,7 +91,7 @@ describe('/v1/admin', () => {
       is_operator: true,
       email_verified_at: expect.any(String),
     })
-    expect(await t.store.orm.select().from(teams).where(eq(teams.ownerUserId, r.body.id)).all()).toHaveLength(
+    expect(await many(t.store.orm.select().from(teams).where(eq(teams.ownerUserId, r.body.id)))).toHaveLength(
       1,
     )
     const dup = await t.json('POST', '/v1/admin/users', {
@@ -146,7 +147,7 @@ describe('/v1/admin', () => {
     expect(r.body.user).toMatchObject({ tier: 'pro', quota_tier_id: 'pro' })
     expect(r.body.team.quota_tier_id).toBe('pro')
     expect(r.body.quota_tier.id).toBe('pro')
-    expect((await t.store.orm.select().from(users).where(eq(users.id, u.user.id)).get())?.quotaTierId).toBe(
+    expect((await one(t.store.orm.select().from(users).where(eq(users.id, u.user.id))))?.quotaTierId).toBe(
       'pro',
     )
     const me = await t.json('GET', '/v1/account/me', { token: u.session })

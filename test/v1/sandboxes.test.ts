@@ -2,6 +2,7 @@ import { describe, expect, it } from 'bun:test'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { and, eq } from 'drizzle-orm'
 import { t as types } from 'elysia'
+import { exec, many, one } from '../../db/query'
 import { idempotencyKeys, quotaTiers, quotaUsage, sandboxes, teams, users } from '../../db/tables'
 import { HOUR, MINUTE } from '../../src/lib/clock'
 import { utcDay } from '../../src/lib/time'
@@ -39,25 +40,25 @@ async function tier(
   limits: { creates?: number; concurrent?: number; gbHours?: number },
 ) {
   const id = `tier-${++counter}`
-  await t.store.orm
-    .insert(quotaTiers)
-    .values({
+  await exec(
+    t.store.orm.insert(quotaTiers).values({
       id,
       displayName: id,
       dailySandboxCreates: limits.creates ?? 1000,
       maxConcurrentSandboxes: limits.concurrent ?? 1000,
       dailyGbHours: limits.gbHours ?? 1e6,
-    })
-    .run()
-  await t.store.orm.update(teams).set({ quotaTierId: id }).where(eq(teams.id, u.team.id)).run()
-  await t.store.orm.update(users).set({ quotaTierId: id, tier: id }).where(eq(users.id, u.user.id)).run()
+    }),
+  )
+  await exec(t.store.orm.update(teams).set({ quotaTierId: id }).where(eq(teams.id, u.team.id)))
+  await exec(t.store.orm.update(users).set({ quotaTierId: id, tier: id }).where(eq(users.id, u.user.id)))
 }
 const usageOf = async (t: TestApp, u: TestUser, day = utcDay(t.clock.now())) =>
-  await t.store.orm
-    .select()
-    .from(quotaUsage)
-    .where(and(eq(quotaUsage.teamId, u.team.id), eq(quotaUsage.usageDate, day)))
-    .get()
+  await one(
+    t.store.orm
+      .select()
+      .from(quotaUsage)
+      .where(and(eq(quotaUsage.teamId, u.team.id), eq(quotaUsage.usageDate, day))),
+  )
 
 describe('POST /v1/sandboxes', () => {
   it('records a running sandbox with defaults, for a runtime key or a session', async () => {
@@ -115,7 +116,7 @@ describe('POST /v1/sandboxes', () => {
     const again = await create(t, key, {}, 'same')
     expect(again.headers.get('idempotent-replayed')).toBe('true')
     expect(again.body.id).toBe(first.body.id)
-    expect(await t.store.orm.select().from(sandboxes).all()).toHaveLength(1)
+    expect(await many(t.store.orm.select().from(sandboxes))).toHaveLength(1)
     expect((await usageOf(t, u))?.sandboxCreates).toBe(1)
   })
 
@@ -133,7 +134,7 @@ describe('POST /v1/sandboxes', () => {
     const first = await send('one')
     const firstText = await first.text()
     expect(first.status).toBe(201)
-    const stored = await t.store.orm.select().from(idempotencyKeys).all()
+    const stored = await many(t.store.orm.select().from(idempotencyKeys))
     expect(stored.map((row) => [row.state, row.status, row.body, row.contentType])).toEqual([
       ['done', 201, firstText, first.headers.get('content-type')],
     ])
@@ -149,7 +150,7 @@ describe('POST /v1/sandboxes', () => {
     const retried = await send('two')
     expect(retried.status).toBe(201)
     expect(retried.headers.get('idempotent-replayed')).toBeNull()
-    expect(await t.store.orm.select().from(sandboxes).all()).toHaveLength(2)
+    expect(await many(t.store.orm.select().from(sandboxes))).toHaveLength(2)
   })
 
   it('claims the key in the create’s own transaction: a concurrent duplicate replays, a refusal is stored', async () => {
@@ -162,7 +163,7 @@ describe('POST /v1/sandboxes', () => {
     expect(same.map((r) => r.status)).toEqual([201, 201, 201, 201, 201])
     expect(new Set(same.map((r) => r.body.id)).size).toBe(1)
     expect(same.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(4)
-    expect(await t.store.orm.select().from(sandboxes).all()).toHaveLength(1)
+    expect(await many(t.store.orm.select().from(sandboxes))).toHaveLength(1)
     expect((await usageOf(t, u))?.sandboxCreates).toBe(1)
     // Refused by validation, before the route's transaction: the 400 is recorded under the key,
     // so the key stays bound to that request (the same request is refused the same way again).
@@ -179,12 +180,12 @@ describe('POST /v1/sandboxes', () => {
       expect(reused.status).toBe(422)
       expectV1Error(reused.body, 'conflict', reused.headers)
     }
-    const rows = await t.store.orm.select().from(idempotencyKeys).all()
+    const rows = await many(t.store.orm.select().from(idempotencyKeys))
     expect(rows.map((row) => [row.key, row.state, row.status]).sort()).toEqual([
       ['bad', 'done', 400],
       ['dup', 'done', 201],
     ])
-    expect(await t.store.orm.select().from(sandboxes).all()).toHaveLength(1)
+    expect(await many(t.store.orm.select().from(sandboxes))).toHaveLength(1)
   })
 
   it('validates every field', async () => {
@@ -208,7 +209,7 @@ describe('POST /v1/sandboxes', () => {
       expectV1Error(r.body, 'invalid_fields', r.headers)
       expect(r.body.error_detail.fields[0].field).toBe(field)
     }
-    expect(await t.store.orm.select().from(sandboxes).all()).toHaveLength(0)
+    expect(await many(t.store.orm.select().from(sandboxes))).toHaveLength(0)
   })
 })
 
@@ -228,7 +229,7 @@ describe('quotas', () => {
       expect(r.body.error).toBe(`Daily sandbox create quota exceeded (10/10 for ${day}).`)
       expect(r.body.error_detail).toEqual({ limit: 10, used: 10, usage_date: day })
     }
-    expect(await t.store.orm.select().from(sandboxes).all()).toHaveLength(10)
+    expect(await many(t.store.orm.select().from(sandboxes))).toHaveLength(10)
     expect((await usageOf(t, u))?.sandboxCreates).toBe(10)
   })
 
@@ -288,7 +289,7 @@ describe('quotas', () => {
     expectV1Error(failed.body, 'internal_error', failed.headers)
     expect((await usageOf(t, u))?.sandboxCreates).toBe(1)
     expect(
-      await t.store.orm.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, 'will-fail')).all(),
+      await many(t.store.orm.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, 'will-fail'))),
     ).toHaveLength(0)
   })
 })
@@ -377,10 +378,7 @@ describe('reading sandboxes', () => {
       chargedUntil: now,
     }))
     for (let i = 0; i < rows.length; i += 250)
-      await t.store.orm
-        .insert(sandboxes)
-        .values(rows.slice(i, i + 250))
-        .run()
+      await exec(t.store.orm.insert(sandboxes).values(rows.slice(i, i + 250)))
     const seen: string[] = []
     let token: string | null = null
     do {
@@ -560,16 +558,16 @@ describe('sandboxes in export and erasure', () => {
 
     // Soft deletion stops the running sandbox at once; the purge after the grace period erases.
     expect((await t.request('DELETE', '/v1/account/me', { token: session })).status).toBe(202)
-    const stopped = await t.store.orm.select().from(sandboxes).where(eq(sandboxes.id, kept.id)).get()
+    const stopped = await one(t.store.orm.select().from(sandboxes).where(eq(sandboxes.id, kept.id)))
     expect(stopped?.status).toBe('destroyed')
     t.clock.advance(31 * 24 * HOUR)
     expect((await purgeOnce(t.deps)).hardDeleted).toBe(1)
     const left = async (table: typeof sandboxes | typeof quotaUsage) =>
-      (await t.store.orm.select().from(table).where(eq(table.teamId, u.team.id)).all()).length
+      (await many(t.store.orm.select().from(table).where(eq(table.teamId, u.team.id)))).length
     expect(await left(sandboxes)).toBe(0)
     expect(await left(quotaUsage)).toBe(0)
     expect(
-      await t.store.orm.select().from(sandboxes).where(eq(sandboxes.teamId, other.team.id)).all(),
+      await many(t.store.orm.select().from(sandboxes).where(eq(sandboxes.teamId, other.team.id))),
     ).toHaveLength(1)
   })
 })

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBackgroundCheckpoints } from '../../../db/checkpointer'
 import { writeTransaction } from '../../../db/client'
+import { exec } from '../../../db/query'
 import { buildDeps, createApp } from '../../../src/app'
 import { loadConfig } from '../../../src/config'
 import { createUserWithTeam } from '../../../src/services/accounts'
@@ -89,18 +90,19 @@ async function unlimitedQuotas(deps: ReturnType<typeof buildDeps>, teamId: strin
   const { quotaTiers, teams } = await import('../../../db/tables')
   const { eq } = await import('drizzle-orm')
   await writeTransaction(deps.store, async (tx) => {
-    await tx
-      .insert(quotaTiers)
-      .values({
-        id: 'bench-unlimited',
-        displayName: 'Bench',
-        dailySandboxCreates: 1e9,
-        maxConcurrentSandboxes: 1e9,
-        dailyGbHours: 1e12,
-      })
-      .onConflictDoNothing()
-      .run()
-    await tx.update(teams).set({ quotaTierId: 'bench-unlimited' }).where(eq(teams.id, teamId)).run()
+    await exec(
+      tx
+        .insert(quotaTiers)
+        .values({
+          id: 'bench-unlimited',
+          displayName: 'Bench',
+          dailySandboxCreates: 1e9,
+          maxConcurrentSandboxes: 1e9,
+          dailyGbHours: 1e12,
+        })
+        .onConflictDoNothing(),
+    )
+    await exec(tx.update(teams).set({ quotaTierId: 'bench-unlimited' }).where(eq(teams.id, teamId)))
   })
 }
 
@@ -368,11 +370,7 @@ if (mode === 'body-read') {
         chargedUntil: now + i,
       })
     }
-    for (let i = 0; i < rows.length; i += 500)
-      await tx
-        .insert(sandboxes)
-        .values(rows.slice(i, i + 500))
-        .run()
+    for (let i = 0; i < rows.length; i += 500) await exec(tx.insert(sandboxes).values(rows.slice(i, i + 500)))
   })
   // A cursor halfway down the list, to time a deep page.
   const half = Math.floor(seeded / 2)
