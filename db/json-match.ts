@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
-import { onPostgres, type Tx } from './client'
+import { onPostgres, type Tx } from './store'
 
 /**
  * Conditions that a JSON column's `key` equals `value` (a scalar, null, an object or an array),

@@ -3,7 +3,7 @@ import type { Database, SQLQueryBindings, Statement } from 'bun:sqlite'
 /**
  * Raw SQL for the statements Drizzle's builder is too slow or too clumsy for (hot lookups, row
  * values, bulk deletes). Written once, in SQLite's dialect — `?`, `?N` or `$name` parameters,
- * `+` before a parameter to keep SQLite's plan (db/stable-plans.ts) — and run on either store:
+ * `+` before a parameter to keep SQLite's plan (db/sqlite/stable-plans.ts) — and run on either store:
  * on SQLite as a bun:sqlite statement; on PostgreSQL translated (`$N` parameters, no unary plus)
  * and run on the transaction's connection, with rows shaped as bun:sqlite shapes them (booleans
  * as 1/0, 64-bit integers as numbers, JSON as its text). Where the dialects differ, a statement

@@ -1,5 +1,5 @@
-import { statementsFor, type Tx } from './client'
 import { SPACE } from './pg/locks'
+import { statementsFor, type Tx } from './store'
 
 /**
  * Row locks for the invariants that belong to one account or one team (docs/architecture.md,

@@ -1,6 +1,6 @@
 import { getTableColumns, getTableName } from 'drizzle-orm'
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
-import { type NamedParams, statementFor, type Tx } from './client'
+import { type NamedParams, statementFor, type Tx } from './store'
 
 /**
  * Reads a table's rows straight from bun:sqlite, shaped as Drizzle's `$inferSelect`: the select
@@ -37,7 +37,7 @@ export function rowReader<T extends SQLiteTable>(table: T): RowReader<T['$inferS
  * as Drizzle would: for the hottest lookups, where Drizzle's placeholder filling and row mapping
  * cost ~2 µs a query (a user by id: 4.5 µs through Drizzle, 2.4 µs so; measured). `tail` is raw
  * SQL (db/raw.ts) with named `$parameters`; write `+$name` in statements that order
- * (db/stable-plans.ts). `table` is the SQLite one (db/schema): PostgreSQL has the same names, and
+ * (db/sqlite/stable-plans.ts). `table` is the SQLite one (db/schema): PostgreSQL has the same names, and
  * its raw rows come shaped as SQLite's (db/raw.ts), so one decoder serves both stores.
  */
 export function rowsOf<T extends SQLiteTable, Params extends NamedParams>(table: T, tail: string) {

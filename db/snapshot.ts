@@ -1,14 +1,9 @@
-import { Database } from 'bun:sqlite'
-import { type Column, getTableColumns, getTableName } from 'drizzle-orm'
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
-import { isMemoryPath, type Store } from './client'
 import type { OwnedTable } from './ownership'
-import { withStablePlan } from './stable-plans'
 
 /**
  * A consistent read view of the whole database, on a connection of its own, for as long as an
- * export streams. On a file database it is a read transaction (WAL lets writers carry on beside
- * it); an in-memory database cannot be opened twice, so it is a private copy instead.
+ * export streams (`store.snapshot(userId)`): db/sqlite/snapshot.ts, db/pg/snapshot.ts.
  */
 export interface Snapshot {
   /** Ids of the user's teams and apps, as of the snapshot. */
@@ -26,94 +21,4 @@ export interface Snapshot {
     key: string,
   ): T | undefined | Promise<T | undefined>
   close(): void | Promise<void>
-}
-
-/** The snapshot of the store's kind, taken now (on SQLite synchronously, before any await). */
-export function openSnapshot(store: Store, userId: string): Snapshot | Promise<Snapshot> {
-  // Loaded on demand: the PostgreSQL renderings are not built by a server that runs on SQLite.
-  if (store.dialect === 'postgres')
-    return import('./pg/snapshot').then((m) => m.openPgSnapshot(store, userId))
-  return openSqliteSnapshot(store, userId)
-}
-
-function openSqliteSnapshot(store: Store, userId: string): Snapshot {
-  const db = isMemoryPath(store.path)
-    ? Database.deserialize(store.sqlite.serialize())
-    : new Database(store.path, { readonly: true, strict: true })
-  db.exec('PRAGMA busy_timeout = 5000')
-  if (!isMemoryPath(store.path)) {
-    // The snapshot starts at the first read inside the transaction: take it now, synchronously,
-    // so the export shows the account as it was when the request arrived.
-    db.exec('BEGIN')
-  }
-  const teamIds = (
-    db
-      .query(withStablePlan('SELECT id FROM teams WHERE owner_user_id = ? ORDER BY created_at, id'))
-      .all(userId) as {
-      id: string
-    }[]
-  ).map((r) => r.id)
-  const appIds = (
-    db.query(withStablePlan('SELECT id FROM apps WHERE user_id = ? ORDER BY created_at, id')).all(userId) as {
-      id: string
-    }[]
-  ).map((r) => r.id)
-  const decoders = new WeakMap<SQLiteTable, (raw: Record<string, unknown>) => Record<string, unknown>>()
-  const decoderOf = (table: SQLiteTable) => {
-    let decode = decoders.get(table)
-    if (!decode) {
-      decode = rowDecoder(table)
-      decoders.set(table, decode)
-    }
-    return decode
-  }
-
-  function* rows<T>(table: OwnedTable): IterableIterator<T> {
-    const decode = decoderOf(table.table)
-    const o = table.owner
-    const owners = o.via === 'team' ? teamIds : o.via === 'app' ? appIds : [userId]
-    const column = o.via === 'self' ? 'id' : o.column
-    const statement = db.prepare(
-      withStablePlan(`SELECT * FROM ${table.name} WHERE ${column} = ? ORDER BY ${table.orderBy}`),
-    )
-    try {
-      for (const owner of owners)
-        for (const raw of statement.iterate(owner)) yield decode(raw as Record<string, unknown>) as T
-    } finally {
-      statement.finalize()
-    }
-  }
-
-  return {
-    teamIds,
-    appIds,
-    rows,
-    row<T>(table: SQLiteTable, keyColumn: string, key: string) {
-      const raw = db.query(`SELECT * FROM ${getTableName(table)} WHERE ${keyColumn} = ?`).get(key) as Record<
-        string,
-        unknown
-      > | null
-      return raw ? (decoderOf(table)(raw) as T) : undefined
-    },
-    close() {
-      try {
-        if (db.inTransaction) db.exec('COMMIT')
-      } finally {
-        db.close(false)
-      }
-    },
-  }
-}
-
-/** Raw bun:sqlite row → the object Drizzle would return (property names, booleans, JSON). */
-function rowDecoder(table: SQLiteTable): (raw: Record<string, unknown>) => Record<string, unknown> {
-  const columns = Object.entries(getTableColumns(table)) as [string, Column][]
-  return (raw) => {
-    const row: Record<string, unknown> = {}
-    for (const [property, column] of columns) {
-      const value = raw[column.name]
-      row[property] = value === null || value === undefined ? null : column.mapFromDriverValue(value)
-    }
-    return row
-  }
 }

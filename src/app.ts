@@ -1,8 +1,8 @@
 import { resolve } from 'node:path'
 import { Elysia } from 'elysia'
-import { openStore, type Store } from '../db/client'
-import { storeHealth } from '../db/health'
-import { migrate } from '../db/migrate'
+import { migrate } from '../db/sqlite/migrate'
+import { openStore } from '../db/sqlite/store'
+import type { Store } from '../db/store'
 import type { BillingPort } from './billing/port'
 import { StripeBilling } from './billing/stripe-adapter'
 import { AcmeCertificateProvider } from './certificates/acme-provider'
@@ -111,11 +111,11 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
   const storageDirectories = [store.fileDirectory, localFiles].filter((d): d is string => d !== null)
   if (store.fileDirectory) metrics.watchDiskSpace('database', store.fileDirectory)
   if (localFiles) metrics.watchDiskSpace('storage', localFiles)
-  outages.watch('database', () => storeHealth(store).then(() => true))
+  outages.watch('database', () => store.health().then(() => true))
   outages.watch('storage', async () =>
     storageDirectories.length
       ? storageDirectories.every((d) => writeProblemIn(d, 1024 * 1024) === null)
-      : (await storeHealth(store)).writeProblem === null,
+      : (await store.health()).writeProblem === null,
   )
   const rateLimitStore =
     options.rateLimitStore ??

@@ -3,12 +3,12 @@ import { basename, dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { eq } from 'drizzle-orm'
 import { SignJWT } from 'jose'
-import { isMemoryPath, openStore, readTransaction, type Store, writeTransaction } from '../db/client'
-import { compactStore } from '../db/compact'
-import { DatabaseInUse, type InstanceLock, takeInstanceLock } from '../db/instance-lock'
-import { migrate } from '../db/migrate'
-import { markMoved, movedMessage, movedTo } from '../db/moved'
 import { many } from '../db/query'
+import { DatabaseInUse, type InstanceLock, takeInstanceLock } from '../db/sqlite/instance-lock'
+import { migrate } from '../db/sqlite/migrate'
+import { markMoved, movedMessage, movedTo } from '../db/sqlite/moved'
+import { openStore, type SqliteStore } from '../db/sqlite/store'
+import { isMemoryPath, readTransaction, type Store, writeTransaction } from '../db/store'
 import { accountDeletions } from '../db/tables'
 import pkg from '../package.json'
 import { buildDeps, createApp } from './app'
@@ -584,7 +584,7 @@ async function migrateStoreCommand(config: Config, values: Values, out: Out): Pr
       throw error
     }
     releaseLock = () => lock.release()
-    let source: Store | null = null
+    let source: SqliteStore | null = null
     try {
       source = openStore(from)
       migrate(source)
@@ -638,11 +638,11 @@ async function migrateStoreCommand(config: Config, values: Values, out: Out): Pr
   }
 }
 
-/** `custodian compact`: see db/compact.ts. Safe to interrupt and run again (each table is one statement). */
+/** `custodian compact`: see Store.compact (db/store.ts). Safe to interrupt and run again (each table is one statement). */
 async function compactCommand(store: Store, values: Values, out: Out): Promise<number> {
   const progress = terminalProgress(values.json === true)
   const started = Date.now()
-  const { tables } = await compactStore(store, (table, done, total) =>
+  const { tables } = await store.compact((table, done, total) =>
     progress.update(`rewriting ${table}: ${done + 1}/${total}`),
   )
   progress.done()

@@ -1,4 +1,4 @@
-import type { Store } from '../db/client'
+import type { Store } from '../db/store'
 import type { BillingHealth, BillingPort } from './billing/port'
 import type { CertificateProvider } from './certificates/port'
 import type { CertificateStore } from './certificates/store'

@@ -1,10 +1,11 @@
 import { chmodSync, mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { isMemoryPath, openStore, type Store, writeProblem } from '../db/client'
 import { unavailability } from '../db/errors'
-import { DatabaseInUse, takeInstanceLock } from '../db/instance-lock'
-import { DatabaseNewerThanBinary, migrate } from '../db/migrate'
-import { movedMessage, movedTo } from '../db/moved'
+import { DatabaseInUse, takeInstanceLock } from '../db/sqlite/instance-lock'
+import { DatabaseNewerThanBinary, migrate } from '../db/sqlite/migrate'
+import { movedMessage, movedTo } from '../db/sqlite/moved'
+import { openStore, type SqliteStore, writeProblem } from '../db/sqlite/store'
+import { isMemoryPath, type Store } from '../db/store'
 import { buildDeps, createApp, type DepsOptions } from './app'
 import type { Config } from './config'
 import type { AppDeps } from './deps'
@@ -73,7 +74,7 @@ async function startLedgerSync(deps: AppDeps) {
   }
 }
 
-/** One server per SQLite file: a second one (or a restore) would lose writes (db/instance-lock.ts). */
+/** One server per SQLite file: a second one (or a restore) would lose writes (db/sqlite/instance-lock.ts). */
 function lockForServe(config: Config) {
   if (config.databaseUrl || isMemoryPath(config.databasePath)) return null
   try {
@@ -106,7 +107,7 @@ function checkStorageWritable(config: Config) {
 export async function openDatabase(config: Config): Promise<Store> {
   if (config.databaseUrl) return openPostgres(config, config.databaseUrl)
   const where = `DATABASE_PATH=${JSON.stringify(config.databasePath)}`
-  let store: Store
+  let store: SqliteStore
   try {
     store = openStore(config.databasePath)
   } catch (error) {

@@ -1,14 +1,14 @@
 import type { SQL } from 'bun'
 import { drizzle } from 'drizzle-orm/bun-sql'
-import { DatabaseNewerThanBinary } from '../migrate'
 import { embeddedMigrations } from '../migrations.macro' with { type: 'macro' }
+import { DatabaseNewerThanBinary } from '../sqlite/migrate'
 import { whileMigrating } from './locks'
 
 /** The PostgreSQL migrations (db/migrations-pg), embedded at build time like SQLite's. */
 const migrations = embeddedMigrations('migrations-pg')
 
 /**
- * Applies what is pending, in one transaction (drizzle's dialect migrator, as db/migrate.ts does
+ * Applies what is pending, in one transaction (drizzle's dialect migrator, as db/sqlite/migrate.ts does
  * for SQLite). Its bookkeeping table lives in the `drizzle` schema, not among ours. Instances
  * started together take turns (an advisory lock): the first applies, the others find it done.
  */

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto'
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import type { SQL } from 'bun'
-import type { Store } from '../client'
-import { MOVED_TABLE } from '../moved'
+import { MOVED_TABLE } from '../sqlite/moved'
+import type { SqliteStore as Store } from '../sqlite/store'
 import { migratePg } from './migrate'
 
 /**
@@ -73,7 +73,7 @@ export async function checkReachable(target: SQL, url: string): Promise<void> {
 
 /** Filled by the migrations themselves; the source's rows replace them. */
 const SEEDED_TABLES = new Set(['quota_tiers', 'change_epochs'])
-// custodian_moved_to: the note a finished move leaves in its source (db/moved.ts).
+// custodian_moved_to: the note a finished move leaves in its source (db/sqlite/moved.ts).
 const INTERNAL_TABLES = new Set(['__drizzle_migrations', 'sqlite_sequence', MOVED_TABLE])
 const ROWS_PER_INSERT = 500
 const ROWS_PER_FETCH = 2000

@@ -1,9 +1,9 @@
 import type { SQL } from 'bun'
 import { type Column, getTableColumns, getTableName } from 'drizzle-orm'
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
-import type { Store } from '../client'
 import type { OwnedTable } from '../ownership'
 import type { Snapshot } from '../snapshot'
+import type { Store } from '../store'
 import * as pgSchema from './schema'
 
 /** Rows fetched per round trip while an export streams. */

@@ -1,16 +1,16 @@
 import { SQL } from 'bun'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { BunSQLSession, BunSQLTransaction } from 'drizzle-orm/bun-sql/session'
-import type { Orm, Store, TransactionKind, Tx } from '../client'
 import { sqlStateOf } from '../errors'
+import { ERASURE_TOUCHED_TABLES } from '../ownership'
+import type { Orm, Store, TransactionKind, Tx } from '../store'
 import { useTables } from '../tables'
-import { TransactionLock } from '../transaction-lock'
-import { WritePause } from '../write-pause'
 import { PgChangeEpochs } from './change-epochs'
 import { storedFilesBackend } from './files'
 import { type AdvisoryLocks, advisoryLocks } from './locks'
-import { migratePg } from './migrate'
+import { migratePg, pendingPgMigrations } from './migrate'
 import * as pgSchema from './schema'
+import { openPgSnapshot } from './snapshot'
 
 /** The URL as it may appear in messages and logs: without its password. */
 export function describePostgresUrl(url: string): string {
@@ -58,7 +58,7 @@ const PG_ERASURE_CHUNK_MS = 100
 /**
  * A store on PostgreSQL (`DATABASE_URL=postgres://…`), through Drizzle on Bun's SQL client.
  * Services run unchanged: db/tables.ts points their tables at the PostgreSQL renderings and
- * db/pg/sqlite-shaped.ts gives the query builders SQLite's `.get/.all/.run`, awaited. A read
+ * db/query.ts runs them through Drizzle's `execute`. A read
  * transaction is REPEATABLE READ READ ONLY (one snapshot, like SQLite's). Write transactions run
  * in parallel, across this process and every instance, in READ COMMITTED: what each check relies
  * on is locked where it lives (db/row-locks.ts; docs/architecture.md, "Who holds each invariant").
@@ -102,9 +102,6 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
     get path() {
       return describePostgresUrl(typeof url === 'string' ? url : url())
     },
-    get sqlite(): never {
-      throw new Error('a PostgreSQL store has no SQLite handle')
-    },
     /** Drizzle on PostgreSQL, once `ready` (db/ and tests only). */
     get orm() {
       return orm as unknown as Orm
@@ -113,9 +110,6 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
       await ready
       return client as SQL
     }),
-    lock: new TransactionLock(),
-    // Never paused: PostgreSQL checkpoints without us.
-    writes: new WritePause(),
     ready,
     appliedMigrations,
     sharedFiles: storedFilesBackend(async () => {
@@ -130,6 +124,22 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
     },
     // PostgreSQL checkpoints and vacuums without us.
     startUpkeep: async () => ({ stop: async () => {} }),
+    async health() {
+      await ready
+      const [{ transaction_read_only: readOnly }] = await (client as SQL)`SHOW transaction_read_only`
+      return {
+        pendingMigrations: await pendingPgMigrations(client as SQL),
+        writeProblem:
+          readOnly === 'on'
+            ? 'the server accepts only reads (a standby, or default_transaction_read_only)'
+            : null,
+      }
+    },
+    snapshot: (userId) => openPgSnapshot(store, userId),
+    async compact(onTable = () => {}) {
+      await compactTables(store, ERASURE_TOUCHED_TABLES, onTable)
+      return { tables: [...ERASURE_TOUCHED_TABLES] }
+    },
     backupTo() {
       throw new Error(
         'a PostgreSQL database is backed up with its own tools (pg_dump, or a base backup with WAL archiving)',
@@ -265,7 +275,7 @@ function oneVacuumAtATime(pool: SQL, statement: string): Promise<void> {
   return run
 }
 
-/** `VACUUM FULL` of each table in turn (db/compact.ts): new files, the old ones unlinked. */
+/** `VACUUM FULL` of each table in turn (`store.compact`): new files, the old ones unlinked. */
 export async function compactTables(
   store: Store,
   tables: readonly string[],

@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { isMemoryPath } from '../../db/client'
+import { isMemoryPath } from '../../db/store'
 import { sha256Hex } from './crypto'
 
 /**

@@ -1,13 +1,13 @@
 import { readdir, rm, rmdir } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import type { SharedFiles } from '../../db/client'
+import type { SharedFiles } from '../../db/store'
 import { writeFileAtomically } from './write-file'
 
 const SAFE_SEGMENT = /^[A-Za-z0-9._-]{1,253}$/
 
 /**
  * Where stored files physically live. Paths are relative and `/`-separated
- * (`apps/<appId>/icons/icon-….png`). Two backends with one shape (db/client.ts, `SharedFiles`):
+ * (`apps/<appId>/icons/icon-….png`). Two backends with one shape (db/store.ts, `SharedFiles`):
  * a directory (SQLite deployments, one instance) and, on PostgreSQL, the `stored_files` table every
  * instance reads (db/pg/files.ts).
  */

@@ -1,4 +1,4 @@
-import type { Tx } from '../../db/client'
+import type { Tx } from '../../db/store'
 import type { PolicyName } from '../config'
 import type { Dialect } from '../errors'
 import type { Credential, Principal } from '../services/credentials'

@@ -1,6 +1,5 @@
 import { Elysia, t } from 'elysia'
 import { unavailability } from '../../db/errors'
-import { storeHealth } from '../../db/health'
 import pkg from '../../package.json'
 import type { AppDeps } from '../deps'
 import { clientIp, type PeerSource } from '../lib/client-ip'
@@ -117,7 +116,7 @@ export const systemRoutes = ({ store, metrics, config, billingHealth, outages, r
           return { status: 'not_ready' as const, ...report, reason }
         }
         try {
-          const health = await storeHealth(store)
+          const health = await store.health()
           outages.recovered('database')
           report.pendingMigrations = health.pendingMigrations
           if (health.pendingMigrations > 0)

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, like, sql } from 'drizzle-orm'
-import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
 import { many, one } from '../../db/query'
+import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/store'
 import { apiKeys, quotaTiers, sandboxes, teams, users } from '../../db/tables'
 import { AppError, fieldError } from '../errors'
 import type { Clock } from '../lib/clock'

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm'
-import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
 import { one } from '../../db/query'
+import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/store'
 import { apps } from '../../db/tables'
 import { AppError } from '../errors'
 import type { FileStorage } from '../lib/storage'

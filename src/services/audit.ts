@@ -1,5 +1,5 @@
-import type { Tx } from '../../db/client'
 import { exec } from '../../db/query'
+import type { Tx } from '../../db/store'
 import { auditEvents } from '../../db/tables'
 import type { Clock } from '../lib/clock'
 import { uuidv7 } from '../lib/ids'

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm'
-import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/client'
 import { exec } from '../../db/query'
+import { readTransaction, type Store, type Tx, writeTransaction } from '../../db/store'
 import { users } from '../../db/tables'
 import {
   BillingError,

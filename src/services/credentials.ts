@@ -6,8 +6,8 @@ import {
   jwtVerify,
 } from 'jose'
 import { EpochCache, EpochTopic } from '../../db/change-epochs'
-import { readTransaction, type Store, statementsFor, type Tx, writeTransaction } from '../../db/client'
 import type { ApiKeyKind } from '../../db/schema'
+import { readTransaction, type Store, statementsFor, type Tx, writeTransaction } from '../../db/store'
 import type { Config } from '../config'
 import { AppError } from '../errors'
 import { type Clock, MINUTE } from '../lib/clock'
@@ -89,7 +89,7 @@ const statements = statementsFor((db) => ({
        FROM api_keys WHERE key_hash = ?`,
   ),
   touchKey: db.prepare<unknown, [number, string]>('UPDATE api_keys SET last_used_at = ? WHERE id = ?'),
-  // `+?`: a bare parameter beside an ORDER BY makes SQLite re-prepare on every run (db/stable-plans.ts).
+  // `+?`: a bare parameter beside an ORDER BY makes SQLite re-prepare on every run (db/sqlite/stable-plans.ts).
   userLookup: db.prepare<UserAuthRow, [string]>(
     `SELECT u.id, u.email, u.is_operator, u.email_verified_at, u.soft_deleted_at, u.erasure_requested_at,
             (SELECT t.id FROM teams t WHERE t.owner_user_id = u.id ORDER BY t.created_at LIMIT 1) AS team_id

@@ -1,17 +1,10 @@
 import { and, asc, desc, eq, isNotNull, isNull, lt, lte, ne, or } from 'drizzle-orm'
-import {
-  changesOf,
-  rawDbOf,
-  readTransaction,
-  type Store,
-  truncateWal,
-  writeTransaction,
-} from '../../db/client'
 import { ERASURE_TOUCHED_TABLES, OWNED_TABLES, ownerWhere } from '../../db/ownership'
 import { exec, many, one } from '../../db/query'
 import { lockAccount } from '../../db/row-locks'
 import type { DeletionRow } from '../../db/rows'
 import type { DeletionMode, DeletionStep } from '../../db/schema'
+import { changesOf, rawDbOf, readTransaction, type Store, writeTransaction } from '../../db/store'
 import { accountDeletions, apps, sites, users } from '../../db/tables'
 import { BillingError, type BillingPort, isTerminal } from '../billing/port'
 import { AppError } from '../errors'
@@ -353,7 +346,7 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
   const counts: Record<string, number> = Object.fromEntries(OWNED_TABLES.map((t) => [t.name, 0]))
   Object.assign(counts, job.counts)
   let chunk = 1000
-  // How long one chunk may hold its lock is the engine's (db/client.ts, erasureChunkMs).
+  // How long one chunk may hold its lock is the engine's (db/store.ts, erasureChunkMs).
   const target = store.erasureChunkMs
   for (const table of OWNED_TABLES) {
     if (table.name === 'users') continue
@@ -476,7 +469,6 @@ export async function applyErasureLedger(deps: DeletionDeps) {
   const reconciled = await reconcileLedger(deps.store, deps.erasureLedger, deps.clock.now())
   const local: DeletionDeps = { ...deps, billing: null, erasureLedger: undefined }
   for (const { deletionId } of reconciled.toErase) await runDeletion(local, deletionId)
-  if (reconciled.toErase.length > 0) truncateWal(deps.store)
   return {
     appended: reconciled.appended,
     erased: reconciled.toErase.length,

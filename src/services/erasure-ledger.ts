@@ -11,9 +11,9 @@ import {
 } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { and, eq, gte, inArray } from 'drizzle-orm'
-import { isMemoryPath, readTransaction, type Store, writeTransaction } from '../../db/client'
 import { exec, many } from '../../db/query'
 import type { DeletionMode } from '../../db/schema'
+import { isMemoryPath, readTransaction, type Store, writeTransaction } from '../../db/store'
 import { accountDeletions, users } from '../../db/tables'
 import { hashUserId } from '../lib/pseudonym'
 
@@ -210,7 +210,7 @@ export async function reconcileLedger(
   return result
 }
 
-/** Where instances announce a completed erasure (PostgreSQL NOTIFY; db/client.ts, announce). */
+/** Where instances announce a completed erasure (PostgreSQL NOTIFY; db/store.ts, announce). */
 export const ERASURES_CHANNEL = 'custodian_erasures'
 
 /**

@@ -1,6 +1,6 @@
-import { type Store, writeTransaction } from '../../db/client'
 import { OWNED_TABLES } from '../../db/ownership'
-import { openSnapshot, type Snapshot } from '../../db/snapshot'
+import type { Snapshot } from '../../db/snapshot'
+import { type Store, writeTransaction } from '../../db/store'
 import type { Clock } from '../lib/clock'
 import { recordAudit } from './audit'
 import { lockLiveAccount } from './live-account'
@@ -55,7 +55,7 @@ export async function exportAccount(
   plan: ExportPlan,
 ): Promise<{ stream: ReadableStream<Uint8Array>; filename: string }> {
   const now = clock.now()
-  const snapshot = await openSnapshot(store, userId)
+  const snapshot = await store.snapshot(userId)
   try {
     await writeTransaction(store, async (tx) => {
       await lockLiveAccount(tx, userId)

@@ -1,4 +1,7 @@
 import { and, eq, lte, sql } from 'drizzle-orm'
+import { exec, one } from '../../db/query'
+import type { SqlWords } from '../../db/raw'
+import { lockAccount } from '../../db/row-locks'
 import {
   changesOf,
   preparedFor,
@@ -7,10 +10,7 @@ import {
   statementsFor,
   type Tx,
   writeTransaction,
-} from '../../db/client'
-import { exec, one } from '../../db/query'
-import type { SqlWords } from '../../db/raw'
-import { lockAccount } from '../../db/row-locks'
+} from '../../db/store'
 import { idempotencyKeys } from '../../db/tables'
 import { type Clock, DAY, SECOND } from '../lib/clock'
 

@@ -1,5 +1,5 @@
-import type { Tx } from '../../db/client'
 import { lockAccount, lockTeam, type RowLockMode } from '../../db/row-locks'
+import type { Tx } from '../../db/store'
 import { AppError } from '../errors'
 
 /**

@@ -1,13 +1,13 @@
 import { and, desc, eq, sql } from 'drizzle-orm'
+import { exec, many, one } from '../../db/query'
+import type { PageKind } from '../../db/schema'
 import {
   jsonTextPlaceholder,
   preparedFor,
   readTransaction,
   type Store,
   writeTransaction,
-} from '../../db/client'
-import { exec, many, one } from '../../db/query'
-import type { PageKind } from '../../db/schema'
+} from '../../db/store'
 import { appPages, policies, policyVersions } from '../../db/tables'
 import { AppError } from '../errors'
 import type { Clock } from '../lib/clock'

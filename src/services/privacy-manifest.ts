@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm'
-import { readTransaction, type Store, type Tx } from '../../db/client'
 import { one } from '../../db/query'
+import { readTransaction, type Store, type Tx } from '../../db/store'
 import { appPages, policies } from '../../db/tables'
 import type { Clock } from '../lib/clock'
 import {

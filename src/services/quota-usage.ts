@@ -1,4 +1,4 @@
-import { statementFor, type Tx } from '../../db/client'
+import { statementFor, type Tx } from '../../db/store'
 import { DAY, HOUR } from '../lib/clock'
 import { startOfUtcDay, utcDay } from '../lib/time'
 

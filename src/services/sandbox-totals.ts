@@ -1,6 +1,6 @@
 import type { Statement } from 'bun:sqlite'
-import { statementsFor, type Tx } from '../../db/client'
 import { lockTeam } from '../../db/row-locks'
+import { statementsFor, type Tx } from '../../db/store'
 import { HOUR } from '../lib/clock'
 import { startOfUtcDay, utcDay } from '../lib/time'
 import { chargeGbHours } from './quota-usage'

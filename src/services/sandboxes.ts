@@ -1,4 +1,10 @@
 import { and, desc, eq, inArray, isNotNull, lte, type SQL, sql } from 'drizzle-orm'
+import { jsonFieldEquals } from '../../db/json-match'
+import { exec, many, one } from '../../db/query'
+import { lockTeam } from '../../db/row-locks'
+import { rowReader, rowsOf } from '../../db/row-reader'
+import type { SandboxStatus, TimeoutAction } from '../../db/schema'
+import * as schema from '../../db/schema'
 import {
   readTransaction,
   type Store,
@@ -6,13 +12,7 @@ import {
   statementsFor,
   type Tx,
   writeTransaction,
-} from '../../db/client'
-import { jsonFieldEquals } from '../../db/json-match'
-import { exec, many, one } from '../../db/query'
-import { lockTeam } from '../../db/row-locks'
-import { rowReader, rowsOf } from '../../db/row-reader'
-import type { SandboxStatus, TimeoutAction } from '../../db/schema'
-import * as schema from '../../db/schema'
+} from '../../db/store'
 import { sandboxes } from '../../db/tables'
 import { AppError } from '../errors'
 import type { Clock } from '../lib/clock'
@@ -333,7 +333,7 @@ export { ACTIVE_STATUSES }
 /**
  * A page of the team's sandboxes, newest first: with or without a state, with or without a
  * cursor. Raw statements read through `rowReader` (Drizzle's row mapping was a quarter of a page);
- * parameters are `+$name` beside the ORDER BY (db/stable-plans.ts).
+ * parameters are `+$name` beside the ORDER BY (db/sqlite/stable-plans.ts).
  */
 const pageStatements = [false, true].flatMap((byState) =>
   [false, true].map((afterCursor) =>

@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm'
-import { readTransaction, type Tx, writeTransaction } from '../../db/client'
 import { exec } from '../../db/query'
 import type { AppRow } from '../../db/rows'
+import { readTransaction, type Tx, writeTransaction } from '../../db/store'
 import { subscriptions } from '../../db/tables'
 import { isTerminal } from '../billing/port'
 import { AppError } from '../errors'

@@ -1,6 +1,6 @@
 import { and, eq, isNotNull, isNull } from 'drizzle-orm'
-import { readTransaction, type Store, writeTransaction } from '../../db/client'
 import { exec } from '../../db/query'
+import { readTransaction, type Store, writeTransaction } from '../../db/store'
 import { apiKeys, subscriptions, teams, users } from '../../db/tables'
 import { type BillingPort, isTerminal } from '../billing/port'
 import { AppError } from '../errors'

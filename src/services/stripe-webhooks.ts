@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm'
-import { readTransaction, writeTransaction } from '../../db/client'
 import { exec, one } from '../../db/query'
+import { readTransaction, writeTransaction } from '../../db/store'
 import { stripeEvents, users } from '../../db/tables'
 import type { BillingEvent } from '../billing/port'
 import { atStripe, type BillingDeps, completeCheckout, requireBilling, underBillingLock } from './billing'

@@ -1,7 +1,7 @@
 import { and, count, eq, isNull } from 'drizzle-orm'
-import { type Store, type Tx, writeTransaction } from '../../db/client'
 import { exec, one } from '../../db/query'
 import { lockAccount } from '../../db/row-locks'
+import { type Store, type Tx, writeTransaction } from '../../db/store'
 import { apps, subscriptions, users } from '../../db/tables'
 import { type BillingSubscription, isTerminal, type PlanType } from '../billing/port'
 import type { Clock } from '../lib/clock'

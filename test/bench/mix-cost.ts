@@ -1,8 +1,9 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startBackgroundCheckpoints } from '../../db/checkpointer'
+import { startBackgroundCheckpoints } from '../../db/sqlite/checkpointer'
 import { createTestApp } from '../support/harness'
+import { sqliteOf } from '../support/test-database'
 import { header } from './lib/report'
 
 /**
@@ -20,12 +21,14 @@ export async function benchMixCost() {
   const checkpoints =
     process.env.BENCH_CHECKPOINTS === 'inline'
       ? null
-      : await startBackgroundCheckpoints(t.store, (message, fields) => console.error(message, fields))
+      : await startBackgroundCheckpoints(sqliteOf(t.store), (message, fields) =>
+          console.error(message, fields),
+        )
   const u = await t.createUser()
-  t.store.sqlite.run(
+  sqliteOf(t.store).sqlite.run(
     "INSERT INTO quota_tiers (id, display_name, daily_sandbox_creates, max_concurrent_sandboxes, daily_gb_hours) VALUES ('bench', 'Bench', 1e9, 1e9, 1e12)",
   )
-  t.store.sqlite.run("UPDATE teams SET quota_tier_id = 'bench' WHERE id = ?", [u.team.id])
+  sqliteOf(t.store).sqlite.run("UPDATE teams SET quota_tier_id = 'bench' WHERE id = ?", [u.team.id])
   const runtime = await t.runtimeKey(u)
   const created = await t.request('POST', '/api/apps', { token: u.apiKey, body: { appName: 'Mix' } })
   const appId = ((await created.json()) as { appId: string }).appId

@@ -1,10 +1,11 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { writeTransaction } from '../../db/client'
 import { exec } from '../../db/query'
 import { sandboxes } from '../../db/schema'
+import { writeTransaction } from '../../db/store'
 import { createTestApp } from '../support/harness'
+import { sqliteOf } from '../support/test-database'
 import { header } from './lib/report'
 
 /**
@@ -46,10 +47,10 @@ async function teamWithRunning(running: number) {
     env: { RATE_LIMIT_ENABLED: 'false', STORAGE_DIR: join(dir, 'f') },
   })
   const u = await t.createUser()
-  t.store.sqlite.run(
+  sqliteOf(t.store).sqlite.run(
     "INSERT INTO quota_tiers (id, display_name, daily_sandbox_creates, max_concurrent_sandboxes, daily_gb_hours) VALUES ('bench', 'Bench', 1e9, 1e9, 1e12)",
   )
-  t.store.sqlite.run("UPDATE teams SET quota_tier_id = 'bench' WHERE id = ?", [u.team.id])
+  sqliteOf(t.store).sqlite.run("UPDATE teams SET quota_tier_id = 'bench' WHERE id = ?", [u.team.id])
   const now = t.clock.now()
   await writeTransaction(t.store, async (tx) => {
     for (let i = 0; i < running; i += 500)
@@ -72,7 +73,7 @@ async function teamWithRunning(running: number) {
       )
   })
   // The seeded rows go into the database file now: copying them is not the creates' cost.
-  t.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+  sqliteOf(t.store).sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   const key = await t.runtimeKey(u)
   let n = 0
   const create = () =>

@@ -28,27 +28,30 @@ describe('layering', () => {
   })
 })
 
-// The store port (db/client.ts): everything but db/ reaches the database through a transaction's
+// The store port (db/store.ts): everything but db/ reaches the database through a transaction's
 // `tx` — `readTransaction(store, (tx) => …)` or `writeTransaction` — never through the store's raw
 // handles, whose statements would run outside the store's lock (inside another request's open
 // transaction, once transactions await). Listed exceptions run where nothing else can: startup,
 // shutdown, and a CLI command on its own store.
 describe('the store port', () => {
-  it('leaves the raw handles (store.sqlite, store.orm) to db/', () => {
+  it('leaves the raw handles (store.sqlite, store.orm, its lock and write pause) to db/', () => {
     const uses = new Map<string, number>()
     for (const file of sources('src')) {
-      const n = [...readFileSync(file, 'utf8').matchAll(/\bstore\.(sqlite|orm)\b/g)].length
+      const n = [...readFileSync(file, 'utf8').matchAll(/\b(store|source)\.(sqlite|orm|lock|writes)\b/g)].length
       if (n > 0) uses.set(relative(ROOT, file), n)
     }
     expect(Object.fromEntries(uses)).toEqual({})
   })
 
   // Both engines behind one port: outside db/ nothing asks which engine it runs on, casts to one,
-  // or writes one engine's SQL. The one exception is choosing which store to open (src/server.ts).
+  // or writes one engine's SQL. The one exception is choosing which store to open: `serve`
+  // (src/server.ts) and the CLI's commands on a SQLite file (backup, restore, migrate-store).
   it('has no engine branch, engine cast or engine-specific SQL outside db/', () => {
+    const OPENERS = new Set(['src/server.ts', 'src/cli.ts'])
     const ENGINE = [
       /\.dialect\s*[!=]==\s*'(sqlite|postgres)'/,
       /\bPgStore\b/,
+      /\bSqliteStore\b/,
       /\bPartial<Pg/,
       /::(text|json|bigint|int|numeric)\b/,
       /\bctid\b/,
@@ -58,9 +61,19 @@ describe('the store port', () => {
     for (const file of sources('src'))
       for (const [index, line] of readFileSync(file, 'utf8').split('\n').entries()) {
         if (/^\s*(\/\/|\*|\/\*)/.test(line)) continue // comments may name an engine
+        if (OPENERS.has(relative(ROOT, file)) && /\bSqliteStore\b/.test(line)) continue
         for (const pattern of ENGINE)
           if (pattern.test(line)) found.push(`${relative(ROOT, file)}:${index + 1}: ${line.trim()}`)
       }
     expect(found).toEqual([])
+  })
+
+  // Both engines run the same queries through db/query.ts's verbs, not through methods grafted
+  // onto a library's classes.
+  it("patches no library's prototypes", () => {
+    const patched = [...sources('src'), ...sources('db')].filter((file) =>
+      /\.prototype\b/.test(readFileSync(file, 'utf8')),
+    )
+    expect(patched.map((file) => relative(ROOT, file))).toEqual([])
   })
 })

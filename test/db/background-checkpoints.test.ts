@@ -2,11 +2,11 @@ import { afterEach, expect } from 'bun:test'
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type BackgroundCheckpoints, startBackgroundCheckpoints } from '../../db/checkpointer'
+import { type BackgroundCheckpoints, startBackgroundCheckpoints } from '../../db/sqlite/checkpointer'
 import { createTestApp, type TestApp } from '../support/harness'
-import { itSqlite } from '../support/test-database'
+import { itSqlite, sqliteOf } from '../support/test-database'
 
-// `serve` copies the WAL back into the database file from a worker thread (db/checkpointer.ts),
+// `serve` copies the WAL back into the database file from a worker thread (db/sqlite/checkpointer.ts),
 // not inside the COMMIT of whichever request crosses 1,000 pages. These tests write through the
 // API and watch the database file itself: with the auto-checkpoint off, only the worker can make
 // it grow.
@@ -32,7 +32,7 @@ function fileBackedApp() {
 }
 
 const autoCheckpoint = (app: TestApp) =>
-  (app.store.sqlite.query('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number })
+  (sqliteOf(app.store).sqlite.query('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number })
     .wal_autocheckpoint
 
 async function writeSomePages(app: TestApp, count: number) {
@@ -53,7 +53,7 @@ itSqlite(
   'copies committed pages into the database file from its own thread, with the auto-checkpoint off',
   async () => {
     t = fileBackedApp()
-    checkpoints = await startBackgroundCheckpoints(t.store, () => {}, { intervalMs: 20 })
+    checkpoints = await startBackgroundCheckpoints(sqliteOf(t.store), () => {}, { intervalMs: 20 })
     expect(checkpoints).not.toBeNull()
     expect(autoCheckpoint(t)).toBe(0)
     const dbFile = join(dir, 'custodian.db')
@@ -87,7 +87,10 @@ itSqlite(
     t = fileBackedApp()
     // A restart needs every frame copied back at the moment the server's connection begins a
     // transaction; with writes back to back the worker's copy never catches up on its own.
-    checkpoints = await startBackgroundCheckpoints(t.store, () => {}, { intervalMs: 10, restartAtFrames: 50 })
+    checkpoints = await startBackgroundCheckpoints(sqliteOf(t.store), () => {}, {
+      intervalMs: 10,
+      restartAtFrames: 50,
+    })
     const walFile = join(dir, 'custodian.db-wal')
     const u = await t.createUser()
     const created = await t.request('POST', '/api/apps', { token: u.apiKey, body: { appName: 'Busy' } })
@@ -116,7 +119,7 @@ itSqlite(
 
 itSqlite('gives the connection its auto-checkpoint back when stopped', async () => {
   t = fileBackedApp()
-  checkpoints = await startBackgroundCheckpoints(t.store, () => {})
+  checkpoints = await startBackgroundCheckpoints(sqliteOf(t.store), () => {})
   expect(autoCheckpoint(t)).toBe(0)
   await checkpoints?.stop()
   checkpoints = null
@@ -126,7 +129,7 @@ itSqlite('gives the connection its auto-checkpoint back when stopped', async () 
 itSqlite('is not started for an in-memory database', async () => {
   const memory = createTestApp({ sqlite: true })
   try {
-    expect(await startBackgroundCheckpoints(memory.store, () => {})).toBeNull()
+    expect(await startBackgroundCheckpoints(sqliteOf(memory.store), () => {})).toBeNull()
   } finally {
     memory.close()
   }

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { openStore, type Store } from '../../db/client'
-import { migrate } from '../../db/migrate'
 import { PG_ONLY_TABLES } from '../../db/pg/files'
 import { migratePg } from '../../db/pg/migrate'
+import { migrate } from '../../db/sqlite/migrate'
+import { openStore, type SqliteStore } from '../../db/sqlite/store'
+import type { Store } from '../../db/store'
 import { hasPostgres, type PostgresCluster, startPostgres } from '../support/postgres'
 
 // The PostgreSQL schema is rendered from the SQLite one (db/pg/schema.ts) and migrated by its own
@@ -21,7 +22,7 @@ const INTERNAL_TABLES = new Set(['__drizzle_migrations', 'sqlite_sequence'])
 
 describe.skipIf(!hasPostgres())('the PostgreSQL schema against the SQLite one', () => {
   let pg: PostgresCluster
-  let lite: Store
+  let lite: SqliteStore
   beforeAll(async () => {
     pg = await startPostgres()
     await migratePg(pg.sql)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'bun:test'
-import { openStore } from '../../db/client'
-import { migrate } from '../../db/migrate'
 import { OWNED_TABLES, ownerWhere, SYSTEM_TABLES, schemaTableNames } from '../../db/ownership'
+import { migrate } from '../../db/sqlite/migrate'
+import { openStore } from '../../db/sqlite/store'
 
 const store = openStore(':memory:')
 migrate(store)

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'bun:test'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { SQL } from 'bun'
-import { compactStore } from '../../db/compact'
 import { createTestApp } from '../support/harness'
 import { onPostgres } from '../support/test-database'
 
@@ -49,7 +48,7 @@ if (onPostgres)
         await Bun.sleep(100)
       const afterVacuum = await remains()
       console.log(`after the erasure's VACUUM, still in the files of: ${afterVacuum.join(', ') || 'none'}`)
-      await compactStore(t.store)
+      await t.store.compact()
       expect(await remains()).toEqual([])
       t.close()
     }, 60_000)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test'
-import { rawDbOf, readTransaction, writeTransaction } from '../../db/client'
+import { rawDbOf, readTransaction, writeTransaction } from '../../db/store'
 import { createTestApp } from '../support/harness'
 import { onPostgres } from '../support/test-database'
 

@@ -1,10 +1,10 @@
 import { expect, it } from 'bun:test'
 import { getTableName, sql } from 'drizzle-orm'
-import { openStore } from '../../db/client'
-import { migrate } from '../../db/migrate'
 import { many } from '../../db/query'
 import { rowReader } from '../../db/row-reader'
 import { sandboxes, sites, users } from '../../db/schema'
+import { migrate } from '../../db/sqlite/migrate'
+import { openStore } from '../../db/sqlite/store'
 
 // rowReader reads rows straight from bun:sqlite for hot lists; what it returns must be exactly
 // what Drizzle's select returns for the same rows: JSON parsed (or null), booleans, numbers.

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'bun:test'
-import { openStore } from '../../db/client'
-import { migrate } from '../../db/migrate'
-import { withStablePlan } from '../../db/stable-plans'
+import { migrate } from '../../db/sqlite/migrate'
+import { withStablePlan } from '../../db/sqlite/stable-plans'
+import { openStore } from '../../db/sqlite/store'
 
-// db/stable-plans.ts writes bound parameters as `+?` in statements that order or group, so SQLite
+// db/sqlite/stable-plans.ts writes bound parameters as `+?` in statements that order or group, so SQLite
 // stops re-preparing them on every run. The rewrite must change neither the plan nor the answer.
 
 describe('withStablePlan', () => {

@@ -3,8 +3,8 @@ import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { migrate as stockMigrate } from 'drizzle-orm/bun-sqlite/migrator'
-import { openStore } from '../../db/client'
-import { migrate, pendingMigrations } from '../../db/migrate'
+import { migrate, pendingMigrations } from '../../db/sqlite/migrate'
+import { openStore } from '../../db/sqlite/store'
 
 const dirs: string[] = []
 const tempDb = () => {

@@ -2,11 +2,12 @@ import { afterEach, describe, expect, it } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openStore, readTransaction, type Store, truncateWal, writeTransaction } from '../../db/client'
+import { openStore, type SqliteStore, truncateWal } from '../../db/sqlite/store'
+import { readTransaction, type Store, writeTransaction } from '../../db/store'
 
-const stores: Store[] = []
+const stores: SqliteStore[] = []
 const dirs: string[] = []
-function store(): Store {
+function store(): SqliteStore {
   const dir = mkdtempSync(join(tmpdir(), 'custodian-tx-'))
   dirs.push(dir)
   const s = openStore(join(dir, 't.db'))
@@ -19,10 +20,10 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1))
-const rows = (s: Store) =>
+const rows = (s: SqliteStore) =>
   (s.sqlite.query('SELECT n FROM t ORDER BY rowid').all() as { n: number }[]).map((r) => r.n)
 
-// The store port (db/client.ts): one connection per SQLite store, so a transaction whose function
+// The store port (db/store.ts): one connection per SQLite store, so a transaction whose function
 // awaits must hold the connection until it ends, or another request's statements would run inside
 // it — committed or rolled back with it.
 describe('transactions on one connection', () => {

@@ -1,15 +1,15 @@
 import { afterEach, expect } from 'bun:test'
-import { writeTransaction } from '../../db/client'
+import { writeTransaction } from '../../db/store'
 import { fileBackedApp } from '../support/file-backed-app'
 import type { TestApp } from '../support/harness'
-import { itSqlite } from '../support/test-database'
+import { itSqlite, sqliteOf } from '../support/test-database'
 
 // The WAL restart holds back writes while the checkpoint worker copies the last frames, and only
-// writes (db/write-pause.ts): requests that read keep being answered meanwhile.
+// writes (db/sqlite/write-pause.ts): requests that read keep being answered meanwhile.
 
 let t: TestApp | null = null
 afterEach(() => {
-  t?.store.writes.resume()
+  if (t?.store.dialect === 'sqlite') sqliteOf(t.store).writes.resume()
   t?.close()
   t = null
 })
@@ -31,14 +31,14 @@ itSqlite('answers reads while writes are held back, then runs the held write', a
   const created = await t.request('POST', '/api/apps', { token: u.apiKey, body: { appName: 'Paused' } })
   const { appId } = (await created.json()) as { appId: string }
 
-  await t.store.writes.pause()
+  await sqliteOf(t.store).writes.pause()
   const held = t.request('PATCH', '/v1/account/me', { token: u.session, body: { display_name: 'held' } })
   const read = await t.request('GET', '/api/apps', { token: u.apiKey })
   expect(read.status).toBe(200)
   expect(((await read.json()) as { appId: string }[]).map((a) => a.appId)).toEqual([appId])
   expect(await settledWithin(held, 30)).toBe(false)
 
-  t.store.writes.resume()
+  sqliteOf(t.store).writes.resume()
   expect((await held).status).toBe(200)
   const me = await t.request('GET', '/v1/account/me', { token: u.session })
   expect(((await me.json()) as { user: { display_name: string } }).user.display_name).toBe('held')
@@ -46,7 +46,7 @@ itSqlite('answers reads while writes are held back, then runs the held write', a
 
 itSqlite('pauses only once the writes already begun have committed', async () => {
   t = app()
-  const store = t.store
+  const store = sqliteOf(t.store)
   store.sqlite.run('CREATE TABLE pause_probe (n INTEGER)')
   let release = () => {}
   const inFlight = writeTransaction(store, async (tx) => {
@@ -68,7 +68,7 @@ itSqlite('pauses only once the writes already begun have committed', async () =>
 
 itSqlite('lets held writes go in the order they arrived', async () => {
   t = app()
-  const store = t.store
+  const store = sqliteOf(t.store)
   store.sqlite.run('CREATE TABLE pause_order (n INTEGER)')
   await store.writes.pause()
   const writes = [1, 2, 3].map((n) =>
@@ -84,7 +84,7 @@ itSqlite('lets held writes go in the order they arrived', async () => {
 
 itSqlite('ends the pause at the next write once its reason is over, without waiting to be told', async () => {
   t = app()
-  const store = t.store
+  const store = sqliteOf(t.store)
   store.sqlite.run('CREATE TABLE pause_over (n INTEGER)')
   let over = false
   await store.writes.pause(() => over)

@@ -16,7 +16,7 @@ import { main } from '../../src/cli'
 import { applyErasureLedger } from '../../src/services/deletion'
 import { freePort, runToEnd, SOURCE_CLI, waitForPort } from '../support/binary'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
-import { describeSqlite } from '../support/test-database'
+import { describeSqlite, sqliteOf } from '../support/test-database'
 
 const dirs: string[] = []
 const savedEnv = { ...process.env }
@@ -58,7 +58,7 @@ async function expectForgotten(t: TestApp, erased: TestUser, kept: TestUser, dat
   expect((await t.request('GET', '/api/status', { token: erased.apiKey })).status).toBe(401)
   expect((await t.request('GET', '/v1/account/me', { token: erased.session })).status).toBe(401)
   expect((await t.request('GET', '/api/status', { token: kept.apiKey })).status).toBe(200)
-  t.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+  sqliteOf(t.store).sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   const bytes = readFileSync(databasePath)
   expect(bytes.includes(Buffer.from(erased.user.email))).toBe(false)
   expect(bytes.includes(Buffer.from(erased.user.id))).toBe(false)
@@ -83,7 +83,9 @@ describeSqlite('backups that keep erasures', () => {
     await expectForgotten(after, erased, kept, databasePath)
     // The restored database carries the receipt again, so a later backup of it keeps the erasure.
     expect(
-      await after.store.sqlite.query("SELECT count(*) AS n FROM account_deletions WHERE step = 'done'").get(),
+      await sqliteOf(after.store)
+        .sqlite.query("SELECT count(*) AS n FROM account_deletions WHERE step = 'done'")
+        .get(),
     ).toEqual({
       n: 1,
     })

@@ -6,7 +6,7 @@ import { fileBackedApp } from '../support/file-backed-app'
 import type { TestApp } from '../support/harness'
 import { receiptsOf } from '../support/receipts'
 import { buildRichAccount, type RichAccount } from '../support/rich-account'
-import { describeSqlite } from '../support/test-database'
+import { describeSqlite, sqliteOf } from '../support/test-database'
 
 type ErasurePath = (t: TestApp, victim: RichAccount) => Promise<void>
 
@@ -56,7 +56,7 @@ describeSqlite('no trace of an erased account in any byte the server keeps', () 
       // While the server still runs (the WAL is truncated once the erasure commits)…
       expect(scanForStrings({ databasePath, storageDir, logs: logs() }, victim.strings)).toEqual({})
       // …and once it has stopped.
-      t.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+      sqliteOf(t.store).sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
       t.close()
       expect(scanForStrings({ databasePath, storageDir, logs: logs() }, victim.strings)).toEqual({})
       const keptHits = scanForStrings({ databasePath, storageDir, logs: '' }, kept.strings)

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expectApiError, expectV1Error } from '../support/envelopes'
 import { createTestApp } from '../support/harness'
-import { describeSqlite } from '../support/test-database'
+import { describeSqlite, sqliteOf } from '../support/test-database'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -56,8 +56,8 @@ describeSqlite('minted keys are never readable at rest', () => {
     expect(otherV1.text).not.toContain(runtime.body.key)
 
     const backup = join(dir, 'backup.db')
-    t.store.sqlite.run('VACUUM INTO ?', [backup])
-    t.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    sqliteOf(t.store).sqlite.run('VACUUM INTO ?', [backup])
+    sqliteOf(t.store).sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
     const files = [databasePath, backup].map((path) => readFileSync(path))
     for (const key of [...minted, second])
       for (const bytes of files)

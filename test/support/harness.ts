@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose'
-import { rawDbOf, readTransaction, type Store, writeTransaction } from '../../db/client'
+import { rawDbOf, readTransaction, type Store, writeTransaction } from '../../db/store'
 import { buildDeps, createApp } from '../../src/app'
 import { testConfig } from '../../src/config'
 import type { AppDeps } from '../../src/deps'

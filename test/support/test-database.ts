@@ -1,8 +1,9 @@
 import { describe, it } from 'bun:test'
-import { openStore, type Store } from '../../db/client'
-import { migrate } from '../../db/migrate'
 import { migratePg } from '../../db/pg/migrate'
 import { createPgStore } from '../../db/pg/store'
+import { migrate } from '../../db/sqlite/migrate'
+import { openStore, type SqliteStore } from '../../db/sqlite/store'
+import type { Store } from '../../db/store'
 import { type PostgresCluster, startPostgres } from './postgres'
 
 /**
@@ -42,6 +43,12 @@ function sharedCluster() {
     return { cluster: started, host }
   })()
   return cluster
+}
+
+/** The store of a test about SQLite itself (its file, WAL, connection): refuses any other. */
+export function sqliteOf(store: Store): SqliteStore {
+  if (store.dialect !== 'sqlite') throw new Error('this test is about the SQLite store')
+  return store as SqliteStore
 }
 
 /** A fresh, migrated store of the test run's kind (SQLite: `path`, default `:memory:`). */

@@ -17,14 +17,14 @@ import {
 import { VALID_PAGES } from '../support/page-fixtures'
 import { hasPostgres, type PostgresCluster, startPostgres } from '../support/postgres'
 import { seedFullAccount } from '../support/seed'
-import { describeSqlite, onPostgres } from '../support/test-database'
+import { describeSqlite, onPostgres, sqliteOf } from '../support/test-database'
 
 // `custodian migrate-store`, run as the CLI in its own process, from a SQLite deployment with a
 // bit of everything (seeded accounts, a deployed site's files, the pseudonym key) into databases
 // of a throwaway PostgreSQL cluster.
 
 const ROOT = join(import.meta.dir, '../..')
-// custodian_moved_to: the note a finished move leaves in the source (db/moved.ts), not moved itself.
+// custodian_moved_to: the note a finished move leaves in the source (db/sqlite/moved.ts), not moved itself.
 const INTERNAL = new Set(['__drizzle_migrations', 'sqlite_sequence', 'custodian_moved_to'])
 
 // The SQLite pass runs it (it starts its own PostgreSQL); a PostgreSQL pass has no SQLite source.
@@ -64,7 +64,7 @@ suite('custodian migrate-store', () => {
     for (const [page, body] of Object.entries(VALID_PAGES))
       expect((await t.json('PUT', `/api/apps/${appId}/${page}`, { token: u.apiKey, body })).status).toBe(200)
     expect((await t.json('POST', `/api/apps/${appId}/deploy`, { token: u.apiKey })).status).toBe(200)
-    t.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    sqliteOf(t.store).sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   })
   afterAll(() => {
     t?.close()
@@ -99,8 +99,8 @@ suite('custodian migrate-store', () => {
 
   const sqliteTables = async () =>
     (
-      (await t.store.sqlite
-        .query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      (await sqliteOf(t.store)
+        .sqlite.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .all()) as {
         name: string
       }[]
@@ -120,7 +120,7 @@ suite('custodian migrate-store', () => {
     // Every table, each with the source's count.
     expect(report.tables.map((r) => r.table).sort()).toEqual(await sqliteTables())
     for (const { table, rows } of report.tables) {
-      const { n } = (await t.store.sqlite.query(`SELECT count(*) AS n FROM "${table}"`).get()) as {
+      const { n } = (await sqliteOf(t.store).sqlite.query(`SELECT count(*) AS n FROM "${table}"`).get()) as {
         n: number
       }
       expect({ table, rows }).toEqual({ table, rows: n })
@@ -130,8 +130,8 @@ suite('custodian migrate-store', () => {
     const target = new SQL(url)
     try {
       // Rows as PostgreSQL holds them, against SQLite's: JSON text verbatim, booleans, big integers.
-      const user = (await t.store.sqlite
-        .query("SELECT * FROM users WHERE email = 'ada@example.com'")
+      const user = (await sqliteOf(t.store)
+        .sqlite.query("SELECT * FROM users WHERE email = 'ada@example.com'")
         .get()) as Record<string, unknown>
       const [copied] =
         await target`SELECT *, abuse_flags::text AS abuse_flags FROM users WHERE email = 'ada@example.com'`
@@ -140,7 +140,7 @@ suite('custodian migrate-store', () => {
       expect(copied.is_operator).toBe(user.is_operator === 1)
       expect(Number(copied.created_at)).toBe(user.created_at as number)
       const metadata = (
-        (await t.store.sqlite.query('SELECT id, metadata FROM sandboxes ORDER BY id').all()) as {
+        (await sqliteOf(t.store).sqlite.query('SELECT id, metadata FROM sandboxes ORDER BY id').all()) as {
           id: string
           metadata: string | null
         }[]
@@ -178,7 +178,9 @@ suite('custodian migrate-store', () => {
     const check = new SQL(url)
     try {
       const [{ n }] = await check`SELECT count(*)::int AS n FROM users`
-      const { n: source } = (await t.store.sqlite.query('SELECT count(*) AS n FROM users').get()) as {
+      const { n: source } = (await sqliteOf(t.store)
+        .sqlite.query('SELECT count(*) AS n FROM users')
+        .get()) as {
         n: number
       }
       expect(n).toBe(source)
@@ -310,8 +312,8 @@ suite('custodian migrate-store', () => {
       expect(run.stderr).toContain(url.split('?')[0] as string)
       expect(run.stderr).toContain('DATABASE_URL')
     }
-    const late = t.store.sqlite
-      .query("SELECT count(*) AS n FROM users WHERE email = 'late@example.com'")
+    const late = sqliteOf(t.store)
+      .sqlite.query("SELECT count(*) AS n FROM users WHERE email = 'late@example.com'")
       .get()
     expect(late).toEqual({ n: 0 })
   })

@@ -7,7 +7,7 @@ import { checkBillingCredentials } from '../../src/services/billing-health'
 import { createBillingTestApp } from '../support/billing'
 import { freePort, sharedBinary, waitForPort } from '../support/binary'
 import { createTestApp } from '../support/harness'
-import { itSqlite } from '../support/test-database'
+import { itSqlite, sqliteOf } from '../support/test-database'
 
 const ROOT = join(import.meta.dir, '../..')
 const dir = mkdtempSync(join(tmpdir(), 'custodian-operator-'))
@@ -121,7 +121,7 @@ describe('/readyz', () => {
   itSqlite('answers 503 with a reason when the database cannot be written', async () => {
     const t = createTestApp({ sqlite: true })
     expect((await t.json('GET', '/readyz')).body).toMatchObject({ status: 'ready', database: 'ok' })
-    t.store.sqlite.exec('PRAGMA query_only = ON') // writes now fail as on a read-only file
+    sqliteOf(t.store).sqlite.exec('PRAGMA query_only = ON') // writes now fail as on a read-only file
     const r = await t.json('GET', '/readyz')
     expect(r.status).toBe(503)
     expect(r.body).toMatchObject({ status: 'not_ready', database: 'read_only' })

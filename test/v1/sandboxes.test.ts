@@ -11,7 +11,7 @@ import { expiredSandboxes, sweepExpiredSandboxes } from '../../src/services/sand
 import { purgeOnce } from '../../src/workers/purge'
 import { expectV1Error } from '../support/envelopes'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
-import { itSqlite, onPostgres } from '../support/test-database'
+import { itSqlite, onPostgres, sqliteOf } from '../support/test-database'
 
 const env = { RATE_LIMIT_ENABLED: 'false' }
 const SandboxList = TypeCompiler.Compile(types.Array(V1Sandbox))
@@ -499,7 +499,7 @@ describe('lifecycle and GB-hours', () => {
       await tier(t, u, {})
       for (let i = 0; i < 4; i++) await create(t, key)
       await create(t, key, { timeout_ms: MINUTE })
-      const db = t.store.sqlite
+      const db = sqliteOf(t.store).sqlite
       const indexes = db.query('PRAGMA index_list(sandboxes)').all() as { name: string; partial: number }[]
       expect(indexes.find((ix) => ix.name === 'sandboxes_timeout_idx')?.partial).toBe(1)
       const entries = db

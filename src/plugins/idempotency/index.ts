@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import type { Store } from '../../../db/client'
+import type { Store } from '../../../db/store'
 import { AppError } from '../../errors'
 import type { Clock } from '../../lib/clock'
 import type { Principal } from '../../services/credentials'

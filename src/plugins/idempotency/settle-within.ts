@@ -1,4 +1,4 @@
-import type { Tx } from '../../../db/client'
+import type { Tx } from '../../../db/store'
 import { completeIdempotencyKeyWithin, type StoredResponse } from '../../services/idempotency'
 import { stateOf } from '../request-state'
 

@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { readTransaction } from '../../../db/client'
+import { readTransaction } from '../../../db/store'
 import type { AppDeps } from '../../deps'
 import { jsonResponse } from '../../lib/adopt-headers'
 import { bearerToken } from '../../plugins/bearer-auth'

@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { readTransaction } from '../../../db/client'
+import { readTransaction } from '../../../db/store'
 import type { AppDeps } from '../../deps'
 import { jsonResponse } from '../../lib/adopt-headers'
 import { principalContext } from '../../plugins/principal'

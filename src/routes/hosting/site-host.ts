@@ -1,5 +1,5 @@
 import { EpochTopic } from '../../../db/change-epochs'
-import { readTransaction, type Store, statementsFor, type Tx } from '../../../db/client'
+import { readTransaction, type Store, statementsFor, type Tx } from '../../../db/store'
 import type { FileStorage } from '../../lib/storage'
 import { PAGE_FILES } from '../../render/site'
 import { type VersionManifest, versionDir } from '../../services/deploy'

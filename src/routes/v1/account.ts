@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { readTransaction, type Tx } from '../../../db/client'
+import { readTransaction, type Tx } from '../../../db/store'
 import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
 import { jsonResponse } from '../../lib/adopt-headers'

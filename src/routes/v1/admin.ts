@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { readTransaction, writeTransaction } from '../../../db/client'
+import { readTransaction, writeTransaction } from '../../../db/store'
 import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
 import { decodePageToken, encodePageToken } from '../../lib/page-token'

@@ -3,15 +3,16 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startBackgroundCheckpoints } from '../../../db/checkpointer'
-import { writeTransaction } from '../../../db/client'
 import { exec } from '../../../db/query'
+import { startBackgroundCheckpoints } from '../../../db/sqlite/checkpointer'
+import { writeTransaction } from '../../../db/store'
 import { buildDeps, createApp } from '../../../src/app'
 import { loadConfig } from '../../../src/config'
 import { createUserWithTeam } from '../../../src/services/accounts'
 import { createKey } from '../../../src/services/keys'
 import { VALID_PAGES } from '../../support/page-fixtures'
 import { seedFullAccount } from '../../support/seed'
+import { sqliteOf } from '../../support/test-database'
 
 const mode = process.argv[2]
 if (process.env.BENCH_PROFILE) process.on('SIGTERM', () => process.exit(0))
@@ -49,14 +50,16 @@ async function benchApp(
   })
   const deps = buildDeps({ config, logger, ...(postgres ? { store: postgres.store } : {}) })
   if (postgres) return { dir, config, deps, app: createApp(deps, options) }
-  // The erasure benchmark compares secure_delete modes; the product always runs ON (db/client.ts).
+  // The erasure benchmark compares secure_delete modes; the product always runs ON (db/sqlite/store.ts).
   if (process.env.BENCH_SECURE_DELETE)
-    deps.store.sqlite.exec(
+    sqliteOf(deps.store).sqlite.exec(
       `PRAGMA secure_delete = ${process.env.BENCH_SECURE_DELETE === 'FAST' ? 'FAST' : process.env.BENCH_SECURE_DELETE === 'OFF' ? 'OFF' : 'ON'}`,
     )
   // BENCH_CHECKPOINTS=inline: SQLite's auto-checkpoint in the committing request, for comparison.
   if (process.env.BENCH_CHECKPOINTS !== 'inline')
-    await startBackgroundCheckpoints(deps.store, (message, fields) => console.error(message, fields))
+    await startBackgroundCheckpoints(sqliteOf(deps.store), (message, fields) =>
+      console.error(message, fields),
+    )
   return { dir, config, deps, app: createApp(deps, options) }
 }
 
@@ -164,7 +167,7 @@ if (mode === 'body-read') {
         (await sql`SELECT key_hash, user_id, revoked_at FROM api_keys WHERE key_hash = ${digest}`) as KeyRow[]
       )[0]
   } else {
-    const statement = deps.store.sqlite.prepare<KeyRow, [string]>(
+    const statement = sqliteOf(deps.store).sqlite.prepare<KeyRow, [string]>(
       'SELECT key_hash, user_id, revoked_at FROM api_keys WHERE key_hash = ?',
     )
     lookup = (digest) => statement.get(digest)
@@ -223,7 +226,7 @@ if (mode === 'body-read') {
   const neighbours = []
   for (let i = 0; i < 20; i++) neighbours.push(await make(`neighbour${i}@example.com`))
   for (const n of neighbours) await seedFullAccount(deps, n, { sandboxes: 50 })
-  if (deps.store.dialect === 'sqlite') deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+  if (deps.store.dialect === 'sqlite') sqliteOf(deps.store).sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
   Bun.gc(true)
   console.log(
@@ -268,8 +271,8 @@ if (mode === 'body-read') {
   const noop = performance.now()
   await call('POST', `/api/apps/${appId}/deploy`)
   const noopMs = performance.now() - noop
-  const site = deps.store.sqlite
-    .query('SELECT published_version AS v FROM sites WHERE app_id = ?')
+  const site = sqliteOf(deps.store)
+    .sqlite.query('SELECT published_version AS v FROM sites WHERE app_id = ?')
     .get(appId) as { v: string }
   app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
   timings.sort((a, b) => a - b)
@@ -375,7 +378,7 @@ if (mode === 'body-read') {
   // A cursor halfway down the list, to time a deep page.
   const half = Math.floor(seeded / 2)
   const middle = seeded ? { at: seedStart + half, id: `sb_bench${String(half).padStart(12, '0')}` } : null
-  if (deps.store.dialect === 'sqlite') deps.store.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+  if (deps.store.dialect === 'sqlite') sqliteOf(deps.store).sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
   console.log(
     `READY ${JSON.stringify({

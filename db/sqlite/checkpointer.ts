@@ -1,4 +1,5 @@
-import { isMemoryPath, type Store } from './client'
+import { isMemoryPath } from '../store'
+import type { SqliteStore as Store } from './store'
 
 /**
  * WAL checkpoints on a thread of their own.
@@ -15,7 +16,7 @@ import { isMemoryPath, type Store } from './client'
  * to back the worker's copy never catches up (new frames land while it copies), and the WAL grew
  * without bound — 1.95 GB in 40 s of `bun run bench:load`, kept until the next pause in writes.
  * So once the WAL holds `restartAtFrames` frames and the worker has nearly caught up, the server
- * holds back its write transactions (db/write-pause.ts; reads go on) while the worker copies the
+ * holds back its write transactions (db/sqlite/write-pause.ts; reads go on) while the worker copies the
  * last frames: the next write restarts the WAL, and `journal_size_limit` gives the file back its
  * space.
  *

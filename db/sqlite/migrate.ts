@@ -1,5 +1,5 @@
-import type { Store } from './client'
-import { embeddedMigrations } from './migrations.macro' with { type: 'macro' }
+import { embeddedMigrations } from '../migrations.macro' with { type: 'macro' }
+import type { SqliteStore as Store } from './store'
 
 /** The one place that knows where migrations come from: embedded at build time by a Bun macro. */
 const migrations = embeddedMigrations()

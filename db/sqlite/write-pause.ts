@@ -1,7 +1,7 @@
 /**
  * Holds back this process's write transactions for a moment while reads go on: what lets the
  * checkpoint worker copy the WAL's last frames without the event loop waiting for it
- * (db/checkpointer.ts). A write that has begun is never interrupted: `pause()` resolves once
+ * (db/sqlite/checkpointer.ts). A write that has begun is never interrupted: `pause()` resolves once
  * those in flight have committed, and writes arriving meanwhile wait for `resume()`.
  *
  * The hot path is a counter: `enter()` returns undefined unless a pause is on.

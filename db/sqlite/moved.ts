@@ -1,4 +1,4 @@
-import type { Store } from './client'
+import type { SqliteStore as Store } from './store'
 
 /**
  * The note `custodian migrate-store` leaves in a SQLite database once its rows live in PostgreSQL:
