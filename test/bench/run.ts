@@ -8,7 +8,7 @@ import { benchExport } from './export.bench'
 import { benchHosting } from './hosting.bench'
 import { benchMixCost } from './mix-cost'
 import { benchSandboxCreateCost } from './sandbox-create-cost'
-import { benchSandboxes } from './sandboxes.bench'
+import { benchSandboxCreates, benchSandboxes } from './sandboxes.bench'
 import { benchStartup } from './startup.bench'
 import { benchStatus } from './status.bench'
 import { benchTraffic } from './traffic.bench'
@@ -28,6 +28,7 @@ const benches: Record<string, () => Promise<void>> = {
   await: () => benchAwaitCost(),
   body: () => benchBodyRead(seconds),
   docs: () => benchDocsPage(),
+  creates: () => benchSandboxCreates(seconds),
   sandboxes: async () => {
     await benchSandboxCreateCost()
     await benchSandboxes(seconds)

@@ -9,6 +9,12 @@ const LIST_SIZE = 100_000
  * charge in one write transaction), then list latency on a team holding 100,000 sandboxes.
  */
 export async function benchSandboxes(durationSec: number) {
+  await benchSandboxCreates(durationSec)
+  await benchSandboxList(durationSec)
+}
+
+/** Creates only (`bun run bench creates`): one client, 32 on one team, 32 over 32 teams (and three instances on PostgreSQL). */
+export async function benchSandboxCreates(durationSec: number) {
   header(
     `POST /v1/sandboxes with quota checks — wrk, unique Idempotency-Key per request, ${durationSec}s each`,
   )
@@ -39,7 +45,9 @@ export async function benchSandboxes(durationSec: number) {
     rows.push(await createsOnThreeInstances(durationSec, 32))
   }
   loadTable(rows)
+}
 
+async function benchSandboxList(durationSec: number) {
   header(
     `GET /v1/sandboxes on a team with ${LIST_SIZE.toLocaleString('en')} sandboxes (1% running, 1% paused) — one client (latency), then 32, ${durationSec}s each`,
   )
