@@ -67,7 +67,7 @@ export function postgresRaw(client: PgClient): RawDb {
   return {
     words: POSTGRES_WORDS,
     prepare(sql) {
-      const { text, names } = toPostgres(sql)
+      const { text, names } = translated(sql)
       const run = (params: unknown[]) => {
         const values =
           names.length > 0
@@ -83,6 +83,20 @@ export function postgresRaw(client: PgClient): RawDb {
       return statement as never
     },
   }
+}
+
+// Statements are prepared per transaction on PostgreSQL (a transaction is its own connection
+// handle), so the translation is kept per SQL text: translating each time was ~10% of a sandbox
+// create's server CPU. The texts are the module-level statements: few, and fixed.
+const translations = new Map<string, { text: string; names: string[] }>()
+function translated(sql: string) {
+  let found = translations.get(sql)
+  if (!found) {
+    found = toPostgres(sql)
+    if (translations.size >= 1000) translations.clear() // a bound, should a text ever carry values
+    translations.set(sql, found)
+  }
+  return found
 }
 
 /** SQLite parameter syntax to PostgreSQL's: `?` → `$n`, `?N` → `$N`, `$name` → `$n` (by first use). */
