@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'bun:test'
+import { SQL } from 'bun'
 import { eq } from 'drizzle-orm'
+import { EpochTopic } from '../../db/change-epochs'
+import type { PgStore } from '../../db/pg/store'
 import { exec } from '../../db/query'
 import { lockAccount } from '../../db/row-locks'
 import { type Tx, writeTransaction } from '../../db/store'
@@ -92,6 +95,42 @@ if (onPostgres)
       expect((await own).status).toBe(201)
       console.log(`other accounts' 8 app creates while one account's row was held: ${tookMs.toFixed(0)} ms`)
       closeAll([first, second])
+    })
+
+    it("lets another account's write raise a change epoch while a long transaction holds its backend's shard", async () => {
+      const t = createTestApp({ env: ENV })
+      const [a, b] = [await t.createUser(), await t.createUser()]
+      await (t.store as PgStore).ready
+      // Two connections whose backends map to the same shard of the change-epoch counters.
+      const holder = new SQL({ url: t.store.path, max: 1 })
+      const [{ pid }] = await holder`SELECT pg_backend_pid() AS pid`
+      let peer: SQL | null = null
+      for (let i = 0; i < 500 && peer === null; i++) {
+        const c = new SQL({ url: t.store.path, max: 1 })
+        const [{ pid: other }] = await c`SELECT pg_backend_pid() AS pid`
+        if (other % 16 === pid % 16) peer = c
+        else await c.close()
+      }
+      if (peer === null) throw new Error('no connection on the same shard in 500 tries')
+      // Raising the account-status topic: a statement-level trigger on users.payment_method.
+      const raise = (sql: SQL, userId: string) =>
+        sql`UPDATE users SET payment_method = payment_method WHERE id = ${userId}`
+      const { promise: held, resolve: release } = Promise.withResolvers<void>()
+      const { promise: raised, resolve: hasRaised } = Promise.withResolvers<void>()
+      const long = holder.begin(async (tx) => {
+        await raise(tx as unknown as SQL, a.user.id)
+        hasRaised()
+        await held
+      })
+      await raised
+      const before = await t.store.epochs.fresh(EpochTopic.accountStatus)
+      const other = raise(peer, b.user.id)
+      expect(await settledBefore(other, Bun.sleep(1000))).toBe(true)
+      expect(await t.store.epochs.fresh(EpochTopic.accountStatus)).toBe((before as number) + 1)
+      release()
+      await long
+      expect(await t.store.epochs.fresh(EpochTopic.accountStatus)).toBe((before as number) + 2)
+      await Promise.all([holder.close(), peer.close()])
     })
 
     it('never lets 96 concurrent creates through 3 instances exceed the app or key limits of one account', async () => {
