@@ -90,6 +90,7 @@ export function openStore(path: string): SqliteStore {
     lock: new TransactionLock(),
     writes: new WritePause(),
     transact: (kind, fn) => sqliteTransaction(store, kind, fn),
+    onOwnConnection: (job) => job(store),
     announce: async () => {},
     onAnnouncement: async () => async () => {},
     erasureChunkMs: SQLITE_ERASURE_CHUNK_MS,

@@ -199,7 +199,7 @@ export async function runDeletion(deps: DeletionDeps, deletionId: string): Promi
       await maybePause(deps, 'billing_stopped')
     }
     if (job.step === 'billing_stopped') {
-      job = await eraseData(deps, job)
+      job = await deps.store.onOwnConnection((store) => eraseData({ ...deps, store }, job))
       await maybePause(deps, 'data_erased')
     }
     if (job.step === 'data_erased') job = await finish(deps, job)

@@ -37,7 +37,8 @@ describe('the store port', () => {
   it('leaves the raw handles (store.sqlite, store.orm, its lock and write pause) to db/', () => {
     const uses = new Map<string, number>()
     for (const file of sources('src')) {
-      const n = [...readFileSync(file, 'utf8').matchAll(/\b(store|source)\.(sqlite|orm|lock|writes)\b/g)].length
+      const n = [...readFileSync(file, 'utf8').matchAll(/\b(store|source)\.(sqlite|orm|lock|writes)\b/g)]
+        .length
       if (n > 0) uses.set(relative(ROOT, file), n)
     }
     expect(Object.fromEntries(uses)).toEqual({})

@@ -231,6 +231,24 @@ if (onPostgres)
       closeAll(all)
     })
 
+    it("erases 8 accounts at once through an instance with 4 connections: the erasures' own connections never take the whole pool", async () => {
+      const t = createTestApp({ env: ENV })
+      const [, small] = await twoInstances(t) // a pool of 4
+      const users = await Promise.all(Array.from({ length: 8 }, () => t.createUser()))
+      for (const [n, u] of users.entries()) {
+        const app = await t.json('POST', '/api/apps', { token: u.apiKey, body: { appName: `Site ${n}` } })
+        const appId = (app.body as { appId: string }).appId
+        // Stored files: an erasure removes them through the pool, beside its own connection.
+        expect((await t.json('POST', `/api/apps/${appId}/deploy`, { token: u.apiKey })).status).toBe(200)
+      }
+      const answers = await Promise.all(users.map((u) => small.request('DELETE', '/api/account', u.apiKey)))
+      expect(answers.map((r) => r.status)).toEqual(Array(8).fill(204))
+      for (const u of users)
+        expect(Object.entries(await countOwnedRows(t.store, u.user.id)).filter(([, n]) => n > 0)).toEqual([])
+      expect(await t.row("SELECT count(*) AS n FROM stored_files WHERE path LIKE 'apps/%'")).toEqual({ n: 0 })
+      closeAll([small])
+    })
+
     it('makes an erasure wait for a write holding the account, then erases what that write stored', async () => {
       const t = createTestApp({ env: ENV })
       const u = await t.createUser()
