@@ -70,6 +70,17 @@ export async function benchStatus(durationSec: number) {
     BENCH_LOG_FILE: logFile,
   })
   const custodian = add('Custodian (rate limits on, info logs to a file)', app, app.info.apiKey)
+  // BENCH_COMPARE_WITH=<another checkout> adds that checkout's Custodian, in the same rounds: a
+  // change measured against the commit before it (`git worktree add /tmp/prev HEAD~1`).
+  const other = process.env.BENCH_COMPARE_WITH
+  if (other) {
+    const before = await startServerProcess(
+      ['bun', join(other, 'test/bench/lib/bench-server.ts'), 'app'],
+      { RATE_LIMIT_DEFAULT: '100000000/60', LOG_LEVEL: 'info', BENCH_LOG_FILE: `${logFile}.compared` },
+      'app',
+    )
+    add(`Custodian at ${other}`, before, before.info.apiKey as string)
+  }
 
   await runRounds(contenders, durationSec, rounds)
   roundsTable(contenders, floor)
