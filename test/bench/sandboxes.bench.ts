@@ -112,7 +112,10 @@ async function createsOnThreeInstances(durationSec: number, teams: 1 | 32) {
           body: '{"template":"base","memory_mb":512,"metadata":{"job":"bench"}}',
           headers: { authorization: `Bearer ${first.info.runtimeKey}`, 'content-type': 'application/json' },
           uniqueHeader: 'Idempotency-Key',
-          ...(teams > 1 ? { rotateHeader: teamKeysHeader(first.info.teamKeys as string[]) } : {}),
+          // Each instance's clients start on their own teams (0, 11, 22).
+          ...(teams > 1
+            ? { rotateHeader: { ...teamKeysHeader(first.info.teamKeys as string[]), offset: i * 11 } }
+            : {}),
           connections: i === 2 ? 10 : 11,
           threads: 1,
           durationSec,

@@ -15,7 +15,9 @@ async function worker() {
       const headers = {
         ...o.headers,
         ...(o.uniqueHeader ? { [o.uniqueHeader]: crypto.randomUUID() } : {}),
-        ...(rotate ? { [rotate.name]: rotate.values[sent++ % rotate.values.length] as string } : {}),
+        ...(rotate
+          ? { [rotate.name]: rotate.values[((rotate.offset ?? 0) + sent++) % rotate.values.length] as string }
+          : {}),
       }
       const r = await fetch(o.url, { method: o.method ?? 'GET', headers, body: o.body })
       await r.arrayBuffer()

@@ -12,8 +12,13 @@ export interface LoadOptions {
   durationSec?: number
   /** A header sent with a value unique to each request (e.g. Idempotency-Key). */
   uniqueHeader?: string
-  /** A header whose value goes round `values`, one request after another (e.g. 32 teams' keys). */
-  rotateHeader?: { name: string; values: string[] }
+  /**
+   * A header whose value goes round `values`, one request after another (e.g. 32 teams' keys).
+   * Each wrk thread starts its round at its own share of `values`, from `offset` (several load
+   * generators at once give each its own): clients spread over the values as 32 clients of 32
+   * teams would be, not in step on the same ones.
+   */
+  rotateHeader?: { name: string; values: string[]; offset?: number }
 }
 
 export interface LoadResult {
@@ -56,6 +61,7 @@ async function runWrk(o: LoadOptions): Promise<LoadResult> {
     lua += `
 local threads = 0
 function setup(thread) thread:set("tid", threads); threads = threads + 1 end
+function init(args) start = ${rotate?.offset ?? 0} + tid * math.ceil(${rotate?.values.length ?? 0} / ${o.threads ?? 2}) end
 local counter = 0
 ${rotate ? `local rotating = { ${rotate.values.map((v) => JSON.stringify(v)).join(', ')} }` : ''}
 function request()
@@ -63,7 +69,7 @@ function request()
   local h = {}
   for k, v in pairs(wrk.headers) do h[k] = v end
   ${o.uniqueHeader ? `h[${JSON.stringify(o.uniqueHeader)}] = "bench-${crypto.randomUUID().slice(0, 8)}-" .. tid .. "-" .. counter` : ''}
-  ${rotate ? `h[${JSON.stringify(rotate.name)}] = rotating[((counter + tid) % #rotating) + 1]` : ''}
+  ${rotate ? `h[${JSON.stringify(rotate.name)}] = rotating[((counter + start) % #rotating) + 1]` : ''}
   return wrk.format(nil, nil, h, nil)
 end
 `
