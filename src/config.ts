@@ -41,6 +41,8 @@ const EnvSchema = T.Object({
   HOST: T.String({ minLength: 1, default: '127.0.0.1' }),
   DATABASE_PATH: T.String({ minLength: 1, default: './data/custodian.db' }),
   DATABASE_URL: T.Optional(T.String({ pattern: '^postgres(ql)?://' })),
+  /** At least 2: an erasure may hold one connection of its own beside the pool (db/store.ts, onOwnConnection). */
+  DATABASE_POOL_SIZE: T.Integer({ minimum: 2, maximum: 1000, default: 10 }),
   INSTANCES: T.Optional(T.Integer({ minimum: 1, maximum: 1000 })),
   PUBLIC_URL: T.Optional(T.String({ pattern: '^https?://[^\\s/]+(/[^\\s]*)?$' })),
   PUBLIC_IP: T.Optional(T.String({ minLength: 3 })),
@@ -96,6 +98,8 @@ export const ENV_HELP: Record<keyof Env, string> = {
   HOST: 'listen address (0.0.0.0 in the Docker image)',
   DATABASE_PATH: 'the SQLite file (:memory: allowed)',
   DATABASE_URL: 'PostgreSQL instead of SQLite (postgres://user:password@host:5432/db, or ?host=/socket/dir)',
+  DATABASE_POOL_SIZE:
+    'PostgreSQL connections of this instance; instances × this ≈ 2–4 × the database server’s cores',
   INSTANCES: 'how many instances share the store; with DATABASE_URL and no REDIS_URL declare 1',
   PUBLIC_URL: 'base of docUrls and hosted-site URLs (default http://localhost:$PORT)',
   PUBLIC_IP: 'custom domains: ask for an A record to this address instead of a CNAME',
@@ -150,6 +154,8 @@ export interface Config {
   databasePath: string
   /** PostgreSQL instead of the SQLite file (null: SQLite at databasePath). */
   databaseUrl: string | null
+  /** PostgreSQL connections of this instance (DATABASE_POOL_SIZE). */
+  databasePoolSize: number
   /** How many instances share the store, when declared (INSTANCES). */
   instances: number | null
   publicUrl: string
@@ -245,6 +251,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     databasePath: e.DATABASE_PATH,
     databaseUrl: e.DATABASE_URL ?? null,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
     instances: e.INSTANCES ?? null,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     publicIp: e.PUBLIC_IP ?? null,

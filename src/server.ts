@@ -154,6 +154,7 @@ async function openPostgres(config: Config, url: string): Promise<Store> {
   // Loaded on demand: a server on SQLite never builds the PostgreSQL renderings.
   const { createPgStore } = await import('../db/pg/store')
   const store = createPgStore(url, {
+    max: config.databasePoolSize,
     onPseudonymKey: config.pseudonymKey ? undefined : (key) => usePseudonymKey(key),
   })
   try {

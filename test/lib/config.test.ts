@@ -30,6 +30,13 @@ describe('configuration errors name the setting and what is wrong, never a secre
     expect(unparsable).not.toContain('pa ss word')
   })
 
+  it('takes the PostgreSQL pool size per instance, 10 unless told, and refuses one below 2', () => {
+    expect(loadConfig({ DATABASE_PATH: ':memory:' }).databasePoolSize).toBe(10)
+    expect(loadConfig({ DATABASE_PATH: ':memory:', DATABASE_POOL_SIZE: '4' }).databasePoolSize).toBe(4)
+    expect(refused({ DATABASE_POOL_SIZE: '1' })).toContain('DATABASE_POOL_SIZE')
+    expect(refused({ DATABASE_POOL_SIZE: 'many' })).toContain('DATABASE_POOL_SIZE')
+  })
+
   it('refuses a misspelt RATE_LIMIT_* variable with the list of policies', () => {
     const message = refused({ RATE_LIMIT_KEY_CREATE: '100/3600' })
     expect(message).toContain('RATE_LIMIT_KEY_CREATE')

@@ -68,11 +68,12 @@ async function benchApp(
  * BENCH_DATABASE_URL, a store on another benchmark server's database (one more instance).
  */
 async function benchPostgres() {
+  const poolSize = Number(process.env.DATABASE_POOL_SIZE ?? 10)
   const { startPostgres } = await import('../../support/postgres')
   const { createPgStore } = await import('../../../db/pg/store')
   const shared = process.env.BENCH_DATABASE_URL
   if (shared) {
-    const store = createPgStore(shared, { max: 10 })
+    const store = createPgStore(shared, { max: poolSize })
     await store.ready
     return { url: shared, store }
   }
@@ -83,7 +84,7 @@ async function benchPostgres() {
   })
   await cluster.sql`CREATE DATABASE bench`
   const url = `postgres://custodian@localhost/bench?host=${cluster.socketPath.replace(/\/\.s\.PGSQL\.\d+$/, '')}`
-  const store = createPgStore(url, { max: 10 })
+  const store = createPgStore(url, { max: poolSize })
   await store.ready
   return { url, store }
 }
