@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'bun:test'
 import type { PgStore } from '../../db/pg/store'
 import { createTestApp } from '../support/harness'
-import { closeAll, twoInstances } from '../support/pg-instances'
+import { closeAll, type Instance, twoInstances } from '../support/pg-instances'
 import { onPostgres } from '../support/test-database'
 
-// Credentials and account status are cached on PostgreSQL too, under change epochs every
+// Credentials, account status and hosted pages are cached on PostgreSQL too, under change epochs every
 // instance reads after a request arrives (db/pg/change-epochs.ts): a change acknowledged by one
 // instance is seen by every other on the next request. Registered in the PostgreSQL pass.
 
@@ -78,6 +78,56 @@ if (onPostgres)
         )
       }
       expect(counts).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+      closeAll([a, b])
+    })
+
+    /** A deployed app of a new user, through `via`: its slug and id. */
+    async function deployed(t: ReturnType<typeof createTestApp>, via: Instance, name: string) {
+      const u = await t.createUser()
+      const created = await via.request('POST', '/api/apps', u.apiKey, { appName: name })
+      const app = (await created.json()) as { appId: string; slug: string }
+      expect((await via.request('POST', `/api/apps/${app.appId}/deploy`, u.apiKey)).status).toBe(200)
+      return { u, ...app }
+    }
+    const page = async (via: Instance, slug: string) => {
+      const r = await via.request('GET', `/sites/${slug}/`, '')
+      await r.arrayBuffer()
+      return r.status
+    }
+
+    it('caches hosted pages: a change made behind the triggers goes unseen until the hosting epoch moves', async () => {
+      // Without the self-check, which would compare the hit with the rows and refuse it (500).
+      const t = createTestApp({ env: { ...ENV, CHECK_CACHES: 'false' } })
+      const [a, b] = await twoInstances(t)
+      const site = await deployed(t, a, 'Cached Site')
+      expect(await page(b, site.slug)).toBe(200)
+      const sql = (t.store as PgStore).orm as unknown as { $client: Bun.SQL }
+      await sql.$client.begin(async (tx) => {
+        await tx`SET LOCAL session_replication_role = replica`
+        await tx`UPDATE apps SET deployed = false WHERE id = ${site.appId}`
+      })
+      expect(await page(b, site.slug)).toBe(200)
+      await t.exec('UPDATE sites SET search_indexing = search_indexing WHERE app_id = ?', site.appId)
+      expect(await page(b, site.slug)).toBe(404)
+      closeAll([b])
+    })
+
+    it("stops serving on B the pages of an app deleted or an account erased through A, on B's next request", async () => {
+      const t = createTestApp({ env: ENV })
+      const [a, b] = await twoInstances(t)
+      const served: number[] = []
+      for (let round = 0; round < 10; round++) {
+        const site = await deployed(t, a, `Gone ${round}`)
+        expect(await page(b, site.slug)).toBe(200)
+        expect(await page(b, site.slug)).toBe(200) // a hit
+        const gone =
+          round % 2 === 0
+            ? await a.request('DELETE', `/api/apps/${site.appId}`, site.u.apiKey)
+            : await a.request('DELETE', '/api/account', site.u.apiKey)
+        expect(gone.status).toBe(204)
+        served.push(await page(b, site.slug))
+      }
+      expect(served).toEqual(Array(10).fill(404))
       closeAll([a, b])
     })
   })

@@ -54,10 +54,10 @@ export function customDomainStep(deps: AppDeps, hosting: Hosting): GateStep {
     if (isServerPath(path)) return
     const host = hostOf(request)
     if (host === publicHost) return
-    return andThen(hosting.isActive(host), (active) => {
+    return andThen(hosting.isActive(host, request), (active) => {
       if (!active) return undefined
       if (request.method !== 'GET' && request.method !== 'HEAD') return notFoundPage()
-      return andThen(hosting.siteByDomain(host), (site) =>
+      return andThen(hosting.siteByDomain(host, request), (site) =>
         adoptSetHeadersOf(set, site ? hosting.serve(site, path, request) : notFoundPage()),
       )
     })
@@ -70,7 +70,7 @@ export const hostingRoutes = (deps: AppDeps, hosting: Hosting) =>
     .get(
       '/sites/:slug',
       ({ params, request, set }) =>
-        andThen(hosting.siteBySlug(params.slug), (site) => {
+        andThen(hosting.siteBySlug(params.slug, request), (site) => {
           if (!site) return adoptSetHeaders(set, notFoundPage())
           // Elysia matches /sites/x/ here too. Without the slash, relative page links would
           // resolve outside the site: send the browser to the canonical address.
@@ -86,7 +86,7 @@ export const hostingRoutes = (deps: AppDeps, hosting: Hosting) =>
     .get(
       '/sites/:slug/*',
       ({ params, request, set }) =>
-        andThen(hosting.siteBySlug(params.slug), (site) =>
+        andThen(hosting.siteBySlug(params.slug, request), (site) =>
           adoptSetHeadersOf(set, site ? hosting.serve(site, params['*'], request) : notFoundPage()),
         ),
       { detail: { hide: true } },

@@ -1,5 +1,6 @@
 import { EpochTopic } from '../../../db/change-epochs'
 import { readTransaction, type Store, statementsFor, type Tx } from '../../../db/store'
+import { andThen } from '../../lib/maybe-async'
 import type { FileStorage } from '../../lib/storage'
 import { PAGE_FILES } from '../../render/site'
 import { type VersionManifest, versionDir } from '../../services/deploy'
@@ -61,6 +62,12 @@ const MAX_CACHED_LOOKUPS = 10_000
  * erasure — in any process — moves it, and the next request drops everything and reads again
  * (so an erased app's pages leave memory at once too). A published version's files never change
  * (a deploy writes a new version), so bytes read once stay right while the epoch holds.
+ *
+ * Which epoch a request sees is the store's `fresh()`: on SQLite the shared counters at once; on
+ * PostgreSQL a read of them that started after the request arrived, once per request (a change
+ * any instance acknowledged before is seen). What a request reads after taking its epoch is
+ * cached under that epoch: it is at least as new as the epoch says, so the next request whose
+ * epoch moved drops it.
  */
 const COLUMNS =
   'SELECT s.app_id, s.published_version, s.search_indexing FROM sites s JOIN apps a ON a.id = s.app_id'
@@ -80,29 +87,45 @@ export class Hosting {
   private readonly pages = new Map<string, PreparedPage>()
   private cachedBytes = 0
   private cacheEpoch: number | null = null
+  /** Per request, its hosting epoch on PostgreSQL (a lookup and a page ask once). */
+  private readonly requestEpochs = new WeakMap<Request, Promise<number | null>>()
 
   constructor(
     private readonly store: Store,
     private readonly storage: FileStorage,
   ) {}
 
-  /** Synchronous when cached (the common case); a read of the store otherwise. */
-  siteBySlug(slug: string): HostedSite | null | Promise<HostedSite | null> {
-    return this.cached(`slug:${slug}`, async (tx) => this.hosted(await lookups(tx).bySlug.get(slug)))
+  /** Synchronous when cached on SQLite (the common case); a read of the store otherwise. */
+  siteBySlug(slug: string, request: Request): HostedSite | null | Promise<HostedSite | null> {
+    return this.cached(request, `slug:${slug}`, async (tx) => this.hosted(await lookups(tx).bySlug.get(slug)))
   }
 
-  siteByDomain(host: string): HostedSite | null | Promise<HostedSite | null> {
-    return this.cached(`domain:${host}`, async (tx) => this.hosted(await lookups(tx).byDomain.get(host)))
+  siteByDomain(host: string, request: Request): HostedSite | null | Promise<HostedSite | null> {
+    return this.cached(request, `domain:${host}`, async (tx) =>
+      this.hosted(await lookups(tx).byDomain.get(host)),
+    )
   }
 
   /** Whether an app has this custom domain verified (active): pending claims are never served. */
-  isActive(host: string): boolean | Promise<boolean> {
-    return this.cached(`active:${host}`, async (tx) => (await lookups(tx).domainActive.get(host)) !== null)
+  isActive(host: string, request: Request): boolean | Promise<boolean> {
+    return this.cached(
+      request,
+      `active:${host}`,
+      async (tx) => (await lookups(tx).domainActive.get(host)) !== null,
+    )
   }
 
-  /** True while the caches may be used; drops them when the hosting epoch moved. */
-  private cacheUsable(): boolean {
-    const epoch = this.store.epochs.current(EpochTopic.hosting)
+  /** The request's hosting epoch (null: nothing may be cached). */
+  private epochOf(request: Request): number | null | Promise<number | null> {
+    const known = this.requestEpochs.get(request)
+    if (known) return known
+    const epoch = this.store.epochs.fresh(EpochTopic.hosting)
+    if (epoch instanceof Promise) this.requestEpochs.set(request, epoch)
+    return epoch
+  }
+
+  /** Takes `epoch` as the caches' (dropping them when it moved); answers whether they may be used. */
+  private adopt(epoch: number | null): boolean {
     if (epoch !== this.cacheEpoch) {
       this.lookups.clear()
       this.pages.clear()
@@ -112,11 +135,30 @@ export class Hosting {
     return epoch !== null
   }
 
+  /**
+   * Whether what was read since the caches' epoch was `readAt` may be kept under it: the caches
+   * still hold that epoch, and where the store knows its epoch now (SQLite), it has not moved.
+   */
+  private stillAt(readAt: number | null): boolean {
+    if (readAt === null || this.cacheEpoch !== readAt) return false
+    const now = this.store.epochs.current(EpochTopic.hosting)
+    return now === null || (this.adopt(now) && this.cacheEpoch === readAt)
+  }
+
   private cached<T extends HostedSite | boolean | null>(
+    request: Request,
     key: string,
     read: (tx: Tx) => Promise<T>,
   ): T | Promise<T> {
-    if (!this.cacheUsable()) return readTransaction(this.store, read)
+    return andThen(this.epochOf(request), (epoch) => this.cachedAt(epoch, key, read))
+  }
+
+  private cachedAt<T extends HostedSite | boolean | null>(
+    epoch: number | null,
+    key: string,
+    read: (tx: Tx) => Promise<T>,
+  ): T | Promise<T> {
+    if (!this.adopt(epoch)) return readTransaction(this.store, read)
     if (this.lookups.has(key)) {
       const hit = this.lookups.get(key) as T
       // Self-check (CHECK_CACHES, tests): a hit must equal what the rows say now.
@@ -131,7 +173,7 @@ export class Hosting {
     const readAt = this.cacheEpoch
     return readTransaction(this.store, read).then((value) => {
       // Kept only if the epoch did not move while reading (the row may have changed since).
-      if (this.cacheUsable() && this.cacheEpoch === readAt) {
+      if (this.stillAt(readAt)) {
         if (this.lookups.size >= MAX_CACHED_LOOKUPS) this.lookups.clear()
         this.lookups.set(key, value)
       }
@@ -144,7 +186,6 @@ export class Hosting {
    * version. Null when the version has no such file.
    */
   private async preparePage(site: HostedSite, fileName: string, key: string): Promise<PreparedPage | null> {
-    const usable = this.cacheUsable()
     const readAt = this.cacheEpoch
     const manifest = await this.manifest(site)
     const entry = manifest?.files[fileName]
@@ -166,7 +207,7 @@ export class Hosting {
     const bytes = file.size <= MAX_CACHED_FILE_BYTES ? new Uint8Array(await file.arrayBuffer()) : null
     const page: PreparedPage = { path, etag: entry.etag, headers, bytes }
     // Kept only if the epoch did not move while reading: a deploy in between may have removed it.
-    if (usable && this.cacheUsable() && this.cacheEpoch === readAt) {
+    if (this.stillAt(readAt)) {
       const size = bytes?.byteLength ?? 0
       if (this.cachedBytes + size > MAX_CACHED_BYTES || this.pages.size >= MAX_CACHED_LOOKUPS) {
         this.pages.clear()
@@ -176,6 +217,15 @@ export class Hosting {
       this.cachedBytes += size
     }
     return page
+  }
+
+  /**
+   * Whether the page cache may answer: on SQLite, at the epoch now; elsewhere, at the epoch the
+   * request's lookup just took (or a newer one another request took since).
+   */
+  private pagesUsable(): boolean {
+    const now = this.store.epochs.current(EpochTopic.hosting)
+    return now === null ? this.cacheEpoch !== null : this.adopt(now)
   }
 
   private hosted(row: HostedRow | null): HostedSite | null {
@@ -204,8 +254,9 @@ export class Hosting {
   }
 
   /**
-   * Answers a path of a hosted site (`path` relative to the site root, without leading slash).
-   * Synchronous when the page is in memory — the common case.
+   * Answers a path of a hosted site (`path` relative to the site root, without leading slash),
+   * after this request looked the site up (which took its epoch). Synchronous when the page is in
+   * memory — the common case.
    */
   serve(site: HostedSite, path: string, request: Request): Response | Promise<Response> {
     const clean = path.replace(/^\/+/, '').replace(/\/+$/, '')
@@ -214,7 +265,7 @@ export class Hosting {
     const fileName = ROUTES.get(clean)
     if (!fileName) return notFoundPage()
     const key = `${site.appId}/${site.version}/${fileName}/${site.searchIndexing ? 1 : 0}`
-    const page = this.cacheUsable() ? this.pages.get(key) : undefined
+    const page = this.pagesUsable() ? this.pages.get(key) : undefined
     if (page) return respond(page, request, this.storage)
     return this.preparePage(site, fileName, key).then((p) =>
       p ? respond(p, request, this.storage) : notFoundPage(),

@@ -3,9 +3,9 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { exec } from '../../../db/query'
+import { exec, one } from '../../../db/query'
 import { startBackgroundCheckpoints } from '../../../db/sqlite/checkpointer'
-import { writeTransaction } from '../../../db/store'
+import { readTransaction, writeTransaction } from '../../../db/store'
 import { buildDeps, createApp } from '../../../src/app'
 import { loadConfig } from '../../../src/config'
 import { createUserWithTeam } from '../../../src/services/accounts'
@@ -272,16 +272,26 @@ if (mode === 'body-read') {
   const noop = performance.now()
   await call('POST', `/api/apps/${appId}/deploy`)
   const noopMs = performance.now() - noop
-  const site = sqliteOf(deps.store)
-    .sqlite.query('SELECT published_version AS v FROM sites WHERE app_id = ?')
-    .get(appId) as { v: string }
+  const { sites } = await import('../../../db/tables')
+  const { eq } = await import('drizzle-orm')
+  const site = (await readTransaction(deps.store, (tx) =>
+    one(tx.select({ v: sites.publishedVersion }).from(sites).where(eq(sites.appId, appId))),
+  )) as { v: string }
+  // The bare server's copy of the page: on PostgreSQL the file is a row, so it is written out.
+  const { versionDir } = await import('../../../src/services/deploy')
+  const stored = `${versionDir(deps.storage, appId, site.v)}/privacy.html`
+  let privacyFile = join(config.storageDir, 'apps', appId, 'versions', site.v, 'privacy.html')
+  if (deps.store.sharedFiles) {
+    privacyFile = join(config.storageDir, 'bare-privacy.html')
+    await Bun.write(privacyFile, (await deps.storage.read(stored)) as Uint8Array)
+  }
   app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
   timings.sort((a, b) => a - b)
   console.log(
     `READY ${JSON.stringify({
       url: `http://127.0.0.1:${app.server?.port}`,
       privacyPath: `/sites/${slug}/privacy`,
-      privacyFile: join(config.storageDir, 'apps', appId, 'versions', site.v, 'privacy.html'),
+      privacyFile,
       deployMs: { first: timings[0], median: timings[10], max: timings.at(-1), noop: noopMs },
     })}`,
   )
