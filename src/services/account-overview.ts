@@ -8,6 +8,7 @@ import { apps, sites, subscriptions } from '../../db/tables'
 import { andThen } from '../lib/maybe-async'
 import type { UserRow } from './accounts'
 import { getUser } from './accounts'
+import { appCountOfUser } from './apps'
 
 export type { SubscriptionRow }
 
@@ -53,13 +54,6 @@ export interface AccountOverview {
   subscription: SubscriptionRow | null
 }
 
-const appCountOf = preparedFor((orm) =>
-  orm
-    .select({ n: count() })
-    .from(apps)
-    .where(eq(apps.userId, sql.placeholder('user')))
-    .prepare(),
-)
 const deployedAppsOf = preparedFor((orm) =>
   orm
     .select({ appId: apps.id, appName: apps.appName, iconUrl: sites.iconUrl })
@@ -88,7 +82,7 @@ export function accountOverview(store: Store, userId: string): Promise<AccountOv
     if (!user) throw new Error(`user ${userId} vanished during the request`)
     return {
       user,
-      appCount: (await one(appCountOf(tx), { user: userId }))?.n ?? 0,
+      appCount: (await one(appCountOfUser(tx), { user: userId }))?.n ?? 0,
       subscription: await subscriptionOfUser(tx, userId),
     }
   })

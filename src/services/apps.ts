@@ -41,7 +41,7 @@ const liveAppOfUser = preparedFor((orm) =>
 
 // An app's create and delete (each a handful of statements, ~1 ms of Drizzle building a request
 // on PostgreSQL when built each time).
-const appCountOfUser = preparedFor((orm) =>
+export const appCountOfUser = preparedFor((orm) =>
   orm
     .select({ n: count() })
     .from(apps)

@@ -118,7 +118,7 @@ export class Hosting {
   /** The request's hosting epoch (null: nothing may be cached). */
   private epochOf(request: Request): number | null | Promise<number | null> {
     const known = this.requestEpochs.get(request)
-    if (known) return known
+    if (known !== undefined) return known
     const epoch = this.store.epochs.fresh(EpochTopic.hosting)
     if (epoch instanceof Promise) this.requestEpochs.set(request, epoch)
     return epoch
