@@ -154,7 +154,13 @@ export async function createApp(deps: AppsDeps, userId: string, appName: string)
       return await writeTransaction(deps.store, async (tx) => {
         // The app count is the account's: one create at a time per account (db/row-locks.ts).
         await lockLiveAccount(tx, userId, 'update')
-        const n = (await one(appCountOfUser(tx), { user: userId }))?.n ?? 0
+        // The count and the slug's choice go out together (on PostgreSQL the count beside the
+        // name's lock): a refused create has only taken a lock its rollback gives back.
+        const [counted, slug] = await Promise.all([
+          one(appCountOfUser(tx), { user: userId }),
+          freeSlug(tx, appName),
+        ])
+        const n = counted?.n ?? 0
         if (n >= MAX_APPS)
           throw new AppError('APP_LIMIT_REACHED', `An account may have at most ${MAX_APPS} apps.`)
         const now = deps.clock.now()
@@ -162,7 +168,7 @@ export async function createApp(deps: AppsDeps, userId: string, appName: string)
           id: deps.pushId(),
           user: userId,
           name: appName,
-          slug: await freeSlug(tx, appName),
+          slug,
           now,
         })) as AppRow
         await exec(insertSite(tx), { app: app.id, now })
