@@ -67,7 +67,12 @@ register('PostgreSQL unavailable under a running server', () => {
       await waitForPort(port, 'custodian serve on PostgreSQL')
       const acknowledged = await call('POST', '/api/apps', apiKey, { appName: 'Before the outage' })
       expect(acknowledged.status).toBe(201)
-      const appId = ((await acknowledged.json()) as { appId: string }).appId
+      const { appId, slug } = (await acknowledged.json()) as { appId: string; slug: string }
+      // A hosted page, read once so that it is cached: during the outage its epoch cannot be
+      // read, so it is not answered from memory either.
+      expect((await call('POST', `/api/apps/${appId}/deploy`, apiKey)).status).toBe(200)
+      const page = () => fetch(`${base}/sites/${slug}/`)
+      expect((await page()).status).toBe(200)
 
       cluster.pause()
       try {
@@ -76,6 +81,9 @@ register('PostgreSQL unavailable under a running server', () => {
           answers.push(await call('POST', '/api/apps', apiKey, { appName: `During ${i}` }))
           answers.push(await call('GET', '/v1/account/me', runtimeKey))
         }
+        const pageDuring = await page()
+        expect(pageDuring.status).toBe(503)
+        expect(pageDuring.headers.get('retry-after')).toMatch(/^\d+$/)
         expect(answers.map((r) => r.status).filter((s) => s !== 503)).toEqual([])
         const api = answers[0] as Response
         expect(api.headers.get('retry-after')).toMatch(/^\d+$/)
@@ -100,6 +108,7 @@ register('PostgreSQL unavailable under a running server', () => {
       }
       expect(after.status).toBe(200)
       expect(((await after.json()) as { appName: string }).appName).toBe('Before the outage')
+      expect((await page()).status).toBe(200)
       while (lines('database available again').length === 0 && Date.now() < deadline) await Bun.sleep(100)
       expect((await fetch(`${base}/readyz`)).status).toBe(200)
       // Only the acknowledged app exists: none of the refused creates left a row.
