@@ -235,11 +235,3 @@ export function rawDbOf(tx: Tx): RawDb {
   if (tx.$client instanceof Database) return sqliteRaw(tx.$client)
   return postgresRaw((tx as unknown as { session: { client: PgClient } }).session.client)
 }
-
-/**
- * Rows changed by a Drizzle `.run()` on bun:sqlite. Drizzle returns bun:sqlite's `Changes` at run
- * time but types the result as void.
- */
-export function changesOf(result: unknown): number {
-  return (result as { changes?: number } | undefined)?.changes ?? 0
-}

@@ -3,7 +3,7 @@ import { exec, one } from '../../db/query'
 import { rowsOf } from '../../db/row-reader'
 import type { QuotaTierRow, QuotaUsageRow, TeamRow, UserRow } from '../../db/rows'
 import * as schema from '../../db/schema'
-import { changesOf, preparedFor, type Store, type Tx, writeTransaction } from '../../db/store'
+import { preparedFor, type Store, type Tx, writeTransaction } from '../../db/store'
 import { teams, users } from '../../db/tables'
 import { AppError } from '../errors'
 import { type Clock, DAY } from '../lib/clock'
@@ -156,5 +156,5 @@ export async function updateProfile(
       name: patch.name ?? null,
     }),
   )
-  if (changesOf(result) === 0) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
+  if (result.changes === 0) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
 }

@@ -4,7 +4,7 @@ import { exec, many, one } from '../../db/query'
 import { lockAccount } from '../../db/row-locks'
 import type { DeletionRow } from '../../db/rows'
 import type { DeletionMode, DeletionStep } from '../../db/schema'
-import { changesOf, rawDbOf, readTransaction, type Store, writeTransaction } from '../../db/store'
+import { rawDbOf, readTransaction, type Store, writeTransaction } from '../../db/store'
 import { accountDeletions, apps, sites, users } from '../../db/tables'
 import { BillingError, type BillingPort, isTerminal } from '../billing/port'
 import { AppError } from '../errors'
@@ -181,7 +181,7 @@ async function claimLease(deps: DeletionDeps, id: string): Promise<boolean> {
         ),
     ),
   )
-  return changesOf(result) === 1
+  return result.changes === 1
 }
 
 /**

@@ -3,7 +3,6 @@ import { exec, one } from '../../db/query'
 import type { SqlWords } from '../../db/raw'
 import { lockAccount } from '../../db/row-locks'
 import {
-  changesOf,
   preparedFor,
   type Store,
   statementFor,
@@ -110,7 +109,7 @@ export async function claimIdempotencyKeyWithin(
   // The account stays live until this transaction ends (an erasure waits for it): db/row-locks.ts.
   await lockAccount(tx, request.principal)
   // The common case: the insert claims it.
-  if (changesOf(await insertClaim(tx).run({ ...request, now, expiresAt: now + IDEMPOTENCY_TTL_MS })) === 1)
+  if ((await insertClaim(tx).run({ ...request, now, expiresAt: now + IDEMPOTENCY_TTL_MS })).changes === 1)
     return { kind: 'claimed' }
   const existing = await one(findClaim(tx), { principal: request.principal, key: request.key })
   // Nothing inserted and nothing there: the account is being erased (the insert's condition).
@@ -214,7 +213,8 @@ export async function releaseIdempotencyKey(store: Store, principal: string, key
 
 /** The reaper: deletes keys past their 24-hour retention. Returns how many. */
 export function reapIdempotencyKeys(store: Store, now: number): Promise<number> {
-  return writeTransaction(store, async (tx) =>
-    changesOf(await exec(tx.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)))),
+  return writeTransaction(
+    store,
+    async (tx) => (await exec(tx.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)))).changes,
   )
 }
