@@ -25,6 +25,10 @@ async function benchErasureWith(secureDelete: string) {
     { url: `${server.url}/api/status`, headers: { authorization: `Bearer ${key}` } },
   ])
   const neighbours = server.info.neighbourKeys as string[]
+  // A fresh server's first seconds (JIT, pool connections, plan caches) are not the baseline.
+  const warmUp = [startReaders(targets, 16), startWriters(server.url, neighbours, 8)]
+  await Bun.sleep(2000)
+  await Promise.all(warmUp.map((load) => load.stop()))
   const baseline = startReaders(targets, 16)
   const baselineWrites = startWriters(server.url, neighbours, 8)
   await Bun.sleep(3000)
