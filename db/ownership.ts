@@ -113,6 +113,11 @@ export const SYSTEM_TABLES: Readonly<Record<string, string>> = {
   stripe_events: 'webhook event ids for dedupe; no personal data',
   change_epochs:
     'counters raised by triggers when credentials, account status or hosting change; no personal data',
+  webhook_endpoints: "the operator's webhook configuration; secrets sealed",
+  webhook_events:
+    "the outbox: ids and what changed, never an email or a name; an erased account's events go once delivered",
+  webhook_deliveries: 'attempts of events to endpoints: ids, status codes, times; no personal data',
+  erasure_processors: 'which processors acknowledged an erasure: deletion and endpoint ids only',
   __drizzle_migrations: "the migrator's bookkeeping",
 }
 

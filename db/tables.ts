@@ -30,6 +30,10 @@ export let subscriptions = sqlite.subscriptions
 export let teamSandboxTotals = sqlite.teamSandboxTotals
 export let teams = sqlite.teams
 export let users = sqlite.users
+export let webhookEndpoints = sqlite.webhookEndpoints
+export let webhookEvents = sqlite.webhookEvents
+export let webhookDeliveries = sqlite.webhookDeliveries
+export let erasureProcessors = sqlite.erasureProcessors
 
 type Tables = { [K in (typeof NAMES)[number]]: (typeof sqlite)[K] }
 const NAMES = [
@@ -52,6 +56,10 @@ const NAMES = [
   'teamSandboxTotals',
   'teams',
   'users',
+  'webhookEndpoints',
+  'webhookEvents',
+  'webhookDeliveries',
+  'erasureProcessors',
 ] as const
 
 let current: Dialect = 'sqlite'
@@ -84,5 +92,9 @@ export function useTables(dialect: Dialect, tables: Record<string, unknown> = sq
   teamSandboxTotals = t.teamSandboxTotals
   teams = t.teams
   users = t.users
+  webhookEndpoints = t.webhookEndpoints
+  webhookEvents = t.webhookEvents
+  webhookDeliveries = t.webhookDeliveries
+  erasureProcessors = t.erasureProcessors
   current = dialect
 }

@@ -55,6 +55,7 @@ import { v1AccountRoutes } from './routes/v1/account'
 import { v1AdminRoutes } from './routes/v1/admin'
 import { v1KeyRoutes } from './routes/v1/keys'
 import { SANDBOX_CREATE_CLAIMS_WITHIN, v1SandboxRoutes } from './routes/v1/sandboxes'
+import { v1WebhookRoutes } from './routes/v1/webhooks'
 import { type Credential, createCredentialVerifier } from './services/credentials'
 import type { DeletionFaults } from './services/deletion'
 import type { SiteRenderer } from './services/deploy'
@@ -67,6 +68,8 @@ const RAW_BODY_ROUTES: BodyRule[] = [
   // past twice that are cut off here, unread.
   { pattern: /^\/api\/apps\/[^/]+\/site\/icon$/, raw: true, maxBytes: 4 * 1024 * 1024 },
   { pattern: /^\/api\/apps\/[^/]+\/well-known\/[^/]+$/, raw: true },
+  // A processor's acknowledgement: whatever its client sends as a body is ignored (up to 1 KB).
+  { pattern: /^\/v1\/erasure-acknowledgements\/[^/]+$/, raw: true, maxBytes: 1024 },
 ]
 
 export interface DepsOptions {
@@ -282,6 +285,7 @@ export function createApp(deps: AppDeps, options: Omit<PipelineOptions, 'routeIn
     .use(v1AccountRoutes(deps))
     .use(v1KeyRoutes(deps))
     .use(v1AdminRoutes(deps))
+    .use(v1WebhookRoutes(deps))
     .use(v1SandboxRoutes(deps))
   routeIndex.load(app.routes)
   root.app = app

@@ -293,7 +293,7 @@ async function run(command: string, config: Config, values: Values, out: Out): P
       return migrateStoreCommand(config, values, out)
     default:
       return withStore(config, async (store) => {
-        const report = await purgeOnce(buildDeps({ config, store }))
+        const report = await purgeOnce(buildDeps({ config, store }), { deliverWebhooks: true })
         out(JSON.stringify(report))
         return 0
       })

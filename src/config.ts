@@ -87,6 +87,12 @@ const EnvSchema = T.Object({
   /** Serve HTTPS on this port with the issued certificates, chosen by SNI. */
   TLS_PORT: T.Optional(T.Integer({ minimum: 1, maximum: 65535 })),
   WORKER_INTERVAL_SECONDS: T.Integer({ minimum: 1, maximum: 86400, default: 30 }),
+  /** Comma-separated delays in seconds between a webhook delivery's attempts (default: 3 days of backoff). */
+  WEBHOOK_RETRY_SECONDS: T.Optional(T.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+)*\\s*$' })),
+  WEBHOOK_TIMEOUT_SECONDS: T.Integer({ minimum: 1, maximum: 60, default: 10 }),
+  WEBHOOKS_ALLOW_HTTP: T.Boolean({ default: false }),
+  WEBHOOKS_ALLOW_PRIVATE_NETWORKS: T.Boolean({ default: false }),
+  ERASURE_ACK_DEADLINE_DAYS: T.Number({ minimum: 0, maximum: 3650, default: 30 }),
   /** Test instrument: every cache hit (credentials, account status) is checked against the database. */
   CHECK_CACHES: T.Boolean({ default: false }),
 })
@@ -136,8 +142,20 @@ export const ENV_HELP: Record<keyof Env, string> = {
   ACME_CA_CERT: 'PEM of an extra CA to trust for the ACME directory',
   TLS_PORT: 'serve HTTPS for custom domains on this port',
   WORKER_INTERVAL_SECONDS: 'how often the in-process workers run',
+  WEBHOOK_RETRY_SECONDS:
+    'delays between webhook attempts, e.g. 5,300,1800 (default: 5 s, 5 min, 30 min, 2 h, 5 h, then 10 h until 3 days have passed)',
+  WEBHOOK_TIMEOUT_SECONDS: 'how long a webhook receiver has to answer',
+  WEBHOOKS_ALLOW_HTTP: 'accept http:// webhook endpoints (https only by default)',
+  WEBHOOKS_ALLOW_PRIVATE_NETWORKS:
+    'accept webhook endpoints on loopback, private and link-local addresses (tests, private networks)',
+  ERASURE_ACK_DEADLINE_DAYS: 'days a processor has to acknowledge an erasure before it is reported overdue',
   CHECK_CACHES: 'testing: check every cache hit against the database and fail on a difference (slower)',
 }
+
+/** Standard Webhooks' suggested schedule, stretched to 3 days: 5 s, 5 min, 30 min, 2 h, 5 h, then 10 h. */
+const DEFAULT_WEBHOOK_RETRY_SECONDS = [
+  5, 300, 1800, 7200, 18_000, 36_000, 36_000, 36_000, 36_000, 36_000, 36_000, 36_000,
+]
 
 /** Each variable with its default, for `custodian help config`. */
 export function configHelp(): string {
@@ -188,6 +206,15 @@ export interface Config {
   tlsPort: number | null
   workerIntervalMs: number
   checkCaches: boolean
+  webhooks: {
+    /** Delays between attempts; a delivery fails after the last one. */
+    retrySeconds: number[]
+    timeoutMs: number
+    allowHttp: boolean
+    allowPrivate: boolean
+    /** How long a processor has to acknowledge an erasure. */
+    ackDeadlineMs: number
+  }
 }
 
 export class ConfigError extends Error {
@@ -295,6 +322,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tlsPort: e.TLS_PORT ?? null,
     workerIntervalMs: e.WORKER_INTERVAL_SECONDS * 1000,
     checkCaches: e.CHECK_CACHES,
+    webhooks: {
+      retrySeconds: e.WEBHOOK_RETRY_SECONDS
+        ? e.WEBHOOK_RETRY_SECONDS.split(',').map((s) => Number(s.trim()))
+        : DEFAULT_WEBHOOK_RETRY_SECONDS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_SECONDS * 1000,
+      allowHttp: e.WEBHOOKS_ALLOW_HTTP,
+      allowPrivate: e.WEBHOOKS_ALLOW_PRIVATE_NETWORKS,
+      ackDeadlineMs: e.ERASURE_ACK_DEADLINE_DAYS * 86_400_000,
+    },
   }
 }
 

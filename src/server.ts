@@ -22,6 +22,7 @@ import { copyErasuresFromStore, ERASURES_CHANNEL } from './services/erasure-ledg
 import { causeOf, StartupError } from './startup-error'
 import { purgeOnce } from './workers/purge'
 import { startScheduler } from './workers/scheduler'
+import { startWebhookWorker } from './workers/webhooks'
 
 /** Never Bun's development error page (source, stack) nor its bare text 500: see error-envelope.ts. */
 const NO_ERROR_PAGES = { development: false, error: lastResortResponse } as const
@@ -239,6 +240,7 @@ export async function serve(
     deps.store.instanceLocks?.tryJob,
   )
   const ledgerSync = await startLedgerSync(deps)
+  const webhooks = startWebhookWorker(deps)
 
   let stopping = false
   const shutdown = async (signal: string) => {
@@ -256,6 +258,7 @@ export async function serve(
     }
     tls?.stop()
     await workers.stop()
+    await webhooks.stop()
     await ledgerSync.stop()
     await deps.rateLimitStore.close?.()
     deps.outages.stop()

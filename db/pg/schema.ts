@@ -167,5 +167,9 @@ export const idempotencyKeys = render(sqlite.idempotencyKeys)
 export const accountDeletions = render(sqlite.accountDeletions)
 export const auditEvents = render(sqlite.auditEvents)
 export const changeEpochs = render(sqlite.changeEpochs)
+export const webhookEndpoints = render(sqlite.webhookEndpoints)
+export const webhookEvents = render(sqlite.webhookEvents)
+export const webhookDeliveries = render(sqlite.webhookDeliveries)
+export const erasureProcessors = render(sqlite.erasureProcessors)
 
 export { PG_ONLY_TABLES, storedFiles } from './files'

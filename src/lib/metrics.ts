@@ -52,8 +52,27 @@ export class Metrics implements OutageMetrics {
     help: 'Requests counted in this instance’s memory because Redis did not answer in REDIS_TIMEOUT_MS',
     registers: [this.registry],
   })
+  private readonly webhookDeliveries = new Counter({
+    name: 'custodian_webhook_deliveries_total',
+    help: 'Webhook delivery attempts, by outcome (succeeded, retrying, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+  private readonly overdueProcessors = new Gauge({
+    name: 'custodian_erasure_acknowledgements_overdue',
+    help: 'Processors that have not acknowledged an erasure within ERASURE_ACK_DEADLINE_DAYS',
+    registers: [this.registry],
+  })
   /** Directories whose free space /metrics reports (the database's and STORAGE_DIR). */
   private readonly watchedDirectories = new Map<string, string>()
+
+  webhookDelivery(outcome: 'succeeded' | 'retrying' | 'failed') {
+    this.webhookDeliveries.inc({ outcome })
+  }
+
+  erasureAcknowledgementsOverdue(count: number) {
+    this.overdueProcessors.set(count)
+  }
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const directories = this.watchedDirectories

@@ -91,3 +91,13 @@ export function legacyHashUserId(userId: string): string {
 export function pseudonymOfPartition(partition: string): string {
   return keyedHash(recentPartitions, `custodian:rate-limit:${partition}`, partition, 'base64url').slice(0, 32)
 }
+
+/**
+ * A secret derived from the server key for one purpose (`label`): sealing webhook secrets,
+ * erasure acknowledgement tokens. Like the pseudonyms, never stored in the database.
+ */
+export function derivedServerSecret(label: string): Uint8Array {
+  return new Uint8Array(
+    new Bun.CryptoHasher('sha256', currentKey).update(`custodian:derived:${label}`).digest(),
+  )
+}

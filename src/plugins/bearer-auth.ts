@@ -20,13 +20,15 @@ const under = (path: string, prefix: string) => path === prefix || path.startsWi
 
 /**
  * The credential rule for a path, or null for public paths (health, docs, hosted sites, the
- * Stripe webhook, which proves itself with its signature).
+ * Stripe webhook, which proves itself with its signature; erasure acknowledgements, by their link).
  * Decision: `/api` takes `ok_` keys and sessions only; `ns_live_` keys are the /v1 runtime's and a
  * leaked one must not reach `/api` account routes (DELETE /api/account) any more than /v1's.
  */
 export function credentialRuleFor(path: string): CredentialRule | null {
   if (under(path, '/api')) return path === '/api/webhooks/stripe' ? null : ANY_API
   if (!under(path, '/v1')) return null
+  // A processor proves itself with the capability in the path (services/erasure-processors.ts).
+  if (under(path, '/v1/erasure-acknowledgements')) return null
   if (under(path, '/v1/account')) return SESSION
   if (under(path, '/v1/keys')) return SESSION_VERIFIED
   if (under(path, '/v1/admin')) return OPERATOR

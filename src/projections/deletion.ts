@@ -1,7 +1,9 @@
 import { t } from 'elysia'
 import { toRfc3339 } from '../lib/time'
 import type { DeletionPreview, DeletionRow } from '../services/deletion'
+import type { ProcessorRow } from '../services/erasure-processors'
 import { DateTime, Int, nullable, oneOf } from './schema-helpers'
+import { projectProcessorForV1, V1ErasureProcessor } from './webhooks'
 
 const Counts = t.Record(t.String(), Int({ minimum: 0 }), { description: 'Rows per table' })
 
@@ -43,9 +45,13 @@ export const V1DeletionReceipt = t.Object({
   requested_at: DateTime,
   updated_at: DateTime,
   completed_at: nullable(DateTime),
+  processors: t.Array(V1ErasureProcessor, {
+    description:
+      'The processors (webhook endpoints with processor: true) asked to erase the account, and what they answered',
+  }),
 })
 
-export const projectReceiptForV1 = (d: DeletionRow) => ({
+export const projectReceiptForV1 = (d: DeletionRow, processors: ProcessorRow[] = []) => ({
   id: d.id,
   user_hash: d.userHash,
   mode: d.mode,
@@ -58,4 +64,5 @@ export const projectReceiptForV1 = (d: DeletionRow) => ({
   requested_at: toRfc3339(d.requestedAt),
   updated_at: toRfc3339(d.updatedAt),
   completed_at: toRfc3339(d.completedAt),
+  processors: processors.map(projectProcessorForV1),
 })

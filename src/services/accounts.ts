@@ -11,6 +11,7 @@ import { isValidEmail, normaliseEmail } from '../lib/email'
 import { randomBase62, uuidv7 } from '../lib/ids'
 import { slugify } from '../lib/slug'
 import { utcDay } from '../lib/time'
+import { emitEvent } from './events'
 
 export type { QuotaTierRow, QuotaUsageRow, TeamRow, UserRow }
 
@@ -69,6 +70,12 @@ export async function createUserWithTeam(
       })
       .returning(),
   )
+  await emitEvent(tx, clock, 'account.created', user.id, {
+    user_id: user.id,
+    team_id: team.id,
+    email_verified: user.emailVerifiedAt !== null,
+    is_operator: user.isOperator,
+  })
   return { user, team }
 }
 
@@ -144,8 +151,8 @@ export async function updateProfile(
   userId: string,
   patch: ProfilePatch,
 ): Promise<void> {
-  const result = await writeTransaction(store, (tx) =>
-    exec(profileUpdate(tx), {
+  const result = await writeTransaction(store, async (tx) => {
+    const updated = await exec(profileUpdate(tx), {
       id: userId,
       now: clock.now(),
       setDisplayName: patch.displayName === undefined ? 0 : 1,
@@ -154,7 +161,16 @@ export async function updateProfile(
       avatarUrl: patch.avatarUrl ?? null,
       setName: patch.name === undefined ? 0 : 1,
       name: patch.name ?? null,
-    }),
-  )
+    })
+    // Which fields changed, never their values (a name is personal data).
+    if (updated.changes > 0)
+      await emitEvent(tx, clock, 'account.updated', userId, {
+        user_id: userId,
+        changed: (['displayName', 'avatarUrl', 'name'] as const)
+          .filter((field) => patch[field] !== undefined)
+          .map((field) => ({ displayName: 'display_name', avatarUrl: 'avatar_url', name: 'name' })[field]),
+      })
+    return updated
+  })
   if (result.changes === 0) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
 }

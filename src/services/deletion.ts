@@ -19,6 +19,8 @@ import { getUser } from './accounts'
 import { recordAudit } from './audit'
 import { atStripeFailClosed } from './billing'
 import { ERASURES_CHANNEL, type ErasureLedger, ledgerEntryOf, reconcileLedger } from './erasure-ledger'
+import { processorsOf } from './erasure-processors'
+import { emitEvent } from './events'
 
 export type { DeletionRow }
 
@@ -143,11 +145,14 @@ export function requestDeletion(
       )) as DeletionRow
     await recordAudit(tx, clock, userId, 'account.deletion_requested', { mode })
     deps.metrics?.deletionStep('requested')
+    const id = uuidv7(clock)
+    // Downstream systems learn of it with the erasure (GDPR Art. 17(2), 19); processors acknowledge.
+    await emitEvent(tx, clock, 'account.erasure_requested', userId, { user_id: userId, erasure_id: id, mode })
     return await one(
       tx
         .insert(accountDeletions)
         .values({
-          id: uuidv7(clock),
+          id,
           userId,
           userHash: hashUserId(userId),
           mode,
@@ -427,6 +432,10 @@ async function finish(deps: DeletionDeps, job: DeletionRow): Promise<DeletionRow
         mode: job.mode,
         rows: total,
       })
+      await emitEvent(tx, deps.clock, 'account.erased', job.userId, {
+        user_id: job.userId,
+        erasure_id: job.id,
+      })
     }
     return (await one(
       tx
@@ -601,6 +610,14 @@ export function listDeletions(
         .limit(limit + 1),
     )
     const hasMore = rows.length > limit
-    return { rows: hasMore ? rows.slice(0, limit) : rows, hasMore }
+    const page = hasMore ? rows.slice(0, limit) : rows
+    return {
+      rows: page,
+      hasMore,
+      processors: await processorsOf(
+        tx,
+        page.map((row) => row.id),
+      ),
+    }
   })
 }

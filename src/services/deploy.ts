@@ -14,6 +14,7 @@ import type { FileStorage } from '../lib/storage'
 import { PAGE_FILES, type PageName, type RenderedSite, type RenderInput } from '../render/site'
 import { appIsLive, discardAppOutput } from './app-files'
 import { ownedApp, ownedAppToChange } from './apps'
+import { emitEvent } from './events'
 import { MAX_POLICY_VERSIONS } from './pages'
 import { requireSeatable, type SeatDeps, withNewSeat } from './seats'
 
@@ -154,12 +155,16 @@ export async function deployApp(
           .where(eq(apps.id, appId))
           .returning(),
       )) as AppRow
+      const deployId = uuidv7(deps.clock)
       await exec(
-        tx
-          .insert(deploys)
-          .values({ id: uuidv7(deps.clock), appId, deployedAt: now, url, pages: rendered.published }),
+        tx.insert(deploys).values({ id: deployId, appId, deployedAt: now, url, pages: rendered.published }),
       )
       await keepNewest(tx, deploys, deploys.deployedAt, appId, MAX_DEPLOYS)
+      await emitEvent(tx, deps.clock, 'app.deployed', userId, {
+        user_id: userId,
+        app_id: appId,
+        deploy_id: deployId,
+      })
       if (input.policy) {
         await exec(
           tx.insert(policyVersions).values({

@@ -16,6 +16,7 @@ import type { DeletionMode } from '../../db/schema'
 import { isMemoryPath, readTransaction, type Store, writeTransaction } from '../../db/store'
 import { accountDeletions, users } from '../../db/tables'
 import { hashUserId } from '../lib/pseudonym'
+import { emitEvent } from './events'
 
 /**
  * The erasure ledger: one JSON line per completed erasure, appended beside the database
@@ -203,6 +204,12 @@ export async function reconcileLedger(
       )
       if (userId) {
         await exec(tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)))
+        // The restored backup brought the account back to the processors' view too: ask again.
+        await emitEvent(tx, { now: () => now }, 'account.erasure_requested', userId, {
+          user_id: userId,
+          erasure_id: entry.id,
+          mode: 'restore_replay',
+        })
         result.toErase.push({ deletionId: entry.id, userId })
       } else result.receiptsCopied++
     }

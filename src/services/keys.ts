@@ -10,6 +10,7 @@ import { type Clock, DAY } from '../lib/clock'
 import { sha256Hex } from '../lib/crypto'
 import { randomBase62, randomHex, uuidv7 } from '../lib/ids'
 import { recordAudit } from './audit'
+import { emitEvent } from './events'
 import { lockLiveAccount } from './live-account'
 
 export type { ApiKeyRow }
@@ -107,6 +108,11 @@ export function createKey(store: Store, clock: Clock, input: NewKey): Promise<Mi
       )
     const minted = await insertKey(tx, clock, input)
     await recordAudit(tx, clock, input.userId, 'key.created', { keyId: minted.row.id, kind: input.kind })
+    await emitEvent(tx, clock, 'api_key.created', input.userId, {
+      user_id: input.userId,
+      key_id: minted.row.id,
+      kind: input.kind,
+    })
     return minted
   })
 }
@@ -176,6 +182,7 @@ export function revokeKey(
         .where(eq(apiKeys.id, key.id)),
     )
     await recordAudit(tx, clock, userId, 'key.revoked', { keyId: key.id, kind: key.kind })
+    await emitEvent(tx, clock, 'api_key.revoked', userId, { user_id: userId, key_id: key.id, kind: key.kind })
   })
 }
 
@@ -215,6 +222,14 @@ export function rotateKey(
       rotationParentKeyId: old.id,
     })
     await recordAudit(tx, clock, userId, 'key.rotated', { keyId: old.id, replacementKeyId: minted.row.id })
+    // The old key stops at expires_at (24 h), not now: it is announced as revoked then by nobody,
+    // so the replacement's event says which key it replaces.
+    await emitEvent(tx, clock, 'api_key.created', userId, {
+      user_id: userId,
+      key_id: minted.row.id,
+      kind: old.kind,
+      replaces_key_id: old.id,
+    })
     return minted
   })
 }

@@ -18,6 +18,7 @@ import { AppError } from '../errors'
 import type { Clock } from '../lib/clock'
 import { sandboxId } from '../lib/ids'
 import { utcDay } from '../lib/time'
+import { emitEvent } from './events'
 import { lockLiveTeam } from './live-account'
 import { addUsage } from './quota-usage'
 import { ACTIVE_STATUSES, endRun, type SandboxRow } from './sandbox-lifecycle'
@@ -122,6 +123,50 @@ export function createSandbox(
     /** Runs last inside the create's transaction (the route stores its answer there). */
     created?: (tx: Tx, sandbox: SandboxRow) => void | Promise<void>
   } = {},
+): Promise<SandboxRow | null> {
+  return createWithinQuotas(deps, userId, teamId, input, hooks).catch(async (error) => {
+    if (error instanceof AppError && error.code === 'QUOTA_EXCEEDED')
+      await announceQuotaRefusal(deps, userId, teamId, error)
+    throw error
+  })
+}
+
+/**
+ * Teams refused today, by kind of limit: `sandbox.quota_exceeded` goes out once a team, limit and
+ * UTC day per instance — a client retrying in a loop does not flood the receivers. In its own
+ * transaction: the refused create rolled back, but the refusal happened.
+ */
+const announcedRefusals = new Set<string>()
+
+async function announceQuotaRefusal(deps: SandboxDeps, userId: string, teamId: string, error: AppError) {
+  const detail = error.options.detail as { limit: number; used: number; usage_date: string }
+  const quota = error.message.startsWith('Concurrent')
+    ? 'concurrent_sandboxes'
+    : error.message.includes('GB-hour')
+      ? 'daily_gb_hours'
+      : 'daily_creates'
+  const key = `${teamId}:${detail.usage_date}:${quota}`
+  if (announcedRefusals.has(key)) return
+  if (announcedRefusals.size > 10_000) announcedRefusals.clear()
+  announcedRefusals.add(key)
+  await writeTransaction(deps.store, (tx) =>
+    emitEvent(tx, deps.clock, 'sandbox.quota_exceeded', userId, {
+      user_id: userId,
+      team_id: teamId,
+      quota,
+      limit: detail.limit,
+      used: detail.used,
+      usage_date: detail.usage_date,
+    }),
+  ).catch(() => announcedRefusals.delete(key))
+}
+
+function createWithinQuotas(
+  deps: SandboxDeps,
+  userId: string,
+  teamId: string,
+  input: NewSandbox,
+  hooks: Parameters<typeof createSandbox>[4] = {},
 ): Promise<SandboxRow | null> {
   return writeTransaction(deps.store, async (tx) => {
     // The quotas are the team's: checked and charged under its row lock (db/row-locks.ts). Taken

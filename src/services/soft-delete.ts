@@ -9,6 +9,7 @@ import { subscriptionOfUser } from './account-overview'
 import { getUser, personalTeam } from './accounts'
 import { recordAudit } from './audit'
 import { atStripeFailClosed } from './billing'
+import { emitEvent } from './events'
 import { destroyActiveSandboxes } from './sandbox-lifecycle'
 
 export interface SoftDeleteDeps {
@@ -67,6 +68,10 @@ export async function softDeleteAccount(deps: SoftDeleteDeps, userId: string): P
       mode: 'soft',
       graceDays: deps.config.deletionGraceDays,
     })
+    await emitEvent(tx, clock, 'account.deletion_scheduled', userId, {
+      user_id: userId,
+      erase_at: new Date(scheduled).toISOString(),
+    })
   })
 }
 
@@ -116,5 +121,6 @@ export async function restoreAccount(deps: SoftDeleteDeps, userId: string): Prom
           .where(eq(subscriptions.id, sub.id)),
       )
     await recordAudit(tx, clock, userId, 'account.deletion_restored')
+    await emitEvent(tx, clock, 'account.deletion_canceled', userId, { user_id: userId })
   })
 }

@@ -8,6 +8,7 @@ import type { Clock } from '../lib/clock'
 import { sha256Hex } from '../lib/crypto'
 import { uuidv7 } from '../lib/ids'
 import { type SubscriptionRow, subscriptionOfUser } from './account-overview'
+import { emitEvent } from './events'
 
 export interface PriceConfig {
   priceMonthly: string
@@ -84,6 +85,32 @@ export async function mirrorSubscription(
       .returning(),
   )
   if (isTerminal(view.status)) await clearSeats(tx, userId)
+  const changed =
+    !existing ||
+    existing.stripeSubscriptionId !== view.id ||
+    existing.status !== view.status ||
+    existing.planType !== fields.planType ||
+    existing.quantity !== view.quantity ||
+    existing.cancelAtPeriodEnd !== view.cancelAtPeriodEnd
+  if (changed)
+    await emitEvent(
+      tx,
+      clock,
+      !existing || existing.stripeSubscriptionId !== view.id
+        ? 'subscription.created'
+        : isTerminal(view.status) && !isTerminal(existing.status)
+          ? 'subscription.canceled'
+          : 'subscription.updated',
+      userId,
+      {
+        user_id: userId,
+        subscription_id: view.id,
+        status: view.status,
+        plan: fields.planType,
+        quantity: view.quantity,
+        cancel_at_period_end: view.cancelAtPeriodEnd,
+      },
+    )
   if (view.trialEnd !== null)
     await exec(
       tx

@@ -1,27 +1,40 @@
 import type { AppDeps } from '../deps'
 import { hardDeleteDueAccounts, resumeDueDeletions } from '../services/deletion'
+import { reportOverdueProcessors } from '../services/erasure-processors'
 import { reapIdempotencyKeys } from '../services/idempotency'
 import { sweepExpiredSandboxes } from '../services/sandboxes'
+import { deliverAllDue } from '../services/webhook-delivery'
 
 export interface PurgeReport {
   hardDeleted: number
   resumed: number
   sandboxesSwept: number
   idempotencyKeysReaped: number
+  webhookDeliveries: number
+  overdueAcknowledgements: number
 }
 
 /**
  * One pass of the maintenance work: what `custodian purge` runs once and the in-process worker
  * runs on a timer. Hard-deletes accounts whose grace period is over, resumes deletions stuck
- * between steps (with backoff), applies sandbox timeouts, and reaps expired idempotency keys.
+ * between steps (with backoff), reports processors overdue with an erasure's acknowledgement,
+ * applies sandbox timeouts, and reaps expired idempotency keys.
  */
-export async function purgeOnce(deps: AppDeps): Promise<PurgeReport> {
+export async function purgeOnce(
+  deps: AppDeps,
+  options: { deliverWebhooks?: boolean } = {},
+): Promise<PurgeReport> {
   const hardDeleted = await hardDeleteDueAccounts(deps)
   const resumed = await resumeDueDeletions(deps)
+  const overdueAcknowledgements = await reportOverdueProcessors(deps, deps.config.webhooks.ackDeadlineMs)
+  deps.metrics.erasureAcknowledgementsOverdue(overdueAcknowledgements)
   return {
     hardDeleted,
     resumed,
     sandboxesSwept: await sweepExpiredSandboxes(deps),
     idempotencyKeysReaped: await reapIdempotencyKeys(deps.store, deps.clock.now()),
+    // `serve` has its own delivery worker; `custodian purge` sends what is due here.
+    webhookDeliveries: options.deliverWebhooks ? await deliverAllDue(deps) : 0,
+    overdueAcknowledgements,
   }
 }

@@ -988,6 +988,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Webhook endpoints, newest first */
+        get: operations["adminListWebhookEndpoints"];
+        put?: never;
+        /** Register a webhook endpoint; its signing secret is shown once */
+        post: operations["adminCreateWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One webhook endpoint */
+        get: operations["adminGetWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /** Remove an endpoint (its pending deliveries are dropped) */
+        delete: operations["adminDeleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /** Change the URL or events, or enable/disable an endpoint */
+        patch: operations["adminUpdateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/{endpoint_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new signing secret; the old one keeps signing beside it for 24 hours */
+        post: operations["adminRotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/{endpoint_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An endpoint's deliveries, newest first */
+        get: operations["adminListWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a pending or failed delivery again now */
+        post: operations["adminRetryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/erasure-acknowledgements/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A processor's acknowledgement that it erased the account (the link in account.erasure_requested; no credential) */
+        post: operations["acknowledgeErasure"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sandboxes": {
         parameters: {
             query?: never;
@@ -1424,6 +1529,79 @@ export interface components {
              */
             completed_at: string | null;
         };
+        AdminCreateWebhookEndpointBodyEvents: components["schemas"]["AdminCreateWebhookEndpointBodyEventsItem"][];
+        AdminCreateWebhookEndpoint201: {
+            /** @example we_3kTMd7r1Zq0bN5xYc8VwLp */
+            id: string;
+            /** Format: uri */
+            url: string;
+            events: components["schemas"]["AdminCreateWebhookEndpoint201Events"];
+            processor: components["schemas"]["AdminCreateWebhookEndpoint201Processor"];
+            description: string | null;
+            /** @enum {string} */
+            status: "enabled" | "disabled";
+            disabled_reason: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            updated_at: string;
+            /** @description whsec_… — shown once, when created or rotated */
+            secret: string;
+        };
+        AdminListWebhookEndpoints200WebhookEndpointsItem: {
+            /** @example we_3kTMd7r1Zq0bN5xYc8VwLp */
+            id: string;
+            /** Format: uri */
+            url: string;
+            events: components["schemas"]["AdminCreateWebhookEndpoint201Events"];
+            processor: components["schemas"]["AdminCreateWebhookEndpoint201Processor"];
+            description: string | null;
+            /** @enum {string} */
+            status: "enabled" | "disabled";
+            disabled_reason: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            updated_at: string;
+        };
+        AdminListWebhookDeliveries200DeliveriesItem: {
+            id: string;
+            event_id: string;
+            event_type: string;
+            endpoint_id: string;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed";
+            attempts: string | number;
+            last_status_code: (string | number) | null;
+            last_error: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            next_attempt_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            updated_at: string;
+        };
         CreateSandboxBodyTimeoutMs: string | number;
         ListSandboxes200Option1: components["schemas"]["AdminGetUser200SandboxesItem"][];
         ApiErrorError: {
@@ -1571,6 +1749,12 @@ export interface components {
             memory_mb: number;
             disk_mb: number | null;
         };
+        /** @enum {string} */
+        AdminCreateWebhookEndpointBodyEventsItem: "*" | "account.created" | "account.updated" | "account.deletion_scheduled" | "account.deletion_canceled" | "account.erasure_requested" | "account.erased" | "account.erasure_overdue" | "api_key.created" | "api_key.revoked" | "subscription.created" | "subscription.updated" | "subscription.canceled" | "app.deployed" | "sandbox.quota_exceeded" | "webhook_endpoint.disabled";
+        /** @description Event types, or ["*"] for all: account.created, account.updated, account.deletion_scheduled, account.deletion_canceled, account.erasure_requested, account.erased, account.erasure_overdue, api_key.created, api_key.revoked, subscription.created, subscription.updated, subscription.canceled, app.deployed, sandbox.quota_exceeded, webhook_endpoint.disabled */
+        AdminCreateWebhookEndpoint201Events: string[];
+        /** @description Processes personal data for the platform: receives account.erasure_requested and must acknowledge it */
+        AdminCreateWebhookEndpoint201Processor: boolean;
     };
     responses: {
         /** @description Missing, invalid or expired credentials */
@@ -1895,6 +2079,15 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["V1Error"];
+            };
+        };
+        /** @description OK */
+        AdminListWebhookEndpoints200WebhookEndpointsItem200: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["AdminListWebhookEndpoints200WebhookEndpointsItem"];
             };
         };
         /** @description OK */
@@ -4568,6 +4761,314 @@ export interface operations {
             401: components["responses"]["V1Error401"];
             403: components["responses"]["V1Error403"];
             429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+    adminListWebhookEndpoints: {
+        parameters: {
+            query?: {
+                limit?: components["schemas"]["AdminListUsersLimit"];
+                next_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        webhook_endpoints: components["schemas"]["AdminListWebhookEndpoints200WebhookEndpointsItem"][];
+                        next_token: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+    adminCreateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    url: string;
+                    events: components["schemas"]["AdminCreateWebhookEndpointBodyEvents"];
+                    processor?: boolean;
+                    description?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCreateWebhookEndpoint201"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    adminGetWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["AdminListWebhookEndpoints200WebhookEndpointsItem200"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+    adminDeleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    adminUpdateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    url?: string;
+                    events?: components["schemas"]["AdminCreateWebhookEndpointBodyEvents"];
+                    description?: string | null;
+                    /** @enum {string} */
+                    status?: "enabled" | "disabled";
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["AdminListWebhookEndpoints200WebhookEndpointsItem200"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    adminRotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCreateWebhookEndpoint201"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    adminListWebhookDeliveries: {
+        parameters: {
+            query?: {
+                limit?: components["schemas"]["AdminListUsersLimit"];
+                next_token?: string;
+            };
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deliveries: components["schemas"]["AdminListWebhookDeliveries200DeliveriesItem"][];
+                        next_token: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+    adminRetryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminListWebhookDeliveries200DeliveriesItem"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    acknowledgeErasure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        endpoint_id: string;
+                        /** @enum {string} */
+                        status: "pending" | "delivered" | "acknowledged" | "failed";
+                        /**
+                         * Format: date-time
+                         * @example 2026-05-02T09:30:00.000Z
+                         */
+                        requested_at: string;
+                        /**
+                         * Format: date-time
+                         * @example 2026-05-02T09:30:00.000Z
+                         */
+                        delivered_at: string | null;
+                        /**
+                         * Format: date-time
+                         * @example 2026-05-02T09:30:00.000Z
+                         */
+                        acknowledged_at: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            404: components["responses"]["V1Error404"];
             500: components["responses"]["V1Error500"];
             503: components["responses"]["V1Error503"];
         };

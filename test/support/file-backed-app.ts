@@ -15,7 +15,13 @@ afterEach(() => {
  * directory and every log line it writes — what the byte-level erasure tests scan. DNS answers nothing (custom domains stay
  * pending). Removed after each test.
  */
-export function fileBackedApp({ sqlite = true }: { sqlite?: boolean } = {}) {
+export function fileBackedApp({
+  sqlite = true,
+  env = {},
+}: {
+  sqlite?: boolean
+  env?: Record<string, string>
+} = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'custodian-files-'))
   dirs.push(dir)
   const lines: string[] = []
@@ -24,7 +30,7 @@ export function fileBackedApp({ sqlite = true }: { sqlite?: boolean } = {}) {
   const t = createTestApp({
     sqlite,
     databasePath,
-    env: { STORAGE_DIR: storageDir, RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'debug' },
+    env: { STORAGE_DIR: storageDir, RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'debug', ...env },
     logger: createLogger('debug', (line) => lines.push(line)),
   })
   t.deps.resolver = { resolve4: async () => [], resolveCname: async () => [] }

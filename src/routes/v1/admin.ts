@@ -29,6 +29,7 @@ import {
 import { createUserWithTeam, personalTeam, quotaTier, recentUsage } from '../../services/accounts'
 import { requireUser, searchUsers, setQuotaTier, userKeysAndSandboxes } from '../../services/admin'
 import { eraseAccount, listDeletions, previewDeletion } from '../../services/deletion'
+import { processorsOf } from '../../services/erasure-processors'
 import { createKey } from '../../services/keys'
 import { activeSandboxCount } from '../../services/sandbox-lifecycle'
 import { DryRunQuery, v1Doc } from '../openapi'
@@ -226,7 +227,9 @@ export const v1AdminRoutes = (deps: AppDeps) => {
             },
           )
         if (query.dryRun === true) return projectPreviewForV1(await previewDeletion(deps, user.id))
-        return { deletion: projectReceiptForV1(await eraseAccount(deps, user.id, 'operator')) }
+        const receipt = await eraseAccount(deps, user.id, 'operator')
+        const processors = await readTransaction(store, (tx) => processorsOf(tx, [receipt.id]))
+        return { deletion: projectReceiptForV1(receipt, processors.get(receipt.id)) }
       },
       {
         params: UserParams,
@@ -254,7 +257,7 @@ export const v1AdminRoutes = (deps: AppDeps) => {
         )
         const last = page.rows.at(-1)
         return {
-          deletions: page.rows.map(projectReceiptForV1),
+          deletions: page.rows.map((row) => projectReceiptForV1(row, page.processors.get(row.id))),
           next_token: page.hasMore && last ? encodePageToken({ at: last.requestedAt, id: last.id }) : null,
         }
       },

@@ -1,0 +1,120 @@
+import { eq } from 'drizzle-orm'
+import { exec, many } from '../../db/query'
+import type { Tx } from '../../db/store'
+import { erasureProcessors, webhookDeliveries, webhookEndpoints, webhookEvents } from '../../db/tables'
+import type { Clock } from '../lib/clock'
+import { sha256Hex } from '../lib/crypto'
+import { derivedServerSecret, hashUserId } from '../lib/pseudonym'
+
+/** The event catalogue (docs/webhooks.md). Payloads carry ids and what changed, never an email or a name. */
+export const EVENT_TYPES = [
+  'account.created',
+  'account.updated',
+  'account.deletion_scheduled',
+  'account.deletion_canceled',
+  'account.erasure_requested',
+  'account.erased',
+  'account.erasure_overdue',
+  'api_key.created',
+  'api_key.revoked',
+  'subscription.created',
+  'subscription.updated',
+  'subscription.canceled',
+  'app.deployed',
+  'sandbox.quota_exceeded',
+  'webhook_endpoint.disabled',
+] as const
+export type EventType = (typeof EVENT_TYPES)[number]
+
+/** What processors (endpoints with `processor: true`) receive whether or not they subscribed to it. */
+export const ERASURE_REQUESTED: EventType = 'account.erasure_requested'
+
+type EventData = Record<string, string | number | boolean | null | string[]>
+
+const compactUuid = (clock: Clock) => Bun.randomUUIDv7('hex', clock.now()).replaceAll('-', '')
+
+/** Event ids sort by creation (UUIDv7, monotonic within a millisecond): an account's events go out in that order. */
+export const newEventId = (clock: Clock) => `evt_${compactUuid(clock)}`
+
+const wants = (endpoint: { events: string[]; processor: boolean }, type: EventType) =>
+  endpoint.events.includes('*') ||
+  endpoint.events.includes(type) ||
+  (type === ERASURE_REQUESTED && endpoint.processor)
+
+/**
+ * Writes `type` to the outbox inside `tx`, the transaction of the change it announces: it is
+ * sent only if that change commits, and a committed change is always sent (at least once).
+ * Nothing is written when no enabled endpoint wants the event. `userId` orders the account's
+ * events and is kept only as its keyed pseudonym; `data.user_id` is what receivers match on.
+ * Returns the event id, or null when no endpoint wanted it.
+ */
+export async function emitEvent(
+  tx: Tx,
+  clock: Clock,
+  type: EventType,
+  userId: string | null,
+  data: EventData,
+): Promise<string | null> {
+  const endpoints = (
+    await many(
+      tx
+        .select({
+          id: webhookEndpoints.id,
+          events: webhookEndpoints.events,
+          processor: webhookEndpoints.processor,
+        })
+        .from(webhookEndpoints)
+        .where(eq(webhookEndpoints.status, 'enabled')),
+    )
+  ).filter((endpoint) => wants(endpoint, type))
+  if (endpoints.length === 0) return null
+  const now = clock.now()
+  const id = newEventId(clock)
+  const accountHash = userId === null ? null : hashUserId(userId)
+  await exec(tx.insert(webhookEvents).values({ id, type, accountHash, data, createdAt: now }))
+  await exec(
+    tx.insert(webhookDeliveries).values(
+      endpoints.map((endpoint) => ({
+        id: `whd_${compactUuid(clock)}`,
+        eventId: id,
+        eventType: type,
+        endpointId: endpoint.id,
+        orderingKey: accountHash ?? id,
+        status: 'pending' as const,
+        attempts: 0,
+        nextAttemptAt: now,
+        createdAt: now,
+        updatedAt: now,
+      })),
+    ),
+  )
+  const erasureId = data.erasure_id
+  if (type === ERASURE_REQUESTED && typeof erasureId === 'string') {
+    const processors = endpoints.filter((endpoint) => endpoint.processor)
+    if (processors.length > 0)
+      await exec(
+        tx
+          .insert(erasureProcessors)
+          .values(
+            processors.map((endpoint) => ({
+              deletionId: erasureId,
+              endpointId: endpoint.id,
+              tokenHash: sha256Hex(acknowledgementToken(erasureId, endpoint.id)),
+              status: 'pending' as const,
+              requestedAt: now,
+            })),
+          )
+          .onConflictDoNothing(),
+      )
+  }
+  return id
+}
+
+/**
+ * The capability a processor POSTs to acknowledge an erasure: derived from the server key, the
+ * erasure and the endpoint, so it is never stored (only its hash is) and every retry of the
+ * delivery carries the same one.
+ */
+export function acknowledgementToken(erasureId: string, endpointId: string): string {
+  return `ack_${new Bun.CryptoHasher('sha256', derivedServerSecret('erasure-ack')).update(`${erasureId}:${endpointId}`).digest('base64url')}`
+}

@@ -1,0 +1,41 @@
+import type { AppDeps } from '../deps'
+import { errorFields } from '../lib/logger'
+import { deliverDue } from '../services/webhook-delivery'
+
+/** How often an idle instance looks for due deliveries: the delay from commit to delivery. */
+const POLL_MS = 200
+
+/**
+ * The delivery worker of `serve`: every instance runs one; the leases share the deliveries out
+ * (services/webhook-delivery.ts). A full batch is followed at once by the next; a failing pass
+ * (the database away) is logged once per episode and tried again on the next tick.
+ */
+export function startWebhookWorker(deps: AppDeps) {
+  let stopped = false
+  let failing = false
+  let wake: (() => void) | null = null
+  const loop = (async () => {
+    while (!stopped) {
+      let sent = 0
+      try {
+        sent = await deliverDue(deps)
+        failing = false
+      } catch (error) {
+        if (!failing) deps.logger.warn('webhook delivery pass failed; retrying', errorFields(error))
+        failing = true
+      }
+      if (sent === 0 && !stopped)
+        await new Promise<void>((resolve) => {
+          wake = resolve
+          setTimeout(resolve, POLL_MS)
+        })
+    }
+  })()
+  return {
+    async stop() {
+      stopped = true
+      wake?.()
+      await loop
+    },
+  }
+}
