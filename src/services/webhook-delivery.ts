@@ -22,7 +22,7 @@ export interface DeliveryDeps {
 /** An endpoint whose deliveries have failed for this long is disabled (and an event says so). */
 export const DISABLE_AFTER_FAILING_MS = 3 * 24 * 3600 * 1000
 /** A claimed delivery is this instance's for its timeout plus this margin; a crashed sender's lease expires. */
-const LEASE_MARGIN_MS = 30_000
+const LEASE_MARGIN_MS = 5_000
 const BATCH = 64
 const STORED_ERROR_BYTES = 1024
 

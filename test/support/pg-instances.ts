@@ -1,10 +1,12 @@
 import { createPgStore, type PgStore } from '../../db/pg/store'
 import { buildDeps, createApp } from '../../src/app'
+import type { AppDeps } from '../../src/deps'
 import type { TestApp } from './harness'
 
 export interface Instance {
   request: (method: string, path: string, token: string, body?: unknown) => Promise<Response>
   store: PgStore
+  deps: AppDeps
 }
 
 /**
@@ -13,8 +15,9 @@ export interface Instance {
  */
 export async function instances(t: TestApp, n: number): Promise<Instance[]> {
   await (t.store as PgStore).ready
-  const of = (store: PgStore, app: { handle(r: Request): Promise<Response> }): Instance => ({
+  const of = (store: PgStore, app: { handle(r: Request): Promise<Response> }, deps: AppDeps): Instance => ({
     store,
+    deps,
     request: (method, path, token, body) =>
       app.handle(
         new Request(`http://localhost${path}`, {
@@ -31,12 +34,12 @@ export async function instances(t: TestApp, n: number): Promise<Instance[]> {
         }),
       ),
   })
-  const all = [of(t.store as PgStore, t.app)]
+  const all = [of(t.store as PgStore, t.app, t.deps)]
   for (let i = 1; i < n; i++) {
     const store = createPgStore(t.store.path, { max: 4, migrate: false })
     await store.ready
     const deps = buildDeps({ config: t.deps.config, store, clock: t.clock, logger: t.deps.logger })
-    all.push(of(store, createApp(deps)))
+    all.push(of(store, createApp(deps), deps))
   }
   return all
 }

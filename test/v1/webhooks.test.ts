@@ -257,7 +257,7 @@ describe('webhook delivery', () => {
     await register(t, op.session, { url: receiver.url, events: ['account.created'] })
     await t.createUser()
     // What a sender killed mid-send leaves: the delivery claimed (its lease running), never recorded.
-    await t.exec('UPDATE webhook_deliveries SET locked_until = ?', t.clock.now() + 40_000)
+    await t.exec("UPDATE webhook_deliveries SET locked_until = ?", t.clock.now() + 40_000)
     const { id: eventId } = (await t.row<{ id: string }>('SELECT id FROM webhook_events')) as { id: string }
     expect(await deliverAllDue(t.deps)).toBe(0)
     t.clock.advance(40_001)
