@@ -48,6 +48,7 @@ CREATE TABLE "webhook_events" (
 	"type" text NOT NULL,
 	"account_hash" text,
 	"data" json NOT NULL,
+	"fanned_out" boolean DEFAULT false NOT NULL,
 	"created_at" bigint NOT NULL
 );
 --> statement-breakpoint
@@ -57,4 +58,4 @@ CREATE INDEX "webhook_deliveries_endpoint_idx" ON "webhook_deliveries" USING btr
 CREATE INDEX "webhook_deliveries_order_idx" ON "webhook_deliveries" USING btree ("endpoint_id","ordering_key","status","event_id");--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_event_idx" ON "webhook_deliveries" USING btree ("event_id");--> statement-breakpoint
 CREATE INDEX "webhook_endpoints_created_idx" ON "webhook_endpoints" USING btree ("created_at","id");--> statement-breakpoint
-CREATE INDEX "webhook_events_account_idx" ON "webhook_events" USING btree ("account_hash");
+CREATE INDEX "webhook_events_fan_out_idx" ON "webhook_events" USING btree ("fanned_out","id");

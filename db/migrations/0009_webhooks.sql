@@ -54,7 +54,8 @@ CREATE TABLE `webhook_events` (
 	`type` text NOT NULL,
 	`account_hash` text,
 	`data` text NOT NULL,
+	`fanned_out` integer DEFAULT false NOT NULL,
 	`created_at` integer NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX `webhook_events_account_idx` ON `webhook_events` (`account_hash`);
+CREATE INDEX `webhook_events_fan_out_idx` ON `webhook_events` (`fanned_out`,`id`);

@@ -30,7 +30,8 @@ export const webhookEndpoints = sqliteTable(
 /**
  * The outbox: one row per event, written in the transaction of the change it announces, and only
  * when an endpoint wants it. `data` carries ids, never an email or a name; the account's keyed
- * pseudonym orders an account's events and lets an erasure find them.
+ * pseudonym orders an account's events. The delivery worker fans each event out to the endpoints'
+ * deliveries in batches (`fanned_out`): a write pays for one small row, not one per endpoint.
  */
 export const webhookEvents = sqliteTable(
   'webhook_events',
@@ -39,9 +40,10 @@ export const webhookEvents = sqliteTable(
     type: text('type').notNull(),
     accountHash: text('account_hash'),
     data: text('data', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    fannedOut: integer('fanned_out', { mode: 'boolean' }).notNull().default(false),
     createdAt: integer('created_at').notNull(),
   },
-  (t) => [index('webhook_events_account_idx').on(t.accountHash)],
+  (t) => [index('webhook_events_fan_out_idx').on(t.fannedOut, t.id)],
 )
 
 /** One event to one endpoint: its attempts, and the lease of the instance sending it. */

@@ -43,6 +43,7 @@ export function loadPseudonymKey(databasePath: string, configured: string | null
 
 export function usePseudonymKey(key: Uint8Array) {
   currentKey = key
+  derivedSecrets.clear()
   recentHashes.clear()
   recentPartitions.clear()
 }
@@ -97,7 +98,15 @@ export function pseudonymOfPartition(partition: string): string {
  * erasure acknowledgement tokens. Like the pseudonyms, never stored in the database.
  */
 export function derivedServerSecret(label: string): Uint8Array {
-  return new Uint8Array(
-    new Bun.CryptoHasher('sha256', currentKey).update(`custodian:derived:${label}`).digest(),
-  )
+  let secret = derivedSecrets.get(label)
+  if (!secret) {
+    secret = new Uint8Array(
+      new Bun.CryptoHasher('sha256', currentKey).update(`custodian:derived:${label}`).digest(),
+    )
+    derivedSecrets.set(label, secret)
+  }
+  return secret
 }
+
+/** A few labels, each derived once per key (a delivery signs with an opened secret: no HMAC per use). */
+const derivedSecrets = new Map<string, Uint8Array>()

@@ -16,8 +16,26 @@ export function sealSecret(plain: string): string {
   return `${PREFIX}${iv.toString('base64')}:${Buffer.concat([body, cipher.getAuthTag()]).toString('base64')}`
 }
 
+/**
+ * Secrets opened recently, by their sealed text and the key that opened them: every delivery
+ * signs, and an endpoint's secret changes only when rotated. Bounded.
+ */
+const opened = new Map<string, { key: Uint8Array; plain: string }>()
+
 /** The secret, or null when it was sealed under another server key (or tampered with). */
 export function openSecret(sealed: string): string | null {
+  const key = derivedServerSecret(LABEL)
+  const hit = opened.get(sealed)
+  if (hit && hit.key === key) return hit.plain
+  const plain = openUncached(sealed)
+  if (plain !== null) {
+    if (opened.size >= 1000) opened.clear()
+    opened.set(sealed, { key, plain })
+  }
+  return plain
+}
+
+function openUncached(sealed: string): string | null {
   if (!sealed.startsWith(PREFIX)) return null
   const [iv, payload] = sealed.slice(PREFIX.length).split(':')
   if (!iv || !payload) return null

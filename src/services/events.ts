@@ -1,7 +1,7 @@
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import { exec, many } from '../../db/query'
-import type { Tx } from '../../db/store'
-import { erasureProcessors, webhookDeliveries, webhookEndpoints, webhookEvents } from '../../db/tables'
+import { preparedFor, type Tx } from '../../db/store'
+import { erasureProcessors, webhookEndpoints, webhookEvents } from '../../db/tables'
 import type { Clock } from '../lib/clock'
 import { sha256Hex } from '../lib/crypto'
 import { derivedServerSecret, hashUserId } from '../lib/pseudonym'
@@ -35,16 +35,43 @@ const compactUuid = (clock: Clock) => Bun.randomUUIDv7('hex', clock.now()).repla
 
 /** Event ids sort by creation (UUIDv7, monotonic within a millisecond): an account's events go out in that order. */
 export const newEventId = (clock: Clock) => `evt_${compactUuid(clock)}`
+export const newDeliveryId = (clock: Clock) => `whd_${compactUuid(clock)}`
 
-const wants = (endpoint: { events: string[]; processor: boolean }, type: EventType) =>
+// Prepared once: every write that announces something runs these (Drizzle's building would cost
+// more than the statements).
+const enabledEndpoints = preparedFor((orm) =>
+  orm
+    .select({
+      id: webhookEndpoints.id,
+      events: webhookEndpoints.events,
+      processor: webhookEndpoints.processor,
+    })
+    .from(webhookEndpoints)
+    .where(eq(webhookEndpoints.status, 'enabled'))
+    .prepare(),
+)
+const insertEvent = preparedFor((orm) =>
+  orm
+    .insert(webhookEvents)
+    .values({
+      id: sql.placeholder('id'),
+      type: sql.placeholder('type'),
+      accountHash: sql.placeholder('accountHash'),
+      data: sql.placeholder('data'),
+      createdAt: sql.placeholder('now'),
+    })
+    .prepare(),
+)
+export const wants = (endpoint: { events: string[]; processor: boolean }, type: EventType) =>
   endpoint.events.includes('*') ||
   endpoint.events.includes(type) ||
   (type === ERASURE_REQUESTED && endpoint.processor)
 
 /**
  * Writes `type` to the outbox inside `tx`, the transaction of the change it announces: it is
- * sent only if that change commits, and a committed change is always sent (at least once).
- * Nothing is written when no enabled endpoint wants the event. `userId` orders the account's
+ * sent only if that change commits, and a committed change is always sent (at least once) to
+ * the endpoints that want it when the worker fans it out. Nothing is written when no enabled
+ * endpoint wants it now. `userId` orders the account's
  * events and is kept only as its keyed pseudonym; `data.user_id` is what receivers match on.
  * Returns the event id, or null when no endpoint wanted it.
  */
@@ -55,39 +82,13 @@ export async function emitEvent(
   userId: string | null,
   data: EventData,
 ): Promise<string | null> {
-  const endpoints = (
-    await many(
-      tx
-        .select({
-          id: webhookEndpoints.id,
-          events: webhookEndpoints.events,
-          processor: webhookEndpoints.processor,
-        })
-        .from(webhookEndpoints)
-        .where(eq(webhookEndpoints.status, 'enabled')),
-    )
-  ).filter((endpoint) => wants(endpoint, type))
+  const endpoints = (await many(enabledEndpoints(tx))).filter((endpoint) => wants(endpoint, type))
   if (endpoints.length === 0) return null
   const now = clock.now()
   const id = newEventId(clock)
   const accountHash = userId === null ? null : hashUserId(userId)
-  await exec(tx.insert(webhookEvents).values({ id, type, accountHash, data, createdAt: now }))
-  await exec(
-    tx.insert(webhookDeliveries).values(
-      endpoints.map((endpoint) => ({
-        id: `whd_${compactUuid(clock)}`,
-        eventId: id,
-        eventType: type,
-        endpointId: endpoint.id,
-        orderingKey: accountHash ?? id,
-        status: 'pending' as const,
-        attempts: 0,
-        nextAttemptAt: now,
-        createdAt: now,
-        updatedAt: now,
-      })),
-    ),
-  )
+  // One row: the worker fans it out to the endpoints' deliveries (webhook-delivery.ts, fanOut).
+  await exec(insertEvent(tx), { id, type, accountHash, data, now })
   const erasureId = data.erasure_id
   if (type === ERASURE_REQUESTED && typeof erasureId === 'string') {
     const processors = endpoints.filter((endpoint) => endpoint.processor)

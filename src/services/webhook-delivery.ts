@@ -8,7 +8,14 @@ import { errorFields, type Logger } from '../lib/logger'
 import type { Metrics } from '../lib/metrics'
 import { checkWebhookUrl } from '../lib/public-address'
 import { signWebhook } from '../lib/webhook-signature'
-import { acknowledgementToken, ERASURE_REQUESTED, emitEvent } from './events'
+import {
+  acknowledgementToken,
+  ERASURE_REQUESTED,
+  type EventType,
+  emitEvent,
+  newDeliveryId,
+  wants,
+} from './events'
 import { type DeliveryRow, type EndpointRow, signingSecrets } from './webhook-endpoints'
 
 export interface DeliveryDeps {
@@ -34,25 +41,131 @@ const STORED_ERROR_BYTES = 1024
  * Endpoints are served concurrently. Returns how many deliveries were attempted.
  */
 export async function deliverDue(deps: DeliveryDeps): Promise<number> {
+  return (await deliveryPass(deps)).attempted
+}
+
+/** New events fanned out, then due deliveries sent: what one pass of the worker did. */
+export async function deliveryPass(deps: DeliveryDeps): Promise<{ fanned: number; attempted: number }> {
+  const fanned = await fanOut(deps)
+  return { fanned, attempted: await sendDue(deps) }
+}
+
+async function sendDue(deps: DeliveryDeps): Promise<number> {
   const claimed = await claimDue(deps)
   if (claimed.length === 0) return 0
-  const events = await loadEvents(deps.store, [...new Set(claimed.map((d) => d.eventId))])
-  const endpoints = await loadEndpoints(deps.store, [...new Set(claimed.map((d) => d.endpointId))])
-  await Promise.all(
-    claimed.map(async (delivery) => {
-      const endpoint = endpoints.get(delivery.endpointId)
-      const event = events.get(delivery.eventId)
-      if (!endpoint || !event) return
-      const outcome = await send(deps, endpoint, event)
-      await record(deps, delivery, endpoint, outcome).catch((error) =>
-        deps.logger.warn('could not record a webhook delivery', {
-          delivery: delivery.id,
-          ...errorFields(error),
-        }),
-      )
+  const { events, endpoints } = await readTransaction(deps.store, async (tx) => ({
+    events: await many(
+      tx
+        .select()
+        .from(webhookEvents)
+        .where(inArray(webhookEvents.id, [...new Set(claimed.map((d) => d.eventId))])),
+    ),
+    endpoints: await many(
+      tx
+        .select()
+        .from(webhookEndpoints)
+        .where(inArray(webhookEndpoints.id, [...new Set(claimed.map((d) => d.endpointId))])),
+    ),
+  }))
+  const eventById = new Map(events.map((row) => [row.id, row as EventRow]))
+  const endpointById = new Map(endpoints.map((row) => [row.id, row as EndpointRow]))
+  const attempts = await Promise.all(
+    claimed.map(async (delivery): Promise<Attempt | null> => {
+      const endpoint = endpointById.get(delivery.endpointId)
+      const event = eventById.get(delivery.eventId)
+      if (!endpoint || !event) return null
+      return { delivery, endpoint, event, outcome: await send(deps, endpoint, event) }
     }),
   )
+  // The batch's outcomes in one transaction (a lost record only means the delivery goes again
+  // when its lease expires: at least once).
+  await recordAll(
+    deps,
+    attempts.filter((a): a is Attempt => a !== null),
+  ).catch((error) => deps.logger.warn('could not record webhook deliveries', errorFields(error)))
   return claimed.length
+}
+
+const FAN_OUT_BATCH = 500
+
+/**
+ * Turns new outbox events into deliveries, one per endpoint that wants each (subscribed now,
+ * enabled), in one transaction for a whole batch. Events are taken by a conditional UPDATE, so
+ * of several instances only one fans out each. An event no endpoint wants any more is dropped.
+ * Returns how many events were fanned out.
+ */
+export async function fanOut(deps: Pick<DeliveryDeps, 'store' | 'clock'>): Promise<number> {
+  return writeTransaction(deps.store, async (tx) => {
+    const fresh = await many(
+      tx
+        .select({ id: webhookEvents.id })
+        .from(webhookEvents)
+        .where(eq(webhookEvents.fannedOut, false))
+        .orderBy(asc(webhookEvents.id))
+        .limit(FAN_OUT_BATCH),
+    )
+    if (fresh.length === 0) return 0
+    const taken = await many(
+      tx
+        .update(webhookEvents)
+        .set({ fannedOut: true })
+        .where(
+          and(
+            inArray(
+              webhookEvents.id,
+              fresh.map((e) => e.id),
+            ),
+            eq(webhookEvents.fannedOut, false),
+          ),
+        )
+        .returning({
+          id: webhookEvents.id,
+          type: webhookEvents.type,
+          accountHash: webhookEvents.accountHash,
+        }),
+    )
+    const endpoints = await many(
+      tx
+        .select({
+          id: webhookEndpoints.id,
+          events: webhookEndpoints.events,
+          processor: webhookEndpoints.processor,
+        })
+        .from(webhookEndpoints)
+        .where(eq(webhookEndpoints.status, 'enabled')),
+    )
+    const now = deps.clock.now()
+    const deliveries = []
+    const unwanted: string[] = []
+    for (const event of taken.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      const to = endpoints.filter((endpoint) => wants(endpoint, event.type as EventType))
+      if (to.length === 0) unwanted.push(event.id)
+      for (const endpoint of to)
+        deliveries.push({
+          id: newDeliveryId(deps.clock),
+          eventId: event.id,
+          eventType: event.type,
+          endpointId: endpoint.id,
+          orderingKey: event.accountHash ?? event.id,
+          status: 'pending' as const,
+          attempts: 0,
+          nextAttemptAt: now,
+          createdAt: now,
+          updatedAt: now,
+        })
+    }
+    for (let i = 0; i < deliveries.length; i += 200)
+      await exec(tx.insert(webhookDeliveries).values(deliveries.slice(i, i + 200)))
+    if (unwanted.length > 0) await exec(tx.delete(webhookEvents).where(inArray(webhookEvents.id, unwanted)))
+    return taken.length
+  })
+}
+
+interface Attempt {
+  delivery: DeliveryRow
+  endpoint: EndpointRow
+  event: EventRow
+  outcome: Outcome
 }
 
 async function claimDue(deps: DeliveryDeps): Promise<DeliveryRow[]> {
@@ -99,20 +212,6 @@ async function claimDue(deps: DeliveryDeps): Promise<DeliveryRow[]> {
 }
 
 type EventRow = typeof webhookEvents.$inferSelect
-
-async function loadEvents(store: Store, ids: string[]) {
-  const rows = await readTransaction(store, (tx) =>
-    many(tx.select().from(webhookEvents).where(inArray(webhookEvents.id, ids))),
-  )
-  return new Map(rows.map((row) => [row.id, row as EventRow]))
-}
-
-async function loadEndpoints(store: Store, ids: string[]) {
-  const rows = await readTransaction(store, (tx) =>
-    many(tx.select().from(webhookEndpoints).where(inArray(webhookEndpoints.id, ids))),
-  )
-  return new Map(rows.map((row) => [row.id, row as EndpointRow]))
-}
 
 type Outcome = { ok: true; status: number } | { ok: false; status: number | null; error: string }
 
@@ -167,101 +266,121 @@ async function send(deps: DeliveryDeps, endpoint: EndpointRow, event: EventRow):
   }
 }
 
-async function record(deps: DeliveryDeps, delivery: DeliveryRow, endpoint: EndpointRow, outcome: Outcome) {
+async function recordAll(deps: DeliveryDeps, attempts: Attempt[]) {
+  if (attempts.length === 0) return
   const { retrySeconds } = deps.config.webhooks
   await writeTransaction(deps.store, async (tx) => {
     const now = deps.clock.now()
-    const attempts = delivery.attempts + 1
-    if (outcome.ok) {
+    const succeeded = attempts.filter((a) => a.outcome.ok)
+    // Successes by status code: one UPDATE each (nearly always a single one).
+    const byStatus = new Map<number, string[]>()
+    for (const a of succeeded) {
+      const code = a.outcome.status as number
+      byStatus.set(code, [...(byStatus.get(code) ?? []), a.delivery.id])
+    }
+    for (const [code, ids] of byStatus)
       await exec(
         tx
           .update(webhookDeliveries)
           .set({
             status: 'succeeded',
-            attempts,
-            lastStatusCode: outcome.status,
+            attempts: sql`${webhookDeliveries.attempts} + 1`,
+            lastStatusCode: code,
             lastError: null,
             lockedUntil: null,
             updatedAt: now,
           })
-          .where(eq(webhookDeliveries.id, delivery.id)),
+          .where(inArray(webhookDeliveries.id, ids)),
       )
-      if (endpoint.failingSince !== null)
-        await exec(
-          tx.update(webhookEndpoints).set({ failingSince: null }).where(eq(webhookEndpoints.id, endpoint.id)),
-        )
-      if (delivery.eventType === ERASURE_REQUESTED)
-        await markProcessor(tx, delivery, endpoint, 'delivered', now)
-      // An event every endpoint has received is not kept (its data names the account).
-      const open = await one(
-        tx
-          .select({ id: webhookDeliveries.id })
-          .from(webhookDeliveries)
-          .where(
-            and(eq(webhookDeliveries.eventId, delivery.eventId), ne(webhookDeliveries.status, 'succeeded')),
-          ),
-      )
-      if (!open) await exec(tx.delete(webhookEvents).where(eq(webhookEvents.id, delivery.eventId)))
-      deps.metrics?.webhookDelivery('succeeded')
-      return
-    }
-    const exhausted = attempts > retrySeconds.length
-    const delay = (retrySeconds[attempts - 1] ?? 0) * 1000
-    // ±10% jitter: endpoints that failed together do not all come back at the same second.
-    const jittered = Math.round(delay * (0.9 + Math.random() * 0.2))
-    await exec(
-      tx
-        .update(webhookDeliveries)
-        .set({
-          status: exhausted ? 'failed' : 'pending',
-          attempts,
-          nextAttemptAt: exhausted ? now : now + jittered,
-          lastStatusCode: outcome.status,
-          lastError: outcome.error,
-          lockedUntil: null,
-          updatedAt: now,
-        })
-        .where(eq(webhookDeliveries.id, delivery.id)),
-    )
-    deps.metrics?.webhookDelivery(exhausted ? 'failed' : 'retrying')
-    if (exhausted && delivery.eventType === ERASURE_REQUESTED)
-      await markProcessor(tx, delivery, endpoint, 'failed', now)
-    const failingSince = endpoint.failingSince ?? now
-    if (endpoint.failingSince === null)
+    const recovered = [
+      ...new Set(succeeded.filter((a) => a.endpoint.failingSince !== null).map((a) => a.endpoint.id)),
+    ]
+    if (recovered.length > 0)
       await exec(
         tx
           .update(webhookEndpoints)
-          .set({ failingSince: now })
-          .where(and(eq(webhookEndpoints.id, endpoint.id), isNull(webhookEndpoints.failingSince))),
+          .set({ failingSince: null })
+          .where(inArray(webhookEndpoints.id, recovered)),
       )
-    else if (now - failingSince >= DISABLE_AFTER_FAILING_MS) {
-      const disabled = await exec(
+    for (const a of succeeded)
+      if (a.delivery.eventType === ERASURE_REQUESTED)
+        await markProcessor(tx, a.event, a.endpoint, 'delivered', now)
+    // An event every endpoint has received is not kept (its data names the account).
+    if (succeeded.length > 0)
+      await exec(
         tx
-          .update(webhookEndpoints)
-          .set({ status: 'disabled', disabledReason: 'deliveries failed for 3 days', updatedAt: now })
-          .where(and(eq(webhookEndpoints.id, endpoint.id), eq(webhookEndpoints.status, 'enabled'))),
+          .delete(webhookEvents)
+          .where(
+            and(
+              inArray(webhookEvents.id, [...new Set(succeeded.map((a) => a.event.id))]),
+              sql`NOT EXISTS (SELECT 1 FROM webhook_deliveries open WHERE open.event_id = ${webhookEvents.id} AND open.status <> 'succeeded')`,
+            ),
+          ),
       )
-      if (disabled.changes === 1)
-        await emitEvent(tx, deps.clock, 'webhook_endpoint.disabled', null, {
-          endpoint_id: endpoint.id,
-          reason: 'deliveries failed for 3 days',
-        })
-    }
+    for (const a of attempts.filter((x) => !x.outcome.ok)) await recordFailure(tx, deps, a, now, retrySeconds)
   })
+  for (const a of attempts) deps.metrics?.webhookDelivery(a.outcome.ok ? 'succeeded' : 'failed')
+}
+
+async function recordFailure(tx: Tx, deps: DeliveryDeps, a: Attempt, now: number, retrySeconds: number[]) {
+  if (a.outcome.ok) return
+  const { delivery, endpoint, outcome } = a
+  const attempts = delivery.attempts + 1
+  const exhausted = attempts > retrySeconds.length
+  const delay = (retrySeconds[attempts - 1] ?? 0) * 1000
+  // ±10% jitter: endpoints that failed together do not all come back at the same second.
+  const jittered = Math.round(delay * (0.9 + Math.random() * 0.2))
+  await exec(
+    tx
+      .update(webhookDeliveries)
+      .set({
+        status: exhausted ? 'failed' : 'pending',
+        attempts,
+        nextAttemptAt: exhausted ? now : now + jittered,
+        lastStatusCode: outcome.status,
+        lastError: outcome.error,
+        lockedUntil: null,
+        updatedAt: now,
+      })
+      .where(eq(webhookDeliveries.id, delivery.id)),
+  )
+  if (exhausted && delivery.eventType === ERASURE_REQUESTED)
+    await markProcessor(tx, a.event, endpoint, 'failed', now)
+  // The endpoint's state as this transaction sees it (another failure of the batch may have set it).
+  const current = await one(
+    tx
+      .select({ failingSince: webhookEndpoints.failingSince, status: webhookEndpoints.status })
+      .from(webhookEndpoints)
+      .where(eq(webhookEndpoints.id, endpoint.id)),
+  )
+  if (!current) return
+  if (current.failingSince === null)
+    await exec(
+      tx.update(webhookEndpoints).set({ failingSince: now }).where(eq(webhookEndpoints.id, endpoint.id)),
+    )
+  else if (current.status === 'enabled' && now - current.failingSince >= DISABLE_AFTER_FAILING_MS) {
+    await exec(
+      tx
+        .update(webhookEndpoints)
+        .set({ status: 'disabled', disabledReason: 'deliveries failed for 3 days', updatedAt: now })
+        .where(eq(webhookEndpoints.id, endpoint.id)),
+    )
+    await emitEvent(tx, deps.clock, 'webhook_endpoint.disabled', null, {
+      endpoint_id: endpoint.id,
+      reason: 'deliveries failed for 3 days',
+    })
+  }
 }
 
 async function markProcessor(
   tx: Tx,
-  delivery: DeliveryRow,
+  event: EventRow,
   endpoint: EndpointRow,
   status: 'delivered' | 'failed',
   now: number,
 ) {
   if (!endpoint.processor) return
-  const event = await one(
-    tx.select({ data: webhookEvents.data }).from(webhookEvents).where(eq(webhookEvents.id, delivery.eventId)),
-  )
-  const erasureId = event?.data.erasure_id
+  const erasureId = event.data.erasure_id
   if (typeof erasureId !== 'string') return
   await exec(
     tx
@@ -280,6 +399,39 @@ async function markProcessor(
 /** Sends everything due now, batch after batch (`custodian purge`, tests). Returns how many were attempted. */
 export async function deliverAllDue(deps: DeliveryDeps): Promise<number> {
   let total = 0
-  for (let sent = await deliverDue(deps); sent > 0; sent = await deliverDue(deps)) total += sent
-  return total
+  for (;;) {
+    const pass = await deliveryPass(deps)
+    total += pass.attempted
+    if (pass.fanned === 0 && pass.attempted === 0) return total
+  }
+}
+
+/** How long finished deliveries stay listed (and a failed one's event stays for a retry). */
+export const DELIVERY_RETENTION_MS = 30 * 24 * 3600 * 1000
+
+/**
+ * Removes deliveries finished more than 30 days ago, and the events of failed ones (an event's
+ * data names the account: it is not kept past its use). Returns how many deliveries went.
+ */
+export async function reapWebhookDeliveries(deps: Pick<DeliveryDeps, 'store' | 'clock'>): Promise<number> {
+  const cutoff = deps.clock.now() - DELIVERY_RETENTION_MS
+  return writeTransaction(deps.store, async (tx) => {
+    const finished = and(ne(webhookDeliveries.status, 'pending'), lt(webhookDeliveries.updatedAt, cutoff))
+    const removed = await many(
+      tx.delete(webhookDeliveries).where(finished).returning({ eventId: webhookDeliveries.eventId }),
+    )
+    const events = [...new Set(removed.map((r) => r.eventId))]
+    for (let i = 0; i < events.length; i += 500)
+      await exec(
+        tx
+          .delete(webhookEvents)
+          .where(
+            and(
+              inArray(webhookEvents.id, events.slice(i, i + 500)),
+              sql`NOT EXISTS (SELECT 1 FROM webhook_deliveries open WHERE open.event_id = ${webhookEvents.id})`,
+            ),
+          ),
+      )
+    return removed.length
+  })
 }

@@ -3,7 +3,7 @@ import { hardDeleteDueAccounts, resumeDueDeletions } from '../services/deletion'
 import { reportOverdueProcessors } from '../services/erasure-processors'
 import { reapIdempotencyKeys } from '../services/idempotency'
 import { sweepExpiredSandboxes } from '../services/sandboxes'
-import { deliverAllDue } from '../services/webhook-delivery'
+import { deliverAllDue, reapWebhookDeliveries } from '../services/webhook-delivery'
 
 export interface PurgeReport {
   hardDeleted: number
@@ -11,6 +11,7 @@ export interface PurgeReport {
   sandboxesSwept: number
   idempotencyKeysReaped: number
   webhookDeliveries: number
+  webhookDeliveriesReaped: number
   overdueAcknowledgements: number
 }
 
@@ -18,7 +19,7 @@ export interface PurgeReport {
  * One pass of the maintenance work: what `custodian purge` runs once and the in-process worker
  * runs on a timer. Hard-deletes accounts whose grace period is over, resumes deletions stuck
  * between steps (with backoff), reports processors overdue with an erasure's acknowledgement,
- * applies sandbox timeouts, and reaps expired idempotency keys.
+ * applies sandbox timeouts, and reaps expired idempotency keys and month-old webhook deliveries.
  */
 export async function purgeOnce(
   deps: AppDeps,
@@ -35,6 +36,7 @@ export async function purgeOnce(
     idempotencyKeysReaped: await reapIdempotencyKeys(deps.store, deps.clock.now()),
     // `serve` has its own delivery worker; `custodian purge` sends what is due here.
     webhookDeliveries: options.deliverWebhooks ? await deliverAllDue(deps) : 0,
+    webhookDeliveriesReaped: await reapWebhookDeliveries(deps),
     overdueAcknowledgements,
   }
 }

@@ -1,6 +1,6 @@
 import type { AppDeps } from '../deps'
 import { errorFields } from '../lib/logger'
-import { deliverDue } from '../services/webhook-delivery'
+import { deliveryPass } from '../services/webhook-delivery'
 
 /** How often an idle instance looks for due deliveries: the delay from commit to delivery. */
 const POLL_MS = 200
@@ -18,7 +18,8 @@ export function startWebhookWorker(deps: AppDeps) {
     while (!stopped) {
       let sent = 0
       try {
-        sent = await deliverDue(deps)
+        const pass = await deliveryPass(deps)
+        sent = pass.fanned + pass.attempted
         failing = false
       } catch (error) {
         if (!failing) deps.logger.warn('webhook delivery pass failed; retrying', errorFields(error))

@@ -12,6 +12,7 @@ import { benchSandboxCreates, benchSandboxes } from './sandboxes.bench'
 import { benchStartup } from './startup.bench'
 import { benchStatus } from './status.bench'
 import { benchTraffic } from './traffic.bench'
+import { benchWebhooks } from './webhooks.bench'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 // Session tokens for /v1 routes in bench servers.
@@ -29,6 +30,7 @@ const benches: Record<string, () => Promise<void>> = {
   body: () => benchBodyRead(seconds),
   docs: () => benchDocsPage(),
   creates: () => benchSandboxCreates(seconds),
+  webhooks: () => benchWebhooks(seconds),
   sandboxes: async () => {
     await benchSandboxCreateCost()
     await benchSandboxes(seconds)

@@ -41,10 +41,20 @@ describe('webhook delivery survives kill -9', () => {
       const first = await startBinary(binary, dir, env)
       servers.push(first)
       const op = JSON.parse(
-        (await runCli(binary, dir, ['user', 'create', '--email', 'op@example.com', '--operator', '--json'], first.env))
-          .stdout,
+        (
+          await runCli(
+            binary,
+            dir,
+            ['user', 'create', '--email', 'op@example.com', '--operator', '--json'],
+            first.env,
+          )
+        ).stdout,
       ) as { userId: string }
-      const session = await new SignJWT({ email: 'op@example.com', email_verified: true, role: 'authenticated' })
+      const session = await new SignJWT({
+        email: 'op@example.com',
+        email_verified: true,
+        role: 'authenticated',
+      })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject(op.userId)
         .setAudience('authenticated')
@@ -58,7 +68,8 @@ describe('webhook delivery survives kill -9', () => {
       })
       expect(registered.status).toBe(201)
       const created = JSON.parse(
-        (await runCli(binary, dir, ['user', 'create', '--email', 'new@example.com', '--json'], first.env)).stdout,
+        (await runCli(binary, dir, ['user', 'create', '--email', 'new@example.com', '--json'], first.env))
+          .stdout,
       ) as { userId: string }
 
       const deadline = Date.now() + 10_000

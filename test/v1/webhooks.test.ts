@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'bun:test'
 import { Webhook } from 'standardwebhooks'
 import { writeTransaction } from '../../db/store'
 import { createUserWithTeam } from '../../src/services/accounts'
-import { deliverAllDue, deliverDue } from '../../src/services/webhook-delivery'
+import { deliverAllDue, deliverDue, fanOut } from '../../src/services/webhook-delivery'
 import { purgeOnce } from '../../src/workers/purge'
 import { expectV1Error } from '../support/envelopes'
 import { createTestApp, type TestApp } from '../support/harness'
@@ -204,6 +204,35 @@ describe('webhook delivery', () => {
     expect(receiver.ofType('account.created')).toHaveLength(6)
   })
 
+  it("keeps finished deliveries, and a failed one's event, for 30 days, then removes them", async () => {
+    const { t, receiver } = setup({ WEBHOOK_RETRY_SECONDS: '1' })
+    const op = await t.createUser({ operator: true })
+    const endpoint = await register(t, op.session, { url: receiver.url, events: ['account.created'] })
+    receiver.answers.push(500, 500)
+    await t.createUser() // fails twice: failed, its event kept for a retry
+    await deliverAllDue(t.deps)
+    t.clock.advance(1_200)
+    await deliverAllDue(t.deps)
+    await t.createUser() // succeeds
+    await deliverAllDue(t.deps)
+    const statuses = async () =>
+      (await t.rows<{ status: string }>('SELECT status FROM webhook_deliveries ORDER BY id')).map(
+        (r) => r.status,
+      )
+    expect(await statuses()).toEqual(['failed', 'succeeded'])
+    expect(await t.rows('SELECT id FROM webhook_events')).toHaveLength(1)
+    t.clock.advance(29 * 24 * 3600 * 1000)
+    expect((await purgeOnce(t.deps)).webhookDeliveriesReaped).toBe(0)
+    t.clock.advance(2 * 24 * 3600 * 1000)
+    expect((await purgeOnce(t.deps)).webhookDeliveriesReaped).toBe(2)
+    expect(await statuses()).toEqual([])
+    expect(await t.rows('SELECT id FROM webhook_events')).toHaveLength(0)
+    const listed = await t.json('GET', `/v1/admin/webhook-endpoints/${endpoint.id}/deliveries`, {
+      token: await t.session(op.user.id, op.user.email),
+    })
+    expect(listed.body.deliveries).toEqual([])
+  })
+
   it('announces nothing for a change that rolled back', async () => {
     const { t, receiver } = setup()
     const op = await t.createUser({ operator: true })
@@ -257,7 +286,8 @@ describe('webhook delivery', () => {
     await register(t, op.session, { url: receiver.url, events: ['account.created'] })
     await t.createUser()
     // What a sender killed mid-send leaves: the delivery claimed (its lease running), never recorded.
-    await t.exec("UPDATE webhook_deliveries SET locked_until = ?", t.clock.now() + 40_000)
+    await fanOut(t.deps)
+    await t.exec('UPDATE webhook_deliveries SET locked_until = ?', t.clock.now() + 40_000)
     const { id: eventId } = (await t.row<{ id: string }>('SELECT id FROM webhook_events')) as { id: string }
     expect(await deliverAllDue(t.deps)).toBe(0)
     t.clock.advance(40_001)

@@ -9,7 +9,10 @@ import { readTransaction, writeTransaction } from '../../../db/store'
 import { buildDeps, createApp } from '../../../src/app'
 import { loadConfig } from '../../../src/config'
 import { createUserWithTeam } from '../../../src/services/accounts'
+import { emitEvent } from '../../../src/services/events'
 import { createKey } from '../../../src/services/keys'
+import { createEndpoint } from '../../../src/services/webhook-endpoints'
+import { startWebhookWorker } from '../../../src/workers/webhooks'
 import { VALID_PAGES } from '../../support/page-fixtures'
 import { seedFullAccount } from '../../support/seed'
 import { sqliteOf } from '../../support/test-database'
@@ -401,6 +404,35 @@ if (mode === 'body-read') {
       databaseUrl: config.databaseUrl,
     })}`,
   )
+} else if (mode === 'webhooks') {
+  // Custodian with its delivery worker, an endpoint at BENCH_WEBHOOK_URL subscribed to every
+  // event (none without it), `argv[3]` events already in the outbox over 1,000 accounts, and 200
+  // users whose profile changes each announce account.updated.
+  const seeded = Number(process.argv[3] ?? 0)
+  const { deps, app } = await benchApp({
+    RATE_LIMIT_ENABLED: 'false',
+    WEBHOOKS_ALLOW_HTTP: 'true',
+    WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
+  })
+  const receiver = process.env.BENCH_WEBHOOK_URL
+  if (receiver) await createEndpoint(deps, { url: receiver, events: ['*'] })
+  const users = []
+  for (let n = 0; n < 200; n++) users.push((await benchUser(deps, `hooks-${n}@example.com`)).user.id)
+  for (let done = 0; done < seeded; done += 1000)
+    await writeTransaction(deps.store, async (tx) => {
+      for (let i = done; i < Math.min(seeded, done + 1000); i++)
+        await emitEvent(tx, deps.clock, 'account.updated', `seeded-${i % 1000}`, {
+          user_id: `seeded-${i % 1000}`,
+          changed: ['display_name'],
+        })
+    })
+  // BENCH_WEBHOOK_WORKER=off: events pile up in the outbox (what writing them costs, alone).
+  if (process.env.BENCH_WEBHOOK_WORKER !== 'off') {
+    const worker = startWebhookWorker(deps)
+    process.on('SIGTERM', () => void worker.stop())
+  }
+  app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
+  console.log(`READY ${JSON.stringify({ url: `http://127.0.0.1:${app.server?.port}`, users })}`)
 } else if (mode === 'instance') {
   // One more instance on a benchmark server's PostgreSQL database (BENCH_DATABASE_URL): serves only.
   const { app } = await benchApp({ RATE_LIMIT_ENABLED: 'false' })
