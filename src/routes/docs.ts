@@ -7,6 +7,7 @@ import pkg from '../../package.json'
 import { API_ERROR_CODES, docAnchor, ERROR_CATALOGUE, type ErrorCode, V1_ERROR_CODES } from '../errors'
 import { CompressedBody } from '../lib/compressed'
 import { restoreFastFormats } from '../lib/formats'
+import { webhooksDocument } from '../projections/webhook-events'
 import { polishOpenApi, toOpenApi30ForDisplay } from './openapi-document'
 
 restoreFastFormats()
@@ -67,6 +68,8 @@ export const docsRoutes = (root: () => { handle(request: Request): Promise<Respo
           },
           // Relative: the document is served by the server it describes, whatever its address.
           servers: [{ url: '/', description: 'This Custodian server' }],
+          // What Custodian sends to webhook endpoints (docs/webhooks.md).
+          webhooks: webhooksDocument(),
           components: {
             securitySchemes: {
               bearerAuth: {

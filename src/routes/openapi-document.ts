@@ -225,6 +225,8 @@ export function extractComponents(document: Json): Json {
 export function toOpenApi30ForDisplay(document: Json): Json {
   const copy = structuredClone(document)
   copy.openapi = '3.0.3'
+  // 3.0 has no `webhooks`: the page leaves them out (docs/webhooks.md and /docs/json have them).
+  delete copy.webhooks
   // The page's "OAS 3.0" badge says which rendition it shows; say why, and where the 3.1 one is.
   if (isObject(copy.info))
     copy.info.description = `${copy.info.description ?? ''}\n\nThis page shows an OpenAPI 3.0.3 rendition of the document, which Swagger UI draws faster; the document itself is OpenAPI 3.1, at [/docs/json](/docs/json).`

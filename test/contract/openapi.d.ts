@@ -1187,7 +1187,263 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "account.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** account.created */
+        post: operations["webhook_account_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "account.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** account.updated */
+        post: operations["webhook_account_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "account.deletion_scheduled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** account.deletion_scheduled */
+        post: operations["webhook_account_deletion_scheduled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "account.deletion_canceled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** account.deletion_canceled */
+        post: operations["webhook_account_deletion_canceled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "account.erasure_requested": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** account.erasure_requested */
+        post: operations["webhook_account_erasure_requested"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "account.erased": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** account.erased */
+        post: operations["webhook_account_erased"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "account.erasure_overdue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** account.erasure_overdue */
+        post: operations["webhook_account_erasure_overdue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "api_key.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** api_key.created */
+        post: operations["webhook_api_key_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "api_key.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** api_key.revoked */
+        post: operations["webhook_api_key_revoked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "subscription.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** subscription.created */
+        post: operations["webhook_subscription_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "subscription.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** subscription.updated */
+        post: operations["webhook_subscription_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "subscription.canceled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** subscription.canceled */
+        post: operations["webhook_subscription_canceled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "app.deployed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** app.deployed */
+        post: operations["webhook_app_deployed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "sandbox.quota_exceeded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** sandbox.quota_exceeded */
+        post: operations["webhook_sandbox_quota_exceeded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook_endpoint.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** webhook_endpoint.disabled */
+        post: operations["webhook_webhook_endpoint_disabled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -1528,6 +1784,7 @@ export interface components {
              * @example 2026-05-02T09:30:00.000Z
              */
             completed_at: string | null;
+            processors: components["schemas"]["AdminHardDeleteUser200Option1DeletionProcessors"];
         };
         AdminCreateWebhookEndpointBodyEvents: components["schemas"]["AdminCreateWebhookEndpointBodyEventsItem"][];
         AdminCreateWebhookEndpoint201: {
@@ -1601,6 +1858,26 @@ export interface components {
              * @example 2026-05-02T09:30:00.000Z
              */
             updated_at: string;
+        };
+        AcknowledgeErasure200: {
+            endpoint_id: string;
+            /** @enum {string} */
+            status: "pending" | "delivered" | "acknowledged" | "failed";
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            requested_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            delivered_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            acknowledged_at: string | null;
         };
         CreateSandboxBodyTimeoutMs: string | number;
         ListSandboxes200Option1: components["schemas"]["AdminGetUser200SandboxesItem"][];
@@ -1749,6 +2026,27 @@ export interface components {
             memory_mb: number;
             disk_mb: number | null;
         };
+        /** @description The processors (webhook endpoints with processor: true) asked to erase the account, and what they answered */
+        AdminHardDeleteUser200Option1DeletionProcessors: {
+            endpoint_id: string;
+            /** @enum {string} */
+            status: "pending" | "delivered" | "acknowledged" | "failed";
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            requested_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            delivered_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            acknowledged_at: string | null;
+        }[];
         /** @enum {string} */
         AdminCreateWebhookEndpointBodyEventsItem: "*" | "account.created" | "account.updated" | "account.deletion_scheduled" | "account.deletion_canceled" | "account.erasure_requested" | "account.erased" | "account.erasure_overdue" | "api_key.created" | "api_key.revoked" | "subscription.created" | "subscription.updated" | "subscription.canceled" | "app.deployed" | "sandbox.quota_exceeded" | "webhook_endpoint.disabled";
         /** @description Event types, or ["*"] for all: account.created, account.updated, account.deletion_scheduled, account.deletion_canceled, account.erasure_requested, account.erased, account.erasure_overdue, api_key.created, api_key.revoked, subscription.created, subscription.updated, subscription.canceled, app.deployed, sandbox.quota_exceeded, webhook_endpoint.disabled */
@@ -5045,30 +5343,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        endpoint_id: string;
-                        /** @enum {string} */
-                        status: "pending" | "delivered" | "acknowledged" | "failed";
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        requested_at: string;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        delivered_at: string | null;
-                        /**
-                         * Format: date-time
-                         * @example 2026-05-02T09:30:00.000Z
-                         */
-                        acknowledged_at: string | null;
-                    };
+                    "application/json": components["schemas"]["AcknowledgeErasure200"];
                 };
             };
             400: components["responses"]["V1Error400"];
             404: components["responses"]["V1Error404"];
+            413: components["responses"]["V1Error413"];
             500: components["responses"]["V1Error500"];
             503: components["responses"]["V1Error503"];
         };
@@ -5308,6 +5588,822 @@ export interface operations {
             500: components["responses"]["V1Error500"];
             503: components["responses"]["V1Error503"];
             507: components["responses"]["V1Error507"];
+        };
+    };
+    webhook_account_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "account.created";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id: string;
+                        team_id: string;
+                        email_verified: boolean;
+                        is_operator: boolean;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_account_updated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "account.updated";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id: string;
+                        /**
+                         * @description Which fields changed (not their values)
+                         * @example [
+                         *       "display_name"
+                         *     ]
+                         */
+                        changed: string[];
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_account_deletion_scheduled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "account.deletion_scheduled";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id: string;
+                        /**
+                         * Format: date-time
+                         * @example 2026-05-02T09:30:00.000Z
+                         */
+                        erase_at: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_account_deletion_canceled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "account.deletion_canceled";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_account_erasure_requested: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "account.erasure_requested";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id: string;
+                        /** @description The erasure (its receipt at GET /v1/admin/deletions) */
+                        erasure_id: string;
+                        /** @description immediate, scheduled, operator, or restore_replay (a restored backup erased again) */
+                        mode: string;
+                        /**
+                         * Format: uri
+                         * @description Processors only: POST it (any or no body, no credential) once you have erased the account
+                         */
+                        acknowledge_url?: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_account_erased: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "account.erased";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id: string;
+                        /** @description The erasure (its receipt at GET /v1/admin/deletions) */
+                        erasure_id: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_account_erasure_overdue: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "account.erasure_overdue";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The erasure (its receipt at GET /v1/admin/deletions) */
+                        erasure_id: string;
+                        endpoint_id: string;
+                        /**
+                         * Format: date-time
+                         * @example 2026-05-02T09:30:00.000Z
+                         */
+                        requested_at: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_api_key_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "api_key.created";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id: string;
+                        key_id: string;
+                        kind: string;
+                        /** @description Set on a rotation: the key it replaces (valid 24 h more) */
+                        replaces_key_id?: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_api_key_revoked: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "api_key.revoked";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id: string;
+                        key_id: string;
+                        kind: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_subscription_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "subscription.created";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id: string;
+                        subscription_id: string;
+                        status: string;
+                        plan: string | null;
+                        quantity: number;
+                        cancel_at_period_end: boolean;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_subscription_updated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "subscription.updated";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id: string;
+                        subscription_id: string;
+                        status: string;
+                        plan: string | null;
+                        quantity: number;
+                        cancel_at_period_end: boolean;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_subscription_canceled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "subscription.canceled";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id: string;
+                        subscription_id: string;
+                        status: string;
+                        plan: string | null;
+                        quantity: number;
+                        cancel_at_period_end: boolean;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_app_deployed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "app.deployed";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id: string;
+                        app_id: string;
+                        deploy_id: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_sandbox_quota_exceeded: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "sandbox.quota_exceeded";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id: string;
+                        team_id: string;
+                        /**
+                         * @example daily_creates
+                         * @example concurrent_sandboxes
+                         * @example daily_gb_hours
+                         */
+                        quota: string;
+                        limit: number;
+                        used: number;
+                        /** @example 2026-12-06 */
+                        usage_date: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_webhook_endpoint_disabled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "webhook_endpoint.disabled";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        endpoint_id: string;
+                        reason: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { credentialRuleFor } from '../../src/plugins/bearer-auth'
+import { EVENT_TYPES } from '../../src/services/events'
 import { createTestApp } from '../support/harness'
 
 const t = createTestApp()
@@ -69,6 +70,22 @@ describe('API documentation', () => {
       (r) => r.method !== 'HEAD' && (r.path.startsWith('/api') || r.path.startsWith('/v1')),
     )
     expect(operations).toBeGreaterThanOrEqual(mounted.length)
+  })
+
+  it('describes every webhook event as an OpenAPI 3.1 webhook: Standard Webhooks headers and its data', async () => {
+    const t = createTestApp()
+    const doc = (await t.json('GET', '/docs/json')).body
+    expect(Object.keys(doc.webhooks).sort()).toEqual([...EVENT_TYPES].sort())
+    for (const type of EVENT_TYPES) {
+      const post = doc.webhooks[type].post
+      expect(post.parameters.map((p: any) => p.name)).toEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature'])
+      const schema = post.requestBody.content['application/json'].schema
+      const envelope = schema.$ref ? doc.components.schemas[schema.$ref.split('/').pop()] : schema
+      expect(Object.keys(envelope.properties)).toEqual(['id', 'type', 'created_at', 'data'])
+      expect(JSON.stringify(envelope.properties.data)).not.toContain('email"')
+    }
+    // The 3.0 rendition the page draws has none (3.0 has no webhooks).
+    expect((await t.json('GET', '/docs/ui.json')).body.webhooks).toBeUndefined()
   })
 
   it('is compact: shared schemas and responses live in components, under 250 KB, compressed on request', async () => {
