@@ -7,31 +7,48 @@ const ErasureId = t.String({ description: 'The erasure (its receipt at GET /v1/a
 
 /** Each event's `data`: ids and what changed, never an email or a name (docs/webhooks.md). */
 const EVENT_DATA: Record<EventType, TSchema> = {
-  'account.created': t.Object({ user_id: UserId, team_id: t.String(), email_verified: t.Boolean(), is_operator: t.Boolean() }),
+  'account.created': t.Object({
+    user_id: UserId,
+    team_id: t.String(),
+    email_verified: t.Boolean(),
+    is_operator: t.Boolean(),
+  }),
   'account.updated': t.Object({
     user_id: UserId,
-    changed: t.Array(t.String(), { description: 'Which fields changed (not their values)', examples: [['display_name']] }),
+    changed: t.Array(t.String(), {
+      description: 'Which fields changed (not their values)',
+      examples: [['display_name']],
+    }),
   }),
   'account.deletion_scheduled': t.Object({ user_id: UserId, erase_at: DateTime }),
   'account.deletion_canceled': t.Object({ user_id: UserId }),
   'account.erasure_requested': t.Object({
     user_id: UserId,
     erasure_id: ErasureId,
-    mode: t.String({ description: 'immediate, scheduled, operator, or restore_replay (a restored backup erased again)' }),
+    mode: t.String({
+      description: 'immediate, scheduled, operator, or restore_replay (a restored backup erased again)',
+    }),
     acknowledge_url: t.Optional(
       t.String({
         format: 'uri',
-        description: 'Processors only: POST it (any or no body, no credential) once you have erased the account',
+        description:
+          'Processors only: POST it (any or no body, no credential) once you have erased the account',
       }),
     ),
   }),
   'account.erased': t.Object({ user_id: UserId, erasure_id: ErasureId }),
-  'account.erasure_overdue': t.Object({ erasure_id: ErasureId, endpoint_id: t.String(), requested_at: DateTime }),
+  'account.erasure_overdue': t.Object({
+    erasure_id: ErasureId,
+    endpoint_id: t.String(),
+    requested_at: DateTime,
+  }),
   'api_key.created': t.Object({
     user_id: UserId,
     key_id: t.String(),
     kind: t.String(),
-    replaces_key_id: t.Optional(t.String({ description: 'Set on a rotation: the key it replaces (valid 24 h more)' })),
+    replaces_key_id: t.Optional(
+      t.String({ description: 'Set on a rotation: the key it replaces (valid 24 h more)' }),
+    ),
   }),
   'api_key.revoked': t.Object({ user_id: UserId, key_id: t.String(), kind: t.String() }),
   'subscription.created': SubscriptionData(),
@@ -78,12 +95,22 @@ export function webhooksDocument(): Record<string, never> {
           security: [],
           tags: ['/v1 webhooks'],
           parameters: [
-            { in: 'header', name: 'webhook-id', ...header('The event id; the same on every retry (deduplicate on it)') },
-            { in: 'header', name: 'webhook-timestamp', ...header('Unix seconds when this attempt was signed') },
+            {
+              in: 'header',
+              name: 'webhook-id',
+              ...header('The event id; the same on every retry (deduplicate on it)'),
+            },
+            {
+              in: 'header',
+              name: 'webhook-timestamp',
+              ...header('Unix seconds when this attempt was signed'),
+            },
             {
               in: 'header',
               name: 'webhook-signature',
-              ...header('`v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation'),
+              ...header(
+                '`v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation',
+              ),
             },
           ],
           requestBody: {
@@ -100,8 +127,12 @@ export function webhooksDocument(): Record<string, never> {
             },
           },
           responses: {
-            '200': { description: 'Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried.' },
-            '400': { description: 'Any other answer: the delivery is retried on the schedule, then marked failed.' },
+            '200': {
+              description: 'Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried.',
+            },
+            '400': {
+              description: 'Any other answer: the delivery is retried on the schedule, then marked failed.',
+            },
           },
         },
       },

@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, isNotNull, isNull, lt, lte, ne, or } from 'drizzle-orm'
+import { and, asc, desc, eq, isNotNull, isNull, lte, ne, or } from 'drizzle-orm'
+import { olderThan } from '../../db/keyset'
 import { ERASURE_TOUCHED_TABLES, OWNED_TABLES, ownerWhere } from '../../db/ownership'
 import { exec, many, one } from '../../db/query'
 import { lockAccount } from '../../db/row-locks'
@@ -599,12 +600,11 @@ export function listDeletions(
         .select()
         .from(accountDeletions)
         .where(
-          before
-            ? or(
-                lt(accountDeletions.requestedAt, before.requestedAt),
-                and(eq(accountDeletions.requestedAt, before.requestedAt), lt(accountDeletions.id, before.id)),
-              )
-            : undefined,
+          olderThan(
+            accountDeletions.requestedAt,
+            accountDeletions.id,
+            before && { at: before.requestedAt, id: before.id },
+          ),
         )
         .orderBy(desc(accountDeletions.requestedAt), desc(accountDeletions.id))
         .limit(limit + 1),

@@ -1,4 +1,5 @@
 import { and, desc, eq, lt, or } from 'drizzle-orm'
+import { olderThan } from '../../db/keyset'
 import { exec, many, one } from '../../db/query'
 import { readTransaction, type Store, writeTransaction } from '../../db/store'
 import { webhookDeliveries, webhookEndpoints } from '../../db/tables'
@@ -71,14 +72,7 @@ export function listEndpoints(store: Store, limit: number, after: { at: number; 
       tx
         .select()
         .from(webhookEndpoints)
-        .where(
-          after
-            ? or(
-                lt(webhookEndpoints.createdAt, after.at),
-                and(eq(webhookEndpoints.createdAt, after.at), lt(webhookEndpoints.id, after.id)),
-              )
-            : undefined,
-        )
+        .where(olderThan(webhookEndpoints.createdAt, webhookEndpoints.id, after))
         .orderBy(desc(webhookEndpoints.createdAt), desc(webhookEndpoints.id))
         .limit(limit),
     ),

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, setSystemTime } from 'bun:test'
+import { describe, expect, it, setSystemTime } from 'bun:test'
 import { Webhook } from 'standardwebhooks'
 import { DAY } from '../../src/lib/clock'
 import { deliverAllDue } from '../../src/services/webhook-delivery'
@@ -8,12 +8,12 @@ import { fileBackedApp } from '../support/file-backed-app'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
 import { buildRichAccount } from '../support/rich-account'
 import { describeSqlite, sqliteOf } from '../support/test-database'
-import { startReceiver, WEBHOOK_TEST_ENV } from '../support/webhook-receiver'
-
-const receivers: ReturnType<typeof startReceiver>[] = []
-afterEach(() => {
-  for (const r of receivers.splice(0)) r.stop()
-})
+import {
+  registerEndpoint,
+  startReceiver,
+  WEBHOOK_TEST_ENV,
+  webhookTestApp,
+} from '../support/webhook-receiver'
 
 type Erase = (t: TestApp, u: TestUser, operator: TestUser) => Promise<void>
 
@@ -47,17 +47,14 @@ async function receiptOf(t: TestApp, op: TestUser) {
 describe('erasure reaches the processors', () => {
   for (const [name, erase] of Object.entries(ERASURE_PATHS))
     it(`after ${name}: the receipt goes pending → delivered → acknowledged`, async () => {
-      const t = createTestApp({ env: WEBHOOK_TEST_ENV })
-      t.clock.set(Date.now())
-      const receiver = startReceiver()
-      receivers.push(receiver)
+      const { t, receiver } = webhookTestApp()
       const op = await t.createUser({ operator: true })
       // A processor that subscribed to nothing else still receives the erasure request.
-      const registered = await t.json('POST', '/v1/admin/webhook-endpoints', {
-        token: op.session,
-        body: { url: receiver.url, events: ['account.erased'], processor: true },
+      const endpoint = await registerEndpoint(t, op.session, {
+        url: receiver.url,
+        events: ['account.erased'],
+        processor: true,
       })
-      const endpoint = registered.body as { id: string; secret: string }
       const u = await t.createUser({ email: 'leaving-person@example.com' })
 
       await erase(t, u, op)
@@ -107,20 +104,15 @@ describe('erasure reaches the processors', () => {
   })
 
   it('reports a processor that has not acknowledged within the deadline, once, as an event and a metric', async () => {
-    const t = createTestApp({ env: WEBHOOK_TEST_ENV })
-    t.clock.set(Date.now())
-    const processor = startReceiver()
+    const { t, receiver: processor } = webhookTestApp()
     const watcher = startReceiver()
-    receivers.push(processor, watcher)
     const op = await t.createUser({ operator: true })
-    const p = await t.json('POST', '/v1/admin/webhook-endpoints', {
-      token: op.session,
-      body: { url: processor.url, events: ['account.erased'], processor: true },
+    const p = await registerEndpoint(t, op.session, {
+      url: processor.url,
+      events: ['account.erased'],
+      processor: true,
     })
-    await t.json('POST', '/v1/admin/webhook-endpoints', {
-      token: op.session,
-      body: { url: watcher.url, events: ['account.erasure_overdue'] },
-    })
+    await registerEndpoint(t, op.session, { url: watcher.url, events: ['account.erasure_overdue'] })
     const u = await t.createUser()
     await ERASURE_PATHS['DELETE /api/account']?.(t, u, op)
     await deliverAllDue(t.deps)
@@ -132,7 +124,7 @@ describe('erasure reaches the processors', () => {
     await deliverAllDue(t.deps)
     const overdue = watcher.ofType('account.erasure_overdue')
     expect(overdue).toHaveLength(1)
-    expect(overdue[0]?.json.data).toMatchObject({ endpoint_id: p.body.id })
+    expect(overdue[0]?.json.data).toMatchObject({ endpoint_id: p.id })
     const metrics = await (await t.request('GET', '/metrics')).text()
     expect(metrics).toContain('custodian_erasure_acknowledgements_overdue 1')
   })
@@ -141,15 +133,10 @@ describe('erasure reaches the processors', () => {
 describeSqlite('webhooks keep no trace of an erased account', () => {
   it('once its events are delivered: 0 hits in the database file and WAL; receivers got ids only', async () => {
     const receiver = startReceiver()
-    receivers.push(receiver)
     const { t, databasePath, storageDir, logs } = fileBackedApp({ env: WEBHOOK_TEST_ENV })
     t.clock.set(Date.now())
     const op = await t.createUser({ operator: true })
-    const registered = await t.json('POST', '/v1/admin/webhook-endpoints', {
-      token: op.session,
-      body: { url: receiver.url, events: ['*'], processor: true },
-    })
-    expect(registered.status).toBe(201)
+    await registerEndpoint(t, op.session, { url: receiver.url, events: ['*'], processor: true })
     const victim = await buildRichAccount(t, 'gone')
     const r = await t.request('DELETE', '/api/account', { token: victim.u.apiKey })
     expect(r.status).toBe(204)

@@ -1,14 +1,8 @@
-import { afterEach, describe, expect, it } from 'bun:test'
+import { describe, expect, it } from 'bun:test'
 import { deliverDue } from '../../src/services/webhook-delivery'
-import { createTestApp } from '../support/harness'
 import { closeAll, instances } from '../support/pg-instances'
 import { onPostgres } from '../support/test-database'
-import { startReceiver, WEBHOOK_TEST_ENV } from '../support/webhook-receiver'
-
-const receivers: ReturnType<typeof startReceiver>[] = []
-afterEach(() => {
-  for (const r of receivers.splice(0)) r.stop()
-})
+import { registerEndpoint, webhookTestApp } from '../support/webhook-receiver'
 
 // Several instances share one database only on PostgreSQL; on SQLite the racing workers of
 // test/v1/webhooks.test.ts stand for them.
@@ -17,16 +11,12 @@ describePostgres(
   `webhooks with three instances${onPostgres ? '' : ' [PostgreSQL only: SQLite serves one instance]'}`,
   () => {
     it('delivers each event once while every instance runs its delivery worker', async () => {
-      const t = createTestApp({ env: WEBHOOK_TEST_ENV })
-      t.clock.set(Date.now())
-      const receiver = startReceiver()
-      receivers.push(receiver)
+      const { t, receiver } = webhookTestApp()
       const op = await t.createUser({ operator: true })
-      const registered = await t.json('POST', '/v1/admin/webhook-endpoints', {
-        token: op.session,
-        body: { url: receiver.url, events: ['account.created', 'api_key.created'] },
+      await registerEndpoint(t, op.session, {
+        url: receiver.url,
+        events: ['account.created', 'api_key.created'],
       })
-      expect(registered.status).toBe(201)
       const all = await instances(t, 3)
       try {
         let creating = true

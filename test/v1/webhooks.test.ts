@@ -1,32 +1,12 @@
-import { afterEach, describe, expect, it } from 'bun:test'
+import { describe, expect, it } from 'bun:test'
 import { Webhook } from 'standardwebhooks'
 import { writeTransaction } from '../../db/store'
 import { createUserWithTeam } from '../../src/services/accounts'
 import { deliverAllDue, deliverDue, fanOut } from '../../src/services/webhook-delivery'
 import { purgeOnce } from '../../src/workers/purge'
 import { expectV1Error } from '../support/envelopes'
-import { createTestApp, type TestApp } from '../support/harness'
-import { startReceiver, WEBHOOK_TEST_ENV } from '../support/webhook-receiver'
-
-const receivers: ReturnType<typeof startReceiver>[] = []
-afterEach(() => {
-  for (const r of receivers.splice(0)) r.stop()
-})
-
-function setup(env: Record<string, string> = {}) {
-  const t = createTestApp({ env: { ...WEBHOOK_TEST_ENV, ...env } })
-  // Signatures carry the clock's time; the independent verifier compares it with the real one.
-  t.clock.set(Date.now())
-  const receiver = startReceiver()
-  receivers.push(receiver)
-  return { t, receiver }
-}
-
-async function register(t: TestApp, token: string, body: Record<string, unknown>) {
-  const r = await t.json('POST', '/v1/admin/webhook-endpoints', { token, body })
-  expect(r.status).toBe(201)
-  return r.body as { id: string; secret: string; url: string; events: string[]; status: string }
-}
+import { createTestApp } from '../support/harness'
+import { registerEndpoint, webhookTestApp } from '../support/webhook-receiver'
 
 const verify = (secret: string, r: { body: string; headers: Record<string, string> }) =>
   new Webhook(secret).verify(r.body, {
@@ -37,9 +17,9 @@ const verify = (secret: string, r: { body: string; headers: Record<string, strin
 
 describe('webhook endpoints', () => {
   it('registers an endpoint with a whsec_ secret shown once and sealed at rest', async () => {
-    const { t, receiver } = setup()
+    const { t, receiver } = webhookTestApp()
     const op = await t.createUser({ operator: true })
-    const created = await register(t, op.session, {
+    const created = await registerEndpoint(t, op.session, {
       url: receiver.url,
       events: ['account.created'],
       description: 'crm',
@@ -64,7 +44,7 @@ describe('webhook endpoints', () => {
   })
 
   it('refuses non-operators (403) and unknown endpoints (404)', async () => {
-    const { t, receiver } = setup()
+    const { t, receiver } = webhookTestApp()
     const user = await t.createUser()
     const op = await t.createUser({ operator: true })
     const refused = await t.json('POST', '/v1/admin/webhook-endpoints', {
@@ -122,9 +102,9 @@ describe('webhook endpoints', () => {
 
 describe('webhook delivery', () => {
   it('signs deliveries as Standard Webhooks says (checked by the standardwebhooks library) and sends no email', async () => {
-    const { t, receiver } = setup()
+    const { t, receiver } = webhookTestApp()
     const op = await t.createUser({ operator: true })
-    const endpoint = await register(t, op.session, { url: receiver.url, events: ['account.created'] })
+    const endpoint = await registerEndpoint(t, op.session, { url: receiver.url, events: ['account.created'] })
     const u = await t.createUser({ email: 'signed-person@example.com' })
     expect(await deliverAllDue(t.deps)).toBe(1)
     const [hit] = receiver.ofType('account.created')
@@ -144,9 +124,9 @@ describe('webhook delivery', () => {
   })
 
   it('retries a failing receiver with the same webhook-id until it succeeds (3 attempts)', async () => {
-    const { t, receiver } = setup()
+    const { t, receiver } = webhookTestApp()
     const op = await t.createUser({ operator: true })
-    const endpoint = await register(t, op.session, { url: receiver.url, events: ['account.created'] })
+    const endpoint = await registerEndpoint(t, op.session, { url: receiver.url, events: ['account.created'] })
     receiver.answers.push(500, 503)
     await t.createUser()
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -171,9 +151,9 @@ describe('webhook delivery', () => {
   })
 
   it('fails a delivery after the schedule is spent, and an operator retry sends it again', async () => {
-    const { t, receiver } = setup()
+    const { t, receiver } = webhookTestApp()
     const op = await t.createUser({ operator: true })
-    const endpoint = await register(t, op.session, { url: receiver.url, events: ['account.created'] })
+    const endpoint = await registerEndpoint(t, op.session, { url: receiver.url, events: ['account.created'] })
     receiver.answers.push(500, 500, 500, 500, 500)
     await t.createUser()
     for (let attempt = 0; attempt < 6; attempt++) {
@@ -205,9 +185,9 @@ describe('webhook delivery', () => {
   })
 
   it("keeps finished deliveries, and a failed one's event, for 30 days, then removes them", async () => {
-    const { t, receiver } = setup({ WEBHOOK_RETRY_SECONDS: '1' })
+    const { t, receiver } = webhookTestApp({ WEBHOOK_RETRY_SECONDS: '1' })
     const op = await t.createUser({ operator: true })
-    const endpoint = await register(t, op.session, { url: receiver.url, events: ['account.created'] })
+    const endpoint = await registerEndpoint(t, op.session, { url: receiver.url, events: ['account.created'] })
     receiver.answers.push(500, 500)
     await t.createUser() // fails twice: failed, its event kept for a retry
     await deliverAllDue(t.deps)
@@ -234,9 +214,9 @@ describe('webhook delivery', () => {
   })
 
   it('announces nothing for a change that rolled back', async () => {
-    const { t, receiver } = setup()
+    const { t, receiver } = webhookTestApp()
     const op = await t.createUser({ operator: true })
-    await register(t, op.session, { url: receiver.url, events: ['*'] })
+    await registerEndpoint(t, op.session, { url: receiver.url, events: ['*'] })
     await expect(
       writeTransaction(t.store, async (tx) => {
         await createUserWithTeam(tx, t.clock, { email: 'rolled-back@example.com' })
@@ -250,9 +230,12 @@ describe('webhook delivery', () => {
   })
 
   it("sends an account's events in order: a later one waits while an earlier one is retried", async () => {
-    const { t, receiver } = setup()
+    const { t, receiver } = webhookTestApp()
     const op = await t.createUser({ operator: true })
-    await register(t, op.session, { url: receiver.url, events: ['account.created', 'api_key.created'] })
+    await registerEndpoint(t, op.session, {
+      url: receiver.url,
+      events: ['account.created', 'api_key.created'],
+    })
     receiver.answers.push(500)
     const u = await t.createUser()
     await t.runtimeKey(u)
@@ -267,9 +250,9 @@ describe('webhook delivery', () => {
   })
 
   it('delivers each event once when several workers race for the deliveries', async () => {
-    const { t, receiver } = setup()
+    const { t, receiver } = webhookTestApp()
     const op = await t.createUser({ operator: true })
-    await register(t, op.session, { url: receiver.url, events: ['account.created'] })
+    await registerEndpoint(t, op.session, { url: receiver.url, events: ['account.created'] })
     for (let i = 0; i < 30; i++) await t.createUser()
     const workers = Array.from({ length: 3 }, async () => {
       for (let pass = 0; pass < 10; pass++) await deliverDue(t.deps)
@@ -281,9 +264,9 @@ describe('webhook delivery', () => {
   })
 
   it('sends again, with the same webhook-id, a delivery whose sender died holding its lease', async () => {
-    const { t, receiver } = setup()
+    const { t, receiver } = webhookTestApp()
     const op = await t.createUser({ operator: true })
-    await register(t, op.session, { url: receiver.url, events: ['account.created'] })
+    await registerEndpoint(t, op.session, { url: receiver.url, events: ['account.created'] })
     await t.createUser()
     // What a sender killed mid-send leaves: the delivery claimed (its lease running), never recorded.
     await fanOut(t.deps)
@@ -296,9 +279,9 @@ describe('webhook delivery', () => {
   })
 
   it('signs with both secrets for 24 hours after a rotation, then with the new one only', async () => {
-    const { t, receiver } = setup()
+    const { t, receiver } = webhookTestApp()
     const op = await t.createUser({ operator: true })
-    const endpoint = await register(t, op.session, { url: receiver.url, events: ['account.created'] })
+    const endpoint = await registerEndpoint(t, op.session, { url: receiver.url, events: ['account.created'] })
     const rotated = await t.json('POST', `/v1/admin/webhook-endpoints/${endpoint.id}/rotate-secret`, {
       token: op.session,
     })
@@ -324,13 +307,13 @@ describe('webhook delivery', () => {
   })
 
   it('disables an endpoint failing for 3 days and says so to the others', async () => {
-    const { t, receiver } = setup({ WEBHOOK_RETRY_SECONDS: '86400,86400,86400,86400,86400' })
+    const { t, receiver } = webhookTestApp({ WEBHOOK_RETRY_SECONDS: '86400,86400,86400,86400,86400' })
     const op = await t.createUser({ operator: true })
-    const dead = await register(t, op.session, {
+    const dead = await registerEndpoint(t, op.session, {
       url: 'http://127.0.0.1:9/unreachable',
       events: ['account.created'],
     })
-    await register(t, op.session, { url: receiver.url, events: ['webhook_endpoint.disabled'] })
+    await registerEndpoint(t, op.session, { url: receiver.url, events: ['webhook_endpoint.disabled'] })
     await t.createUser()
     for (let day = 0; day <= 3; day++) {
       await deliverAllDue(t.deps)
