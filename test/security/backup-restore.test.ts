@@ -14,9 +14,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { main } from '../../src/cli'
 import { applyErasureLedger } from '../../src/services/deletion'
+import { deliverAllDue } from '../../src/services/webhook-delivery'
 import { freePort, runToEnd, SOURCE_CLI, waitForPort } from '../support/binary'
 import { createTestApp, type TestApp, type TestUser } from '../support/harness'
 import { describeSqlite, sqliteOf } from '../support/test-database'
+import { registerEndpoint, startReceiver, WEBHOOK_TEST_ENV } from '../support/webhook-receiver'
 
 const dirs: string[] = []
 const savedEnv = { ...process.env }
@@ -26,7 +28,7 @@ afterEach(() => {
 })
 
 /** A deployment on disk with two users; the CLI sees the same DATABASE_PATH. */
-async function deployment() {
+async function deployment(env: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'custodian-restore-'))
   dirs.push(dir)
   const databasePath = join(dir, 'custodian.db')
@@ -36,7 +38,7 @@ async function deployment() {
     createTestApp({
       sqlite: true,
       databasePath,
-      env: { STORAGE_DIR: storageDir, RATE_LIMIT_ENABLED: 'false' },
+      env: { STORAGE_DIR: storageDir, RATE_LIMIT_ENABLED: 'false', ...env },
     })
   const t = open()
   const erased = await t.createUser({ email: `erased-${crypto.randomUUID()}@example.com` })
@@ -110,6 +112,30 @@ describeSqlite('backups that keep erasures', () => {
     // What `custodian serve` runs before it listens:
     expect(await applyErasureLedger(served.deps)).toMatchObject({ erased: 1 })
     await expectForgotten(served, erased, kept, databasePath)
+    served.close()
+  })
+
+  it('asks the processors again to erase an account a restored backup brought back', async () => {
+    const receiver = startReceiver()
+    const { dir, databasePath, open, t, erased } = await deployment(WEBHOOK_TEST_ENV)
+    const op = await t.createUser({ operator: true })
+    await registerEndpoint(t, op.session, { url: receiver.url, events: ['account.erased'], processor: true })
+    const backup = join(dir, 'before.db')
+    expect((await cli(['backup', '--to', backup])).code).toBe(0)
+    expect((await t.request('DELETE', '/api/account', { token: erased.apiKey })).status).toBe(204)
+    await deliverAllDue(t.deps)
+    t.close()
+    for (const suffix of ['-wal', '-shm']) rmSync(`${databasePath}${suffix}`, { force: true })
+    copyFileSync(backup, `${databasePath}.copy`)
+    renameSync(`${databasePath}.copy`, databasePath)
+
+    const served = open()
+    expect(await applyErasureLedger(served.deps)).toMatchObject({ erased: 1 })
+    await deliverAllDue(served.deps)
+    const asks = receiver.ofType('account.erasure_requested').map((r) => r.json.data)
+    expect(asks.map((data) => data.mode)).toEqual(['immediate', 'restore_replay'])
+    expect(asks[1]?.erasure_id).toBe(asks[0]?.erasure_id)
+    expect(asks[1]?.user_id).toBe(erased.user.id)
     served.close()
   })
 
