@@ -32,6 +32,7 @@ CREATE TABLE "webhook_endpoints" (
 	"url" text NOT NULL,
 	"events" json NOT NULL,
 	"processor" boolean DEFAULT false NOT NULL,
+	"format" text DEFAULT 'standard' NOT NULL,
 	"description" text,
 	"status" text NOT NULL,
 	"disabled_reason" text,

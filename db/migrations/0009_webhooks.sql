@@ -37,6 +37,7 @@ CREATE TABLE `webhook_endpoints` (
 	`url` text NOT NULL,
 	`events` text NOT NULL,
 	`processor` integer DEFAULT false NOT NULL,
+	`format` text DEFAULT 'standard' NOT NULL,
 	`description` text,
 	`status` text NOT NULL,
 	`disabled_reason` text,

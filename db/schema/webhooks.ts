@@ -1,6 +1,8 @@
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core'
 
 export type WebhookEndpointStatus = 'enabled' | 'disabled'
+/** `standard`: Standard Webhooks JSON; `set`: account.erased as a signed RISC account-purged Security Event Token. */
+export type WebhookFormat = 'standard' | 'set'
 export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed'
 export type ProcessorStatus = 'pending' | 'delivered' | 'acknowledged' | 'failed'
 
@@ -12,6 +14,7 @@ export const webhookEndpoints = sqliteTable(
     url: text('url').notNull(),
     events: text('events', { mode: 'json' }).$type<string[]>().notNull(),
     processor: integer('processor', { mode: 'boolean' }).notNull().default(false),
+    format: text('format').$type<WebhookFormat>().notNull().default('standard'),
     description: text('description'),
     status: text('status').$type<WebhookEndpointStatus>().notNull(),
     disabledReason: text('disabled_reason'),

@@ -13,6 +13,10 @@ export const V1WebhookEndpoint = t.Object({
     description:
       'Processes personal data for the platform: receives account.erasure_requested and must acknowledge it',
   }),
+  format: t.Union([t.Literal('standard'), t.Literal('set')], {
+    description:
+      'standard: Standard Webhooks JSON; set: account.erased as a signed RISC account-purged Security Event Token (RFC 8417)',
+  }),
   description: nullable(t.String()),
   status: t.Union([t.Literal('enabled'), t.Literal('disabled')]),
   disabled_reason: nullable(t.String()),
@@ -30,6 +34,7 @@ export const projectEndpointForV1 = (e: EndpointRow) => ({
   url: e.url,
   events: e.events,
   processor: e.processor,
+  format: e.format,
   description: e.description,
   status: e.status,
   disabled_reason: e.disabledReason,

@@ -7,6 +7,7 @@ import type { Clock } from '../lib/clock'
 import { errorFields, type Logger } from '../lib/logger'
 import type { Metrics } from '../lib/metrics'
 import { checkWebhookUrl } from '../lib/public-address'
+import { signSecurityEvent } from '../lib/security-event-key'
 import { signWebhook } from '../lib/webhook-signature'
 import {
   acknowledgementToken,
@@ -16,7 +17,7 @@ import {
   newDeliveryId,
   wants,
 } from './events'
-import { type DeliveryRow, type EndpointRow, signingSecrets } from './webhook-endpoints'
+import { type DeliveryRow, type EndpointRow, SET_EVENT, signingSecrets } from './webhook-endpoints'
 
 export interface DeliveryDeps {
   store: Store
@@ -228,11 +229,37 @@ export function eventBody(event: EventRow, endpoint: EndpointRow, publicUrl: str
   })
 }
 
+const ACCOUNT_PURGED = 'https://schemas.openid.net/secevent/risc/event-type/account-purged'
+
+/**
+ * account.erased as an OpenID Shared Signals / RISC `account-purged` Security Event Token (RFC
+ * 8417), pushed as RFC 8935 says (`application/secevent+jwt`). The subject is the user id as an
+ * opaque identifier — what the receiver stored before; keys at /.well-known/custodian/security-event-keys.
+ */
+export function securityEventToken(
+  event: EventRow,
+  endpoint: EndpointRow,
+  deps: Pick<DeliveryDeps, 'config'>,
+) {
+  return signSecurityEvent({
+    iss: deps.config.publicUrl,
+    aud: endpoint.url,
+    iat: Math.floor(event.createdAt / 1000),
+    jti: event.id,
+    txn: event.data.erasure_id,
+    sub_id: { format: 'opaque', id: event.data.user_id },
+    events: { [ACCOUNT_PURGED]: {} },
+  })
+}
+
 async function send(deps: DeliveryDeps, endpoint: EndpointRow, event: EventRow): Promise<Outcome> {
   try {
     // Again at every delivery: the name may resolve to an internal address by now (DNS rebinding).
     await checkWebhookUrl(endpoint.url, deps.config.webhooks)
-    const body = eventBody(event, endpoint, deps.config.publicUrl)
+    const set = endpoint.format === 'set' && event.type === SET_EVENT
+    const body = set
+      ? await securityEventToken(event, endpoint, deps)
+      : eventBody(event, endpoint, deps.config.publicUrl)
     const timestamp = Math.floor(deps.clock.now() / 1000)
     const response = await fetch(endpoint.url, {
       method: 'POST',
@@ -240,7 +267,7 @@ async function send(deps: DeliveryDeps, endpoint: EndpointRow, event: EventRow):
       redirect: 'manual',
       signal: AbortSignal.timeout(deps.config.webhooks.timeoutMs),
       headers: {
-        'content-type': 'application/json',
+        'content-type': set ? 'application/secevent+jwt' : 'application/json',
         'user-agent': 'Custodian-Webhooks/1',
         'webhook-id': event.id,
         'webhook-timestamp': String(timestamp),

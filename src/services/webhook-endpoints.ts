@@ -4,7 +4,7 @@ import { exec, many, one } from '../../db/query'
 import { readTransaction, type Store, writeTransaction } from '../../db/store'
 import { webhookDeliveries, webhookEndpoints } from '../../db/tables'
 import type { Config } from '../config'
-import { AppError } from '../errors'
+import { AppError, fieldError } from '../errors'
 import type { Clock } from '../lib/clock'
 import { randomBase62 } from '../lib/ids'
 import { checkWebhookUrl } from '../lib/public-address'
@@ -27,12 +27,28 @@ export interface EndpointInput {
   url: string
   events: string[]
   processor?: boolean
+  format?: 'standard' | 'set'
   description?: string | null
+}
+
+/** The event a `set` endpoint receives, as a RISC account-purged Security Event Token. */
+export const SET_EVENT = 'account.erased'
+
+/** `format: set` carries one event type; a processor needs the JSON erasure request with its link. */
+function checkFormat(format: 'standard' | 'set', events: string[], processor: boolean) {
+  if (format !== 'set') return
+  if (events.length !== 1 || events[0] !== SET_EVENT)
+    throw fieldError(
+      'events',
+      `must be ["${SET_EVENT}"] with format "set" (sent as a RISC account-purged token)`,
+    )
+  if (processor) throw fieldError('processor', 'must be false with format "set"')
 }
 
 const noSuchEndpoint = () => new AppError('NOT_FOUND', 'No such webhook endpoint.')
 
 export async function createEndpoint(deps: EndpointDeps, input: EndpointInput) {
+  checkFormat(input.format ?? 'standard', input.events, input.processor ?? false)
   await checkWebhookUrl(input.url, deps.config.webhooks)
   const secret = newWebhookSecret()
   const now = deps.clock.now()
@@ -45,6 +61,7 @@ export async function createEndpoint(deps: EndpointDeps, input: EndpointInput) {
           url: input.url,
           events: [...new Set(input.events)],
           processor: input.processor ?? false,
+          format: input.format ?? 'standard',
           description: input.description ?? null,
           status: 'enabled',
           secret: sealSecret(secret),
@@ -87,6 +104,10 @@ export interface EndpointPatch {
 }
 
 export async function updateEndpoint(deps: EndpointDeps, id: string, patch: EndpointPatch) {
+  if (patch.events !== undefined) {
+    const current = await getEndpoint(deps.store, id)
+    checkFormat(current.format, patch.events, current.processor)
+  }
   if (patch.url !== undefined) await checkWebhookUrl(patch.url, deps.config.webhooks)
   const row = await writeTransaction(deps.store, (tx) =>
     one(

@@ -1076,6 +1076,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/custodian/security-event-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Public keys (JWKS) that verify the Security Event Tokens sent to format "set" endpoints */
+        get: operations["securityEventKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/erasure-acknowledgements/{token}": {
         parameters: {
             query?: never;
@@ -1794,6 +1811,8 @@ export interface components {
             url: string;
             events: components["schemas"]["AdminCreateWebhookEndpoint201Events"];
             processor: components["schemas"]["AdminCreateWebhookEndpoint201Processor"];
+            /** @enum {string} */
+            format: "standard" | "set";
             description: string | null;
             /** @enum {string} */
             status: "enabled" | "disabled";
@@ -1818,6 +1837,8 @@ export interface components {
             url: string;
             events: components["schemas"]["AdminCreateWebhookEndpoint201Events"];
             processor: components["schemas"]["AdminCreateWebhookEndpoint201Processor"];
+            /** @enum {string} */
+            format: "standard" | "set";
             description: string | null;
             /** @enum {string} */
             status: "enabled" | "disabled";
@@ -5108,6 +5129,8 @@ export interface operations {
                     url: string;
                     events: components["schemas"]["AdminCreateWebhookEndpointBodyEvents"];
                     processor?: boolean;
+                    /** @enum {string} */
+                    format?: "standard" | "set";
                     description?: string | null;
                 };
             };
@@ -5324,6 +5347,24 @@ export interface operations {
             500: components["responses"]["V1Error500"];
             503: components["responses"]["V1Error503"];
             507: components["responses"]["V1Error507"];
+        };
+    };
+    securityEventKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A JWK Set (EdDSA, Ed25519) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     acknowledgeErasure: {

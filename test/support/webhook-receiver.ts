@@ -23,7 +23,9 @@ export function startReceiver() {
     hostname: '127.0.0.1',
     async fetch(request) {
       const body = await request.text()
-      received.push({ headers: Object.fromEntries(request.headers), body, json: JSON.parse(body) })
+      // A Security Event Token (format "set") is a JWT, not JSON: its `json` is empty.
+      const json = body.startsWith('{') ? JSON.parse(body) : { id: '', type: '', created_at: '', data: {} }
+      received.push({ headers: Object.fromEntries(request.headers), body, json })
       return new Response(null, { status: answers.shift() ?? 204 })
     },
   })

@@ -78,7 +78,11 @@ describe('API documentation', () => {
     expect(Object.keys(doc.webhooks).sort()).toEqual([...EVENT_TYPES].sort())
     for (const type of EVENT_TYPES) {
       const post = doc.webhooks[type].post
-      expect(post.parameters.map((p: any) => p.name)).toEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature'])
+      expect(post.parameters.map((p: any) => p.name)).toEqual([
+        'webhook-id',
+        'webhook-timestamp',
+        'webhook-signature',
+      ])
       const schema = post.requestBody.content['application/json'].schema
       const envelope = schema.$ref ? doc.components.schemas[schema.$ref.split('/').pop()] : schema
       expect(Object.keys(envelope.properties)).toEqual(['id', 'type', 'created_at', 'data'])

@@ -1,4 +1,5 @@
 import { describe, expect, it, setSystemTime } from 'bun:test'
+import { createLocalJWKSet, jwtVerify } from 'jose'
 import { Webhook } from 'standardwebhooks'
 import { DAY } from '../../src/lib/clock'
 import { deliverAllDue } from '../../src/services/webhook-delivery'
@@ -94,6 +95,44 @@ describe('erasure reaches the processors', () => {
       expect(again.body.acknowledged_at).toBe(ack.body.acknowledged_at)
       expect((await receiptOf(t, op)).processors[0]).toMatchObject({ status: 'acknowledged' })
     })
+
+  it('sends account.erased as a signed RISC account-purged token to a format "set" endpoint', async () => {
+    const { t, receiver } = webhookTestApp()
+    const op = await t.createUser({ operator: true })
+    for (const body of [
+      { url: receiver.url, events: ['*'], format: 'set' },
+      { url: receiver.url, events: ['account.erased'], format: 'set', processor: true },
+    ]) {
+      const refused = await t.json('POST', '/v1/admin/webhook-endpoints', { token: op.session, body })
+      expect(refused.status).toBe(400)
+    }
+    const endpoint = await registerEndpoint(t, op.session, {
+      url: receiver.url,
+      events: ['account.erased'],
+      format: 'set',
+    })
+    expect((endpoint as any).format).toBe('set')
+    const u = await t.createUser({ email: 'purged-person@example.com' })
+    await ERASURE_PATHS['DELETE /api/account']?.(t, u, op)
+    await deliverAllDue(t.deps)
+    expect(receiver.received).toHaveLength(1)
+    const [hit] = receiver.received
+    expect(hit?.headers['content-type']).toBe('application/secevent+jwt')
+    const jwks = await t.json('GET', '/.well-known/custodian/security-event-keys')
+    expect(jwks.status).toBe(200)
+    const { payload, protectedHeader } = await jwtVerify(hit?.body as string, createLocalJWKSet(jwks.body), {
+      issuer: 'http://custodian.test',
+      audience: receiver.url,
+      typ: 'secevent+jwt',
+    })
+    expect(protectedHeader.alg).toBe('EdDSA')
+    expect(payload.sub_id).toEqual({ format: 'opaque', id: u.user.id })
+    expect(Object.keys(payload.events as object)).toEqual([
+      'https://schemas.openid.net/secevent/risc/event-type/account-purged',
+    ])
+    expect(payload.jti).toBe(hit?.headers['webhook-id'] as string)
+    expect(JSON.stringify(payload)).not.toContain('purged-person')
+  })
 
   it('answers 404 for a link it did not issue', async () => {
     const t = createTestApp({ env: WEBHOOK_TEST_ENV })

@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
 import { decodePageToken, encodePageToken } from '../../lib/page-token'
+import { securityEventJwks } from '../../lib/security-event-key'
 import { principalContext } from '../../plugins/principal'
 import { markSecretResponse } from '../../plugins/request-state'
 import { nullable } from '../../projections/schema-helpers'
@@ -57,6 +58,7 @@ export const v1WebhookRoutes = (deps: AppDeps) => {
           url: Url,
           events: Events,
           processor: t.Optional(t.Boolean()),
+          format: t.Optional(t.Union([t.Literal('standard'), t.Literal('set')])),
           description: t.Optional(Description),
         }),
         ...v1Doc({
@@ -215,6 +217,15 @@ export const v1WebhookRoutes = (deps: AppDeps) => {
         }),
       },
     )
+    .get('/.well-known/custodian/security-event-keys', () => securityEventJwks(), {
+      detail: {
+        operationId: 'securityEventKeys',
+        summary: 'Public keys (JWKS) that verify the Security Event Tokens sent to format "set" endpoints',
+        tags: ['/v1 webhooks'],
+        security: [],
+        responses: { 200: { description: 'A JWK Set (EdDSA, Ed25519)' } },
+      },
+    })
     .post(
       '/v1/erasure-acknowledgements/:token',
       async ({ params }) => projectProcessorForV1(await acknowledgeErasure(store, clock, params.token)),
