@@ -12,6 +12,7 @@ import { isMemoryPath, readTransaction, type Store, writeTransaction } from '../
 import { accountDeletions } from '../db/tables'
 import pkg from '../package.json'
 import { buildDeps, createApp } from './app'
+import { webhooksCommand } from './cli-webhooks'
 import { type Config, ConfigError, configHelp, loadConfig } from './config'
 import { systemClock } from './lib/clock'
 import { parseDuration } from './lib/duration'
@@ -80,7 +81,48 @@ const COMMANDS: CommandHelp[] = [
     ],
     flags: ['email', 'ttl', 'json'],
   },
-  { name: 'purge', summary: 'run the deletion/purge worker once and exit', flags: [] },
+  {
+    name: 'purge',
+    summary: 'run the deletion/purge worker once (and send due webhooks) and exit',
+    flags: [],
+  },
+  {
+    name: 'webhooks create',
+    args: '--url URL [--events a,b | *] [--processor] [--format standard|set] [--json]',
+    summary: 'register a webhook endpoint and print its signing secret once',
+    options: [
+      [
+        '--url URL',
+        'https, public address (WEBHOOKS_ALLOW_HTTP / WEBHOOKS_ALLOW_PRIVATE_NETWORKS lift that)',
+      ],
+      ['--events LIST', 'comma-separated event types, or * (the default)'],
+      ['--processor', 'the endpoint erases accounts too: it receives erasure requests to acknowledge'],
+      ['--format F', 'standard (JSON, the default) or set (account.erased as a Security Event Token)'],
+      JSON_OPTION,
+    ],
+    flags: ['url', 'events', 'processor', 'format', 'json'],
+  },
+  {
+    name: 'webhooks list',
+    args: '[--json]',
+    summary: 'list the webhook endpoints',
+    options: [JSON_OPTION],
+    flags: ['json'],
+  },
+  {
+    name: 'webhooks deliveries',
+    args: '--id ENDPOINT [--json]',
+    summary: "an endpoint's 50 latest deliveries",
+    options: [['--id ENDPOINT', 'the endpoint (we_…)'], JSON_OPTION],
+    flags: ['id', 'json'],
+  },
+  {
+    name: 'webhooks retry',
+    args: '--id DELIVERY [--json]',
+    summary: 'send a pending or failed delivery again at the next worker pass',
+    options: [['--id DELIVERY', 'the delivery (whd_…)'], JSON_OPTION],
+    flags: ['id', 'json'],
+  },
   {
     name: 'backup',
     args: '--to FILE [--json]',
@@ -291,6 +333,11 @@ async function run(command: string, config: Config, values: Values, out: Out): P
       return withStore(config, (store) => compactCommand(store, values, out))
     case 'migrate-store':
       return migrateStoreCommand(config, values, out)
+    case 'webhooks create':
+    case 'webhooks list':
+    case 'webhooks deliveries':
+    case 'webhooks retry':
+      return withStore(config, (store) => webhooksCommand(command, buildDeps({ config, store }), values, out))
     default:
       return withStore(config, async (store) => {
         const report = await purgeOnce(buildDeps({ config, store }), { deliverWebhooks: true })
@@ -314,6 +361,11 @@ function parse(argv: string[]) {
       to: { type: 'string' },
       from: { type: 'string' },
       'ledger-missing-ok': { type: 'boolean' },
+      url: { type: 'string' },
+      events: { type: 'string' },
+      processor: { type: 'boolean' },
+      format: { type: 'string' },
+      id: { type: 'string' },
       version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
