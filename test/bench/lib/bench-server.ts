@@ -352,7 +352,14 @@ if (mode === 'body-read') {
   // One user on a tier that never refuses, with `argv[3]` sandboxes already recorded: mostly
   // destroyed, 1% paused and 1% running, one `job` metadata value each.
   const seeded = Number(process.argv[3] ?? 0)
-  const { config, deps, app } = await benchApp({ RATE_LIMIT_ENABLED: 'false' })
+  const { config, deps, app } = await benchApp({
+    RATE_LIMIT_ENABLED: 'false',
+    WEBHOOKS_ALLOW_HTTP: 'true',
+    WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
+  })
+  // BENCH_WEBHOOK_URL: an endpoint subscribed to every event (what the outbox costs a create).
+  if (process.env.BENCH_WEBHOOK_URL)
+    await createEndpoint(deps, { url: process.env.BENCH_WEBHOOK_URL, events: ['*'] })
   const { user, team, key } = await benchUser(deps, 'sandboxes@example.com')
   const runtime = await key('runtime')
   await unlimitedQuotas(deps, team.id)
