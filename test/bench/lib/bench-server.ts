@@ -436,7 +436,7 @@ if (mode === 'body-read') {
   // BENCH_WEBHOOK_WORKER=off: events pile up in the outbox (what writing them costs, alone).
   if (process.env.BENCH_WEBHOOK_WORKER !== 'off') {
     const worker = startWebhookWorker(deps)
-    process.on('SIGTERM', () => void worker.stop())
+    process.on('SIGTERM', () => void worker.stop().finally(() => process.exit(0)))
   }
   app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
   console.log(`READY ${JSON.stringify({ url: `http://127.0.0.1:${app.server?.port}`, users })}`)
