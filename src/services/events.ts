@@ -89,6 +89,7 @@ export async function emitEvent(
   const accountHash = userId === null ? null : hashUserId(userId)
   // One row: the worker fans it out to the endpoints' deliveries (webhook-delivery.ts, fanOut).
   await exec(insertEvent(tx), { id, type, accountHash, data, now })
+  wakeSoon()
   const erasureId = data.erasure_id
   if (type === ERASURE_REQUESTED && typeof erasureId === 'string') {
     const processors = endpoints.filter((endpoint) => endpoint.processor)
@@ -118,4 +119,28 @@ export async function emitEvent(
  */
 export function acknowledgementToken(erasureId: string, endpointId: string): string {
   return `ack_${new Bun.CryptoHasher('sha256', derivedServerSecret('erasure-ack')).update(`${erasureId}:${endpointId}`).digest('base64url')}`
+}
+
+/**
+ * This process's delivery worker is woken a moment after an event is written (its transaction
+ * has committed by then, or the worker finds nothing and waits for its next look): delivery in
+ * milliseconds instead of up to a poll interval. Other instances find it on their next look.
+ */
+const wakeListeners = new Set<() => void>()
+let wakeScheduled = false
+const WAKE_DELAY_MS = 2
+
+function wakeSoon() {
+  if (wakeScheduled || wakeListeners.size === 0) return
+  wakeScheduled = true
+  setTimeout(() => {
+    wakeScheduled = false
+    for (const listener of wakeListeners) listener()
+  }, WAKE_DELAY_MS)
+}
+
+/** Calls `listener` shortly after events are written; returns the unsubscribe. */
+export function onEventsWritten(listener: () => void): () => void {
+  wakeListeners.add(listener)
+  return () => wakeListeners.delete(listener)
 }

@@ -1,8 +1,9 @@
 import type { AppDeps } from '../deps'
 import { errorFields } from '../lib/logger'
+import { onEventsWritten } from '../services/events'
 import { deliveryPass } from '../services/webhook-delivery'
 
-/** How often an idle instance looks for due deliveries: the delay from commit to delivery. */
+/** How often an idle instance looks for due deliveries (events this process writes wake it at once). */
 const POLL_MS = 200
 
 /**
@@ -14,6 +15,11 @@ export function startWebhookWorker(deps: AppDeps) {
   let stopped = false
   let failing = false
   let wake: (() => void) | null = null
+  let woken = false
+  const unsubscribe = onEventsWritten(() => {
+    woken = true
+    wake?.()
+  })
   const loop = (async () => {
     while (!stopped) {
       let sent = 0
@@ -25,16 +31,18 @@ export function startWebhookWorker(deps: AppDeps) {
         if (!failing) deps.logger.warn('webhook delivery pass failed; retrying', errorFields(error))
         failing = true
       }
-      if (sent === 0 && !stopped)
+      if (sent === 0 && !stopped && !woken)
         await new Promise<void>((resolve) => {
           wake = resolve
           setTimeout(resolve, POLL_MS)
         })
+      woken = false
     }
   })()
   return {
     async stop() {
       stopped = true
+      unsubscribe()
       wake?.()
       await loop
     },
