@@ -1,8 +1,8 @@
-import { and, desc, eq, lt, or } from 'drizzle-orm'
+import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm'
 import { olderThan } from '../../db/keyset'
 import { exec, many, one } from '../../db/query'
 import { readTransaction, type Store, writeTransaction } from '../../db/store'
-import { webhookDeliveries, webhookEndpoints } from '../../db/tables'
+import { webhookDeliveries, webhookEndpoints, webhookEvents } from '../../db/tables'
 import type { Config } from '../config'
 import { AppError, fieldError } from '../errors'
 import type { Clock } from '../lib/clock'
@@ -134,12 +134,32 @@ export async function updateEndpoint(deps: EndpointDeps, id: string, patch: Endp
   return row as EndpointRow
 }
 
-/** Removes the endpoint and its deliveries (pending ones are never sent). */
+/**
+ * Removes the endpoint and its deliveries (pending ones are never sent), and the events no other
+ * endpoint still has to receive (their data names accounts).
+ */
 export async function deleteEndpoint(store: Store, id: string) {
   await writeTransaction(store, async (tx) => {
     const removed = await exec(tx.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id)))
     if (removed.changes === 0) throw noSuchEndpoint()
-    await exec(tx.delete(webhookDeliveries).where(eq(webhookDeliveries.endpointId, id)))
+    const events = await many(
+      tx
+        .delete(webhookDeliveries)
+        .where(eq(webhookDeliveries.endpointId, id))
+        .returning({ eventId: webhookDeliveries.eventId }),
+    )
+    const ids = [...new Set(events.map((e) => e.eventId))]
+    for (let i = 0; i < ids.length; i += 500)
+      await exec(
+        tx
+          .delete(webhookEvents)
+          .where(
+            and(
+              inArray(webhookEvents.id, ids.slice(i, i + 500)),
+              sql`NOT EXISTS (SELECT 1 FROM webhook_deliveries other WHERE other.event_id = ${webhookEvents.id})`,
+            ),
+          ),
+      )
   })
 }
 

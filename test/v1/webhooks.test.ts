@@ -213,6 +213,27 @@ describe('webhook delivery', () => {
     expect(listed.body.deliveries).toEqual([])
   })
 
+  it("drops an endpoint's pending deliveries with it, and the events no other endpoint awaits", async () => {
+    const { t, receiver } = webhookTestApp()
+    const op = await t.createUser({ operator: true })
+    const failing = await registerEndpoint(t, op.session, { url: receiver.url, events: ['account.created'] })
+    receiver.answers.push(500, 500)
+    await t.createUser()
+    await deliverAllDue(t.deps)
+    expect(await t.rows('SELECT id FROM webhook_events')).toHaveLength(1)
+    const removed = await t.request('DELETE', `/v1/admin/webhook-endpoints/${failing.id}`, {
+      token: op.session,
+    })
+    expect(removed.status).toBe(204)
+    expect(await t.rows('SELECT id FROM webhook_deliveries')).toHaveLength(0)
+    expect(await t.rows('SELECT id FROM webhook_events')).toHaveLength(0)
+    expect(
+      (await t.request('DELETE', `/v1/admin/webhook-endpoints/${failing.id}`, { token: op.session })).status,
+    ).toBe(404)
+    t.clock.advance(2_000)
+    expect(await deliverAllDue(t.deps)).toBe(0)
+  })
+
   it('announces nothing for a change that rolled back', async () => {
     const { t, receiver } = webhookTestApp()
     const op = await t.createUser({ operator: true })
