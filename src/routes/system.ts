@@ -7,6 +7,7 @@ import { digestsEqual, sha256Hex } from '../lib/crypto'
 import { writeProblemIn } from '../lib/disk-space'
 import { bearerToken } from '../plugins/bearer-auth'
 import { Int } from '../projections/schema-helpers'
+import { webhookHealth } from '../services/webhook-endpoints'
 
 /**
  * Health probes and metrics: no rate limit, never cached. Metrics are open unless METRICS_TOKEN is
@@ -110,6 +111,7 @@ export const systemRoutes = ({ store, metrics, config, billingHealth, outages, r
           billing: billingHealth.state as string,
           redis,
           storage: 'ok',
+          webhooks: 'none' as string,
         }
         const notReady = (reason: string) => {
           set.status = 503
@@ -119,6 +121,7 @@ export const systemRoutes = ({ store, metrics, config, billingHealth, outages, r
           const health = await store.health()
           outages.recovered('database')
           report.pendingMigrations = health.pendingMigrations
+          report.webhooks = await webhookHealth(store)
           if (health.pendingMigrations > 0)
             return notReady(`${health.pendingMigrations} migration(s) not applied`)
           // A database that reads but cannot be written would answer every write with 500.
@@ -167,6 +170,10 @@ export const systemRoutes = ({ store, metrics, config, billingHealth, outages, r
               billing: t.String(),
               redis: t.String(),
               storage: t.String(),
+              webhooks: t.String({
+                description:
+                  'none (no enabled endpoint), ok, or failing (a receiver is failing: deliveries retry; does not make the instance unready)',
+              }),
             },
             { description: 'Ready' },
           ),
@@ -178,6 +185,7 @@ export const systemRoutes = ({ store, metrics, config, billingHealth, outages, r
               billing: t.String({ description: 'disabled, unchecked, ok, unreachable or refused' }),
               redis: t.String({ description: 'disabled (no REDIS_URL), ok or unreachable' }),
               storage: t.String({ description: 'ok, full or unwritable' }),
+              webhooks: t.String({ description: 'none, ok or failing (informational)' }),
               reason: t.String(),
             },
             { description: 'Not ready' },

@@ -253,3 +253,20 @@ export async function retryDelivery(deps: EndpointDeps, deliveryId: string) {
   }
   return row as DeliveryRow
 }
+
+/**
+ * For /readyz: `none` (no enabled endpoint), `ok`, or `failing` (an enabled endpoint's deliveries
+ * are failing). Informational: a receiver being down does not make this instance unready.
+ */
+export async function webhookHealth(store: Store): Promise<'none' | 'ok' | 'failing'> {
+  const endpoints = await readTransaction(store, (tx) =>
+    many(
+      tx
+        .select({ failingSince: webhookEndpoints.failingSince })
+        .from(webhookEndpoints)
+        .where(eq(webhookEndpoints.status, 'enabled')),
+    ),
+  )
+  if (endpoints.length === 0) return 'none'
+  return endpoints.some((e) => e.failingSince !== null) ? 'failing' : 'ok'
+}

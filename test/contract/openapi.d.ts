@@ -2533,6 +2533,8 @@ export interface operations {
                         billing: string;
                         redis: string;
                         storage: string;
+                        /** @description none (no enabled endpoint), ok, or failing (a receiver is failing: deliveries retry; does not make the instance unready) */
+                        webhooks: string;
                     };
                 };
             };
@@ -2555,6 +2557,8 @@ export interface operations {
                         redis: string;
                         /** @description ok, full or unwritable */
                         storage: string;
+                        /** @description none, ok or failing (informational) */
+                        webhooks: string;
                         reason: string;
                     };
                 };

@@ -150,6 +150,26 @@ describe('webhook delivery', () => {
     })
   })
 
+  it('reports a failing receiver on /readyz without making the instance unready, and ok once it answers', async () => {
+    const { t, receiver } = webhookTestApp()
+    const readyz = async () => {
+      const r = await t.json('GET', '/readyz')
+      expect(r.status).toBe(200)
+      return r.body.webhooks
+    }
+    expect(await readyz()).toBe('none')
+    const op = await t.createUser({ operator: true })
+    await registerEndpoint(t, op.session, { url: receiver.url, events: ['account.created'] })
+    expect(await readyz()).toBe('ok')
+    receiver.answers.push(503)
+    await t.createUser()
+    await deliverAllDue(t.deps)
+    expect(await readyz()).toBe('failing')
+    t.clock.advance(1_200)
+    await deliverAllDue(t.deps)
+    expect(await readyz()).toBe('ok')
+  })
+
   it('fails a delivery after the schedule is spent, and an operator retry sends it again', async () => {
     const { t, receiver } = webhookTestApp()
     const op = await t.createUser({ operator: true })
