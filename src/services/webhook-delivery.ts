@@ -185,6 +185,9 @@ async function claimDue(deps: DeliveryDeps): Promise<DeliveryRow[]> {
             free,
             eq(webhookEndpoints.status, 'enabled'),
             sql`NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier WHERE earlier.endpoint_id = ${webhookDeliveries.endpointId} AND earlier.ordering_key = ${webhookDeliveries.orderingKey} AND earlier.status = 'pending' AND earlier.event_id < ${webhookDeliveries.eventId})`,
+            // IMPORTANT: nor while an earlier event of the account is not fanned out yet (another
+            // instance may be fanning it out right now, its deliveries not committed).
+            sql`NOT EXISTS (SELECT 1 FROM webhook_events unfanned WHERE unfanned.fanned_out = ${false} AND unfanned.account_hash = ${webhookDeliveries.orderingKey} AND unfanned.id < ${webhookDeliveries.eventId})`,
           ),
         )
         .orderBy(asc(webhookDeliveries.nextAttemptAt))
