@@ -1,4 +1,4 @@
-import { and, asc, count, eq, or, sql } from 'drizzle-orm'
+import { and, asc, eq, or, sql } from 'drizzle-orm'
 import { EpochCache, EpochTopic } from '../../db/change-epochs'
 import { many, one } from '../../db/query'
 import type { SubscriptionRow } from '../../db/rows'

@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm'
+import { and, eq, inArray, sql } from 'drizzle-orm'
 import { exec, many } from '../../db/query'
 import { preparedFor, type Tx } from '../../db/store'
 import { erasureProcessors, webhookEndpoints, webhookEvents } from '../../db/tables'
@@ -143,4 +143,20 @@ function wakeSoon() {
 export function onEventsWritten(listener: () => void): () => void {
   wakeListeners.add(listener)
   return () => wakeListeners.delete(listener)
+}
+
+/** Deletes those of `eventIds` that no delivery refers to any more (an event's data names its account). */
+export async function dropEventsNobodyAwaits(tx: Tx, eventIds: string[]) {
+  const ids = [...new Set(eventIds)]
+  for (let i = 0; i < ids.length; i += 500)
+    await exec(
+      tx
+        .delete(webhookEvents)
+        .where(
+          and(
+            inArray(webhookEvents.id, ids.slice(i, i + 500)),
+            sql`NOT EXISTS (SELECT 1 FROM webhook_deliveries other WHERE other.event_id = ${webhookEvents.id})`,
+          ),
+        ),
+    )
 }

@@ -11,6 +11,7 @@ import { signSecurityEvent } from '../lib/security-event-key'
 import { signWebhook } from '../lib/webhook-signature'
 import {
   acknowledgementToken,
+  dropEventsNobodyAwaits,
   ERASURE_REQUESTED,
   type EventType,
   emitEvent,
@@ -450,18 +451,10 @@ export async function reapWebhookDeliveries(deps: Pick<DeliveryDeps, 'store' | '
     const removed = await many(
       tx.delete(webhookDeliveries).where(finished).returning({ eventId: webhookDeliveries.eventId }),
     )
-    const events = [...new Set(removed.map((r) => r.eventId))]
-    for (let i = 0; i < events.length; i += 500)
-      await exec(
-        tx
-          .delete(webhookEvents)
-          .where(
-            and(
-              inArray(webhookEvents.id, events.slice(i, i + 500)),
-              sql`NOT EXISTS (SELECT 1 FROM webhook_deliveries open WHERE open.event_id = ${webhookEvents.id})`,
-            ),
-          ),
-      )
+    await dropEventsNobodyAwaits(
+      tx,
+      removed.map((r) => r.eventId),
+    )
     return removed.length
   })
 }

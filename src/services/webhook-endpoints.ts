@@ -1,8 +1,8 @@
-import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm'
+import { and, desc, eq, lt, or } from 'drizzle-orm'
 import { olderThan } from '../../db/keyset'
 import { exec, many, one } from '../../db/query'
 import { readTransaction, type Store, writeTransaction } from '../../db/store'
-import { webhookDeliveries, webhookEndpoints, webhookEvents } from '../../db/tables'
+import { webhookDeliveries, webhookEndpoints } from '../../db/tables'
 import type { Config } from '../config'
 import { AppError, fieldError } from '../errors'
 import type { Clock } from '../lib/clock'
@@ -10,6 +10,7 @@ import { randomBase62 } from '../lib/ids'
 import { checkWebhookUrl } from '../lib/public-address'
 import { openSecret, sealSecret } from '../lib/sealed-secret'
 import { newWebhookSecret } from '../lib/webhook-signature'
+import { dropEventsNobodyAwaits } from './events'
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect
@@ -148,18 +149,10 @@ export async function deleteEndpoint(store: Store, id: string) {
         .where(eq(webhookDeliveries.endpointId, id))
         .returning({ eventId: webhookDeliveries.eventId }),
     )
-    const ids = [...new Set(events.map((e) => e.eventId))]
-    for (let i = 0; i < ids.length; i += 500)
-      await exec(
-        tx
-          .delete(webhookEvents)
-          .where(
-            and(
-              inArray(webhookEvents.id, ids.slice(i, i + 500)),
-              sql`NOT EXISTS (SELECT 1 FROM webhook_deliveries other WHERE other.event_id = ${webhookEvents.id})`,
-            ),
-          ),
-      )
+    await dropEventsNobodyAwaits(
+      tx,
+      events.map((e) => e.eventId),
+    )
   })
 }
 

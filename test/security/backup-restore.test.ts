@@ -50,6 +50,15 @@ async function deployment(env: Record<string, string> = {}) {
   return { dir, databasePath, open, t, erased, kept }
 }
 
+/** A backup copied over the database by hand, with the server stopped (no `custodian restore`). */
+function copyBackupIntoPlace(backup: string, databasePath: string) {
+  for (const suffix of ['-wal', '-shm']) rmSync(`${databasePath}${suffix}`, { force: true })
+  // A new inode, as a fresh process would see it: this process's closed connection still holds
+  // POSIX locks on the old one.
+  copyFileSync(backup, `${databasePath}.copy`)
+  renameSync(`${databasePath}.copy`, databasePath)
+}
+
 const cli = async (argv: string[]) => {
   const lines: string[] = []
   const code = await main(argv, (line) => lines.push(line))
@@ -102,11 +111,7 @@ describeSqlite('backups that keep erasures', () => {
     expect((await cli(['backup', '--to', backup])).code).toBe(0)
     expect((await t.request('DELETE', '/api/account', { token: erased.apiKey })).status).toBe(204)
     t.close()
-    for (const suffix of ['-wal', '-shm']) rmSync(`${databasePath}${suffix}`, { force: true })
-    // A new inode, as a fresh process would see it: this process's closed connection still holds
-    // POSIX locks on the old one.
-    copyFileSync(backup, `${databasePath}.copy`)
-    renameSync(`${databasePath}.copy`, databasePath)
+    copyBackupIntoPlace(backup, databasePath)
 
     const served = open()
     // What `custodian serve` runs before it listens:
@@ -125,9 +130,7 @@ describeSqlite('backups that keep erasures', () => {
     expect((await t.request('DELETE', '/api/account', { token: erased.apiKey })).status).toBe(204)
     await deliverAllDue(t.deps)
     t.close()
-    for (const suffix of ['-wal', '-shm']) rmSync(`${databasePath}${suffix}`, { force: true })
-    copyFileSync(backup, `${databasePath}.copy`)
-    renameSync(`${databasePath}.copy`, databasePath)
+    copyBackupIntoPlace(backup, databasePath)
 
     const served = open()
     expect(await applyErasureLedger(served.deps)).toMatchObject({ erased: 1 })
