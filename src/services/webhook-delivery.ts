@@ -97,16 +97,19 @@ const FAN_OUT_BATCH = 500
  * Returns how many events were fanned out.
  */
 export async function fanOut(deps: Pick<DeliveryDeps, 'store' | 'clock'>): Promise<number> {
-  return writeTransaction(deps.store, async (tx) => {
-    const fresh = await many(
+  // Looked for in a read transaction: an idle worker never takes the write lock (SQLite).
+  const fresh = await readTransaction(deps.store, (tx) =>
+    many(
       tx
         .select({ id: webhookEvents.id })
         .from(webhookEvents)
         .where(eq(webhookEvents.fannedOut, false))
         .orderBy(asc(webhookEvents.id))
         .limit(FAN_OUT_BATCH),
-    )
-    if (fresh.length === 0) return 0
+    ),
+  )
+  if (fresh.length === 0) return 0
+  return writeTransaction(deps.store, async (tx) => {
     const taken = await many(
       tx
         .update(webhookEvents)
@@ -173,8 +176,9 @@ interface Attempt {
 async function claimDue(deps: DeliveryDeps): Promise<DeliveryRow[]> {
   const now = deps.clock.now()
   const free = or(isNull(webhookDeliveries.lockedUntil), lt(webhookDeliveries.lockedUntil, now))
-  return writeTransaction(deps.store, async (tx) => {
-    const due = await many(
+  // Looked for in a read transaction, like fanOut's events: an idle worker takes no write lock.
+  const due = await readTransaction(deps.store, (tx) =>
+    many(
       tx
         .select({ id: webhookDeliveries.id })
         .from(webhookDeliveries)
@@ -193,8 +197,10 @@ async function claimDue(deps: DeliveryDeps): Promise<DeliveryRow[]> {
         )
         .orderBy(asc(webhookDeliveries.nextAttemptAt))
         .limit(BATCH),
-    )
-    if (due.length === 0) return []
+    ),
+  )
+  if (due.length === 0) return []
+  return writeTransaction(deps.store, async (tx) => {
     // IMPORTANT: the conditions again in the UPDATE: of two instances that selected the same
     // delivery, only the first to update it gets it back (PostgreSQL re-checks them after waiting).
     return (await many(
@@ -350,7 +356,10 @@ async function recordAll(deps: DeliveryDeps, attempts: Attempt[]) {
       )
     for (const a of attempts.filter((x) => !x.outcome.ok)) await recordFailure(tx, deps, a, now, retrySeconds)
   })
-  for (const a of attempts) deps.metrics?.webhookDelivery(a.outcome.ok ? 'succeeded' : 'failed')
+  for (const a of attempts)
+    deps.metrics?.webhookDelivery(
+      a.outcome.ok ? 'succeeded' : a.delivery.attempts + 1 > retrySeconds.length ? 'failed' : 'retrying',
+    )
 }
 
 async function recordFailure(tx: Tx, deps: DeliveryDeps, a: Attempt, now: number, retrySeconds: number[]) {
