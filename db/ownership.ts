@@ -98,6 +98,10 @@ export const OWNED_TABLES: readonly OwnedTable[] = [
     api: 'apiKeys',
     v1: 'api_keys',
   }),
+  owned(schema.legalHolds, { via: 'user', column: 'user_id' }, ['user_id'], 'user_id', {
+    api: 'legalHold',
+    v1: 'legal_hold',
+  }),
   owned(schema.teams, { via: 'user', column: 'owner_user_id' }, ['id'], 'created_at, id', {
     api: 'team',
     v1: 'team',
@@ -118,6 +122,8 @@ export const SYSTEM_TABLES: Readonly<Record<string, string>> = {
     "the outbox: ids and what changed, never an email or a name; an erased account's events go once delivered",
   webhook_deliveries: 'attempts of events to endpoints: ids, status codes, times; no personal data',
   erasure_processors: 'which processors acknowledged an erasure: deletion and endpoint ids only',
+  erasure_certificates: 'signed erasure certificates: pseudonym, ids, counts, Stripe steps; no personal data',
+  certificate_keys: 'public keys certificates were signed with',
   __drizzle_migrations: "the migrator's bookkeeping",
 }
 

@@ -66,6 +66,8 @@ export interface Store {
    * an in-memory database).
    */
   readonly fileDirectory: string | null
+  /** The files that hold the database's bytes on this machine (SQLite: the file and its `-wal`); none on PostgreSQL. */
+  readonly databaseFiles: readonly string[]
   /**
    * Stored files (sites, icons, certificates) every instance reads, kept in the database; null:
    * they live in STORAGE_DIR on this machine.

@@ -34,6 +34,9 @@ export let webhookEndpoints = sqlite.webhookEndpoints
 export let webhookEvents = sqlite.webhookEvents
 export let webhookDeliveries = sqlite.webhookDeliveries
 export let erasureProcessors = sqlite.erasureProcessors
+export let legalHolds = sqlite.legalHolds
+export let erasureCertificates = sqlite.erasureCertificates
+export let certificateKeys = sqlite.certificateKeys
 
 type Tables = { [K in (typeof NAMES)[number]]: (typeof sqlite)[K] }
 const NAMES = [
@@ -60,6 +63,9 @@ const NAMES = [
   'webhookEvents',
   'webhookDeliveries',
   'erasureProcessors',
+  'legalHolds',
+  'erasureCertificates',
+  'certificateKeys',
 ] as const
 
 let current: Dialect = 'sqlite'
@@ -96,5 +102,8 @@ export function useTables(dialect: Dialect, tables: Record<string, unknown> = sq
   webhookEvents = t.webhookEvents
   webhookDeliveries = t.webhookDeliveries
   erasureProcessors = t.erasureProcessors
+  legalHolds = t.legalHolds
+  erasureCertificates = t.erasureCertificates
+  certificateKeys = t.certificateKeys
   current = dialect
 }

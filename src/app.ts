@@ -10,6 +10,7 @@ import { type CertificateProvider, noCertificateProvider } from './certificates/
 import { CertificateStore } from './certificates/store'
 import { type Config, loadConfig } from './config'
 import type { AppDeps } from './deps'
+import { loadCertificateSeed, useCertificateSeed } from './lib/certificate-key'
 import { clientIp, type PeerSource } from './lib/client-ip'
 import { type Clock, systemClock } from './lib/clock'
 import { writeProblemIn } from './lib/disk-space'
@@ -53,6 +54,7 @@ import { customDomainStep, Hosting, hostingRoutes } from './routes/hosting'
 import { systemRoutes } from './routes/system'
 import { v1AccountRoutes } from './routes/v1/account'
 import { v1AdminRoutes } from './routes/v1/admin'
+import { v1DataRightsRoutes } from './routes/v1/data-rights'
 import { v1KeyRoutes } from './routes/v1/keys'
 import { SANDBOX_CREATE_CLAIMS_WITHIN, v1SandboxRoutes } from './routes/v1/sandboxes'
 import { v1WebhookRoutes } from './routes/v1/webhooks'
@@ -60,6 +62,7 @@ import { type Credential, createCredentialVerifier } from './services/credential
 import type { DeletionFaults } from './services/deletion'
 import type { SiteRenderer } from './services/deploy'
 import { ErasureLedger } from './services/erasure-ledger'
+import { ActivityTracker } from './services/retention'
 
 /** Routes whose bodies are not JSON; everything else on /api and /v1 speaks JSON. */
 const RAW_BODY_ROUTES: BodyRule[] = [
@@ -105,6 +108,7 @@ export function buildDeps(options: DepsOptions = {}): AppDeps {
   // A store that keeps the key (PostgreSQL, shared by every instance) hands it over when ready.
   if (!store.keepsPseudonymKey || config.pseudonymKey)
     usePseudonymKey(loadPseudonymKey(store.path, config.pseudonymKey))
+  useCertificateSeed(loadCertificateSeed(store.path, config.certificateSigningKey))
   store.epochs.selfCheck = config.checkCaches
   const verifier = createCredentialVerifier({ store, clock, config, logger })
   const outages = new Outages(logger, metrics)
@@ -220,6 +224,7 @@ export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {
           claimedWithin: new Set([SANDBOX_CREATE_CLAIMS_WITHIN]),
         })
   // Before routing, in the fixed order, as one hook (request-gate.ts: one await, not six).
+  const activity = new ActivityTracker(deps)
   const gate = gateOf([
     requestIdStep,
     customDomainStep(deps, hosting),
@@ -232,7 +237,11 @@ export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {
       exempt: ['/api/webhooks/stripe'],
       onRejected: (policy) => deps.metrics.rateLimitRejected(policy),
     }),
-    bearerAuthStep({ verifier, refusedReplay: replayCompletedDeletion(deps) }),
+    bearerAuthStep({
+      verifier,
+      refusedReplay: replayCompletedDeletion(deps),
+      onAdmitted: (principal) => activity.note(principal.userId),
+    }),
     bodyGuardStep({ maxBytes: config.maxBodyBytes, rules: RAW_BODY_ROUTES }),
     ...(idempotency ? [idempotency.step] : []),
   ])
@@ -286,6 +295,7 @@ export function createApp(deps: AppDeps, options: Omit<PipelineOptions, 'routeIn
     .use(v1KeyRoutes(deps))
     .use(v1AdminRoutes(deps))
     .use(v1WebhookRoutes(deps))
+    .use(v1DataRightsRoutes(deps))
     .use(v1SandboxRoutes(deps))
   routeIndex.load(app.routes)
   root.app = app

@@ -12,6 +12,7 @@ import { isMemoryPath, readTransaction, type Store, writeTransaction } from '../
 import { accountDeletions } from '../db/tables'
 import pkg from '../package.json'
 import { buildDeps, createApp } from './app'
+import { exportCertificatesCommand, verifyCertificateCommand } from './cli-certificates'
 import { webhooksCommand } from './cli-webhooks'
 import { type Config, ConfigError, configHelp, loadConfig } from './config'
 import { systemClock } from './lib/clock'
@@ -122,6 +123,24 @@ const COMMANDS: CommandHelp[] = [
     summary: 'send a pending or failed delivery again at the next worker pass',
     options: [['--id DELIVERY', 'the delivery (whd_…)'], JSON_OPTION],
     flags: ['id', 'json'],
+  },
+  {
+    name: 'verify-certificate',
+    args: 'FILE [--chain DIR] [--key JWKS-FILE] [--json]',
+    summary: 'check an erasure certificate offline: signature, consistency, chain (exit 0 valid, 1 invalid)',
+    options: [
+      ['--chain DIR', 'certificates of the chain (from `certificates export`): check the links up to FILE'],
+      ['--key FILE', 'the published keys (GET /.well-known/custodian/erasure-keys) to pin the signer'],
+      JSON_OPTION,
+    ],
+    flags: ['chain', 'key', 'json'],
+  },
+  {
+    name: 'certificates export',
+    args: '--to DIR [--json]',
+    summary: 'write every erasure certificate into DIR (for verify-certificate --chain)',
+    options: [['--to DIR', 'created if missing'], JSON_OPTION],
+    flags: ['to', 'json'],
   },
   {
     name: 'backup',
@@ -254,7 +273,8 @@ export async function main(
     }
     return 0
   }
-  const name = words.join(' ')
+  // The one command with a positional argument (the file it checks).
+  const name = words[0] === 'verify-certificate' ? words[0] : words.join(' ')
   const command = COMMANDS.find((c) => c.name === name)
   if (!command) {
     const group = groupOf(name)
@@ -273,6 +293,11 @@ export async function main(
   const given = Object.entries(values).filter(([_flag, value]) => value !== undefined && value !== false)
   const stray = given.find(([flag]) => !command.flags.includes(flag) && flag !== 'help')
   if (stray) return fail(`${command.name} takes no --${stray[0]}. Run "${SELF} help ${command.name}".`)
+  // Offline: no configuration, no database.
+  if (name === 'verify-certificate') {
+    if (words.length > 2) return fail('verify-certificate checks one file at a time.')
+    return verifyCertificateCommand(words[1], values, out)
+  }
   let config: Config
   try {
     config = loadConfig()
@@ -333,6 +358,8 @@ async function run(command: string, config: Config, values: Values, out: Out): P
       return withStore(config, (store) => compactCommand(store, values, out))
     case 'migrate-store':
       return migrateStoreCommand(config, values, out)
+    case 'certificates export':
+      return withStore(config, (store) => exportCertificatesCommand(store, values, out))
     case 'webhooks create':
     case 'webhooks list':
     case 'webhooks deliveries':
@@ -366,6 +393,8 @@ function parse(argv: string[]) {
       processor: { type: 'boolean' },
       format: { type: 'string' },
       id: { type: 'string' },
+      chain: { type: 'string' },
+      key: { type: 'string' },
       version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },

@@ -93,6 +93,11 @@ const EnvSchema = T.Object({
   WEBHOOKS_ALLOW_HTTP: T.Boolean({ default: false }),
   WEBHOOKS_ALLOW_PRIVATE_NETWORKS: T.Boolean({ default: false }),
   ERASURE_ACK_DEADLINE_DAYS: T.Number({ minimum: 0, maximum: 3650, default: 30 }),
+  /** Seed (64 hex digits) of the Ed25519 key erasure certificates are signed with. */
+  CERTIFICATE_SIGNING_KEY: T.Optional(T.String({ pattern: '^[0-9a-fA-F]{64}$' })),
+  /** Off by default: days without an authenticated request after which an account is erased. */
+  RETENTION_INACTIVE_DAYS: T.Optional(T.Integer({ minimum: 1, maximum: 36500 })),
+  RETENTION_WARNING_DAYS: T.Integer({ minimum: 0, maximum: 3650, default: 30 }),
   /** Test instrument: every cache hit (credentials, account status) is checked against the database. */
   CHECK_CACHES: T.Boolean({ default: false }),
 })
@@ -149,6 +154,11 @@ export const ENV_HELP: Record<keyof Env, string> = {
   WEBHOOKS_ALLOW_PRIVATE_NETWORKS:
     'accept webhook endpoints on loopback, private and link-local addresses (tests, private networks)',
   ERASURE_ACK_DEADLINE_DAYS: 'days a processor has to acknowledge an erasure before it is reported overdue',
+  CERTIFICATE_SIGNING_KEY:
+    'Ed25519 seed (64 hex digits) signing erasure certificates (default: certificate.key beside a SQLite database; derived from the server key on PostgreSQL)',
+  RETENTION_INACTIVE_DAYS:
+    'erase accounts with no authenticated request and no running sandbox for this many days (off when unset)',
+  RETENTION_WARNING_DAYS: 'days between the inactivity warning and the scheduled deletion',
   CHECK_CACHES: 'testing: check every cache hit against the database and fail on a difference (slower)',
 }
 
@@ -215,6 +225,9 @@ export interface Config {
     /** How long a processor has to acknowledge an erasure. */
     ackDeadlineMs: number
   }
+  certificateSigningKey: string | null
+  /** null: retention of inactive accounts is off. */
+  retention: { inactiveMs: number; warningMs: number } | null
 }
 
 export class ConfigError extends Error {
@@ -331,6 +344,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowPrivate: e.WEBHOOKS_ALLOW_PRIVATE_NETWORKS,
       ackDeadlineMs: e.ERASURE_ACK_DEADLINE_DAYS * 86_400_000,
     },
+    certificateSigningKey: e.CERTIFICATE_SIGNING_KEY ?? null,
+    retention:
+      e.RETENTION_INACTIVE_DAYS === undefined
+        ? null
+        : {
+            inactiveMs: e.RETENTION_INACTIVE_DAYS * 86_400_000,
+            warningMs: Math.min(e.RETENTION_WARNING_DAYS, e.RETENTION_INACTIVE_DAYS) * 86_400_000,
+          },
   }
 }
 

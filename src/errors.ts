@@ -31,6 +31,7 @@ export const API_ERROR_CODES = [
   'CERT_CREATION_FAILED',
   'DEPLOY_FAILED',
   'API_KEY_LIMIT_REACHED',
+  'LEGAL_HOLD',
   'INVALID_IDEMPOTENCY_KEY',
   'IDEMPOTENCY_KEY_REUSE',
   'INTERNAL_ERROR',
@@ -51,6 +52,8 @@ export const V1_ERROR_CODES = [
   'conflict',
   'account_not_soft_deleted',
   'account_hard_delete_active_resources',
+  'legal_hold',
+  'link_expired',
   'quota_exceeded',
   'rate_limit_exceeded',
   'feature_unavailable',
@@ -282,6 +285,23 @@ export const ERROR_CATALOGUE = {
     'account_hard_delete_active_resources',
     409,
     'The account still has running, creating or paused sandboxes.',
+  ),
+  // A documented addition to /api's enum (the issue asks for the same code in both dialects): it
+  // only ever answers an erasure of a held account, which no seed-era client could meet.
+  LEGAL_HOLD: m(
+    'LEGAL_HOLD',
+    409,
+    'legal_hold',
+    409,
+    'The account is under a legal hold: it cannot be erased until the hold is released. The request is recorded and completes when the hold is released.',
+  ),
+  LINK_EXPIRED: m('NOT_FOUND', 410, 'link_expired', 410, 'This link has expired.'),
+  ERASURE_IN_PROGRESS: m(
+    'VALIDATION_FAILED',
+    409,
+    'conflict',
+    409,
+    'The account’s erasure is already under way; a hold can no longer stop it.',
   ),
   // /api's code enum is closed (its clients decode it strictly): outages keep INTERNAL_ERROR there
   // and say what happened with the status (503, 507), Retry-After and the message.

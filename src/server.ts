@@ -19,6 +19,7 @@ import { lastResortResponse } from './plugins/error-envelope'
 import { checkBillingCredentials } from './services/billing-health'
 import { applyErasureLedger } from './services/deletion'
 import { copyErasuresFromStore, ERASURES_CHANNEL } from './services/erasure-ledger'
+import { reconcileHolds } from './services/hold-ledger'
 import { causeOf, StartupError } from './startup-error'
 import { purgeOnce } from './workers/purge'
 import { startScheduler } from './workers/scheduler'
@@ -46,16 +47,18 @@ export function ensureDataDirectories(config: Config) {
 }
 
 /**
- * Keeps this instance's erasure ledger holding every erasure, whichever instance completed it: on
+ * Keeps this instance's erasure ledger holding every erasure and hold, whichever instance made it: on
  * each announcement (PostgreSQL NOTIFY) and every worker interval, which catches up a missed one.
  */
 async function startLedgerSync(deps: AppDeps) {
   const copy = () =>
-    copyErasuresFromStore(deps.store, deps.erasureLedger).catch((error) => {
-      const down = unavailability(error)
-      if (down) deps.outages.failed(down.dependency, down.reason)
-      else deps.logger.warn('could not copy completed erasures into the ledger', errorFields(error))
-    })
+    copyErasuresFromStore(deps.store, deps.erasureLedger)
+      .then(() => reconcileHolds(deps.store, deps.erasureLedger, false))
+      .catch((error) => {
+        const down = unavailability(error)
+        if (down) deps.outages.failed(down.dependency, down.reason)
+        else deps.logger.warn('could not copy completed erasures into the ledger', errorFields(error))
+      })
   const unlisten = await deps.store
     .onAnnouncement(ERASURES_CHANNEL, () => void copy())
     .catch((error) => {

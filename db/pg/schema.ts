@@ -171,5 +171,8 @@ export const webhookEndpoints = render(sqlite.webhookEndpoints)
 export const webhookEvents = render(sqlite.webhookEvents)
 export const webhookDeliveries = render(sqlite.webhookDeliveries)
 export const erasureProcessors = render(sqlite.erasureProcessors)
+export const legalHolds = render(sqlite.legalHolds)
+export const erasureCertificates = render(sqlite.erasureCertificates)
+export const certificateKeys = render(sqlite.certificateKeys)
 
 export { PG_ONLY_TABLES, storedFiles } from './files'

@@ -130,6 +130,7 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
     instanceLocks: locks,
     keepsPseudonymKey: true,
     fileDirectory: null,
+    databaseFiles: [],
     get description() {
       return `PostgreSQL ${store.path}`
     },

@@ -54,8 +54,18 @@ export const users = sqliteTable(
      * when the erasure fails closed at Stripe, so the account stays usable.
      */
     erasureRequestedAt: integer('erasure_requested_at'),
+    /**
+     * Start of the UTC day of the last authenticated request (written at most once a day per
+     * account); null: none since this column exists — the creation time counts (retention).
+     */
+    lastActiveAt: integer('last_active_at'),
+    /** When the retention reaper warned of inactivity; any authenticated request clears it. */
+    inactivityWarnedAt: integer('inactivity_warned_at'),
   },
-  (t) => [index('users_delete_scheduled_at_idx').on(t.deleteScheduledAt)],
+  (t) => [
+    index('users_delete_scheduled_at_idx').on(t.deleteScheduledAt),
+    index('users_inactivity_idx').on(t.inactivityWarnedAt),
+  ],
 )
 
 export const teams = sqliteTable(

@@ -27,8 +27,34 @@ export const idempotencyKeys = sqliteTable(
   (t) => [primaryKey({ columns: [t.principal, t.key] }), index('idempotency_expires_idx').on(t.expiresAt)],
 )
 
-export type DeletionStep = 'requested' | 'billing_stopped' | 'data_erased' | 'done'
+/**
+ * `incomplete`: the verification pass found something left (retried); `blocked_legal_hold`: refused
+ * while the account is held, resumed when the hold is released.
+ */
+export type DeletionStep =
+  | 'requested'
+  | 'billing_stopped'
+  | 'data_erased'
+  | 'incomplete'
+  | 'blocked_legal_hold'
+  | 'done'
 export type DeletionMode = 'immediate' | 'scheduled' | 'operator'
+
+export interface ErasureVerification {
+  checkedAt: number
+  /** Rows found per owned table by any of the account's identifiers (all 0 when clean). */
+  tables: Record<string, number>
+  identifiers: number
+  /** How the identifiers were known: gathered before the erasure, or only the user id (resumed). */
+  identifierSource: 'gathered' | 'user_id_only'
+  /** SQLite: pages of the database file and the WAL read for the account's strings. */
+  pagesScanned: number
+  bytesScanned: number
+  byteMatches: number
+  storagePathsChecked: number
+  storageMatches: number
+  clean: boolean
+}
 
 /**
  * Deletion job and receipt. Outlives the user on purpose and is PII-free: the user id is kept
@@ -54,6 +80,8 @@ export const accountDeletions = sqliteTable(
      */
     replayHash: text('replay_hash'),
     lastError: text('last_error'),
+    /** What the independent verification pass found (services/erasure-verification.ts). */
+    verification: text('verification', { mode: 'json' }).$type<ErasureVerification>(),
     requestedAt: integer('requested_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
     completedAt: integer('completed_at'),

@@ -97,6 +97,7 @@ export function openStore(path: string): SqliteStore {
     afterErasure: (_tables, report) => scrubWalSoon(store, report),
     description: `SQLite ${path}`,
     fileDirectory: isMemoryPath(path) ? null : dirname(resolve(path)),
+    databaseFiles: isMemoryPath(path) ? [] : [resolve(path), `${resolve(path)}-wal`],
     sharedFiles: null,
     instanceLocks: null,
     keepsPseudonymKey: false,

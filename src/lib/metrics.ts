@@ -24,7 +24,7 @@ export class Metrics implements OutageMetrics {
   })
   private readonly deletions = new Counter({
     name: 'custodian_deletion_steps_total',
-    help: 'Account deletions reaching each step (requested, billing_stopped, data_erased, done, failed)',
+    help: 'Account deletions reaching each step (requested, billing_stopped, data_erased, incomplete, blocked_legal_hold, done, failed)',
     labelNames: ['step'] as const,
     registers: [this.registry],
   })
@@ -63,11 +63,22 @@ export class Metrics implements OutageMetrics {
     help: 'Processors that have not acknowledged an erasure within ERASURE_ACK_DEADLINE_DAYS',
     registers: [this.registry],
   })
+  private readonly erasureStates = new Gauge({
+    name: 'custodian_erasures',
+    help: 'Erasures that need attention, by state: incomplete (the verification found something left; retried) or blocked_legal_hold',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  })
   /** Directories whose free space /metrics reports (the database's and STORAGE_DIR). */
   private readonly watchedDirectories = new Map<string, string>()
 
   webhookDelivery(outcome: 'succeeded' | 'retrying' | 'failed') {
     this.webhookDeliveries.inc({ outcome })
+  }
+
+  erasuresNeedingAttention(counts: { incomplete: number; blocked_legal_hold: number }) {
+    this.erasureStates.set({ state: 'incomplete' }, counts.incomplete)
+    this.erasureStates.set({ state: 'blocked_legal_hold' }, counts.blocked_legal_hold)
   }
 
   erasureAcknowledgementsOverdue(count: number) {

@@ -1,5 +1,5 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
-import { calculateJwkThumbprint, exportJWK, type JWK, SignJWT } from 'jose'
+import { type JWK, SignJWT } from 'jose'
+import { type Ed25519Key, ed25519FromSeed } from './ed25519'
 import { derivedServerSecret } from './pseudonym'
 
 /**
@@ -8,25 +8,12 @@ import { derivedServerSecret } from './pseudonym'
  * JWKS, and nothing new has to be backed up.
  */
 const LABEL = 'security-event-signing'
-// An Ed25519 private key is its 32-byte seed; PKCS#8 wraps it after this fixed prefix (RFC 8410).
-const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex')
 
-let current: { seed: Uint8Array; privateKey: KeyObject; jwk: Promise<JWK & { kid: string }> } | null = null
+let current: Ed25519Key | null = null
 
 function signingKey() {
   const seed = derivedServerSecret(LABEL)
-  if (current?.seed !== seed) {
-    const privateKey = createPrivateKey({
-      key: Buffer.concat([PKCS8_ED25519, seed]),
-      format: 'der',
-      type: 'pkcs8',
-    })
-    const jwk = (async () => {
-      const pub = await exportJWK(createPublicKey(privateKey))
-      return { ...pub, kid: await calculateJwkThumbprint(pub), alg: 'EdDSA', use: 'sig' }
-    })()
-    current = { seed, privateKey, jwk }
-  }
+  if (current?.seed !== seed) current = ed25519FromSeed(seed)
   return current
 }
 

@@ -29,6 +29,8 @@ export function credentialRuleFor(path: string): CredentialRule | null {
   if (!under(path, '/v1')) return null
   // A processor proves itself with the capability in the path (services/erasure-processors.ts).
   if (under(path, '/v1/erasure-acknowledgements')) return null
+  // The erased user's capability link to the certificate (services/receipt-links.ts).
+  if (under(path, '/v1/erasure-receipts')) return null
   if (under(path, '/v1/account')) return SESSION
   if (under(path, '/v1/keys')) return SESSION_VERIFIED
   if (under(path, '/v1/admin')) return OPERATOR
@@ -122,6 +124,8 @@ export interface BearerAuthOptions {
    * (a retried DELETE /api/account replaying its 204 after the account is gone). @default none
    */
   refusedReplay?: (request: Request, token: string | null) => Response | null | Promise<Response | null>
+  /** Told of every admitted principal (the account's last activity, for retention). Must not throw. */
+  onAdmitted?: (principal: Principal) => void
 }
 
 /**
@@ -129,7 +133,7 @@ export interface BearerAuthOptions {
  * unauthenticated caller learns nothing about a route's body rules. Handlers read `principal`
  * through plugins/principal.ts.
  */
-export function bearerAuthStep({ verifier, refusedReplay }: BearerAuthOptions): GateStep {
+export function bearerAuthStep({ verifier, refusedReplay, onAdmitted }: BearerAuthOptions): GateStep {
   const admit = (request: Request, state: RequestState, rule: CredentialRule, credential: Credential) => {
     if (!credential.ok && refusedReplay) {
       const replay = refusedReplay(request, bearerToken(request))
@@ -138,6 +142,7 @@ export function bearerAuthStep({ verifier, refusedReplay }: BearerAuthOptions): 
       if (replay) return replay
     }
     state.principal = enforceRule(rule, credential, request.method, state)
+    onAdmitted?.(state.principal)
     return undefined
   }
   return ({ request }) => {

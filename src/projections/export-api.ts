@@ -13,6 +13,7 @@ import {
   single,
 } from '../services/export'
 import type { ApiKeyRow } from '../services/keys'
+import type { LegalHoldRow } from '../services/legal-holds'
 import { projectSiteForApi } from './api'
 import { EXPORTED_TABLES } from './export-tables'
 
@@ -76,6 +77,7 @@ export const apiExportPlan: ExportPlan = {
     'team',
     'quotaUsage',
     'sandboxes',
+    'legalHold',
   ],
   async *generate(ctx: ExportContext) {
     const s = ctx.snapshot
@@ -219,6 +221,15 @@ export const apiExportPlan: ExportPlan = {
       destroyedAt: sb.destroyedAt,
       createdAt: sb.createdAt,
       updatedAt: sb.updatedAt,
+    }))
+    // That a hold exists, and why unless the operator marked it confidential.
+    yield* single(ctx, 'legalHold', first(s.rows<LegalHoldRow>(T.legalHolds)), (h) => ({
+      userId: h.userId,
+      placedAt: h.placedAt,
+      until: h.until,
+      releasedAt: h.releasedAt,
+      reason: h.confidential ? null : h.reason,
+      confidential: h.confidential,
     }))
   },
 }

@@ -14,4 +14,5 @@ export const EXPORTED_TABLES = {
   apiKeys: ownedTable('api_keys'),
   quotaUsage: ownedTable('quota_usage'),
   sandboxes: ownedTable('sandboxes'),
+  legalHolds: ownedTable('legal_holds'),
 }

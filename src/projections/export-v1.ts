@@ -12,6 +12,7 @@ import {
   single,
 } from '../services/export'
 import type { ApiKeyRow } from '../services/keys'
+import type { LegalHoldRow } from '../services/legal-holds'
 import { EXPORTED_TABLES } from './export-tables'
 import {
   projectKeyRowForV1,
@@ -47,6 +48,7 @@ export const v1ExportPlan: ExportPlan = {
     'policy_versions',
     'deploys',
     'subscription',
+    'legal_hold',
   ],
   async *generate(ctx: ExportContext) {
     const s = ctx.snapshot
@@ -145,6 +147,15 @@ export const v1ExportPlan: ExportPlan = {
         current_period_end: sub.currentPeriodEnd === null ? null : toRfc3339(sub.currentPeriodEnd * 1000),
         created_at: toRfc3339(sub.createdAt),
         updated_at: toRfc3339(sub.updatedAt),
+      }))
+      // That a hold exists, and why unless the operator marked it confidential.
+      yield* single(ctx, 'legal_hold', first(s.rows<LegalHoldRow>(T.legalHolds)), (h) => ({
+        user_id: h.userId,
+        placed_at: toRfc3339(h.placedAt),
+        until: toRfc3339(h.until),
+        released_at: toRfc3339(h.releasedAt),
+        reason: h.confidential ? null : h.reason,
+        confidential: h.confidential,
       }))
       yield `,"exported_at":${JSON.stringify(new Date(ctx.now).toISOString())}`
     })()

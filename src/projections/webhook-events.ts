@@ -20,6 +20,15 @@ const EVENT_DATA: Record<EventType, TSchema> = {
       examples: [['display_name']],
     }),
   }),
+  'account.inactivity_warning': t.Object({
+    user_id: UserId,
+    last_active_at: DateTime,
+    deletion_scheduled_at: t.String({
+      format: 'date-time',
+      description:
+        'When the account is scheduled for deletion (then erased after the grace period) unless it is used before',
+    }),
+  }),
   'account.deletion_scheduled': t.Object({ user_id: UserId, erase_at: DateTime }),
   'account.deletion_canceled': t.Object({ user_id: UserId }),
   'account.erasure_requested': t.Object({

@@ -35,7 +35,7 @@ export const ApiExportDocument = t.Object(
   {
     additionalProperties: true,
     description:
-      'All account data. `apps`, `sites`, `policies` (and `pages`, `policyVersions`, `deployHistory`) are keyed by appId; then `subscription`, `apiKeys`, `team`, `quotaUsage`, `sandboxes`; `_manifest` last.',
+      'All account data. `apps`, `sites`, `policies` (and `pages`, `policyVersions`, `deployHistory`) are keyed by appId; then `subscription`, `apiKeys`, `team`, `quotaUsage`, `sandboxes`, `legalHold` (null, or that a legal hold exists: its reason unless confidential); `_manifest` last.',
   },
 )
 
@@ -60,6 +60,6 @@ export const V1ExportDocument = t.Object(
   {
     additionalProperties: true,
     description:
-      'Full account export from the control-plane store, then `apps`, `sites`, `policies`, `app_pages`, `policy_versions`, `deploys`, `subscription`, `exported_at`; `_manifest` last.',
+      'Full account export from the control-plane store, then `apps`, `sites`, `policies`, `app_pages`, `policy_versions`, `deploys`, `subscription`, `legal_hold` (null, or that a legal hold exists: its reason unless confidential), `exported_at`; `_manifest` last.',
   },
 )

@@ -56,6 +56,7 @@ const DESCRIPTIONS: Record<number, string> = {
   404: 'Not found',
   405: 'Method not allowed',
   409: 'Conflict (or the first request with this Idempotency-Key is still in progress)',
+  410: 'The link has expired',
   413: 'Body too large',
   415: 'Unsupported content type',
   422: 'Idempotency-Key reused with a different request',
@@ -88,7 +89,23 @@ type Dialect = 'api' | 'v1'
  * The error statuses as literal keys: with a plain `number` key every status, 200 included, would
  * also map to the error body, and typed clients (Eden Treaty) would see errors in `data`.
  */
-type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 507
+type ErrorStatus =
+  | 400
+  | 401
+  | 402
+  | 403
+  | 404
+  | 405
+  | 409
+  | 410
+  | 413
+  | 415
+  | 422
+  | 429
+  | 500
+  | 502
+  | 503
+  | 507
 type ErrorSchemas = Record<ErrorStatus, typeof ApiErrorBody | typeof V1ErrorBody>
 
 function errorStatuses(doc: RouteDoc<unknown>): number[] {

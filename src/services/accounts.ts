@@ -10,7 +10,7 @@ import { type Clock, DAY } from '../lib/clock'
 import { isValidEmail, normaliseEmail } from '../lib/email'
 import { randomBase62, uuidv7 } from '../lib/ids'
 import { slugify } from '../lib/slug'
-import { utcDay } from '../lib/time'
+import { startOfUtcDay, utcDay } from '../lib/time'
 import { emitEvent } from './events'
 
 export type { QuotaTierRow, QuotaUsageRow, TeamRow, UserRow }
@@ -50,6 +50,7 @@ export async function createUserWithTeam(
         email,
         isOperator: input.isOperator ?? false,
         emailVerifiedAt: input.emailVerified ? now : null,
+        lastActiveAt: startOfUtcDay(now),
         createdAt: now,
         updatedAt: now,
       })

@@ -13,6 +13,10 @@ export type AuditAction =
   | 'key.created'
   | 'key.rotated'
   | 'key.revoked'
+  | 'account.legal_hold_placed'
+  | 'account.legal_hold_released'
+  | 'account.deletion_blocked_legal_hold'
+  | 'account.inactivity_warned'
 
 /**
  * Records an account-level event. PII-free by construction: a hashed user id and details the

@@ -1,11 +1,25 @@
-import { and, asc, desc, eq, isNotNull, isNull, lte, ne, or } from 'drizzle-orm'
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  inArray,
+  isNotNull,
+  isNull,
+  lte,
+  ne,
+  notInArray,
+  or,
+  sql,
+} from 'drizzle-orm'
 import { olderThan } from '../../db/keyset'
 import { ERASURE_TOUCHED_TABLES, OWNED_TABLES, ownerWhere } from '../../db/ownership'
 import { exec, many, one } from '../../db/query'
 import { lockAccount } from '../../db/row-locks'
 import type { DeletionRow } from '../../db/rows'
-import type { DeletionMode, DeletionStep } from '../../db/schema'
-import { rawDbOf, readTransaction, type Store, writeTransaction } from '../../db/store'
+import type { DeletionMode, DeletionStep, ErasureVerification } from '../../db/schema'
+import { rawDbOf, readTransaction, type Store, type Tx, writeTransaction } from '../../db/store'
 import { accountDeletions, apps, sites, users } from '../../db/tables'
 import { BillingError, type BillingPort, isTerminal } from '../billing/port'
 import { AppError } from '../errors'
@@ -19,9 +33,13 @@ import { subscriptionOfUser } from './account-overview'
 import { getUser } from './accounts'
 import { recordAudit } from './audit'
 import { atStripeFailClosed } from './billing'
+import { issueCertificate } from './erasure-certificates'
 import { ERASURES_CHANNEL, type ErasureLedger, ledgerEntryOf, reconcileLedger } from './erasure-ledger'
-import { processorsOf } from './erasure-processors'
+import { announceErasureRequested, processorsOf } from './erasure-processors'
+import { type AccountIdentifiers, gatherIdentifiers, verifyErasure } from './erasure-verification'
 import { emitEvent } from './events'
+import { reconcileHolds } from './hold-ledger'
+import { activeHold, legalHoldError } from './legal-holds'
 
 export type { DeletionRow }
 
@@ -110,33 +128,41 @@ export async function previewDeletion(deps: DeletionDeps, userId: string): Promi
 
 /**
  * Step 1, `requested`: writes the deletion job (or picks up this user's unfinished one) and, in
- * the same transaction, marks the user so every credential is refused from now on.
+ * the same transaction, marks the user so every credential is refused from now on. A held account
+ * is not marked: the request is recorded as `blocked_legal_hold` and LEGAL_HOLD (409) is thrown;
+ * releasing the hold resumes it (services/legal-holds.ts).
  */
-export function requestDeletion(
+export async function requestDeletion(
   deps: DeletionDeps,
   userId: string,
   mode: DeletionMode,
   replayHash: string | null = null,
 ): Promise<DeletionRow> {
   const { store, clock } = deps
-  return writeTransaction(store, async (tx) => {
+  const { row, blocked } = await writeTransaction(store, async (tx) => {
     // Writes holding the account's row finish first; the ones after see the mark (db/row-locks.ts).
     await lockAccount(tx, userId, 'update')
     const now = clock.now()
     const user = await one(tx.select({ id: users.id }).from(users).where(eq(users.id, userId)))
     if (!user) throw new AppError('ACCOUNT_NOT_FOUND', 'No such account.')
-    await exec(tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)))
     const open = await one(
       tx
         .select()
         .from(accountDeletions)
         .where(and(eq(accountDeletions.userId, userId), ne(accountDeletions.step, 'done'))),
     )
-    if (open)
-      return (await one(
+    if (await activeHold(tx, userId, now))
+      return { row: await recordBlocked(tx, deps, userId, mode, replayHash, open), blocked: true }
+    await exec(tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)))
+    if (open) {
+      const wasBlocked = open.step === 'blocked_legal_hold'
+      // A hold released (or lapsed) before the worker resumed its blocked request: it runs now.
+      if (wasBlocked) await announceErasureRequested(tx, clock, userId, open.id, open.mode)
+      const row = (await one(
         tx
           .update(accountDeletions)
           .set({
+            ...(wasBlocked ? { step: 'requested' as const, nextAttemptAt: null } : {}),
             lockedUntil: now + deps.config.deletionLeaseMs,
             updatedAt: now,
             ...(replayHash ? { replayHash } : {}),
@@ -144,30 +170,79 @@ export function requestDeletion(
           .where(eq(accountDeletions.id, open.id))
           .returning(),
       )) as DeletionRow
+      return { row, blocked: false }
+    }
     await recordAudit(tx, clock, userId, 'account.deletion_requested', { mode })
     deps.metrics?.deletionStep('requested')
-    const id = uuidv7(clock)
-    // Downstream systems learn of it with the erasure (GDPR Art. 17(2), 19); processors acknowledge.
-    await emitEvent(tx, clock, 'account.erasure_requested', userId, { user_id: userId, erasure_id: id, mode })
-    return await one(
+    const job = newJob(clock, userId, mode, replayHash)
+    await announceErasureRequested(tx, clock, userId, job.id, mode)
+    const row = (await one(
       tx
         .insert(accountDeletions)
-        .values({
-          id,
-          userId,
-          userHash: hashUserId(userId),
-          mode,
-          step: 'requested',
-          requestedAt: now,
-          updatedAt: now,
-          lockedUntil: now + deps.config.deletionLeaseMs,
-          replayHash,
-          counts: {},
-          stripeActions: [],
-        })
+        .values({ ...job, lockedUntil: now + deps.config.deletionLeaseMs })
         .returning(),
-    )
+    )) as DeletionRow
+    return { row, blocked: false }
   })
+  if (blocked) throw legalHoldError()
+  return row
+}
+
+/** Records the request of a held account as `blocked_legal_hold` (once; a repeat changes nothing). */
+async function recordBlocked(
+  tx: Tx,
+  deps: DeletionDeps,
+  userId: string,
+  mode: DeletionMode,
+  replayHash: string | null,
+  open: DeletionRow | undefined,
+): Promise<DeletionRow> {
+  if (open?.step === 'blocked_legal_hold') return open
+  const now = deps.clock.now()
+  await recordAudit(tx, deps.clock, userId, 'account.deletion_blocked_legal_hold', { mode })
+  deps.metrics?.deletionStep('blocked_legal_hold')
+  return (await one(
+    open
+      ? tx
+          .update(accountDeletions)
+          .set({ step: 'blocked_legal_hold', lockedUntil: null, updatedAt: now })
+          .where(eq(accountDeletions.id, open.id))
+          .returning()
+      : tx
+          .insert(accountDeletions)
+          .values({
+            ...newJob(deps.clock, userId, mode, replayHash),
+            step: 'blocked_legal_hold',
+            lockedUntil: null,
+          })
+          .returning(),
+  )) as DeletionRow
+}
+
+function newJob(clock: Clock, userId: string, mode: DeletionMode, replayHash: string | null) {
+  const now = clock.now()
+  return {
+    id: uuidv7(clock),
+    userId,
+    userHash: hashUserId(userId),
+    mode,
+    step: 'requested' as DeletionStep,
+    requestedAt: now,
+    updatedAt: now,
+    replayHash,
+    counts: {},
+    stripeActions: [],
+  }
+}
+
+/**
+ * For requests that only schedule an erasure (the /v1 delete): a held account's request is
+ * recorded as blocked and refused now (LEGAL_HOLD), as the erasure itself would be.
+ */
+export async function refuseIfHeldNow(deps: DeletionDeps, userId: string, mode: DeletionMode) {
+  const now = deps.clock.now()
+  if (await readTransaction(deps.store, (tx) => activeHold(tx, userId, now)))
+    await requestDeletion(deps, userId, mode)
 }
 
 /** Takes the job's lease; false when another runner holds it. */
@@ -199,18 +274,24 @@ async function claimLease(deps: DeletionDeps, id: string): Promise<boolean> {
 export async function runDeletion(deps: DeletionDeps, deletionId: string): Promise<DeletionRow> {
   let job = await loadJob(deps, deletionId)
   try {
+    if ((job.step === 'requested' || job.step === 'billing_stopped') && job.userId)
+      job = await refuseIfHeld(deps, job, job.userId)
     if (job.step === 'requested') {
       const actions = await stopBilling(deps, job)
       job = await advance(deps, job, 'billing_stopped', { stripeActions: actions })
       await maybePause(deps, 'billing_stopped')
     }
-    if (job.step === 'billing_stopped') {
+    if ((job.step === 'billing_stopped' || job.step === 'incomplete') && job.userId) {
+      const userId = job.userId
+      // Gathered before anything is erased, for the verification pass; kept in memory only.
+      if (!gathered.has(job.id)) gathered.set(job.id, await gatherIdentifiers(deps.store, userId))
       job = await deps.store.onOwnConnection((store) => eraseData({ ...deps, store }, job))
       await maybePause(deps, 'data_erased')
     }
-    if (job.step === 'data_erased') job = await finish(deps, job)
+    if (job.step === 'data_erased') job = await verifyAndFinish(deps, job)
     return job
   } catch (error) {
+    if (error instanceof AppError && error.code === 'LEGAL_HOLD') throw error
     await recordFailure(deps, job, error)
     if (error instanceof BillingError)
       throw new AppError(
@@ -220,6 +301,86 @@ export async function runDeletion(deps: DeletionDeps, deletionId: string): Promi
       )
     throw error
   }
+}
+
+/**
+ * Identifiers of accounts being erased by this process, by deletion id, until the verification
+ * passes (a retry of an incomplete erasure checks for the same ones). Lost with the process: a
+ * run resumed after a restart verifies by what is left to find (the user id).
+ */
+const gathered = new Map<string, AccountIdentifiers>()
+
+/**
+ * The legal-hold check of every path that runs an erasure (the worker's resumption, the restore
+ * replay, the request itself). A held account's job is recorded as `blocked_legal_hold`, its
+ * credentials work again, and LEGAL_HOLD is thrown.
+ */
+async function refuseIfHeld(deps: DeletionDeps, job: DeletionRow, userId: string): Promise<DeletionRow> {
+  const now = deps.clock.now()
+  const held = await readTransaction(deps.store, (tx) => activeHold(tx, userId, now))
+  if (!held) return job
+  await writeTransaction(deps.store, async (tx) => {
+    await exec(
+      tx
+        .update(accountDeletions)
+        .set({ step: 'blocked_legal_hold', lockedUntil: null, updatedAt: now })
+        .where(eq(accountDeletions.id, job.id)),
+    )
+    await exec(tx.update(users).set({ erasureRequestedAt: null }).where(eq(users.id, userId)))
+    await recordAudit(tx, deps.clock, userId, 'account.deletion_blocked_legal_hold', { mode: job.mode })
+  })
+  deps.metrics?.deletionStep('blocked_legal_hold')
+  throw legalHoldError()
+}
+
+/**
+ * The verification pass, then `done` with the certificate — or `incomplete` when something of the
+ * account was found (recorded with a backoff; the worker erases again and verifies again).
+ */
+async function verifyAndFinish(deps: DeletionDeps, job: DeletionRow): Promise<DeletionRow> {
+  const userId = job.userId as string
+  // The WAL truncated first (SQLite), so the scan reads what the server keeps, not what it is about to drop.
+  deps.store.afterErasure(ERASURE_TOUCHED_TABLES, () => {})
+  const ids = gathered.get(job.id) ?? (await gatherIdentifiers(deps.store, userId))
+  const verification = await verifyErasure(deps, ids)
+  if (!verification.clean) return recordIncomplete(deps, job, verification)
+  gathered.delete(job.id)
+  return finish(deps, job, verification)
+}
+
+async function recordIncomplete(deps: DeletionDeps, job: DeletionRow, verification: ErasureVerification) {
+  const now = deps.clock.now()
+  const attempts = job.attempts + 1
+  const found = Object.entries(verification.tables)
+    .filter(([, n]) => n > 0)
+    .map(([table, n]) => `${n} row(s) in ${table}`)
+  if (verification.byteMatches > 0) found.push(`${verification.byteMatches} match(es) in the database files`)
+  if (verification.storageMatches > 0) found.push(`${verification.storageMatches} stored path(s)`)
+  const lastError = `verification found the account still present: ${found.join(', ')}`
+  deps.metrics?.deletionStep('incomplete')
+  deps.logger.error('erasure incomplete: the verification pass found data of the account', {
+    deletionId: job.id,
+    found: found.join(', '),
+  })
+  return writeTransaction(
+    deps.store,
+    async (tx) =>
+      (await one(
+        tx
+          .update(accountDeletions)
+          .set({
+            step: 'incomplete',
+            verification,
+            attempts,
+            lastError,
+            nextAttemptAt: now + Math.min(MAX_BACKOFF_MS, 30 * SECOND * 2 ** (attempts - 1)),
+            lockedUntil: null,
+            updatedAt: now,
+          })
+          .where(eq(accountDeletions.id, job.id))
+          .returning(),
+      )) as DeletionRow,
+  )
 }
 
 /** requested → running → done, as one call (DELETE /api/account, operator hard delete). */
@@ -423,10 +584,19 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
   return row
 }
 
-/** Step 4: the receipt. The user id is dropped; only its hash, counts and Stripe steps remain. */
-async function finish(deps: DeletionDeps, job: DeletionRow): Promise<DeletionRow> {
+/**
+ * Step 4: the receipt and its certificate. The user id is dropped; only its pseudonym, counts,
+ * Stripe steps and the verification remain.
+ */
+async function finish(
+  deps: DeletionDeps,
+  job: DeletionRow,
+  verification: ErasureVerification,
+): Promise<DeletionRow> {
   const row = await writeTransaction(deps.store, async (tx) => {
     const now = deps.clock.now()
+    const processors = (await processorsOf(tx, [job.id])).get(job.id) ?? []
+    await issueCertificate(tx, job, verification, processors, now)
     if (job.userId) {
       const total = Object.values(job.counts ?? {}).reduce((a, b) => a + b, 0)
       await recordAudit(tx, deps.clock, job.userId, 'account.deletion_completed', {
@@ -444,6 +614,7 @@ async function finish(deps: DeletionDeps, job: DeletionRow): Promise<DeletionRow
         .set({
           step: 'done',
           userId: null,
+          verification,
           completedAt: now,
           updatedAt: now,
           lockedUntil: null,
@@ -475,15 +646,54 @@ async function finish(deps: DeletionDeps, job: DeletionRow): Promise<DeletionRow
  * original erasure. Run before the server serves a request and by `custodian restore`.
  */
 export async function applyErasureLedger(deps: DeletionDeps) {
-  if (!deps.erasureLedger) return { appended: 0, erased: 0, receiptsCopied: 0 }
+  if (!deps.erasureLedger) return { appended: 0, erased: 0, receiptsCopied: 0, blocked: 0, holdsPutBack: 0 }
+  // Holds first: a replayed erasure passes the same hold check as any other.
+  const holds = await reconcileHolds(deps.store, deps.erasureLedger, true)
   const reconciled = await reconcileLedger(deps.store, deps.erasureLedger, deps.clock.now())
   const local: DeletionDeps = { ...deps, billing: null, erasureLedger: undefined }
-  for (const { deletionId } of reconciled.toErase) await runDeletion(local, deletionId)
+  let blocked = 0
+  for (const { deletionId } of reconciled.toErase)
+    try {
+      await runDeletion(local, deletionId)
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === 'LEGAL_HOLD')) throw error
+      blocked++ // recorded as blocked_legal_hold; the hold's release resumes it
+    }
   return {
     appended: reconciled.appended,
-    erased: reconciled.toErase.length,
+    erased: reconciled.toErase.length - blocked,
     receiptsCopied: reconciled.receiptsCopied,
+    blocked,
+    holdsPutBack: holds.putBack,
   }
+}
+
+/** The account's unfinished erasure (by pseudonym), for its receipt link. */
+export function pendingErasureOf(store: Store, userHash: string) {
+  return readTransaction(store, (tx) =>
+    one(
+      tx
+        .select({ id: accountDeletions.id, step: accountDeletions.step })
+        .from(accountDeletions)
+        .where(and(eq(accountDeletions.userHash, userHash), ne(accountDeletions.step, 'done')))
+        .limit(1),
+    ),
+  )
+}
+
+/** Erasures needing an operator's eye (the `custodian_erasures` gauge). */
+export function erasuresNeedingAttention(store: Store) {
+  return readTransaction(store, async (tx) => {
+    const rows = await many(
+      tx
+        .select({ step: accountDeletions.step, n: count() })
+        .from(accountDeletions)
+        .where(inArray(accountDeletions.step, ['incomplete', 'blocked_legal_hold']))
+        .groupBy(accountDeletions.step),
+    )
+    const of = (step: string) => Number(rows.find((r) => r.step === step)?.n ?? 0)
+    return { incomplete: of('incomplete'), blocked_legal_hold: of('blocked_legal_hold') }
+  })
 }
 
 /**
@@ -530,7 +740,7 @@ export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
         .from(accountDeletions)
         .where(
           and(
-            ne(accountDeletions.step, 'done'),
+            notInArray(accountDeletions.step, ['done', 'blocked_legal_hold']),
             or(isNull(accountDeletions.nextAttemptAt), lte(accountDeletions.nextAttemptAt, now)),
             or(isNull(accountDeletions.lockedUntil), lte(accountDeletions.lockedUntil, now)),
           ),
@@ -552,7 +762,7 @@ export async function resumeDueDeletions(deps: DeletionDeps): Promise<number> {
       await runDeletion(deps, job.id)
       completed++
     } catch {
-      // Recorded with its backoff by runDeletion; the next pass tries again.
+      // Recorded with its backoff (or as blocked by a hold) by runDeletion; the next pass tries again.
     }
   }
   return completed
@@ -571,6 +781,8 @@ export async function hardDeleteDueAccounts(deps: DeletionDeps): Promise<number>
             isNotNull(users.softDeletedAt),
             lte(users.deleteScheduledAt, now),
             isNull(users.erasureRequestedAt),
+            // Held: its blocked request is on record already (and resumes when the hold goes).
+            sql`NOT EXISTS (SELECT 1 FROM ${accountDeletions} WHERE ${accountDeletions.userId} = ${users.id} AND ${accountDeletions.step} = 'blocked_legal_hold')`,
           ),
         )
         .limit(20),
@@ -582,7 +794,7 @@ export async function hardDeleteDueAccounts(deps: DeletionDeps): Promise<number>
       await eraseAccount(deps, id, 'scheduled')
       completed++
     } catch {
-      // Recorded on the deletion row; resumeDueDeletions retries it with backoff.
+      // Recorded on the deletion row: resumeDueDeletions retries it with backoff, or the hold's release resumes it.
     }
   }
   return completed

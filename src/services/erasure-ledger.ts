@@ -16,7 +16,7 @@ import type { DeletionMode } from '../../db/schema'
 import { isMemoryPath, readTransaction, type Store, writeTransaction } from '../../db/store'
 import { accountDeletions, users } from '../../db/tables'
 import { hashUserId } from '../lib/pseudonym'
-import { emitEvent } from './events'
+import { announceErasureRequested } from './erasure-processors'
 
 /**
  * The erasure ledger: one JSON line per completed erasure, appended beside the database
@@ -33,6 +33,23 @@ export interface LedgerEntry {
   completedAt: number
   counts: Record<string, number>
   stripeActions: string[]
+}
+
+/**
+ * A legal hold's state, appended whenever it is placed, changed or released (the newest line per
+ * pseudonym counts): a restore puts back holds placed after the backup and drops the ones
+ * released since. The reason is the operator's text — docs/data-rights.md asks for no personal data in it.
+ */
+export interface HoldEntry {
+  kind: 'hold'
+  userHash: string
+  reason: string
+  confidential: boolean
+  until: number | null
+  placedAt: number
+  releasedAt: number | null
+  /** When this state was set (the row's updated_at): the newer of ledger and database wins. */
+  at: number
 }
 
 export const erasureLedgerPath = (databasePath: string) => join(dirname(databasePath), 'erasure-ledger.jsonl')
@@ -91,8 +108,16 @@ export class ErasureLedger {
 
   /** Appends one entry, on a line of its own, and syncs it to disk before returning. */
   append(entry: LedgerEntry) {
-    if (!this.path) return
     this.known?.add(entry.id)
+    this.appendLine(entry)
+  }
+
+  appendHold(entry: HoldEntry) {
+    this.appendLine(entry)
+  }
+
+  private appendLine(entry: LedgerEntry | HoldEntry) {
+    if (!this.path) return
     // IMPORTANT: a crash mid-append leaves a torn last line without its newline; an entry appended
     // after it would join that line and be unreadable too.
     const lead = this.endsTorn() ? '\n' : ''
@@ -119,20 +144,38 @@ export class ErasureLedger {
     }
   }
 
-  /** Every entry, once per deletion id (a line half-written by a crash is skipped). */
+  /** Every erasure entry, once per deletion id (a line half-written by a crash is skipped). */
   entries(): LedgerEntry[] {
-    if (!this.path || !existsSync(this.path)) return []
     const byId = new Map<string, LedgerEntry>()
+    for (const entry of this.lines())
+      if (!('kind' in entry) && typeof entry.id === 'string' && typeof entry.userHash === 'string')
+        byId.set(entry.id, entry)
+    return [...byId.values()]
+  }
+
+  /** The newest state of each pseudonym's hold. */
+  holds(): Map<string, HoldEntry> {
+    const byHash = new Map<string, HoldEntry>()
+    for (const entry of this.lines())
+      if ('kind' in entry && entry.kind === 'hold' && typeof entry.userHash === 'string') {
+        const seen = byHash.get(entry.userHash)
+        if (!seen || seen.at <= entry.at) byHash.set(entry.userHash, entry)
+      }
+    return byHash
+  }
+
+  private lines(): (LedgerEntry | HoldEntry)[] {
+    if (!this.path || !existsSync(this.path)) return []
+    const parsed: (LedgerEntry | HoldEntry)[] = []
     for (const line of readFileSync(this.path, 'utf8').split('\n')) {
       if (!line.trim()) continue
       try {
-        const entry = JSON.parse(line) as LedgerEntry
-        if (typeof entry.id === 'string' && typeof entry.userHash === 'string') byId.set(entry.id, entry)
+        parsed.push(JSON.parse(line))
       } catch {
-        // A torn last line from a crash mid-append: its receipt is re-appended from the database.
+        // A torn last line from a crash mid-append: re-appended from the database.
       }
     }
-    return [...byId.values()]
+    return parsed
   }
 }
 
@@ -205,11 +248,7 @@ export async function reconcileLedger(
       if (userId) {
         await exec(tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)))
         // The restored backup brought the account back to the processors' view too: ask again.
-        await emitEvent(tx, { now: () => now }, 'account.erasure_requested', userId, {
-          user_id: userId,
-          erasure_id: entry.id,
-          mode: 'restore_replay',
-        })
+        await announceErasureRequested(tx, { now: () => now }, userId, entry.id, 'restore_replay')
         result.toErase.push({ deletionId: entry.id, userId })
       } else result.receiptsCopied++
     }

@@ -29,6 +29,21 @@ export async function acknowledgeErasure(store: Store, clock: Clock, token: stri
   return row
 }
 
+/** Downstream systems learn of it with the erasure (GDPR Art. 17(2), 19); processors acknowledge. */
+export function announceErasureRequested(
+  tx: Tx,
+  clock: Pick<Clock, 'now'>,
+  userId: string,
+  erasureId: string,
+  mode: string,
+) {
+  return emitEvent(tx, clock, 'account.erasure_requested', userId, {
+    user_id: userId,
+    erasure_id: erasureId,
+    mode,
+  })
+}
+
 /** The processors of each erasure, for its receipt. */
 export async function processorsOf(tx: Tx, deletionIds: string[]): Promise<Map<string, ProcessorRow[]>> {
   const byDeletion = new Map<string, ProcessorRow[]>()

@@ -10,6 +10,7 @@ import { derivedServerSecret, hashUserId } from '../lib/pseudonym'
 export const EVENT_TYPES = [
   'account.created',
   'account.updated',
+  'account.inactivity_warning',
   'account.deletion_scheduled',
   'account.deletion_canceled',
   'account.erasure_requested',

@@ -1,7 +1,9 @@
 import type { AppDeps } from '../deps'
-import { hardDeleteDueAccounts, resumeDueDeletions } from '../services/deletion'
+import { erasuresNeedingAttention, hardDeleteDueAccounts, resumeDueDeletions } from '../services/deletion'
 import { reportOverdueProcessors } from '../services/erasure-processors'
 import { reapIdempotencyKeys } from '../services/idempotency'
+import { releaseLapsedHolds } from '../services/legal-holds'
+import { applyRetention } from '../services/retention'
 import { sweepExpiredSandboxes } from '../services/sandboxes'
 import { deliverAllDue, reapWebhookDeliveries } from '../services/webhook-delivery'
 
@@ -13,11 +15,15 @@ export interface PurgeReport {
   webhookDeliveries: number
   webhookDeliveriesReaped: number
   overdueAcknowledgements: number
+  holdsLapsed: number
+  inactivityWarned: number
+  inactivityScheduled: number
 }
 
 /**
  * One pass of the maintenance work: what `custodian purge` runs once and the in-process worker
- * runs on a timer. Hard-deletes accounts whose grace period is over, resumes deletions stuck
+ * runs on a timer. Releases lapsed legal holds, warns and schedules inactive accounts (retention),
+ * hard-deletes accounts whose grace period is over, resumes deletions stuck
  * between steps (with backoff), reports processors overdue with an erasure's acknowledgement,
  * applies sandbox timeouts, and reaps expired idempotency keys and month-old webhook deliveries.
  */
@@ -25,8 +31,11 @@ export async function purgeOnce(
   deps: AppDeps,
   options: { deliverWebhooks?: boolean } = {},
 ): Promise<PurgeReport> {
+  const holdsLapsed = await releaseLapsedHolds(deps)
+  const retention = await applyRetention(deps)
   const hardDeleted = await hardDeleteDueAccounts(deps)
   const resumed = await resumeDueDeletions(deps)
+  deps.metrics.erasuresNeedingAttention(await erasuresNeedingAttention(deps.store))
   const overdueAcknowledgements = await reportOverdueProcessors(deps, deps.config.webhooks.ackDeadlineMs)
   deps.metrics.erasureAcknowledgementsOverdue(overdueAcknowledgements)
   return {
@@ -38,5 +47,8 @@ export async function purgeOnce(
     webhookDeliveries: options.deliverWebhooks ? await deliverAllDue(deps) : 0,
     webhookDeliveriesReaped: await reapWebhookDeliveries(deps),
     overdueAcknowledgements,
+    holdsLapsed,
+    inactivityWarned: retention.warned,
+    inactivityScheduled: retention.scheduled,
   }
 }

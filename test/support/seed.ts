@@ -165,6 +165,16 @@ export async function seedFullAccount(
         updatedAt: now,
       }),
     )
+    // A hold placed and released: its row is the account's (exported, erased) yet holds nothing.
+    await exec(
+      tx.insert(schema.legalHolds).values({
+        userId: u.user.id,
+        reason: `litigation ${suffix}`,
+        placedAt: now - 2,
+        releasedAt: now - 1,
+        updatedAt: now - 1,
+      }),
+    )
     const statuses = ['running', 'paused', 'destroyed'] as const
     const sandboxCount = options.sandboxes ?? 3
     const rows = []

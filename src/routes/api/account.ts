@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import { readTransaction } from '../../../db/store'
 import type { AppDeps } from '../../deps'
 import { jsonResponse } from '../../lib/adopt-headers'
+import { receiptUrl } from '../../lib/receipt-link'
 import { bearerToken } from '../../plugins/bearer-auth'
 import { parseIdempotencyKey } from '../../plugins/idempotency/header'
 import { principalContext } from '../../plugins/principal'
@@ -82,7 +83,13 @@ export const apiAccountRoutes = (deps: AppDeps) => {
             'immediate',
             token && key ? deletionReplayHash(token, key) : null,
           )
-          return new Response(null, { status: 204 })
+          // The erased user's way to their certificate: no account is needed to follow it.
+          return new Response(null, {
+            status: 204,
+            headers: {
+              'erasure-receipt': receiptUrl(deps.config.publicUrl, principal.userId, deps.clock.now()),
+            },
+          })
         },
         {
           query: DryRunQuery,
@@ -91,10 +98,10 @@ export const apiAccountRoutes = (deps: AppDeps) => {
             operationId: 'deleteAccount',
             summary: 'Delete the account now: Stripe first, then every row and file',
             description:
-              'Cancels every subscription and deletes the customer at Stripe, then erases all data. If Stripe cannot be reached nothing is deleted (502 PAYMENT_ERROR) and the call can be retried. `?dryRun=true` answers 200 with what would be erased.',
+              'Cancels every subscription and deletes the customer at Stripe, then erases all data. If Stripe cannot be reached nothing is deleted (502 PAYMENT_ERROR) and the call can be retried. `?dryRun=true` answers 200 with what would be erased. The 204 carries `Erasure-Receipt`: a link (valid a year, no credential) to the signed erasure certificate. A held account answers 409 `LEGAL_HOLD` (recorded; completed when the hold is released).',
             tag: 'account',
             ok: { 200: ApiDeletionPreview, 204: null },
-            errors: [400, 502],
+            errors: [400, 409, 502],
             idempotent: true,
           }),
         },

@@ -3,6 +3,7 @@ import { readTransaction, type Tx } from '../../../db/store'
 import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
 import { jsonResponse } from '../../lib/adopt-headers'
+import { receiptUrl } from '../../lib/receipt-link'
 import { principalContext } from '../../plugins/principal'
 import { routeOptions } from '../../plugins/route-options'
 import { projectPreviewForV1, V1DeletionPreview } from '../../projections/deletion'
@@ -20,7 +21,7 @@ import {
 } from '../../projections/v1'
 import { getUser, personalTeam, quotaTier, recentUsage, updateProfile } from '../../services/accounts'
 import type { Principal } from '../../services/credentials'
-import { previewDeletion } from '../../services/deletion'
+import { previewDeletion, refuseIfHeldNow } from '../../services/deletion'
 import { restoreAccount, softDeleteAccount } from '../../services/soft-delete'
 import { exportResponse, V1ExportDocument } from '../export-response'
 import { DryRunQuery, v1Doc, v1DocEmpty } from '../openapi'
@@ -32,6 +33,15 @@ export const V1Account = t.Object({
   quota_usage: t.Array(V1QuotaUsage),
   email_verified: t.Boolean(),
   session_email: nullable(t.String()),
+})
+
+const V1AccountDeletionScheduled = t.Object({
+  ...V1Account.properties,
+  receipt_url: t.String({
+    format: 'uri',
+    description:
+      'Where the signed erasure certificate appears once the account is erased (valid a year, no credential)',
+  }),
 })
 
 /** `GET /v1/account/me`: the user, its personal team, tier and the last 30 days of usage. */
@@ -155,10 +165,10 @@ const deleteDoc = (operationId: string) => ({
   operationId,
   summary: 'Schedule the account for deletion after the grace period',
   description:
-    'Soft delete: runtime keys stop, running sandboxes are destroyed and the subscription is set to cancel at period end. The account is erased when the grace period (ACCOUNT_DELETION_GRACE_DAYS) ends unless restored. `?dryRun=true` answers 200 with what the erasure would remove.',
+    'Soft delete: runtime keys stop, running sandboxes are destroyed and the subscription is set to cancel at period end. The account is erased when the grace period (ACCOUNT_DELETION_GRACE_DAYS) ends unless restored. `?dryRun=true` answers 200 with what the erasure would remove. The 202 carries `receipt_url`: a link (valid a year, no credential) where the signed erasure certificate appears once the erasure has completed. A held account answers 409 `legal_hold` (recorded; completed when the hold is released).',
   tag: 'account',
-  ok: { 200: V1DeletionPreview, 202: V1Account },
-  errors: [403, 503],
+  ok: { 200: V1DeletionPreview, 202: V1AccountDeletionScheduled },
+  errors: [403, 409, 503],
   idempotent: true,
 })
 
@@ -172,7 +182,12 @@ async function requestV1Deletion(
   if (!principal.emailVerified)
     throw new AppError('EMAIL_NOT_VERIFIED', 'Verify your email address before deleting the account.')
   if (dryRun) return projectPreviewForV1(await previewDeletion(deps, principal.userId))
+  // A held account's request is refused here (and recorded), not only when the grace period ends.
+  await refuseIfHeldNow(deps, principal.userId, 'scheduled')
   await softDeleteAccount(deps, principal.userId)
   set.status = 202
-  return accountForV1(deps, { ...principal, softDeleted: true })
+  return {
+    ...(await accountForV1(deps, { ...principal, softDeleted: true })),
+    receipt_url: receiptUrl(deps.config.publicUrl, principal.userId, deps.clock.now()),
+  }
 }
