@@ -505,10 +505,16 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
         .where(eq(apps.userId, userId)),
     ),
   )
-  for (const app of owned) {
-    await deps.storage.removeAppFiles(app.id)
-    if (app.domain) await deps.storage.removeCertificate(app.domain)
-  }
+  // With the apps and domains gathered before the first run: a retry after the verification found
+  // files left (their rows gone by then) removes them too.
+  const gatheredIds = gathered.get(job.id)
+  const appIds = new Set([...owned.map((a) => a.id), ...(gatheredIds?.appIds ?? [])])
+  const domains = new Set([
+    ...owned.flatMap((a) => (a.domain ? [a.domain] : [])),
+    ...(gatheredIds?.domains ?? []),
+  ])
+  for (const appId of appIds) await deps.storage.removeAppFiles(appId)
+  for (const domain of domains) await deps.storage.removeCertificate(domain)
   // Every owned table appears in the receipt, zeros included (the dry run's shape).
   const counts: Record<string, number> = Object.fromEntries(OWNED_TABLES.map((t) => [t.name, 0]))
   Object.assign(counts, job.counts)
@@ -578,7 +584,7 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
   })
   // Files a request in flight wrote after the first pass: its own check removes them too
   // (sites.ts), this pass covers a request that died between its write and that check.
-  for (const app of owned) await deps.storage.removeAppFiles(app.id)
+  for (const appId of appIds) await deps.storage.removeAppFiles(appId)
   if (job.userId) await deps.rateLimitStore?.forget?.(`user:${job.userId}`)
   deps.metrics?.deletionStep('data_erased')
   return row
