@@ -114,7 +114,7 @@ describe('erasure certificates', () => {
     expect(await checkCertificateAndChain(last, { chain: texts })).toMatchObject({ ok: true })
 
     const dir = tempDir()
-    texts.forEach((text, i) => writeFileSync(join(dir, `${i + 1}.json`), text))
+    for (const [i, text] of texts.entries()) writeFileSync(join(dir, `${i + 1}.json`), text)
     const lastFile = join(tempDir(), 'last.json')
     writeFileSync(lastFile, last)
     expect((await cli(['verify-certificate', lastFile, '--chain', dir])).code).toBe(0)
