@@ -70,11 +70,12 @@ export async function placeHold(
     if (user.erasing !== null)
       throw new AppError('ERASURE_IN_PROGRESS', 'The account’s erasure is already under way.')
     const now = deps.clock.now()
+    const existing = await one(tx.select().from(legalHolds).where(eq(legalHolds.userId, userId)))
     const values = {
       reason: input.reason,
       until: input.until,
       confidential: input.confidential,
-      updatedAt: now,
+      updatedAt: laterThan(existing, now),
     }
     const held = await activeHold(tx, userId, now)
     // Changing a standing hold keeps when it was placed; a new one starts now.
@@ -96,6 +97,14 @@ export async function placeHold(
 }
 
 /**
+ * Every change of a hold gets a later `updated_at` than the one before, even within one clock tick:
+ * after a restore the newer of database and ledger wins (services/hold-ledger.ts), and a tie would
+ * leave a released hold standing.
+ */
+const laterThan = (existing: LegalHoldRow | undefined, now: number) =>
+  existing ? Math.max(now, existing.updatedAt + 1) : now
+
+/**
  * Releases the hold; the erasures it blocked go back to `requested`, and the worker completes them
  * at its next pass. False when there was none.
  */
@@ -103,10 +112,11 @@ export async function releaseHold(deps: LegalHoldDeps, userId: string): Promise<
   const released = await writeTransaction(deps.store, async (tx) => {
     await lockAccount(tx, userId, 'update')
     const now = deps.clock.now()
+    const existing = await one(tx.select().from(legalHolds).where(eq(legalHolds.userId, userId)))
     const result = await exec(
       tx
         .update(legalHolds)
-        .set({ releasedAt: now, updatedAt: now })
+        .set({ releasedAt: now, updatedAt: laterThan(existing, now) })
         .where(and(eq(legalHolds.userId, userId), isNull(legalHolds.releasedAt))),
     )
     if (result.changes === 0) return false

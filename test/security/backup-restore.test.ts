@@ -105,6 +105,45 @@ describeSqlite('backups that keep erasures', () => {
     expect((await cli(['restore', '--from', backup])).code).toBe(0)
   })
 
+  it('a legal hold placed after the backup survives the restore (the ledger keeps it)', async () => {
+    const { dir, open, t, kept } = await deployment()
+    const operator = await t.createUser({ operator: true })
+    const backup = join(dir, 'before-hold.db')
+    expect((await cli(['backup', '--to', backup])).code).toBe(0)
+    const put = await t.json('PUT', `/v1/admin/users/${kept.user.id}/legal-hold`, {
+      token: operator.session,
+      body: { reason: 'regulator inquiry' },
+    })
+    expect(put.status).toBe(200)
+    t.close()
+    const restored = await cli(['restore', '--from', backup, '--json'])
+    expect(JSON.parse(restored.output)).toMatchObject({ holdsPutBack: 1 })
+    const after = open()
+    const holds = await after.json('GET', '/v1/admin/legal-holds', { token: operator.session })
+    expect(holds.body.legal_holds).toMatchObject([{ user_id: kept.user.id, reason: 'regulator inquiry' }])
+    expect((await after.json('DELETE', '/api/account', { token: kept.apiKey })).status).toBe(409)
+    after.close()
+  })
+
+  it('a hold released after the backup stays released: the restore replays the erasure that followed', async () => {
+    const { dir, databasePath, open, t, erased, kept } = await deployment()
+    const operator = await t.createUser({ operator: true })
+    const path = `/v1/admin/users/${erased.user.id}/legal-hold`
+    expect((await t.json('PUT', path, { token: operator.session, body: { reason: 'audit' } })).status).toBe(
+      200,
+    )
+    const backup = join(dir, 'while-held.db')
+    expect((await cli(['backup', '--to', backup])).code).toBe(0)
+    expect((await t.request('DELETE', path, { token: operator.session })).status).toBe(204)
+    expect((await t.request('DELETE', '/api/account', { token: erased.apiKey })).status).toBe(204)
+    t.close()
+    const restored = await cli(['restore', '--from', backup, '--json'])
+    expect(JSON.parse(restored.output)).toMatchObject({ erased: 1, blocked: 0 })
+    const after = open()
+    await expectForgotten(after, erased, kept, databasePath)
+    after.close()
+  })
+
   it('a backup copied into place by hand is corrected before the server serves a request', async () => {
     const { dir, databasePath, open, t, erased, kept } = await deployment()
     const backup = join(dir, 'before.db')
