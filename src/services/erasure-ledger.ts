@@ -38,7 +38,7 @@ export interface LedgerEntry {
 /**
  * A legal hold's state, appended whenever it is placed, changed or released (the newest line per
  * pseudonym counts): a restore puts back holds placed after the backup and drops the ones
- * released since. The reason is the operator's text — docs/data-rights.md asks for no personal data in it.
+ * released since. The reason is the operator's text — docs/erasure-proof.md asks for no personal data in it.
  */
 export interface HoldEntry {
   kind: 'hold'

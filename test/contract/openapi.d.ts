@@ -105,7 +105,7 @@ export interface paths {
         post?: never;
         /**
          * Delete the account now: Stripe first, then every row and file
-         * @description Cancels every subscription and deletes the customer at Stripe, then erases all data. If Stripe cannot be reached nothing is deleted (502 PAYMENT_ERROR) and the call can be retried. `?dryRun=true` answers 200 with what would be erased.
+         * @description Cancels every subscription and deletes the customer at Stripe, then erases all data. If Stripe cannot be reached nothing is deleted (502 PAYMENT_ERROR) and the call can be retried. `?dryRun=true` answers 200 with what would be erased. The 204 carries `Erasure-Receipt`: a link (valid a year, no credential) to the signed erasure certificate. A held account answers 409 `LEGAL_HOLD` (recorded; completed when the hold is released).
          */
         delete: operations["deleteAccount"];
         options?: never;
@@ -803,7 +803,7 @@ export interface paths {
         post?: never;
         /**
          * Schedule the account for deletion after the grace period
-         * @description Soft delete: runtime keys stop, running sandboxes are destroyed and the subscription is set to cancel at period end. The account is erased when the grace period (ACCOUNT_DELETION_GRACE_DAYS) ends unless restored. `?dryRun=true` answers 200 with what the erasure would remove.
+         * @description Soft delete: runtime keys stop, running sandboxes are destroyed and the subscription is set to cancel at period end. The account is erased when the grace period (ACCOUNT_DELETION_GRACE_DAYS) ends unless restored. `?dryRun=true` answers 200 with what the erasure would remove. The 202 carries `receipt_url`: a link (valid a year, no credential) where the signed erasure certificate appears once the erasure has completed. A held account answers 409 `legal_hold` (recorded; completed when the hold is released).
          */
         delete: operations["deleteMe"];
         options?: never;
@@ -823,7 +823,7 @@ export interface paths {
         put?: never;
         /**
          * Schedule the account for deletion after the grace period
-         * @description Soft delete: runtime keys stop, running sandboxes are destroyed and the subscription is set to cancel at period end. The account is erased when the grace period (ACCOUNT_DELETION_GRACE_DAYS) ends unless restored. `?dryRun=true` answers 200 with what the erasure would remove.
+         * @description Soft delete: runtime keys stop, running sandboxes are destroyed and the subscription is set to cancel at period end. The account is erased when the grace period (ACCOUNT_DELETION_GRACE_DAYS) ends unless restored. `?dryRun=true` answers 200 with what the erasure would remove. The 202 carries `receipt_url`: a link (valid a year, no credential) where the signed erasure certificate appears once the erasure has completed. A held account answers 409 `legal_hold` (recorded; completed when the hold is released).
          */
         post: operations["requestAccountDeletion"];
         delete?: never;
@@ -1110,6 +1110,132 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/users/{user_id}/legal-hold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Place (or change) a legal hold: no deletion path erases the account while it stands
+         * @description Every erasure of the account (the user’s own, the grace purge, an operator’s, retention, a restore’s replay) is refused with 409 `legal_hold` and recorded as `blocked_legal_hold`; releasing the hold completes them. `until` lets it lapse by itself. Keep personal data out of `reason`: it is kept in the erasure ledger. 409 `conflict` when the account’s erasure is already under way.
+         */
+        put: operations["adminPlaceLegalHold"];
+        post?: never;
+        /** Release the hold; erasures it blocked complete at the worker’s next pass */
+        delete: operations["adminReleaseLegalHold"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/legal-holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Standing legal holds */
+        get: operations["adminListLegalHolds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Accounts warned of inactivity; with ?dryRun=true, every account the next pass would warn too */
+        get: operations["adminRetention"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/deletions/{deletion_id}/certificate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed certificate of a completed erasure */
+        get: operations["adminErasureCertificate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/erasure-certificates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The certificate chain in order (write each document to a file to verify it with --chain) */
+        get: operations["adminListErasureCertificates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/custodian/erasure-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Public keys (JWKS) that verify erasure certificates, earlier keys included */
+        get: operations["erasureCertificateKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/erasure-receipts/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The erased user’s certificate, through the link given when the erasure was requested (no credential)
+         * @description 200 with the signed certificate once the erasure has completed; 202 while it has not; 410 after a year; 404 for a link that is not ours.
+         */
+        get: operations["erasureReceipt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sandboxes": {
         parameters: {
             query?: never;
@@ -1233,6 +1359,23 @@ export interface webhooks {
         put?: never;
         /** account.updated */
         post: operations["webhook_account_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "account.inactivity_warning": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** account.inactivity_warning */
+        post: operations["webhook_account_inactivity_warning"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1643,6 +1786,7 @@ export interface components {
             quota_usage: components["schemas"]["AdminGetUser200QuotaUsage"];
             email_verified: boolean;
             session_email: string | null;
+            receipt_url: components["schemas"]["DeleteMe202ReceiptUrl"];
         };
         CreateKeyBody: {
             name?: string | null;
@@ -1774,7 +1918,7 @@ export interface components {
             /** @enum {string} */
             mode: "immediate" | "scheduled" | "operator";
             /** @enum {string} */
-            step: "requested" | "billing_stopped" | "data_erased" | "done";
+            step: "requested" | "billing_stopped" | "data_erased" | "incomplete" | "blocked_legal_hold" | "done";
             counts: {
                 [key: string]: number;
             };
@@ -1801,6 +1945,8 @@ export interface components {
              * @example 2026-05-02T09:30:00.000Z
              */
             completed_at: string | null;
+            verification: components["schemas"]["AdminHardDeleteUser200Option1DeletionVerification"];
+            certificate_url: components["schemas"]["AdminHardDeleteUser200Option1DeletionCertificateUrl"];
             processors: components["schemas"]["AdminHardDeleteUser200Option1DeletionProcessors"];
         };
         AdminCreateWebhookEndpointBodyEvents: components["schemas"]["AdminCreateWebhookEndpointBodyEventsItem"][];
@@ -1900,11 +2046,37 @@ export interface components {
              */
             acknowledged_at: string | null;
         };
+        AdminPlaceLegalHold200LegalHold: {
+            user_id: string;
+            reason: string;
+            /** @description When true the account’s export shows that a hold exists, not its reason */
+            confidential: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            until: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            placed_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            released_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            updated_at: string;
+        };
         CreateSandboxBodyTimeoutMs: string | number;
         ListSandboxes200Option1: components["schemas"]["AdminGetUser200SandboxesItem"][];
         ApiErrorError: {
             /** @enum {string} */
-            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
+            code: "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "VALIDATION_FAILED" | "RATE_LIMITED" | "SLUG_TAKEN" | "SLUG_RESERVED" | "DOMAIN_IN_USE" | "APP_LIMIT_REACHED" | "SUBSCRIPTION_REQUIRED" | "SUBSCRIPTION_EXISTS" | "NO_PAYMENT_METHOD" | "NO_ACTIVE_SUBSCRIPTION" | "NOT_CANCELING" | "ALREADY_CANCELING" | "SUBSCRIPTION_CANCELING" | "SAME_PLAN" | "CARD_ERROR" | "PAYMENT_ERROR" | "NO_STRIPE_CUSTOMER" | "CERT_CREATION_FAILED" | "DEPLOY_FAILED" | "API_KEY_LIMIT_REACHED" | "LEGAL_HOLD" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REUSE" | "INTERNAL_ERROR";
             message: string;
             /**
              * Format: uri
@@ -1974,7 +2146,7 @@ export interface components {
             mappedTo: string | null;
         }[];
         /** @enum {string} */
-        V1ErrorCode: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "service_unavailable" | "storage_full" | "internal_error";
+        V1ErrorCode: "unauthorized" | "forbidden" | "operator_required" | "email_not_verified" | "account_deleted" | "not_found" | "account_not_found" | "sandbox_not_found" | "invalid_request" | "invalid_fields" | "conflict" | "account_not_soft_deleted" | "account_hard_delete_active_resources" | "legal_hold" | "link_expired" | "quota_exceeded" | "rate_limit_exceeded" | "feature_unavailable" | "service_unavailable" | "storage_full" | "internal_error";
         DeleteMe200Stripe: {
             customer_id: string | null;
             subscriptions: string[];
@@ -2026,6 +2198,11 @@ export interface components {
             updated_at: string;
             soft_deleted_at: string | null;
         };
+        /**
+         * Format: uri
+         * @description Where the signed erasure certificate appears once the account is erased (valid a year, no credential)
+         */
+        DeleteMe202ReceiptUrl: string;
         AdminGetUser200QuotaUsageItem: {
             /** Format: uuid */
             team_id: string;
@@ -2047,6 +2224,30 @@ export interface components {
             memory_mb: number;
             disk_mb: number | null;
         };
+        /** @description The independent check after the erasure: its findings become the certificate */
+        AdminHardDeleteUser200Option1DeletionVerification: {
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            checked_at: string;
+            clean: boolean;
+            /** @description How many ids and unique values of the account were looked for */
+            identifiers: number;
+            /** @enum {string} */
+            identifier_source: "gathered" | "user_id_only";
+            /** @description Rows found per owned table (0 when clean) */
+            tables: {
+                [key: string]: number;
+            };
+            pages_scanned: number;
+            bytes_scanned: number;
+            byte_matches: number;
+            storage_paths_checked: number;
+            storage_matches: number;
+        } | null;
+        /** @description Where operators fetch the signed erasure certificate, once the erasure is done */
+        AdminHardDeleteUser200Option1DeletionCertificateUrl: string | null;
         /** @description The processors (webhook endpoints with processor: true) asked to erase the account, and what they answered */
         AdminHardDeleteUser200Option1DeletionProcessors: {
             endpoint_id: string;
@@ -2069,8 +2270,8 @@ export interface components {
             acknowledged_at: string | null;
         }[];
         /** @enum {string} */
-        AdminCreateWebhookEndpointBodyEventsItem: "*" | "account.created" | "account.updated" | "account.deletion_scheduled" | "account.deletion_canceled" | "account.erasure_requested" | "account.erased" | "account.erasure_overdue" | "api_key.created" | "api_key.revoked" | "subscription.created" | "subscription.updated" | "subscription.canceled" | "app.deployed" | "sandbox.quota_exceeded" | "webhook_endpoint.disabled";
-        /** @description Event types, or ["*"] for all: account.created, account.updated, account.deletion_scheduled, account.deletion_canceled, account.erasure_requested, account.erased, account.erasure_overdue, api_key.created, api_key.revoked, subscription.created, subscription.updated, subscription.canceled, app.deployed, sandbox.quota_exceeded, webhook_endpoint.disabled */
+        AdminCreateWebhookEndpointBodyEventsItem: "*" | "account.created" | "account.updated" | "account.inactivity_warning" | "account.deletion_scheduled" | "account.deletion_canceled" | "account.erasure_requested" | "account.erased" | "account.erasure_overdue" | "api_key.created" | "api_key.revoked" | "subscription.created" | "subscription.updated" | "subscription.canceled" | "app.deployed" | "sandbox.quota_exceeded" | "webhook_endpoint.disabled";
+        /** @description Event types, or ["*"] for all: account.created, account.updated, account.inactivity_warning, account.deletion_scheduled, account.deletion_canceled, account.erasure_requested, account.erased, account.erasure_overdue, api_key.created, api_key.revoked, subscription.created, subscription.updated, subscription.canceled, app.deployed, sandbox.quota_exceeded, webhook_endpoint.disabled */
         AdminCreateWebhookEndpoint201Events: string[];
         /** @description Processes personal data for the platform: receives account.erasure_requested and must acknowledge it */
         AdminCreateWebhookEndpoint201Processor: boolean;
@@ -5398,6 +5599,307 @@ export interface operations {
             503: components["responses"]["V1Error503"];
         };
     };
+    adminPlaceLegalHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    until?: string | null;
+                    confidential?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        legal_hold: components["schemas"]["AdminPlaceLegalHold200LegalHold"];
+                    };
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    adminReleaseLegalHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    adminListLegalHolds: {
+        parameters: {
+            query?: {
+                limit?: components["schemas"]["AdminListUsersLimit"];
+                next_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        legal_holds: components["schemas"]["AdminPlaceLegalHold200LegalHold"][];
+                        next_token: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+    adminRetention: {
+        parameters: {
+            query?: {
+                limit?: components["schemas"]["AdminListUsersLimit"];
+                next_token?: string;
+                dryRun?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Whether RETENTION_INACTIVE_DAYS is set */
+                        enabled: boolean;
+                        inactive_days: number | null;
+                        warning_days: number | null;
+                        dry_run: boolean;
+                        accounts: {
+                            user_id: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-05-02T09:30:00.000Z
+                             */
+                            last_active_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-05-02T09:30:00.000Z
+                             */
+                            warned_at: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the account is (or would be) scheduled for deletion; erased after the grace period
+                             */
+                            deletion_scheduled_at: string;
+                            /** @enum {string} */
+                            action: "warn" | "schedule_deletion" | "none";
+                        }[];
+                        next_token: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+    adminErasureCertificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deletion_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The signed certificate (`{payload, signature}` in canonical JSON: keep the bytes as they are). Verify it offline with `custodian verify-certificate`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    adminListErasureCertificates: {
+        parameters: {
+            query?: {
+                after_seq?: string | number;
+                limit?: string | number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        certificates: {
+                            seq: number;
+                            erasure_id: string;
+                            /** @description The certificate’s exact bytes */
+                            document: string;
+                        }[];
+                        next_after_seq: number | null;
+                    };
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+    erasureCertificateKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A JWK Set (EdDSA, Ed25519) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    erasureReceipt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status: string;
+                        message: string;
+                    };
+                };
+            };
+            404: components["responses"]["V1Error404"];
+            /** @description The link has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1Error"];
+                };
+            };
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
     listSandboxes: {
         parameters: {
             query?: {
@@ -5724,6 +6226,66 @@ export interface operations {
                          *     ]
                          */
                         changed: string[];
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_account_inactivity_warning: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "account.inactivity_warning";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id: string;
+                        /**
+                         * Format: date-time
+                         * @example 2026-05-02T09:30:00.000Z
+                         */
+                        last_active_at: string;
+                        /**
+                         * Format: date-time
+                         * @description When the account is scheduled for deletion (then erased after the grace period) unless it is used before
+                         */
+                        deletion_scheduled_at: string;
                     };
                 };
             };

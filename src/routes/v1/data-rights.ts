@@ -44,7 +44,7 @@ const CertificateDoc = {
   content: { 'application/json': { schema: { type: 'object' as const } } },
 }
 
-/** Legal holds, retention, erasure certificates and the erased user's receipt link (docs/data-rights.md). */
+/** Legal holds, retention, erasure certificates and the erased user's receipt link (docs/erasure-proof.md). */
 export const v1DataRightsRoutes = (deps: AppDeps) => {
   const { store, clock } = deps
   return new Elysia()
