@@ -78,7 +78,8 @@ describe('erasure certificates', () => {
     expect(pinned.output).toContain('VALID')
 
     const flipped = Buffer.from(document)
-    flipped[Math.floor(flipped.length / 2)] ^= 0x01
+    const middle = Math.floor(flipped.length / 2)
+    flipped.writeUInt8(flipped.readUInt8(middle) ^ 0x01, middle)
     writeFileSync(file, flipped)
     const refused = await cli(['verify-certificate', file, '--key', keys])
     expect(refused.code).toBe(1)
@@ -87,7 +88,7 @@ describe('erasure certificates', () => {
     const bytes = Buffer.from(document)
     for (let at = 0; at < bytes.length; at++) {
       const copy = Buffer.from(bytes)
-      copy[at] ^= 0x01
+      copy.writeUInt8(copy.readUInt8(at) ^ 0x01, at)
       const result = await checkCertificate(copy.toString('latin1'))
       if (result.ok) throw new Error(`a flip at byte ${at} still verifies`)
     }
@@ -196,13 +197,15 @@ describe('erasure certificates', () => {
     await eraseThroughApi(t, (await t.createUser()).apiKey)
     useCertificateSeed(new Uint8Array(32).fill(2))
     await eraseThroughApi(t, (await t.createUser()).apiKey)
-    const jwks = await (await t.request('GET', '/.well-known/custodian/erasure-keys')).json()
+    const jwks = (await (await t.request('GET', '/.well-known/custodian/erasure-keys')).json()) as {
+      keys: Record<string, unknown>[]
+    }
     const { certificates } = (
       await t.json('GET', '/v1/admin/erasure-certificates', { token: operator.session })
     ).body
     const kids = certificates.map((c: { document: string }) => JSON.parse(c.document).signature.kid)
     expect(new Set(kids).size).toBe(2)
-    for (const kid of kids) expect(jwks.keys.map((k: { kid: string }) => k.kid)).toContain(kid)
+    for (const kid of kids) expect(jwks.keys.map((k) => k.kid)).toContain(kid)
     for (const c of certificates) expect((await checkCertificate(c.document, { jwks })).ok).toBe(true)
     // A key nobody published is refused when the keys are pinned.
     useCertificateSeed(new Uint8Array(32).fill(3))
