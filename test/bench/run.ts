@@ -4,6 +4,7 @@ import { benchAwaitCost } from './await-cost'
 import { benchBodyRead } from './body-read.bench'
 import { benchDocsPage } from './docs-page.bench'
 import { benchErasure } from './erasure.bench'
+import { benchErasureProof } from './erasure-proof.bench'
 import { benchExport } from './export.bench'
 import { benchHosting } from './hosting.bench'
 import { benchMixCost } from './mix-cost'
@@ -23,6 +24,7 @@ const benches: Record<string, () => Promise<void>> = {
   traffic: () => benchTraffic(seconds),
   export: () => benchExport(),
   erasure: () => benchErasure(),
+  proof: () => benchErasureProof(),
   hosting: () => benchHosting(seconds),
   startup: () => benchStartup(),
   mix: () => benchMixCost(),

@@ -2072,6 +2072,14 @@ export interface components {
              */
             updated_at: string;
         };
+        AdminErasureCertificate200: {
+            payload: {
+                [key: string]: unknown;
+            };
+            signature: {
+                [key: string]: unknown;
+            };
+        };
         CreateSandboxBodyTimeoutMs: string | number;
         ListSandboxes200Option1: components["schemas"]["AdminGetUser200SandboxesItem"][];
         ApiErrorError: {
@@ -2608,6 +2616,15 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["AdminListWebhookEndpoints200WebhookEndpointsItem"];
+            };
+        };
+        /** @description OK */
+        AdminErasureCertificate200: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["AdminErasureCertificate200"];
             };
         };
         /** @description OK */
@@ -5779,22 +5796,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The signed certificate (`{payload, signature}` in canonical JSON: keep the bytes as they are). Verify it offline with `custodian verify-certificate`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": Record<string, never>;
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            200: components["responses"]["AdminErasureCertificate200"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
         };
     };
     adminListErasureCertificates: {
@@ -5863,17 +5871,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
-                };
-            };
+            200: components["responses"]["AdminErasureCertificate200"];
             /** @description Accepted */
             202: {
                 headers: {
@@ -5886,6 +5884,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["V1Error400"];
             404: components["responses"]["V1Error404"];
             /** @description The link has expired */
             410: {

@@ -38,11 +38,17 @@ const certificateResponse = (erasureId: string, document: string) =>
     },
   })
 
-const CertificateDoc = {
-  description:
-    'The signed certificate (`{payload, signature}` in canonical JSON: keep the bytes as they are). Verify it offline with `custodian verify-certificate`.',
-  content: { 'application/json': { schema: { type: 'object' as const } } },
-}
+/** Served as its exact bytes (a Response), so this only describes it. */
+const CertificateBody = t.Object(
+  {
+    payload: t.Object({}, { additionalProperties: true }),
+    signature: t.Object({}, { additionalProperties: true }),
+  },
+  {
+    description:
+      'The signed certificate (`{payload, signature}` in canonical JSON: keep the bytes as they are). Verify it offline with `custodian verify-certificate` (docs/erasure-proof.md).',
+  },
+)
 
 /** Legal holds, retention, erasure certificates and the erased user's receipt link (docs/erasure-proof.md). */
 export const v1DataRightsRoutes = (deps: AppDeps) => {
@@ -176,13 +182,13 @@ export const v1DataRightsRoutes = (deps: AppDeps) => {
       },
       {
         params: t.Object({ deletion_id: t.String({ maxLength: 100 }) }),
-        detail: {
+        ...v1Doc({
           operationId: 'adminErasureCertificate',
           summary: 'The signed certificate of a completed erasure',
-          tags: ['/v1 admin'],
-          security: [{ bearerAuth: [] }],
-          responses: { 200: CertificateDoc, 404: { description: 'Not found' } },
-        },
+          tag: 'admin',
+          ok: { 200: CertificateBody },
+          errors: [403, 404],
+        }),
       },
     )
     .get(
@@ -232,19 +238,21 @@ export const v1DataRightsRoutes = (deps: AppDeps) => {
     })
     .get(
       '/v1/erasure-receipts/:token',
-      async ({ params, set }) => {
+      async ({ params }) => {
         const opened = openReceiptLink(params.token, clock.now())
         if (opened === null) throw new AppError('NOT_FOUND', 'No such receipt link.')
         if (opened === 'expired') throw new AppError('LINK_EXPIRED', 'This receipt link has expired.')
         const certificate = await latestCertificateOf(store, opened.userHash)
         if (certificate) return certificateResponse(certificate.erasureId, certificate.document)
         const pending = await pendingErasureOf(store, opened.userHash)
-        set.status = 202
-        return {
-          status: pending?.step ?? 'pending',
-          message:
-            'No erasure has completed under this link yet: the certificate appears here once it has (a scheduled deletion waits for its grace period).',
-        }
+        return Response.json(
+          {
+            status: pending?.step ?? 'pending',
+            message:
+              'No erasure has completed under this link yet: the certificate appears here once it has (a scheduled deletion waits for its grace period).',
+          },
+          { status: 202, headers: { 'cache-control': 'no-store' } },
+        )
       },
       {
         params: t.Object({ token: t.String({ maxLength: 200 }) }),
@@ -256,10 +264,10 @@ export const v1DataRightsRoutes = (deps: AppDeps) => {
             '200 with the signed certificate once the erasure has completed; 202 while it has not; 410 after a year; 404 for a link that is not ours.',
           tag: 'account',
           ok: {
-            200: t.Object({}, { additionalProperties: true, description: CertificateDoc.description }),
+            200: CertificateBody,
             202: t.Object({ status: t.String(), message: t.String() }),
           },
-          errors: [404, 410],
+          errors: [400, 404, 410],
           public: true,
         }),
       },
