@@ -1,9 +1,9 @@
 import { sign } from 'node:crypto'
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { isMemoryPath } from '../../db/store'
 import { type Ed25519Key, ed25519FromSeed } from './ed25519'
 import { derivedServerSecret } from './pseudonym'
+import { readOrCreateSecretFile } from './secret-file'
 
 /**
  * The Ed25519 key erasure certificates are signed with: CERTIFICATE_SIGNING_KEY (64 hex digits,
@@ -21,16 +21,7 @@ export function loadCertificateSeed(databasePath: string, configured: string | n
   if (configured) return parseSeed(configured, 'CERTIFICATE_SIGNING_KEY')
   if (isMemoryPath(databasePath) || /^postgres(ql)?:/.test(databasePath)) return null
   const path = certificateKeyPath(databasePath)
-  if (!existsSync(path)) {
-    const generated = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
-    try {
-      writeFileSync(path, `${generated}\n`, { flag: 'wx', mode: 0o600 })
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
-    chmodSync(path, 0o600)
-  }
-  return parseSeed(readFileSync(path, 'utf8').trim(), path)
+  return parseSeed(readOrCreateSecretFile(path), path)
 }
 
 function parseSeed(text: string, where: string): Uint8Array {

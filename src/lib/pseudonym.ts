@@ -1,7 +1,7 @@
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { isMemoryPath } from '../../db/store'
 import { sha256Hex } from './crypto'
+import { readOrCreateSecretFile } from './secret-file'
 
 /**
  * Keyed pseudonyms of user ids for logs, audit rows, receipts and the erasure ledger. An unkeyed
@@ -27,18 +27,7 @@ export const pseudonymKeyPath = (databasePath: string) => join(dirname(databaseP
 export function loadPseudonymKey(databasePath: string, configured: string | null): Uint8Array {
   if (configured) return new TextEncoder().encode(configured)
   if (isMemoryPath(databasePath)) return currentKey
-  const path = pseudonymKeyPath(databasePath)
-  if (!existsSync(path)) {
-    const generated = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
-    // 'wx': two processes starting at once cannot both create it; the loser reads the winner's.
-    try {
-      writeFileSync(path, `${generated}\n`, { flag: 'wx', mode: 0o600 })
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
-    chmodSync(path, 0o600)
-  }
-  return new TextEncoder().encode(readFileSync(path, 'utf8').trim())
+  return new TextEncoder().encode(readOrCreateSecretFile(pseudonymKeyPath(databasePath)))
 }
 
 export function usePseudonymKey(key: Uint8Array) {
