@@ -9,8 +9,8 @@ import type { FileStorage } from '../lib/storage'
 /**
  * The independent check that follows an erasure. It shares nothing with the erasure's own path
  * (the ownership registry's joins, the chunked deletes): the account's identifiers are gathered
- * before anything is erased, by plain queries of their own, and afterwards every column of text of
- * every owned table is asked for any of them, the SQLite file and its WAL are read byte by byte for
+ * before anything is erased, by plain queries of their own, and afterwards every identifier column
+ * of every owned table is asked for any of them, the SQLite file and its WAL are read byte by byte for
  * the account's unique strings, and the stored files are listed by the app ids and domains. What it
  * finds becomes the receipt's `verification` and the certificate's; anything found makes the
  * erasure `incomplete` (retried), never `done`.
@@ -108,31 +108,33 @@ export async function verifyErasure(
 /** Identifiers per query: well under SQLite's and PostgreSQL's parameter limits. */
 const BATCH = 500
 
-/** Rows of each owned table in which any text column equals any of `values`. */
+/**
+ * Columns that can hold one of the identifiers: ids and references to them (`id`, `*_id`), the
+ * principal of a stored replay, emails and domains. Asked one at a time, so each is answered by its
+ * index where it has one — the pass costs what the account holds, not what the database holds.
+ * Free text (names, descriptions, JSON) is what the byte scan reads (SQLite).
+ */
+const IDENTIFIER_COLUMN = /(^|_)(id|email|domain|principal)$/
+
+/** Rows of each owned table in which an identifier column equals any of `values`. */
 async function countLeftoverRows(store: Store, values: string[]): Promise<Record<string, number>> {
   const counts: Record<string, number> = {}
   await readTransaction(store, async (tx) => {
     const raw = rawDbOf(tx)
     for (const table of OWNED_TABLES) {
       const columns = Object.values(getTableColumns(table.table))
-        .filter((c) => c.columnType === 'SQLiteText')
+        .filter((c) => c.columnType === 'SQLiteText' && IDENTIFIER_COLUMN.test(c.name))
         .map((c) => c.name)
       let found = 0
-      if (columns.length === 0) {
-        counts[table.name] = 0
-        continue
-      }
-      for (let at = 0; at < values.length; at += BATCH) {
-        const batch = values.slice(at, at + BATCH)
-        const list = batch.map((_, i) => `?${i + 1}`).join(', ')
-        const where = columns.map((c) => `${c} IN (${list})`).join(' OR ')
-        const row = (await raw
-          .prepare(`SELECT count(*) AS n FROM ${table.name} WHERE ${where}`)
-          .get(...batch)) as {
-          n: number
+      for (const column of columns)
+        for (let at = 0; at < values.length; at += BATCH) {
+          const batch = values.slice(at, at + BATCH)
+          const list = batch.map((_, i) => `?${i + 1}`).join(', ')
+          const row = (await raw
+            .prepare(`SELECT count(*) AS n FROM ${table.name} WHERE ${column} IN (${list})`)
+            .get(...batch)) as { n: number }
+          found += Number(row.n)
         }
-        found += Number(row.n)
-      }
       counts[table.name] = found
     }
   })
