@@ -93,6 +93,28 @@ describe('legal holds', () => {
     expect(await hold(t, operator, u.user.id)).toMatchObject({ status: 409, body: { code: 'conflict' } })
   })
 
+  it('a hold racing an erasure: either the hold stands and nothing is erased, or the erasure wins and the hold is refused', async () => {
+    const t = createTestApp({ env })
+    const operator = await t.createUser({ operator: true })
+    for (let i = 0; i < 16; i++) {
+      const u = await t.createUser()
+      const placeHold = () => hold(t, operator, u.user.id)
+      const erase = () => t.json('DELETE', '/api/account', { token: u.apiKey })
+      // Each sent first in turn.
+      const [held, deleted] =
+        i % 2
+          ? await Promise.all([placeHold(), erase()])
+          : (await Promise.all([erase(), placeHold()])).reverse()
+      const exists = (await t.row('SELECT count(*) AS n FROM users WHERE id = ?1', u.user.id))?.n === 1
+      const outcome = `hold ${held?.status}, delete ${deleted?.status}, account ${exists ? 'kept' : 'erased'}`
+      expect([
+        'hold 200, delete 409, account kept',
+        'hold 409, delete 204, account erased',
+        'hold 404, delete 204, account erased',
+      ]).toContain(outcome)
+    }
+  })
+
   it('a hold with `until` lapses by itself, and the erasure it blocked completes', async () => {
     const t = createTestApp({ env })
     const operator = await t.createUser({ operator: true })
