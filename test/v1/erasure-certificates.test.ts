@@ -73,6 +73,8 @@ describe('erasure certificates', () => {
     const keys = join(dir, 'keys.json')
     writeFileSync(keys, await (await t.request('GET', '/.well-known/custodian/erasure-keys')).text())
     expect((await cli(['verify-certificate', file])).code).toBe(0)
+    expect((await cli(['verify-certificate'])).code).toBe(2) // no file: misuse, not a verdict
+    expect((await cli(['verify-certificate', join(dir, 'missing.json')])).code).toBe(2)
     const pinned = await cli(['verify-certificate', file, '--key', keys])
     expect(pinned).toMatchObject({ code: 0 })
     expect(pinned.output).toContain('VALID')
