@@ -98,6 +98,10 @@ export const OWNED_TABLES: readonly OwnedTable[] = [
     api: 'apiKeys',
     v1: 'api_keys',
   }),
+  owned(schema.exportArchives, { via: 'user', column: 'user_id' }, ['id'], 'created_at, id', {
+    notExported:
+      'the export archives themselves (their status is at GET …/exports/{id}); erased with their files',
+  }),
   owned(schema.legalHolds, { via: 'user', column: 'user_id' }, ['user_id'], 'user_id', {
     api: 'legalHold',
     v1: 'legal_hold',
@@ -124,6 +128,8 @@ export const SYSTEM_TABLES: Readonly<Record<string, string>> = {
   erasure_processors: 'which processors acknowledged an erasure: deletion and endpoint ids only',
   erasure_certificates: 'signed erasure certificates: pseudonym, ids, counts, Stripe steps; no personal data',
   certificate_keys: 'public keys certificates were signed with',
+  data_requests:
+    "data-subject requests: outlive the account on purpose, pseudonymised by its erasure (type, dates, outcome); an email-only request's email goes after REQUEST_RETENTION_DAYS",
   __drizzle_migrations: "the migrator's bookkeeping",
 }
 

@@ -37,6 +37,8 @@ export let erasureProcessors = sqlite.erasureProcessors
 export let legalHolds = sqlite.legalHolds
 export let erasureCertificates = sqlite.erasureCertificates
 export let certificateKeys = sqlite.certificateKeys
+export let dataRequests = sqlite.dataRequests
+export let exportArchives = sqlite.exportArchives
 
 type Tables = { [K in (typeof NAMES)[number]]: (typeof sqlite)[K] }
 const NAMES = [
@@ -66,6 +68,8 @@ const NAMES = [
   'legalHolds',
   'erasureCertificates',
   'certificateKeys',
+  'dataRequests',
+  'exportArchives',
 ] as const
 
 let current: Dialect = 'sqlite'
@@ -105,5 +109,7 @@ export function useTables(dialect: Dialect, tables: Record<string, unknown> = sq
   legalHolds = t.legalHolds
   erasureCertificates = t.erasureCertificates
   certificateKeys = t.certificateKeys
+  dataRequests = t.dataRequests
+  exportArchives = t.exportArchives
   current = dialect
 }

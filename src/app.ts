@@ -54,7 +54,9 @@ import { customDomainStep, Hosting, hostingRoutes } from './routes/hosting'
 import { systemRoutes } from './routes/system'
 import { v1AccountRoutes } from './routes/v1/account'
 import { v1AdminRoutes } from './routes/v1/admin'
+import { v1DataRequestRoutes } from './routes/v1/data-requests'
 import { v1DataRightsRoutes } from './routes/v1/data-rights'
+import { exportArchiveRoutes } from './routes/v1/export-archives'
 import { v1KeyRoutes } from './routes/v1/keys'
 import { SANDBOX_CREATE_CLAIMS_WITHIN, v1SandboxRoutes } from './routes/v1/sandboxes'
 import { v1WebhookRoutes } from './routes/v1/webhooks'
@@ -296,6 +298,8 @@ export function createApp(deps: AppDeps, options: Omit<PipelineOptions, 'routeIn
     .use(v1AdminRoutes(deps))
     .use(v1WebhookRoutes(deps))
     .use(v1DataRightsRoutes(deps))
+    .use(v1DataRequestRoutes(deps))
+    .use(exportArchiveRoutes(deps))
     .use(v1SandboxRoutes(deps))
   routeIndex.load(app.routes)
   root.app = app

@@ -98,6 +98,10 @@ const EnvSchema = T.Object({
   /** Off by default: days without an authenticated request after which an account is erased. */
   RETENTION_INACTIVE_DAYS: T.Optional(T.Integer({ minimum: 1, maximum: 36500 })),
   RETENTION_WARNING_DAYS: T.Integer({ minimum: 0, maximum: 3650, default: 30 }),
+  /** How long an export archive's download link works. */
+  EXPORT_LINK_TTL_HOURS: T.Integer({ minimum: 1, maximum: 8760, default: 72 }),
+  /** Days an email-only data-subject request keeps the email once the case is closed. */
+  REQUEST_RETENTION_DAYS: T.Integer({ minimum: 0, maximum: 3650, default: 30 }),
   /** Test instrument: every cache hit (credentials, account status) is checked against the database. */
   CHECK_CACHES: T.Boolean({ default: false }),
 })
@@ -159,6 +163,9 @@ export const ENV_HELP: Record<keyof Env, string> = {
   RETENTION_INACTIVE_DAYS:
     'erase accounts with no authenticated request and no running sandbox for this many days (off when unset)',
   RETENTION_WARNING_DAYS: 'days between the inactivity warning and the scheduled deletion',
+  EXPORT_LINK_TTL_HOURS: 'how long an export archive and its download link last',
+  REQUEST_RETENTION_DAYS:
+    'days an email-only data-subject request (no account) keeps the email after the case is closed',
   CHECK_CACHES: 'testing: check every cache hit against the database and fail on a difference (slower)',
 }
 
@@ -228,6 +235,8 @@ export interface Config {
   certificateSigningKey: string | null
   /** null: retention of inactive accounts is off. */
   retention: { inactiveMs: number; warningMs: number } | null
+  exportLinkTtlMs: number
+  requestRetentionMs: number
 }
 
 export class ConfigError extends Error {
@@ -345,6 +354,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ackDeadlineMs: e.ERASURE_ACK_DEADLINE_DAYS * 86_400_000,
     },
     certificateSigningKey: e.CERTIFICATE_SIGNING_KEY ?? null,
+    exportLinkTtlMs: e.EXPORT_LINK_TTL_HOURS * 3_600_000,
+    requestRetentionMs: e.REQUEST_RETENTION_DAYS * 86_400_000,
     retention:
       e.RETENTION_INACTIVE_DAYS === undefined
         ? null

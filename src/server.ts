@@ -21,6 +21,7 @@ import { applyErasureLedger } from './services/deletion'
 import { copyErasuresFromStore, ERASURES_CHANNEL } from './services/erasure-ledger'
 import { reconcileHolds } from './services/hold-ledger'
 import { causeOf, StartupError } from './startup-error'
+import { startArchiveWorker } from './workers/archives'
 import { purgeOnce } from './workers/purge'
 import { startScheduler } from './workers/scheduler'
 import { startWebhookWorker } from './workers/webhooks'
@@ -244,6 +245,7 @@ export async function serve(
   )
   const ledgerSync = await startLedgerSync(deps)
   const webhooks = startWebhookWorker(deps)
+  const archives = startArchiveWorker(deps)
 
   let stopping = false
   const shutdown = async (signal: string) => {
@@ -262,6 +264,7 @@ export async function serve(
     tls?.stop()
     await workers.stop()
     await webhooks.stop()
+    await archives.stop()
     await ledgerSync.stop()
     await deps.rateLimitStore.close?.()
     deps.outages.stop()

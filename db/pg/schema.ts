@@ -174,5 +174,7 @@ export const erasureProcessors = render(sqlite.erasureProcessors)
 export const legalHolds = render(sqlite.legalHolds)
 export const erasureCertificates = render(sqlite.erasureCertificates)
 export const certificateKeys = render(sqlite.certificateKeys)
+export const dataRequests = render(sqlite.dataRequests)
+export const exportArchives = render(sqlite.exportArchives)
 
 export { PG_ONLY_TABLES, storedFiles } from './files'

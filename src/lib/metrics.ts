@@ -76,6 +76,18 @@ export class Metrics implements OutageMetrics {
     this.webhookDeliveries.inc({ outcome })
   }
 
+  private readonly requestGauge = new Gauge({
+    name: 'custodian_data_requests',
+    help: 'Open data-subject requests past their deadline (overdue) or due within 7 days (due_7d)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  })
+
+  dataRequests(counts: { overdue: number; dueWithin7Days: number }) {
+    this.requestGauge.set({ state: 'overdue' }, counts.overdue)
+    this.requestGauge.set({ state: 'due_7d' }, counts.dueWithin7Days)
+  }
+
   erasuresNeedingAttention(counts: { incomplete: number; blocked_legal_hold: number }) {
     this.erasureStates.set({ state: 'incomplete' }, counts.incomplete)
     this.erasureStates.set({ state: 'blocked_legal_hold' }, counts.blocked_legal_hold)

@@ -31,6 +31,8 @@ export function credentialRuleFor(path: string): CredentialRule | null {
   if (under(path, '/v1/erasure-acknowledgements')) return null
   // The erased user's capability link to the certificate (services/receipt-links.ts).
   if (under(path, '/v1/erasure-receipts')) return null
+  // An export archive's signed download link (services/export-archives.ts).
+  if (under(path, '/v1/export-archives')) return null
   if (under(path, '/v1/account')) return SESSION
   if (under(path, '/v1/keys')) return SESSION_VERIFIED
   if (under(path, '/v1/admin')) return OPERATOR

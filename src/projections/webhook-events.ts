@@ -72,6 +72,18 @@ const EVENT_DATA: Record<EventType, TSchema> = {
     used: t.Number(),
     usage_date: t.String({ examples: ['2026-12-06'] }),
   }),
+  'request.overdue': t.Object({
+    request_id: t.String({ description: 'The data-subject request (GET /v1/admin/requests/{id})' }),
+    type: t.String({ description: 'access, portability, erasure, rectification, restriction or objection' }),
+    due_at: DateTime,
+    user_id: t.Optional(UserId),
+  }),
+  'export.ready': t.Object({
+    user_id: UserId,
+    export_id: t.String(),
+    format: t.String({ description: 'json or csv' }),
+    expires_at: DateTime,
+  }),
   'webhook_endpoint.disabled': t.Object({ endpoint_id: t.String(), reason: t.String() }),
 }
 

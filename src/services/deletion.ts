@@ -20,7 +20,7 @@ import { lockAccount } from '../../db/row-locks'
 import type { DeletionRow } from '../../db/rows'
 import type { DeletionMode, DeletionStep, ErasureVerification } from '../../db/schema'
 import { rawDbOf, readTransaction, type Store, type Tx, writeTransaction } from '../../db/store'
-import { accountDeletions, apps, sites, users } from '../../db/tables'
+import { accountDeletions, apps, exportArchives, sites, users } from '../../db/tables'
 import { BillingError, type BillingPort, isTerminal } from '../billing/port'
 import { AppError } from '../errors'
 import { type Clock, HOUR, SECOND } from '../lib/clock'
@@ -33,11 +33,18 @@ import { subscriptionOfUser } from './account-overview'
 import { getUser } from './accounts'
 import { recordAudit } from './audit'
 import { atStripeFailClosed } from './billing'
+import {
+  ensureErasureRequest,
+  fulfilErasureRequests,
+  linkErasure,
+  pseudonymiseRequests,
+} from './data-requests'
 import { issueCertificate } from './erasure-certificates'
 import { ERASURES_CHANNEL, type ErasureLedger, ledgerEntryOf, reconcileLedger } from './erasure-ledger'
 import { announceErasureRequested, processorsOf } from './erasure-processors'
 import { type AccountIdentifiers, gatherIdentifiers, verifyErasure } from './erasure-verification'
 import { emitEvent } from './events'
+import { archiveDirectory } from './export-archives'
 import { reconcileHolds } from './hold-ledger'
 import { activeHold, legalHoldError } from './legal-holds'
 
@@ -151,8 +158,13 @@ export async function requestDeletion(
         .from(accountDeletions)
         .where(and(eq(accountDeletions.userId, userId), ne(accountDeletions.step, 'done'))),
     )
-    if (await activeHold(tx, userId, now))
-      return { row: await recordBlocked(tx, deps, userId, mode, replayHash, open), blocked: true }
+    // DELETE /api/account is the account holder's erasure request: the case log records it.
+    if (mode === 'immediate') await ensureErasureRequest(tx, clock, userId)
+    if (await activeHold(tx, userId, now)) {
+      const blockedRow = await recordBlocked(tx, deps, userId, mode, replayHash, open)
+      await linkErasure(tx, userId, blockedRow.id)
+      return { row: blockedRow, blocked: true }
+    }
     await exec(tx.update(users).set({ erasureRequestedAt: now }).where(eq(users.id, userId)))
     if (open) {
       const wasBlocked = open.step === 'blocked_legal_hold'
@@ -170,6 +182,7 @@ export async function requestDeletion(
           .where(eq(accountDeletions.id, open.id))
           .returning(),
       )) as DeletionRow
+      await linkErasure(tx, userId, row.id)
       return { row, blocked: false }
     }
     await recordAudit(tx, clock, userId, 'account.deletion_requested', { mode })
@@ -182,6 +195,7 @@ export async function requestDeletion(
         .values({ ...job, lockedUntil: now + deps.config.deletionLeaseMs })
         .returning(),
     )) as DeletionRow
+    await linkErasure(tx, userId, row.id)
     return { row, blocked: false }
   })
   if (blocked) throw legalHoldError()
@@ -241,8 +255,22 @@ function newJob(clock: Clock, userId: string, mode: DeletionMode, replayHash: st
  */
 export async function refuseIfHeldNow(deps: DeletionDeps, userId: string, mode: DeletionMode) {
   const now = deps.clock.now()
-  if (await readTransaction(deps.store, (tx) => activeHold(tx, userId, now)))
-    await requestDeletion(deps, userId, mode)
+  if (!(await readTransaction(deps.store, (tx) => activeHold(tx, userId, now)))) return
+  // Never requestDeletion here: a hold released in between would let it erase at once.
+  const blocked = await writeTransaction(deps.store, async (tx) => {
+    await lockAccount(tx, userId, 'update')
+    if (!(await activeHold(tx, userId, now))) return false
+    const open = await one(
+      tx
+        .select()
+        .from(accountDeletions)
+        .where(and(eq(accountDeletions.userId, userId), ne(accountDeletions.step, 'done'))),
+    )
+    await ensureErasureRequest(tx, deps.clock, userId)
+    await linkErasure(tx, userId, (await recordBlocked(tx, deps, userId, mode, null, open)).id)
+    return true
+  })
+  if (blocked) throw legalHoldError()
 }
 
 /** Takes the job's lease; false when another runner holds it. */
@@ -515,6 +543,11 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
   ])
   for (const appId of appIds) await deps.storage.removeAppFiles(appId)
   for (const domain of domains) await deps.storage.removeCertificate(domain)
+  const archives = await readTransaction(store, (tx) =>
+    many(tx.select({ id: exportArchives.id }).from(exportArchives).where(eq(exportArchives.userId, userId))),
+  )
+  const archiveIds = new Set([...archives.map((a) => a.id), ...(gatheredIds?.exportIds ?? [])])
+  for (const id of archiveIds) await deps.storage.remove(archiveDirectory(id))
   // Every owned table appears in the receipt, zeros included (the dry run's shape).
   const counts: Record<string, number> = Object.fromEntries(OWNED_TABLES.map((t) => [t.name, 0]))
   Object.assign(counts, job.counts)
@@ -567,6 +600,7 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
       ).changes
       counts[table.name] = (counts[table.name] ?? 0) + n
     }
+    await pseudonymiseRequests(tx, userId)
     const now = deps.clock.now()
     return (await one(
       tx
@@ -585,6 +619,9 @@ async function eraseData(deps: DeletionDeps, job: DeletionRow): Promise<Deletion
   // Files a request in flight wrote after the first pass: its own check removes them too
   // (sites.ts), this pass covers a request that died between its write and that check.
   for (const appId of appIds) await deps.storage.removeAppFiles(appId)
+  // An archive build racing the erasure stops at its next part and removes its own files; this
+  // pass covers one that died in between.
+  for (const id of archiveIds) await deps.storage.remove(archiveDirectory(id))
   if (job.userId) await deps.rateLimitStore?.forget?.(`user:${job.userId}`)
   deps.metrics?.deletionStep('data_erased')
   return row
@@ -603,6 +640,7 @@ async function finish(
     const now = deps.clock.now()
     const processors = (await processorsOf(tx, [job.id])).get(job.id) ?? []
     await issueCertificate(tx, job, verification, processors, now)
+    await fulfilErasureRequests(tx, job.id, job.userHash, now)
     if (job.userId) {
       const total = Object.values(job.counts ?? {}).reduce((a, b) => a + b, 0)
       await recordAudit(tx, deps.clock, job.userId, 'account.deletion_completed', {

@@ -5,6 +5,7 @@ import type { ErasureVerification } from '../../db/schema'
 import { rawDbOf, readTransaction, type Store } from '../../db/store'
 import type { Clock } from '../lib/clock'
 import type { FileStorage } from '../lib/storage'
+import { archiveDirectory } from './export-archives'
 
 /**
  * The independent check that follows an erasure. It shares nothing with the erasure's own path
@@ -23,6 +24,8 @@ export interface AccountIdentifiers {
   strings: string[]
   appIds: string[]
   domains: string[]
+  /** Export archives: their files in storage. */
+  exportIds: string[]
   source: ErasureVerification['identifierSource']
 }
 
@@ -43,6 +46,7 @@ export function gatherIdentifiers(store: Store, userId: string): Promise<Account
     )
     const keys = await all('SELECT id FROM api_keys WHERE user_id = ?1')
     const subscriptions = await all('SELECT id, stripe_subscription_id FROM subscriptions WHERE user_id = ?1')
+    const archives = await all('SELECT id FROM export_archives WHERE user_id = ?1')
     const values = new Set<string>([userId])
     const add = (rows: Row[]) => {
       for (const row of rows)
@@ -54,6 +58,7 @@ export function gatherIdentifiers(store: Store, userId: string): Promise<Account
     add(domains)
     add(keys)
     add(subscriptions)
+    add(archives)
     const domainNames = domains.map((d) => d.custom_domain as string)
     const strings = [...(user?.email ? [user.email] : []), ...domainNames]
     return {
@@ -62,6 +67,7 @@ export function gatherIdentifiers(store: Store, userId: string): Promise<Account
       strings,
       appIds: apps.map((a) => a.id as string),
       domains: domainNames,
+      exportIds: archives.map((a) => a.id as string),
       source: user ? 'gathered' : 'user_id_only',
     }
   })
@@ -85,6 +91,7 @@ export async function verifyErasure(
   for (const path of [
     ...ids.appIds.map((id) => deps.storage.appPath(id)),
     ...ids.domains.map((d) => deps.storage.certPath(d)),
+    ...ids.exportIds.map(archiveDirectory),
   ]) {
     storagePathsChecked++
     if ((await deps.storage.list(path)).length > 0 || (await deps.storage.read(path)) !== null)

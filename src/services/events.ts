@@ -23,6 +23,8 @@ export const EVENT_TYPES = [
   'subscription.canceled',
   'app.deployed',
   'sandbox.quota_exceeded',
+  'request.overdue',
+  'export.ready',
   'webhook_endpoint.disabled',
 ] as const
 export type EventType = (typeof EVENT_TYPES)[number]

@@ -3,6 +3,7 @@ import type { Snapshot } from '../../db/snapshot'
 import { type Store, writeTransaction } from '../../db/store'
 import type { Clock } from '../lib/clock'
 import { recordAudit } from './audit'
+import { recordApiRequest } from './data-requests'
 import { lockLiveAccount } from './live-account'
 
 export const EXPORT_FORMAT_VERSION = 1
@@ -53,19 +54,24 @@ export async function exportAccount(
   { store, clock }: { store: Store; clock: Clock },
   userId: string,
   plan: ExportPlan,
+  /** An archive's build (export-archives.ts): recorded when it was asked for; counts rows as it goes. */
+  options: { record: boolean; counts?: Record<string, number> } = { record: true },
 ): Promise<{ stream: ReadableStream<Uint8Array>; filename: string }> {
   const now = clock.now()
   const snapshot = await store.snapshot(userId)
-  try {
-    await writeTransaction(store, async (tx) => {
-      await lockLiveAccount(tx, userId)
-      await recordAudit(tx, clock, userId, 'account.exported', { dialect: plan.dialect })
-    })
-  } catch (error) {
-    await snapshot.close()
-    throw error
-  }
-  const ctx: ExportContext = { snapshot, userId, now, counts: {} }
+  if (options.record)
+    try {
+      await writeTransaction(store, async (tx) => {
+        await lockLiveAccount(tx, userId)
+        await recordAudit(tx, clock, userId, 'account.exported', { dialect: plan.dialect })
+        // An export download is an access request, answered at once: the case log records it.
+        await recordApiRequest(tx, clock, userId, 'access', { fulfilled: true })
+      })
+    } catch (error) {
+      await snapshot.close()
+      throw error
+    }
+  const ctx: ExportContext = { snapshot, userId, now, counts: options.counts ?? {} }
   const pieces = (async function* () {
     yield* plan.generate(ctx)
     const manifest = {

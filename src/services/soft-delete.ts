@@ -9,6 +9,7 @@ import { subscriptionOfUser } from './account-overview'
 import { getUser, personalTeam } from './accounts'
 import { recordAudit } from './audit'
 import { atStripeFailClosed } from './billing'
+import { ensureErasureRequest, withdrawErasureRequests } from './data-requests'
 import { emitEvent } from './events'
 import { destroyActiveSandboxes } from './sandbox-lifecycle'
 
@@ -64,6 +65,7 @@ export async function softDeleteAccount(deps: SoftDeleteDeps, userId: string): P
           .set({ cancelAtPeriodEnd: true, cancelSetByDeletion: true, updatedAt: now })
           .where(eq(subscriptions.id, sub.id)),
       )
+    await ensureErasureRequest(tx, clock, userId)
     await recordAudit(tx, clock, userId, 'account.deletion_requested', {
       mode: 'soft',
       graceDays: deps.config.deletionGraceDays,
@@ -121,6 +123,7 @@ export async function restoreAccount(deps: SoftDeleteDeps, userId: string): Prom
           .where(eq(subscriptions.id, sub.id)),
       )
     await recordAudit(tx, clock, userId, 'account.deletion_restored')
+    await withdrawErasureRequests(tx, userId, clock.now())
     await emitEvent(tx, clock, 'account.deletion_canceled', userId, { user_id: userId })
   })
 }

@@ -1,6 +1,9 @@
 import type { AppDeps } from '../deps'
+import { buildDueArchives } from '../services/archive-builder'
+import { superviseRequests } from '../services/data-requests'
 import { erasuresNeedingAttention, hardDeleteDueAccounts, resumeDueDeletions } from '../services/deletion'
 import { reportOverdueProcessors } from '../services/erasure-processors'
+import { reapExpiredArchives } from '../services/export-archives'
 import { reapIdempotencyKeys } from '../services/idempotency'
 import { releaseLapsedHolds } from '../services/legal-holds'
 import { applyRetention } from '../services/retention'
@@ -16,6 +19,9 @@ export interface PurgeReport {
   webhookDeliveriesReaped: number
   overdueAcknowledgements: number
   holdsLapsed: number
+  archivesBuilt: number
+  archivesExpired: number
+  requestsOverdue: number
   inactivityWarned: number
   inactivityScheduled: number
 }
@@ -36,6 +42,8 @@ export async function purgeOnce(
   const hardDeleted = await hardDeleteDueAccounts(deps)
   const resumed = await resumeDueDeletions(deps)
   deps.metrics.erasuresNeedingAttention(await erasuresNeedingAttention(deps.store))
+  const requests = await superviseRequests({ ...deps, retentionMs: deps.config.requestRetentionMs })
+  deps.metrics.dataRequests(requests)
   const overdueAcknowledgements = await reportOverdueProcessors(deps, deps.config.webhooks.ackDeadlineMs)
   deps.metrics.erasureAcknowledgementsOverdue(overdueAcknowledgements)
   return {
@@ -48,6 +56,10 @@ export async function purgeOnce(
     webhookDeliveriesReaped: await reapWebhookDeliveries(deps),
     overdueAcknowledgements,
     holdsLapsed,
+    // `serve` has its own builder (workers/archives.ts); here it catches up what is left.
+    archivesBuilt: options.deliverWebhooks ? await buildDueArchives(deps) : 0,
+    archivesExpired: await reapExpiredArchives(deps),
+    requestsOverdue: requests.overdue,
     inactivityWarned: retention.warned,
     inactivityScheduled: retention.scheduled,
   }
