@@ -367,14 +367,25 @@ async function refuseIfHeld(deps: DeletionDeps, job: DeletionRow, userId: string
  */
 async function verifyAndFinish(deps: DeletionDeps, job: DeletionRow): Promise<DeletionRow> {
   const userId = job.userId as string
-  // The WAL truncated first (SQLite), so the scan reads what the server keeps, not what it is about to drop.
-  deps.store.afterErasure(ERASURE_TOUCHED_TABLES, () => {})
   const ids = gathered.get(job.id) ?? (await gatherIdentifiers(deps.store, userId))
-  const verification = await verifyErasure(deps, ids)
+  let verification: ErasureVerification | null = null
+  for (let pass = 1; ; pass++) {
+    // The WAL truncated first (SQLite), so the scan reads what the server keeps, not what it is about to drop.
+    deps.store.afterErasure(ERASURE_TOUCHED_TABLES, () => {})
+    verification = await verifyErasure(deps, ids)
+    if (verification.clean || pass === SWEEPS_BEFORE_INCOMPLETE) break
+    // A request in flight as the data went may have written a file it is about to remove itself
+    // (sites.ts): sweep again at once and look again before calling the erasure incomplete.
+    await new Promise((resolve) => setTimeout(resolve, 10 * pass))
+    job = await deps.store.onOwnConnection((store) => eraseData({ ...deps, store }, job))
+  }
   if (!verification.clean) return recordIncomplete(deps, job, verification)
   gathered.delete(job.id)
   return finish(deps, job, verification)
 }
+
+/** Verification passes (with a sweep between) before an erasure is recorded as incomplete. */
+const SWEEPS_BEFORE_INCOMPLETE = 3
 
 async function recordIncomplete(deps: DeletionDeps, job: DeletionRow, verification: ErasureVerification) {
   const now = deps.clock.now()

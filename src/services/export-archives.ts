@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto'
 import { and, asc, eq, isNotNull, lte } from 'drizzle-orm'
 import { exec, many, one } from '../../db/query'
 import type { ArchiveFormat } from '../../db/schema'
@@ -8,7 +7,7 @@ import { AppError } from '../errors'
 import type { Clock } from '../lib/clock'
 import { uuidv7 } from '../lib/ids'
 import { readParts } from '../lib/part-writer'
-import { derivedServerSecret } from '../lib/pseudonym'
+import { openSignedLink, signLink } from '../lib/signed-link'
 import type { FileStorage } from '../lib/storage'
 import { recordApiRequest } from './data-requests'
 import { lockLiveAccount } from './live-account'
@@ -78,33 +77,24 @@ export async function getArchive(store: Store, id: string, ownerId: string | nul
   return row
 }
 
-const LABEL = 'export-archive-link'
-const TOKEN = /^(exp_[0-9a-f]{32})\.([0-9a-z]{1,12})\.([A-Za-z0-9_-]{43})$/
-const mac = (body: string) =>
-  new Bun.CryptoHasher('sha256', derivedServerSecret(LABEL)).update(body).digest('base64url')
+const PURPOSE = 'export-archive-link'
 
 /** The download link of a ready archive: signed, no credential, valid until the archive expires. */
 export function downloadUrl(deps: Pick<ArchiveDeps, 'config'>, row: ArchiveRow): string | null {
   if (row.status !== 'ready' || row.expiresAt === null) return null
-  const body = `${row.id}.${Math.floor(row.expiresAt / 1000).toString(36)}`
-  return `${deps.config.publicUrl}/v1/export-archives/${body}.${mac(body)}`
+  return `${deps.config.publicUrl}/v1/export-archives/${signLink(PURPOSE, row.id, row.expiresAt)}`
 }
 
 /** The archive a link names: 404 when it is not ours (tampered, made up), 410 once it expired. */
 export async function archiveOfLink(deps: ArchiveDeps, token: string): Promise<ArchiveRow> {
-  const match = TOKEN.exec(token)
   const notFound = () => new AppError('NOT_FOUND', 'No such export link.')
-  if (!match) throw notFound()
-  const [, id, expiry, given] = match as unknown as [string, string, string, string]
-  const expected = Buffer.from(mac(`${id}.${expiry}`))
-  const presented = Buffer.from(given)
-  if (expected.length !== presented.length || !timingSafeEqual(expected, presented)) throw notFound()
-  if (Number.parseInt(expiry, 36) * 1000 <= deps.clock.now())
-    throw new AppError('LINK_EXPIRED', 'This export link has expired.')
+  const opened = openSignedLink(PURPOSE, token, /^exp_[0-9a-f]{32}$/, deps.clock.now())
+  if (opened === null) throw notFound()
+  if (opened === 'expired') throw new AppError('LINK_EXPIRED', 'This export link has expired.')
   const row = await readTransaction(deps.store, (tx) =>
-    one(tx.select().from(exportArchives).where(eq(exportArchives.id, id))),
+    one(tx.select().from(exportArchives).where(eq(exportArchives.id, opened.subject))),
   )
-  if (!row || row.status !== 'ready' || row.size === null) throw notFound()
+  if (row?.status !== 'ready' || row.size === null) throw notFound()
   return row
 }
 

@@ -134,19 +134,31 @@ describe('erasure certificates', () => {
     expect(withEdit.ok).toBe(false)
   })
 
-  it('a leftover found by the verification pass makes the erasure incomplete, never done, and it is retried', async () => {
+  it('what a racing request leaves is swept again at once; what the erasure cannot reach makes it incomplete, retried', async () => {
     const { t } = fileBackedApp({ sqlite: false })
     const victim = await buildRichAccount(t, 'leftover')
+    const neighbour = await t.createUser()
+    const [victimKey] = await t.rows<{ id: string }>(
+      'SELECT id FROM api_keys WHERE user_id = ?1',
+      victim.u.user.id,
+    )
     let planted = false
     t.deps.deletionFaults = {
       afterStep: async (step) => {
         if (step !== 'data_erased' || planted) return
         planted = true
-        // What a request racing the erasure could leave: a file under the app, a row naming the user.
+        // What a request racing the erasure leaves: a file under the app, a row naming the user.
         await t.deps.storage.write(t.deps.storage.appPath(victim.appId, 'late.txt'), 'late')
         await t.exec(
           "INSERT INTO idempotency_keys (principal, key, method, path, fingerprint, state, created_at, locked_at, expires_at) VALUES (?1, 'late', 'POST', '/x', 'f', 'done', 0, 0, 9999999999999)",
           victim.u.user.id,
+        )
+        // And what the ownership registry does not reach: another account's row naming the victim's key.
+        await t.exec(
+          "INSERT INTO api_keys (id, user_id, team_id, kind, key_prefix, key_hash, is_active, created_at, rotation_parent_key_id) VALUES ('key_stray', ?1, ?2, 'runtime', 'ns_live_0000', 'stray-hash', TRUE, 0, ?3)",
+          neighbour.user.id,
+          neighbour.team.id,
+          victimKey?.id as string,
         )
       },
     }
@@ -154,20 +166,26 @@ describe('erasure certificates', () => {
     expect(r.status).toBe(204)
     const [receipt] = await receiptsOf(t, victim.u.user.id)
     expect(receipt?.step).toBe('incomplete')
-    expect(receipt?.verification).toMatchObject({ clean: false, storageMatches: 1 })
-    expect(receipt?.verification?.tables.idempotency_keys).toBe(1)
-    expect(receipt?.lastError).toContain('idempotency_keys')
+    // The racing request's leftovers were swept; the stray reference was not.
+    expect(receipt?.verification).toMatchObject({ clean: false, storageMatches: 0 })
+    expect(receipt?.verification?.tables).toMatchObject({ idempotency_keys: 0, api_keys: 1 })
+    expect(receipt?.lastError).toContain('api_keys')
+    expect(await t.deps.storage.list(t.deps.storage.appPath(victim.appId))).toEqual([])
     expect(await t.row('SELECT count(*) AS n FROM erasure_certificates')).toEqual({ n: 0 })
     await purgeOnce(t.deps)
     expect(await t.deps.metrics.registry.getSingleMetricAsString('custodian_erasures')).toContain(
       'custodian_erasures{state="incomplete"} 1',
     )
+    // Still there: retried, still incomplete. Removed: the next retry completes it, with its certificate.
     t.clock.advance(60_000)
+    await purgeOnce(t.deps)
+    expect((await receiptsOf(t, victim.u.user.id))[0]?.step).toBe('incomplete')
+    await t.exec("UPDATE api_keys SET rotation_parent_key_id = NULL WHERE id = 'key_stray'")
+    t.clock.advance(10 * 60_000)
     await purgeOnce(t.deps)
     const [done] = await receiptsOf(t, victim.u.user.id)
     expect(done?.step).toBe('done')
     expect(done?.verification?.clean).toBe(true)
-    expect(await t.deps.storage.list(t.deps.storage.appPath(victim.appId))).toEqual([])
     expect(await t.row('SELECT count(*) AS n FROM erasure_certificates')).toEqual({ n: 1 })
   })
 
