@@ -14,6 +14,8 @@ export interface Snapshot {
    * at once on SQLite; fetched in batches through a cursor on PostgreSQL).
    */
   rows<T = Record<string, unknown>>(table: OwnedTable): Iterable<T> | AsyncIterable<T>
+  /** How many rows of an owned table are the user's, as of the snapshot (an archive's progress). */
+  count(table: OwnedTable): number | Promise<number>
   /** One row of any table by primary key (system tables such as quota_tiers). */
   row<T = Record<string, unknown>>(
     table: SQLiteTable,

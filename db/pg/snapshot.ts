@@ -48,10 +48,25 @@ export async function openPgSnapshot(store: Store, userId: string): Promise<Snap
         }
       }
     }
+    async function count(table: OwnedTable): Promise<number> {
+      const o = table.owner
+      const owners = o.via === 'team' ? teamIds : o.via === 'app' ? appIds : [userId]
+      const column = o.via === 'self' ? 'id' : o.column
+      let sum = 0
+      for (const owner of owners) {
+        const [row] = (await db.unsafe(
+          `SELECT count(*)::bigint AS n FROM ${table.name} WHERE ${column} = $1`,
+          [owner],
+        )) as { n: number | string }[]
+        sum += Number(row?.n ?? 0)
+      }
+      return sum
+    }
     return {
       teamIds,
       appIds,
       rows,
+      count,
       async row<T>(table: SQLiteTable, keyColumn: string, key: string) {
         const name = getTableName(table)
         const [raw] = (await db.unsafe(`SELECT * FROM ${name} WHERE ${keyColumn} = $1`, [key])) as Record<

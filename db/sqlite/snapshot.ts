@@ -60,10 +60,19 @@ export function openSqliteSnapshot(store: SqliteStore, userId: string): Snapshot
     }
   }
 
+  function count(table: OwnedTable): number {
+    const o = table.owner
+    const owners = o.via === 'team' ? teamIds : o.via === 'app' ? appIds : [userId]
+    const column = o.via === 'self' ? 'id' : o.column
+    const statement = db.query(withStablePlan(`SELECT count(*) AS n FROM ${table.name} WHERE ${column} = ?`))
+    return owners.reduce((sum, owner) => sum + (statement.get(owner) as { n: number }).n, 0)
+  }
+
   return {
     teamIds,
     appIds,
     rows,
+    count,
     row<T>(table: SQLiteTable, keyColumn: string, key: string) {
       const raw = db.query(`SELECT * FROM ${getTableName(table)} WHERE ${keyColumn} = ?`).get(key) as Record<
         string,

@@ -12,8 +12,12 @@ export const partPath = (directory: string, index: number) =>
  * bounded by one part. Counts the size and the SHA-256 of the whole as it goes.
  */
 export class PartWriter {
-  private chunks: Uint8Array[] = []
-  private buffered = 0
+  /** The part being filled, and how far. */
+  private current: Uint8Array | null = null
+  private filled = 0
+  /** Parts filled and waiting to be written; buffers written, kept for the next parts. */
+  private readonly full: Uint8Array[] = []
+  private readonly spare: Uint8Array[] = []
   private readonly hash = new Bun.CryptoHasher('sha256')
   parts = 0
   size = 0
@@ -24,35 +28,50 @@ export class PartWriter {
     private readonly partBytes = PART_BYTES,
   ) {}
 
+  /**
+   * Copies `bytes` into the part at once: the caller's chunk dies young (a chunk kept until its
+   * part is written outlives a minor collection and waits for a full one — measured: ~150 MiB of
+   * RSS at a million rows).
+   */
   push(bytes: Uint8Array) {
-    if (bytes.length === 0) return
-    this.chunks.push(bytes)
-    this.buffered += bytes.length
     this.size += bytes.length
     this.hash.update(bytes)
+    let at = 0
+    while (at < bytes.length) {
+      this.current ??= this.spare.pop() ?? new Uint8Array(this.partBytes)
+      const n = Math.min(bytes.length - at, this.partBytes - this.filled)
+      this.current.set(bytes.subarray(at, at + n), this.filled)
+      this.filled += n
+      at += n
+      if (this.filled === this.partBytes) {
+        this.full.push(this.current)
+        this.current = null
+        this.filled = 0
+      }
+    }
   }
 
-  /** Writes every full part buffered (all that is left with `final`). Answers whether it wrote. */
+  /** Writes every full part (and the last, short one with `final`). Answers whether it wrote. */
   async flush(final = false): Promise<boolean> {
     let wrote = false
-    while (this.buffered >= this.partBytes || (final && this.buffered > 0)) {
-      const take = Math.min(this.partBytes, this.buffered)
-      const part = new Uint8Array(take)
-      let filled = 0
-      while (filled < take) {
-        const head = this.chunks[0] as Uint8Array
-        const n = Math.min(head.length, take - filled)
-        part.set(head.subarray(0, n), filled)
-        filled += n
-        if (n === head.length) this.chunks.shift()
-        else this.chunks[0] = head.subarray(n)
-      }
-      this.buffered -= take
-      await this.storage.write(partPath(this.directory, this.parts), part, 0o600)
-      this.parts++
+    for (let part = this.full.shift(); part; part = this.full.shift()) {
+      await this.write(part)
+      this.spare.push(part)
+      wrote = true
+    }
+    if (final && this.current && this.filled > 0) {
+      await this.write(this.current.subarray(0, this.filled))
+      this.current = null
+      this.filled = 0
       wrote = true
     }
     return wrote
+  }
+
+  private async write(bytes: Uint8Array) {
+    // A storage write is done with the bytes once it resolves: the buffer is reused after.
+    await this.storage.write(partPath(this.directory, this.parts), bytes, 0o600)
+    this.parts++
   }
 
   async finish() {

@@ -3,9 +3,11 @@ import { Zip, ZipDeflate, ZipPassThrough } from 'fflate'
 import { OWNED_TABLES } from '../../db/ownership'
 import { exec, many, one } from '../../db/query'
 import { lockName } from '../../db/row-locks'
+import type { Snapshot } from '../../db/snapshot'
 import { readTransaction, type Store, writeTransaction } from '../../db/store'
 import { exportArchives, users } from '../../db/tables'
 import type { Clock } from '../lib/clock'
+import { youngGarbageCollector } from '../lib/collect-garbage'
 import { csvRow } from '../lib/csv'
 import { errorFields, type Logger } from '../lib/logger'
 import { PartWriter } from '../lib/part-writer'
@@ -14,7 +16,6 @@ import { apiExportPlan } from '../projections/export-api'
 import { v1ExportPlan } from '../projections/export-v1'
 import { V1ExportDocument } from '../routes/export-response'
 import { fulfilExportRequests } from './data-requests'
-import { countOwnedRows } from './deletion'
 import { emitEvent } from './events'
 import { EXPORT_FORMAT_VERSION, exportAccount } from './export'
 import { type ArchiveRow, archiveDirectory } from './export-archives'
@@ -125,19 +126,24 @@ async function buildOne(deps: BuilderDeps, job: ArchiveRow) {
   await deps.storage.remove(directory)
   const writer = new PartWriter(deps.storage, directory)
   try {
-    // The rows an archive carries: the exported tables' (progress counts those).
-    const counts = await countOwnedRows(deps.store, job.userId)
-    const total = OWNED_TABLES.filter((table) => !('notExported' in table.export)).reduce(
-      (sum, table) => sum + (counts[table.name] ?? 0),
-      0,
-    )
-    await writeTransaction(deps.store, (tx) =>
-      exec(tx.update(exportArchives).set({ rowsTotal: total }).where(eq(exportArchives.id, job.id))),
-    )
+    // One read snapshot for the whole archive; its own connection counts the rows it will carry
+    // (the exported tables'), so progress has a total without touching the server's page cache.
+    const snapshot = await deps.store.snapshot(job.userId)
     const progress = { rows: 0 }
-    const onPart = () => stillWanted(deps, job, progress.rows)
-    if (job.format === 'json') await writeJson(deps, job, writer, progress, onPart)
-    else await writeCsvZip(deps, job, writer, progress, onPart)
+    let total = 0
+    try {
+      for (const table of OWNED_TABLES)
+        if (!('notExported' in table.export)) total += await snapshot.count(table)
+      await writeTransaction(deps.store, (tx) =>
+        exec(tx.update(exportArchives).set({ rowsTotal: total }).where(eq(exportArchives.id, job.id))),
+      )
+      const onPart = () => stillWanted(deps, job, progress.rows)
+      }
+      if (job.format === 'json') await writeJson(deps, job, snapshot, writer, progress, onPart)
+      else await writeCsvZip(deps, job, snapshot, writer, progress, onPart)
+    } finally {
+      await snapshot.close()
+    }
     const { parts, size, sha256 } = await writer.finish()
     const now = deps.clock.now()
     const done = await writeTransaction(deps.store, async (tx) => {
@@ -206,13 +212,14 @@ async function buildOne(deps: BuilderDeps, job: ArchiveRow) {
 async function writeJson(
   deps: BuilderDeps,
   job: ArchiveRow,
+  snapshot: Snapshot,
   writer: PartWriter,
   progress: { rows: number },
   onPart: () => Promise<void>,
 ) {
   const counts: Record<string, number> = {}
   const plan = job.requestedBy === 'api' ? apiExportPlan : v1ExportPlan
-  const { stream } = await exportAccount(deps, job.userId, plan, { record: false, counts })
+  const { stream } = await exportAccount(deps, job.userId, plan, { record: false, counts, snapshot })
   const reader = stream.getReader()
   try {
     for (;;) {
@@ -239,6 +246,7 @@ const BATCH_CHARS = 64 * 1024
 async function writeCsvZip(
   deps: BuilderDeps,
   job: ArchiveRow,
+  snapshot: Snapshot,
   writer: PartWriter,
   progress: { rows: number },
   onPart: () => Promise<void>,
@@ -252,46 +260,51 @@ async function writeCsvZip(
     if (zipError) throw zipError
     if (await writer.flush()) await onPart()
   }
-  const snapshot = await deps.store.snapshot(job.userId)
+  // Every ~1 MiB of CSV text (see lib/collect-garbage.ts): building it leaves more garbage per
+  // byte than the JSON (a row's cells, quoted copies), and the compressed output is small.
+  const collect = youngGarbageCollector(16)
   const files: { name: string; rows: number; bytes: number; sha256: string; columns: string[] }[] = []
-  try {
-    for (const table of OWNED_TABLES) {
-      if ('notExported' in table.export) continue
-      const withheld = WITHHELD[table.name] ?? []
-      const columns = Object.entries(getTableColumns(table.table)).filter(
-        ([, c]) => !withheld.includes(c.name),
-      )
-      const names = columns.map(([, c]) => c.name)
-      const file = new ZipDeflate(`${table.name}.csv`, { level: 1 })
-      zip.add(file)
-      const hash = new Bun.CryptoHasher('sha256')
-      let bytes = 0
-      let rows = 0
-      const emit = (text: string, final = false) => {
-        const encoded = utf8.encode(text)
-        hash.update(encoded)
-        bytes += encoded.length
-        file.push(encoded, final)
-      }
-      const before = progress.rows
-      let batch = `\uFEFF${csvRow(names)}`
-      for await (const row of snapshot.rows<Record<string, unknown>>(table)) {
-        batch += csvRow(columns.map(([key, c]) => cellOf(c.name, row[key])))
-        rows++
-        if (batch.length >= BATCH_CHARS) {
-          emit(batch)
-          batch = ''
-          progress.rows = before + rows
-          await settle()
-        }
-      }
-      emit(batch, true)
-      progress.rows = before + rows
-      await settle()
-      files.push({ name: `${table.name}.csv`, rows, bytes, sha256: hash.digest('hex'), columns: names })
+  for (const table of OWNED_TABLES) {
+    if ('notExported' in table.export) continue
+    const withheld = WITHHELD[table.name] ?? []
+    const columns = Object.entries(getTableColumns(table.table)).filter(([, c]) => !withheld.includes(c.name))
+    const names = columns.map(([, c]) => c.name)
+    const file = new ZipDeflate(`${table.name}.csv`, { level: 1 })
+    zip.add(file)
+    const hash = new Bun.CryptoHasher('sha256')
+    let bytes = 0
+    let rows = 0
+    const emit = (text: string, final = false) => {
+      const encoded = utf8.encode(text)
+      hash.update(encoded)
+      bytes += encoded.length
+      file.push(encoded, final)
     }
-  } finally {
-    await snapshot.close()
+    const before = progress.rows
+    let batch = `\uFEFF${csvRow(names)}`
+    const keys = columns.map(([key]) => key)
+    const times = columns.map(([, c]) => c.name.endsWith('_at'))
+    const cells: unknown[] = new Array(keys.length)
+    for await (const row of snapshot.rows<Record<string, unknown>>(table)) {
+      for (let i = 0; i < keys.length; i++) {
+        const value = row[keys[i] as string]
+        // Times (`…_at`, epoch milliseconds) as RFC 3339; everything else as stored.
+        cells[i] = times[i] && typeof value === 'number' ? new Date(value).toISOString() : value
+      }
+      batch += csvRow(cells)
+      rows++
+      if (batch.length >= BATCH_CHARS) {
+        emit(batch)
+        batch = ''
+        progress.rows = before + rows
+        collect()
+        await settle()
+      }
+    }
+    emit(batch, true)
+    progress.rows = before + rows
+    await settle()
+    files.push({ name: `${table.name}.csv`, rows, bytes, sha256: hash.digest('hex'), columns: names })
   }
   const manifest = new ZipPassThrough('manifest.json')
   zip.add(manifest)
@@ -313,10 +326,4 @@ async function writeCsvZip(
   )
   zip.end()
   await settle()
-}
-
-/** Times (`…_at` epoch milliseconds) as RFC 3339; everything else as stored. */
-function cellOf(column: string, value: unknown): unknown {
-  if (column.endsWith('_at') && typeof value === 'number') return new Date(value).toISOString()
-  return value
 }

@@ -2,6 +2,7 @@ import { OWNED_TABLES } from '../../db/ownership'
 import type { Snapshot } from '../../db/snapshot'
 import { type Store, writeTransaction } from '../../db/store'
 import type { Clock } from '../lib/clock'
+import { youngGarbageCollector } from '../lib/collect-garbage'
 import { recordAudit } from './audit'
 import { recordApiRequest } from './data-requests'
 import { lockLiveAccount } from './live-account'
@@ -55,10 +56,12 @@ export async function exportAccount(
   userId: string,
   plan: ExportPlan,
   /** An archive's build (export-archives.ts): recorded when it was asked for; counts rows as it goes. */
-  options: { record: boolean; counts?: Record<string, number> } = { record: true },
+  options: { record: boolean; counts?: Record<string, number>; snapshot?: Snapshot } = { record: true },
 ): Promise<{ stream: ReadableStream<Uint8Array>; filename: string }> {
   const now = clock.now()
-  const snapshot = await store.snapshot(userId)
+  // A snapshot passed in is its caller's to close (an archive counts its rows in it first).
+  const snapshot = options.snapshot ?? (await store.snapshot(userId))
+  const closeSnapshot = () => (options.snapshot ? undefined : snapshot.close())
   if (options.record)
     try {
       await writeTransaction(store, async (tx) => {
@@ -68,7 +71,7 @@ export async function exportAccount(
         await recordApiRequest(tx, clock, userId, 'access', { fulfilled: true })
       })
     } catch (error) {
-      await snapshot.close()
+      await closeSnapshot()
       throw error
     }
   const ctx: ExportContext = { snapshot, userId, now, counts: options.counts ?? {} }
@@ -82,12 +85,14 @@ export async function exportAccount(
     yield `,"_manifest":${JSON.stringify(manifest)}}`
   })()
   const encoder = new TextEncoder()
+  // Every ~4 MiB of output (lib/collect-garbage.ts): a million-row export stays within ~50 MiB.
+  const collect = youngGarbageCollector(64)
   let closed = false
   const finish = () => {
     if (closed) return
     closed = true
     // On PostgreSQL this ends the snapshot's transaction; nothing waits for it.
-    Promise.resolve(snapshot.close()).catch(() => {})
+    Promise.resolve(closeSnapshot()).catch(() => {})
   }
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -104,6 +109,7 @@ export async function exportAccount(
           chunk += next.value
         }
         controller.enqueue(encoder.encode(chunk))
+        collect()
       } catch (error) {
         finish()
         controller.error(error)

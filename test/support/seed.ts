@@ -175,6 +175,19 @@ export async function seedFullAccount(
         updatedAt: now - 1,
       }),
     )
+    // An archive that failed (no files): the table's row, erased with the account.
+    await exec(
+      tx.insert(schema.exportArchives).values({
+        id: `exp_${suffix}${'0'.repeat(24)}`,
+        userId: u.user.id,
+        format: 'json',
+        status: 'failed',
+        requestedBy: 'v1',
+        error: 'seeded',
+        createdAt: now,
+        updatedAt: now,
+      }),
+    )
     const statuses = ['running', 'paused', 'destroyed'] as const
     const sandboxCount = options.sandboxes ?? 3
     const rows = []

@@ -12,6 +12,7 @@ import { createUserWithTeam } from '../../../src/services/accounts'
 import { emitEvent } from '../../../src/services/events'
 import { createKey } from '../../../src/services/keys'
 import { createEndpoint } from '../../../src/services/webhook-endpoints'
+import { startArchiveWorker } from '../../../src/workers/archives'
 import { startWebhookWorker } from '../../../src/workers/webhooks'
 import { VALID_PAGES } from '../../support/page-fixtures'
 import { seedFullAccount } from '../../support/seed'
@@ -223,7 +224,7 @@ if (mode === 'body-read') {
   const appNames = Array.from({ length: 10 }, (_, i) => `Heavy App ${i + 1}`)
   const seeded = await seedFullAccount(deps, heavy, {
     appNames,
-    sandboxes: 100_000,
+    sandboxes: Number(process.env.BENCH_HEAVY_SANDBOXES ?? 100_000),
     usageDays: 365,
     extraKeys: 96,
   })
@@ -231,6 +232,8 @@ if (mode === 'body-read') {
   for (let i = 0; i < 20; i++) neighbours.push(await make(`neighbour${i}@example.com`))
   for (const n of neighbours) await seedFullAccount(deps, n, { sandboxes: 50 })
   if (deps.store.dialect === 'sqlite') sqliteOf(deps.store).sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+  // BENCH_ARCHIVES=on: the export-archive builder `serve` runs.
+  if (process.env.BENCH_ARCHIVES === 'on') startArchiveWorker(deps)
   app.listen({ port: 0, hostname: '127.0.0.1', reusePort: false })
   Bun.gc(true)
   console.log(
