@@ -138,7 +138,6 @@ async function buildOne(deps: BuilderDeps, job: ArchiveRow) {
         exec(tx.update(exportArchives).set({ rowsTotal: total }).where(eq(exportArchives.id, job.id))),
       )
       const onPart = () => stillWanted(deps, job, progress.rows)
-      }
       if (job.format === 'json') await writeJson(deps, job, snapshot, writer, progress, onPart)
       else await writeCsvZip(deps, job, snapshot, writer, progress, onPart)
     } finally {
