@@ -1236,6 +1236,277 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Requests by deadline, soonest first; filter by status, overdue, due_before */
+        get: operations["adminListRequests"];
+        put?: never;
+        /**
+         * Record a data-subject request as received; its deadline is computed (Art. 12(3))
+         * @description For an account (`user_id`, or an `email` that has one) or for a person without one (`email`). `received_at` defaults to now: the clock starts on receipt.
+         */
+        post: operations["adminCreateRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One request with its clock */
+        get: operations["adminGetRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/requests/{request_id}/verify-identity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** `verified: false`: identity is being checked — the clock pauses; `verified: true`: checked — it runs again, the deadline moved by the days paused */
+        post: operations["adminRequestVerifyIdentity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/requests/{request_id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Work on the request has begun */
+        post: operations["adminRequestStart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/requests/{request_id}/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Extend the deadline once, by 1 or 2 months, with the reason told to the person (Art. 12(3)); a second answers 409 */
+        post: operations["adminRequestExtend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/requests/{request_id}/fulfil": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Answered: link the export or erasure that answered it */
+        post: operations["adminRequestFulfil"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/requests/{request_id}/refuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refused, with the reason (required) */
+        post: operations["adminRequestRefuse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/requests/{request_id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Withdrawn by the person */
+        post: operations["adminRequestWithdraw"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/account/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for an archive of all account data (JSON or CSV), prepared in the background
+         * @description Prepared in the background (`queued → building → ready | failed`, progress in rows); when ready, `download_url` is a signed link that works without a credential until `expires_at` (EXPORT_LINK_TTL_HOURS). `json`: the same document the synchronous export streams; `csv`: a zip of one CSV per table and `manifest.json`.
+         */
+        post: operations["createExportArchive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/account/exports/{export_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An archive’s status and progress, and its download link once ready */
+        get: operations["getExportArchive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for an archive of all account data (JSON or CSV), prepared in the background
+         * @description Prepared in the background (`queued → building → ready | failed`, progress in rows); when ready, `download_url` is a signed link that works without a credential until `expires_at` (EXPORT_LINK_TTL_HOURS). `json`: the same document the synchronous export streams; `csv`: a zip of one CSV per table and `manifest.json`.
+         */
+        post: operations["createAccountExportArchive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/exports/{export_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An archive’s status and progress, and its download link once ready */
+        get: operations["getAccountExportArchive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/users/{user_id}/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prepare an archive of an account (support, a request by email)
+         * @description Prepared in the background (`queued → building → ready | failed`, progress in rows); when ready, `download_url` is a signed link that works without a credential until `expires_at` (EXPORT_LINK_TTL_HOURS). `json`: the same document the synchronous export streams; `csv`: a zip of one CSV per table and `manifest.json`.
+         */
+        post: operations["adminCreateExportArchive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/exports/{export_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Any archive’s status, and its download link once ready */
+        get: operations["adminGetExportArchive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/export-archives/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download an archive through its signed link (no credential); Range and ETag supported
+         * @description 200 (or 206 for a `Range`) with `Content-Length`, `ETag` and `Content-Disposition`; 404 for a link that is not ours; 410 once it expired.
+         */
+        get: operations["downloadExportArchive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sandboxes": {
         parameters: {
             query?: never;
@@ -1580,6 +1851,40 @@ export interface webhooks {
         put?: never;
         /** sandbox.quota_exceeded */
         post: operations["webhook_sandbox_quota_exceeded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "request.overdue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** request.overdue */
+        post: operations["webhook_request_overdue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "export.ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** export.ready */
+        post: operations["webhook_export_ready"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2080,6 +2385,99 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        AdminCreateRequest201: {
+            id: string;
+            /** @enum {string} */
+            type: "access" | "portability" | "erasure" | "rectification" | "restriction" | "objection";
+            /** @enum {string} */
+            status: "received" | "identity_pending" | "in_progress" | "extended" | "fulfilled" | "refused" | "withdrawn";
+            /** @description The account; null for an email-only request, and once the account is erased */
+            user_id: string | null;
+            /** @description The account’s pseudonym: what remains once it is erased */
+            user_hash: string | null;
+            email: components["schemas"]["AdminCreateRequest201Email"];
+            channel: string | null;
+            note: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            received_at: string;
+            due_at: components["schemas"]["AdminCreateRequest201DueAt"];
+            /** @description Days the clock stood still while identity was being verified */
+            paused_days: number;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            paused_since: string | null;
+            overdue: boolean;
+            extension: components["schemas"]["AdminCreateRequest201Extension"];
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            closed_at: string | null;
+            outcome_reason: string | null;
+            export_id: string | null;
+            erasure_id: string | null;
+            /** @description The certificate of the erasure that answered it */
+            certificate_url: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            updated_at: string;
+        };
+        CreateExportArchive202: {
+            id: string;
+            /** @enum {string} */
+            format: "json" | "csv";
+            /** @enum {string} */
+            status: "queued" | "building" | "ready" | "failed";
+            progress: components["schemas"]["CreateExportArchive202Progress"];
+            /** @description Bytes, once ready */
+            size: number | null;
+            sha256: string | null;
+            download_url: components["schemas"]["CreateExportArchive202DownloadUrl"];
+            error: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            ready_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-02T09:30:00.000Z
+             */
+            expires_at: string | null;
+        };
+        CreateAccountExportArchive202: {
+            exportId: string;
+            /** @enum {string} */
+            format: "json" | "csv";
+            /** @enum {string} */
+            status: "queued" | "building" | "ready" | "failed";
+            progress: components["schemas"]["CreateAccountExportArchive202Progress"];
+            size: number | null;
+            sha256: string | null;
+            /** Format: uri */
+            downloadUrl: string | null;
+            error: string | null;
+            createdAt: number;
+            readyAt: number | null;
+            expiresAt: number | null;
+        };
         CreateSandboxBodyTimeoutMs: string | number;
         ListSandboxes200Option1: components["schemas"]["AdminGetUser200SandboxesItem"][];
         ApiErrorError: {
@@ -2278,11 +2676,35 @@ export interface components {
             acknowledged_at: string | null;
         }[];
         /** @enum {string} */
-        AdminCreateWebhookEndpointBodyEventsItem: "*" | "account.created" | "account.updated" | "account.inactivity_warning" | "account.deletion_scheduled" | "account.deletion_canceled" | "account.erasure_requested" | "account.erased" | "account.erasure_overdue" | "api_key.created" | "api_key.revoked" | "subscription.created" | "subscription.updated" | "subscription.canceled" | "app.deployed" | "sandbox.quota_exceeded" | "webhook_endpoint.disabled";
-        /** @description Event types, or ["*"] for all: account.created, account.updated, account.inactivity_warning, account.deletion_scheduled, account.deletion_canceled, account.erasure_requested, account.erased, account.erasure_overdue, api_key.created, api_key.revoked, subscription.created, subscription.updated, subscription.canceled, app.deployed, sandbox.quota_exceeded, webhook_endpoint.disabled */
+        AdminCreateWebhookEndpointBodyEventsItem: "*" | "account.created" | "account.updated" | "account.inactivity_warning" | "account.deletion_scheduled" | "account.deletion_canceled" | "account.erasure_requested" | "account.erased" | "account.erasure_overdue" | "api_key.created" | "api_key.revoked" | "subscription.created" | "subscription.updated" | "subscription.canceled" | "app.deployed" | "sandbox.quota_exceeded" | "request.overdue" | "export.ready" | "webhook_endpoint.disabled";
+        /** @description Event types, or ["*"] for all: account.created, account.updated, account.inactivity_warning, account.deletion_scheduled, account.deletion_canceled, account.erasure_requested, account.erased, account.erasure_overdue, api_key.created, api_key.revoked, subscription.created, subscription.updated, subscription.canceled, app.deployed, sandbox.quota_exceeded, request.overdue, export.ready, webhook_endpoint.disabled */
         AdminCreateWebhookEndpoint201Events: string[];
         /** @description Processes personal data for the platform: receives account.erasure_requested and must acknowledge it */
         AdminCreateWebhookEndpoint201Processor: boolean;
+        /** @description An email-only request’s address, kept until REQUEST_RETENTION_DAYS after it closes */
+        AdminCreateRequest201Email: string | null;
+        /**
+         * Format: date-time
+         * @description Received + 1 calendar month (+ the extension), end of that day UTC, plus the days paused
+         */
+        AdminCreateRequest201DueAt: string;
+        AdminCreateRequest201Extension: {
+            months: number;
+            reason: string | null;
+        } | null;
+        CreateExportArchive202Progress: {
+            rows_done: number;
+            rows_total: number | null;
+        };
+        /**
+         * Format: uri
+         * @description Once ready: a signed link, no credential needed, until expires_at
+         */
+        CreateExportArchive202DownloadUrl: string | null;
+        CreateAccountExportArchive202Progress: {
+            rowsDone: number;
+            rowsTotal: number | null;
+        };
     };
     responses: {
         /** @description Missing, invalid or expired credentials */
@@ -2625,6 +3047,42 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["AdminErasureCertificate200"];
+            };
+        };
+        /** @description The link has expired */
+        V1Error410: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["V1Error"];
+            };
+        };
+        /** @description OK */
+        AdminCreateRequest201200: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["AdminCreateRequest201"];
+            };
+        };
+        /** @description Accepted */
+        CreateExportArchive202: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["CreateExportArchive202"];
+            };
+        };
+        /** @description OK */
+        CreateExportArchive202200: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["CreateExportArchive202"];
             };
         };
         /** @description OK */
@@ -5886,15 +6344,506 @@ export interface operations {
             };
             400: components["responses"]["V1Error400"];
             404: components["responses"]["V1Error404"];
-            /** @description The link has expired */
-            410: {
+            410: components["responses"]["V1Error410"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+    adminListRequests: {
+        parameters: {
+            query?: {
+                status?: "received" | "identity_pending" | "in_progress" | "extended" | "fulfilled" | "refused" | "withdrawn";
+                overdue?: boolean;
+                due_before?: string;
+                limit?: components["schemas"]["AdminListUsersLimit"];
+                next_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["V1Error"];
+                    "application/json": {
+                        requests: components["schemas"]["AdminCreateRequest201"][];
+                        next_token: string | null;
+                    };
                 };
             };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+    adminCreateRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    type: "access" | "portability" | "erasure" | "rectification" | "restriction" | "objection";
+                    user_id?: string | null;
+                    /** Format: email */
+                    email?: string | null;
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    received_at?: string | null;
+                    /** @enum {string|null} */
+                    channel?: "email" | "web" | "post" | "phone" | "in_person" | "api" | "other" | null;
+                    note?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCreateRequest201"];
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    adminGetRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["AdminCreateRequest201200"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+    adminRequestVerifyIdentity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    verified: boolean;
+                    reason?: string | null;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["AdminCreateRequest201200"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    adminRequestStart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string | null;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["AdminCreateRequest201200"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    adminRequestExtend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    months?: string | number;
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["AdminCreateRequest201200"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    adminRequestFulfil: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    export_id?: string | null;
+                    erasure_id?: string | null;
+                    reason?: string | null;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["AdminCreateRequest201200"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    adminRequestRefuse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["AdminCreateRequest201200"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    adminRequestWithdraw: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string | null;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["AdminCreateRequest201200"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    createExportArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    format: "json" | "csv";
+                };
+            };
+        };
+        responses: {
+            202: components["responses"]["CreateExportArchive202"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    getExportArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["CreateExportArchive202200"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+    createAccountExportArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    format: "json" | "csv";
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreateAccountExportArchive202"];
+                };
+            };
+            400: components["responses"]["ApiError400"];
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            409: components["responses"]["ApiError409"];
+            413: components["responses"]["ApiError413"];
+            415: components["responses"]["ApiError415"];
+            422: components["responses"]["ApiError422"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+            507: components["responses"]["ApiError507"];
+        };
+    };
+    getAccountExportArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreateAccountExportArchive202"];
+                };
+            };
+            401: components["responses"]["ApiError401"];
+            403: components["responses"]["ApiError403"];
+            404: components["responses"]["ApiError404"];
+            429: components["responses"]["ApiError429"];
+            500: components["responses"]["ApiError500"];
+            503: components["responses"]["ApiError503"];
+        };
+    };
+    adminCreateExportArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    format: "json" | "csv";
+                };
+            };
+        };
+        responses: {
+            202: components["responses"]["CreateExportArchive202"];
+            400: components["responses"]["V1Error400"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            409: components["responses"]["V1Error409"];
+            413: components["responses"]["V1Error413"];
+            415: components["responses"]["V1Error415"];
+            422: components["responses"]["V1Error422"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+            507: components["responses"]["V1Error507"];
+        };
+    };
+    adminGetExportArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["CreateExportArchive202200"];
+            401: components["responses"]["V1Error401"];
+            403: components["responses"]["V1Error403"];
+            404: components["responses"]["V1Error404"];
+            429: components["responses"]["V1Error429"];
+            500: components["responses"]["V1Error500"];
+            503: components["responses"]["V1Error503"];
+        };
+    };
+    downloadExportArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["V1Error400"];
+            404: components["responses"]["V1Error404"];
+            410: components["responses"]["V1Error410"];
             500: components["responses"]["V1Error500"];
             503: components["responses"]["V1Error503"];
         };
@@ -6941,6 +7890,123 @@ export interface operations {
                         used: number;
                         /** @example 2026-12-06 */
                         usage_date: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_request_overdue: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "request.overdue";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The data-subject request (GET /v1/admin/requests/{id}) */
+                        request_id: string;
+                        /** @description access, portability, erasure, rectification, restriction or objection */
+                        type: string;
+                        /**
+                         * Format: date-time
+                         * @example 2026-05-02T09:30:00.000Z
+                         */
+                        due_at: string;
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id?: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_export_ready: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "export.ready";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id: string;
+                        export_id: string;
+                        /** @description json or csv */
+                        format: string;
+                        /**
+                         * Format: date-time
+                         * @example 2026-05-02T09:30:00.000Z
+                         */
+                        expires_at: string;
                     };
                 };
             };

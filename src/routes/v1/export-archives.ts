@@ -78,7 +78,7 @@ export const exportArchiveRoutes = (deps: AppDeps) => {
         body: FormatBody,
         rateLimit: 'export',
         ...apiDoc({
-          operationId: 'createExportArchive',
+          operationId: 'createAccountExportArchive',
           summary: 'Ask for an archive of all account data (JSON or CSV), prepared in the background',
           description,
           tag: 'account',
@@ -94,7 +94,7 @@ export const exportArchiveRoutes = (deps: AppDeps) => {
       {
         params: ExportParams,
         ...apiDoc({
-          operationId: 'getExportArchive',
+          operationId: 'getAccountExportArchive',
           summary: 'An archive’s status and progress, and its download link once ready',
           tag: 'account',
           ok: { 200: ApiExportArchive },
