@@ -12,12 +12,9 @@ import { csvRow } from '../lib/csv'
 import { errorFields, type Logger } from '../lib/logger'
 import { PartWriter } from '../lib/part-writer'
 import type { FileStorage } from '../lib/storage'
-import { apiExportPlan } from '../projections/export-api'
-import { v1ExportPlan } from '../projections/export-v1'
-import { V1ExportDocument } from '../routes/export-response'
 import { fulfilExportRequests } from './data-requests'
 import { emitEvent } from './events'
-import { EXPORT_FORMAT_VERSION, exportAccount } from './export'
+import { EXPORT_FORMAT_VERSION, type ExportPlan, exportAccount } from './export'
 import { type ArchiveRow, archiveDirectory } from './export-archives'
 
 export interface BuilderDeps {
@@ -26,6 +23,14 @@ export interface BuilderDeps {
   storage: FileStorage
   logger: Logger
   config: { exportLinkTtlMs: number }
+}
+
+/** What the archives hold, from the dialects' projections (src/projections/archive-documents.ts). */
+export interface ArchiveDocuments {
+  /** The JSON export plan of each dialect (operators get `/v1`'s). */
+  plans: { api: ExportPlan; v1: ExportPlan }
+  /** The JSON Schema of the export the CSV files flatten (in manifest.json). */
+  jsonSchema: unknown
 }
 
 /** How long a builder holds an archive between two signs of life (a crashed one's is restarted). */
@@ -41,12 +46,16 @@ class ArchiveGone extends Error {}
  * Worker: builds queued archives (and restarts those whose builder died), one at a time per
  * account. Answers how many it finished.
  */
-export async function buildDueArchives(deps: BuilderDeps, limit = 10): Promise<number> {
+export async function buildDueArchives(
+  deps: BuilderDeps,
+  documents: ArchiveDocuments,
+  limit = 10,
+): Promise<number> {
   let built = 0
   while (built < limit) {
     const job = await claimNext(deps)
     if (!job) break
-    await buildOne(deps, job)
+    await buildOne(deps, documents, job)
     built++
   }
   return built
@@ -120,7 +129,7 @@ async function stillWanted(deps: BuilderDeps, job: ArchiveRow, rowsDone: number)
   if (result.changes === 0) throw new ArchiveGone()
 }
 
-async function buildOne(deps: BuilderDeps, job: ArchiveRow) {
+async function buildOne(deps: BuilderDeps, documents: ArchiveDocuments, job: ArchiveRow) {
   const directory = archiveDirectory(job.id)
   // A restarted build begins again from nothing.
   await deps.storage.remove(directory)
@@ -138,8 +147,8 @@ async function buildOne(deps: BuilderDeps, job: ArchiveRow) {
         exec(tx.update(exportArchives).set({ rowsTotal: total }).where(eq(exportArchives.id, job.id))),
       )
       const onPart = () => stillWanted(deps, job, progress.rows)
-      if (job.format === 'json') await writeJson(deps, job, snapshot, writer, progress, onPart)
-      else await writeCsvZip(deps, job, snapshot, writer, progress, onPart)
+      if (job.format === 'json') await writeJson(deps, documents, job, snapshot, writer, progress, onPart)
+      else await writeCsvZip(deps, documents, job, snapshot, writer, progress, onPart)
     } finally {
       await snapshot.close()
     }
@@ -210,6 +219,7 @@ async function buildOne(deps: BuilderDeps, job: ArchiveRow) {
 /** JSON: the same document the synchronous export streams (the dialect of whoever asked). */
 async function writeJson(
   deps: BuilderDeps,
+  documents: ArchiveDocuments,
   job: ArchiveRow,
   snapshot: Snapshot,
   writer: PartWriter,
@@ -217,7 +227,7 @@ async function writeJson(
   onPart: () => Promise<void>,
 ) {
   const counts: Record<string, number> = {}
-  const plan = job.requestedBy === 'api' ? apiExportPlan : v1ExportPlan
+  const plan = job.requestedBy === 'api' ? documents.plans.api : documents.plans.v1
   const { stream } = await exportAccount(deps, job.userId, plan, { record: false, counts, snapshot })
   const reader = stream.getReader()
   try {
@@ -244,6 +254,7 @@ const BATCH_CHARS = 64 * 1024
  */
 async function writeCsvZip(
   deps: BuilderDeps,
+  documents: ArchiveDocuments,
   job: ArchiveRow,
   snapshot: Snapshot,
   writer: PartWriter,
@@ -315,7 +326,7 @@ async function writeCsvZip(
           generated_at: new Date(deps.clock.now()).toISOString(),
           export_id: job.id,
           files,
-          json_schema: V1ExportDocument,
+          json_schema: documents.jsonSchema,
         },
         null,
         2,

@@ -1,7 +1,11 @@
 import type { AppDeps } from '../deps'
 import { errorFields } from '../lib/logger'
+import { ARCHIVE_DOCUMENTS } from '../projections/archive-documents'
 import { buildDueArchives } from '../services/archive-builder'
 import { onArchiveQueued } from '../services/export-archives'
+
+/** Builds the archives that are due (what `serve`'s builder and `custodian purge` run). */
+export const buildArchives = (deps: AppDeps) => buildDueArchives(deps, ARCHIVE_DOCUMENTS)
 
 /** How often an idle instance looks for archives to build (one queued here wakes it at once). */
 const POLL_MS = 5000
@@ -22,7 +26,7 @@ export function startArchiveWorker(deps: AppDeps) {
   const loop = (async () => {
     while (!stopped) {
       try {
-        await buildDueArchives(deps)
+        await buildArchives(deps)
         failing = false
       } catch (error) {
         if (!failing) deps.logger.warn('export archive pass failed; retrying', errorFields(error))

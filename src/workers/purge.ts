@@ -1,5 +1,4 @@
 import type { AppDeps } from '../deps'
-import { buildDueArchives } from '../services/archive-builder'
 import { superviseRequests } from '../services/data-requests'
 import { erasuresNeedingAttention, hardDeleteDueAccounts, resumeDueDeletions } from '../services/deletion'
 import { reportOverdueProcessors } from '../services/erasure-processors'
@@ -9,6 +8,7 @@ import { releaseLapsedHolds } from '../services/legal-holds'
 import { applyRetention } from '../services/retention'
 import { sweepExpiredSandboxes } from '../services/sandboxes'
 import { deliverAllDue, reapWebhookDeliveries } from '../services/webhook-delivery'
+import { buildArchives } from './archives'
 
 export interface PurgeReport {
   hardDeleted: number
@@ -57,7 +57,7 @@ export async function purgeOnce(
     overdueAcknowledgements,
     holdsLapsed,
     // `serve` has its own builder (workers/archives.ts); here it catches up what is left.
-    archivesBuilt: options.deliverWebhooks ? await buildDueArchives(deps) : 0,
+    archivesBuilt: options.deliverWebhooks ? await buildArchives(deps) : 0,
     archivesExpired: await reapExpiredArchives(deps),
     requestsOverdue: requests.overdue,
     inactivityWarned: retention.warned,

@@ -3,7 +3,7 @@ import { parse } from 'csv-parse/sync'
 import { unzipSync } from 'fflate'
 import { HOUR } from '../../src/lib/clock'
 import { PART_BYTES } from '../../src/lib/part-writer'
-import { buildDueArchives } from '../../src/services/archive-builder'
+import { buildArchives } from '../../src/workers/archives'
 import { purgeOnce } from '../../src/workers/purge'
 import { createTestApp, TEST_PUBLIC_URL, type TestApp, type TestUser } from '../support/harness'
 import { seedFullAccount } from '../support/seed'
@@ -22,7 +22,7 @@ async function archiveOf(t: TestApp, u: TestUser, format: 'json' | 'csv') {
   })
   expect(created.status).toBe(202)
   expect(created.body).toMatchObject({ format, status: 'queued', download_url: null })
-  expect(await buildDueArchives(t.deps)).toBe(1)
+  expect(await buildArchives(t.deps)).toBe(1)
   const ready = await t.json('GET', `/v1/account/exports/${created.body.id}`, { token: u.session })
   expect(ready.body).toMatchObject({ status: 'ready' })
   return ready.body as {
@@ -163,10 +163,10 @@ describe('export archives', () => {
         body: { format: 'csv' },
       })
       expect(created).toMatchObject({ status: 202, body: { status: 'queued', downloadUrl: null } })
-      const building = when === 'during' ? buildDueArchives(t.deps) : Promise.resolve(0)
+      const building = when === 'during' ? buildArchives(t.deps) : Promise.resolve(0)
       expect((await t.request('DELETE', '/api/account', { token: u.apiKey })).status).toBe(204)
       await building
-      expect(await buildDueArchives(t.deps)).toBe(0)
+      expect(await buildArchives(t.deps)).toBe(0)
       const id = (created.body as { exportId: string }).exportId
       expect({ when, files: await t.deps.storage.list(`exports/${id}`) }).toEqual({ when, files: [] })
       expect(await t.row('SELECT count(*) AS n FROM export_archives')).toEqual({ n: 0 })
@@ -191,9 +191,9 @@ describe('export archives', () => {
       created.body.id,
     )
     await t.deps.storage.write(`exports/${created.body.id}/part-000000`, 'half an archive')
-    expect(await buildDueArchives(t.deps)).toBe(0) // its lease still holds
+    expect(await buildArchives(t.deps)).toBe(0) // its lease still holds
     t.clock.advance(61_000)
-    expect(await buildDueArchives(t.deps)).toBe(1)
+    expect(await buildArchives(t.deps)).toBe(1)
     const session = await t.session(u.user.id, u.user.email, { verified: true })
     const ready = (await t.json('GET', `/v1/account/exports/${created.body.id}`, { token: session })).body
     expect(ready).toMatchObject({ status: 'ready' })
@@ -218,7 +218,7 @@ describe('export archives', () => {
       body,
     })
     expect(created.status).toBe(202)
-    await buildDueArchives(t.deps)
+    await buildArchives(t.deps)
     const ready = await t.json('GET', `/v1/admin/exports/${created.body.id}`, { token: operator.session })
     expect(ready.body).toMatchObject({ status: 'ready' })
     expect(
