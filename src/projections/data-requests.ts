@@ -1,6 +1,6 @@
 import { t } from 'elysia'
 import { toRfc3339 } from '../lib/time'
-import { type DataRequestRow, isOverdue, REQUEST_TYPES } from '../services/data-requests'
+import { type DataRequestRow, isOverdue, REQUEST_STATUSES, REQUEST_TYPES } from '../services/data-requests'
 import { DateTime, Int, nullable, oneOf } from './schema-helpers'
 
 export const RequestTypeSchema = oneOf(REQUEST_TYPES as [string, ...string[]])
@@ -8,15 +8,7 @@ export const RequestTypeSchema = oneOf(REQUEST_TYPES as [string, ...string[]])
 export const V1DataRequest = t.Object({
   id: t.String(),
   type: RequestTypeSchema,
-  status: oneOf([
-    'received',
-    'identity_pending',
-    'in_progress',
-    'extended',
-    'fulfilled',
-    'refused',
-    'withdrawn',
-  ]),
+  status: oneOf(REQUEST_STATUSES),
   user_id: nullable(
     t.String({ description: 'The account; null for an email-only request, and once the account is erased' }),
   ),

@@ -21,6 +21,15 @@ export const REQUEST_TYPES: RequestType[] = [
   'restriction',
   'objection',
 ]
+export const REQUEST_STATUSES = [
+  'received',
+  'identity_pending',
+  'in_progress',
+  'extended',
+  'fulfilled',
+  'refused',
+  'withdrawn',
+] as const satisfies readonly RequestStatus[]
 const CLOSED: RequestStatus[] = ['fulfilled', 'refused', 'withdrawn']
 const OPEN: RequestStatus[] = ['received', 'identity_pending', 'in_progress', 'extended']
 

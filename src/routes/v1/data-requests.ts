@@ -9,6 +9,7 @@ import {
   createRequest,
   getRequest,
   listRequests,
+  REQUEST_STATUSES,
   type Transition,
   transitionRequest,
 } from '../../services/data-requests'
@@ -54,16 +55,6 @@ const TRANSITIONS: { path: Transition; summary: string; body: ReturnType<typeof 
   },
   { path: 'withdraw', summary: 'Withdrawn by the person', body: t.Object({ reason: Reason }) },
 ]
-
-const STATUSES = [
-  'received',
-  'identity_pending',
-  'in_progress',
-  'extended',
-  'fulfilled',
-  'refused',
-  'withdrawn',
-] as const
 
 /** The data-subject request case log (operators): docs/data-subject-requests.md. */
 export const v1DataRequestRoutes = (deps: AppDeps) => {
@@ -139,7 +130,7 @@ export const v1DataRequestRoutes = (deps: AppDeps) => {
       },
       {
         query: t.Object({
-          status: t.Optional(oneOf(STATUSES)),
+          status: t.Optional(oneOf(REQUEST_STATUSES)),
           overdue: t.Optional(t.Boolean()),
           due_before: t.Optional(DateTime),
           limit: t.Optional(t.Integer({ minimum: 1, maximum: 200 })),
