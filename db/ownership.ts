@@ -162,12 +162,14 @@ export function schemaTableNames(): string[] {
 }
 
 /**
- * Every table an erasure writes to: the owned ones, its receipts, the audit trail and (on
- * PostgreSQL) the stored files. What the post-erasure VACUUM and `custodian compact` rewrite.
+ * Every table an erasure writes to: the owned ones, its receipts, the audit trail, the requests
+ * it pseudonymises and (on PostgreSQL) the stored files. What the post-erasure VACUUM and `custodian compact` rewrite.
  */
 export const ERASURE_TOUCHED_TABLES: readonly string[] = [
   ...OWNED_TABLES.map((t) => t.name),
   'account_deletions',
   'audit_events',
+  // Requests are pseudonymised by the erasure: their earlier row versions held the user id.
+  'data_requests',
   'stored_files',
 ]

@@ -213,32 +213,44 @@ export function truncateWal(store: SqliteStore): boolean {
   }
 }
 
-const pendingScrubs = new WeakSet<SqliteStore>()
+/** Each store's retry loop: its timer and how many tries it has made. */
+const pendingScrubs = new WeakMap<SqliteStore, { timer: ReturnType<typeof setTimeout>; attempt: number }>()
+/** About five minutes of tries, the last ones a second apart. */
+const SCRUB_ATTEMPTS = 307
 
 /**
  * The freed pages are zeroed in the database (secure_delete), but the WAL still holds frames of
- * the pages as they were: checkpoint and truncate it once the erasure is committed. When a long
- * read (an export) holds a snapshot, try again every second until it is done.
+ * the pages as they were: checkpoint and truncate it once the erasure is committed. While a
+ * transaction of this process or a long read (an export) is in the way, try again — after 10 ms,
+ * doubling to a second — so an erasure's last bytes leave as soon as the requests around it are
+ * done. One loop per store; a new erasure restarts it at the quick end.
  */
 function scrubWalSoon(store: SqliteStore, report: (message: string) => void, attempt = 0) {
   if (truncateWal(store)) {
+    const pending = pendingScrubs.get(store)
+    if (pending) clearTimeout(pending.timer)
     pendingScrubs.delete(store)
     return
   }
-  if (attempt === 0 && pendingScrubs.has(store)) return // one retry loop per store
-  pendingScrubs.add(store)
-  if (attempt >= 300) {
+  const pending = pendingScrubs.get(store)
+  if (attempt === 0 && pending) clearTimeout(pending.timer)
+  if (attempt >= SCRUB_ATTEMPTS) {
     report('WAL still busy after an erasure; it is truncated at the next checkpoint or shutdown')
     pendingScrubs.delete(store)
     return
   }
-  setTimeout(() => {
-    try {
-      scrubWalSoon(store, report, attempt + 1)
-    } catch {
-      pendingScrubs.delete(store) // the store was closed meanwhile
-    }
-  }, 1000).unref()
+  const timer = setTimeout(
+    () => {
+      try {
+        scrubWalSoon(store, report, attempt + 1)
+      } catch {
+        pendingScrubs.delete(store) // the store was closed meanwhile
+      }
+    },
+    Math.min(1000, 10 * 2 ** attempt),
+  )
+  timer.unref()
+  pendingScrubs.set(store, { timer, attempt })
 }
 
 /**
