@@ -56,7 +56,7 @@ export const users = sqliteTable(
     erasureRequestedAt: integer('erasure_requested_at'),
     /**
      * Start of the UTC day of the last authenticated request (written at most once a day per
-     * account); null: none since this column exists — the creation time counts (retention).
+     * account); set at creation, and to the creation time for accounts older than the column.
      */
     lastActiveAt: integer('last_active_at'),
     /** When the retention reaper warned of inactivity; any authenticated request clears it. */
@@ -64,7 +64,9 @@ export const users = sqliteTable(
   },
   (t) => [
     index('users_delete_scheduled_at_idx').on(t.deleteScheduledAt),
-    index('users_inactivity_idx').on(t.inactivityWarnedAt),
+    // Retention finds the unwarned inactive and the warned by ranges of this one index, not by
+    // reading every user (services/retention.ts).
+    index('users_inactivity_idx').on(t.inactivityWarnedAt, t.lastActiveAt),
   ],
 )
 

@@ -40,15 +40,23 @@ export interface RetentionCandidate {
 
 const BATCH = 100
 
-/** Accounts inactive since before `cutoff`, unwarned (warned: false) or warned before `warnedBefore`. */
+/**
+ * Accounts inactive since before `cutoff`, unwarned (warned: false) or warned before `warnedBefore`.
+ * `after` pages the admin list by id. The worker's passes take any `limit` of them unordered: with
+ * an ORDER BY, SQLite's stable plans (db/sqlite/stable-plans.ts) keep the planner from weighing the
+ * bound cutoff, and it read every user in id order (9 ms a pass at 100,000 users) instead of the
+ * index's range (0.03 ms).
+ */
 function inactiveAccounts(
   store: Store,
   now: number,
   filter: { warned: false; cutoff: number } | { warned: true; warnedBefore: number },
   limit: number,
-  after: string | null,
+  after: string | null | 'unordered',
 ) {
-  const lastActive = sql<number>`coalesce(${users.lastActiveAt}, ${users.createdAt})`
+  const paged = after !== 'unordered'
+  // Set at creation (and backfilled from it, migration 0012): a range of users_inactivity_idx.
+  const lastActive = sql<number>`${users.lastActiveAt}`
   return readTransaction(store, (tx) =>
     many(
       tx
@@ -58,11 +66,11 @@ function inactiveAccounts(
           and(
             filter.warned
               ? lte(users.inactivityWarnedAt, filter.warnedBefore)
-              : and(isNull(users.inactivityWarnedAt), lte(lastActive, filter.cutoff)),
+              : and(isNull(users.inactivityWarnedAt), lte(users.lastActiveAt, filter.cutoff)),
             isNull(users.softDeletedAt),
             isNull(users.erasureRequestedAt),
             eq(users.isOperator, false),
-            after ? sql`${users.id} > ${after}` : undefined,
+            paged && after ? sql`${users.id} > ${after}` : undefined,
             sql`NOT EXISTS (SELECT 1 FROM ${legalHolds} WHERE ${legalHolds.userId} = ${users.id} AND ${legalHolds.releasedAt} IS NULL AND (${legalHolds.until} IS NULL OR ${legalHolds.until} > ${now}))`,
             sql`NOT EXISTS (SELECT 1 FROM ${sandboxes} JOIN ${teams} ON ${teams.id} = ${sandboxes.teamId} WHERE ${teams.ownerUserId} = ${users.id} AND ${sandboxes.status} IN (${sql.join(
               ACTIVE_STATUSES.map((s) => sql`${s}`),
@@ -70,7 +78,7 @@ function inactiveAccounts(
             )}))`,
           ),
         )
-        .orderBy(users.id)
+        .orderBy(...(paged ? [users.id] : []))
         .limit(limit),
     ),
   )
@@ -87,7 +95,7 @@ export async function applyRetention(deps: RetentionDeps): Promise<{ warned: num
     now,
     { warned: false, cutoff: now - (policy.inactiveMs - policy.warningMs) },
     BATCH,
-    null,
+    'unordered',
   )) {
     const changed = await writeTransaction(deps.store, async (tx) => {
       const result = await exec(
@@ -113,7 +121,7 @@ export async function applyRetention(deps: RetentionDeps): Promise<{ warned: num
     now,
     { warned: true, warnedBefore: now - policy.warningMs },
     BATCH,
-    null,
+    'unordered',
   ))
     try {
       // The same two stages as a user's own /v1 delete: Stripe set to cancel, grace, then the purge.
