@@ -13,6 +13,7 @@ import { accountDeletions } from '../db/tables'
 import pkg from '../package.json'
 import { buildDeps, createApp } from './app'
 import { exportCertificatesCommand, verifyCertificateCommand } from './cli-certificates'
+import { requestsCommand } from './cli-requests'
 import { webhooksCommand } from './cli-webhooks'
 import { type Config, ConfigError, configHelp, loadConfig } from './config'
 import { systemClock } from './lib/clock'
@@ -123,6 +124,26 @@ const COMMANDS: CommandHelp[] = [
     summary: 'send a pending or failed delivery again at the next worker pass',
     options: [['--id DELIVERY', 'the delivery (whd_…)'], JSON_OPTION],
     flags: ['id', 'json'],
+  },
+  {
+    name: 'requests create',
+    args: '--type T (--email E | --user ID) [--note N] [--json]',
+    summary: 'record a data-subject request as received (its legal deadline is computed)',
+    options: [
+      ['--type T', 'access, portability, erasure, rectification, restriction or objection'],
+      ['--email E', "the person's email (an account's, or someone without one)"],
+      ['--user ID', 'the account'],
+      ['--note N', 'a note for the case'],
+      JSON_OPTION,
+    ],
+    flags: ['type', 'email', 'user', 'note', 'json'],
+  },
+  {
+    name: 'requests list',
+    args: '[--overdue] [--json]',
+    summary: 'data-subject requests by deadline, soonest first',
+    options: [['--overdue', 'only those past their deadline'], JSON_OPTION],
+    flags: ['overdue', 'json'],
   },
   {
     name: 'verify-certificate',
@@ -358,6 +379,9 @@ async function run(command: string, config: Config, values: Values, out: Out): P
       return withStore(config, (store) => compactCommand(store, values, out))
     case 'migrate-store':
       return migrateStoreCommand(config, values, out)
+    case 'requests create':
+    case 'requests list':
+      return withStore(config, (store) => requestsCommand(command, buildDeps({ config, store }), values, out))
     case 'certificates export':
       return withStore(config, (store) => exportCertificatesCommand(store, values, out))
     case 'webhooks create':
@@ -394,6 +418,10 @@ function parse(argv: string[]) {
       format: { type: 'string' },
       id: { type: 'string' },
       chain: { type: 'string' },
+      type: { type: 'string' },
+      user: { type: 'string' },
+      note: { type: 'string' },
+      overdue: { type: 'boolean' },
       key: { type: 'string' },
       version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
