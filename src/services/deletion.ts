@@ -370,8 +370,9 @@ async function verifyAndFinish(deps: DeletionDeps, job: DeletionRow): Promise<De
   const ids = gathered.get(job.id) ?? (await gatherIdentifiers(deps.store, userId))
   let verification: ErasureVerification | null = null
   for (let pass = 1; ; pass++) {
-    // The WAL truncated first (SQLite), so the scan reads what the server keeps, not what it is about to drop.
-    deps.store.afterErasure(ERASURE_TOUCHED_TABLES, () => {})
+    // The WAL truncated first where the scan reads database files (SQLite), so it reads what the
+    // server keeps, not what it is about to drop. Elsewhere (PostgreSQL: a VACUUM) finish() does it once.
+    if (deps.store.databaseFiles.length > 0) deps.store.afterErasure(ERASURE_TOUCHED_TABLES, () => {})
     verification = await verifyErasure(deps, ids)
     if (verification.clean || pass === SWEEPS_BEFORE_INCOMPLETE) break
     // A request in flight as the data went may have written a file it is about to remove itself
