@@ -87,6 +87,7 @@ export class ErasureLedger {
     if (!this.path) return
     if (existsSync(this.path)) renameSync(this.path, `${this.path}.unreadable-${Date.now()}`)
     this.known = null
+    this.holdStates = null
     this.ensureExists()
   }
 
@@ -101,6 +102,7 @@ export class ErasureLedger {
   /** Reads the file again: another process (`custodian purge`) may have appended to it. */
   reload() {
     this.known = null
+    this.holdStates = null
   }
 
   /** Receipts completed before this (epoch ms) are in the ledger already (copyErasuresFromStore). */
@@ -113,8 +115,15 @@ export class ErasureLedger {
   }
 
   appendHold(entry: HoldEntry) {
+    if (this.holdStates) keepNewest(this.holdStates, entry)
     this.appendLine(entry)
   }
+
+  /**
+   * Each pseudonym's newest hold, read from the file once and kept up to date by appendHold: the
+   * instances' ledger sync asks every worker interval, and the file grows with every erasure.
+   */
+  private holdStates: Map<string, HoldEntry> | null = null
 
   private appendLine(entry: LedgerEntry | HoldEntry) {
     if (!this.path) return
@@ -154,14 +163,14 @@ export class ErasureLedger {
   }
 
   /** The newest state of each pseudonym's hold. */
-  holds(): Map<string, HoldEntry> {
-    const byHash = new Map<string, HoldEntry>()
-    for (const entry of this.lines())
-      if ('kind' in entry && entry.kind === 'hold' && typeof entry.userHash === 'string') {
-        const seen = byHash.get(entry.userHash)
-        if (!seen || seen.at <= entry.at) byHash.set(entry.userHash, entry)
-      }
-    return byHash
+  holds(): ReadonlyMap<string, HoldEntry> {
+    if (!this.holdStates) {
+      this.holdStates = new Map()
+      for (const entry of this.lines())
+        if ('kind' in entry && entry.kind === 'hold' && typeof entry.userHash === 'string')
+          keepNewest(this.holdStates, entry)
+    }
+    return this.holdStates
   }
 
   private lines(): (LedgerEntry | HoldEntry)[] {
@@ -177,6 +186,11 @@ export class ErasureLedger {
     }
     return parsed
   }
+}
+
+function keepNewest(byHash: Map<string, HoldEntry>, entry: HoldEntry) {
+  const seen = byHash.get(entry.userHash)
+  if (!seen || seen.at <= entry.at) byHash.set(entry.userHash, entry)
 }
 
 export const ledgerEntryOf = (row: typeof accountDeletions.$inferSelect): LedgerEntry => ({

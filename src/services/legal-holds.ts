@@ -39,6 +39,10 @@ export async function activeHold(tx: Tx, userId: string, now: number): Promise<L
   )
 }
 
+/** Whether a hold row holds at `now`: not released, and its `until` (if any) not passed. */
+const isStanding = (row: LegalHoldRow, now: number) =>
+  row.releasedAt === null && (row.until === null || row.until > now)
+
 export const legalHoldError = () =>
   new AppError(
     'LEGAL_HOLD',
@@ -77,9 +81,8 @@ export async function placeHold(
       confidential: input.confidential,
       updatedAt: laterThan(existing, now),
     }
-    const held = await activeHold(tx, userId, now)
     // Changing a standing hold keeps when it was placed; a new one starts now.
-    const placedAt = held ? held.placedAt : now
+    const placedAt = existing && isStanding(existing, now) ? existing.placedAt : now
     await exec(
       tx
         .insert(legalHolds)

@@ -1,32 +1,10 @@
-import { afterEach, expect, it } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { main } from '../../src/cli'
+import { expect, it } from 'bun:test'
+import { cli, cliDeployment } from '../support/cli'
 import { describeSqlite } from '../support/test-database'
-
-const dirs: string[] = []
-const savedEnv = { ...process.env }
-afterEach(() => {
-  process.env = { ...savedEnv }
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
-
-const cli = async (argv: string[]) => {
-  const lines: string[] = []
-  const code = await main(argv, (line) => lines.push(line))
-  return { code, output: lines.join('\n') }
-}
 
 describeSqlite('custodian requests', () => {
   it('records a request that arrived by post and lists it with its deadline', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'custodian-cli-requests-'))
-    dirs.push(dir)
-    Object.assign(process.env, {
-      DATABASE_PATH: join(dir, 'custodian.db'),
-      STORAGE_DIR: join(dir, 'files'),
-      LOG_LEVEL: 'silent',
-    })
+    cliDeployment()
     expect((await cli(['requests', 'list'])).output).toBe('No requests.')
     const created = await cli([
       'requests',

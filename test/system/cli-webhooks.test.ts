@@ -1,36 +1,12 @@
-import { afterEach, expect, it } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { expect, it } from 'bun:test'
 import { Webhook } from 'standardwebhooks'
-import { main } from '../../src/cli'
+import { cli, cliDeployment } from '../support/cli'
 import { describeSqlite } from '../support/test-database'
 import { startReceiver } from '../support/webhook-receiver'
 
-const dirs: string[] = []
-const savedEnv = { ...process.env }
-afterEach(() => {
-  process.env = { ...savedEnv }
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
-
-const cli = async (argv: string[]) => {
-  const lines: string[] = []
-  const code = await main(argv, (line) => lines.push(line))
-  return { code, output: lines.join('\n') }
-}
-
 describeSqlite('custodian webhooks', () => {
   it('registers an endpoint, lists it, and `purge` delivers what is due, signed with the secret it printed', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'custodian-cli-hooks-'))
-    dirs.push(dir)
-    Object.assign(process.env, {
-      DATABASE_PATH: join(dir, 'custodian.db'),
-      STORAGE_DIR: join(dir, 'files'),
-      LOG_LEVEL: 'silent',
-      WEBHOOKS_ALLOW_HTTP: 'true',
-      WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
-    })
+    cliDeployment({ WEBHOOKS_ALLOW_HTTP: 'true', WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true' })
     const receiver = startReceiver()
     const created = await cli([
       'webhooks',
