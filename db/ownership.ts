@@ -102,6 +102,10 @@ export const OWNED_TABLES: readonly OwnedTable[] = [
     notExported:
       'the export archives themselves (their status is at GET …/exports/{id}); erased with their files',
   }),
+  owned(schema.consoleSessions, { via: 'user', column: 'user_id' }, ['id'], 'created_at, id', {
+    notExported:
+      "an operator's console sign-ins: hashes of session cookies (credentials); erased with the account",
+  }),
   owned(schema.legalHolds, { via: 'user', column: 'user_id' }, ['user_id'], 'user_id', {
     api: 'legalHold',
     v1: 'legal_hold',
@@ -116,6 +120,7 @@ export const OWNED_TABLES: readonly OwnedTable[] = [
 /** Tables that belong to no user, and why. */
 export const SYSTEM_TABLES: Readonly<Record<string, string>> = {
   quota_tiers: 'configuration shared by every team',
+  quota_refusals: 'refused sandbox creates counted per day and kind of limit; no team, no user',
   account_deletions: 'PII-free deletion jobs and receipts; outlive the user on purpose',
   audit_events: 'PII-free account events (hashed user id)',
   stripe_events: 'webhook event ids for dedupe; no personal data',

@@ -39,6 +39,8 @@ export let erasureCertificates = sqlite.erasureCertificates
 export let certificateKeys = sqlite.certificateKeys
 export let dataRequests = sqlite.dataRequests
 export let exportArchives = sqlite.exportArchives
+export let consoleSessions = sqlite.consoleSessions
+export let quotaRefusals = sqlite.quotaRefusals
 
 type Tables = { [K in (typeof NAMES)[number]]: (typeof sqlite)[K] }
 const NAMES = [
@@ -70,6 +72,8 @@ const NAMES = [
   'certificateKeys',
   'dataRequests',
   'exportArchives',
+  'consoleSessions',
+  'quotaRefusals',
 ] as const
 
 let current: Dialect = 'sqlite'
@@ -111,5 +115,7 @@ export function useTables(dialect: Dialect, tables: Record<string, unknown> = sq
   certificateKeys = t.certificateKeys
   dataRequests = t.dataRequests
   exportArchives = t.exportArchives
+  consoleSessions = t.consoleSessions
+  quotaRefusals = t.quotaRefusals
   current = dialect
 }

@@ -48,6 +48,8 @@ import { apiPageRoutes } from './routes/api/pages'
 import { apiPrivacyManifestRoutes } from './routes/api/privacy-manifest'
 import { apiSiteRoutes } from './routes/api/site'
 import { stripeWebhookRoutes } from './routes/api/stripe-webhook'
+import { consoleRoutes } from './routes/console'
+import { consoleErrorPage } from './routes/console/context'
 import { docsRoutes } from './routes/docs'
 import { fileRoutes } from './routes/files'
 import { customDomainStep, Hosting, hostingRoutes } from './routes/hosting'
@@ -263,6 +265,7 @@ export function createPipeline(deps: AppDeps, options: PipelineOptions = {}) {
         logger,
         allowedMethods: (path) => options.routeIndex?.methodsFor(path) ?? [],
         outages: deps.outages,
+        pages: { prefix: '/console', render: consoleErrorPage },
       }),
     )
     .use(idempotency ? idempotency.plugin : new Elysia({ name: 'custodian/idempotency-off' }))
@@ -301,6 +304,7 @@ export function createApp(deps: AppDeps, options: Omit<PipelineOptions, 'routeIn
     .use(v1DataRequestRoutes(deps))
     .use(exportArchiveRoutes(deps))
     .use(v1SandboxRoutes(deps))
+    .use(consoleRoutes(deps))
   routeIndex.load(app.routes)
   root.app = app
   return app

@@ -12,3 +12,7 @@ declare module '@jsquash/webp/codec/dec/webp_dec.wasm' {
   const path: string
   export default path
 }
+declare module '*.css' {
+  const path: string
+  export default path
+}

@@ -176,5 +176,7 @@ export const erasureCertificates = render(sqlite.erasureCertificates)
 export const certificateKeys = render(sqlite.certificateKeys)
 export const dataRequests = render(sqlite.dataRequests)
 export const exportArchives = render(sqlite.exportArchives)
+export const consoleSessions = render(sqlite.consoleSessions)
+export const quotaRefusals = render(sqlite.quotaRefusals)
 
 export { PG_ONLY_TABLES, storedFiles } from './files'

@@ -103,5 +103,9 @@ export const quotaUsage = sqliteTable(
     gbHours: real('gb_hours').notNull().default(0),
     updatedAt: integer('updated_at').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.teamId, t.usageDate] })],
+  (t) => [
+    primaryKey({ columns: [t.teamId, t.usageDate] }),
+    // The console's top teams of a day and creates per day read ranges of this one.
+    index('quota_usage_day_idx').on(t.usageDate, t.sandboxCreates),
+  ],
 )

@@ -1,6 +1,7 @@
 export * from './accounts'
 export * from './apps'
 export * from './billing'
+export * from './console'
 export * from './data-rights'
 export * from './keys'
 export * from './sandboxes'

@@ -27,5 +27,9 @@ export const apiKeys = sqliteTable(
     /** Set when a /v1 soft delete deactivated the key, so a restore knows which keys to revive. */
     suspendedAt: integer('suspended_at'),
   },
-  (t) => [index('api_keys_user_kind_idx').on(t.userId, t.kind)],
+  (t) => [
+    index('api_keys_user_kind_idx').on(t.userId, t.kind),
+    // The console finds an account by a key's prefix (a range of this index).
+    index('api_keys_prefix_idx').on(t.keyPrefix),
+  ],
 )

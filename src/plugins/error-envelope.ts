@@ -17,6 +17,11 @@ export interface ErrorEnvelopeOptions {
   allowedMethods?: (path: string) => string[]
   /** Where an unreachable database or a full disk is counted: one log line per episode. */
   outages?: Outages
+  /**
+   * Paths answered with a page rather than JSON (the console): `render` builds the error page
+   * for the error and its /v1 status. @default none
+   */
+  pages?: { prefix: string; render(error: AppError, status: number, requestId: string): Response }
 }
 
 /** Seconds a client is told to wait when the database is unreachable or a disk is full. */
@@ -74,7 +79,9 @@ export const errorEnvelopePlugin = (options: ErrorEnvelopeOptions) =>
         const appError = toAppError(code, error, request, state, options)
         // A handler may have set download headers before failing; an error is never a download.
         delete set.headers['content-disposition']
-        const response = errorResponse(appError, state, options.publicUrl)
+        const response = pageOwned(state.path, options)
+          ? errorPage(appError, state, options)
+          : errorResponse(appError, state, options.publicUrl)
         // A request holding an idempotency claim stores its 4xx (or releases the claim on 5xx).
         if (state.settleResponse && !state.responseSettled)
           try {
@@ -93,6 +100,22 @@ export const errorEnvelopePlugin = (options: ErrorEnvelopeOptions) =>
       }
     },
   )
+
+const pageOwned = (path: string, options: ErrorEnvelopeOptions) =>
+  options.pages !== undefined &&
+  (path === options.pages.prefix || path.startsWith(`${options.pages.prefix}/`))
+
+function errorPage(error: AppError, state: RequestState, options: ErrorEnvelopeOptions): Response {
+  const status = error.statusFor('v1')
+  state.status = status
+  const response = (options.pages as NonNullable<ErrorEnvelopeOptions['pages']>).render(
+    error,
+    status,
+    state.requestId,
+  )
+  for (const [name, value] of Object.entries(error.options.headers ?? {})) response.headers.set(name, value)
+  return response
+}
 
 /**
  * The server's answer of last resort, for an exception that escaped Elysia altogether: JSON, no

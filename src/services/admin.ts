@@ -17,25 +17,27 @@ export async function requireUser(tx: Tx, userId: string): Promise<UserRow> {
 
 /** Users whose email contains `query`, in creation order (UUID v7), keyset-paged. */
 export function searchUsers(store: Store, query: string, limit: number, afterId: string | null) {
-  return readTransaction(store, async (tx) => {
-    const pattern = `%${normaliseEmail(query).replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-    const rows = await many(
-      tx
-        .select()
-        .from(users)
-        .where(
-          and(
-            query ? like(users.email, sql`${pattern} ESCAPE '\\'`) : undefined,
-            afterId ? gt(users.id, afterId) : undefined,
-          ),
-        )
-        .orderBy(asc(users.id))
-        .limit(limit + 1),
-    )
-    const hasMore = rows.length > limit
-    const page = hasMore ? rows.slice(0, limit) : rows
-    return { users: page, lastId: hasMore ? (page[page.length - 1]?.id ?? null) : null }
-  })
+  return readTransaction(store, (tx) => searchUsersIn(tx, query, limit, afterId))
+}
+
+export async function searchUsersIn(tx: Tx, query: string, limit: number, afterId: string | null) {
+  const pattern = `%${normaliseEmail(query).replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+  const rows = await many(
+    tx
+      .select()
+      .from(users)
+      .where(
+        and(
+          query ? like(users.email, sql`${pattern} ESCAPE '\\'`) : undefined,
+          afterId ? gt(users.id, afterId) : undefined,
+        ),
+      )
+      .orderBy(asc(users.id))
+      .limit(limit + 1),
+  )
+  const hasMore = rows.length > limit
+  const page = hasMore ? rows.slice(0, limit) : rows
+  return { users: page, lastId: hasMore ? (page[page.length - 1]?.id ?? null) : null }
 }
 
 export async function userKeysAndSandboxes(tx: Tx, userId: string, teamId: string) {

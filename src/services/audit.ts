@@ -4,6 +4,7 @@ import { auditEvents } from '../../db/tables'
 import type { Clock } from '../lib/clock'
 import { uuidv7 } from '../lib/ids'
 import { hashUserId } from '../lib/pseudonym'
+import type { ConsoleAction } from './console/audit'
 
 export type AuditAction =
   | 'account.exported'
@@ -17,6 +18,7 @@ export type AuditAction =
   | 'account.legal_hold_released'
   | 'account.deletion_blocked_legal_hold'
   | 'account.inactivity_warned'
+  | ConsoleAction
 
 /**
  * Records an account-level event. PII-free by construction: a hashed user id and details the

@@ -388,6 +388,22 @@ export function getRequest(deps: RequestDeps, id: string) {
 
 export const isOverdue = (row: DataRequestRow, now: number) => OPEN.includes(row.status) && row.dueAt < now
 
+/** Open requests past their deadline, and due within the next 7 days (gauges, the console). */
+export async function requestDeadlines(tx: Tx, now: number) {
+  const counted = async (where: ReturnType<typeof and>) =>
+    Number((await one(tx.select({ n: count() }).from(dataRequests).where(where)))?.n ?? 0)
+  return {
+    overdue: await counted(and(inArray(dataRequests.status, OPEN), lt(dataRequests.dueAt, now))),
+    dueWithin7Days: await counted(
+      and(
+        inArray(dataRequests.status, OPEN),
+        sql`${dataRequests.dueAt} >= ${now}`,
+        lte(dataRequests.dueAt, now + 7 * DAY),
+      ),
+    ),
+  }
+}
+
 /**
  * Worker: announces each newly overdue request once (`request.overdue`), forgets the email of
  * email-only requests closed longer than the retention, and answers the gauges' figures.
@@ -429,17 +445,8 @@ export async function superviseRequests(deps: RequestDeps & { retentionMs: numbe
           ),
         ),
     )
-    const counted = async (where: ReturnType<typeof and>) =>
-      Number((await one(tx.select({ n: count() }).from(dataRequests).where(where)))?.n ?? 0)
     return {
-      overdue: await counted(and(inArray(dataRequests.status, OPEN), lt(dataRequests.dueAt, now))),
-      dueWithin7Days: await counted(
-        and(
-          inArray(dataRequests.status, OPEN),
-          sql`${dataRequests.dueAt} >= ${now}`,
-          lte(dataRequests.dueAt, now + 7 * DAY),
-        ),
-      ),
+      ...(await requestDeadlines(tx, now)),
       announced: newlyOverdue.length,
     }
   })

@@ -26,6 +26,7 @@ export const EVENT_TYPES = [
   'request.overdue',
   'export.ready',
   'webhook_endpoint.disabled',
+  'operator.action',
 ] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 

@@ -132,9 +132,9 @@ export function createSandbox(
 }
 
 /**
- * Teams refused today, by kind of limit: `sandbox.quota_exceeded` goes out once a team, limit and
- * UTC day per instance — a client retrying in a loop does not flood the receivers. In its own
- * transaction: the refused create rolled back, but the refusal happened.
+ * Every refusal is counted by day and kind of limit (the console's overview); `sandbox.quota_exceeded`
+ * goes out once a team, limit and UTC day per instance — a client retrying in a loop does not flood
+ * the receivers. In its own transaction: the refused create rolled back, but the refusal happened.
  */
 const announcedRefusals = new Set<string>()
 
@@ -146,20 +146,29 @@ async function announceQuotaRefusal(deps: SandboxDeps, userId: string, teamId: s
       ? 'daily_gb_hours'
       : 'daily_creates'
   const key = `${teamId}:${detail.usage_date}:${quota}`
-  if (announcedRefusals.has(key)) return
-  if (announcedRefusals.size > 10_000) announcedRefusals.clear()
-  announcedRefusals.add(key)
-  await writeTransaction(deps.store, (tx) =>
-    emitEvent(tx, deps.clock, 'sandbox.quota_exceeded', userId, {
-      user_id: userId,
-      team_id: teamId,
-      quota,
-      limit: detail.limit,
-      used: detail.used,
-      usage_date: detail.usage_date,
-    }),
-  ).catch(() => announcedRefusals.delete(key))
+  const announce = !announcedRefusals.has(key)
+  if (announce) {
+    if (announcedRefusals.size > 10_000) announcedRefusals.clear()
+    announcedRefusals.add(key)
+  }
+  await writeTransaction(deps.store, async (tx) => {
+    await countQuotaRefusal(tx).run({ day: detail.usage_date, quota })
+    if (announce)
+      await emitEvent(tx, deps.clock, 'sandbox.quota_exceeded', userId, {
+        user_id: userId,
+        team_id: teamId,
+        quota,
+        limit: detail.limit,
+        used: detail.used,
+        usage_date: detail.usage_date,
+      })
+  }).catch(() => announcedRefusals.delete(key))
 }
+
+const countQuotaRefusal = statementFor<{ day: string; quota: string }>(
+  `INSERT INTO quota_refusals (usage_date, quota, refusals) VALUES ($day, $quota, 1)
+   ON CONFLICT (usage_date, quota) DO UPDATE SET refusals = quota_refusals.refusals + 1`,
+)
 
 function createWithinQuotas(
   deps: SandboxDeps,
