@@ -91,7 +91,7 @@ const EVENT_DATA: Record<EventType, TSchema> = {
         'What an operator did in the console: export_requested, deletion_scheduled, deletion_canceled, erased, legal_hold_placed, legal_hold_released, quota_tier_set, key_revoked, request_transitioned, delivery_retried or secret_rotated',
     }),
     operator: t.String({
-      description: "The operator's pseudonym (the same in audit records), never an id or an email",
+      description: "The operator's pseudonym (the same in audit records), not their account id",
     }),
     target_type: t.Optional(t.String({ examples: ['key', 'request', 'delivery', 'endpoint', 'tier'] })),
     target_id: t.Optional(t.String()),

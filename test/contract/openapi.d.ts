@@ -1908,6 +1908,23 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "operator.action": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** operator.action */
+        post: operations["webhook_operator_action"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -2676,8 +2693,8 @@ export interface components {
             acknowledged_at: string | null;
         }[];
         /** @enum {string} */
-        AdminCreateWebhookEndpointBodyEventsItem: "*" | "account.created" | "account.updated" | "account.inactivity_warning" | "account.deletion_scheduled" | "account.deletion_canceled" | "account.erasure_requested" | "account.erased" | "account.erasure_overdue" | "api_key.created" | "api_key.revoked" | "subscription.created" | "subscription.updated" | "subscription.canceled" | "app.deployed" | "sandbox.quota_exceeded" | "request.overdue" | "export.ready" | "webhook_endpoint.disabled";
-        /** @description Event types, or ["*"] for all: account.created, account.updated, account.inactivity_warning, account.deletion_scheduled, account.deletion_canceled, account.erasure_requested, account.erased, account.erasure_overdue, api_key.created, api_key.revoked, subscription.created, subscription.updated, subscription.canceled, app.deployed, sandbox.quota_exceeded, request.overdue, export.ready, webhook_endpoint.disabled */
+        AdminCreateWebhookEndpointBodyEventsItem: "*" | "account.created" | "account.updated" | "account.inactivity_warning" | "account.deletion_scheduled" | "account.deletion_canceled" | "account.erasure_requested" | "account.erased" | "account.erasure_overdue" | "api_key.created" | "api_key.revoked" | "subscription.created" | "subscription.updated" | "subscription.canceled" | "app.deployed" | "sandbox.quota_exceeded" | "request.overdue" | "export.ready" | "webhook_endpoint.disabled" | "operator.action";
+        /** @description Event types, or ["*"] for all: account.created, account.updated, account.inactivity_warning, account.deletion_scheduled, account.deletion_canceled, account.erasure_requested, account.erased, account.erasure_overdue, api_key.created, api_key.revoked, subscription.created, subscription.updated, subscription.canceled, app.deployed, sandbox.quota_exceeded, request.overdue, export.ready, webhook_endpoint.disabled, operator.action */
         AdminCreateWebhookEndpoint201Events: string[];
         /** @description Processes personal data for the platform: receives account.erasure_requested and must acknowledge it */
         AdminCreateWebhookEndpoint201Processor: boolean;
@@ -8057,6 +8074,69 @@ export interface operations {
                     data: {
                         endpoint_id: string;
                         reason: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: received. Anything else, a timeout (10 s) or a redirect: retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer: the delivery is retried on the schedule, then marked failed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_operator_action: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id; the same on every retry (deduplicate on it) */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 HMAC-SHA-256 of `id.timestamp.body` under the secret; two, space-separated, for 24 h after a rotation */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example evt_019bc186de0071078c8e3f2a9d4b5e61 */
+                    id: string;
+                    /** @constant */
+                    type: "operator.action";
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-02T09:30:00.000Z
+                     */
+                    created_at: string;
+                    data: {
+                        /** @description What an operator did in the console: export_requested, deletion_scheduled, deletion_canceled, erased, legal_hold_placed, legal_hold_released, quota_tier_set, key_revoked, request_transitioned, delivery_retried or secret_rotated */
+                        action: string;
+                        /** @description The operator's pseudonym (the same in audit records), not their account id */
+                        operator: string;
+                        /**
+                         * @example key
+                         * @example request
+                         * @example delivery
+                         * @example endpoint
+                         * @example tier
+                         */
+                        target_type?: string;
+                        target_id?: string;
+                        /** @description The account: match it with the id you kept from account.created */
+                        user_id?: string;
                     };
                 };
             };

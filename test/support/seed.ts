@@ -5,6 +5,7 @@ import type { Store } from '../../db/store'
 import { rawDbOf, readTransaction, writeTransaction } from '../../db/store'
 import * as schema from '../../db/tables'
 import type { Clock } from '../../src/lib/clock'
+import { sha256Hex } from '../../src/lib/crypto'
 import type { TeamRow, UserRow } from '../../src/services/accounts'
 import { createKey } from '../../src/services/keys'
 
@@ -173,6 +174,15 @@ export async function seedFullAccount(
         placedAt: now - 2,
         releasedAt: now - 1,
         updatedAt: now - 1,
+      }),
+    )
+    // A console sign-in (the account as an operator would have): a hash, erased with the account.
+    await exec(
+      tx.insert(schema.consoleSessions).values({
+        id: sha256Hex(`console:${u.user.id}`),
+        userId: u.user.id,
+        createdAt: now,
+        expiresAt: now + 3600_000,
       }),
     )
     // An archive that failed (no files): the table's row, erased with the account.
