@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { consolePage, postForm, signIn } from '../support/console'
-import { createTestApp, type TestApp } from '../support/harness'
+import { createTestApp } from '../support/harness'
 
 async function setUp() {
   const t = createTestApp({ env: { RATE_LIMIT_ENABLED: 'false' } })
