@@ -2,6 +2,7 @@
 // BENCH_SECONDS sets the length of each load run (default 10).
 import { benchAwaitCost } from './await-cost'
 import { benchBodyRead } from './body-read.bench'
+import { benchConsole } from './console.bench'
 import { benchDocsPage } from './docs-page.bench'
 import { benchErasure } from './erasure.bench'
 import { benchErasureProof } from './erasure-proof.bench'
@@ -33,6 +34,7 @@ const benches: Record<string, () => Promise<void>> = {
   docs: () => benchDocsPage(),
   creates: () => benchSandboxCreates(seconds),
   webhooks: () => benchWebhooks(seconds),
+  console: () => benchConsole(),
   sandboxes: async () => {
     await benchSandboxCreateCost()
     await benchSandboxes(seconds)

@@ -89,7 +89,7 @@ describe('console sign-in', () => {
     expect((await consolePage(t, second, '/console')).status).toBe(303)
 
     const third = await signIn(t, await t.session(operator.user.id, operator.user.email))
-    await t.exec('UPDATE users SET is_operator = 0 WHERE id = ?', operator.user.id)
+    await t.exec('UPDATE users SET is_operator = FALSE WHERE id = ?', operator.user.id)
     expect((await consolePage(t, third, '/console')).status).toBe(303)
   })
 
