@@ -2,6 +2,7 @@ import type { AppDeps } from '../deps'
 import { superviseRequests } from '../services/data-requests'
 import { erasuresNeedingAttention, hardDeleteDueAccounts, resumeDueDeletions } from '../services/deletion'
 import { reportOverdueProcessors } from '../services/erasure-processors'
+import { reapConsoleSessions } from '../services/console/sessions'
 import { reapExpiredArchives } from '../services/export-archives'
 import { reapIdempotencyKeys } from '../services/idempotency'
 import { releaseLapsedHolds } from '../services/legal-holds'
@@ -21,6 +22,7 @@ export interface PurgeReport {
   holdsLapsed: number
   archivesBuilt: number
   archivesExpired: number
+  consoleSessionsExpired: number
   requestsOverdue: number
   inactivityWarned: number
   inactivityScheduled: number
@@ -29,7 +31,7 @@ export interface PurgeReport {
 /**
  * One pass of the maintenance work: what `custodian purge` runs once and the in-process worker
  * runs on a timer. Releases lapsed legal holds, warns and schedules inactive accounts (retention),
- * hard-deletes accounts whose grace period is over, resumes deletions stuck
+ * hard-deletes accounts whose grace period is over, removes expired console sessions, resumes deletions stuck
  * between steps (with backoff), reports processors overdue with an erasure's acknowledgement,
  * applies sandbox timeouts, and reaps expired idempotency keys and month-old webhook deliveries.
  */
@@ -59,6 +61,7 @@ export async function purgeOnce(
     // `serve` has its own builder (workers/archives.ts); here it catches up what is left.
     archivesBuilt: options.deliverWebhooks ? await buildArchives(deps) : 0,
     archivesExpired: await reapExpiredArchives(deps),
+    consoleSessionsExpired: await reapConsoleSessions(deps),
     requestsOverdue: requests.overdue,
     inactivityWarned: retention.warned,
     inactivityScheduled: retention.scheduled,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'bun:test'
 import { HOUR } from '../../src/lib/clock'
 import { sha256Hex } from '../../src/lib/crypto'
 import { hashUserId } from '../../src/lib/pseudonym'
+import { purgeOnce } from '../../src/workers/purge'
 import { consolePage, postForm, postSignIn, signIn } from '../support/console'
 import { createTestApp } from '../support/harness'
 
@@ -87,6 +88,9 @@ describe('console sign-in', () => {
     expect((await consolePage(t, second, '/console')).status).toBe(200)
     t.clock.advance(1)
     expect((await consolePage(t, second, '/console')).status).toBe(303)
+    // The worker removes what has expired; the signed-out session is gone already.
+    expect((await purgeOnce(t.deps)).consoleSessionsExpired).toBe(1)
+    expect(await t.rows('SELECT id FROM console_sessions')).toEqual([])
 
     const third = await signIn(t, await t.session(operator.user.id, operator.user.email))
     await t.exec('UPDATE users SET is_operator = FALSE WHERE id = ?', operator.user.id)

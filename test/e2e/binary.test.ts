@@ -75,6 +75,16 @@ describe('the compiled binary', () => {
     expect(Object.keys(doc.paths)).toContain('/api/status')
   })
 
+  it('serves the console sign-in page and its embedded stylesheet', async () => {
+    const signIn = await fetch(`${server.url}/console/sign-in`)
+    expect(signIn.status).toBe(200)
+    expect(await signIn.text()).toContain('name="token"')
+    const css = await fetch(`${server.url}/console/assets/console.css`)
+    expect(css.status).toBe(200)
+    expect(css.headers.get('content-type')).toContain('text/css')
+    expect(await css.text()).toContain('.stat')
+  })
+
   it('processes PNG, JPEG and WebP icons inside the binary (pure-JS and embedded WASM decoders)', async () => {
     const { apiKey } = JSON.parse(
       (

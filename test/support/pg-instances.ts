@@ -5,6 +5,8 @@ import type { TestApp } from './harness'
 
 export interface Instance {
   request: (method: string, path: string, token: string, body?: unknown) => Promise<Response>
+  /** Any request, as sent (cookies, forms). */
+  handle: (request: Request) => Promise<Response>
   store: PgStore
   deps: AppDeps
 }
@@ -18,6 +20,7 @@ export async function instances(t: TestApp, n: number): Promise<Instance[]> {
   const of = (store: PgStore, app: { handle(r: Request): Promise<Response> }, deps: AppDeps): Instance => ({
     store,
     deps,
+    handle: (request) => app.handle(request),
     request: (method, path, token, body) =>
       app.handle(
         new Request(`http://localhost${path}`, {

@@ -230,6 +230,10 @@ describe('quotas', () => {
       expect(r.body.error_detail).toEqual({ limit: 10, used: 10, usage_date: day })
     }
     expect(await many(t.store.orm.select().from(sandboxes))).toHaveLength(10)
+    // Every refusal is counted (the console's overview), by day and kind of limit.
+    expect(await t.rows('SELECT usage_date, quota, refusals FROM quota_refusals')).toEqual([
+      { usage_date: day, quota: 'daily_creates', refusals: 40 },
+    ])
     expect((await usageOf(t, u))?.sandboxCreates).toBe(10)
   })
 

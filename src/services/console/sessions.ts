@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull } from 'drizzle-orm'
+import { and, eq, gt, isNull, lte } from 'drizzle-orm'
 import { exec, one } from '../../../db/query'
 import { readTransaction, type Store, writeTransaction } from '../../../db/store'
 import { consoleSessions, users } from '../../../db/tables'
@@ -123,4 +123,12 @@ export async function closeAllConsoleSessions(deps: ConsoleSessionDeps, operator
       detail: { everywhere: true },
     })
   })
+}
+
+/** Worker: removes sessions past their 12 hours (they already sign nobody in). */
+export async function reapConsoleSessions(deps: Pick<ConsoleSessionDeps, 'store' | 'clock'>): Promise<number> {
+  const now = deps.clock.now()
+  return writeTransaction(deps.store, async (tx) =>
+    (await exec(tx.delete(consoleSessions).where(lte(consoleSessions.expiresAt, now)))).changes,
+  )
 }
