@@ -182,7 +182,7 @@ export async function seedFullAccount(
         id: sha256Hex(`console:${u.user.id}`),
         userId: u.user.id,
         createdAt: now,
-        expiresAt: now + 3600_000,
+        expiresAt: now + 10 * 365 * 24 * 3600_000,
       }),
     )
     // An archive that failed (no files): the table's row, erased with the account.
