@@ -72,10 +72,11 @@ export interface AdvisoryLocks {
   close(): void
 }
 
-export function advisoryLocks(url: () => string, max = 8): AdvisoryLocks {
+/** `idleTimeout`: seconds before an idle lock connection closes (a test store's pools close theirs sooner). */
+export function advisoryLocks(url: () => string, max = 8, idleTimeout = 30): AdvisoryLocks {
   let pool: SQL | null = null
   const lockPool = () => {
-    pool ??= new SQL({ url: url(), max, idleTimeout: 30 })
+    pool ??= new SQL({ url: url(), max, idleTimeout })
     return pool
   }
   return {

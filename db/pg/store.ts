@@ -89,7 +89,13 @@ export function createPgStore(url: string | (() => string), options: PgStoreOpti
     if (options.onPseudonymKey) options.onPseudonymKey(await pseudonymKey(client))
   })()
   ready.catch(() => {}) // reported to whoever awaits it (every transaction does)
-  const locks = advisoryLocks(() => (typeof url === 'string' ? url : url()))
+  // A pool that closes idle connections soon (the test harness's: hundreds of stores a run) closes
+  // its idle lock connections as soon; otherwise they stay 30 s.
+  const locks = advisoryLocks(
+    () => (typeof url === 'string' ? url : url()),
+    8,
+    options.idleTimeout ? Math.min(options.idleTimeout, 30) : 30,
+  )
   /** A transaction on `on` (the pool, or a connection reserved for one job) through `db`. */
   const transactOn = <T>(
     on: SQL,

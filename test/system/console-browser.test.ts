@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { checkCertificate } from '../../src/services/certificate-format'
+import { CHROMIUM, launchChromium } from '../support/browser'
 import { createTestApp, type TestUser } from '../support/harness'
 import { registerEndpoint, WEBHOOK_TEST_ENV } from '../support/webhook-receiver'
 
 // The operator console in a real headless browser (Debian's chromium, driven by playwright-core):
 // the flows an operator runs, the refusals, axe-core on every page, screenshots as artifacts.
-const CHROMIUM = Bun.which('chromium') ?? Bun.which('chromium-browser')
-if (!CHROMIUM && process.env.CI) throw new Error('chromium is required in CI (.ci/run installs it)')
 const SCREENSHOTS = resolve(import.meta.dir, '../artifacts/console')
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
 
@@ -65,23 +64,13 @@ describe.skipIf(!CHROMIUM)(
             { headers: { 'content-type': 'text/html' } },
           ),
       })
-      browser = await chromium.launch({
-        executablePath: CHROMIUM as string,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-          '--disable-quic',
-        ],
-      })
+      browser = await launchChromium()
     })
     afterAll(async () => {
       await browser?.close()
       server?.stop(true)
       attacker?.stop(true)
+      t.close()
     })
 
     /** A page that may reach only the console's own server (and the test's attacker page). */

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { chromium } from 'playwright-core'
+import { CHROMIUM, launchChromium } from '../support/browser'
 import { createTestApp } from '../support/harness'
 
 // /docs in a real headless browser (Debian's chromium, driven by playwright-core), with every
 // request that leaves the loopback server blocked: the page must render from its own assets.
-const CHROMIUM = Bun.which('chromium') ?? Bun.which('chromium-browser')
-if (!CHROMIUM && process.env.CI) throw new Error('chromium is required in CI (.ci/run installs it)')
 // Without chromium (outside CI) this is reported as skipped, in bun's count.
 describe.skipIf(!CHROMIUM)('with headless Chromium (skipped where chromium is not installed)', () => {
   const t = createTestApp()
@@ -17,18 +15,7 @@ describe.skipIf(!CHROMIUM)('with headless Chromium (skipped where chromium is no
 
   describe('/docs in headless Chromium', () => {
     it('renders offline from local assets and lists the routes of both dialects', async () => {
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM as string,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-          '--disable-quic',
-        ],
-      })
+      const browser = await launchChromium()
       try {
         const page = await browser.newPage()
         const origin = `http://127.0.0.1:${server.port}`
