@@ -39,9 +39,35 @@ export const bodyGuardStep =
     // a JS ReadableStream (the costliest part of reading a small body from the network).
     if (request.headers.get('content-length') === null && request.body === null) return undefined
     const state = stateOf(request)
+    if (isConsolePath(state.path)) return guardForm(request)
     if (!isApiPath(state.path)) return undefined
     return guardBody(request, state, options)
   }
+
+const isConsolePath = (path: string) => path === '/console' || path.startsWith('/console/')
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i
+/** The console's forms are a few fields: a token, a reason of 1,000 characters at most. */
+const CONSOLE_FORM_BYTES = 16 * 1024
+
+/** The console's forms: urlencoded, small, valid UTF-8 — anything else is refused before parsing. */
+async function guardForm(request: Request) {
+  const length = request.headers.get('content-length')
+  if (length !== null && Number(length) > CONSOLE_FORM_BYTES) throw tooLarge(CONSOLE_FORM_BYTES)
+  if (length !== '0' && !FORM_TYPE.test(request.headers.get('content-type') ?? ''))
+    throw new AppError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      'Console forms are sent as application/x-www-form-urlencoded.',
+    )
+  const bytes = await readBody(request, length, CONSOLE_FORM_BYTES)
+  if (bytes.byteLength > CONSOLE_FORM_BYTES) throw tooLarge(CONSOLE_FORM_BYTES)
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    throw new AppError('INVALID_REQUEST', 'The form is not valid UTF-8.')
+  }
+  serveBodyFrom(request, bytes, undefined)
+  return undefined
+}
 
 async function guardBody(request: Request, state: RequestState, options: BodyGuardOptions) {
   const length = request.headers.get('content-length')

@@ -149,3 +149,42 @@ describe('console pages', () => {
     expect(overdue).toContain(request.body.id.slice(0, 8))
   })
 })
+
+describe('console forms as an outsider sends them', () => {
+  it('refuses bodies that are too large, not forms, or not UTF-8 — with a page, before any work', async () => {
+    const { t, session } = await setUp()
+    const user = await t.createUser()
+    const post = (body: string | Uint8Array, type = 'application/x-www-form-urlencoded') =>
+      t.request('POST', `/console/accounts/${user.user.id}/legal-hold`, {
+        rawBody: body,
+        headers: { cookie: session.cookie, 'content-type': type },
+      })
+    const prefix = `csrf=${encodeURIComponent(session.csrf)}&reason=`
+    const big = await post(`${prefix}${'x'.repeat(20_000)}`)
+    expect(big.status).toBe(413)
+    const json = await post(JSON.stringify({ csrf: session.csrf, reason: 'x' }), 'application/json')
+    expect(json.status).toBe(415)
+    const invalid = await post(new Uint8Array([...new TextEncoder().encode(prefix), 0xff, 0xfe]))
+    expect(invalid.status).toBe(400)
+    expect(await invalid.text()).toContain('not valid UTF-8')
+    // Percent-encoded nonsense decodes to replacement characters: a reason like any other.
+    const odd = await post(`${prefix}%FF%00%1B[31m`)
+    expect(odd.status).toBe(303)
+    const chunked = await t.app.handle(
+      new Request(`http://localhost/console/accounts/${user.user.id}/legal-hold/release`, {
+        method: 'POST',
+        headers: { cookie: session.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(`csrf=${encodeURIComponent(session.csrf)}`))
+            controller.close()
+          },
+        }),
+      }),
+    )
+    expect(chunked.status).toBe(303)
+    for (const response of [big, json, invalid])
+      expect(response.headers.get('content-type')).toContain('text/html')
+    expect(await t.rows('SELECT user_id FROM legal_holds WHERE released_at IS NULL')).toEqual([])
+  })
+})

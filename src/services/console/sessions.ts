@@ -126,9 +126,12 @@ export async function closeAllConsoleSessions(deps: ConsoleSessionDeps, operator
 }
 
 /** Worker: removes sessions past their 12 hours (they already sign nobody in). */
-export async function reapConsoleSessions(deps: Pick<ConsoleSessionDeps, 'store' | 'clock'>): Promise<number> {
+export async function reapConsoleSessions(
+  deps: Pick<ConsoleSessionDeps, 'store' | 'clock'>,
+): Promise<number> {
   const now = deps.clock.now()
-  return writeTransaction(deps.store, async (tx) =>
-    (await exec(tx.delete(consoleSessions).where(lte(consoleSessions.expiresAt, now)))).changes,
+  return writeTransaction(
+    deps.store,
+    async (tx) => (await exec(tx.delete(consoleSessions).where(lte(consoleSessions.expiresAt, now)))).changes,
   )
 }
