@@ -15,4 +15,6 @@ CREATE TABLE `quota_refusals` (
 );
 --> statement-breakpoint
 CREATE INDEX `quota_usage_day_idx` ON `quota_usage` (`usage_date`,`sandbox_creates`);--> statement-breakpoint
-CREATE INDEX `api_keys_prefix_idx` ON `api_keys` (`key_prefix`);
+CREATE INDEX `data_requests_deadline_idx` ON `data_requests` (`due_at`,`id`);--> statement-breakpoint
+CREATE INDEX `api_keys_prefix_idx` ON `api_keys` (`key_prefix`);--> statement-breakpoint
+CREATE INDEX `account_deletions_requested_idx` ON `account_deletions` (`requested_at`,`id`);

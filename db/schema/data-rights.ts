@@ -93,6 +93,8 @@ export const dataRequests = sqliteTable(
   },
   (t) => [
     index('data_requests_due_idx').on(t.closedAt, t.dueAt, t.id),
+    // The whole case log by deadline (the console, GET /v1/admin/requests without filters).
+    index('data_requests_deadline_idx').on(t.dueAt, t.id),
     index('data_requests_user_idx').on(t.userId),
     index('data_requests_user_hash_idx').on(t.userHash),
   ],

@@ -91,6 +91,8 @@ export const accountDeletions = sqliteTable(
     index('account_deletions_user_idx').on(t.userId),
     index('account_deletions_user_hash_idx').on(t.userHash, t.requestedAt),
     index('account_deletions_replay_idx').on(t.replayHash),
+    // Receipts newest first (the console, GET /v1/admin/deletions): a page reads a page.
+    index('account_deletions_requested_idx').on(t.requestedAt, t.id),
   ],
 )
 
