@@ -97,6 +97,15 @@ describe('console sign-in', () => {
     expect((await consolePage(t, third, '/console')).status).toBe(303)
   })
 
+  it("ends the session the moment the operator's account is erased, and erases its sessions", async () => {
+    const t = createTestApp()
+    const operator = await t.createUser({ operator: true })
+    const session = await signIn(t, operator.apiKey)
+    expect((await t.request('DELETE', '/api/account', { token: operator.apiKey })).status).toBe(204)
+    expect((await consolePage(t, session, '/console')).status).toBe(303)
+    expect(await t.rows('SELECT id FROM console_sessions')).toEqual([])
+  })
+
   it('audits signing in and out under the operator pseudonym, never the id', async () => {
     const t = createTestApp()
     const operator = await t.createUser({ operator: true })

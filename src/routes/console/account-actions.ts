@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { readTransaction, writeTransaction } from '../../../db/store'
+import { readTransaction } from '../../../db/store'
 import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
 import { pageResponse, redirectTo } from '../../render/console/layout'
@@ -7,7 +7,6 @@ import { table } from '../../render/console/widgets'
 import { html } from '../../render/html'
 import { personalTeam } from '../../services/accounts'
 import { requireUser, setQuotaTier } from '../../services/admin'
-import { type ConsoleAction, type ConsoleTarget, recordConsoleAction } from '../../services/console/audit'
 import type { ConsoleOperator } from '../../services/console/sessions'
 import { eraseAccount, previewDeletion, refuseIfHeldNow } from '../../services/deletion'
 import { createArchive } from '../../services/export-archives'
@@ -15,18 +14,9 @@ import { ORBIT_FAMILY, revokeKey, V1_FAMILY } from '../../services/keys'
 import { placeHold, releaseHold } from '../../services/legal-holds'
 import { activeSandboxCount } from '../../services/sandbox-lifecycle'
 import { restoreAccount, softDeleteAccount } from '../../services/soft-delete'
-import { actionOperator, csrfField, HIDDEN, pageOperator } from './context'
+import { actionOperator, audited, csrfField, HIDDEN, pageOperator } from './context'
 
 const Account = t.Object({ id: t.String({ maxLength: 100 }) })
-
-/** Records a done action (services/console/audit.ts) in its own short transaction. */
-export const audited = (
-  deps: AppDeps,
-  operator: ConsoleOperator,
-  action: ConsoleAction,
-  target: ConsoleTarget,
-) =>
-  writeTransaction(deps.store, (tx) => recordConsoleAction(tx, deps.clock, operator.userId, action, target))
 
 /** The account behind an action, or 404. */
 const accountOf = (deps: AppDeps, id: string) => readTransaction(deps.store, (tx) => requireUser(tx, id))

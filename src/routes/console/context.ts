@@ -1,8 +1,10 @@
 import { t } from 'elysia'
+import { writeTransaction } from '../../../db/store'
 import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
 import { pageResponse, redirectTo } from '../../render/console/layout'
 import { html } from '../../render/html'
+import { type ConsoleAction, type ConsoleTarget, recordConsoleAction } from '../../services/console/audit'
 import { type ConsoleOperator, consoleOperatorOf, csrfMatches } from '../../services/console/sessions'
 
 export const SESSION_COOKIE = 'custodian_console'
@@ -83,3 +85,12 @@ export const CsrfOnly = t.Object(csrfField)
 
 /** Console routes are pages, not API operations: kept out of the OpenAPI document. */
 export const HIDDEN = { detail: { hide: true } }
+
+/** Records a done action (services/console/audit.ts) in its own short transaction. */
+export const audited = (
+  deps: AppDeps,
+  operator: ConsoleOperator,
+  action: ConsoleAction,
+  target: ConsoleTarget,
+) =>
+  writeTransaction(deps.store, (tx) => recordConsoleAction(tx, deps.clock, operator.userId, action, target))

@@ -16,8 +16,7 @@ import {
   type Transition,
   transitionRequest,
 } from '../../services/data-requests'
-import { audited } from './account-actions'
-import { actionOperator, csrfField, HIDDEN, noticeOf, pageOperator } from './context'
+import { actionOperator, audited, csrfField, HIDDEN, noticeOf, pageOperator } from './context'
 
 const TRANSITIONS: Transition[] = ['verify-identity', 'start', 'extend', 'fulfil', 'refuse', 'withdraw']
 

@@ -12,8 +12,7 @@ import {
   retryDelivery,
   rotateEndpointSecret,
 } from '../../services/webhook-endpoints'
-import { audited } from './account-actions'
-import { actionOperator, CsrfOnly, HIDDEN, noticeOf, pageOperator } from './context'
+import { actionOperator, audited, CsrfOnly, HIDDEN, noticeOf, pageOperator } from './context'
 
 const PAGE = 50
 
