@@ -78,6 +78,9 @@ export async function startPostgres(): Promise<PostgresCluster> {
     asPostgres,
   )
   // fsync off: a test cluster is thrown away, and its durability is not what the tests measure.
+  // max_connections 300: a PostgreSQL pass creates a database and a pool (4 connections, closed
+  // after 2 s idle) per test app, ~20 apps a second in places — past the default 100 (a full pass
+  // ran out of connections where it happened to be busiest).
   const start = () =>
     run(
       [
@@ -85,7 +88,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
         '-D',
         data,
         '-o',
-        `-k ${dir} -c listen_addresses='' -c fsync=off -c full_page_writes=off`,
+        `-k ${dir} -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=300`,
         '-l',
         join(dir, 'log'),
         '-w',
