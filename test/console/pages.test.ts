@@ -57,6 +57,22 @@ describe('console pages', () => {
     expect((await consolePage(t, session, '/console/no-such-page')).status).toBe(404)
   })
 
+  it('shows only notices this server signed: a link made elsewhere cannot put words on a console page', async () => {
+    const { t, operator, session } = await setUp()
+    const forged = await consolePage(
+      t,
+      session,
+      '/console?notice=Your%20session%20expired%3A%20call%20%2B1%20555',
+    )
+    expect(forged.html).not.toContain('class="notice"')
+    const done = await postForm(t, session, `/console/accounts/${operator.user.id}/tier`, { tier: 'pro' })
+    const location = done.location as string
+    expect(location).toContain('ns=')
+    expect((await consolePage(t, session, location)).html).toContain('Quota tier set to')
+    const altered = location.replace(/notice=[^&]+/, 'notice=Something%20else')
+    expect((await consolePage(t, session, altered)).html).not.toContain('class="notice"')
+  })
+
   it('shows hostile names as text', async () => {
     const { t, session } = await setUp()
     const user = await t.createUser()

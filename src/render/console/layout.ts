@@ -75,13 +75,6 @@ ${frame.body}
 export const pageResponse = (frame: PageFrame, status = 200, headers: Record<string, string> = {}) =>
   new Response(renderPage(frame), { status, headers: { ...CONSOLE_HEADERS, ...headers } })
 
-/** After a form: back to a page (303, so a reload does not post again), with a notice. */
-export function redirectTo(location: string, notice?: string, headers: Record<string, string> = {}) {
-  const target = notice
-    ? `${location}${location.includes('?') ? '&' : '?'}notice=${encodeURIComponent(notice)}`
-    : location
-  return new Response(null, {
-    status: 303,
-    headers: { location: target, 'cache-control': 'no-store', ...headers },
-  })
-}
+/** A 303 to `location` (after a form, so that a reload does not post again). */
+export const redirectTo = (location: string, headers: Record<string, string> = {}) =>
+  new Response(null, { status: 303, headers: { location, 'cache-control': 'no-store', ...headers } })

@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia'
 import { readTransaction } from '../../../db/store'
 import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
-import { pageResponse, redirectTo } from '../../render/console/layout'
+import { pageResponse } from '../../render/console/layout'
 import { table } from '../../render/console/widgets'
 import { html } from '../../render/html'
 import { personalTeam } from '../../services/accounts'
@@ -14,7 +14,7 @@ import { ORBIT_FAMILY, revokeKey, V1_FAMILY } from '../../services/keys'
 import { placeHold, releaseHold } from '../../services/legal-holds'
 import { activeSandboxCount } from '../../services/sandbox-lifecycle'
 import { restoreAccount, softDeleteAccount } from '../../services/soft-delete'
-import { actionOperator, audited, csrfField, HIDDEN, pageOperator } from './context'
+import { actionOperator, audited, csrfField, HIDDEN, pageOperator, redirectWithNotice } from './context'
 
 const Account = t.Object({ id: t.String({ maxLength: 100 }) })
 
@@ -108,7 +108,7 @@ export const consoleAccountActionRoutes = (deps: AppDeps) =>
         const receipt = await eraseAccount(deps, user.id, 'operator')
         // The account is gone: the audit names the erasure (whose receipt carries its pseudonym).
         await audited(deps, operator, 'console.erased', { kind: 'erasure', id: receipt.id })
-        return redirectTo(`/console/erasures/${receipt.id}`, `Erased: step ${receipt.step}.`)
+        return redirectWithNotice(`/console/erasures/${receipt.id}`, `Erased: step ${receipt.step}.`)
       },
       {
         params: Account,
@@ -127,7 +127,7 @@ export const consoleAccountActionRoutes = (deps: AppDeps) =>
           kind: 'archive',
           id: archive.id,
         })
-        return redirectTo(`/console/accounts/${user.id}`, `Export archive ${archive.id} queued.`)
+        return redirectWithNotice(`/console/accounts/${user.id}`, `Export archive ${archive.id} queued.`)
       },
       {
         params: Account,
@@ -145,7 +145,7 @@ export const consoleAccountActionRoutes = (deps: AppDeps) =>
           kind: 'tier',
           id: tier.id,
         })
-        return redirectTo(`/console/accounts/${params.id}`, `Quota tier set to ${tier.displayName}.`)
+        return redirectWithNotice(`/console/accounts/${params.id}`, `Quota tier set to ${tier.displayName}.`)
       },
       {
         params: Account,
@@ -163,7 +163,7 @@ export const consoleAccountActionRoutes = (deps: AppDeps) =>
         await refuseIfHeldNow(deps, user.id, 'scheduled')
         await softDeleteAccount(deps, user.id)
         await audited(deps, operator, 'console.deletion_scheduled', { account: user.id })
-        return redirectTo(
+        return redirectWithNotice(
           `/console/accounts/${user.id}`,
           `Scheduled for deletion in ${deps.config.deletionGraceDays} days.`,
         )
@@ -177,7 +177,7 @@ export const consoleAccountActionRoutes = (deps: AppDeps) =>
         const user = await accountOf(deps, params.id)
         await restoreAccount(deps, user.id)
         await audited(deps, operator, 'console.deletion_canceled', { account: user.id })
-        return redirectTo(`/console/accounts/${user.id}`, 'Scheduled deletion canceled.')
+        return redirectWithNotice(`/console/accounts/${user.id}`, 'Scheduled deletion canceled.')
       },
       { params: Account, body: t.Object(csrfField), ...HIDDEN },
     )
@@ -197,7 +197,7 @@ export const consoleAccountActionRoutes = (deps: AppDeps) =>
           confidential: body.confidential === 'true',
         })
         await audited(deps, operator, 'console.legal_hold_placed', { account: params.id })
-        return redirectTo(`/console/accounts/${params.id}`, 'Legal hold placed.')
+        return redirectWithNotice(`/console/accounts/${params.id}`, 'Legal hold placed.')
       },
       {
         params: Account,
@@ -217,7 +217,7 @@ export const consoleAccountActionRoutes = (deps: AppDeps) =>
         if (!(await releaseHold(deps, params.id)))
           throw new AppError('NOT_FOUND', 'The account has no standing legal hold.')
         await audited(deps, operator, 'console.legal_hold_released', { account: params.id })
-        return redirectTo(`/console/accounts/${params.id}`, 'Legal hold released.')
+        return redirectWithNotice(`/console/accounts/${params.id}`, 'Legal hold released.')
       },
       { params: Account, body: t.Object(csrfField), ...HIDDEN },
     )
@@ -233,7 +233,7 @@ export const consoleAccountActionRoutes = (deps: AppDeps) =>
           kind: 'key',
           id: params.keyId,
         })
-        return redirectTo(`/console/accounts/${params.id}`, 'Key revoked: it stops working at once.')
+        return redirectWithNotice(`/console/accounts/${params.id}`, 'Key revoked: it stops working at once.')
       },
       {
         params: t.Object({ id: t.String({ maxLength: 100 }), keyId: t.String({ maxLength: 100 }) }),

@@ -7,7 +7,7 @@ import { html } from '../../render/html'
 import { type AccountDetail, accountDetail, searchAccounts } from '../../services/console/accounts'
 import { quotaTierChoices } from '../../services/console/usage'
 import { downloadUrl } from '../../services/export-archives'
-import { HIDDEN, noticeOf, pageOperator } from './context'
+import { HIDDEN, noticeOf, noticeQuery, pageOperator } from './context'
 
 const PAGE = 50
 
@@ -68,7 +68,7 @@ export const consoleAccountRoutes = (deps: AppDeps) =>
           q: t.Optional(t.String({ maxLength: 254 })),
           filter: t.Optional(t.String({ maxLength: 20 })),
           after: t.Optional(t.String({ maxLength: 200 })),
-          notice: t.Optional(t.String({ maxLength: 500 })),
+          ...noticeQuery,
         }),
         ...HIDDEN,
       },
@@ -255,7 +255,7 @@ export const consoleAccountRoutes = (deps: AppDeps) =>
       },
       {
         params: t.Object({ id: t.String({ maxLength: 100 }) }),
-        query: t.Object({ notice: t.Optional(t.String({ maxLength: 500 })) }),
+        query: t.Object({ ...noticeQuery }),
         ...HIDDEN,
       },
     )

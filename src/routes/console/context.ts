@@ -2,6 +2,8 @@ import { t } from 'elysia'
 import { writeTransaction } from '../../../db/store'
 import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
+import { digestsEqual } from '../../lib/crypto'
+import { derivedServerSecret } from '../../lib/pseudonym'
 import { pageResponse, redirectTo } from '../../render/console/layout'
 import { html } from '../../render/html'
 import { type ConsoleAction, type ConsoleTarget, recordConsoleAction } from '../../services/console/audit'
@@ -61,8 +63,30 @@ export async function actionOperator(
   return operator
 }
 
-/** The notice a redirect carried (`?notice=`), bounded. */
-export const noticeOf = (query: Record<string, string | undefined>) => query.notice?.slice(0, 300) ?? null
+const noticeSignature = (notice: string) =>
+  new Bun.CryptoHasher('sha256', derivedServerSecret('console-notice')).update(notice).digest('base64url')
+
+/**
+ * Back to a page after a form (303: a reload does not post again), with a one-line outcome. The
+ * notice travels in the URL signed, so a link made elsewhere cannot put its own words on a console page.
+ */
+export function redirectWithNotice(location: string, notice: string, headers: Record<string, string> = {}) {
+  const query = new URLSearchParams({ notice, ns: noticeSignature(notice) })
+  return redirectTo(`${location}${location.includes('?') ? '&' : '?'}${query}`, headers)
+}
+
+/** The notice a redirect carried, if this server signed it; otherwise none. */
+export function noticeOf(query: Record<string, string | undefined>) {
+  const { notice, ns } = query
+  if (!notice || !ns || notice.length > 300) return null
+  return digestsEqual(noticeSignature(notice), ns) ? notice : null
+}
+
+/** The query every console page takes: a redirect's signed notice. */
+export const noticeQuery = {
+  notice: t.Optional(t.String({ maxLength: 500 })),
+  ns: t.Optional(t.String({ maxLength: 100 })),
+}
 
 /** The console's error page, for every failure on /console (plugins/error-envelope.ts). */
 export function consoleErrorPage(error: AppError, status: number, requestId: string): Response {

@@ -12,7 +12,7 @@ import {
   verifyStoredCertificate,
 } from '../../services/console/erasures'
 import { certificateOf } from '../../services/erasure-certificates'
-import { HIDDEN, noticeOf, pageOperator } from './context'
+import { HIDDEN, noticeOf, noticeQuery, pageOperator } from './context'
 
 const STATES: [ErasureState, string][] = [
   ['all', 'All'],
@@ -73,7 +73,7 @@ export const consoleErasureRoutes = (deps: AppDeps) =>
         query: t.Object({
           state: t.Optional(t.String({ maxLength: 30 })),
           after: t.Optional(t.String({ maxLength: 512 })),
-          notice: t.Optional(t.String({ maxLength: 500 })),
+          ...noticeQuery,
         }),
         ...HIDDEN,
       },
@@ -157,7 +157,7 @@ export const consoleErasureRoutes = (deps: AppDeps) =>
         params: t.Object({ id: t.String({ maxLength: 100 }) }),
         query: t.Object({
           verify: t.Optional(t.String({ maxLength: 2 })),
-          notice: t.Optional(t.String({ maxLength: 500 })),
+          ...noticeQuery,
         }),
         ...HIDDEN,
       },

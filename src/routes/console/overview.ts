@@ -4,7 +4,7 @@ import { pageResponse } from '../../render/console/layout'
 import { stat } from '../../render/console/widgets'
 import { html } from '../../render/html'
 import { consoleOverview } from '../../services/console/overview'
-import { HIDDEN, noticeOf, pageOperator } from './context'
+import { HIDDEN, noticeOf, noticeQuery, pageOperator } from './context'
 
 export const consoleOverviewRoutes = (deps: AppDeps) =>
   new Elysia().get(
@@ -43,5 +43,5 @@ export const consoleOverviewRoutes = (deps: AppDeps) =>
           </ul>`,
       })
     },
-    { query: t.Object({ notice: t.Optional(t.String({ maxLength: 500 })) }), ...HIDDEN },
+    { query: t.Object({ ...noticeQuery }), ...HIDDEN },
   )

@@ -5,7 +5,7 @@ import { pageResponse } from '../../render/console/layout'
 import { table } from '../../render/console/widgets'
 import { html } from '../../render/html'
 import { CHART_DAYS, quotaReport } from '../../services/console/usage'
-import { HIDDEN, noticeOf, pageOperator } from './context'
+import { HIDDEN, noticeOf, noticeQuery, pageOperator } from './context'
 
 export const consoleQuotaRoutes = (deps: AppDeps) =>
   new Elysia().get(
@@ -65,5 +65,5 @@ export const consoleQuotaRoutes = (deps: AppDeps) =>
           </details>`,
       })
     },
-    { query: t.Object({ notice: t.Optional(t.String({ maxLength: 500 })) }), ...HIDDEN },
+    { query: t.Object({ ...noticeQuery }), ...HIDDEN },
   )

@@ -4,7 +4,7 @@ import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
 import { DAY } from '../../lib/clock'
 import { decodePageToken, encodePageToken } from '../../lib/page-token'
-import { pageResponse, redirectTo } from '../../render/console/layout'
+import { pageResponse } from '../../render/console/layout'
 import { actionForm, badge, field, pager, select, table, when } from '../../render/console/widgets'
 import { html } from '../../render/html'
 import {
@@ -16,7 +16,16 @@ import {
   type Transition,
   transitionRequest,
 } from '../../services/data-requests'
-import { actionOperator, audited, csrfField, HIDDEN, noticeOf, pageOperator } from './context'
+import {
+  actionOperator,
+  audited,
+  csrfField,
+  HIDDEN,
+  noticeOf,
+  noticeQuery,
+  pageOperator,
+  redirectWithNotice,
+} from './context'
 
 const TRANSITIONS: Transition[] = ['verify-identity', 'start', 'extend', 'fulfil', 'refuse', 'withdraw']
 
@@ -96,7 +105,7 @@ export const consoleRequestRoutes = (deps: AppDeps) =>
           status: t.Optional(t.String({ maxLength: 30 })),
           due: t.Optional(t.Union([t.Literal('7d'), t.Literal('overdue')])),
           after: t.Optional(t.String({ maxLength: 512 })),
-          notice: t.Optional(t.String({ maxLength: 500 })),
+          ...noticeQuery,
         }),
         ...HIDDEN,
       },
@@ -185,7 +194,7 @@ export const consoleRequestRoutes = (deps: AppDeps) =>
       },
       {
         params: t.Object({ id: t.String({ maxLength: 100 }) }),
-        query: t.Object({ notice: t.Optional(t.String({ maxLength: 500 })) }),
+        query: t.Object({ ...noticeQuery }),
         ...HIDDEN,
       },
     )
@@ -208,7 +217,10 @@ export const consoleRequestRoutes = (deps: AppDeps) =>
           id: row.id,
           detail: { transition, status: row.status },
         })
-        return redirectTo(`/console/requests/${row.id}`, `Request is now ${row.status.replace('_', ' ')}.`)
+        return redirectWithNotice(
+          `/console/requests/${row.id}`,
+          `Request is now ${row.status.replace('_', ' ')}.`,
+        )
       },
       {
         params: t.Object({ id: t.String({ maxLength: 100 }), transition: t.String({ maxLength: 30 }) }),

@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
 import { randomBase62 } from '../../lib/ids'
-import { pageResponse, redirectTo } from '../../render/console/layout'
+import { pageResponse } from '../../render/console/layout'
 import { html } from '../../render/html'
 import {
   CONSOLE_SESSION_MS,
@@ -18,6 +18,8 @@ import {
   cookieOf,
   HIDDEN,
   noticeOf,
+  noticeQuery,
+  redirectWithNotice,
   SESSION_COOKIE,
   SIGN_IN_COOKIE,
 } from './context'
@@ -66,7 +68,7 @@ export const consoleSignInRoutes = (deps: AppDeps) =>
       {
         query: t.Object({
           next: t.Optional(t.String({ maxLength: 500 })),
-          notice: t.Optional(t.String({ maxLength: 500 })),
+          ...noticeQuery,
         }),
         ...HIDDEN,
       },
@@ -116,7 +118,7 @@ export const consoleSignInRoutes = (deps: AppDeps) =>
       async ({ request, body }) => {
         const operator = await actionOperator(deps, request, body)
         await closeConsoleSession(deps, operator)
-        return redirectTo('/console/sign-in', 'Signed out.', {
+        return redirectWithNotice('/console/sign-in', 'Signed out.', {
           'set-cookie': consoleCookie(deps, SESSION_COOKIE, '', 0),
         })
       },

@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../../deps'
 import { decodePageToken, encodePageToken } from '../../lib/page-token'
-import { pageResponse, redirectTo } from '../../render/console/layout'
+import { pageResponse } from '../../render/console/layout'
 import { actionForm, badge, pager, table, when } from '../../render/console/widgets'
 import { html } from '../../render/html'
 import {
@@ -12,7 +12,16 @@ import {
   retryDelivery,
   rotateEndpointSecret,
 } from '../../services/webhook-endpoints'
-import { actionOperator, audited, CsrfOnly, HIDDEN, noticeOf, pageOperator } from './context'
+import {
+  actionOperator,
+  audited,
+  CsrfOnly,
+  HIDDEN,
+  noticeOf,
+  noticeQuery,
+  pageOperator,
+  redirectWithNotice,
+} from './context'
 
 const PAGE = 50
 
@@ -60,7 +69,7 @@ export const consoleWebhookRoutes = (deps: AppDeps) =>
       {
         query: t.Object({
           after: t.Optional(t.String({ maxLength: 512 })),
-          notice: t.Optional(t.String({ maxLength: 500 })),
+          ...noticeQuery,
         }),
         ...HIDDEN,
       },
@@ -111,7 +120,7 @@ export const consoleWebhookRoutes = (deps: AppDeps) =>
         params: t.Object({ id: t.String({ maxLength: 100 }) }),
         query: t.Object({
           after: t.Optional(t.String({ maxLength: 100 })),
-          notice: t.Optional(t.String({ maxLength: 500 })),
+          ...noticeQuery,
         }),
         ...HIDDEN,
       },
@@ -122,7 +131,7 @@ export const consoleWebhookRoutes = (deps: AppDeps) =>
         const operator = await actionOperator(deps, request, body)
         const delivery = await retryDelivery(deps, params.id)
         await audited(deps, operator, 'console.delivery_retried', { kind: 'delivery', id: delivery.id })
-        return redirectTo(
+        return redirectWithNotice(
           `/console/webhooks/${delivery.endpointId}`,
           `Delivery ${delivery.id} will be sent again now.`,
         )
