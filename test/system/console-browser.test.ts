@@ -54,6 +54,20 @@ describe.skipIf(!CHROMIUM)(
         body: { type: 'access', user_id: bystander.user.id },
       })
       requestId = request.body.id
+      // Something to show on the overview (its screenshot is the README's).
+      const extra = []
+      for (let i = 0; i < 4; i++) extra.push(await t.createUser())
+      await t.exec(
+        'UPDATE users SET soft_deleted_at = ?1, delete_scheduled_at = ?2 WHERE id = ?3',
+        now,
+        now + 30 * 86_400_000,
+        (extra[0] as TestUser).user.id,
+      )
+      await t.exec('UPDATE webhook_endpoints SET failing_since = ?1 WHERE id = ?2', now, endpointId)
+      await t.exec(
+        "INSERT INTO quota_refusals (usage_date, quota, refusals) VALUES (?1, 'daily_creates', 12)",
+        new Date(now).toISOString().slice(0, 10),
+      )
       // A page of another origin on this machine, posting a console form without its token.
       attacker = Bun.serve({
         port: 0,
@@ -110,7 +124,6 @@ describe.skipIf(!CHROMIUM)(
         await page.getByRole('button', { name: 'Sign in' }).click()
         await page.waitForURL(`${origin}/console`)
         expect(await page.locator('h1').textContent()).toBe('Overview')
-        await shot(page, 'overview')
 
         await page.getByRole('link', { name: 'Accounts', exact: true }).click()
         await page.getByLabel('Email, account id, custom domain or key prefix').fill('erase-me')
@@ -178,6 +191,7 @@ describe.skipIf(!CHROMIUM)(
         )
 
         await page.goto(`${origin}/console`)
+        await shot(page, 'overview')
         await page.getByRole('button', { name: 'Sign out' }).click()
         await page.waitForURL(/\/console\/sign-in/)
         expect(await notice(page)).toBe('Signed out.')
