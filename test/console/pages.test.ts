@@ -73,6 +73,21 @@ describe('console pages', () => {
     expect((await consolePage(t, session, altered)).html).not.toContain('class="notice"')
   })
 
+  it('draws creates per day as 30 bars, with the figures in a table too', async () => {
+    const { t, operator, session } = await setUp()
+    const today = new Date(t.clock.now()).toISOString().slice(0, 10)
+    await t.exec(
+      'INSERT INTO quota_usage (team_id, usage_date, sandbox_creates, gb_hours, updated_at) VALUES (?1, ?2, 17, 0, 0)',
+      operator.team.id,
+      today,
+    )
+    const page = (await consolePage(t, session, '/console/quotas')).html
+    expect(page.match(/<rect class="bar"/g)?.length).toBe(30)
+    expect(page).toContain(`<title>${today}: 17</title>`)
+    expect(page).toContain('most in a day: 17')
+    expect(page).toContain(`<td>${today}</td><td>17</td>`)
+  })
+
   it('shows hostile names as text', async () => {
     const { t, session } = await setUp()
     const user = await t.createUser()

@@ -68,6 +68,14 @@ describe.skipIf(!CHROMIUM)(
         "INSERT INTO quota_refusals (usage_date, quota, refusals) VALUES (?1, 'daily_creates', 12)",
         new Date(now).toISOString().slice(0, 10),
       )
+      for (let day = 0; day < 20; day++)
+        await t.exec(
+          'INSERT INTO quota_usage (team_id, usage_date, sandbox_creates, gb_hours, updated_at) VALUES (?1, ?2, ?3, 0, ?4)',
+          bystander.team.id,
+          new Date(now - day * 86_400_000).toISOString().slice(0, 10),
+          (day * 7) % 23,
+          now,
+        )
       // A page of another origin on this machine, posting a console form without its token.
       attacker = Bun.serve({
         port: 0,
