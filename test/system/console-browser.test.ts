@@ -211,17 +211,27 @@ describe.skipIf(!CHROMIUM)(
       }
     }, 90_000)
 
-    it('refuses a non-operator at sign-in with 403', async () => {
+    it('refuses a non-operator at sign-in with 403 (the form used from the keyboard alone)', async () => {
       const context = await browser.newContext()
       const { page } = await openPage(context)
       try {
         await page.goto(`${origin}/console/sign-in`)
-        await page.getByLabel('API key or session token').fill(bystander.apiKey)
+        // Tab order: the skip link first, then on to the credential field.
+        await page.keyboard.press('Tab')
+        expect(await page.evaluate(() => (globalThis as any).document.activeElement?.textContent)).toBe(
+          'Skip to content',
+        )
+        for (let i = 0; i < 5; i++) {
+          if ((await page.evaluate(() => (globalThis as any).document.activeElement?.id)) === 'token') break
+          await page.keyboard.press('Tab')
+        }
+        expect(await page.evaluate(() => (globalThis as any).document.activeElement?.id)).toBe('token')
+        await page.keyboard.type(bystander.apiKey)
         const [response] = await Promise.all([
           page.waitForResponse(
             (r) => r.url() === `${origin}/console/sign-in` && r.request().method() === 'POST',
           ),
-          page.getByRole('button', { name: 'Sign in' }).click(),
+          page.keyboard.press('Enter'),
         ])
         expect(response.status()).toBe(403)
         expect(await page.getByRole('alert').textContent()).toBe('The console is for operators.')
