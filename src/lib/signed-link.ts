@@ -6,7 +6,9 @@ import { derivedServerSecret } from './pseudonym'
  * export archive): `<subject>.<expiry>.<MAC>`, the MAC (HMAC-SHA-256) under a secret derived from
  * the server key for `purpose`. Nothing is stored; a link for one purpose is worthless for another.
  */
-const mac = (purpose: string, body: string) =>
+
+/** The MAC of `body` for `purpose`, base64url (also the console's CSRF tokens and signed notices). */
+export const mac = (purpose: string, body: string) =>
   new Bun.CryptoHasher('sha256', derivedServerSecret(purpose)).update(body).digest('base64url')
 
 export function signLink(purpose: string, subject: string, expiresAt: number): string {

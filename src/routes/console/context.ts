@@ -3,7 +3,7 @@ import { writeTransaction } from '../../../db/store'
 import type { AppDeps } from '../../deps'
 import { AppError } from '../../errors'
 import { digestsEqual } from '../../lib/crypto'
-import { derivedServerSecret } from '../../lib/pseudonym'
+import { mac } from '../../lib/signed-link'
 import { pageResponse, redirectTo } from '../../render/console/layout'
 import { html } from '../../render/html'
 import { type ConsoleAction, type ConsoleTarget, recordConsoleAction } from '../../services/console/audit'
@@ -63,8 +63,7 @@ export async function actionOperator(
   return operator
 }
 
-const noticeSignature = (notice: string) =>
-  new Bun.CryptoHasher('sha256', derivedServerSecret('console-notice')).update(notice).digest('base64url')
+const noticeSignature = (notice: string) => mac('console-notice', notice)
 
 /**
  * Back to a page after a form (303: a reload does not post again), with a one-line outcome. The

@@ -1,7 +1,6 @@
-import { and, desc, eq, inArray, notInArray } from 'drizzle-orm'
+import { and, desc, eq, notInArray } from 'drizzle-orm'
 import { olderThan } from '../../../db/keyset'
 import { many, one } from '../../../db/query'
-import type { DeletionStep } from '../../../db/schema'
 import { readTransaction, type Store } from '../../../db/store'
 import { accountDeletions, erasureCertificates } from '../../../db/tables'
 import { checkCertificate } from '../certificate-format'
@@ -17,7 +16,7 @@ const stateFilter = (state: ErasureState) =>
     ? undefined
     : state === 'running'
       ? notInArray(accountDeletions.step, ['done', ...STOPPED_STEPS])
-      : inArray(accountDeletions.step, [state as DeletionStep])
+      : eq(accountDeletions.step, state)
 
 /** Receipts, newest first, keyset-paged on (requested_at, id). */
 export function listErasures(

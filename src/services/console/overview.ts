@@ -1,4 +1,4 @@
-import { and, count, eq, isNotNull, notInArray, or, sum } from 'drizzle-orm'
+import { count, eq, isNotNull, notInArray, or, sum } from 'drizzle-orm'
 import { many, one } from '../../../db/query'
 import { readTransaction, type Store } from '../../../db/store'
 import { accountDeletions, quotaRefusals, users, webhookEndpoints } from '../../../db/tables'
@@ -40,7 +40,7 @@ export function consoleOverview(store: Store, now: number) {
         tx
           .select({ n: sum(quotaRefusals.refusals) })
           .from(quotaRefusals)
-          .where(and(eq(quotaRefusals.usageDate, utcDay(now)))),
+          .where(eq(quotaRefusals.usageDate, utcDay(now))),
       ),
     )
     const requests = await requestDeadlines(tx, now)

@@ -6,7 +6,8 @@ import { AppError } from '../../errors'
 import { type Clock, HOUR } from '../../lib/clock'
 import { digestsEqual, sha256Hex } from '../../lib/crypto'
 import { randomBase62 } from '../../lib/ids'
-import { derivedServerSecret, hashUserId } from '../../lib/pseudonym'
+import { hashUserId } from '../../lib/pseudonym'
+import { mac } from '../../lib/signed-link'
 import type { CredentialVerifier } from '../credentials'
 import { recordConsoleAction } from './audit'
 
@@ -31,11 +32,7 @@ export interface ConsoleOperator {
 }
 
 /** A token bound to one secret (a session's cookie, a sign-in form's cookie), for forms. */
-export function csrfTokenOf(secret: string): string {
-  return new Bun.CryptoHasher('sha256', derivedServerSecret('console-csrf'))
-    .update(secret)
-    .digest('base64url')
-}
+export const csrfTokenOf = (secret: string): string => mac('console-csrf', secret)
 
 /** Whether a form's token is the one its cookie's secret gives (constant time). */
 export const csrfMatches = (secret: string, token: unknown) =>
