@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, runToEnd, SOURCE_CLI, waitForPort } from '../support/binary'
+import { csrfIn } from '../support/console'
 import { hasPostgres, type PostgresCluster, startPostgres } from '../support/postgres'
 import { ONE_PASS, onPostgres } from '../support/test-database'
 
@@ -48,7 +49,8 @@ register('PostgreSQL unavailable under a running server', () => {
       expect(r.code).toBe(0)
       return JSON.parse(r.stdout) as Record<string, string>
     }
-    const apiKey = (await cli(['user', 'create', '--email', 'outage@example.com', '--json'])).apiKey as string
+    const apiKey = (await cli(['user', 'create', '--email', 'outage@example.com', '--operator', '--json']))
+      .apiKey as string
     const runtimeKey = (
       await cli(['key', 'create', '--email', 'outage@example.com', '--kind', 'runtime', '--json'])
     ).key as string
@@ -94,6 +96,20 @@ register('PostgreSQL unavailable under a running server', () => {
       expect((await call('POST', `/api/apps/${appId}/deploy`, apiKey)).status).toBe(200)
       const page = () => fetch(`${base}/sites/${slug}/`)
       expect((await page()).status).toBe(200)
+      // The console, signed in before the outage.
+      const form = await fetch(`${base}/console/sign-in`)
+      const formCookie = (form.headers.get('set-cookie') ?? '').split(';')[0] as string
+      const signedIn = await fetch(`${base}/console/sign-in`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie: formCookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: apiKey, csrf: csrfIn(await form.text()) }).toString(),
+      })
+      expect(signedIn.status).toBe(303)
+      const consoleCookie = (signedIn.headers.getSetCookie()[0] ?? '').split(';')[0] as string
+      const overview = () =>
+        fetch(`${base}/console`, { headers: { cookie: consoleCookie }, redirect: 'manual' })
+      expect((await overview()).status).toBe(200)
 
       cluster.pause()
       try {
@@ -104,6 +120,10 @@ register('PostgreSQL unavailable under a running server', () => {
         }
         const pageDuring = await page()
         expect(pageDuring.status).toBe(503)
+        const consoleDuring = await overview()
+        expect(consoleDuring.status).toBe(503)
+        expect(consoleDuring.headers.get('retry-after')).toMatch(/^\d+$/)
+        expect(consoleDuring.headers.get('content-type')).toContain('text/html')
         expect(pageDuring.headers.get('retry-after')).toMatch(/^\d+$/)
         expect(answers.map((r) => r.status).filter((s) => s !== 503)).toEqual([])
         const api = answers[0] as Response
@@ -130,6 +150,7 @@ register('PostgreSQL unavailable under a running server', () => {
       expect(after.status).toBe(200)
       expect(((await after.json()) as { appName: string }).appName).toBe('Before the outage')
       expect((await page()).status).toBe(200)
+      expect((await overview()).status).toBe(200)
       while (lines('database available again').length === 0 && Date.now() < deadline) await Bun.sleep(100)
       expect((await fetch(`${base}/readyz`)).status).toBe(200)
       // Only the acknowledged app exists: none of the refused creates left a row.
